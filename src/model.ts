@@ -1,0 +1,373 @@
+// The data that flows between the stages of one run (see shared/DESIGN.md, "The pipeline").
+// Pure types only: no behaviour beyond tiny helpers that name things the same way everywhere.
+
+// ---------------------------------------------------------------- sockets
+
+export type TcpState =
+  | 'ESTABLISHED'
+  | 'SYN_SENT'
+  | 'SYN_RECV'
+  | 'FIN_WAIT1'
+  | 'FIN_WAIT2'
+  | 'TIME_WAIT'
+  | 'CLOSE'
+  | 'CLOSE_WAIT'
+  | 'LAST_ACK'
+  | 'LISTEN'
+  | 'CLOSING'
+  | 'NEW_SYN_RECV'
+  | 'UNKNOWN';
+
+/** The family a socket's peer belongs to; an IPv4-mapped peer (`::ffff:a.b.c.d`) in tcp6 is `ipv4`. */
+export type AddressFamily = 'ipv4' | 'ipv6';
+
+/** One parsed line of /proc/net/tcp or /proc/net/tcp6. Addresses are canonical text (`10.0.0.1`, `2001:db8::1`). */
+export interface SocketEntry {
+  sl: number;
+  /** The file the line came from: `tcp` (4-hex-word addresses absent) or `tcp6`. */
+  table: 'tcp' | 'tcp6';
+  /** Family of the remote address after unmapping `::ffff:a.b.c.d`. */
+  family: AddressFamily;
+  localAddress: string;
+  localPort: number;
+  remoteAddress: string;
+  remotePort: number;
+  state: TcpState;
+  txQueue: number;
+  rxQueue: number;
+  timerActive: number;
+  timerExpires: number;
+  retransmits: number;
+  uid: number;
+  timeout: number;
+  inode: number;
+}
+
+export type AddressClass =
+  | 'loopback'
+  | 'private'
+  | 'shared'
+  | 'link-local'
+  | 'unique-local'
+  | 'multicast'
+  | 'unspecified'
+  | 'cluster'
+  | 'non-snat'
+  | 'public';
+
+/** Sockets to one destination ip:port. `remote` is `a.b.c.d:port` or `[v6]:port`. */
+export interface DestinationCount {
+  remote: string;
+  address: string;
+  port: number;
+  sockets: number;
+  byState: Partial<Record<TcpState, number>>;
+}
+
+/** What one /proc/net/tcp{,6} table says, as DESIGN.md defines SNAT-consuming sockets. */
+export interface SocketSummary {
+  lines: number;
+  parsed: number;
+  malformed: number;
+  byState: Partial<Record<TcpState, number>>;
+  listening: number;
+  inbound: number;
+  outbound: number;
+  /** Outbound, not LISTEN/CLOSE, remote public after cluster and non-SNAT CIDRs. */
+  snatSockets: number;
+  /** SNAT-consuming sockets by destination, sorted by sockets desc then remote asc. */
+  destinations: DestinationCount[];
+}
+
+// ---------------------------------------------------------------- conntrack
+
+export interface ConntrackReading {
+  count: number;
+  max: number;
+  beLiberal: boolean;
+  insertFailed: number;
+  drop: number;
+  earlyDrop: number;
+  invalid?: number;
+}
+
+// ---------------------------------------------------------------- cluster
+
+export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'ReplicaSet' | 'Job' | 'CronJob' | 'Pod';
+
+export interface WorkloadRef {
+  namespace: string;
+  kind: WorkloadKind | string;
+  name: string;
+}
+
+export const workloadId = (w: WorkloadRef): string => `${w.namespace}/${w.kind}/${w.name}`;
+export const nodeSubject = (node: string): string => `node/${node}`;
+
+export interface NodeInfo {
+  name: string;
+  internalIP?: string;
+  providerID?: string;
+  labels: Record<string, string>;
+  ready: boolean;
+  podCIDRs: string[];
+}
+
+export interface OwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller?: boolean;
+}
+
+export interface PodRef {
+  namespace: string;
+  name: string;
+  container?: string;
+}
+
+export interface PodInfo extends PodRef {
+  node: string;
+  ip?: string;
+  hostNetwork: boolean;
+  phase: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  ownerReferences: OwnerReference[];
+  containers: string[];
+}
+
+/** The live state of a workload that the rails look at. */
+export interface WorkloadStatus {
+  ref: WorkloadRef;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  /** spec.replicas (DaemonSet: desiredNumberScheduled). */
+  replicas: number;
+  updatedReplicas: number;
+  availableReplicas: number;
+  unavailableReplicas: number;
+  paused: boolean;
+  generation: number;
+  observedGeneration: number;
+}
+
+export interface ExecLimits {
+  timeoutMs: number;
+  maxBytes: number;
+}
+
+// ---------------------------------------------------------------- pressure
+
+export interface TimeWindow {
+  start: Date;
+  end: Date;
+}
+
+export type SignalKind =
+  | 'snat-ports' // used / allocated SNAT ports (Azure LB, per backend)
+  | 'snat-failed' // failed SNAT connections (Azure LB per backend, NAT gateway)
+  | 'natgw-port-allocation' // AWS ErrorPortAllocation / Azure NAT gateway failed SNAT
+  | 'natgw-packets-dropped'
+  | 'natgw-active-connections'
+  | 'conntrack-allowance' // AWS ENA conntrack_allowance_exceeded
+  | 'conntrack'; // node probe: nf_conntrack count / max
+
+export interface PressureSignal {
+  kind: SignalKind;
+  /** Which source said it, e.g. `azure-load-balancer`, `aws-nat-gateway:nat-0a1b`. */
+  source?: string;
+  used?: number;
+  allocated?: number;
+  ratio?: number;
+  value?: number;
+}
+
+/** How a cloud names a node: any one of these that matches a Node object is enough. */
+export interface NodeKey {
+  name?: string;
+  internalIP?: string;
+  providerID?: string;
+  instanceId?: string;
+}
+
+export interface NodePressure {
+  node: NodeKey;
+  signals: PressureSignal[];
+}
+
+/** Facts about the cloud side that the advice needs; every field optional. */
+export interface CloudFacts {
+  provider: 'azure' | 'aws' | 'none';
+  azure?: {
+    outboundType?: string;
+    allocatedOutboundPorts?: number;
+    outboundIPs?: number;
+    idleTimeoutMinutes?: number;
+    nodeCount?: number;
+    natGateway?: { failedSnat: number; totalConnections: number; packetsDropped: number };
+  };
+  aws?: {
+    natGateways: { id: string; errorPortAllocation: number; activeConnectionCount: number; packetsDropCount: number; ips?: number }[];
+    awsNodeEnv?: Record<string, string>;
+  };
+}
+
+export interface PressureReading {
+  nodes: NodePressure[];
+  facts: Partial<CloudFacts>;
+  errors: RunError[];
+}
+
+// ---------------------------------------------------------------- analysis
+
+export interface HotNode {
+  name: string;
+  internalIP?: string;
+  signals: PressureSignal[];
+  /** Why it is hot, human readable (`snat ports 1024/1024`, `42 failed SNAT connections`). */
+  reasons: string[];
+}
+
+export type InspectionStatus = 'ok' | 'uninspectable' | 'failed';
+
+export interface PodInspection {
+  pod: PodInfo;
+  status: InspectionStatus;
+  /** Set for hostNetwork namespaces: the summary stands for the node, not the pod. */
+  nodeLevel: boolean;
+  reason?: string;
+  summary?: SocketSummary;
+  /** Sockets per destination, per state: kept for TIME_WAIT advice. */
+  bytes?: number;
+  durationMs?: number;
+}
+
+export interface Offender {
+  workload: string;
+  ref: WorkloadRef;
+  node: string;
+  pods: string[];
+  snatSockets: number;
+  share: number;
+  topDestinations: { remote: string; sockets: number; timeWait?: number }[];
+  /** Why it is an offender: `threshold` or the destination rule that matched. */
+  matched: string[];
+  /** The largest count a single pod holds to one rule-matching destination port. */
+  maxSocketsPerPod?: number;
+}
+
+// ---------------------------------------------------------------- plan and act
+
+export type SkipReason =
+  | 'DRY_RUN'
+  | 'COOLDOWN'
+  | 'MAX_PER_RUN'
+  | 'EXCLUDED_NAMESPACE'
+  | 'NOT_SELECTED'
+  | 'OPTED_OUT'
+  | 'ROLLOUT_IN_PROGRESS'
+  | 'UNHEALTHY'
+  | 'PAUSED'
+  | 'SINGLE_REPLICA'
+  | 'UNSUPPORTED_KIND'
+  | 'BELOW_THRESHOLD'
+  | 'RAIL_CHECK_FAILED';
+
+export type ActionStatus = 'planned' | 'applied' | 'skipped' | 'failed';
+
+export interface Action {
+  kind: 'restart';
+  workload: string;
+  status: ActionStatus;
+  skipReason?: SkipReason;
+  reason: string;
+  node?: string;
+  snatSockets?: number;
+  error?: string;
+}
+
+export type Severity = 'info' | 'warning' | 'critical';
+
+export type RecommendationId =
+  | 'CONNECTION_POOLING'
+  | 'TIME_WAIT_CHURN'
+  | 'AZURE_LB_OUTBOUND_PORTS'
+  | 'AZURE_NAT_GATEWAY'
+  | 'AWS_RANDOMIZESNAT_PRNG'
+  | 'AWS_EXTERNALSNAT'
+  | 'AWS_NATGW_ADD_IPS'
+  | 'CONNTRACK_RAISE_MAX'
+  | 'CONNTRACK_BE_LIBERAL'
+  | 'UNINSPECTABLE_PODS';
+
+export interface Recommendation {
+  id: RecommendationId;
+  severity: Severity;
+  title: string;
+  detail: string;
+  /** The exact command or setting to apply. */
+  fix: string;
+  workload?: string;
+  node?: string;
+}
+
+// ---------------------------------------------------------------- report
+
+export type Stage = 'config' | 'lock' | 'pressure' | 'nodes' | 'inspect' | 'conntrack' | 'owners' | 'plan' | 'act' | 'state' | 'notify';
+
+export interface RunError {
+  stage: Stage;
+  target: string;
+  message: string;
+}
+
+export interface NodeReport {
+  name: string;
+  hot: boolean;
+  signals: PressureSignal[];
+  reasons?: string[];
+  podsInspected: number;
+  podsUninspectable: number;
+  snatSockets?: number;
+  conntrack?: ConntrackReading & { ratio: number; insertFailedDelta?: number; dropDelta?: number };
+}
+
+export interface RunReport {
+  apiVersion: 'snatguard.io/v1';
+  kind: 'RunReport';
+  runId: string;
+  startedAt: string;
+  finishedAt: string;
+  mode: Mode;
+  cluster: string;
+  provider: 'azure' | 'aws' | 'none';
+  /** Set when the run did not act: `locked` (another run holds the Lease), `deadline`. */
+  skipped?: string;
+  nodes: NodeReport[];
+  offenders: Omit<Offender, 'ref'>[];
+  actions: Action[];
+  recommendations: Recommendation[];
+  errors: RunError[];
+  stats?: { podsListed: number; execs: number; durationMs: number };
+}
+
+export type Mode = 'dry-run' | 'restart';
+
+// ---------------------------------------------------------------- state (ConfigMap)
+
+export interface NotifyRecord {
+  firstSeen: string;
+  lastSent: string;
+  severity: Severity;
+}
+
+export interface RunState {
+  /** Last conntrack counters per node, to see insert_failed / drop grow between runs. */
+  conntrack: Record<string, { insertFailed: number; drop: number; earlyDrop: number; at: string }>;
+  /** Alert fingerprints → when first seen and last sent (notify dedup). */
+  notified: Record<string, NotifyRecord>;
+}
+
+export const emptyState = (): RunState => ({ conntrack: {}, notified: {} });
