@@ -35,7 +35,7 @@ export interface PodExec {
 
 export interface NodeProbe {
   /** Conntrack counters of a node's own network namespace, read through a hostNetwork pod on it. */
-  conntrack(node: string, signal: AbortSignal): Promise<ConntrackReading>;
+  conntrack(node: string, signal: AbortSignal, podsOnNode?: PodInfo[]): Promise<ConntrackReading>;
 }
 
 export interface Remediator {

@@ -1,0 +1,184 @@
+// PodExec over the Kubernetes exec WebSocket (client-node 1.4 `Exec`), bounded in size and time.
+// The output comes from inside a pod: it is only ever collected as bytes, never interpreted here.
+import { Exec, type KubeConfig, type V1Status } from '@kubernetes/client-node';
+import type { WebSocketInterface } from '@kubernetes/client-node/dist/web-socket-handler.js';
+import WebSocket from 'ws';
+import { ExecError, messageOf } from '../errors.js';
+import type { ExecLimits, PodRef } from '../model.js';
+import type { PodExec } from '../ports.js';
+import { BoundedSink, TailSink } from './bounded.js';
+
+const STDOUT = 1;
+const STDERR = 2;
+const STATUS = 3;
+const PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io'];
+
+/** runc / containerd / CRI-O wording when the binary does not exist in the image (distroless). */
+const NOT_FOUND =
+  /executable file not found|exec: "[^"]*": (stat [^:]*: )?no such file or directory|no such file or directory: unknown|command not found/i;
+
+/** The exit code a Status from the error channel carries (`details.causes[{reason: ExitCode}]`). */
+export function exitCodeOf(status: V1Status): number | undefined {
+  if (status.status === 'Success') return 0;
+  const cause = status.details?.causes?.find((c) => c.reason === 'ExitCode');
+  if (cause?.message === undefined) return undefined;
+  const n = Number.parseInt(cause.message, 10);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+/**
+ * `cat A B` exits 1 when one file is missing (IPv6 disabled: no /proc/net/tcp6) yet prints the rest.
+ * That is a usable answer when every stderr line is a missing-file complaint and stdout is not empty.
+ */
+export function onlyMissingFiles(stderr: string, stdout: string): boolean {
+  const lines = stderr.split('\n').filter((l) => l.trim() !== '');
+  return stdout.length > 0 && lines.length > 0 && lines.every((l) => /^cat: .+: No such file or directory$/.test(l.trim()));
+}
+
+/** Classifies a failed exec from what the API server and runtime said. */
+export function execFailure(message: string, stderr: string): ExecError {
+  const text = `${message}\n${stderr}`;
+  if (NOT_FOUND.test(text)) return new ExecError(`cat not available in the container: ${oneLine(message || stderr)}`, 'not-found');
+  const tail = oneLine(stderr).slice(-500);
+  return new ExecError(tail ? `${oneLine(message)}; stderr: ${tail}` : oneLine(message) || 'exec failed', 'failed');
+}
+
+function toBuffer(data: WebSocket.RawData, isBinary: boolean): Buffer {
+  if (Buffer.isBuffer(data)) return isBinary ? data : Buffer.from(data.toString('utf8'), 'utf8');
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
+
+/** ws rejects with an ErrorEvent (`message`, `error`), not an Error. */
+function upgradeMessage(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  if (typeof e === 'object' && e !== null) {
+    const { message, error } = e as { message?: unknown; error?: unknown };
+    if (typeof message === 'string' && message) return message;
+    if (error instanceof Error) return error.message;
+  }
+  return String(e) || 'exec upgrade failed';
+}
+
+const oneLine = (s: string): string => s.replace(/\s+/g, ' ').trim();
+
+/** A PodExec that runs `cat FILES…` through the API server's exec WebSocket. */
+export function podExec(kc: KubeConfig): PodExec {
+  return {
+    read: (pod, files, limits, signal) => readFiles(kc, pod, files, limits, signal),
+  };
+}
+
+function readFiles(
+  kc: KubeConfig,
+  pod: PodRef,
+  files: string[],
+  limits: ExecLimits,
+  signal: AbortSignal,
+): Promise<string> {
+  const target = `${pod.namespace}/${pod.name}`;
+  if (signal.aborted) return Promise.reject(new ExecError(`exec in ${target} aborted`, 'aborted'));
+
+  return new Promise<string>((resolve, reject) => {
+    let socket: WebSocket | undefined;
+    let settled = false;
+    let status: V1Status | undefined;
+
+    const closeSocket = (hard: boolean): void => {
+      const s = socket;
+      if (s === undefined || s.readyState === WebSocket.CLOSED) return;
+      // A hung peer never completes the close handshake: terminate drops the TCP connection at once.
+      if (hard || s.readyState !== WebSocket.OPEN) s.terminate();
+      else s.close(1000);
+    };
+
+    const finish = (error: ExecError | null, text?: string): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      closeSocket(error !== null);
+      if (error !== null) reject(error);
+      else resolve(text ?? '');
+    };
+
+    const stdout = new BoundedSink(limits.maxBytes, (bytes) =>
+      finish(new ExecError(`exec output from ${target} exceeded ${limits.maxBytes} bytes (${bytes} so far)`, 'too-large')),
+    );
+    const stderr = new TailSink(4096);
+
+    const onStatus = (s: V1Status): void => {
+      status = s;
+      if (stdout.exceeded) return;
+      const code = exitCodeOf(s);
+      if (code === 0) return finish(null, stdout.text());
+      const out = stdout.text();
+      if (code === 1 && onlyMissingFiles(stderr.text(), out)) return finish(null, out);
+      const err = execFailure(s.message ?? `exit code ${code ?? 'unknown'}`, stderr.text());
+      finish(new ExecError(`exec in ${target} failed: ${err.message}`, err.kind));
+    };
+
+    const timer = setTimeout(
+      () => finish(new ExecError(`exec in ${target} timed out after ${limits.timeoutMs} ms`, 'timeout')),
+      limits.timeoutMs,
+    );
+    const onAbort = (): void => finish(new ExecError(`exec in ${target} aborted`, 'aborted', { cause: signal.reason }));
+    signal.addEventListener('abort', onAbort, { once: true });
+
+    // Our own WebSocketInterface (client-node 1.4's handler ends process.stdout on a v5 CLOSE frame
+    // and cannot be cancelled during the handshake): we hold the socket from the first moment.
+    const wsInterface: WebSocketInterface = {
+      connect: async (path, _textHandler, binaryHandler) => {
+        const server = kc.getCurrentCluster()?.server;
+        if (!server) throw new Error('no cluster in kubeconfig');
+        const uri = server.replace(/^http/, 'ws').replace(/\/+$/, '') + path;
+        const opts: WebSocket.ClientOptions = {};
+        await kc.applyToHTTPSOptions(opts);
+        if (settled) throw new Error('exec cancelled');
+        return new Promise<WebSocket>((resolveOpen, rejectOpen) => {
+          const s = new WebSocket(uri, PROTOCOLS, {
+            ...opts,
+            handshakeTimeout: limits.timeoutMs,
+            // One frame can never be larger than the whole allowed output (plus the channel byte).
+            maxPayload: Math.max(64 * 1024, limits.maxBytes + 1024),
+          });
+          socket = s;
+          s.on('open', () => resolveOpen(s));
+          s.on('error', (e) => rejectOpen(e));
+          s.on('close', () => {
+            rejectOpen(new Error('connection closed during the upgrade'));
+            if (status === undefined) finish(new ExecError(`exec in ${target}: connection closed without an exit status`, 'failed'));
+          });
+          s.on('message', (data, isBinary) => {
+            if (settled || binaryHandler === null) return;
+            const buff = toBuffer(data, isBinary);
+            if (buff.length < 1) return;
+            const stream = buff.readUInt8(0);
+            if (stream !== STDOUT && stream !== STDERR && stream !== STATUS) return; // CLOSE frames, resize echoes
+            try {
+              if (!binaryHandler(stream, buff.subarray(1))) s.close(1000);
+            } catch (e) {
+              finish(new ExecError(`exec in ${target}: unreadable status: ${messageOf(e)}`, 'failed', { cause: e }));
+            }
+          });
+          if (settled) s.terminate();
+        });
+      },
+    };
+
+    const command = ['cat', ...files];
+    new Exec(kc, wsInterface)
+      .exec(pod.namespace, pod.name, pod.container ?? '', command, stdout, stderr, null, false, onStatus)
+      .then(
+        (ws) => {
+          socket = ws as unknown as WebSocket;
+          if (settled) closeSocket(true);
+        },
+        (e: unknown) => {
+          const message = upgradeMessage(e);
+          const err = execFailure(message, '');
+          finish(new ExecError(`exec in ${target} failed: ${err.message}`, err.kind, { cause: e }));
+        },
+      );
+  });
+}

@@ -1,0 +1,119 @@
+// compose: config → the run's dependencies. The only place that chooses implementations.
+// Dry-run is decided here and in the rails, never in scattered ifs: in dry-run the plan marks every
+// restart DRY_RUN and the Remediator is swapped for one that refuses to patch (defence in depth).
+
+import { randomUUID } from 'node:crypto';
+import type { KubeConfig } from '@kubernetes/client-node';
+import {
+  clusterReader,
+  configMapState,
+  leaseLock,
+  nodeProbe,
+  podExec,
+  rolloutRemediator,
+} from './cluster/index.js';
+import type { Config } from './config/index.js';
+import { SnatguardError } from './errors.js';
+import type { PressureReading, RunReport, RunState, TimeWindow } from './model.js';
+import { notify } from './notify/index.js';
+import type { Log, PressureSource, Remediator } from './ports.js';
+import { createPressureSources, type PressureTargets } from './pressure/index.js';
+import type { NotifyOutcome, RunDeps } from './run.js';
+import type { SimWorld } from './sim/types.js';
+
+export interface ComposeEnv {
+  kubeConfig: KubeConfig;
+  log: Log;
+  now?: () => Date;
+  /** Cloud endpoints, credentials and CA for the pressure sources (the simulator sets all of them). */
+  pressure?: Partial<PressureTargets>;
+  /** provider none in replay: the snapshot's own node metrics stand in for the cloud. */
+  world?: SimWorld;
+  fetch?: typeof fetch;
+  onProgress?: RunDeps['onProgress'];
+}
+
+export async function compose(config: Config, env: ComposeEnv): Promise<RunDeps> {
+  const now = env.now ?? (() => new Date());
+  const kc = env.kubeConfig;
+  const exec = podExec(kc);
+  const cluster = clusterReader(kc);
+  const pressure: PressureSource[] =
+    config.provider === 'none'
+      ? env.world
+        ? [snapshotPressure(env.world)]
+        : []
+      : await createPressureSources(config, { log: env.log, ...env.pressure });
+  return {
+    log: env.log,
+    now,
+    runId: randomUUID(),
+    cluster,
+    exec,
+    probe: nodeProbe(kc, exec, {
+      namespace: config.inspect.probeNamespace,
+      selector: config.inspect.probeSelector,
+      fallbackSelector: config.inspect.probeFallbackSelector,
+      limits: { timeoutMs: config.exec.timeoutSeconds * 1000, maxBytes: 1 << 20 },
+    }),
+    remediator: config.mode === 'restart' ? rolloutRemediator(kc, now) : refusingRemediator(),
+    lock: leaseLock(kc, config.namespace, now),
+    state: configMapState(kc, config.namespace, env.log),
+    pressure,
+    notify: (report: RunReport, notified: RunState['notified'], signal: AbortSignal): Promise<NotifyOutcome> =>
+      notify(report, notified, now(), notifyConfig(config), { log: env.log, signal, fetch: env.fetch }),
+    onProgress: env.onProgress,
+  };
+}
+
+function notifyConfig(config: Config) {
+  const n = config.notify;
+  return {
+    slack: n.slack.webhookUrl ? n.slack : undefined,
+    teams: n.teams.webhookUrl ? n.teams : undefined,
+    discord: n.discord.webhookUrl ? n.discord : undefined,
+    webhook: n.webhook.url ? n.webhook : undefined,
+    renotifyMinutes: n.renotifyMinutes,
+    minSeverity: n.minSeverity,
+  };
+}
+
+/** The dry-run Remediator: the plan never asks it to act; if it ever did, it refuses. */
+export function refusingRemediator(): Remediator {
+  return {
+    async restart(w) {
+      throw new SnatguardError(`dry-run: refusing to restart ${w.namespace}/${w.kind}/${w.name}`);
+    },
+  };
+}
+
+/** provider none in replay: node metrics as the snapshot gives or derives them. */
+export function snapshotPressure(world: SimWorld): PressureSource {
+  return {
+    name: 'snapshot',
+    async read(_window: TimeWindow): Promise<PressureReading> {
+      const nodes = world.snapshot.nodes.map((n) => {
+        const m = world.nodeMetrics(n.name);
+        return {
+          node: { name: n.name, internalIP: n.internalIP },
+          signals: [
+            {
+              kind: 'snat-ports' as const,
+              source: 'snapshot',
+              used: m.usedSnatPorts,
+              allocated: m.allocatedSnatPorts,
+              ratio: m.allocatedSnatPorts > 0 ? m.usedSnatPorts / m.allocatedSnatPorts : 0,
+            },
+            ...(m.failedSnatConnections > 0
+              ? [{ kind: 'snat-failed' as const, source: 'snapshot', value: m.failedSnatConnections }]
+              : []),
+            ...(m.conntrackAllowanceExceeded > 0
+              ? [{ kind: 'conntrack-allowance' as const, source: 'snapshot', value: m.conntrackAllowanceExceeded }]
+              : []),
+          ],
+        };
+      });
+      return { nodes, facts: { provider: 'none' }, errors: [] };
+    },
+  };
+}

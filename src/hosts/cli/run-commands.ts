@@ -1,0 +1,184 @@
+// scan, replay and demo: build config, connect, call runScan, print, map the outcome to an exit code.
+import { Command, Option } from 'commander';
+import { compose } from '../../compose.js';
+import { type Config, loadConfig } from '../../config/index.js';
+import { connect } from '../../cluster/connect.js';
+import { createLogger, type Logger } from '../../log.js';
+import type { RunReport } from '../../model.js';
+import { runScan } from '../../run.js';
+import { startSim } from '../../sim/server.js';
+import { loadSnapshot, type Snapshot } from '../../sim/snapshot.js';
+import { checkExpectations } from './check.js';
+import { EXIT, handleFailure } from './exit.js';
+import { type OutputFormat, renderReport, styleFor } from './output.js';
+import { progressReporter } from './progress.js';
+import { simPressureTargets } from './sim-targets.js';
+
+interface RunFlags {
+  config?: string;
+  mode?: 'dry-run' | 'restart';
+  output: OutputFormat;
+  provider?: 'azure' | 'aws' | 'none';
+  check?: boolean;
+}
+
+const modeOption = () => new Option('--mode <mode>', 'dry-run (default) or restart').choices(['dry-run', 'restart']);
+const outputOption = () =>
+  new Option('-o, --output <format>', 'table, json or markdown').choices(['table', 'json', 'markdown']).default('table');
+
+export function scanCommand(): Command {
+  return new Command('scan')
+    .description('one run against the real cluster (kubeconfig, in-cluster, AKS Entra ID or EKS IAM)')
+    .option('-c, --config <file>', 'YAML config file')
+    .addOption(modeOption())
+    .addOption(new Option('--provider <provider>', 'where SNAT pressure comes from').choices(['azure', 'aws', 'none']))
+    .addOption(outputOption())
+    .addHelpText(
+      'after',
+      `
+Examples:
+  snatguard scan                                   dry-run, kubeconfig's current context, provider from config
+  snatguard scan --provider none -o json           inspect every node, no cloud metrics
+  SNATGUARD_PROVIDER=azure SNATGUARD_AZURE_SUBSCRIPTION_ID=… snatguard scan --mode restart`,
+    )
+    .action(async (flags: RunFlags) => {
+      const log = createLogger();
+      try {
+        const config = await loadConfig({ file: flags.config, env: process.env, flags: pick(flags) });
+        const kubeConfig = await connect(clusterTarget(config), { log });
+        const report = await execute(config, { kubeConfig, log }, flags.output);
+        print(report, flags.output);
+        process.exitCode = EXIT.ok;
+      } catch (e) {
+        handleFailure(e, log);
+      }
+    });
+}
+
+export function replayCommand(): Command {
+  return new Command('replay')
+    .description('one run against the simulated control plane serving SNAPSHOT, through the same clients')
+    .argument('<snapshot>', 'snapshot file (YAML or JSON, see SNAPSHOT.md)')
+    .option('-c, --config <file>', 'YAML config file')
+    .addOption(modeOption())
+    .addOption(outputOption())
+    .option('--check', "compare with the snapshot's expect block; exit 1 on a mismatch")
+    .addHelpText(
+      'after',
+      `
+Examples:
+  snatguard replay examples/aks-mongo-leak.yaml
+  snatguard replay examples/aks-mongo-leak.yaml --mode restart --check
+  snatguard replay incident.yaml -o json | jq '.offenders[0]'`,
+    )
+    .action(async (file: string, flags: RunFlags) => {
+      const log = createLogger({ level: process.env.SNATGUARD_LOG_LEVEL ?? 'warn' });
+      try {
+        const snapshot = await loadSnapshot(file);
+        const config = await loadConfig({ file: flags.config, env: process.env, flags: pick(flags) });
+        const { report } = await replaySnapshot(snapshot, config, log, flags.output);
+        print(report, flags.output);
+        process.exitCode = EXIT.ok;
+        if (flags.check) {
+          const diffs = checkExpectations(report, snapshot.expect ?? {});
+          if (diffs.length > 0) {
+            process.stderr.write(`replay --check: ${diffs.length} difference(s) from expect:\n`);
+            for (const d of diffs) process.stderr.write(`  - ${d}\n`);
+            process.exitCode = EXIT.checkMismatch;
+          } else {
+            process.stderr.write('replay --check: the run meets every expectation of the snapshot\n');
+          }
+        }
+      } catch (e) {
+        handleFailure(e, log);
+      }
+    });
+}
+
+/** Serves the snapshot, points config at the simulator, and runs once (twice with `rerun`). */
+export async function replaySnapshot(
+  snapshot: Snapshot,
+  base: Config,
+  log: Logger,
+  output: OutputFormat,
+  rerun = false,
+): Promise<{ report: RunReport; second?: RunReport }> {
+  const sim = await startSim(snapshot, { log });
+  try {
+    const config = configForSnapshot(base, snapshot);
+    const kubeConfig = await connect({ kind: 'kubeconfig', path: sim.jobKubeconfigPath }, { log });
+    const env = { kubeConfig, log, world: sim.world, pressure: simPressureTargets(sim) };
+    const report = await execute(config, env, output);
+    const second = rerun ? await execute(config, env, output) : undefined;
+    return { report, second };
+  } finally {
+    await sim.close();
+  }
+}
+
+/** The snapshot says which cloud and cluster it is; the config says how to act. */
+export function configForSnapshot(config: Config, snapshot: Snapshot): Config {
+  const { cloud } = snapshot;
+  const cidrs = [snapshot.cluster?.podCIDR, snapshot.cluster?.serviceCIDR].filter((c): c is string => !!c);
+  return {
+    ...config,
+    provider: cloud.provider,
+    cluster: { ...config.cluster, name: cloud.azure?.clusterName ?? cloud.aws?.clusterName ?? snapshot.metadata.name },
+    azure: cloud.azure
+      ? {
+          ...config.azure,
+          subscriptionId: cloud.azure.subscriptionId,
+          resourceGroup: cloud.azure.resourceGroup,
+          clusterName: cloud.azure.clusterName,
+          location: cloud.azure.location,
+        }
+      : config.azure,
+    aws: cloud.aws ? { ...config.aws, region: cloud.aws.region, clusterName: cloud.aws.clusterName } : config.aws,
+    network: { ...config.network, clusterCidrs: [...new Set([...config.network.clusterCidrs, ...cidrs])] },
+  };
+}
+
+async function execute(
+  config: Config,
+  env: Omit<Parameters<typeof compose>[1], 'onProgress'>,
+  output: OutputFormat,
+): Promise<RunReport> {
+  const progress = output === 'json' ? undefined : progressReporter(process.stderr);
+  const deps = await compose(config, { ...env, onProgress: progress?.update });
+  const deadline = config.deadlineSeconds ? AbortSignal.timeout(config.deadlineSeconds * 1000) : new AbortController().signal;
+  try {
+    return await runScan(config, deps, deadline);
+  } finally {
+    progress?.done();
+  }
+}
+
+function print(report: RunReport, output: OutputFormat): void {
+  process.stdout.write(renderReport(report, output, styleFor(process.stdout)));
+}
+
+function pick(flags: RunFlags): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (flags.mode) out.mode = flags.mode;
+  if (flags.provider) out.provider = flags.provider;
+  return out;
+}
+
+export function clusterTarget(config: Config): Parameters<typeof connect>[0] {
+  switch (config.cluster.connection) {
+    case 'in-cluster':
+      return { kind: 'in-cluster' };
+    case 'aks':
+      return {
+        kind: 'aks',
+        subscriptionId: config.azure.subscriptionId ?? '',
+        resourceGroup: config.azure.resourceGroup ?? '',
+        clusterName: config.azure.clusterName ?? '',
+        clientId: config.azure.clientId,
+      };
+    case 'eks':
+      return { kind: 'eks', region: config.aws.region ?? '', clusterName: config.aws.clusterName ?? '' };
+    default:
+      return { kind: 'kubeconfig', path: config.cluster.kubeconfig || undefined, context: config.cluster.context || undefined };
+  }
+}

@@ -1,0 +1,390 @@
+// runScan: the only place that knows the order of the stages (shared/DESIGN.md, "The pipeline").
+// Partial failure is data: every stage's failures become RunReport.errors and the run goes on.
+// Rails fail closed (a workload whose state cannot be read is not restarted); side channels fail open.
+
+import { type AdviceInput, recommend } from './advice/index.js';
+import { conntrackFindings } from './analysis/conntrack.js';
+import { findHotNodes } from './analysis/hot-nodes.js';
+import { findOffenders } from './analysis/offenders.js';
+import { inspectNode } from './cluster/inspect.js';
+import type { Config } from './config/index.js';
+import { messageOf } from './errors.js';
+import type {
+  Action,
+  CloudFacts,
+  ConntrackReading,
+  HotNode,
+  NodeInfo,
+  NodePressure,
+  NodeReport,
+  PodInfo,
+  PodInspection,
+  RunError,
+  RunReport,
+  RunState,
+  WorkloadRef,
+} from './model.js';
+import { emptyState, workloadId } from './model.js';
+import { plan, type WorkloadCheck } from './policy/plan.js';
+import type {
+  ClusterReader,
+  Lock,
+  Log,
+  NodeProbe,
+  PodExec,
+  PressureSource,
+  Remediator,
+  StateStore,
+} from './ports.js';
+import { buildReport } from './report.js';
+import { createClassifier } from './sockets/index.js';
+
+export interface NotifyOutcome {
+  errors: RunError[];
+  notified: RunState['notified'];
+}
+
+export interface RunDeps {
+  log: Log;
+  now: () => Date;
+  runId: string;
+  cluster: ClusterReader;
+  exec: PodExec;
+  probe: NodeProbe;
+  remediator: Remediator;
+  lock: Lock;
+  state: StateStore;
+  pressure: PressureSource[];
+  notify: (report: RunReport, notified: RunState['notified'], signal: AbortSignal) => Promise<NotifyOutcome>;
+  onProgress?: (p: { nodesDone: number; nodes: number; podsDone: number; pods: number }) => void;
+}
+
+/** How long the side channels (notify, state, unlock) may take once the run's own signal fired. */
+const WRAP_UP_MS = 10_000;
+
+export async function runScan(config: Config, deps: RunDeps, signal: AbortSignal): Promise<RunReport> {
+  const { log } = deps;
+  const startedAt = deps.now();
+  const errors: RunError[] = [];
+  const ctx: Partial<RunContext> = {};
+
+  const holder = deps.runId;
+  let locked = false;
+  try {
+    locked = await deps.lock.acquire(holder, config.lock.ttlSeconds * 1000);
+  } catch (e) {
+    errors.push({ stage: 'lock', target: `lease/${config.namespace}/snatguard`, message: messageOf(e) });
+  }
+  if (!locked) {
+    const reason = errors.length > 0 ? 'lock-failed' : 'locked';
+    log.info({ holder, reason }, 'run skipped: lock not acquired');
+    return buildReport({ config, runId: deps.runId, startedAt, finishedAt: deps.now(), errors, skipped: reason });
+  }
+
+  let state: RunState = emptyState();
+  try {
+    state = await deps.state.load();
+  } catch (e) {
+    errors.push({ stage: 'state', target: `configmap/${config.namespace}/snatguard-state`, message: messageOf(e) });
+  }
+
+  try {
+    await scanAndAct(config, deps, state, ctx, errors, signal);
+  } catch (e) {
+    // Only an abort (deadline) reaches here: stages turn their own failures into errors.
+    errors.push({ stage: 'plan', target: 'run', message: signal.aborted ? 'deadline reached' : messageOf(e) });
+    if (!signal.aborted) log.error({ err: messageOf(e) }, 'run stage failed');
+  }
+
+  let report = buildReport({
+    config,
+    runId: deps.runId,
+    startedAt,
+    finishedAt: deps.now(),
+    errors,
+    skipped: signal.aborted ? 'deadline' : undefined,
+    ...ctx,
+  });
+
+  const wrapUp = AbortSignal.timeout(WRAP_UP_MS);
+  let notified = state.notified;
+  try {
+    const outcome = await deps.notify(report, state.notified, wrapUp);
+    notified = outcome.notified;
+    if (outcome.errors.length > 0) report = { ...report, errors: [...report.errors, ...outcome.errors] };
+  } catch (e) {
+    report = { ...report, errors: [...report.errors, { stage: 'notify', target: 'all', message: messageOf(e) }] };
+  }
+
+  try {
+    await deps.state.save({ conntrack: { ...state.conntrack, ...ctx.conntrackState }, notified });
+  } catch (e) {
+    const target = `configmap/${config.namespace}/snatguard-state`;
+    report = { ...report, errors: [...report.errors, { stage: 'state', target, message: messageOf(e) }] };
+  }
+  try {
+    await deps.lock.release();
+  } catch (e) {
+    log.warn({ err: messageOf(e) }, 'lease release failed; it expires on its own');
+  }
+  log.info(
+    {
+      runId: report.runId,
+      hotNodes: report.nodes.filter((n) => n.hot).length,
+      offenders: report.offenders.length,
+      actions: report.actions.map((a) => `${a.workload}:${a.status}${a.skipReason ? `/${a.skipReason}` : ''}`),
+      errors: report.errors.length,
+    },
+    'run finished',
+  );
+  return { ...report, finishedAt: deps.now().toISOString() };
+}
+
+/** What the stages found, handed to buildReport. */
+export interface RunContext {
+  nodes: NodeReport[];
+  offenders: RunReport['offenders'];
+  actions: Action[];
+  recommendations: RunReport['recommendations'];
+  conntrackState: RunState['conntrack'];
+  stats: NonNullable<RunReport['stats']>;
+}
+
+async function scanAndAct(
+  config: Config,
+  deps: RunDeps,
+  state: RunState,
+  ctx: Partial<RunContext>,
+  errors: RunError[],
+  signal: AbortSignal,
+): Promise<void> {
+  const { log } = deps;
+  const t0 = Date.now();
+  const now = deps.now();
+  const window = { start: new Date(now.getTime() - config.window.minutes * 60_000), end: now };
+
+  // pressure: every source on its own; one that fails is an error, not the end of the run
+  const pressure: NodePressure[] = [];
+  const facts: Partial<CloudFacts> = { provider: config.provider };
+  const readings = await Promise.allSettled(deps.pressure.map((s) => s.read(window, signal)));
+  readings.forEach((r, i) => {
+    const source = deps.pressure[i]!.name;
+    if (r.status === 'fulfilled') {
+      pressure.push(...r.value.nodes);
+      mergeFacts(facts, r.value.facts);
+      errors.push(...r.value.errors);
+    } else {
+      errors.push({ stage: 'pressure', target: source, message: messageOf(r.reason) });
+    }
+  });
+  signal.throwIfAborted();
+
+  let allNodes: NodeInfo[] = [];
+  try {
+    allNodes = await deps.cluster.nodes();
+  } catch (e) {
+    errors.push({ stage: 'nodes', target: 'nodes', message: messageOf(e) });
+    return;
+  }
+  const hotNodes = selectHotNodes(config, pressure, allNodes, errors);
+  // Pod CIDRs the nodes carry are cluster addresses even when the config does not list them.
+  const classifier = createClassifier({
+    clusterCidrs: [...new Set([...config.network.clusterCidrs, ...allNodes.flatMap((n) => n.podCIDRs)])],
+    nonSnatCidrs: config.network.nonSnatCidrs,
+  });
+  log.info({ nodes: allNodes.length, hot: hotNodes.map((h) => h.name) }, 'hot nodes found');
+
+  if (config.provider === 'aws') {
+    try {
+      const env = await deps.cluster.daemonSetEnv('kube-system', 'aws-node');
+      if (env) facts.aws = { natGateways: facts.aws?.natGateways ?? [], ...facts.aws, awsNodeEnv: env };
+    } catch (e) {
+      errors.push({ stage: 'nodes', target: 'kube-system/DaemonSet/aws-node', message: messageOf(e) });
+    }
+  }
+
+  // inspect: per node, pods and the node's conntrack, every failure contained to its node or pod
+  const inspections: PodInspection[] = [];
+  const conntrack = new Map<string, ConntrackReading>();
+  const progress = { nodesDone: 0, nodes: hotNodes.length, podsDone: 0, pods: 0 };
+  let podsListed = 0;
+  let execs = 0;
+  const perNode = await Promise.allSettled(
+    hotNodes.map(async (hot) => {
+      let pods: PodInfo[];
+      try {
+        pods = await deps.cluster.podsOn(hot.name);
+      } catch (e) {
+        errors.push({ stage: 'inspect', target: `node/${hot.name}`, message: messageOf(e) });
+        return;
+      }
+      podsListed += pods.length;
+      progress.pods += pods.filter((p) => !p.hostNetwork).length;
+      const [inspected, probed] = await Promise.allSettled([
+        inspectNode(hot.name, pods, {
+          exec: deps.exec,
+          limits: { timeoutMs: config.exec.timeoutSeconds * 1000, maxBytes: config.exec.maxBytes },
+          concurrency: config.exec.concurrency,
+          classifier,
+          signal,
+          log,
+          onProgress: () => {
+            progress.podsDone++;
+            deps.onProgress?.(progress);
+          },
+        }),
+        deps.probe.conntrack(hot.name, signal, pods),
+      ]);
+      if (inspected.status === 'fulfilled') {
+        inspections.push(...inspected.value.inspections);
+        errors.push(...inspected.value.errors);
+        execs += inspected.value.inspections.length;
+      } else {
+        errors.push({ stage: 'inspect', target: `node/${hot.name}`, message: messageOf(inspected.reason) });
+      }
+      if (probed.status === 'fulfilled') conntrack.set(hot.name, probed.value);
+      else errors.push({ stage: 'conntrack', target: `node/${hot.name}`, message: messageOf(probed.reason) });
+      progress.nodesDone++;
+      deps.onProgress?.(progress);
+    }),
+  );
+  for (const r of perNode) {
+    if (r.status === 'rejected') errors.push({ stage: 'inspect', target: 'nodes', message: messageOf(r.reason) });
+  }
+  signal.throwIfAborted();
+
+  const ct = conntrackFindings(conntrack, state.conntrack, config.thresholds, now);
+  ctx.conntrackState = ct.state;
+
+  // owners, with the reader's per-run cache
+  const owners = new Map<string, WorkloadRef | null>();
+  await Promise.all(
+    inspections
+      .filter((i) => i.status === 'ok' && !i.nodeLevel)
+      .map(async (i) => {
+        const key = `${i.pod.namespace}/${i.pod.name}`;
+        try {
+          owners.set(key, await deps.cluster.ownerOf(i.pod));
+        } catch (e) {
+          owners.set(key, null);
+          errors.push({ stage: 'owners', target: key, message: messageOf(e) });
+        }
+      }),
+  );
+
+  const offenders = findOffenders(inspections, owners, config.offender, hotNodes);
+
+  // the rails read each candidate's live state; a read failure is recorded and fails closed in plan
+  const checks = new Map<string, WorkloadCheck>();
+  await Promise.all(
+    offenders.map(async (o) => {
+      if (checks.has(o.workload)) return;
+      checks.set(o.workload, { ok: false, error: 'pending' });
+      try {
+        checks.set(o.workload, { ok: true, status: await deps.cluster.workload(o.ref) });
+      } catch (e) {
+        checks.set(o.workload, { ok: false, error: messageOf(e) });
+      }
+    }),
+  );
+  const actions = plan(offenders, checks, { mode: config.mode, rails: config.rails }, now);
+  signal.throwIfAborted();
+
+  // act: one restart at a time, in plan order; a failure is that action's outcome
+  const refs = new Map(offenders.map((o) => [o.workload, o.ref] as const));
+  for (const action of actions) {
+    if (action.status !== 'planned' || action.skipReason) continue;
+    const ref = refs.get(action.workload)!;
+    try {
+      await deps.remediator.restart(ref, action.reason, signal);
+      action.status = 'applied';
+      log.info({ workload: action.workload, reason: action.reason }, 'restart applied');
+    } catch (e) {
+      action.status = 'failed';
+      action.error = messageOf(e);
+      errors.push({ stage: 'act', target: action.workload, message: messageOf(e) });
+      log.error({ workload: action.workload, err: messageOf(e) }, 'restart failed');
+    }
+  }
+
+  const nodes = nodeReports(allNodes, hotNodes, inspections, ct.readings);
+  const uninspectable = inspections
+    .filter((i) => i.status === 'uninspectable')
+    .map((i) => ({ pod: `${i.pod.namespace}/${i.pod.name}`, node: i.pod.node, reason: i.reason ?? 'unknown' }));
+  const publicOffenders = offenders.map(({ ref: _ref, ...o }) => o);
+  const adviceInput: AdviceInput = {
+    provider: config.provider,
+    cloud: facts,
+    nodeCount: allNodes.length,
+    nodes,
+    offenders: publicOffenders,
+    uninspectable,
+    thresholds: config.thresholds,
+    nodeProbeFallback: config.inspect.nodeProbeFallback,
+    cluster: { name: config.cluster.name, resourceGroup: config.azure.resourceGroup, region: config.aws.region },
+  };
+  ctx.nodes = nodes;
+  ctx.offenders = publicOffenders;
+  ctx.actions = actions;
+  ctx.recommendations = recommend(adviceInput);
+  ctx.stats = { podsListed, execs, durationMs: Date.now() - t0 };
+}
+
+function selectHotNodes(config: Config, pressure: NodePressure[], nodes: NodeInfo[], errors: RunError[]): HotNode[] {
+  if (config.provider === 'none' && pressure.length === 0) {
+    // No cloud to ask: inspect every node the selector names (scan --provider none).
+    const wanted = config.inspect.nodeSelector ? matchLabels(config.inspect.nodeSelector) : () => true;
+    return nodes
+      .filter((n) => wanted(n.labels))
+      .map((n) => ({ name: n.name, internalIP: n.internalIP, signals: [], reasons: ['selected (provider none)'] }));
+  }
+  const { hot, unmatched } = findHotNodes(pressure, nodes, config.thresholds);
+  for (const key of unmatched) {
+    const target = key.name ?? key.internalIP ?? key.instanceId ?? key.providerID ?? 'unknown';
+    errors.push({ stage: 'nodes', target, message: 'cloud metrics name a node that is not in the cluster' });
+  }
+  return hot;
+}
+
+/** `a=b,c=d` equality selectors for node labels (the rails have the full selector grammar). */
+function matchLabels(selector: string): (labels: Record<string, string>) => boolean {
+  const terms = selector
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean)
+    .map((t) => t.split('=').map((s) => s.trim()) as [string, string?]);
+  return (labels) => terms.every(([k, v]) => (v === undefined ? k in labels : labels[k] === v));
+}
+
+function nodeReports(
+  all: NodeInfo[],
+  hot: HotNode[],
+  inspections: PodInspection[],
+  conntrack: Map<string, NonNullable<NodeReport['conntrack']>>,
+): NodeReport[] {
+  const hotNames = new Set(hot.map((h) => h.name));
+  const reports: NodeReport[] = hot.map((h) => {
+    const mine = inspections.filter((i) => i.pod.node === h.name);
+    return {
+      name: h.name,
+      hot: true,
+      signals: h.signals,
+      reasons: h.reasons,
+      podsInspected: mine.filter((i) => i.status === 'ok').length,
+      podsUninspectable: mine.filter((i) => i.status !== 'ok').length,
+      snatSockets: mine.reduce((n, i) => n + (i.summary?.snatSockets ?? 0), 0),
+      conntrack: conntrack.get(h.name),
+    };
+  });
+  for (const n of all) {
+    if (!hotNames.has(n.name)) reports.push({ name: n.name, hot: false, signals: [], podsInspected: 0, podsUninspectable: 0 });
+  }
+  return reports;
+}
+
+function mergeFacts(into: Partial<CloudFacts>, from: Partial<CloudFacts>): void {
+  if (from.azure) into.azure = { ...into.azure, ...from.azure };
+  if (from.aws) into.aws = { natGateways: [...(into.aws?.natGateways ?? []), ...from.aws.natGateways], ...from.aws };
+}
+
+export { workloadId };
