@@ -12,12 +12,13 @@ import {
   podExec,
   rolloutRemediator,
 } from './cluster/index.js';
+import type { connect } from './cluster/connect.js';
 import type { Config } from './config/index.js';
 import { SnatguardError } from './errors.js';
 import type { PressureReading, RunReport, RunState, TimeWindow } from './model.js';
 import { notify } from './notify/index.js';
 import type { Log, PressureSource, Remediator } from './ports.js';
-import { createPressureSources, type PressureTargets } from './pressure/index.js';
+import type { PressureTargets } from './pressure/index.js';
 import type { NotifyOutcome, RunDeps } from './run.js';
 import type { SimWorld } from './sim/types.js';
 
@@ -43,7 +44,8 @@ export async function compose(config: Config, env: ComposeEnv): Promise<RunDeps>
       ? env.world
         ? [snapshotPressure(env.world)]
         : []
-      : await createPressureSources(config, { log: env.log, ...env.pressure });
+      : // Cloud SDKs load only when a provider is configured: a smaller cold start for the rest.
+        await (await import('./pressure/index.js')).createPressureSources(config, { log: env.log, ...env.pressure });
   return {
     log: env.log,
     now,
@@ -116,4 +118,23 @@ export function snapshotPressure(world: SimWorld): PressureSource {
       return { nodes, facts: { provider: 'none' }, errors: [] };
     },
   };
+}
+
+export function clusterTarget(config: Config): Parameters<typeof connect>[0] {
+  switch (config.cluster.connection) {
+    case 'in-cluster':
+      return { kind: 'in-cluster' };
+    case 'aks':
+      return {
+        kind: 'aks',
+        subscriptionId: config.azure.subscriptionId ?? '',
+        resourceGroup: config.azure.resourceGroup ?? '',
+        clusterName: config.azure.clusterName ?? '',
+        clientId: config.azure.clientId,
+      };
+    case 'eks':
+      return { kind: 'eks', region: config.aws.region ?? '', clusterName: config.aws.clusterName ?? '' };
+    default:
+      return { kind: 'kubeconfig', path: config.cluster.kubeconfig || undefined, context: config.cluster.context || undefined };
+  }
 }

@@ -104,8 +104,9 @@ export function isMappedV4(w0: number, w1: number, w2: number): boolean {
   return w0 === 0 && w1 === 0 && w2 === 0xffff;
 }
 
-/** RFC 5952 text: lowercase, longest run of two or more zero groups compressed (first on a tie). */
+/** RFC 5952 text: lowercase, longest run of two or more zero groups compressed (first on a tie), `::ffff:a.b.c.d`. */
 export function formatIpv6(w0: number, w1: number, w2: number, w3: number): string {
+  if (isMappedV4(w0, w1, w2)) return `::ffff:${formatIpv4(w3)}`;
   const groups = [w0 >>> 16, w0 & 0xffff, w1 >>> 16, w1 & 0xffff, w2 >>> 16, w2 & 0xffff, w3 >>> 16, w3 & 0xffff];
   let bestStart = -1;
   let bestLen = 1;

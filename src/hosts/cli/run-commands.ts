@@ -1,6 +1,6 @@
 // scan, replay and demo: build config, connect, call runScan, print, map the outcome to an exit code.
 import { Command, Option } from 'commander';
-import { compose } from '../../compose.js';
+import { clusterTarget, compose } from '../../compose.js';
 import { type Config, loadConfig } from '../../config/index.js';
 import { connect } from '../../cluster/connect.js';
 import { createLogger, type Logger } from '../../log.js';
@@ -162,23 +162,4 @@ function pick(flags: RunFlags): Record<string, unknown> {
   if (flags.mode) out.mode = flags.mode;
   if (flags.provider) out.provider = flags.provider;
   return out;
-}
-
-export function clusterTarget(config: Config): Parameters<typeof connect>[0] {
-  switch (config.cluster.connection) {
-    case 'in-cluster':
-      return { kind: 'in-cluster' };
-    case 'aks':
-      return {
-        kind: 'aks',
-        subscriptionId: config.azure.subscriptionId ?? '',
-        resourceGroup: config.azure.resourceGroup ?? '',
-        clusterName: config.azure.clusterName ?? '',
-        clientId: config.azure.clientId,
-      };
-    case 'eks':
-      return { kind: 'eks', region: config.aws.region ?? '', clusterName: config.aws.clusterName ?? '' };
-    default:
-      return { kind: 'kubeconfig', path: config.cluster.kubeconfig || undefined, context: config.cluster.context || undefined };
-  }
 }

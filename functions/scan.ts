@@ -1,0 +1,8 @@
+// Azure Functions v4 programming model: the timer that runs snatguard (schedule from app setting SNATGUARD_SCHEDULE).
+import { app } from '@azure/functions';
+import { handler } from '../src/hosts/azure.js';
+
+app.timer('snatguard-scan', {
+  schedule: '%SNATGUARD_SCHEDULE%',
+  handler,
+});

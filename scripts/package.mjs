@@ -1,0 +1,84 @@
+// npm run package: esbuild bundles of the two serverless hosts, zipped for deployment.
+//   dist/package/snatguard-azure.zip   Function App (host.json, package.json, dist/functions/scan.js + chunks)
+//   dist/package/snatguard-lambda.zip  Lambda (index.mjs → handler, chunks)
+// Cloud SDKs are imported lazily by compose.ts, so esbuild splits them into chunks loaded only when configured.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync, copyFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const out = join(root, 'dist', 'package');
+
+// ESM bundles of CommonJS dependencies need require(); the banner gives them one.
+const banner = {
+  js: "import { createRequire as __sgCreateRequire } from 'node:module'; const require = __sgCreateRequire(import.meta.url);",
+};
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  splitting: true,
+  minify: true,
+  sourcemap: false,
+  legalComments: 'none',
+  banner,
+  logLevel: 'warning',
+  // Provided by the Functions host at run time.
+  external: ['@azure/functions-core'],
+};
+
+export async function packageAll() {
+  rmSync(out, { recursive: true, force: true });
+
+  const azureDir = join(out, 'azure');
+  await build({
+    ...common,
+    entryPoints: { 'dist/functions/scan': join(root, 'functions/scan.ts') },
+    outdir: azureDir,
+    outExtension: { '.js': '.mjs' },
+    chunkNames: 'dist/chunks/[name]-[hash]',
+  });
+  copyFileSync(join(root, 'host.json'), join(azureDir, 'host.json'));
+  writeFileSync(
+    join(azureDir, 'package.json'),
+    JSON.stringify({ name: 'snatguard-functions', type: 'module', main: 'dist/functions/scan.mjs' }, null, 2),
+  );
+  copyRuntimeFiles(azureDir);
+
+  const lambdaDir = join(out, 'lambda');
+  await build({
+    ...common,
+    entryPoints: { index: join(root, 'src/hosts/lambda.ts') },
+    outdir: lambdaDir,
+    outExtension: { '.js': '.mjs' },
+    chunkNames: 'chunks/[name]-[hash]',
+  });
+  writeFileSync(join(lambdaDir, 'package.json'), JSON.stringify({ name: 'snatguard-lambda', type: 'module' }, null, 2));
+  copyRuntimeFiles(lambdaDir);
+
+  const zips = {};
+  for (const [name, dir] of [
+    ['snatguard-azure.zip', azureDir],
+    ['snatguard-lambda.zip', lambdaDir],
+  ]) {
+    const zip = join(out, name);
+    execFileSync('zip', ['-qr', zip, '.'], { cwd: dir });
+    zips[name] = statSync(zip).size;
+  }
+  return { azureDir, lambdaDir, zips };
+}
+
+/** Files read at run time next to the bundle: the snapshot examples are not needed, rbac.yaml is (sim only). */
+function copyRuntimeFiles(dir) {
+  mkdirSync(join(dir, 'infra', 'kubernetes'), { recursive: true });
+  copyFileSync(join(root, 'infra/kubernetes/rbac.yaml'), join(dir, 'infra/kubernetes/rbac.yaml'));
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { zips } = await packageAll();
+  for (const [name, size] of Object.entries(zips)) console.log(`${name}  ${(size / 1024).toFixed(0)} KiB`);
+}

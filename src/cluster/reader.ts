@@ -1,0 +1,246 @@
+// ClusterReader over the Kubernetes API: nodes, the pods of one node, owners, workload status.
+// Requests stay O(hot nodes + their pods): pods are listed per node with a field selector, owners cached.
+import {
+  AppsV1Api,
+  BatchV1Api,
+  CoreV1Api,
+  type KubeConfig,
+  type V1DaemonSet,
+  type V1Deployment,
+  type V1Node,
+  type V1ObjectMeta,
+  type V1OwnerReference,
+  type V1Pod,
+  type V1StatefulSet,
+} from '@kubernetes/client-node';
+import { ClusterError } from '../errors.js';
+import type { NodeInfo, OwnerReference, PodInfo, WorkloadRef, WorkloadStatus } from '../model.js';
+import type { ClusterReader } from '../ports.js';
+import { clusterError, isNotFound } from './errors.js';
+
+const PAGE = 500;
+
+export function toNodeInfo(n: V1Node): NodeInfo {
+  const addresses = n.status?.addresses ?? [];
+  const ready = (n.status?.conditions ?? []).find((c) => c.type === 'Ready');
+  const podCIDRs = n.spec?.podCIDRs?.length ? n.spec.podCIDRs : n.spec?.podCIDR ? [n.spec.podCIDR] : [];
+  const info: NodeInfo = {
+    name: n.metadata?.name ?? '',
+    labels: { ...(n.metadata?.labels ?? {}) },
+    ready: ready?.status === 'True',
+    podCIDRs: [...podCIDRs],
+  };
+  const internalIP = addresses.find((a) => a.type === 'InternalIP')?.address;
+  if (internalIP) info.internalIP = internalIP;
+  if (n.spec?.providerID) info.providerID = n.spec.providerID;
+  return info;
+}
+
+const toOwner = (o: V1OwnerReference): OwnerReference => ({
+  apiVersion: o.apiVersion,
+  kind: o.kind,
+  name: o.name,
+  uid: o.uid,
+  ...(o.controller === undefined ? {} : { controller: o.controller }),
+});
+
+/** The container to exec into: the `kubectl.kubernetes.io/default-container` annotation, else the first. */
+function defaultContainer(p: V1Pod, names: string[]): string | undefined {
+  const annotated = p.metadata?.annotations?.['kubectl.kubernetes.io/default-container'];
+  if (annotated && names.includes(annotated)) return annotated;
+  return names[0];
+}
+
+export function toPodInfo(p: V1Pod): PodInfo {
+  const containers = (p.spec?.containers ?? []).map((c) => c.name);
+  const info: PodInfo = {
+    namespace: p.metadata?.namespace ?? '',
+    name: p.metadata?.name ?? '',
+    node: p.spec?.nodeName ?? '',
+    hostNetwork: p.spec?.hostNetwork === true,
+    phase: p.status?.phase ?? 'Unknown',
+    labels: { ...(p.metadata?.labels ?? {}) },
+    annotations: { ...(p.metadata?.annotations ?? {}) },
+    ownerReferences: (p.metadata?.ownerReferences ?? []).map(toOwner),
+    containers,
+  };
+  const container = defaultContainer(p, containers);
+  if (container !== undefined) info.container = container;
+  if (p.status?.podIP) info.ip = p.status.podIP;
+  return info;
+}
+
+/** The controlling owner: the reference with `controller: true` (what kubectl and the controllers use). */
+export function controllerOf(owners: readonly OwnerReference[] | readonly V1OwnerReference[] | undefined): OwnerReference | undefined {
+  const c = (owners ?? []).find((o) => o.controller === true);
+  return c === undefined ? undefined : toOwner(c as V1OwnerReference);
+}
+
+const num = (n: number | undefined): number => (typeof n === 'number' && Number.isFinite(n) ? n : 0);
+
+const meta = (m: V1ObjectMeta | undefined) => ({
+  labels: { ...(m?.labels ?? {}) },
+  annotations: { ...(m?.annotations ?? {}) },
+  generation: num(m?.generation),
+});
+
+export function deploymentStatus(ref: WorkloadRef, d: V1Deployment): WorkloadStatus {
+  const replicas = d.spec?.replicas ?? 1;
+  const available = num(d.status?.availableReplicas);
+  return {
+    ref,
+    ...meta(d.metadata),
+    replicas,
+    updatedReplicas: num(d.status?.updatedReplicas),
+    availableReplicas: available,
+    unavailableReplicas: d.status?.unavailableReplicas ?? Math.max(0, replicas - available),
+    paused: d.spec?.paused === true,
+    observedGeneration: num(d.status?.observedGeneration),
+  };
+}
+
+export function statefulSetStatus(ref: WorkloadRef, s: V1StatefulSet): WorkloadStatus {
+  const replicas = s.spec?.replicas ?? 1;
+  const available = s.status?.availableReplicas ?? num(s.status?.readyReplicas);
+  return {
+    ref,
+    ...meta(s.metadata),
+    replicas,
+    updatedReplicas: num(s.status?.updatedReplicas),
+    availableReplicas: available,
+    unavailableReplicas: Math.max(0, replicas - available),
+    paused: false,
+    observedGeneration: num(s.status?.observedGeneration),
+  };
+}
+
+export function daemonSetStatus(ref: WorkloadRef, d: V1DaemonSet): WorkloadStatus {
+  const desired = num(d.status?.desiredNumberScheduled);
+  const available = d.status?.numberAvailable ?? Math.max(0, desired - num(d.status?.numberUnavailable));
+  return {
+    ref,
+    ...meta(d.metadata),
+    replicas: desired,
+    updatedReplicas: num(d.status?.updatedNumberScheduled),
+    availableReplicas: available,
+    unavailableReplicas: d.status?.numberUnavailable ?? Math.max(0, desired - available),
+    paused: false,
+    observedGeneration: num(d.status?.observedGeneration),
+  };
+}
+
+/** A reader for one run: its owner cache lives as long as the reader. */
+export function clusterReader(kc: KubeConfig): ClusterReader {
+  const core = kc.makeApiClient(CoreV1Api);
+  const apps = kc.makeApiClient(AppsV1Api);
+  const batch = kc.makeApiClient(BatchV1Api);
+  // namespace/Kind/name of an intermediate owner (ReplicaSet, Job) → its controller, as a promise.
+  const parents = new Map<string, Promise<OwnerReference | undefined>>();
+
+  const call = async <T>(what: string, f: () => Promise<T>): Promise<T> => {
+    try {
+      return await f();
+    } catch (e) {
+      throw clusterError(what, e);
+    }
+  };
+
+  /** The controller of a ReplicaSet or Job; a deleted one (404) has none. */
+  const parentOf = (namespace: string, kind: 'ReplicaSet' | 'Job', name: string): Promise<OwnerReference | undefined> => {
+    const key = `${namespace}/${kind}/${name}`;
+    let p = parents.get(key);
+    if (p === undefined) {
+      p = (async () => {
+        try {
+          const obj =
+            kind === 'ReplicaSet'
+              ? await apps.readNamespacedReplicaSet({ namespace, name })
+              : await batch.readNamespacedJob({ namespace, name });
+          return controllerOf(obj.metadata?.ownerReferences);
+        } catch (e) {
+          if (isNotFound(e)) return undefined;
+          throw clusterError(`get ${kind} ${key}`, e);
+        }
+      })();
+      // A failure is not cached: the next pod asks again.
+      p.catch(() => parents.delete(key));
+      parents.set(key, p);
+    }
+    return p;
+  };
+
+  return {
+    async nodes() {
+      const out: NodeInfo[] = [];
+      let cont: string | undefined;
+      do {
+        const list = await call('list nodes', () => core.listNode({ limit: PAGE, ...(cont ? { _continue: cont } : {}) }));
+        out.push(...list.items.map(toNodeInfo));
+        cont = list.metadata?._continue || undefined;
+      } while (cont);
+      return out;
+    },
+
+    async podsOn(node) {
+      const out: PodInfo[] = [];
+      let cont: string | undefined;
+      do {
+        const list = await call(`list pods on node ${node}`, () =>
+          core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${node}`, limit: PAGE, ...(cont ? { _continue: cont } : {}) }),
+        );
+        for (const p of list.items) {
+          // Only running pods hold sockets worth reading; the field selector is the server's promise, checked anyway.
+          if (p.status?.phase !== 'Running' || p.spec?.nodeName !== node) continue;
+          out.push(toPodInfo(p));
+        }
+        cont = list.metadata?._continue || undefined;
+      } while (cont);
+      out.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+      return out;
+    },
+
+    async ownerOf(pod) {
+      const owner = controllerOf(pod.ownerReferences);
+      if (owner === undefined) return null;
+      const ns = pod.namespace;
+      if (owner.kind === 'ReplicaSet' || owner.kind === 'Job') {
+        // Pod → ReplicaSet → Deployment, Pod → Job → CronJob; a bare ReplicaSet or Job is the workload itself.
+        const parent = await parentOf(ns, owner.kind, owner.name);
+        if (parent !== undefined) return { namespace: ns, kind: parent.kind, name: parent.name };
+      }
+      // A mirror pod's "owner" is its Node: no workload to act on.
+      if (owner.kind === 'Node') return null;
+      return { namespace: ns, kind: owner.kind, name: owner.name };
+    },
+
+    async workload(ref) {
+      const what = `get ${ref.kind} ${ref.namespace}/${ref.name}`;
+      const { namespace, name } = ref;
+      switch (ref.kind) {
+        case 'Deployment':
+          return deploymentStatus(ref, await call(what, () => apps.readNamespacedDeployment({ namespace, name })));
+        case 'StatefulSet':
+          return statefulSetStatus(ref, await call(what, () => apps.readNamespacedStatefulSet({ namespace, name })));
+        case 'DaemonSet':
+          return daemonSetStatus(ref, await call(what, () => apps.readNamespacedDaemonSet({ namespace, name })));
+        default:
+          throw new ClusterError(`${what}: kind ${ref.kind} has no restartable status`);
+      }
+    },
+
+    async daemonSetEnv(namespace, name) {
+      let ds: V1DaemonSet;
+      try {
+        ds = await apps.readNamespacedDaemonSet({ namespace, name });
+      } catch (e) {
+        if (isNotFound(e)) return null;
+        throw clusterError(`get DaemonSet ${namespace}/${name}`, e);
+      }
+      const env: Record<string, string> = {};
+      for (const v of ds.spec?.template?.spec?.containers?.[0]?.env ?? []) {
+        if (v.value !== undefined) env[v.name] = v.value;
+      }
+      return env;
+    },
+  };
+}

@@ -1,0 +1,101 @@
+// Escaping for each chat dialect. Names of pods, namespaces and workloads, annotation text and error
+// messages come from whoever deploys into the cluster: none of it may form a mention, a link or formatting.
+
+const ZWSP = '\u200b';
+/** U+02CB MODIFIER LETTER GRAVE ACCENT: looks like a backtick, cannot close a code span. */
+const SAFE_BACKTICK = '\u02cb';
+
+/**
+ * Slack mrkdwn entities. With `&`, `<`, `>` escaped, `<!channel>`, `<@U123>` and `<http://x|y>`
+ * cannot form (Slack documents these three as the only characters to escape).
+ */
+export function escapeSlackEntities(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/**
+ * Free text in Slack mrkdwn. Slack has no backslash escape, so formatting markers are swapped for
+ * look-alikes: `*` → `∗`, `~` → `∼`, a backtick → `ˋ`, and an underscore at a word boundary → `ˍ`
+ * (an underscore inside a word, as in `nf_conntrack_max`, never formats and stays).
+ */
+export function escapeSlackText(text: string): string {
+  return escapeSlackEntities(text)
+    .replace(/`/g, SAFE_BACKTICK)
+    .replace(/\*/g, '\u2217')
+    .replace(/~/g, '\u223c')
+    .replace(/(^|[^A-Za-z0-9])_/g, '$1\u02cd')
+    .replace(/_(?=[^A-Za-z0-9]|$)/g, '\u02cd');
+}
+
+/** Text inside a Slack code span or block: entities still apply; a backtick would end the span. */
+export function escapeSlackCode(text: string): string {
+  return escapeSlackEntities(text).replace(/`/g, SAFE_BACKTICK);
+}
+
+/**
+ * Discord markdown: every markdown punctuation gets a backslash (Discord honours `\` before any
+ * punctuation), and `@` is followed by a zero-width space so `@everyone`, `@here` and `<@id>` cannot
+ * form. Payloads also carry `allowed_mentions: { parse: [] }`.
+ */
+export function escapeDiscordText(text: string): string {
+  return neutraliseDiscordMentions(text.replace(/[\\*_~`|>[\]()<#:-]/g, '\\$&'));
+}
+
+/** Text inside a Discord code span or block: markdown is off there, but mentions are neutralised anyway. */
+export function escapeDiscordCode(text: string): string {
+  return neutraliseDiscordMentions(text.replace(/`/g, SAFE_BACKTICK));
+}
+
+function neutraliseDiscordMentions(text: string): string {
+  return text.replace(/@/g, `@${ZWSP}`);
+}
+
+/**
+ * Adaptive Card TextBlock markdown (CommonMark subset): backslash before the characters that form
+ * links, emphasis, HTML-ish tags and lists. The Teams card puts untrusted text in `TextRun`s, which
+ * render no markdown at all; this is for the few places a TextBlock carries dynamic text.
+ */
+export function escapeTeamsMarkdown(text: string): string {
+  return text.replace(/[\\[\]()*_~`<>#|!-]/g, '\\$&');
+}
+
+/** Shortens to `max` characters, ending in `…` when cut. */
+export function truncate(text: string, max: number): string {
+  if (text.length <= max) return text;
+  if (max <= 1) return '…'.slice(0, max);
+  return `${text.slice(0, max - 1)}…`;
+}
+
+/**
+ * Joins as many lines as fit in `max` characters; when some are left out, ends with `…and N more`.
+ * A first line longer than `max` is itself truncated.
+ */
+export function fitLines(lines: string[], max: number, separator = '\n'): string {
+  const out: string[] = [];
+  let length = 0;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    const remaining = lines.length - i - 1;
+    const added = (out.length > 0 ? separator.length : 0) + line.length;
+    const tail = remaining > 0 ? separator.length + moreText(remaining).length : 0;
+    if (length + added + tail <= max) {
+      out.push(line);
+      length += added;
+      continue;
+    }
+    const left = lines.length - i;
+    const more = moreText(left);
+    if (out.length === 0) {
+      // Not even one line fits with the tail: show a cut first line, then the count of the rest.
+      if (left === 1) return truncate(line, max);
+      const room = max - separator.length - moreText(left - 1).length;
+      if (room > 1) return `${truncate(line, room)}${separator}${moreText(left - 1)}`;
+      return truncate(more, max);
+    }
+    out.push(more);
+    return out.join(separator);
+  }
+  return out.join(separator);
+}
+
+export const moreText = (n: number): string => `…and ${n} more`;

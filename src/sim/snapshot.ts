@@ -1,0 +1,731 @@
+// The snapshot format (shared/SNAPSHOT.md): schema, loading, defaults and semantic checks.
+// Every problem is reported at once, each with its path (`workloads[2].pods[0].sockets[1].state: …`).
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { isIPv4, isIPv6 } from 'node:net';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { ValidationError } from '../errors.js';
+import type { RecommendationId, SkipReason, TcpState } from '../model.js';
+
+// ---------------------------------------------------------------- schema (the file as written)
+
+const TCP_STATES = [
+  'ESTABLISHED',
+  'SYN_SENT',
+  'SYN_RECV',
+  'FIN_WAIT1',
+  'FIN_WAIT2',
+  'TIME_WAIT',
+  'CLOSE',
+  'CLOSE_WAIT',
+  'LAST_ACK',
+  'LISTEN',
+  'CLOSING',
+  'NEW_SYN_RECV',
+] as const satisfies readonly TcpState[];
+
+const RECOMMENDATION_IDS = [
+  'CONNECTION_POOLING',
+  'TIME_WAIT_CHURN',
+  'AZURE_LB_OUTBOUND_PORTS',
+  'AZURE_NAT_GATEWAY',
+  'AWS_RANDOMIZESNAT_PRNG',
+  'AWS_EXTERNALSNAT',
+  'AWS_NATGW_ADD_IPS',
+  'CONNTRACK_RAISE_MAX',
+  'CONNTRACK_BE_LIBERAL',
+  'UNINSPECTABLE_PODS',
+] as const satisfies readonly RecommendationId[];
+
+const SKIP_REASONS = [
+  'DRY_RUN',
+  'COOLDOWN',
+  'MAX_PER_RUN',
+  'EXCLUDED_NAMESPACE',
+  'NOT_SELECTED',
+  'OPTED_OUT',
+  'ROLLOUT_IN_PROGRESS',
+  'UNHEALTHY',
+  'PAUSED',
+  'SINGLE_REPLICA',
+  'UNSUPPORTED_KIND',
+  'BELOW_THRESHOLD',
+  'RAIL_CHECK_FAILED',
+] as const satisfies readonly SkipReason[];
+
+export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'Pod'] as const;
+
+const count = z.number().int().nonnegative();
+const stringMap = z.record(z.string(), z.string());
+
+const socketSchema = z
+  .object({
+    remote: z.string().optional(),
+    local: z.string().optional(),
+    state: z.enum(TCP_STATES),
+    count: z.number().int().nonnegative().max(1_000_000).optional(),
+    family: z.enum(['ipv4', 'ipv6', 'ipv4-mapped']).optional(),
+  })
+  .strict();
+
+const podSchema = z
+  .object({
+    name: z.string().min(1).optional(),
+    node: z.string().min(1),
+    ip: z.string().optional(),
+    hostNetwork: z.boolean().optional(),
+    exec: z.enum(['ok', 'no-cat', 'hang', 'error']).optional(),
+    sockets: z.array(socketSchema).optional(),
+  })
+  .strict();
+
+const workloadSchema = z
+  .object({
+    kind: z.enum(WORKLOAD_KINDS),
+    namespace: z.string().min(1),
+    name: z.string().min(1),
+    replicas: count.optional(),
+    labels: stringMap.optional(),
+    annotations: stringMap.optional(),
+    status: z
+      .object({ unavailableReplicas: count.optional(), updatedReplicas: count.optional(), paused: z.boolean().optional() })
+      .strict()
+      .optional(),
+    pods: z.array(podSchema).optional(),
+    afterRestart: z.object({ sockets: z.array(socketSchema).optional() }).strict().optional(),
+  })
+  .strict();
+
+const nodeSchema = z
+  .object({
+    name: z.string().min(1),
+    internalIP: z.string().optional(),
+    providerID: z.string().optional(),
+    metrics: z
+      .object({
+        usedSnatPorts: count.optional(),
+        allocatedSnatPorts: count.optional(),
+        failedSnatConnections: count.optional(),
+        conntrackAllowanceExceeded: count.optional(),
+      })
+      .strict()
+      .optional(),
+    conntrack: z
+      .object({
+        count,
+        max: z.number().int().positive(),
+        insertFailed: count.optional(),
+        drop: count.optional(),
+        earlyDrop: count.optional(),
+        beLiberal: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
+    hostSockets: z.array(socketSchema).optional(),
+  })
+  .strict();
+
+const azureSchema = z
+  .object({
+    subscriptionId: z.string().optional(),
+    resourceGroup: z.string().min(1),
+    clusterName: z.string().min(1),
+    location: z.string().min(1),
+    nodeResourceGroup: z.string().optional(),
+    outboundType: z.enum(['loadBalancer', 'managedNATGateway', 'userAssignedNATGateway']).optional(),
+    loadBalancer: z
+      .object({
+        allocatedOutboundPorts: z.number().int().min(0).max(64000).multipleOf(8).optional(),
+        outboundIPs: z.number().int().min(1).max(100).optional(),
+        idleTimeoutMinutes: z.number().int().min(4).max(120).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+const awsSchema = z
+  .object({
+    region: z.string().min(1),
+    clusterName: z.string().min(1),
+    natGateways: z
+      .array(
+        z
+          .object({
+            id: z.string().min(1),
+            errorPortAllocation: count.optional(),
+            activeConnectionCount: count.optional(),
+            packetsDropCount: count.optional(),
+          })
+          .strict(),
+      )
+      .optional(),
+    awsNodeEnv: stringMap.optional(),
+  })
+  .strict();
+
+const snapshotSchema = z
+  .object({
+    apiVersion: z.literal('snatguard.io/v1'),
+    kind: z.literal('Snapshot'),
+    metadata: z.object({ name: z.string().min(1), description: z.string().optional() }).strict(),
+    cloud: z
+      .object({ provider: z.enum(['azure', 'aws', 'none']), azure: azureSchema.optional(), aws: awsSchema.optional() })
+      .strict()
+      .optional(),
+    cluster: z
+      .object({ version: z.string().optional(), podCIDR: z.string().optional(), serviceCIDR: z.string().optional() })
+      .strict()
+      .optional(),
+    nodes: z.array(nodeSchema).min(1),
+    workloads: z.array(workloadSchema).optional(),
+    expect: z
+      .object({
+        hotNodes: z.array(z.string()).optional(),
+        restart: z.array(z.string()).optional(),
+        notRestart: z.array(z.string()).optional(),
+        recommendations: z.array(z.enum(RECOMMENDATION_IDS)).optional(),
+        skips: z.record(z.string(), z.enum(SKIP_REASONS)).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+type RawSnapshot = z.output<typeof snapshotSchema>;
+type RawSocket = z.output<typeof socketSchema>;
+
+// ---------------------------------------------------------------- the parsed, defaulted form
+
+export type SocketFamily = 'ipv4' | 'ipv6' | 'ipv4-mapped';
+
+export interface SnapshotSocket {
+  /** As written, e.g. `20.103.144.194:27017` or `81.2.69.160`. */
+  remote?: string;
+  local?: string;
+  state: TcpState;
+  count: number;
+  family: SocketFamily;
+  /** Parsed `remote`: address in canonical text (IPv4 dotted for ipv4-mapped), port when given. */
+  remoteAddress?: string;
+  remotePort?: number;
+  /** Parsed `local`: address when given (`:8080` gives none), port. */
+  localAddress?: string;
+  localPort?: number;
+}
+
+export type ExecBehaviour = 'ok' | 'no-cat' | 'hang' | 'error';
+
+export interface SnapshotPod {
+  name: string;
+  node: string;
+  /** The pod IP (a hostNetwork pod has its node's internalIP); generated from podCIDR when absent. */
+  ip: string;
+  hostNetwork: boolean;
+  exec: ExecBehaviour;
+  sockets: SnapshotSocket[];
+}
+
+export type SnapshotWorkloadKind = (typeof WORKLOAD_KINDS)[number];
+
+export interface SnapshotWorkload {
+  kind: SnapshotWorkloadKind;
+  namespace: string;
+  name: string;
+  replicas: number;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  status: { unavailableReplicas: number; updatedReplicas?: number; paused: boolean };
+  /** Deployments: the pod-template-hash of the pods' ReplicaSet (from the given pod names, else generated). */
+  templateHash?: string;
+  pods: SnapshotPod[];
+  afterRestart?: { sockets: SnapshotSocket[] };
+}
+
+export interface SnapshotConntrack {
+  count: number;
+  max: number;
+  insertFailed: number;
+  drop: number;
+  earlyDrop: number;
+  beLiberal: boolean;
+}
+
+export interface SnapshotNode {
+  name: string;
+  internalIP: string;
+  providerID?: string;
+  /** As given; fields left out are derived by the simulator (SNAPSHOT.md "Derived metrics"). */
+  metrics?: {
+    usedSnatPorts?: number;
+    allocatedSnatPorts?: number;
+    failedSnatConnections?: number;
+    conntrackAllowanceExceeded?: number;
+  };
+  /** As given; when absent the simulator derives count from the node's sockets (see world.ts). */
+  conntrack?: SnapshotConntrack;
+  hostSockets: SnapshotSocket[];
+}
+
+export interface SnapshotAzure {
+  subscriptionId: string;
+  resourceGroup: string;
+  clusterName: string;
+  location: string;
+  nodeResourceGroup: string;
+  outboundType: 'loadBalancer' | 'managedNATGateway' | 'userAssignedNATGateway';
+  loadBalancer: { allocatedOutboundPorts: number; outboundIPs: number; idleTimeoutMinutes: number };
+}
+
+export interface SnapshotAws {
+  region: string;
+  clusterName: string;
+  natGateways: { id: string; errorPortAllocation: number; activeConnectionCount: number; packetsDropCount: number }[];
+  awsNodeEnv: Record<string, string>;
+}
+
+export interface SnapshotExpect {
+  hotNodes?: string[];
+  restart?: string[];
+  notRestart?: string[];
+  recommendations?: RecommendationId[];
+  skips?: Record<string, SkipReason>;
+}
+
+export interface Snapshot {
+  apiVersion: 'snatguard.io/v1';
+  kind: 'Snapshot';
+  metadata: { name: string; description?: string };
+  cloud: { provider: 'azure' | 'aws' | 'none'; azure?: SnapshotAzure; aws?: SnapshotAws };
+  cluster: { version: string; podCIDR: string; serviceCIDR: string };
+  nodes: SnapshotNode[];
+  workloads: SnapshotWorkload[];
+  expect?: SnapshotExpect;
+}
+
+// ---------------------------------------------------------------- loading
+
+/** Reads and validates a snapshot file (YAML or JSON); throws ValidationError listing every problem. */
+export async function loadSnapshot(path: string): Promise<Snapshot> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (cause) {
+    throw new ValidationError(path, [`cannot read: ${(cause as Error).message}`]);
+  }
+  return parseSnapshot(text, path);
+}
+
+/** Parses snapshot text (YAML or JSON); `source` names it in messages. */
+export function parseSnapshot(text: string, source = 'snapshot'): Snapshot {
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ValidationError(
+      source,
+      doc.errors.map((e) => {
+        const at = e.linePos?.[0];
+        return at ? `line ${at.line}, column ${at.col}: ${firstLine(e.message)}` : firstLine(e.message);
+      }),
+    );
+  }
+  const data: unknown = doc.toJS();
+  const result = snapshotSchema.safeParse(data);
+  if (!result.success) throw new ValidationError(source, result.error.issues.flatMap(formatIssue));
+  const problems: string[] = [];
+  const snapshot = complete(result.data, problems);
+  if (problems.length > 0) throw new ValidationError(source, problems);
+  return snapshot;
+}
+
+const firstLine = (s: string): string => s.split('\n')[0] ?? s;
+
+/** `['workloads', 2, 'pods', 0, 'name']` → `workloads[2].pods[0].name`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else out += out === '' ? String(p) : `.${String(p)}`;
+  }
+  return out === '' ? '(root)' : out;
+}
+
+function formatIssue(issue: z.core.$ZodIssue): string[] {
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((k) => `${formatPath([...issue.path, k])}: unknown field`);
+  }
+  const message = /received undefined$/.test(issue.message) ? 'required' : issue.message;
+  return [`${formatPath(issue.path)}: ${message}`];
+}
+
+// ---------------------------------------------------------------- addresses
+
+interface Endpoint {
+  address?: string;
+  port?: number;
+  v6: boolean;
+}
+
+/** `a.b.c.d:port`, `a.b.c.d`, `[v6]:port`, `v6`, `::ffff:a.b.c.d`; with `allowPortOnly`, `:port`. */
+export function parseEndpoint(text: string, allowPortOnly: boolean): Endpoint | string {
+  const port = (p: string): number | string => {
+    if (!/^\d{1,5}$/.test(p)) return `bad port "${p}"`;
+    const n = Number(p);
+    return n >= 1 && n <= 65535 ? n : `port ${p} out of range 1-65535`;
+  };
+  const bracket = /^\[([^\]]+)\](?::(.*))?$/.exec(text);
+  if (bracket) {
+    const [, addr = '', p] = bracket;
+    if (!isIPv6(addr)) return `"${addr}" is not an IPv6 address`;
+    if (p === undefined) return { ...canonical(addr), port: undefined };
+    const n = port(p);
+    return typeof n === 'string' ? n : { ...canonical(addr), port: n };
+  }
+  if (isIPv4(text) || isIPv6(text)) return { ...canonical(text), port: undefined };
+  const colon = text.lastIndexOf(':');
+  if (colon < 0) return `"${text}" is not IP, IP:PORT${allowPortOnly ? ' or :PORT' : ''}`;
+  const addr = text.slice(0, colon);
+  const n = port(text.slice(colon + 1));
+  if (typeof n === 'string') return n;
+  if (addr === '') return allowPortOnly ? { port: n, v6: false } : `"${text}" needs an address`;
+  if (!isIPv4(addr)) return `"${addr}" is not an IPv4 address (write IPv6 as [addr]:port)`;
+  return { address: addr, port: n, v6: false };
+}
+
+function canonical(addr: string): { address: string; v6: boolean } {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(addr);
+  if (mapped?.[1] && isIPv4(mapped[1])) return { address: mapped[1], v6: true };
+  return { address: addr, v6: isIPv6(addr) };
+}
+
+// ---------------------------------------------------------------- names
+
+/** The alphabet Kubernetes uses for generated names (utilrand.String, SafeEncodeString). */
+const NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+
+/** `n` characters from NAME_ALPHABET, a pure function of `seed`. */
+export function nameChars(seed: string, n: number): string {
+  const bytes = createHash('sha256').update(seed).digest();
+  let out = '';
+  for (let i = 0; i < n; i++) out += NAME_ALPHABET[(bytes[i % bytes.length] ?? 0) % NAME_ALPHABET.length];
+  return out;
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+// ---------------------------------------------------------------- IPv4 helpers
+
+export function ipv4ToInt(ip: string): number {
+  return ip.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
+}
+
+export function intToIpv4(n: number): string {
+  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
+}
+
+function parseCidr(cidr: string): { base: number; bits: number } | null {
+  const m = /^(\d+\.\d+\.\d+\.\d+)\/(\d{1,2})$/.exec(cidr);
+  if (!m?.[1] || !isIPv4(m[1])) return null;
+  const bits = Number(m[2]);
+  if (bits > 32) return null;
+  const size = 2 ** (32 - bits);
+  return { base: Math.floor(ipv4ToInt(m[1]) / size) * size, bits };
+}
+
+// ---------------------------------------------------------------- defaults and semantic checks
+
+const DEFAULT_SUBSCRIPTION = '00000000-0000-0000-0000-000000000000';
+
+function complete(raw: RawSnapshot, problems: string[]): Snapshot {
+  const provider = raw.cloud?.provider ?? 'none';
+  const cloud: Snapshot['cloud'] = { provider };
+  const rawAzure = raw.cloud?.azure;
+  if (rawAzure) {
+    cloud.azure = {
+      subscriptionId: rawAzure.subscriptionId ?? DEFAULT_SUBSCRIPTION,
+      resourceGroup: rawAzure.resourceGroup,
+      clusterName: rawAzure.clusterName,
+      location: rawAzure.location,
+      nodeResourceGroup:
+        rawAzure.nodeResourceGroup ?? `MC_${rawAzure.resourceGroup}_${rawAzure.clusterName}_${rawAzure.location}`,
+      outboundType: rawAzure.outboundType ?? 'loadBalancer',
+      loadBalancer: {
+        allocatedOutboundPorts: rawAzure.loadBalancer?.allocatedOutboundPorts ?? 0,
+        outboundIPs: rawAzure.loadBalancer?.outboundIPs ?? 1,
+        idleTimeoutMinutes: rawAzure.loadBalancer?.idleTimeoutMinutes ?? 30,
+      },
+    };
+  }
+  const rawAws = raw.cloud?.aws;
+  if (rawAws) {
+    cloud.aws = {
+      region: rawAws.region,
+      clusterName: rawAws.clusterName,
+      natGateways: (rawAws.natGateways ?? []).map((g) => ({
+        id: g.id,
+        errorPortAllocation: g.errorPortAllocation ?? 0,
+        activeConnectionCount: g.activeConnectionCount ?? 0,
+        packetsDropCount: g.packetsDropCount ?? 0,
+      })),
+      awsNodeEnv: rawAws.awsNodeEnv ?? {},
+    };
+  }
+  if (provider === 'azure' && !cloud.azure) problems.push('cloud.azure: required when cloud.provider is azure');
+  if (provider === 'aws' && !cloud.aws) problems.push('cloud.aws: required when cloud.provider is aws');
+
+  const cluster = {
+    version: raw.cluster?.version ?? '1.31',
+    podCIDR: raw.cluster?.podCIDR ?? '10.244.0.0/16',
+    serviceCIDR: raw.cluster?.serviceCIDR ?? '10.0.0.0/16',
+  };
+  const version = /^v?(\d+)\.(\d+)(\.\d+)?$/.exec(cluster.version);
+  if (!version) problems.push(`cluster.version: "${cluster.version}" is not MAJOR.MINOR[.PATCH]`);
+  else if (Number(version[1]) !== 1 || Number(version[2]) < 30)
+    problems.push(`cluster.version: ${cluster.version} is below 1.30 (kubectl needs >= 1.30 for exec over WebSocket)`);
+  const podCidr = parseCidr(cluster.podCIDR);
+  if (!podCidr) problems.push(`cluster.podCIDR: "${cluster.podCIDR}" is not an IPv4 CIDR`);
+  if (!parseCidr(cluster.serviceCIDR)) problems.push(`cluster.serviceCIDR: "${cluster.serviceCIDR}" is not an IPv4 CIDR`);
+
+  // Nodes.
+  const nodeNames = new Map<string, number>();
+  const nodes: SnapshotNode[] = raw.nodes.map((n, i) => {
+    const at = `nodes[${i}]`;
+    if (!DNS_SUBDOMAIN.test(n.name)) problems.push(`${at}.name: "${n.name}" is not a valid node name`);
+    if (nodeNames.has(n.name)) problems.push(`${at}.name: duplicate node "${n.name}" (also nodes[${nodeNames.get(n.name)}])`);
+    else nodeNames.set(n.name, i);
+    const internalIP = n.internalIP ?? intToIpv4(ipv4ToInt('10.224.0.4') + i);
+    if (!isIPv4(internalIP)) problems.push(`${at}.internalIP: "${internalIP}" is not an IPv4 address`);
+    const node: SnapshotNode = {
+      name: n.name,
+      internalIP,
+      hostSockets: completeSockets(n.hostSockets ?? [], `${at}.hostSockets`, problems),
+    };
+    const providerID = n.providerID ?? defaultProviderID(cloud, n.name, i);
+    if (providerID) node.providerID = providerID;
+    if (n.metrics) node.metrics = { ...n.metrics };
+    if (n.conntrack) {
+      node.conntrack = {
+        count: n.conntrack.count,
+        max: n.conntrack.max,
+        insertFailed: n.conntrack.insertFailed ?? 0,
+        drop: n.conntrack.drop ?? 0,
+        earlyDrop: n.conntrack.earlyDrop ?? 0,
+        beLiberal: n.conntrack.beLiberal ?? false,
+      };
+      if (node.conntrack.count > node.conntrack.max)
+        problems.push(`${at}.conntrack.count: ${node.conntrack.count} is above max ${node.conntrack.max}`);
+    }
+    return node;
+  });
+  const nodeByName = new Map(nodes.map((n) => [n.name, n]));
+
+  // Workloads.
+  const workloadIds = new Map<string, number>();
+  const podNames = new Map<string, string>();
+  const usedIps = new Set<string>();
+  for (const w of raw.workloads ?? []) for (const p of w.pods ?? []) if (p.ip) usedIps.add(p.ip);
+  const podsPerNode = new Map<string, number>();
+  const nextPodIp = (node: string): string => {
+    const nodeIndex = nodeNames.get(node) ?? 0;
+    const base = podCidr?.base ?? ipv4ToInt('10.244.0.0');
+    for (;;) {
+      const k = (podsPerNode.get(node) ?? 0) + 1;
+      podsPerNode.set(node, k);
+      const ip = intToIpv4(base + nodeIndex * 256 + 10 + k);
+      if (!usedIps.has(ip)) {
+        usedIps.add(ip);
+        return ip;
+      }
+    }
+  };
+
+  const workloads: SnapshotWorkload[] = (raw.workloads ?? []).map((w, wi) => {
+    const at = `workloads[${wi}]`;
+    const id = `${w.namespace}/${w.kind}/${w.name}`;
+    if (workloadIds.has(id)) problems.push(`${at}: duplicate workload ${id} (also workloads[${workloadIds.get(id)}])`);
+    else workloadIds.set(id, wi);
+    if (!DNS_LABEL.test(w.namespace)) problems.push(`${at}.namespace: "${w.namespace}" is not a valid namespace name`);
+    if (!DNS_SUBDOMAIN.test(w.name) || w.name.length > 63)
+      problems.push(`${at}.name: "${w.name}" is not a valid workload name`);
+    const rawPods = w.pods ?? [];
+    if (w.kind === 'Pod' && rawPods.length !== 1) problems.push(`${at}.pods: a Pod workload has exactly one pod`);
+
+    let templateHash: string | undefined;
+    if (w.kind === 'Deployment') {
+      const prefix = `${w.name}-`;
+      for (const p of rawPods) {
+        const m = p.name?.startsWith(prefix) ? /^([a-z0-9]{1,10})-[a-z0-9]{5}$/.exec(p.name.slice(prefix.length)) : null;
+        if (m?.[1]) {
+          templateHash = m[1];
+          break;
+        }
+      }
+      templateHash ??= nameChars(`${raw.metadata.name}/${id}/template`, 10);
+    }
+    const givenNames = new Set(rawPods.flatMap((p) => (p.name ? [p.name] : [])));
+    let ordinal = 0;
+    const generateName = (pi: number): string => {
+      switch (w.kind) {
+        case 'Pod':
+          return w.name;
+        case 'StatefulSet': {
+          while (givenNames.has(`${w.name}-${ordinal}`)) ordinal++;
+          return `${w.name}-${ordinal++}`;
+        }
+        case 'Deployment':
+          return `${w.name}-${templateHash}-${nameChars(`${raw.metadata.name}/${id}/pod/${pi}`, 5)}`;
+        default:
+          return `${w.name}-${nameChars(`${raw.metadata.name}/${id}/pod/${pi}`, 5)}`;
+      }
+    };
+
+    const pods: SnapshotPod[] = rawPods.map((p, pi) => {
+      const pat = `${at}.pods[${pi}]`;
+      const name = p.name ?? generateName(pi);
+      if (!DNS_SUBDOMAIN.test(name) || name.length > 253) problems.push(`${pat}.name: "${name}" is not a valid pod name`);
+      const key = `${w.namespace}/${name}`;
+      const other = podNames.get(key);
+      if (other) problems.push(`${pat}.name: duplicate pod ${key} (also ${other})`);
+      else podNames.set(key, pat);
+      const node = nodeByName.get(p.node);
+      if (!node) problems.push(`${pat}.node: unknown node "${p.node}"`);
+      const hostNetwork = p.hostNetwork ?? false;
+      if (hostNetwork && (p.sockets?.length ?? 0) > 0)
+        problems.push(`${pat}.sockets: a hostNetwork pod has no sockets of its own (give its node hostSockets)`);
+      if (hostNetwork && p.ip && node && p.ip !== node.internalIP)
+        problems.push(`${pat}.ip: a hostNetwork pod has its node's IP ${node.internalIP}`);
+      if (p.ip && !isIPv4(p.ip)) problems.push(`${pat}.ip: "${p.ip}" is not an IPv4 address`);
+      const ip = hostNetwork ? (node?.internalIP ?? p.ip ?? '0.0.0.0') : (p.ip ?? nextPodIp(p.node));
+      return {
+        name,
+        node: p.node,
+        ip,
+        hostNetwork,
+        exec: p.exec ?? 'ok',
+        sockets: completeSockets(p.sockets ?? [], `${pat}.sockets`, problems),
+      };
+    });
+
+    const workload: SnapshotWorkload = {
+      kind: w.kind,
+      namespace: w.namespace,
+      name: w.name,
+      replicas: w.replicas ?? pods.length,
+      labels: w.labels ?? { app: w.name },
+      annotations: w.annotations ?? {},
+      status: {
+        unavailableReplicas: w.status?.unavailableReplicas ?? 0,
+        paused: w.status?.paused ?? false,
+        ...(w.status?.updatedReplicas !== undefined ? { updatedReplicas: w.status.updatedReplicas } : {}),
+      },
+      pods,
+      ...(templateHash ? { templateHash } : {}),
+    };
+    if (w.kind === 'Pod' && workload.replicas !== 1) problems.push(`${at}.replicas: a Pod workload has 1 replica`);
+    if (workload.status.unavailableReplicas > workload.replicas)
+      problems.push(`${at}.status.unavailableReplicas: ${workload.status.unavailableReplicas} is above replicas`);
+    for (const [k, v] of Object.entries(workload.labels)) {
+      if (!/^([a-z0-9.-]+\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(k) || k.length > 316)
+        problems.push(`${at}.labels.${k}: not a valid label key`);
+      if (v !== '' && (!/^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(v) || v.length > 63))
+        problems.push(`${at}.labels.${k}: "${v}" is not a valid label value`);
+    }
+    if (w.afterRestart) {
+      if (!['Deployment', 'StatefulSet', 'DaemonSet'].includes(w.kind))
+        problems.push(`${at}.afterRestart: only a Deployment, StatefulSet or DaemonSet can be restarted`);
+      workload.afterRestart = {
+        sockets: completeSockets(w.afterRestart.sockets ?? [], `${at}.afterRestart.sockets`, problems),
+      };
+    }
+    return workload;
+  });
+
+  const snapshot: Snapshot = {
+    apiVersion: raw.apiVersion,
+    kind: raw.kind,
+    metadata: { ...raw.metadata },
+    cloud,
+    cluster,
+    nodes,
+    workloads,
+  };
+
+  if (raw.expect) {
+    const e = raw.expect;
+    const known = new Set(workloadIds.keys());
+    const checkIds = (ids: string[] | undefined, field: string) =>
+      ids?.forEach((id, i) => {
+        if (!known.has(id)) problems.push(`expect.${field}[${i}]: unknown workload "${id}" (namespace/Kind/name)`);
+      });
+    e.hotNodes?.forEach((n, i) => {
+      if (!nodeNames.has(n)) problems.push(`expect.hotNodes[${i}]: unknown node "${n}"`);
+    });
+    checkIds(e.restart, 'restart');
+    checkIds(e.notRestart, 'notRestart');
+    for (const id of Object.keys(e.skips ?? {}))
+      if (!known.has(id)) problems.push(`expect.skips.${id}: unknown workload "${id}" (namespace/Kind/name)`);
+    for (const id of e.restart ?? [])
+      if (e.notRestart?.includes(id)) problems.push(`expect.notRestart: ${id} is also in expect.restart`);
+    snapshot.expect = { ...e };
+  }
+  return snapshot;
+}
+
+function completeSockets(raw: RawSocket[], at: string, problems: string[]): SnapshotSocket[] {
+  return raw.map((s, i) => {
+    const sat = `${at}[${i}]`;
+    const out: SnapshotSocket = { state: s.state, count: s.count ?? 1, family: s.family ?? 'ipv4' };
+    let v6 = false;
+    let v4 = false;
+    if (s.remote === undefined && s.local === undefined) problems.push(`${sat}: needs remote, local or both`);
+    if (s.remote !== undefined) {
+      out.remote = s.remote;
+      const r = parseEndpoint(s.remote, false);
+      if (typeof r === 'string') problems.push(`${sat}.remote: ${r}`);
+      else {
+        out.remoteAddress = r.address;
+        if (r.port !== undefined) out.remotePort = r.port;
+        if (r.v6 && r.address && !isIPv4(r.address)) v6 = true;
+        else v4 = true;
+        if (r.v6 && r.address && isIPv4(r.address) && !s.family) out.family = 'ipv4-mapped';
+      }
+    }
+    if (s.local !== undefined) {
+      out.local = s.local;
+      const l = parseEndpoint(s.local, true);
+      if (typeof l === 'string') problems.push(`${sat}.local: ${l}`);
+      else if (l.port === undefined) problems.push(`${sat}.local: needs a port (IP:PORT or :PORT)`);
+      else {
+        out.localPort = l.port;
+        if (l.address !== undefined) {
+          out.localAddress = l.address;
+          if (l.v6 && !isIPv4(l.address)) v6 = true;
+          else v4 = true;
+        }
+      }
+    }
+    if (!s.family && v6) out.family = 'ipv6';
+    if (out.family === 'ipv6' && v4) problems.push(`${sat}.family: ipv6 with an IPv4 address`);
+    if (out.family !== 'ipv6' && v6) problems.push(`${sat}.family: ${out.family} with an IPv6 address`);
+    if (s.state === 'LISTEN' && s.remote !== undefined)
+      problems.push(`${sat}.remote: a LISTEN socket has only local (IP:PORT or :PORT)`);
+    if (s.state === 'LISTEN' && s.local === undefined) problems.push(`${sat}.local: a LISTEN socket needs local`);
+    return out;
+  });
+}
+
+function defaultProviderID(cloud: Snapshot['cloud'], name: string, index: number): string | undefined {
+  if (cloud.provider === 'azure' && cloud.azure) {
+    const a = cloud.azure;
+    const vmss = /^(.*vmss)([0-9a-z]{6})$/.exec(name);
+    const scaleSet = vmss?.[1] ?? `${name}-vmss`;
+    const instance = vmss?.[2] ? Number.parseInt(vmss[2], 36) : index;
+    return `azure:///subscriptions/${a.subscriptionId}/resourceGroups/${a.nodeResourceGroup.toLowerCase()}/providers/Microsoft.Compute/virtualMachineScaleSets/${scaleSet}/virtualMachines/${instance}`;
+  }
+  if (cloud.provider === 'aws' && cloud.aws) {
+    const id = createHash('sha256').update(`${cloud.aws.clusterName}/${name}`).digest('hex').slice(0, 17);
+    return `aws:///${cloud.aws.region}a/i-${id}`;
+  }
+  return undefined;
+}
