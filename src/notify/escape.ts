@@ -38,7 +38,7 @@ export function escapeSlackCode(text: string): string {
  * form. Payloads also carry `allowed_mentions: { parse: [] }`.
  */
 export function escapeDiscordText(text: string): string {
-  return neutraliseDiscordMentions(text.replace(/[\\*_~`|>[\]()<#:-]/g, '\\$&'));
+  return neutraliseDiscordMentions(text.replace(/[\\*_~`|>[\]()<#-]/g, '\\$&'));
 }
 
 /** Text inside a Discord code span or block: markdown is off there, but mentions are neutralised anyway. */

@@ -192,19 +192,28 @@ function endpoint(b: Uint8Array, i: number, end: number, r: RawSocket, remote: b
   return i + 4;
 }
 
-const enum Line {
-  Blank = 0,
-  Socket = 1,
-  Header = 2,
-  Malformed = 3,
+// What a line was (plain numbers: the hot path returns one per line).
+const BLANK = 0;
+const SOCKET = 1;
+const HEADER = 2;
+const MALFORMED = 3;
+type LineKind = typeof BLANK | typeof SOCKET | typeof HEADER | typeof MALFORMED;
+
+/** Every header line starts with this (after its leading spaces), in tcp and tcp6 alike. */
+const HEADER_START = Buffer.from('sl  local_address', 'latin1');
+
+function isHeader(b: Uint8Array, i: number, end: number): boolean {
+  if (end - i < HEADER_START.length) return false;
+  for (let k = 0; k < HEADER_START.length; k++) if (b[i + k] !== HEADER_START[k]) return false;
+  return true;
 }
 
 /** Parses the line b[start, end) (without its newline) into r. */
-function parseLine(b: Uint8Array, start: number, end: number, r: RawSocket): Line {
+function parseLine(b: Uint8Array, start: number, end: number, r: RawSocket): LineKind {
   let i = start;
   while (i < end && isBlank(b[i] as number)) i++;
-  if (i === end) return Line.Blank;
-  if (b[i] === 115 /* s */ && b[i + 1] === 108 /* l */ && i + 2 < end && b[i + 2] === SPACE) return Line.Header;
+  if (i === end) return BLANK;
+  if (b[i] === 115 /* s */ && isHeader(b, i, end)) return HEADER;
   // sl
   let sl = 0;
   let n = 0;
@@ -215,49 +224,50 @@ function parseLine(b: Uint8Array, start: number, end: number, r: RawSocket): Lin
     i++;
     n++;
   }
-  if (n === 0 || n > 15 || b[i] !== COLON) return Line.Malformed;
+  if (n === 0 || n > 15 || b[i] !== COLON) return MALFORMED;
   r.sl = sl;
   i++;
-  if (b[i] !== SPACE) return Line.Malformed;
+  if (b[i] !== SPACE) return MALFORMED;
   while (i < end && b[i] === SPACE) i++;
   i = endpoint(b, i, end, r, false);
-  if (i < 0 || b[i] !== SPACE) return Line.Malformed;
+  if (i < 0 || b[i] !== SPACE) return MALFORMED;
   i = endpoint(b, i + 1, end, r, true);
-  if (i < 0 || b[i] !== SPACE) return Line.Malformed;
+  if (i < 0 || b[i] !== SPACE) return MALFORMED;
   // st
+  if (i + 3 >= end) return MALFORMED;
   const s0 = HEX[b[i + 1] as number] as number;
   const s1 = HEX[b[i + 2] as number] as number;
-  if ((s0 | s1) < 0 || b[i + 3] !== SPACE || i + 3 >= end) return Line.Malformed;
+  if ((s0 | s1) < 0 || b[i + 3] !== SPACE) return MALFORMED;
   r.state = (s0 << 4) | s1;
   // tx_queue:rx_queue
   i = hexRun(b, i + 4, end, 8);
-  if (i < 0 || b[i] !== COLON) return Line.Malformed;
+  if (i < 0 || b[i] !== COLON) return MALFORMED;
   r.txQueue = num;
   i = hexRun(b, i + 1, end, 8);
-  if (i < 0 || b[i] !== SPACE) return Line.Malformed;
+  if (i < 0 || b[i] !== SPACE) return MALFORMED;
   r.rxQueue = num;
   // tr:tm->when (%08lX: 16 digits when the long is negative)
   i = hexRun(b, i + 1, end, 2);
-  if (i < 0 || b[i] !== COLON) return Line.Malformed;
+  if (i < 0 || b[i] !== COLON) return MALFORMED;
   r.timerActive = num;
   i = hexRun(b, i + 1, end, 16);
-  if (i < 0 || b[i] !== SPACE) return Line.Malformed;
+  if (i < 0 || b[i] !== SPACE) return MALFORMED;
   r.timerExpires = num;
   // retrnsmt
   i = hexRun(b, i + 1, end, 8);
-  if (i < 0 || b[i] !== SPACE) return Line.Malformed;
+  if (i < 0 || b[i] !== SPACE) return MALFORMED;
   r.retransmits = num;
   // uid, timeout, inode (decimal, space padded)
   i = decimal(b, i, end);
-  if (i < 0 || b[i] !== SPACE) return Line.Malformed;
+  if (i < 0 || b[i] !== SPACE) return MALFORMED;
   r.uid = num;
   i = decimal(b, i, end);
-  if (i < 0 || b[i] !== SPACE) return Line.Malformed;
+  if (i < 0 || b[i] !== SPACE) return MALFORMED;
   r.timeout = num;
   i = decimal(b, i, end);
-  if (i < 0 || num < 0 || (i < end && !isBlank(b[i] as number))) return Line.Malformed;
+  if (i < 0 || num < 0 || (i < end && !isBlank(b[i] as number))) return MALFORMED;
   r.inode = num;
-  return Line.Socket;
+  return SOCKET;
 }
 
 /**
@@ -346,14 +356,14 @@ export class ProcNetTcpScanner {
       return;
     }
     const kind = parseLine(b, start, end, this.record);
-    if (kind === Line.Socket) {
+    if (kind === SOCKET) {
       this.counts.lines++;
       this.counts.parsed++;
       this.visit(this.record);
-    } else if (kind === Line.Malformed) {
+    } else if (kind === MALFORMED) {
       this.counts.lines++;
       this.counts.malformed++;
-    } else if (kind === Line.Header) {
+    } else if (kind === HEADER) {
       this.counts.headers++;
     }
   }
