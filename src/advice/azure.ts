@@ -8,6 +8,7 @@ import {
   defaultPortsPerIp,
   LB_DEFAULT_MAX_POOL,
   LB_DEFAULT_MAX_PORTS_PER_NODE,
+  LB_MAX_ALLOCATED_PORTS,
   LB_MAX_OUTBOUND_IPS,
   LB_PORTS_PER_IP,
   maxNodesFor,
@@ -154,7 +155,7 @@ export function azureOutbound(input: AdviceInput): Recommendation[] {
 
   const newIps = Math.max(lb.outboundIPs, ips);
   const maxNodes = maxNodesFor(newIps, lb.allocatedOutboundPorts);
-  const room = Math.min(lb.allocatedOutboundPorts * 0 + roundDownToStep((LB_PORTS_PER_IP * newIps) / lb.plannedNodes), 64_000);
+  const room = Math.min(roundDownToStep((LB_PORTS_PER_IP * newIps) / lb.plannedNodes), LB_MAX_ALLOCATED_PORTS);
   const out: Recommendation[] = [
     {
       id: 'AZURE_LB_OUTBOUND_PORTS',
@@ -194,7 +195,8 @@ function managedNatGatewayIps(input: AdviceInput): Recommendation[] {
       title: `The NAT gateway failed ${num(ng.failedSnat)} SNAT connections: give it more public IPs`,
       detail:
         `The cluster's managed NAT gateway reported ${plural(ng.failedSnat, 'failed SNAT connection')} with ${num(ng.totalConnections)} active connections. ` +
-        `Each public IP adds ${num(AZURE_NATGW_PORTS_PER_IP)} ports (up to ${AZURE_NATGW_MAX_IPS} IPs); the same destination needs a port per connection and reuses it only after a cooldown (65 s after FIN).`,
+        `Each public IP adds ${num(AZURE_NATGW_PORTS_PER_IP)} ports (up to ${AZURE_NATGW_MAX_IPS} IPs); the same destination needs a port per connection and reuses it only after a cooldown (65 s after FIN). ` +
+        `${ips} IPs is one more than the active connections need (at least 2); if the gateway already has that many, add one.`,
       fix: `az aks update --resource-group ${rg} --name ${cluster} --nat-gateway-managed-outbound-ip-count ${ips}`,
     },
   ];

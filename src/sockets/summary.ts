@@ -1,0 +1,207 @@
+// A /proc/net/tcp{,6} table → SocketSummary, as DESIGN.md "Semantics that must be right" defines
+// SNAT-consuming sockets: remote public (per the classifier), state not LISTEN/CLOSE, and
+// outbound — its local port is not one the same table LISTENs on. tcp6 listeners come after
+// tcp's connections when both files are concatenated, so direction is decided at finish; until
+// then a candidate is two numbers in a growable Uint32Array, not an object.
+import type { DestinationCount, SocketSummary, TcpState } from '../model.js';
+import { type AddressClassifier, createClassifier, formatEndpoint, formatIpv4, formatIpv6 } from './address.js';
+import { ProcNetTcpScanner, type RawSocket, type ScanCounts } from './parse.js';
+import { CODE_CLOSE, CODE_LISTEN, STATE_BY_CODE, STATE_CODES } from './states.js';
+
+export interface Summarizer {
+  push(chunk: Uint8Array | string): void;
+  finish(): SocketSummary;
+  /** Lines, headers and bytes seen so far (complete after finish). */
+  readonly counts: ScanCounts;
+}
+
+interface Destination {
+  address: string;
+  port: number;
+}
+
+const defaultClassifier = createClassifier();
+
+export function createSummarizer(classifier: AddressClassifier = defaultClassifier): Summarizer {
+  const stateCounts = new Float64Array(256);
+  const listenPorts = new Uint8Array(65536);
+  /** Sockets not in LISTEN, per local port: inbound/outbound is decided from these at finish. */
+  const nonListenByPort = new Float64Array(65536);
+  const destinations: Destination[] = [];
+  const byV4 = new Map<number, number>();
+  const byV6 = new Map<string, number>();
+  /** Candidates: (localPort | state << 16, destination index) pairs. */
+  let candidates = new Uint32Array(2048);
+  let candidateCount = 0;
+
+  const destinationV4 = (address: number, port: number): number => {
+    const key = address * 65536 + port;
+    let index = byV4.get(key);
+    if (index === undefined) {
+      index = destinations.length;
+      destinations.push({ address: formatIpv4(address), port });
+      byV4.set(key, index);
+    }
+    return index;
+  };
+
+  const destinationV6 = (w: Uint32Array, port: number): number => {
+    const address = formatIpv6(w[0] as number, w[1] as number, w[2] as number, w[3] as number);
+    const key = `${address}|${port}`;
+    let index = byV6.get(key);
+    if (index === undefined) {
+      index = destinations.length;
+      destinations.push({ address, port });
+      byV6.set(key, index);
+    }
+    return index;
+  };
+
+  const visit = (r: RawSocket): void => {
+    const state = r.state;
+    stateCounts[state] = (stateCounts[state] as number) + 1;
+    const localPort = r.localPort;
+    if (state === CODE_LISTEN) {
+      listenPorts[localPort] = 1;
+      return;
+    }
+    nonListenByPort[localPort] = (nonListenByPort[localPort] as number) + 1;
+    // A port already known to be listened on makes the socket inbound: no need to keep it.
+    if (state === CODE_CLOSE || listenPorts[localPort] === 1) return;
+    let index: number;
+    if (r.remoteV4) {
+      if (classifier.classifyV4(r.remote4) !== 'public') return;
+      index = destinationV4(r.remote4, r.remotePort);
+    } else {
+      const w = r.remote;
+      if (classifier.classifyV6(w[0] as number, w[1] as number, w[2] as number, w[3] as number) !== 'public') return;
+      index = destinationV6(w, r.remotePort);
+    }
+    if (candidateCount * 2 + 2 > candidates.length) {
+      const grown = new Uint32Array(candidates.length * 2);
+      grown.set(candidates);
+      candidates = grown;
+    }
+    candidates[candidateCount * 2] = localPort | (state << 16);
+    candidates[candidateCount * 2 + 1] = index;
+    candidateCount++;
+  };
+
+  const scanner = new ProcNetTcpScanner(visit);
+
+  return {
+    counts: scanner.counts,
+    push: (chunk) => scanner.push(chunk),
+    finish(): SocketSummary {
+      const counts = scanner.finish();
+      const byState: Partial<Record<TcpState, number>> = {};
+      for (let code = 0; code < 256; code++) {
+        const n = stateCounts[code] as number;
+        if (n === 0) continue;
+        const state = STATE_BY_CODE[code] ?? 'UNKNOWN';
+        byState[state] = (byState[state] ?? 0) + n;
+      }
+      let inbound = 0;
+      let nonListen = 0;
+      for (let port = 0; port < 65536; port++) {
+        const n = nonListenByPort[port] as number;
+        nonListen += n;
+        if (listenPorts[port] === 1) inbound += n;
+      }
+      const sockets = new Float64Array(destinations.length);
+      const states = new Float64Array(destinations.length * STATE_CODES);
+      let snatSockets = 0;
+      for (let c = 0; c < candidateCount; c++) {
+        const packed = candidates[c * 2] as number;
+        if (listenPorts[packed & 0xffff] === 1) continue;
+        const index = candidates[c * 2 + 1] as number;
+        const code = packed >>> 16;
+        sockets[index] = (sockets[index] as number) + 1;
+        const slot = index * STATE_CODES + (code < STATE_CODES ? code : 0);
+        states[slot] = (states[slot] as number) + 1;
+        snatSockets++;
+      }
+      const out: DestinationCount[] = [];
+      destinations.forEach((d, index) => {
+        const n = sockets[index] as number;
+        if (n === 0) return;
+        const perState: Partial<Record<TcpState, number>> = {};
+        for (let code = 0; code < STATE_CODES; code++) {
+          const k = states[index * STATE_CODES + code] as number;
+          if (k > 0) perState[STATE_BY_CODE[code] ?? 'UNKNOWN'] = k;
+        }
+        out.push({ remote: formatEndpoint(d.address, d.port), address: d.address, port: d.port, sockets: n, byState: perState });
+      });
+      return {
+        lines: counts.lines,
+        parsed: counts.parsed,
+        malformed: counts.malformed,
+        byState,
+        listening: (stateCounts[CODE_LISTEN] as number) ?? 0,
+        inbound,
+        outbound: nonListen - inbound,
+        snatSockets,
+        destinations: sortDestinations(out),
+      };
+    },
+  };
+}
+
+const byCountThenRemote = (a: DestinationCount, b: DestinationCount): number =>
+  b.sockets - a.sockets || (a.remote < b.remote ? -1 : a.remote > b.remote ? 1 : 0);
+
+export function sortDestinations(list: DestinationCount[]): DestinationCount[] {
+  return list.sort(byCountThenRemote);
+}
+
+/** Summary of a whole text (both files may be concatenated). */
+export function summarize(input: string | Uint8Array, classifier?: AddressClassifier): SocketSummary {
+  const s = createSummarizer(classifier);
+  s.push(input);
+  return s.finish();
+}
+
+/** Summary of a stream of chunks; memory stays bounded by the summary, not the input. */
+export async function summarizeStream(
+  chunks: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>,
+  classifier?: AddressClassifier,
+): Promise<{ summary: SocketSummary; counts: ScanCounts }> {
+  const s = createSummarizer(classifier);
+  for await (const chunk of chunks) s.push(chunk);
+  const summary = s.finish();
+  return { summary, counts: { ...s.counts } };
+}
+
+export function emptySummary(): SocketSummary {
+  return { lines: 0, parsed: 0, malformed: 0, byState: {}, listening: 0, inbound: 0, outbound: 0, snatSockets: 0, destinations: [] };
+}
+
+const addStates = (into: Partial<Record<TcpState, number>>, from: Partial<Record<TcpState, number>>): void => {
+  for (const [state, n] of Object.entries(from) as [TcpState, number][]) into[state] = (into[state] ?? 0) + n;
+};
+
+/** Sums summaries (e.g. the pods of one workload): counts add, destinations merge by `remote`. */
+export function mergeSummaries(summaries: Iterable<SocketSummary>): SocketSummary {
+  const total = emptySummary();
+  const byRemote = new Map<string, DestinationCount>();
+  for (const s of summaries) {
+    total.lines += s.lines;
+    total.parsed += s.parsed;
+    total.malformed += s.malformed;
+    total.listening += s.listening;
+    total.inbound += s.inbound;
+    total.outbound += s.outbound;
+    total.snatSockets += s.snatSockets;
+    addStates(total.byState, s.byState);
+    for (const d of s.destinations) {
+      const into = byRemote.get(d.remote);
+      if (into === undefined) byRemote.set(d.remote, { ...d, byState: { ...d.byState } });
+      else {
+        into.sockets += d.sockets;
+        addStates(into.byState, d.byState);
+      }
+    }
+  }
+  total.destinations = sortDestinations([...byRemote.values()]);
+  return total;
+}
