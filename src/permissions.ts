@@ -209,6 +209,8 @@ export const KUBERNETES_NAMESPACE_RULES: readonly KubernetesRule[] = [
   { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
   // The state ConfigMap (cooldowns, notification dedup).
   { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'create', 'update'] },
+  // Events about the run's actions, in its own namespace.
+  { apiGroups: [''], resources: ['events'], verbs: ['create'] },
 ];
 
 /** Settings (environment variables) every deployment sets, per platform. */
@@ -219,11 +221,20 @@ export const DEPLOYMENT_SETTINGS = {
     'SNATGUARD_AZURE_SUBSCRIPTION_ID',
     'SNATGUARD_AZURE_RESOURCE_GROUP',
     'SNATGUARD_AZURE_CLUSTER_NAME',
+    'SNATGUARD_AZURE_LOCATION',
     'SNATGUARD_AZURE_CLIENT_ID',
   ],
   awsLambda: ['SNATGUARD_AWS_REGION', 'SNATGUARD_AWS_CLUSTER_NAME', 'SNATGUARD_AWS_NOTIFY_SECRET_ARN'],
   kubernetesCronJob: [],
 } as const;
+
+/**
+ * SNATGUARD_* settings the infrastructure sets that the hosts read, not the config loader; each must be
+ * in src/config/load.ts `envPassthrough` (the loader rejects unknown SNATGUARD_* variables).
+ * SNATGUARD_AWS_NOTIFY_SECRET_ARN: the Lambda host reads that Secrets Manager secret (JSON of
+ * SNATGUARD_NOTIFY_* keys) into its environment before loading the config.
+ */
+export const HOST_READ_SETTINGS = ['SNATGUARD_SCHEDULE', 'SNATGUARD_AWS_NOTIFY_SECRET_ARN'] as const;
 
 /** Settings that hold secrets: never plain values in app settings or manifests. */
 export const SECRET_SETTINGS = [

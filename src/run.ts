@@ -4,8 +4,8 @@
 
 import { type AdviceInput, recommend } from './advice/index.js';
 import { conntrackFindings } from './analysis/conntrack.js';
-import { findHotNodes } from './analysis/hot-nodes.js';
-import { findOffenders } from './analysis/offenders.js';
+import { findHotNodes, selectedNodes } from './analysis/hot-nodes.js';
+import { analyzeOffenders } from './analysis/offenders.js';
 import { inspectNode } from './cluster/inspect.js';
 import type { Config } from './config/index.js';
 import { messageOf } from './errors.js';
@@ -25,7 +25,7 @@ import type {
   WorkloadRef,
 } from './model.js';
 import { emptyState, workloadId } from './model.js';
-import { plan, type WorkloadCheck } from './policy/plan.js';
+import { plan, type WorkloadCheck, workloadsToCheck } from './policy/plan.js';
 import type {
   ClusterReader,
   Lock,
@@ -186,7 +186,7 @@ async function scanAndAct(
     errors.push({ stage: 'nodes', target: 'nodes', message: messageOf(e) });
     return;
   }
-  const hotNodes = selectHotNodes(config, pressure, allNodes, errors);
+  const { hot: hotNodes, cool } = selectHotNodes(config, pressure, allNodes, errors);
   // Pod CIDRs the nodes carry are cluster addresses even when the config does not list them.
   const classifier = createClassifier({
     clusterCidrs: [...new Set([...config.network.clusterCidrs, ...allNodes.flatMap((n) => n.podCIDRs)])],
@@ -272,26 +272,29 @@ async function scanAndAct(
       }),
   );
 
-  const offenders = findOffenders(inspections, owners, config.offender, hotNodes);
+  const analysis = analyzeOffenders(inspections, owners, config.offender, hotNodes);
+  const { offenders } = analysis;
+  // Below-threshold consumers go to plan too, so the report says why they were left alone.
+  const candidates = [...offenders, ...analysis.belowThreshold];
+  const policy = { mode: config.mode, rails: config.rails };
 
-  // the rails read each candidate's live state; a read failure is recorded and fails closed in plan
+  // The rails read the live state of exactly the candidates that pass the static rails; a read that
+  // fails is recorded and fails closed in plan (RAIL_CHECK_FAILED).
   const checks = new Map<string, WorkloadCheck>();
   await Promise.all(
-    offenders.map(async (o) => {
-      if (checks.has(o.workload)) return;
-      checks.set(o.workload, { ok: false, error: 'pending' });
+    workloadsToCheck(candidates, policy, now).map(async (ref) => {
       try {
-        checks.set(o.workload, { ok: true, status: await deps.cluster.workload(o.ref) });
+        checks.set(workloadId(ref), { ok: true, status: await deps.cluster.workload(ref) });
       } catch (e) {
-        checks.set(o.workload, { ok: false, error: messageOf(e) });
+        checks.set(workloadId(ref), { ok: false, error: messageOf(e) });
       }
     }),
   );
-  const actions = plan(offenders, checks, { mode: config.mode, rails: config.rails }, now);
+  const actions = plan(candidates, checks, policy, now);
   signal.throwIfAborted();
 
   // act: one restart at a time, in plan order; a failure is that action's outcome
-  const refs = new Map(offenders.map((o) => [o.workload, o.ref] as const));
+  const refs = new Map(candidates.map((o) => [o.workload, o.ref] as const));
   for (const action of actions) {
     if (action.status !== 'planned' || action.skipReason) continue;
     const ref = refs.get(action.workload)!;
@@ -307,7 +310,7 @@ async function scanAndAct(
     }
   }
 
-  const nodes = nodeReports(allNodes, hotNodes, inspections, ct.readings);
+  const nodes = nodeReports(hotNodes, cool, allNodes, inspections, analysis.nodeSnatSockets, ct.nodes);
   const uninspectable = inspections
     .filter((i) => i.status === 'uninspectable')
     .map((i) => ({ pod: `${i.pod.namespace}/${i.pod.name}`, node: i.pod.node, reason: i.reason ?? 'unknown' }));
@@ -330,61 +333,61 @@ async function scanAndAct(
   ctx.stats = { podsListed, execs, durationMs: Date.now() - t0 };
 }
 
-function selectHotNodes(config: Config, pressure: NodePressure[], nodes: NodeInfo[], errors: RunError[]): HotNode[] {
+function selectHotNodes(
+  config: Config,
+  pressure: NodePressure[],
+  nodes: NodeInfo[],
+  errors: RunError[],
+): { hot: HotNode[]; cool: HotNode[] } {
   if (config.provider === 'none' && pressure.length === 0) {
     // No cloud to ask: inspect every node the selector names (scan --provider none).
-    const wanted = config.inspect.nodeSelector ? matchLabels(config.inspect.nodeSelector) : () => true;
-    return nodes
-      .filter((n) => wanted(n.labels))
-      .map((n) => ({ name: n.name, internalIP: n.internalIP, signals: [], reasons: ['selected (provider none)'] }));
+    return { hot: selectedNodes(nodes, config.inspect.nodeSelector), cool: [] };
   }
-  const { hot, unmatched } = findHotNodes(pressure, nodes, config.thresholds);
+  const { hot, cool, unmatched } = findHotNodes(pressure, nodes, config.thresholds);
   for (const key of unmatched) {
     const target = key.name ?? key.internalIP ?? key.instanceId ?? key.providerID ?? 'unknown';
     errors.push({ stage: 'nodes', target, message: 'cloud metrics name a node that is not in the cluster' });
   }
-  return hot;
-}
-
-/** `a=b,c=d` equality selectors for node labels (the rails have the full selector grammar). */
-function matchLabels(selector: string): (labels: Record<string, string>) => boolean {
-  const terms = selector
-    .split(',')
-    .map((t) => t.trim())
-    .filter(Boolean)
-    .map((t) => t.split('=').map((s) => s.trim()) as [string, string?]);
-  return (labels) => terms.every(([k, v]) => (v === undefined ? k in labels : labels[k] === v));
+  return { hot, cool };
 }
 
 function nodeReports(
-  all: NodeInfo[],
   hot: HotNode[],
+  cool: HotNode[],
+  all: NodeInfo[],
   inspections: PodInspection[],
-  conntrack: Map<string, NonNullable<NodeReport['conntrack']>>,
+  snatSockets: ReadonlyMap<string, number>,
+  conntrack: ReadonlyMap<string, NonNullable<NodeReport['conntrack']>>,
 ): NodeReport[] {
-  const hotNames = new Set(hot.map((h) => h.name));
   const reports: NodeReport[] = hot.map((h) => {
     const mine = inspections.filter((i) => i.pod.node === h.name);
-    return {
+    const report: NodeReport = {
       name: h.name,
       hot: true,
       signals: h.signals,
       reasons: h.reasons,
       podsInspected: mine.filter((i) => i.status === 'ok').length,
       podsUninspectable: mine.filter((i) => i.status !== 'ok').length,
-      snatSockets: mine.reduce((n, i) => n + (i.summary?.snatSockets ?? 0), 0),
-      conntrack: conntrack.get(h.name),
+      snatSockets: snatSockets.get(h.name) ?? 0,
     };
+    const ct = conntrack.get(h.name);
+    if (ct) report.conntrack = ct;
+    return report;
   });
+  // Nodes the cloud reported on without crossing a threshold, then the rest: the report lists every node.
+  const listed = new Set([...hot, ...cool].map((n) => n.name));
+  for (const n of cool) reports.push({ name: n.name, hot: false, signals: n.signals, podsInspected: 0, podsUninspectable: 0 });
   for (const n of all) {
-    if (!hotNames.has(n.name)) reports.push({ name: n.name, hot: false, signals: [], podsInspected: 0, podsUninspectable: 0 });
+    if (!listed.has(n.name)) reports.push({ name: n.name, hot: false, signals: [], podsInspected: 0, podsUninspectable: 0 });
   }
   return reports;
 }
 
 function mergeFacts(into: Partial<CloudFacts>, from: Partial<CloudFacts>): void {
   if (from.azure) into.azure = { ...into.azure, ...from.azure };
-  if (from.aws) into.aws = { natGateways: [...(into.aws?.natGateways ?? []), ...from.aws.natGateways], ...from.aws };
+  if (from.aws) {
+    const natGateways = [...(into.aws?.natGateways ?? []), ...from.aws.natGateways];
+    into.aws = { ...into.aws, ...from.aws, natGateways };
+  }
 }
 
-export { workloadId };

@@ -21,6 +21,9 @@ param clusterResourceGroup string
 @description('Name of the AKS cluster.')
 param clusterName string
 
+@description('Region of the AKS cluster (for the regional Azure Monitor metrics endpoint).')
+param clusterLocation string = location
+
 @description('The cluster\'s node resource group (managedCluster.nodeResourceGroup, usually MC_<rg>_<cluster>_<region>).')
 param nodeResourceGroup string
 
@@ -323,6 +326,7 @@ var snatguardSettings = {
   SNATGUARD_AZURE_SUBSCRIPTION_ID: clusterSubscriptionId
   SNATGUARD_AZURE_RESOURCE_GROUP: clusterResourceGroup
   SNATGUARD_AZURE_CLUSTER_NAME: clusterName
+  SNATGUARD_AZURE_LOCATION: clusterLocation
   SNATGUARD_AZURE_CLIENT_ID: identity.properties.clientId
   SNATGUARD_RAILS_MAX_RESTARTS_PER_RUN: string(maxRestartsPerRun)
   SNATGUARD_RAILS_COOLDOWN_MINUTES: string(cooldownMinutes)

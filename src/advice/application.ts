@@ -75,7 +75,7 @@ interface WorkloadSockets {
 function byWorkload(offenders: ReportedOffender[]): WorkloadSockets[] {
   const merged = new Map<string, WorkloadSockets>();
   for (const o of offenders) {
-    const w = merged.get(o.workload) ?? {
+    const w: WorkloadSockets = merged.get(o.workload) ?? {
       workload: o.workload,
       nodes: [],
       pods: 0,
@@ -132,7 +132,8 @@ export function timeWaitChurn(input: AdviceInput): Recommendation[] {
   const out: Recommendation[] = [];
   for (const w of byWorkload(input.offenders)) {
     const churning = sortedDestinations(w, (d) => d.timeWait).filter(
-      (d) => d.timeWait >= TIME_WAIT_MIN_SOCKETS && d.sockets > 0 && d.timeWait / d.sockets >= TIME_WAIT_MIN_SHARE,
+      (d) =>
+        d.timeWait >= TIME_WAIT_MIN_SOCKETS && d.sockets > 0 && d.timeWait / d.sockets >= TIME_WAIT_MIN_SHARE,
     );
     const [top] = churning;
     if (!top) continue;

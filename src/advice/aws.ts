@@ -24,7 +24,9 @@ export function insertFailedGrowth(n: NodeReport): number {
 }
 
 const conntrackPressured = (n: NodeReport, input: AdviceInput) =>
-  n.conntrack !== undefined && n.conntrack.max > 0 && n.conntrack.ratio >= input.thresholds.conntrackUsedRatio;
+  n.conntrack !== undefined &&
+  n.conntrack.max > 0 &&
+  n.conntrack.ratio >= input.thresholds.conntrackUsedRatio;
 
 const isTrue = (v: string | undefined) => v?.trim().toLowerCase() === 'true';
 
@@ -35,7 +37,8 @@ export function randomizeSnatPrng(input: AdviceInput): Recommendation[] {
   if (!env) return []; // unknown: never guess
   const mode = env[RANDOMIZESNAT]?.trim();
   // Unset means prng (the default since VPC CNI 1.7); EXTERNALSNAT=true makes the setting moot.
-  if (mode === undefined || mode === '' || mode.toLowerCase() === 'prng' || isTrue(env[EXTERNALSNAT])) return [];
+  if (mode === undefined || mode === '' || mode.toLowerCase() === 'prng' || isTrue(env[EXTERNALSNAT]))
+    return [];
   const growing = input.nodes.filter((n) => insertFailedGrowth(n) > 0);
   const pressured = input.nodes.filter((n) => n.hot || conntrackPressured(n, input));
   const gatewayErrors = (input.cloud.aws?.natGateways ?? []).filter((g) => g.errorPortAllocation > 0);
@@ -49,7 +52,9 @@ export function randomizeSnatPrng(input: AdviceInput): Recommendation[] {
         )}`
       : '',
     pressured.length > 0 ? `${plural(pressured.length, 'node')} under SNAT or conntrack pressure` : '',
-    gatewayErrors.length > 0 ? `NAT gateway port-allocation errors on ${gatewayErrors.map((g) => g.id).join(', ')}` : '',
+    gatewayErrors.length > 0
+      ? `NAT gateway port-allocation errors on ${gatewayErrors.map((g) => g.id).join(', ')}`
+      : '',
   ].filter(Boolean);
   return [
     {
@@ -96,7 +101,9 @@ export function externalSnat(input: AdviceInput): Recommendation[] {
         `each connection is translated twice, first to the node's primary ENI address by aws-node's iptables rule (where the insert race happens), then by the gateway. ` +
         `With ${EXTERNALSNAT}=true aws-node removes its SNAT rule and the gateway translates pod addresses directly. ` +
         `Only for nodes in private subnets whose route to the internet is the NAT gateway: nodes in public subnets lose internet access.` +
-        (mode === 'prng' ? '' : ' Switching RANDOMIZESNAT to prng (AWS_RANDOMIZESNAT_PRNG) is the smaller change; try it first.'),
+        (mode === 'prng'
+          ? ''
+          : ' Switching RANDOMIZESNAT to prng (AWS_RANDOMIZESNAT_PRNG) is the smaller change; try it first.'),
       fix: `kubectl set env daemonset aws-node -n kube-system ${EXTERNALSNAT}=true`,
     },
   ];
@@ -126,7 +133,9 @@ export function natGatewayAddIps(input: AdviceInput): Recommendation[] {
       `NAT gateway ${g.id} failed to allocate a source port ${plural(g.errorPortAllocation, 'time')} (ErrorPortAllocation), ` +
       `with ${num(g.activeConnectionCount)} active connections and ${known}. Each IP carries ${num(AWS_NATGW_CONNECTIONS_PER_DESTINATION_PER_IP)} ` +
       `simultaneous connections to one destination (ip, port, protocol), up to ${AWS_NATGW_MAX_IPS} IPs per gateway` +
-      (busiest ? `; the busiest destination seen is ${busiest.remote} with ${num(busiest.sockets)} sockets` : '') +
+      (busiest
+        ? `; the busiest destination seen is ${busiest.remote} with ${num(busiest.sockets)} sockets`
+        : '') +
       '.';
     if (current >= AWS_NATGW_MAX_IPS) {
       out.push({

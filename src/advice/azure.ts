@@ -4,7 +4,7 @@ import {
   AKS_DEFAULT_MAX_SURGE,
   AZURE_NATGW_MAX_IPS,
   AZURE_NATGW_PORTS_PER_IP,
-  azureNatGatewayPlan,
+  azureNatGatewayIpsFor,
   defaultPortsPerIp,
   LB_DEFAULT_MAX_POOL,
   LB_DEFAULT_MAX_PORTS_PER_NODE,
@@ -86,7 +86,10 @@ function currentPortsPerNode(input: AdviceInput, nodes: number, ips: number, pre
   if (explicit > 0) return explicit;
   const fromMetrics = Math.max(0, ...pressured.map((p) => p.allocated));
   if (fromMetrics > 0) return fromMetrics;
-  return Math.min(LB_DEFAULT_MAX_PORTS_PER_NODE, defaultPortsPerIp(Math.min(nodes, LB_DEFAULT_MAX_POOL)) * ips);
+  return Math.min(
+    LB_DEFAULT_MAX_PORTS_PER_NODE,
+    defaultPortsPerIp(Math.min(nodes, LB_DEFAULT_MAX_POOL)) * ips,
+  );
 }
 
 const names = (input: AdviceInput) => ({
@@ -132,21 +135,29 @@ export function azureOutbound(input: AdviceInput): Recommendation[] {
   const why = `${evidence(pressured)}; ${now}. Wanted: ${num(want)} ports per node (2 × ${num(current)}, or the peak ${num(demand)} at ${pct(threshold)} use, rounded up to a multiple of 8)`;
 
   const lb = smallestLbSetting({ nodes, maxSurge, wantPortsPerNode: want });
-  const nat = azureNatGatewayPlan({ nodes, maxSurge, wantPortsPerNode: want });
-  const natFix = `az aks update --resource-group ${rg} --name ${cluster} --outbound-type managedNATGateway --nat-gateway-managed-outbound-ip-count ${Math.min(nat.ips, AZURE_NATGW_MAX_IPS)}`;
+  // A NAT gateway hands ports out on demand: size it for twice the ports the nodes use now (hot nodes at
+  // their peak), not for every node at the wanted allocation at once.
+  const inUse = input.nodes.reduce((sum, n) => {
+    const p = nodeSnat(n, input);
+    return sum + Math.max(p.used, p.busiestDestination?.sockets ?? 0);
+  }, 0);
+  const natPorts = 2 * Math.max(inUse, demand);
+  const nat = azureNatGatewayIpsFor(natPorts);
+  const natIps = Math.min(nat.ips, AZURE_NATGW_MAX_IPS);
+  const natFix = `az aks update --resource-group ${rg} --name ${cluster} --outbound-type managedNATGateway --nat-gateway-managed-outbound-ip-count ${natIps}`;
   const natDetail =
-    `A NAT gateway gives ${num(AZURE_NATGW_PORTS_PER_IP)} SNAT ports per public IP (up to ${AZURE_NATGW_MAX_IPS}), handed out on demand rather than preallocated per node; ` +
-    `${nat.plannedNodes} nodes × ${num(want)} ports = ${num(nat.portsNeeded)} ports at worst → ${plural(Math.min(nat.ips, AZURE_NATGW_MAX_IPS), 'IP')}` +
+    `A NAT gateway gives ${num(AZURE_NATGW_PORTS_PER_IP)} SNAT ports per public IP (up to ${AZURE_NATGW_MAX_IPS}), handed out on demand to the nodes that need them rather than preallocated; ` +
+    `the nodes use ${num(inUse)} ports now, twice that is ${num(natPorts)} → ${plural(natIps, 'IP')}` +
     (nat.feasible
       ? '.'
-      : ` (${nat.ips} would be needed: even ${AZURE_NATGW_MAX_IPS} IPs cannot give every node that many at once; the demand itself has to come down — see CONNECTION_POOLING).`);
+      : ` (${nat.ips} would be needed: even ${AZURE_NATGW_MAX_IPS} IPs are not enough; the demand itself has to come down — see CONNECTION_POOLING).`);
 
   if (!lb.feasible) {
     return [
       {
         id: 'AZURE_NAT_GATEWAY',
         severity,
-        title: `Move egress to a NAT gateway: the load balancer cannot give ${num(want)} ports to ${lb.plannedNodes} nodes`,
+        title: `Move egress to a NAT gateway: the load balancer cannot give ${num(want)} ports to each of ${lb.plannedNodes} nodes`,
         detail: `${why}. ${lb.reason} (${num(LB_PORTS_PER_IP)} ports per IP, at most ${LB_MAX_OUTBOUND_IPS} IPs). ${natDetail}`,
         fix: natFix,
       },
@@ -155,7 +166,10 @@ export function azureOutbound(input: AdviceInput): Recommendation[] {
 
   const newIps = Math.max(lb.outboundIPs, ips);
   const maxNodes = maxNodesFor(newIps, lb.allocatedOutboundPorts);
-  const room = Math.min(roundDownToStep((LB_PORTS_PER_IP * newIps) / lb.plannedNodes), LB_MAX_ALLOCATED_PORTS);
+  const room = Math.min(
+    roundDownToStep((LB_PORTS_PER_IP * newIps) / lb.plannedNodes),
+    LB_MAX_ALLOCATED_PORTS,
+  );
   const out: Recommendation[] = [
     {
       id: 'AZURE_LB_OUTBOUND_PORTS',

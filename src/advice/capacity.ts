@@ -178,7 +178,13 @@ export type LbPlan =
       /** The most ports per node those IPs could give plannedNodes (a multiple of 8, ≤ 64,000). */
       maxPortsPerNodeWithTheseIPs: number;
     }
-  | { feasible: false; plannedNodes: number; allocatedOutboundPorts: number; outboundIPsNeeded: number; reason: string };
+  | {
+      feasible: false;
+      plannedNodes: number;
+      allocatedOutboundPorts: number;
+      outboundIPsNeeded: number;
+      reason: string;
+    };
 
 /** The smallest LB setting (fewest IPs, ports rounded up to a multiple of 8) giving `wantPortsPerNode` each. */
 export function smallestLbSetting(q: { nodes: number; maxSurge?: number; wantPortsPerNode: number }): LbPlan {
@@ -233,7 +239,11 @@ export interface NatGatewayPlan {
 }
 
 /** Public IPs an Azure NAT gateway needs so every node can hold `wantPortsPerNode` to one destination. */
-export function azureNatGatewayPlan(q: { nodes: number; maxSurge?: number; wantPortsPerNode: number }): NatGatewayPlan {
+export function azureNatGatewayPlan(q: {
+  nodes: number;
+  maxSurge?: number;
+  wantPortsPerNode: number;
+}): NatGatewayPlan {
   requireInt('nodes', q.nodes, 1);
   const maxSurge = q.maxSurge ?? AKS_DEFAULT_MAX_SURGE;
   requireInt('maxSurge', maxSurge, 0);
@@ -248,6 +258,13 @@ export function azureNatGatewayPlan(q: { nodes: number; maxSurge?: number; wantP
     ips,
     ports: Math.min(ips, AZURE_NATGW_MAX_IPS) * AZURE_NATGW_PORTS_PER_IP,
   };
+}
+
+/** Public IPs an Azure NAT gateway needs for `ports` SNAT ports in use at once (at least 1). */
+export function azureNatGatewayIpsFor(ports: number): { ips: number; feasible: boolean } {
+  requireInt('ports', ports, 0);
+  const ips = Math.max(1, Math.ceil(ports / AZURE_NATGW_PORTS_PER_IP));
+  return { ips, feasible: ips <= AZURE_NATGW_MAX_IPS };
 }
 
 /** Elastic IPs an AWS NAT gateway needs for `connections` simultaneous connections to one destination. */

@@ -13,7 +13,8 @@ export function num(n: number): string {
 export const pct = (ratio: number): string => `${Math.round(ratio * 100)}%`;
 
 /** `1, 'pod'` → `1 pod`; `2, 'pod'` → `2 pods`. */
-export const plural = (n: number, word: string, many = `${word}s`): string => `${num(n)} ${n === 1 ? word : many}`;
+export const plural = (n: number, word: string, many = `${word}s`): string =>
+  `${num(n)} ${n === 1 ? word : many}`;
 
 /** The port of `a.b.c.d:port` or `[v6]:port`; undefined when there is none. */
 export function portOf(remote: string): number | undefined {

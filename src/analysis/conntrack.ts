@@ -50,7 +50,12 @@ export function conntrackFindings(
     if (insertFailedDelta !== undefined) entry.insertFailedDelta = insertFailedDelta;
     if (dropDelta !== undefined) entry.dropDelta = dropDelta;
     nodes.set(node, entry);
-    state[node] = { insertFailed: r.insertFailed, drop: r.drop, earlyDrop: r.earlyDrop, at: now.toISOString() };
+    state[node] = {
+      insertFailed: r.insertFailed,
+      drop: r.drop,
+      earlyDrop: r.earlyDrop,
+      at: now.toISOString(),
+    };
 
     const reasons: string[] = [];
     if (r.max > 0 && ratio >= thresholds.conntrackUsedRatio) {

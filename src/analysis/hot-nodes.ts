@@ -138,7 +138,10 @@ export function findHotNodes(
  * Throws SelectorSyntaxError for a bad selector (config validation normally catches it first).
  */
 export function selectedNodes(nodes: readonly NodeInfo[], nodeSelector: string): HotNode[] {
-  const reason = nodeSelector.trim() === '' ? 'inspected: no pressure source (all nodes)' : `inspected: matches "${nodeSelector}"`;
+  const reason =
+    nodeSelector.trim() === ''
+      ? 'inspected: no pressure source (all nodes)'
+      : `inspected: matches "${nodeSelector}"`;
   return nodes
     .filter((n) => matchesSelector(nodeSelector, n.labels))
     .map((n): HotNode => {

@@ -10,7 +10,10 @@ export interface OffenderThresholds {
 
 /** One workload's (or a node's own namespace's) SNAT-consuming sockets on one hot node. */
 export interface WorkloadUsage extends Offender {
-  /** Its share of the node's sockets to the node's hottest destinations (second sort key). */
+  /**
+   * Its share of the node's flows to the node's hottest destinations (second sort key), each destination
+   * weighted by its socket count: Σ mine(d)·node(d) / Σ node(d)² over the top HOTTEST_DESTINATIONS; 0–1.
+   */
   hotShare: number;
   /** True for the node's own network namespace (hostNetwork pods): never restartable. */
   nodeLevel: boolean;
@@ -79,7 +82,9 @@ function groupUsage(
   const nodeLevelSeen = new Set<string>();
   // Sorted so that which hostNetwork pod stands for its node is deterministic.
   const sorted = [...inspections].sort(
-    (a, b) => cmp(a.pod.node, b.pod.node) || cmp(podKey(a.pod.namespace, a.pod.name), podKey(b.pod.namespace, b.pod.name)),
+    (a, b) =>
+      cmp(a.pod.node, b.pod.node) ||
+      cmp(podKey(a.pod.namespace, a.pod.name), podKey(b.pod.namespace, b.pod.name)),
   );
   for (const inspection of sorted) {
     const { pod, summary } = inspection;
@@ -92,7 +97,11 @@ function groupUsage(
       ref = { namespace: '', kind: 'Node', name: pod.node };
       id = nodeSubject(pod.node);
     } else {
-      ref = owners.get(podKey(pod.namespace, pod.name)) ?? { namespace: pod.namespace, kind: 'Pod', name: pod.name };
+      ref = owners.get(podKey(pod.namespace, pod.name)) ?? {
+        namespace: pod.namespace,
+        kind: 'Pod',
+        name: pod.name,
+      };
       id = workloadId(ref);
     }
     const key = `${pod.node}\u0000${id}`;
@@ -114,7 +123,10 @@ function groupUsage(
   return groups;
 }
 
-function matchedRules(group: Group, rules: OffenderThresholds['destinationRules']): { matched: string[]; max?: number } {
+function matchedRules(
+  group: Group,
+  rules: OffenderThresholds['destinationRules'],
+): { matched: string[]; max?: number } {
   const matched: string[] = [];
   let max: number | undefined;
   for (const rule of rules) {
@@ -129,7 +141,10 @@ function matchedRules(group: Group, rules: OffenderThresholds['destinationRules'
 }
 
 const compareUsage = (a: WorkloadUsage, b: WorkloadUsage): number =>
-  b.snatSockets - a.snatSockets || b.hotShare - a.hotShare || cmp(a.workload, b.workload) || cmp(a.node, b.node);
+  b.snatSockets - a.snatSockets ||
+  b.hotShare - a.hotShare ||
+  cmp(a.workload, b.workload) ||
+  cmp(a.node, b.node);
 
 /** Everything findOffenders knows: offenders, below-threshold candidates, node totals, all usage. */
 export function analyzeOffenders(
@@ -148,10 +163,12 @@ export function analyzeOffenders(
     for (const [remote, d] of g.destinations) dests.set(remote, (dests.get(remote) ?? 0) + d.sockets);
     nodeDestinations.set(g.node, dests);
   }
-  const hottest = new Map<string, { remotes: Set<string>; total: number }>();
+  // The node's hottest destinations, each weighted by its own socket count: ports run out per destination,
+  // so holding flows to the busiest one matters most.
+  const hottest = new Map<string, { weight: Map<string, number>; norm: number }>();
   for (const [node, dests] of nodeDestinations) {
     const top = [...dests].sort((a, b) => b[1] - a[1] || cmp(a[0], b[0])).slice(0, HOTTEST_DESTINATIONS);
-    hottest.set(node, { remotes: new Set(top.map(([r]) => r)), total: top.reduce((s, [, n]) => s + n, 0) });
+    hottest.set(node, { weight: new Map(top), norm: top.reduce((s, [, n]) => s + n * n, 0) });
   }
 
   const usage = groups.map((g): WorkloadUsage => {
@@ -159,11 +176,13 @@ export function analyzeOffenders(
     const share = total > 0 ? g.snatSockets / total : 0;
     const hot = hottest.get(g.node);
     let toHottest = 0;
-    for (const [remote, d] of g.destinations) if (hot?.remotes.has(remote)) toHottest += d.sockets;
+    for (const [remote, d] of g.destinations) toHottest += d.sockets * (hot?.weight.get(remote) ?? 0);
     const rules = matchedRules(g, thresholds.destinationRules);
     const matched = [
       ...(g.snatSockets >= thresholds.minSnatSockets && share >= thresholds.minShare && g.snatSockets > 0
-        ? [`threshold: ${g.snatSockets} ≥ ${thresholds.minSnatSockets} sockets, ${Math.round(share * 100)}% ≥ ${Math.round(thresholds.minShare * 100)}%`]
+        ? [
+            `threshold: ${g.snatSockets} ≥ ${thresholds.minSnatSockets} sockets, ${Math.round(share * 100)}% ≥ ${Math.round(thresholds.minShare * 100)}%`,
+          ]
         : []),
       ...rules.matched,
     ];
@@ -180,7 +199,7 @@ export function analyzeOffenders(
       share,
       topDestinations,
       matched,
-      hotShare: hot && hot.total > 0 ? toHottest / hot.total : 0,
+      hotShare: hot && hot.norm > 0 ? toHottest / hot.norm : 0,
       nodeLevel: g.nodeLevel,
     };
     if (rules.max !== undefined) entry.maxSocketsPerPod = rules.max;

@@ -32,15 +32,23 @@ export function exitCodeOf(status: V1Status): number | undefined {
  */
 export function onlyMissingFiles(stderr: string, stdout: string): boolean {
   const lines = stderr.split('\n').filter((l) => l.trim() !== '');
-  return stdout.length > 0 && lines.length > 0 && lines.every((l) => /^cat: .+: No such file or directory$/.test(l.trim()));
+  return (
+    stdout.length > 0 &&
+    lines.length > 0 &&
+    lines.every((l) => /^cat: .+: No such file or directory$/.test(l.trim()))
+  );
 }
 
 /** Classifies a failed exec from what the API server and runtime said. */
 export function execFailure(message: string, stderr: string): ExecError {
   const text = `${message}\n${stderr}`;
-  if (NOT_FOUND.test(text)) return new ExecError(`cat not available in the container: ${oneLine(message || stderr)}`, 'not-found');
+  if (NOT_FOUND.test(text))
+    return new ExecError(`cat not available in the container: ${oneLine(message || stderr)}`, 'not-found');
   const tail = oneLine(stderr).slice(-500);
-  return new ExecError(tail ? `${oneLine(message)}; stderr: ${tail}` : oneLine(message) || 'exec failed', 'failed');
+  return new ExecError(
+    tail ? `${oneLine(message)}; stderr: ${tail}` : oneLine(message) || 'exec failed',
+    'failed',
+  );
 }
 
 function toBuffer(data: WebSocket.RawData, isBinary: boolean): Buffer {
@@ -103,7 +111,12 @@ function readFiles(
     };
 
     const stdout = new BoundedSink(limits.maxBytes, (bytes) =>
-      finish(new ExecError(`exec output from ${target} exceeded ${limits.maxBytes} bytes (${bytes} so far)`, 'too-large')),
+      finish(
+        new ExecError(
+          `exec output from ${target} exceeded ${limits.maxBytes} bytes (${bytes} so far)`,
+          'too-large',
+        ),
+      ),
     );
     const stderr = new TailSink(4096);
 
@@ -111,9 +124,15 @@ function readFiles(
       status = s;
       if (stdout.exceeded) return;
       const code = exitCodeOf(s);
-      if (code === 0) return finish(null, stdout.text());
+      if (code === 0) {
+        finish(null, stdout.text());
+        return;
+      }
       const out = stdout.text();
-      if (code === 1 && onlyMissingFiles(stderr.text(), out)) return finish(null, out);
+      if (code === 1 && onlyMissingFiles(stderr.text(), out)) {
+        finish(null, out);
+        return;
+      }
       const err = execFailure(s.message ?? `exit code ${code ?? 'unknown'}`, stderr.text());
       finish(new ExecError(`exec in ${target} failed: ${err.message}`, err.kind));
     };
@@ -122,7 +141,8 @@ function readFiles(
       () => finish(new ExecError(`exec in ${target} timed out after ${limits.timeoutMs} ms`, 'timeout')),
       limits.timeoutMs,
     );
-    const onAbort = (): void => finish(new ExecError(`exec in ${target} aborted`, 'aborted', { cause: signal.reason }));
+    const onAbort = (): void =>
+      finish(new ExecError(`exec in ${target} aborted`, 'aborted', { cause: signal.reason }));
     signal.addEventListener('abort', onAbort, { once: true });
 
     // Our own WebSocketInterface (client-node 1.4's handler ends process.stdout on a v5 CLOSE frame
@@ -147,7 +167,8 @@ function readFiles(
           s.on('error', (e) => rejectOpen(e));
           s.on('close', () => {
             rejectOpen(new Error('connection closed during the upgrade'));
-            if (status === undefined) finish(new ExecError(`exec in ${target}: connection closed without an exit status`, 'failed'));
+            if (status === undefined)
+              finish(new ExecError(`exec in ${target}: connection closed without an exit status`, 'failed'));
           });
           s.on('message', (data, isBinary) => {
             if (settled || binaryHandler === null) return;
@@ -158,7 +179,11 @@ function readFiles(
             try {
               if (!binaryHandler(stream, buff.subarray(1))) s.close(1000);
             } catch (e) {
-              finish(new ExecError(`exec in ${target}: unreadable status: ${messageOf(e)}`, 'failed', { cause: e }));
+              finish(
+                new ExecError(`exec in ${target}: unreadable status: ${messageOf(e)}`, 'failed', {
+                  cause: e,
+                }),
+              );
             }
           });
           if (settled) s.terminate();

@@ -1,6 +1,6 @@
 // Lock on a coordination.k8s.io/v1 Lease: one run acts at a time. Optimistic concurrency through
 // resourceVersion: whoever loses a write race gets 409 and backs off (like kured's daemonset lock).
-import { CoordinationV1Api, type KubeConfig, V1MicroTime, type V1Lease } from '@kubernetes/client-node';
+import { CoordinationV1Api, type KubeConfig, type V1Lease, V1MicroTime } from '@kubernetes/client-node';
 import type { Lock } from '../ports.js';
 import { clusterError, isConflict, isNotFound } from './errors.js';
 
@@ -31,7 +31,12 @@ export interface LeaseLockOptions {
   name?: string;
 }
 
-export function leaseLock(kc: KubeConfig, namespace: string, now: () => Date, options: LeaseLockOptions = {}): Lock {
+export function leaseLock(
+  kc: KubeConfig,
+  namespace: string,
+  now: () => Date,
+  options: LeaseLockOptions = {},
+): Lock {
   const api = kc.makeApiClient(CoordinationV1Api);
   const name = options.name ?? LEASE_NAME;
   const id = `${namespace}/${name}`;

@@ -36,7 +36,11 @@ export interface NodeProbeOptions {
 }
 
 /** The hostNetwork pods on `node` matching the targets, in target order then by name. */
-export function probeCandidates(node: string, pods: readonly PodInfo[], targets: readonly ProbeTarget[]): PodInfo[] {
+export function probeCandidates(
+  node: string,
+  pods: readonly PodInfo[],
+  targets: readonly ProbeTarget[],
+): PodInfo[] {
   const out: PodInfo[] = [];
   for (const t of targets) {
     const matching = pods
@@ -74,7 +78,9 @@ export function nodeProbe(kc: KubeConfig, exec: PodExec, options: NodeProbeOptio
     async conntrack(node, signal): Promise<ConntrackReading> {
       const candidates = probeCandidates(node, await podsOn(node), targets);
       if (candidates.length === 0) {
-        const wanted = targets.map((t) => (t.namespace ? `${t.namespace}:${t.selector}` : t.selector)).join(', ');
+        const wanted = targets
+          .map((t) => (t.namespace ? `${t.namespace}:${t.selector}` : t.selector))
+          .join(', ');
         throw new ClusterError(`no hostNetwork probe pod on node ${node} (looked for ${wanted})`);
       }
       const failures: string[] = [];
@@ -93,9 +99,13 @@ export function nodeProbe(kc: KubeConfig, exec: PodExec, options: NodeProbeOptio
         try {
           return parseConntrackProbe(text);
         } catch (e) {
-          throw new ClusterError(`conntrack probe on node ${node} via ${pod.namespace}/${pod.name}: ${messageOf(e)}`, undefined, {
-            cause: e,
-          });
+          throw new ClusterError(
+            `conntrack probe on node ${node} via ${pod.namespace}/${pod.name}: ${messageOf(e)}`,
+            undefined,
+            {
+              cause: e,
+            },
+          );
         }
       }
       throw new ExecError(`no probe pod on node ${node} could be read: ${failures.join('; ')}`, 'not-found');

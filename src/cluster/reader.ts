@@ -71,7 +71,9 @@ export function toPodInfo(p: V1Pod): PodInfo {
 }
 
 /** The controlling owner: the reference with `controller: true` (what kubectl and the controllers use). */
-export function controllerOf(owners: readonly OwnerReference[] | readonly V1OwnerReference[] | undefined): OwnerReference | undefined {
+export function controllerOf(
+  owners: readonly OwnerReference[] | readonly V1OwnerReference[] | undefined,
+): OwnerReference | undefined {
   const c = (owners ?? []).find((o) => o.controller === true);
   return c === undefined ? undefined : toOwner(c as V1OwnerReference);
 }
@@ -146,7 +148,11 @@ export function clusterReader(kc: KubeConfig): ClusterReader {
   };
 
   /** The controller of a ReplicaSet or Job; a deleted one (404) has none. */
-  const parentOf = (namespace: string, kind: 'ReplicaSet' | 'Job', name: string): Promise<OwnerReference | undefined> => {
+  const parentOf = (
+    namespace: string,
+    kind: 'ReplicaSet' | 'Job',
+    name: string,
+  ): Promise<OwnerReference | undefined> => {
     const key = `${namespace}/${kind}/${name}`;
     let p = parents.get(key);
     if (p === undefined) {
@@ -174,7 +180,9 @@ export function clusterReader(kc: KubeConfig): ClusterReader {
       const out: NodeInfo[] = [];
       let cont: string | undefined;
       do {
-        const list = await call('list nodes', () => core.listNode({ limit: PAGE, ...(cont ? { _continue: cont } : {}) }));
+        const list = await call('list nodes', () =>
+          core.listNode({ limit: PAGE, ...(cont ? { _continue: cont } : {}) }),
+        );
         out.push(...list.items.map(toNodeInfo));
         cont = list.metadata?._continue || undefined;
       } while (cont);
@@ -186,7 +194,11 @@ export function clusterReader(kc: KubeConfig): ClusterReader {
       let cont: string | undefined;
       do {
         const list = await call(`list pods on node ${node}`, () =>
-          core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${node}`, limit: PAGE, ...(cont ? { _continue: cont } : {}) }),
+          core.listPodForAllNamespaces({
+            fieldSelector: `spec.nodeName=${node}`,
+            limit: PAGE,
+            ...(cont ? { _continue: cont } : {}),
+          }),
         );
         for (const p of list.items) {
           // Only running pods hold sockets worth reading; the field selector is the server's promise, checked anyway.
@@ -218,11 +230,20 @@ export function clusterReader(kc: KubeConfig): ClusterReader {
       const { namespace, name } = ref;
       switch (ref.kind) {
         case 'Deployment':
-          return deploymentStatus(ref, await call(what, () => apps.readNamespacedDeployment({ namespace, name })));
+          return deploymentStatus(
+            ref,
+            await call(what, () => apps.readNamespacedDeployment({ namespace, name })),
+          );
         case 'StatefulSet':
-          return statefulSetStatus(ref, await call(what, () => apps.readNamespacedStatefulSet({ namespace, name })));
+          return statefulSetStatus(
+            ref,
+            await call(what, () => apps.readNamespacedStatefulSet({ namespace, name })),
+          );
         case 'DaemonSet':
-          return daemonSetStatus(ref, await call(what, () => apps.readNamespacedDaemonSet({ namespace, name })));
+          return daemonSetStatus(
+            ref,
+            await call(what, () => apps.readNamespacedDaemonSet({ namespace, name })),
+          );
         default:
           throw new ClusterError(`${what}: kind ${ref.kind} has no restartable status`);
       }

@@ -11,29 +11,18 @@ import {
 } from '@kubernetes/client-node';
 import { ClusterError } from '../errors.js';
 import { type WorkloadRef, workloadId } from '../model.js';
+import { ANNOTATIONS, RESTARTABLE_KINDS, restartPatch, rfc3339 } from '../policy/plan.js';
 import type { Remediator } from '../ports.js';
 import { clusterError } from './errors.js';
 
-export const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt';
-export const SNATGUARD_RESTARTED_AT = 'snatguard.io/restarted-at';
-export const SNATGUARD_REASON = 'snatguard.io/reason';
+// The annotation names and the patch body live with the rails (the cooldown reads what the restart writes).
+export const RESTARTED_AT = ANNOTATIONS.templateRestartedAt;
+export const SNATGUARD_RESTARTED_AT = ANNOTATIONS.restartedAt;
+export const SNATGUARD_REASON = ANNOTATIONS.reason;
+export { restartPatch, rfc3339 };
 
-/** Kinds `kubectl rollout restart` supports. */
-export const RESTARTABLE_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet'] as const;
-type RestartableKind = (typeof RESTARTABLE_KINDS)[number];
-const isRestartable = (kind: string): kind is RestartableKind => (RESTARTABLE_KINDS as readonly string[]).includes(kind);
-
-/** RFC 3339 in seconds, as kubectl writes it (`2024-05-01T12:00:00Z`). */
-export const rfc3339 = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
-
-/** The merge patch body: template annotation (triggers the rollout) + metadata annotations (cooldown record). */
-export function restartPatch(reason: string, now: Date): object {
-  const at = rfc3339(now);
-  return {
-    metadata: { annotations: { [SNATGUARD_RESTARTED_AT]: at, [SNATGUARD_REASON]: reason.slice(0, 256) } },
-    spec: { template: { metadata: { annotations: { [RESTARTED_AT]: at } } } },
-  };
-}
+type RestartableKind = 'Deployment' | 'StatefulSet' | 'DaemonSet';
+const isRestartable = (kind: string): kind is RestartableKind => RESTARTABLE_KINDS.has(kind);
 
 type Workload = V1Deployment | V1StatefulSet | V1DaemonSet;
 
@@ -66,8 +55,10 @@ export function rolloutRemediator(kc: KubeConfig, now: () => Date): Remediator {
   return {
     async restart(w: WorkloadRef, reason: string, signal: AbortSignal): Promise<void> {
       const id = workloadId(w);
-      if (!isRestartable(w.kind)) throw new ClusterError(`restart ${id}: kind ${w.kind} cannot be rollout-restarted`);
-      if (signal.aborted) throw new ClusterError(`restart ${id}: aborted before patching`, undefined, { cause: signal.reason });
+      if (!isRestartable(w.kind))
+        throw new ClusterError(`restart ${id}: kind ${w.kind} cannot be rollout-restarted`);
+      if (signal.aborted)
+        throw new ClusterError(`restart ${id}: aborted before patching`, undefined, { cause: signal.reason });
       const t = now();
       const at = rfc3339(t);
       const body = restartPatch(reason, t);
@@ -85,7 +76,9 @@ export function rolloutRemediator(kc: KubeConfig, now: () => Date): Remediator {
       }
       const seen = current.spec?.template?.metadata?.annotations?.[RESTARTED_AT];
       if (seen !== at) {
-        throw new ClusterError(`restart of ${id} not confirmed: ${RESTARTED_AT} is ${seen ?? 'absent'}, expected ${at}`);
+        throw new ClusterError(
+          `restart of ${id} not confirmed: ${RESTARTED_AT} is ${seen ?? 'absent'}, expected ${at}`,
+        );
       }
     },
   };

@@ -9,7 +9,8 @@ import { clusterError, isConflict, isNotFound } from './errors.js';
 export const STATE_CONFIGMAP = 'snatguard-state';
 export const STATE_KEY = 'state.json';
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
 const SEVERITIES = new Set(['info', 'warning', 'critical']);
 
@@ -30,15 +31,35 @@ export function parseState(text: string | undefined): { state: RunState; problem
   const problems: string[] = [];
   if (isRecord(raw.conntrack)) {
     for (const [node, v] of Object.entries(raw.conntrack)) {
-      if (isRecord(v) && isCount(v.insertFailed) && isCount(v.drop) && isCount(v.earlyDrop) && typeof v.at === 'string') {
-        state.conntrack[node] = { insertFailed: v.insertFailed, drop: v.drop, earlyDrop: v.earlyDrop, at: v.at };
+      if (
+        isRecord(v) &&
+        isCount(v.insertFailed) &&
+        isCount(v.drop) &&
+        isCount(v.earlyDrop) &&
+        typeof v.at === 'string'
+      ) {
+        state.conntrack[node] = {
+          insertFailed: v.insertFailed,
+          drop: v.drop,
+          earlyDrop: v.earlyDrop,
+          at: v.at,
+        };
       } else problems.push(`conntrack.${node}: malformed`);
     }
   } else if (raw.conntrack !== undefined) problems.push('conntrack: not an object');
   if (isRecord(raw.notified)) {
     for (const [key, v] of Object.entries(raw.notified)) {
-      if (isRecord(v) && typeof v.firstSeen === 'string' && typeof v.lastSent === 'string' && SEVERITIES.has(String(v.severity))) {
-        state.notified[key] = { firstSeen: v.firstSeen, lastSent: v.lastSent, severity: v.severity as NotifyRecord['severity'] };
+      if (
+        isRecord(v) &&
+        typeof v.firstSeen === 'string' &&
+        typeof v.lastSent === 'string' &&
+        SEVERITIES.has(String(v.severity))
+      ) {
+        state.notified[key] = {
+          firstSeen: v.firstSeen,
+          lastSent: v.lastSent,
+          severity: v.severity as NotifyRecord['severity'],
+        };
       } else problems.push(`notified.${key}: malformed`);
     }
   } else if (raw.notified !== undefined) problems.push('notified: not an object');
@@ -49,7 +70,12 @@ export interface ConfigMapStateOptions {
   name?: string;
 }
 
-export function configMapState(kc: KubeConfig, namespace: string, log: Log, options: ConfigMapStateOptions = {}): StateStore {
+export function configMapState(
+  kc: KubeConfig,
+  namespace: string,
+  log: Log,
+  options: ConfigMapStateOptions = {},
+): StateStore {
   const api = kc.makeApiClient(CoreV1Api);
   const name = options.name ?? STATE_CONFIGMAP;
   const id = `${namespace}/${name}`;
@@ -78,14 +104,19 @@ export function configMapState(kc: KubeConfig, namespace: string, log: Log, opti
       return;
     }
     // resourceVersion from the read: a concurrent save makes this 409.
-    await api.replaceNamespacedConfigMap({ namespace, name, body: { ...current, data: { ...(current.data ?? {}), [STATE_KEY]: data } } });
+    await api.replaceNamespacedConfigMap({
+      namespace,
+      name,
+      body: { ...current, data: { ...(current.data ?? {}), [STATE_KEY]: data } },
+    });
   };
 
   return {
     async load() {
       const cm = await read();
       const { state, problems } = parseState(cm?.data?.[STATE_KEY]);
-      if (problems.length > 0) log.warn({ configMap: id, problems: problems.slice(0, 10) }, 'state ignored where corrupt');
+      if (problems.length > 0)
+        log.warn({ configMap: id, problems: problems.slice(0, 10) }, 'state ignored where corrupt');
       return state;
     },
 

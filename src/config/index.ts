@@ -9,5 +9,11 @@ export {
   loadConfig,
   parseConfig,
 } from './load.js';
-export { type Config, type ConfigInput, configSchema, type DestinationRule, destinationRuleSchema } from './schema.js';
+export {
+  type Config,
+  type ConfigInput,
+  configSchema,
+  type DestinationRule,
+  destinationRuleSchema,
+} from './schema.js';
 export { type ConfigLeaf, configLeaves, envNameOf } from './shape.js';

@@ -13,7 +13,11 @@ import { type ConfigLeaf, configLeaves } from './shape.js';
  * SNATGUARD_CONFIG (config file path), SNATGUARD_SCHEDULE (Functions timer / CronJob schedule),
  * SNATGUARD_OUTPUT (CLI default output format).
  */
-export const envPassthrough: ReadonlySet<string> = new Set(['SNATGUARD_CONFIG', 'SNATGUARD_SCHEDULE', 'SNATGUARD_OUTPUT']);
+export const envPassthrough: ReadonlySet<string> = new Set([
+  'SNATGUARD_CONFIG',
+  'SNATGUARD_SCHEDULE',
+  'SNATGUARD_OUTPUT',
+]);
 
 export interface LoadConfigOptions {
   /** YAML (or JSON) config file. */
@@ -213,6 +217,7 @@ function resolveSecrets(
       try {
         setPath(merged, leaf.path, readFileSync(file, 'utf8').trim());
       } catch (e) {
+        setPath(merged, leaf.path, ''); // reported here; not again as "not a URL"
         problems.push(
           `${leaf.key}: cannot read secret file ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})${suffix}`,
         );
@@ -221,7 +226,7 @@ function resolveSecrets(
       const name = raw.slice('env:'.length);
       const value = env[name];
       if (value === undefined) problems.push(`${leaf.key}: environment variable ${name} is not set${suffix}`);
-      else setPath(merged, leaf.path, value.trim());
+      setPath(merged, leaf.path, value?.trim() ?? '');
     }
   }
 }
@@ -240,7 +245,9 @@ function issueLines(issue: z.core.$ZodIssue, input: unknown): { path: PropertyKe
       return [{ path: issue.path, message: `must be ${issue.inclusive ? '≥' : '>'} ${min}` }];
     }
     case 'too_big':
-      return [{ path: issue.path, message: `must be ${issue.inclusive ? '≤' : '<'} ${String(issue.maximum)}` }];
+      return [
+        { path: issue.path, message: `must be ${issue.inclusive ? '≤' : '<'} ${String(issue.maximum)}` },
+      ];
     case 'invalid_type': {
       const got = getPath(input, issue.path);
       if (got === undefined) return [{ path: issue.path, message: `required (${issue.expected})` }];

@@ -2,7 +2,7 @@
 // Objects are strict (a typo is an error, not a silently ignored key). The README reference is generated
 // from this schema through describeConfig(), so each key carries its description here.
 import { z } from 'zod';
-import { SelectorSyntaxError, parseSelector } from '../policy/selector.js';
+import { parseSelector, SelectorSyntaxError } from '../policy/selector.js';
 import { cidrProblem } from './cidr.js';
 
 /** Schemas whose values are secrets: they may be given as `file:/path` or `env:NAME` and are never echoed. */
@@ -26,7 +26,9 @@ const url = (description: string) =>
   secret(
     z
       .string()
-      .refine((v) => v === '' || isHttpUrl(v), { message: 'must be an http(s) URL (or empty to turn it off)' })
+      .refine((v) => v === '' || isHttpUrl(v), {
+        message: 'must be an http(s) URL (or empty to turn it off)',
+      })
       .default('')
       .describe(description),
   );
@@ -62,7 +64,12 @@ const optionalString = (description: string) => z.string().optional().describe(d
 
 export const destinationRuleSchema = z
   .strictObject({
-    port: z.number().int().min(1).max(65535).describe('Destination port the rule watches, e.g. 27017 (MongoDB).'),
+    port: z
+      .number()
+      .int()
+      .min(1)
+      .max(65535)
+      .describe('Destination port the rule watches, e.g. 27017 (MongoDB).'),
     maxSocketsPerPod: z
       .number()
       .int()
@@ -80,18 +87,27 @@ export const configSchema = z
     provider: z
       .enum(['azure', 'aws', 'none'])
       .default('none')
-      .describe('Where node pressure comes from: azure | aws | none (snapshot in replay, inspect.nodeSelector in scan).'),
+      .describe(
+        'Where node pressure comes from: azure | aws | none (snapshot in replay, inspect.nodeSelector in scan).',
+      ),
     cluster: z
       .strictObject({
         name: z
           .string()
           .default('')
-          .describe('Name reported as RunReport.cluster; empty = derived from the kube context or cloud cluster name.'),
+          .describe(
+            'Name reported as RunReport.cluster; empty = derived from the kube context or cloud cluster name.',
+          ),
         connection: z
           .enum(['kubeconfig', 'in-cluster', 'aks', 'eks'])
           .default('kubeconfig')
-          .describe('How to reach the API server: kubeconfig | in-cluster (service account) | aks (Entra) | eks (IAM).'),
-        kubeconfig: z.string().default('').describe('Kubeconfig file; empty = $KUBECONFIG or ~/.kube/config.'),
+          .describe(
+            'How to reach the API server: kubeconfig | in-cluster (service account) | aks (Entra) | eks (IAM).',
+          ),
+        kubeconfig: z
+          .string()
+          .default('')
+          .describe('Kubeconfig file; empty = $KUBECONFIG or ~/.kube/config.'),
         context: z.string().default('').describe('Kubeconfig context; empty = the current context.'),
       })
       .prefault({})
@@ -112,7 +128,10 @@ export const configSchema = z
           0.8,
           'A node is hot when used/allocated SNAT ports >= this, or any failed SNAT connection, or its ENA conntrack allowance was exceeded (AWS).',
         ),
-        conntrackUsedRatio: ratio(0.9, 'A node conntrack finding when nf_conntrack_count/nf_conntrack_max >= this.'),
+        conntrackUsedRatio: ratio(
+          0.9,
+          'A node conntrack finding when nf_conntrack_count/nf_conntrack_max >= this.',
+        ),
       })
       .prefault({}),
     offender: z
@@ -122,7 +141,9 @@ export const configSchema = z
           .int()
           .min(0)
           .default(100)
-          .describe("Per workload per hot node: an offender holds at least this many SNAT-consuming sockets ..."),
+          .describe(
+            'Per workload per hot node: an offender holds at least this many SNAT-consuming sockets ...',
+          ),
         minShare: z
           .number()
           .min(0)
@@ -132,7 +153,9 @@ export const configSchema = z
         destinationRules: z
           .array(destinationRuleSchema)
           .default([{ port: 27017, maxSocketsPerPod: 10 }])
-          .describe('Or it exceeds a rule like "more than 10 to MongoDB": [{ port, maxSocketsPerPod }]. Env: JSON.'),
+          .describe(
+            'Or it exceeds a rule like "more than 10 to MongoDB": [{ port, maxSocketsPerPod }]. Env: JSON.',
+          ),
       })
       .prefault({})
       .describe("Per workload per hot node, over its pods' SNAT-consuming sockets."),
@@ -143,18 +166,29 @@ export const configSchema = z
           .number()
           .min(0)
           .default(60)
-          .describe('A workload restarted less than this long ago (annotation snatguard.io/restarted-at) is skipped.'),
+          .describe(
+            'A workload restarted less than this long ago (annotation snatguard.io/restarted-at) is skipped.',
+          ),
         allowSingleReplica: z
           .boolean()
           .default(false)
           .describe('Allow restarting workloads with one replica (a restart then means a short outage).'),
         namespaces: z
           .strictObject({
-            include: z.array(z.string().min(1)).default([]).describe('Namespaces that may be restarted; empty = all.'),
-            exclude: z.array(z.string().min(1)).default(['kube-system']).describe('Namespaces never restarted.'),
+            include: z
+              .array(z.string().min(1))
+              .default([])
+              .describe('Namespaces that may be restarted; empty = all.'),
+            exclude: z
+              .array(z.string().min(1))
+              .default(['kube-system'])
+              .describe('Namespaces never restarted.'),
           })
           .prefault({}),
-        selector: selector('', 'Label selector workloads must match to be restarted, e.g. "db=mongo"; empty = all.'),
+        selector: selector(
+          '',
+          'Label selector workloads must match to be restarted, e.g. "db=mongo"; empty = all.',
+        ),
       })
       .prefault({})
       .describe('Safety rails: every skipped restart carries a reason code.'),
@@ -178,12 +212,17 @@ export const configSchema = z
       .prefault({}),
     inspect: z
       .strictObject({
-        nodeSelector: selector('', 'provider none: label selector of the nodes to inspect; empty = all nodes.'),
+        nodeSelector: selector(
+          '',
+          'provider none: label selector of the nodes to inspect; empty = all nodes.',
+        ),
         podSelector: selector('', 'Label selector of the pods to inspect on a hot node; empty = all pods.'),
         nodeProbeFallback: z
           .boolean()
           .default(false)
-          .describe('Opt-in: read pods without cat (distroless) through the node probe instead of reporting them uninspectable.'),
+          .describe(
+            'Opt-in: read pods without cat (distroless) through the node probe instead of reporting them uninspectable.',
+          ),
         probeSelector: selector(
           'k8s-app=kube-proxy',
           'hostNetwork pods used to read a node’s conntrack counters (kube-proxy by default).',
@@ -198,21 +237,31 @@ export const configSchema = z
       .describe('What is inspected on hot nodes.'),
     notify: z
       .strictObject({
-        slack: z.strictObject({ webhookUrl: url('Slack incoming webhook URL (secret; file:/path or env:NAME allowed).') }).prefault({}),
+        slack: z
+          .strictObject({
+            webhookUrl: url('Slack incoming webhook URL (secret; file:/path or env:NAME allowed).'),
+          })
+          .prefault({}),
         teams: z
-          .strictObject({ webhookUrl: url('Teams Workflows webhook URL (secret; file:/path or env:NAME allowed).') })
+          .strictObject({
+            webhookUrl: url('Teams Workflows webhook URL (secret; file:/path or env:NAME allowed).'),
+          })
           .prefault({}),
         discord: z
           .strictObject({ webhookUrl: url('Discord webhook URL (secret; file:/path or env:NAME allowed).') })
           .prefault({}),
         webhook: z
           .strictObject({
-            url: url('Generic webhook receiving the RunReport JSON (secret; file:/path or env:NAME allowed).'),
+            url: url(
+              'Generic webhook receiving the RunReport JSON (secret; file:/path or env:NAME allowed).',
+            ),
             secret: secret(
               z
                 .string()
                 .default('')
-                .describe('HMAC-SHA256 signing secret for the generic webhook (file:/path or env:NAME allowed).'),
+                .describe(
+                  'HMAC-SHA256 signing secret for the generic webhook (file:/path or env:NAME allowed).',
+                ),
             ),
           })
           .prefault({}),

@@ -87,7 +87,8 @@ function leavesOf(schema: z.ZodType, path: string[], out: ConfigLeaf[]): void {
     const element = unwrap(def.element);
     const elementDef = defOf(element.core);
     if (elementDef.type === 'string') out.push({ ...base, kind: 'list' });
-    else if (elementDef.type === 'enum') out.push({ ...base, kind: 'list', values: Object.values(elementDef.entries ?? {}) });
+    else if (elementDef.type === 'enum')
+      out.push({ ...base, kind: 'list', values: Object.values(elementDef.entries ?? {}) });
     else out.push({ ...base, kind: 'json' });
     return;
   }

@@ -33,12 +33,15 @@ export function escapeSlackCode(text: string): string {
 }
 
 /**
- * Discord markdown: every markdown punctuation gets a backslash (Discord honours `\` before any
- * punctuation), and `@` is followed by a zero-width space so `@everyone`, `@here` and `<@id>` cannot
- * form. Payloads also carry `allowed_mentions: { parse: [] }`.
+ * Discord markdown: inline markdown punctuation gets a backslash (Discord honours `\` before any
+ * punctuation), as do heading / list / quote markers at the start of a line; `@` is followed by a
+ * zero-width space so `@everyone`, `@here` and `<@id>` cannot form. Payloads also carry `allowed_mentions: { parse: [] }`.
  */
 export function escapeDiscordText(text: string): string {
-  return neutraliseDiscordMentions(text.replace(/[\\*_~`|>[\]()<#-]/g, '\\$&'));
+  const inline = text.replace(/[\\*_~`|[\]()<]/g, '\\$&');
+  // Headings, lists and quotes only form at the start of a line.
+  const blocks = inline.replace(/^(\s*)([#>\-+])/gm, '$1\\$2').replace(/^(\s*\d+)\./gm, '$1\\.');
+  return neutraliseDiscordMentions(blocks);
 }
 
 /** Text inside a Discord code span or block: markdown is off there, but mentions are neutralised anyway. */

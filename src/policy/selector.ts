@@ -43,7 +43,8 @@ function checkKey(selector: string, key: string): string {
 }
 
 function checkValue(selector: string, value: string): string {
-  if (value.length > 63 || !VALUE.test(value)) throw new SelectorSyntaxError(selector, `bad value "${value}"`);
+  if (value.length > 63 || !VALUE.test(value))
+    throw new SelectorSyntaxError(selector, `bad value "${value}"`);
   return value;
 }
 

@@ -67,8 +67,6 @@ for (let c = 0; c < 6; c++) {
   HEX[97 + c] = 10 + c;
 }
 
-const isBlank = (c: number) => c === SPACE || c === 9 || c === 13;
-
 function newRecord(): RawSocket {
   return {
     sl: 0,
@@ -93,11 +91,20 @@ function newRecord(): RawSocket {
   };
 }
 
-// Results of the field readers below, kept in module variables to avoid allocating tuples.
-let num = 0;
+/** Every header line starts with this (after its leading spaces), in tcp and tcp6 alike. */
+const HEADER_START = Buffer.from('sl  local_address', 'latin1');
 
-/** Reads 8 hex digits at i as a host-endian (little-endian) word; sets `num` to it in network order. */
-function word(b: Uint8Array, i: number): boolean {
+function isHeader(b: Uint8Array, i: number): boolean {
+  for (let k = 0; k < HEADER_START.length; k++) if (b[i + k] !== HEADER_START[k]) return false;
+  return true;
+}
+
+/**
+ * 8 hex digits at i, a host-endian (little-endian) u32 → the word in network order, or -1.
+ * A newline among the 8 bytes makes it -1, so reads never run past the current line's end
+ * by more than 7 bytes (and a line is always newline-terminated here).
+ */
+function hostWord(b: Uint8Array, i: number): number {
   const h0 = HEX[b[i] as number] as number;
   const h1 = HEX[b[i + 1] as number] as number;
   const h2 = HEX[b[i + 2] as number] as number;
@@ -106,168 +113,263 @@ function word(b: Uint8Array, i: number): boolean {
   const h5 = HEX[b[i + 5] as number] as number;
   const h6 = HEX[b[i + 6] as number] as number;
   const h7 = HEX[b[i + 7] as number] as number;
-  if ((h0 | h1 | h2 | h3 | h4 | h5 | h6 | h7) < 0) return false;
-  num = (((h6 << 4) | h7) * 0x1000000 + (((h4 << 4) | h5) << 16) + (((h2 << 4) | h3) << 8) + ((h0 << 4) | h1)) >>> 0;
-  return true;
+  if ((h0 | h1 | h2 | h3 | h4 | h5 | h6 | h7) < 0) return -1;
+  return ((((h6 << 4) | h7) << 24) | (((h4 << 4) | h5) << 16) | (((h2 << 4) | h3) << 8) | ((h0 << 4) | h1)) >>> 0;
 }
 
-/** Reads 1..max hex digits at i (stops at the first non-hex byte); returns the next index or -1. */
-function hexRun(b: Uint8Array, i: number, end: number, max: number): number {
-  let v = 0;
-  let n = 0;
-  while (i < end) {
-    const h = HEX[b[i] as number] as number;
-    if (h < 0) break;
-    v = v * 16 + h;
-    i++;
-    if (++n > max) return -1;
-  }
-  if (n === 0) return -1;
-  num = v;
-  return i;
+/** 8 hex digits at i as a number, or -1 (a value of 2³¹ or more fails the callers' OR check: they take the slow path). */
+function hex8(b: Uint8Array, i: number): number {
+  const h0 = HEX[b[i] as number] as number;
+  const h1 = HEX[b[i + 1] as number] as number;
+  const h2 = HEX[b[i + 2] as number] as number;
+  const h3 = HEX[b[i + 3] as number] as number;
+  const h4 = HEX[b[i + 4] as number] as number;
+  const h5 = HEX[b[i + 5] as number] as number;
+  const h6 = HEX[b[i + 6] as number] as number;
+  const h7 = HEX[b[i + 7] as number] as number;
+  if ((h0 | h1 | h2 | h3 | h4 | h5 | h6 | h7) < 0) return -1;
+  return h0 * 0x10000000 + ((h1 << 24) | (h2 << 20) | (h3 << 16) | (h4 << 12) | (h5 << 8) | (h6 << 4) | h7);
 }
 
-/** Skips spaces, then reads an optionally negative decimal of up to 20 digits; returns the next index or -1. */
-function decimal(b: Uint8Array, i: number, end: number): number {
-  while (i < end && b[i] === SPACE) i++;
-  let neg = false;
-  if (i < end && b[i] === 45) {
-    neg = true;
-    i++;
-  }
-  let v = 0;
-  let n = 0;
-  while (i < end) {
-    const d = (b[i] as number) - 48;
-    if (d < 0 || d > 9) break;
-    v = v * 10 + d;
-    i++;
-    if (++n > 20) return -1;
-  }
-  if (n === 0) return -1;
-  num = neg ? -v : v;
-  return i;
-}
-
-/** Reads `ADDR:PORT` (8 or 32 hex digits for ADDR, exactly 4 for PORT) into the record. */
-function endpoint(b: Uint8Array, i: number, end: number, r: RawSocket, remote: boolean): number {
-  let v6: boolean;
-  if (i + 13 <= end && b[i + 8] === COLON) v6 = false;
-  else if (i + 37 <= end && b[i + 32] === COLON) v6 = true;
-  else return -1;
-  if (remote) {
-    if (v6 !== r.v6) return -1;
-  } else r.v6 = v6;
-  let v4 = true;
-  let value = 0;
-  if (!v6) {
-    if (!word(b, i)) return -1;
-    value = num;
-    i += 9;
-  } else {
-    const words = remote ? r.remote : r.local;
-    for (let k = 0; k < 4; k++) {
-      if (!word(b, i + 8 * k)) return -1;
-      words[k] = num;
-    }
-    i += 33;
-    v4 = isMappedV4(words[0] as number, words[1] as number, words[2] as number);
-    value = words[3] as number;
-  }
+/** 4 hex digits at i (a port), or -1. */
+function port4(b: Uint8Array, i: number): number {
   const p0 = HEX[b[i] as number] as number;
   const p1 = HEX[b[i + 1] as number] as number;
   const p2 = HEX[b[i + 2] as number] as number;
   const p3 = HEX[b[i + 3] as number] as number;
   if ((p0 | p1 | p2 | p3) < 0) return -1;
-  const port = (p0 << 12) | (p1 << 8) | (p2 << 4) | p3;
-  if (remote) {
-    r.remoteV4 = v4;
-    r.remote4 = value;
-    r.remotePort = port;
-  } else {
-    r.localV4 = v4;
-    r.local4 = value;
-    r.localPort = port;
-  }
-  return i + 4;
+  return (p0 << 12) | (p1 << 8) | (p2 << 4) | p3;
 }
 
-// What a line was (plain numbers: the hot path returns one per line).
-const BLANK = 0;
-const SOCKET = 1;
-const HEADER = 2;
-const MALFORMED = 3;
-type LineKind = typeof BLANK | typeof SOCKET | typeof HEADER | typeof MALFORMED;
-
-/** Every header line starts with this (after its leading spaces), in tcp and tcp6 alike. */
-const HEADER_START = Buffer.from('sl  local_address', 'latin1');
-
-function isHeader(b: Uint8Array, i: number, end: number): boolean {
-  if (end - i < HEADER_START.length) return false;
-  for (let k = 0; k < HEADER_START.length; k++) if (b[i + k] !== HEADER_START[k]) return false;
-  return true;
-}
-
-/** Parses the line b[start, end) (without its newline) into r. */
-function parseLine(b: Uint8Array, start: number, end: number, r: RawSocket): LineKind {
+/**
+ * Scans the complete lines of b[start, end); b[end - 1] must be a newline. Every loop below stops
+ * at a byte that is not a digit, and a newline is not one, so no field reader passes the line's end.
+ */
+function scanLines(b: Uint8Array, start: number, end: number, r: RawSocket, visit: SocketVisitor, counts: ScanCounts): void {
+  const H = HEX;
+  let parsed = 0;
+  let malformed = 0;
+  let headers = 0;
   let i = start;
-  while (i < end && isBlank(b[i] as number)) i++;
-  if (i === end) return BLANK;
-  if (b[i] === 115 /* s */ && isHeader(b, i, end)) return HEADER;
-  // sl
-  let sl = 0;
-  let n = 0;
   while (i < end) {
-    const d = (b[i] as number) - 48;
-    if (d < 0 || d > 9) break;
-    sl = sl * 10 + d;
-    i++;
-    n++;
+    let c = b[i] as number;
+    while (c === SPACE || c === 9 || c === 13) c = b[++i] as number;
+    if (c === NL) {
+      i++;
+      continue;
+    }
+    let kind = 0; // 0 malformed, 1 socket, 2 header
+    line: {
+      if (c === 115 /* s */ && isHeader(b, i)) {
+        kind = 2;
+        break line;
+      }
+      // sl
+      let sl = 0;
+      let n = 0;
+      while (c >= 48 && c <= 57) {
+        sl = sl * 10 + c - 48;
+        c = b[++i] as number;
+        n++;
+      }
+      if (n === 0 || n > 15 || c !== COLON || b[i + 1] !== SPACE) break line;
+      r.sl = sl;
+      i += 2;
+      while (b[i] === SPACE) i++;
+      // local_address: 8 hex digits (tcp) or 32 (tcp6), then :PORT
+      let v6: boolean;
+      if (b[i + 8] === COLON) {
+        const w = hostWord(b, i);
+        if (w < 0) break line;
+        v6 = false;
+        r.localV4 = true;
+        r.local4 = w;
+        i += 9;
+      } else if (b[i + 32] === COLON) {
+        const l = r.local;
+        const w0 = hostWord(b, i);
+        const w1 = hostWord(b, i + 8);
+        const w2 = hostWord(b, i + 16);
+        const w3 = hostWord(b, i + 24);
+        if (w0 < 0 || w1 < 0 || w2 < 0 || w3 < 0) break line;
+        l[0] = w0;
+        l[1] = w1;
+        l[2] = w2;
+        l[3] = w3;
+        v6 = true;
+        r.localV4 = w0 === 0 && w1 === 0 && w2 === 0xffff;
+        r.local4 = w3;
+        i += 33;
+      } else break line;
+      r.v6 = v6;
+      let p = port4(b, i);
+      if (p < 0 || b[i + 4] !== SPACE) break line;
+      r.localPort = p;
+      i += 5;
+      // rem_address: same width as the local address
+      if (!v6) {
+        if (b[i + 8] !== COLON) break line;
+        const w = hostWord(b, i);
+        if (w < 0) break line;
+        r.remoteV4 = true;
+        r.remote4 = w;
+        i += 9;
+      } else {
+        if (b[i + 32] !== COLON) break line;
+        const m = r.remote;
+        const w0 = hostWord(b, i);
+        const w1 = hostWord(b, i + 8);
+        const w2 = hostWord(b, i + 16);
+        const w3 = hostWord(b, i + 24);
+        if (w0 < 0 || w1 < 0 || w2 < 0 || w3 < 0) break line;
+        m[0] = w0;
+        m[1] = w1;
+        m[2] = w2;
+        m[3] = w3;
+        r.remoteV4 = w0 === 0 && w1 === 0 && w2 === 0xffff;
+        r.remote4 = w3;
+        i += 33;
+      }
+      p = port4(b, i);
+      if (p < 0 || b[i + 4] !== SPACE) break line;
+      r.remotePort = p;
+      i += 5;
+      // st
+      const s0 = H[b[i] as number] as number;
+      const s1 = H[b[i + 1] as number] as number;
+      if ((s0 | s1) < 0 || b[i + 2] !== SPACE) break line;
+      r.state = (s0 << 4) | s1;
+      i += 3;
+      // tx_queue:rx_queue tr:tm->when retrnsmt: the kernel's fixed widths first (%08X:%08X %02X:%08lX %08X),
+      // then hex runs of any width (tm->when is %08lX: 16 digits when negative).
+      let v = 0;
+      const tx = hex8(b, i);
+      const rx = hex8(b, i + 9);
+      const t0 = H[b[i + 18] as number] as number;
+      const t1 = H[b[i + 19] as number] as number;
+      const when = hex8(b, i + 21);
+      const retr = hex8(b, i + 30);
+      if (
+        (tx | rx | t0 | t1 | when | retr) >= 0 &&
+        b[i + 8] === COLON &&
+        b[i + 17] === SPACE &&
+        b[i + 20] === COLON &&
+        b[i + 29] === SPACE &&
+        b[i + 38] === SPACE
+      ) {
+        r.txQueue = tx;
+        r.rxQueue = rx;
+        r.timerActive = (t0 << 4) | t1;
+        r.timerExpires = when;
+        r.retransmits = retr;
+        i += 38;
+      } else {
+        let h = 0;
+        n = 0;
+        while ((h = H[b[i] as number] as number) >= 0) {
+          v = v * 16 + h;
+          i++;
+          n++;
+        }
+        if (n === 0 || n > 8 || b[i] !== COLON) break line;
+        r.txQueue = v;
+        i++;
+        v = 0;
+        n = 0;
+        while ((h = H[b[i] as number] as number) >= 0) {
+          v = v * 16 + h;
+          i++;
+          n++;
+        }
+        if (n === 0 || n > 8 || b[i] !== SPACE) break line;
+        r.rxQueue = v;
+        i++;
+        v = 0;
+        n = 0;
+        while ((h = H[b[i] as number] as number) >= 0) {
+          v = v * 16 + h;
+          i++;
+          n++;
+        }
+        if (n === 0 || n > 2 || b[i] !== COLON) break line;
+        r.timerActive = v;
+        i++;
+        v = 0;
+        n = 0;
+        while ((h = H[b[i] as number] as number) >= 0) {
+          v = v * 16 + h;
+          i++;
+          n++;
+        }
+        if (n === 0 || n > 16 || b[i] !== SPACE) break line;
+        r.timerExpires = v;
+        i++;
+        v = 0;
+        n = 0;
+        while ((h = H[b[i] as number] as number) >= 0) {
+          v = v * 16 + h;
+          i++;
+          n++;
+        }
+        if (n === 0 || n > 8 || b[i] !== SPACE) break line;
+        r.retransmits = v;
+      }
+      // uid, timeout (may be negative), inode: space-padded decimals
+      while (b[i] === SPACE) i++;
+      v = 0;
+      n = 0;
+      c = b[i] as number;
+      while (c >= 48 && c <= 57) {
+        v = v * 10 + c - 48;
+        c = b[++i] as number;
+        n++;
+      }
+      if (n === 0 || n > 10 || c !== SPACE) break line;
+      r.uid = v;
+      while (b[i] === SPACE) i++;
+      let negative = false;
+      if (b[i] === 45 /* - */) {
+        negative = true;
+        i++;
+      }
+      v = 0;
+      n = 0;
+      c = b[i] as number;
+      while (c >= 48 && c <= 57) {
+        v = v * 10 + c - 48;
+        c = b[++i] as number;
+        n++;
+      }
+      if (n === 0 || n > 10 || c !== SPACE) break line;
+      r.timeout = negative ? -v : v;
+      while (b[i] === SPACE) i++;
+      v = 0;
+      n = 0;
+      c = b[i] as number;
+      while (c >= 48 && c <= 57) {
+        v = v * 10 + c - 48;
+        c = b[++i] as number;
+        n++;
+      }
+      if (n === 0 || n > 20 || !(c === SPACE || c === NL || c === 13 || c === 9)) break line;
+      r.inode = v;
+      kind = 1;
+    }
+    if (kind === 1) {
+      parsed++;
+      visit(r);
+    } else if (kind === 0) malformed++;
+    else headers++;
+    // The rest of the line (refcount, pointer, rto …) is not needed: jump to its end.
+    if (b[i] !== NL) {
+      const nl = b.indexOf(NL, i);
+      i = nl < 0 || nl >= end ? end : nl + 1;
+    } else i++;
   }
-  if (n === 0 || n > 15 || b[i] !== COLON) return MALFORMED;
-  r.sl = sl;
-  i++;
-  if (b[i] !== SPACE) return MALFORMED;
-  while (i < end && b[i] === SPACE) i++;
-  i = endpoint(b, i, end, r, false);
-  if (i < 0 || b[i] !== SPACE) return MALFORMED;
-  i = endpoint(b, i + 1, end, r, true);
-  if (i < 0 || b[i] !== SPACE) return MALFORMED;
-  // st
-  if (i + 3 >= end) return MALFORMED;
-  const s0 = HEX[b[i + 1] as number] as number;
-  const s1 = HEX[b[i + 2] as number] as number;
-  if ((s0 | s1) < 0 || b[i + 3] !== SPACE) return MALFORMED;
-  r.state = (s0 << 4) | s1;
-  // tx_queue:rx_queue
-  i = hexRun(b, i + 4, end, 8);
-  if (i < 0 || b[i] !== COLON) return MALFORMED;
-  r.txQueue = num;
-  i = hexRun(b, i + 1, end, 8);
-  if (i < 0 || b[i] !== SPACE) return MALFORMED;
-  r.rxQueue = num;
-  // tr:tm->when (%08lX: 16 digits when the long is negative)
-  i = hexRun(b, i + 1, end, 2);
-  if (i < 0 || b[i] !== COLON) return MALFORMED;
-  r.timerActive = num;
-  i = hexRun(b, i + 1, end, 16);
-  if (i < 0 || b[i] !== SPACE) return MALFORMED;
-  r.timerExpires = num;
-  // retrnsmt
-  i = hexRun(b, i + 1, end, 8);
-  if (i < 0 || b[i] !== SPACE) return MALFORMED;
-  r.retransmits = num;
-  // uid, timeout, inode (decimal, space padded)
-  i = decimal(b, i, end);
-  if (i < 0 || b[i] !== SPACE) return MALFORMED;
-  r.uid = num;
-  i = decimal(b, i, end);
-  if (i < 0 || b[i] !== SPACE) return MALFORMED;
-  r.timeout = num;
-  i = decimal(b, i, end);
-  if (i < 0 || num < 0 || (i < end && !isBlank(b[i] as number))) return MALFORMED;
-  r.inode = num;
-  return SOCKET;
+  counts.lines += parsed + malformed;
+  counts.parsed += parsed;
+  counts.malformed += malformed;
+  counts.headers += headers;
 }
 
 /**
@@ -294,18 +396,12 @@ export class ProcNetTcpScanner {
         return;
       }
       if (this.skipping) this.skipping = false;
-      else if (this.carry !== null) {
-        const line = new Uint8Array(this.carry.length + nl);
-        line.set(this.carry, 0);
-        line.set(b.subarray(0, nl), this.carry.length);
-        this.carry = null;
-        this.line(line, 0, line.length);
-      }
+      else if (this.carry !== null) this.completeCarry(b.subarray(0, nl + 1));
       start = nl + 1;
     }
     const last = b.lastIndexOf(NL);
     if (last >= start) {
-      this.lines(b, start, last);
+      scanLines(b, start, last + 1, this.record, this.visit, this.counts);
       start = last + 1;
     }
     if (start < b.length) this.hold(b, start);
@@ -313,13 +409,19 @@ export class ProcNetTcpScanner {
 
   /** Ends the input: a last line without a newline is parsed too. */
   finish(): ScanCounts {
-    if (this.carry !== null) {
-      const line = this.carry;
-      this.carry = null;
-      this.line(line, 0, line.length);
-    }
+    if (this.carry !== null) this.completeCarry(NEWLINE);
     this.skipping = false;
     return this.counts;
+  }
+
+  /** The held partial line plus `rest` (which ends with a newline) as one line. */
+  private completeCarry(rest: Uint8Array): void {
+    const carry = this.carry ?? EMPTY;
+    this.carry = null;
+    const line = new Uint8Array(carry.length + rest.length);
+    line.set(carry, 0);
+    line.set(rest, carry.length);
+    scanLines(line, 0, line.length, this.record, this.visit, this.counts);
   }
 
   private hold(b: Uint8Array, from: number): void {
@@ -337,37 +439,10 @@ export class ProcNetTcpScanner {
     next.set(b.subarray(from), held);
     this.carry = next;
   }
-
-  /** Complete lines b[start, last) where b[last] is a newline. */
-  private lines(b: Uint8Array, start: number, last: number): void {
-    let i = start;
-    while (i <= last) {
-      let nl = b.indexOf(NL, i);
-      if (nl < 0 || nl > last) nl = last;
-      this.line(b, i, nl);
-      i = nl + 1;
-    }
-  }
-
-  private line(b: Uint8Array, start: number, end: number): void {
-    if (end - start > MAX_LINE_BYTES) {
-      this.counts.lines++;
-      this.counts.malformed++;
-      return;
-    }
-    const kind = parseLine(b, start, end, this.record);
-    if (kind === SOCKET) {
-      this.counts.lines++;
-      this.counts.parsed++;
-      this.visit(this.record);
-    } else if (kind === MALFORMED) {
-      this.counts.lines++;
-      this.counts.malformed++;
-    } else if (kind === HEADER) {
-      this.counts.headers++;
-    }
-  }
 }
+
+const NEWLINE = new Uint8Array([NL]);
+const EMPTY = new Uint8Array(0);
 
 /** Visits every socket of a whole text (both files may be concatenated). */
 export function scanProcNetTcp(input: string | Uint8Array, visit: SocketVisitor): ScanCounts {

@@ -10,6 +10,8 @@ import { CODE_CLOSE, CODE_LISTEN, STATE_BY_CODE, STATE_CODES } from './states.js
 
 export interface Summarizer {
   push(chunk: Uint8Array | string): void;
+  /** Ends one input (a last line without a newline is a line) without ending the table. */
+  flush(): void;
   finish(): SocketSummary;
   /** Lines, headers and bytes seen so far (complete after finish). */
   readonly counts: ScanCounts;
@@ -22,26 +24,79 @@ interface Destination {
 
 const defaultClassifier = createClassifier();
 
+/** murmur3's finalizer over (address, port): every input bit reaches the low bits used as a slot. */
+function hash(address: number, port: number): number {
+  let h = address ^ Math.imul(port, 0x9e3779b1);
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** Open-addressing hash of (IPv4 address, port) → destination index: no key objects, no strings. */
+class V4Table {
+  private addresses = new Uint32Array(1024);
+  private ports = new Int32Array(1024).fill(-1);
+  private indexes = new Uint32Array(1024);
+  private size = 0;
+
+  /** The index of (address, port), or `next` after inserting it with that index. */
+  indexOf(address: number, port: number, next: number): number {
+    let mask = this.ports.length - 1;
+    let slot = hash(address, port) & mask;
+    for (;;) {
+      const p = this.ports[slot] as number;
+      if (p === -1) break;
+      if (p === port && this.addresses[slot] === address) return this.indexes[slot] as number;
+      slot = (slot + 1) & mask;
+    }
+    if ((this.size + 1) * 2 > this.ports.length) {
+      this.grow();
+      mask = this.ports.length - 1;
+      slot = hash(address, port) & mask;
+      while ((this.ports[slot] as number) !== -1) slot = (slot + 1) & mask;
+    }
+    this.addresses[slot] = address;
+    this.ports[slot] = port;
+    this.indexes[slot] = next;
+    this.size++;
+    return next;
+  }
+
+  private grow(): void {
+    const { addresses, ports, indexes } = this;
+    const capacity = ports.length * 2;
+    this.addresses = new Uint32Array(capacity);
+    this.ports = new Int32Array(capacity).fill(-1);
+    this.indexes = new Uint32Array(capacity);
+    const mask = capacity - 1;
+    for (let i = 0; i < ports.length; i++) {
+      const port = ports[i] as number;
+      if (port === -1) continue;
+      const address = addresses[i] as number;
+      let slot = hash(address, port) & mask;
+      while ((this.ports[slot] as number) !== -1) slot = (slot + 1) & mask;
+      this.addresses[slot] = address;
+      this.ports[slot] = port;
+      this.indexes[slot] = indexes[i] as number;
+    }
+  }
+}
+
 export function createSummarizer(classifier: AddressClassifier = defaultClassifier): Summarizer {
   const stateCounts = new Float64Array(256);
   const listenPorts = new Uint8Array(65536);
   /** Sockets not in LISTEN, per local port: inbound/outbound is decided from these at finish. */
   const nonListenByPort = new Float64Array(65536);
   const destinations: Destination[] = [];
-  const byV4 = new Map<number, number>();
+  const v4Destinations = new V4Table();
   const byV6 = new Map<string, number>();
   /** Candidates: (localPort | state << 16, destination index) pairs. */
   let candidates = new Uint32Array(2048);
   let candidateCount = 0;
 
   const destinationV4 = (address: number, port: number): number => {
-    const key = address * 65536 + port;
-    let index = byV4.get(key);
-    if (index === undefined) {
-      index = destinations.length;
-      destinations.push({ address: formatIpv4(address), port });
-      byV4.set(key, index);
-    }
+    const index = v4Destinations.indexOf(address, port, destinations.length);
+    if (index === destinations.length) destinations.push({ address: formatIpv4(address), port });
     return index;
   };
 
@@ -92,6 +147,9 @@ export function createSummarizer(classifier: AddressClassifier = defaultClassifi
   return {
     counts: scanner.counts,
     push: (chunk) => scanner.push(chunk),
+    flush: () => {
+      scanner.finish();
+    },
     finish(): SocketSummary {
       const counts = scanner.finish();
       const byState: Partial<Record<TcpState, number>> = {};

@@ -1,7 +1,7 @@
 // A tiny HTTPS server mounting the simulator's cloud routes over a fake SimWorld, for tests that must
 // not wait on the full simulator. Same contract as src/sim/server.ts: routes tried in order, every
 // request recorded in world.requests.
-import { createServer, type Server } from 'node:https';
+import { createServer, type Server, request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { generate } from 'selfsigned';
 import { awsRoutes } from '../../src/sim/aws.js';
@@ -136,3 +136,73 @@ export async function startHarness(world: SimWorld): Promise<Harness> {
       }),
   };
 }
+
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** A plain HTTPS request to the harness, trusting its CA (for what the SDKs would hide). */
+export function rawRequest(
+  h: Harness,
+  method: string,
+  path: string,
+  opts: { headers?: Record<string, string>; body?: string } = {},
+): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(`${h.url}${path}`, { method, ca: h.ca, headers: opts.headers ?? {} }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
+/** A TokenCredential that hands out a fixed token and records the scopes it was asked for. */
+export function recordingCredential(token = 'test-token', expiresInMs = 3_600_000) {
+  const scopes: string[][] = [];
+  return {
+    scopes,
+    async getToken(s: string | string[]) {
+      scopes.push(Array.isArray(s) ? s : [s]);
+      return { token, expiresOnTimestamp: Date.now() + expiresInMs };
+    },
+  };
+}
+
+export const awsTestCredentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
+
+/** Nodes named like AKS VMSS instances with IPs 10.224.0.4… */
+export function aksNodes(count: number, metricsOf: (i: number) => NodeMetrics): FakeNode[] {
+  return Array.from({ length: count }, (_, i) => ({
+    name: `aks-nodepool1-12345678-vmss${String(i).padStart(6, '0')}`,
+    internalIP: `10.224.${Math.floor((i + 4) / 256)}.${(i + 4) % 256}`,
+    providerID: `azure:///subscriptions/sub/resourceGroups/mc/providers/Microsoft.Compute/virtualMachineScaleSets/vmss/virtualMachines/${i}`,
+    metrics: metricsOf(i),
+  }));
+}
+
+/** Nodes named like EKS nodes with instance ids i-0000…0<i>. */
+export function eksNodes(count: number, metricsOf: (i: number) => NodeMetrics): FakeNode[] {
+  return Array.from({ length: count }, (_, i) => ({
+    name: `ip-10-0-${Math.floor(i / 250)}-${(i % 250) + 1}.eu-west-1.compute.internal`,
+    internalIP: `10.0.${Math.floor(i / 250)}.${(i % 250) + 1}`,
+    providerID: `aws:///eu-west-1${'abc'[i % 3]}/i-${(0x1000000 + i).toString(16).padStart(17, '0')}`,
+    metrics: metricsOf(i),
+  }));
+}
+
+export const azureCloud = (over: Record<string, unknown> = {}) => ({
+  azure: {
+    subscriptionId: '11111111-2222-3333-4444-555555555555',
+    resourceGroup: 'rg-shop',
+    clusterName: 'aks-shop',
+    location: 'westeurope',
+    outboundType: 'loadBalancer',
+    loadBalancer: { allocatedOutboundPorts: 1024, outboundIPs: 1, idleTimeoutMinutes: 30 },
+    ...over,
+  },
+});

@@ -18,20 +18,45 @@ locals {
   token                     = substr(sha1("${var.subscription_id}/${var.resource_group_name}/${var.name_prefix}"), 0, 10)
   deployment_container_name = "app-package"
 
-  # Key Vault secret name and app setting of each chat channel.
+  # Key Vault secret name → app setting, per chat channel.
   notify_secrets = {
-    slack   = { secret = "slack-webhook-url", setting = "SNATGUARD_NOTIFY_SLACK_WEBHOOK_URL" }
-    teams   = { secret = "teams-webhook-url", setting = "SNATGUARD_NOTIFY_TEAMS_WEBHOOK_URL" }
-    discord = { secret = "discord-webhook-url", setting = "SNATGUARD_NOTIFY_DISCORD_WEBHOOK_URL" }
+    slack   = { "slack-webhook-url" = "SNATGUARD_NOTIFY_SLACK_WEBHOOK_URL" }
+    teams   = { "teams-webhook-url" = "SNATGUARD_NOTIFY_TEAMS_WEBHOOK_URL" }
+    discord = { "discord-webhook-url" = "SNATGUARD_NOTIFY_DISCORD_WEBHOOK_URL" }
+    webhook = { "webhook-url" = "SNATGUARD_NOTIFY_WEBHOOK_URL", "webhook-secret" = "SNATGUARD_NOTIFY_WEBHOOK_SECRET" }
   }
   # Versionless references: App Service picks up a rotated secret within 24 h (or on restart).
-  notify_settings = merge(
-    { for c, s in local.notify_secrets : s.setting => "@Microsoft.KeyVault(SecretUri=${azurerm_key_vault.this.vault_uri}secrets/${s.secret}/)" if contains(var.notify_channels, c) },
-    contains(var.notify_channels, "webhook") ? {
-      SNATGUARD_NOTIFY_WEBHOOK_URL    = "@Microsoft.KeyVault(SecretUri=${azurerm_key_vault.this.vault_uri}secrets/webhook-url/)"
-      SNATGUARD_NOTIFY_WEBHOOK_SECRET = "@Microsoft.KeyVault(SecretUri=${azurerm_key_vault.this.vault_uri}secrets/webhook-secret/)"
-    } : {},
-  )
+  notify_settings = merge([
+    for channel in sort(tolist(var.notify_channels)) : {
+      for secret, setting in local.notify_secrets[channel] :
+      setting => "@Microsoft.KeyVault(SecretUri=${azurerm_key_vault.this.vault_uri}secrets/${secret}/)"
+    }
+  ]...)
+
+  # Functions host: identity-based storage and telemetry (FUNCTIONS_WORKER_RUNTIME is not allowed on Flex).
+  host_settings = {
+    AzureWebJobsStorage__accountName          = azurerm_storage_account.this.name
+    AzureWebJobsStorage__credential           = "managedidentity"
+    AzureWebJobsStorage__clientId             = azurerm_user_assigned_identity.this.client_id
+    APPLICATIONINSIGHTS_AUTHENTICATION_STRING = "ClientId=${azurerm_user_assigned_identity.this.client_id};Authorization=AAD"
+    AZURE_CLIENT_ID                           = azurerm_user_assigned_identity.this.client_id
+  }
+
+  # snatguard (DESIGN.md "Config": SNATGUARD_ + upper snake case of the key path).
+  snatguard_settings = {
+    SNATGUARD_MODE                       = var.mode
+    SNATGUARD_PROVIDER                   = "azure"
+    SNATGUARD_CLUSTER_CONNECTION         = "aks"
+    SNATGUARD_NAMESPACE                  = var.namespace
+    SNATGUARD_SCHEDULE                   = var.schedule
+    SNATGUARD_AZURE_SUBSCRIPTION_ID      = local.cluster_subscription_id
+    SNATGUARD_AZURE_RESOURCE_GROUP       = var.cluster_resource_group
+    SNATGUARD_AZURE_CLUSTER_NAME         = var.cluster_name
+    SNATGUARD_AZURE_LOCATION             = coalesce(var.cluster_location, var.location)
+    SNATGUARD_AZURE_CLIENT_ID            = azurerm_user_assigned_identity.this.client_id
+    SNATGUARD_RAILS_MAX_RESTARTS_PER_RUN = tostring(var.max_restarts_per_run)
+    SNATGUARD_RAILS_COOLDOWN_MINUTES     = tostring(var.cooldown_minutes)
+  }
 }
 
 data "azurerm_client_config" "current" {}
@@ -193,30 +218,7 @@ resource "azurerm_function_app_flex_consumption" "this" {
     application_insights_connection_string = azurerm_application_insights.this.connection_string
   }
 
-  app_settings = merge(
-    {
-      # Functions host: identity-based storage and telemetry.
-      AzureWebJobsStorage__accountName          = azurerm_storage_account.this.name
-      AzureWebJobsStorage__credential           = "managedidentity"
-      AzureWebJobsStorage__clientId             = azurerm_user_assigned_identity.this.client_id
-      APPLICATIONINSIGHTS_AUTHENTICATION_STRING = "ClientId=${azurerm_user_assigned_identity.this.client_id};Authorization=AAD"
-      AZURE_CLIENT_ID                           = azurerm_user_assigned_identity.this.client_id
-
-      # snatguard (DESIGN.md "Config": SNATGUARD_ + upper snake case of the key path).
-      SNATGUARD_MODE                       = var.mode
-      SNATGUARD_PROVIDER                   = "azure"
-      SNATGUARD_CLUSTER_CONNECTION         = "aks"
-      SNATGUARD_NAMESPACE                  = var.namespace
-      SNATGUARD_SCHEDULE                   = var.schedule
-      SNATGUARD_AZURE_SUBSCRIPTION_ID      = local.cluster_subscription_id
-      SNATGUARD_AZURE_RESOURCE_GROUP       = var.cluster_resource_group
-      SNATGUARD_AZURE_CLUSTER_NAME         = var.cluster_name
-      SNATGUARD_AZURE_CLIENT_ID            = azurerm_user_assigned_identity.this.client_id
-      SNATGUARD_RAILS_MAX_RESTARTS_PER_RUN = tostring(var.max_restarts_per_run)
-      SNATGUARD_RAILS_COOLDOWN_MINUTES     = tostring(var.cooldown_minutes)
-    },
-    local.notify_settings,
-  )
+  app_settings = merge(local.host_settings, local.snatguard_settings, local.notify_settings)
 
   tags = var.tags
 

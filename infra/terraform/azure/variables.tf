@@ -36,6 +36,12 @@ variable "cluster_name" {
   type        = string
 }
 
+variable "cluster_location" {
+  description = "Region of the AKS cluster (regional metrics endpoint); null: the same as location."
+  type        = string
+  default     = null
+}
+
 variable "node_resource_group" {
   description = "The cluster's node resource group (managedCluster.nodeResourceGroup, usually MC_<rg>_<cluster>_<region>)."
   type        = string

@@ -1,0 +1,155 @@
+// The inspect stage for one hot node: `cat /proc/net/tcp /proc/net/tcp6` in every pod on it, with
+// bounded concurrency, summarized at once (the text is dropped). hostNetwork pods share the node's
+// namespace: it is read once, through one of them, and stands for the node. Failures are data.
+import { ExecError, messageOf } from '../errors.js';
+import type { ExecLimits, PodInfo, PodInspection, RunError } from '../model.js';
+import type { Log, PodExec } from '../ports.js';
+import type { AddressClassifier } from '../sockets/address.js';
+import { summarize } from '../sockets/summary.js';
+import { createLimiter } from './limit.js';
+
+export const SOCKET_FILES = ['/proc/net/tcp', '/proc/net/tcp6'];
+
+export interface InspectProgress {
+  node: string;
+  done: number;
+  total: number;
+}
+
+export interface InspectDeps {
+  exec: PodExec;
+  limits: ExecLimits;
+  concurrency: number;
+  classifier: AddressClassifier;
+  signal: AbortSignal;
+  log: Log;
+  onProgress?: (p: InspectProgress) => void;
+}
+
+export interface NodeInspection {
+  inspections: PodInspection[];
+  errors: RunError[];
+}
+
+const podTarget = (p: PodInfo): string => `${p.namespace}/${p.name}`;
+
+type Attempt = { ok: true; text: string; container?: string } | { ok: false; error: unknown };
+
+/** Reads the socket tables of one pod; on "no cat" tries its other containers (same network namespace). */
+async function readPod(pod: PodInfo, deps: InspectDeps): Promise<Attempt> {
+  const containers = pod.container
+    ? [pod.container, ...pod.containers.filter((c) => c !== pod.container)]
+    : [...pod.containers];
+  if (containers.length === 0) containers.push('');
+  let last: unknown;
+  for (const container of containers) {
+    const ref = container
+      ? { namespace: pod.namespace, name: pod.name, container }
+      : { namespace: pod.namespace, name: pod.name };
+    try {
+      const text = await deps.exec.read(ref, SOCKET_FILES, deps.limits, deps.signal);
+      return container ? { ok: true, text, container } : { ok: true, text };
+    } catch (e) {
+      last = e;
+      if (!(e instanceof ExecError && e.kind === 'not-found')) break;
+    }
+  }
+  return { ok: false, error: last };
+}
+
+function toInspection(
+  pod: PodInfo,
+  nodeLevel: boolean,
+  attempt: Attempt,
+  deps: InspectDeps,
+  startedAt: number,
+): PodInspection {
+  const durationMs = Math.round(performance.now() - startedAt);
+  if (attempt.ok) {
+    try {
+      const summary = summarize(attempt.text, deps.classifier);
+      return { pod, status: 'ok', nodeLevel, summary, bytes: Buffer.byteLength(attempt.text), durationMs };
+    } catch (e) {
+      return {
+        pod,
+        status: 'failed',
+        nodeLevel,
+        reason: `unreadable socket tables: ${messageOf(e)}`,
+        durationMs,
+      };
+    }
+  }
+  const e = attempt.error;
+  if (e instanceof ExecError && e.kind === 'not-found') {
+    return { pod, status: 'uninspectable', nodeLevel, reason: e.message, durationMs };
+  }
+  return { pod, status: 'failed', nodeLevel, reason: messageOf(e), durationMs };
+}
+
+/** Inspects every running pod of `node`; never throws for one pod's failure. */
+export async function inspectNode(
+  node: string,
+  pods: readonly PodInfo[],
+  deps: InspectDeps,
+): Promise<NodeInspection> {
+  const limit = createLimiter(deps.concurrency);
+  const ordinary = pods.filter((p) => !p.hostNetwork);
+  const host = pods.filter((p) => p.hostNetwork);
+  const total = ordinary.length + (host.length > 0 ? 1 : 0);
+  let done = 0;
+  const progress = (): void => {
+    done++;
+    deps.onProgress?.({ node, done, total });
+  };
+
+  const inspectOrdinary = (pod: PodInfo): Promise<PodInspection> =>
+    limit(async () => {
+      const t0 = performance.now();
+      const inspection = toInspection(pod, false, await readPod(pod, deps), deps, t0);
+      progress();
+      return inspection;
+    });
+
+  // The node's own namespace: the first hostNetwork pod that answers speaks for all of them.
+  const inspectHost = (): Promise<PodInspection | undefined> =>
+    host.length === 0
+      ? Promise.resolve(undefined)
+      : limit(async () => {
+          const t0 = performance.now();
+          let first: PodInspection | undefined;
+          for (const pod of host) {
+            const inspection = toInspection(pod, true, await readPod(pod, deps), deps, t0);
+            if (inspection.status === 'ok') {
+              first = inspection;
+              break;
+            }
+            first ??= inspection;
+            if (inspection.status === 'failed' || deps.signal.aborted) break;
+          }
+          progress();
+          return first;
+        });
+
+  const [hostResult, ...results] = await Promise.all([inspectHost(), ...ordinary.map(inspectOrdinary)]);
+  const inspections = hostResult ? [hostResult, ...results] : results;
+
+  const errors: RunError[] = [];
+  for (const i of inspections) {
+    if (i.status === 'failed') {
+      errors.push({ stage: 'inspect', target: podTarget(i.pod), message: i.reason ?? 'inspection failed' });
+      deps.log.warn({ node, pod: podTarget(i.pod), reason: i.reason }, 'pod inspection failed');
+    } else if (i.status === 'uninspectable') {
+      deps.log.info({ node, pod: podTarget(i.pod), reason: i.reason }, 'pod uninspectable');
+    }
+  }
+  deps.log.debug(
+    {
+      node,
+      pods: inspections.length,
+      failed: errors.length,
+      uninspectable: inspections.filter((i) => i.status === 'uninspectable').length,
+    },
+    'node inspected',
+  );
+  return { inspections, errors };
+}

@@ -1,0 +1,176 @@
+// `snatguard sockets [FILE…|-]`: summarize /proc/net/tcp{,6} text, e.g.
+//   kubectl exec POD -- cat /proc/net/tcp /proc/net/tcp6 | snatguard sockets -
+// All inputs form one table (as `cat a b` would): a port LISTENed on in one makes the other's
+// sockets on that port inbound. Exit 2 for a file that is not /proc/net/tcp text or a bad CIDR.
+import { open } from 'node:fs/promises';
+import { Command, Option } from 'commander';
+import { messageOf, SnatguardError } from '../../errors.js';
+import type { SocketSummary, TcpState } from '../../model.js';
+import {
+  type AddressClassifier,
+  createClassifier,
+  createSummarizer,
+  looksLikeProcNetTcp,
+  type ScanCounts,
+  STATE_BY_CODE,
+} from '../../sockets/index.js';
+
+export interface SocketsIo {
+  stdout: { write(s: string): unknown };
+  stderr: { write(s: string): unknown };
+  stdin: () => AsyncIterable<Uint8Array | string>;
+}
+
+const processIo: SocketsIo = {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  stdin: () => process.stdin,
+};
+
+export interface SocketsInput extends ScanCounts {
+  name: string;
+}
+
+export interface SocketsReport extends SocketSummary {
+  inputs: SocketsInput[];
+}
+
+const CHUNK_BYTES = 1 << 20;
+
+/** Streams a file through one reused buffer: the summarizer keeps nothing of a chunk but a partial line. */
+export async function* readChunks(path: string, chunkBytes = CHUNK_BYTES): AsyncGenerator<Uint8Array> {
+  const file = await open(path, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(chunkBytes);
+    for (;;) {
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) return;
+      yield buffer.subarray(0, bytesRead);
+    }
+  } finally {
+    await file.close();
+  }
+}
+
+/** Summarizes the inputs as one table; throws {@link NotProcNetTcpError} for an input that is not /proc/net/tcp text. */
+export async function summarizeInputs(
+  inputs: { name: string; chunks: () => AsyncIterable<Uint8Array | string> }[],
+  classifier: AddressClassifier,
+): Promise<SocketsReport> {
+  const summarizer = createSummarizer(classifier);
+  const reports: SocketsInput[] = [];
+  for (const input of inputs) {
+    const before = { ...summarizer.counts };
+    for await (const chunk of input.chunks()) summarizer.push(chunk);
+    summarizer.flush();
+    const after = summarizer.counts;
+    const counts: ScanCounts = {
+      lines: after.lines - before.lines,
+      parsed: after.parsed - before.parsed,
+      malformed: after.malformed - before.malformed,
+      headers: after.headers - before.headers,
+      bytes: after.bytes - before.bytes,
+    };
+    if (!looksLikeProcNetTcp(counts)) throw new NotProcNetTcpError(input.name, counts);
+    reports.push({ name: input.name, ...counts });
+  }
+  return { ...summarizer.finish(), inputs: reports };
+}
+
+export class NotProcNetTcpError extends SnatguardError {
+  constructor(
+    readonly input: string,
+    readonly counts: ScanCounts,
+  ) {
+    super(
+      `${input === '-' ? 'standard input' : input} is not /proc/net/tcp text: no header line and no socket line ` +
+        `among ${counts.lines} line(s), ${counts.bytes} byte(s)`,
+    );
+  }
+}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+export function socketsCommand(io: SocketsIo = processIo): Command {
+  return new Command('sockets')
+    .description('Summarize /proc/net/tcp and /proc/net/tcp6 text: states, directions, SNAT-consuming sockets by destination')
+    .argument('[files...]', 'files to read; "-" or none reads standard input', [])
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
+    .option('--cluster-cidr <cidr>', 'pod or service CIDR: never SNAT (repeatable)', collect, [])
+    .option('--non-snat-cidr <cidr>', 'destination reached without SNAT, e.g. a peered VNet (repeatable)', collect, [])
+    .option('--top <n>', 'destinations shown in the table', '10')
+    .addHelpText('after', '\nExample:\n  kubectl exec POD -- cat /proc/net/tcp /proc/net/tcp6 | snatguard sockets -')
+    .action(
+      async (
+        files: string[],
+        options: { output: 'table' | 'json'; clusterCidr: string[]; nonSnatCidr: string[]; top: string },
+      ) => {
+        const fail = (message: string) => {
+          io.stderr.write(`snatguard sockets: ${message}\n`);
+          process.exitCode = 2;
+        };
+        let classifier: AddressClassifier;
+        try {
+          classifier = createClassifier({ clusterCidrs: options.clusterCidr, nonSnatCidrs: options.nonSnatCidr });
+        } catch (e) {
+          fail(messageOf(e));
+          return;
+        }
+        const top = Number(options.top);
+        if (!Number.isInteger(top) || top < 0) {
+          fail(`--top must be a whole number, got "${options.top}"`);
+          return;
+        }
+        const names = files.length === 0 ? ['-'] : files;
+        let report: SocketsReport;
+        try {
+          report = await summarizeInputs(
+            names.map((name) => ({ name, chunks: () => (name === '-' ? io.stdin() : readChunks(name)) })),
+            classifier,
+          );
+        } catch (e) {
+          fail(messageOf(e));
+          return;
+        }
+        io.stdout.write(options.output === 'json' ? `${JSON.stringify(report, null, 2)}\n` : renderSocketsTable(report, top));
+      },
+    );
+}
+
+function columns(rows: string[][]): string {
+  const widths = (rows[0] ?? []).map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  return rows
+    .map((r) =>
+      r
+        .map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c] ?? 0)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+const statesText = (byState: Partial<Record<TcpState, number>>): string =>
+  STATE_BY_CODE.filter((s) => (byState[s] ?? 0) > 0)
+    .map((s) => `${s} ${byState[s]}`)
+    .join(', ');
+
+export function renderSocketsTable(r: SocketsReport, top = 10): string {
+  const out: string[] = [];
+  out.push(
+    `${r.parsed} socket(s) in ${r.inputs.length} input(s)` + (r.malformed > 0 ? `, ${r.malformed} malformed line(s) skipped` : ''),
+    '',
+  );
+  const states = STATE_BY_CODE.filter((s) => (r.byState[s] ?? 0) > 0);
+  out.push(columns([['STATE', 'SOCKETS'], ...states.map((s) => [s, String(r.byState[s])])]), '');
+  out.push(`listening ${r.listening}   inbound ${r.inbound}   outbound ${r.outbound}`);
+  out.push(`SNAT-consuming sockets: ${r.snatSockets} to ${r.destinations.length} destination(s)`);
+  if (r.destinations.length > 0 && top > 0) {
+    out.push('');
+    const shown = r.destinations.slice(0, top);
+    out.push(
+      columns([['DESTINATION', 'SOCKETS', 'STATES'], ...shown.map((d) => [d.remote, String(d.sockets), statesText(d.byState)])]),
+    );
+    if (r.destinations.length > shown.length) out.push(`… ${r.destinations.length - shown.length} more destination(s)`);
+  }
+  return `${out.join('\n')}\n`;
+}

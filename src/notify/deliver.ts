@@ -1,0 +1,134 @@
+// Delivery of one request to one channel: a per-attempt timeout, retries with exponential backoff that
+// honour Retry-After on 429 / 5xx, and a bounded total time. Never throws; a failure is a RunError.
+// The URL is secret: it is never logged and never part of an error message.
+import { redactText } from '../log.js';
+import type { RunError } from '../model.js';
+import type { Log } from '../ports.js';
+import type { OutboundRequest } from './types.js';
+
+export interface DeliveryOptions {
+  fetch: typeof fetch;
+  log: Log;
+  /** The run's signal: aborting it stops waiting and retrying. */
+  signal: AbortSignal;
+  /** Per attempt (default 10 s). */
+  timeoutMs?: number;
+  /** All attempts and waits together (default 30 s). */
+  maxTotalMs?: number;
+  /** Including the first (default 3). */
+  maxAttempts?: number;
+  /** First backoff; doubles per retry (default 500 ms), capped at maxDelayMs (default 8 s). */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** Injected in tests so Retry-After waits can be asserted without waiting. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Monotonic milliseconds, for the total-time budget. */
+  clock?: () => number;
+}
+
+export type DeliveryResult =
+  | { ok: true; channel: string; attempts: number; status: number }
+  | { ok: false; channel: string; attempts: number; error: RunError };
+
+export const deliveryDefaults = { timeoutMs: 10_000, maxTotalMs: 30_000, maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 8_000 };
+
+const retryable = (status: number): boolean => status === 429 || status === 408 || status >= 500;
+
+/** Retry-After as seconds or an HTTP date → milliseconds; undefined when absent or unreadable. */
+export function retryAfterMs(value: string | null, nowMs: number): number | undefined {
+  if (value === null || value.trim() === '') return undefined;
+  if (/^\d+(\.\d+)?$/.test(value.trim())) return Math.round(Number(value) * 1000);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
+}
+
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** A short, URL-free description of why a fetch failed. */
+function describeFetchError(e: unknown, timedOut: boolean, timeoutMs: number, runAborted: boolean): string {
+  if (runAborted) return 'aborted';
+  if (timedOut) return `timed out after ${timeoutMs} ms`;
+  const cause = (e as { cause?: { code?: unknown } } | undefined)?.cause;
+  const code = typeof cause?.code === 'string' ? cause.code : undefined;
+  return code ? `network error (${code})` : 'network error';
+}
+
+async function responseSnippet(res: Response): Promise<string> {
+  try {
+    const body = (await res.text()).slice(0, 200).replace(/\s+/g, ' ').trim();
+    return redactText(body).replace(/https?:\/\/\S+/g, '[redacted-url]');
+  } catch {
+    return '';
+  }
+}
+
+export async function deliver(channel: string, request: OutboundRequest, options: DeliveryOptions): Promise<DeliveryResult> {
+  const o = { ...deliveryDefaults, ...options };
+  const clock = options.clock ?? (() => performance.now());
+  const wait = options.sleep ?? sleep;
+  const deadline = clock() + o.maxTotalMs;
+  let attempts = 0;
+  let lastProblem = 'not attempted';
+
+  const fail = (message: string): DeliveryResult => {
+    const error: RunError = { stage: 'notify', target: channel, message };
+    o.log.error({ channel, attempts, problem: message }, 'notification failed');
+    return { ok: false, channel, attempts, error };
+  };
+
+  while (attempts < o.maxAttempts) {
+    const remaining = deadline - clock();
+    if (remaining <= 0) return fail(`${lastProblem}; gave up after ${attempts} attempts (${o.maxTotalMs} ms budget)`);
+    attempts++;
+    const timeoutMs = Math.max(1, Math.min(o.timeoutMs, remaining));
+    const timeout = AbortSignal.timeout(timeoutMs);
+    let delayMs: number | undefined;
+    try {
+      const res = await o.fetch(request.url, {
+        method: 'POST',
+        headers: request.headers,
+        body: request.body,
+        signal: AbortSignal.any([o.signal, timeout]),
+        redirect: 'error',
+      });
+      if (res.ok) {
+        await res.arrayBuffer().catch(() => undefined);
+        o.log.info({ channel, status: res.status, attempts }, 'notification sent');
+        return { ok: true, channel, attempts, status: res.status };
+      }
+      const snippet = await responseSnippet(res);
+      lastProblem = `HTTP ${res.status}${snippet ? ` ${snippet}` : ''}`;
+      if (!retryable(res.status)) return fail(`${lastProblem} (not retried)`);
+      delayMs = retryAfterMs(res.headers.get('retry-after'), Date.now());
+    } catch (e) {
+      if (o.signal.aborted) return fail(describeFetchError(e, false, timeoutMs, true));
+      lastProblem = describeFetchError(e, timeout.aborted, timeoutMs, false);
+    }
+    if (attempts >= o.maxAttempts) break;
+    const backoff = Math.min(o.maxDelayMs, o.baseDelayMs * 2 ** (attempts - 1));
+    const delay = delayMs ?? backoff;
+    if (clock() + delay >= deadline) {
+      return fail(`${lastProblem}; next retry in ${delay} ms would pass the ${o.maxTotalMs} ms budget`);
+    }
+    o.log.warn({ channel, attempt: attempts, problem: lastProblem, delayMs: delay }, 'notification retry');
+    try {
+      await wait(delay, o.signal);
+    } catch {
+      return fail('aborted');
+    }
+  }
+  return fail(`${lastProblem} after ${attempts} attempts`);
+}

@@ -1,0 +1,119 @@
+// Microsoft Teams through a Workflows webhook ("When a Teams webhook request is received"): an
+// Adaptive Card in the `message` / `attachments` envelope. Office 365 connectors are retired.
+//
+// Untrusted text only ever goes into RichTextBlock TextRuns, which render no markdown (no links,
+// no emphasis); TextBlocks, which do render markdown, carry only our own fixed titles. Mentions need
+// `<at>` plus `msteams.entities`, which the card never has.
+import { moreText, truncate } from './escape.js';
+import { icon } from './render.js';
+import type { Channel, Item, Message, Span } from './types.js';
+
+export const teamsLimits = { itemsPerSection: 15, textRun: 2000, payloadBytes: 28_000 };
+
+export const adaptiveCardContentType = 'application/vnd.microsoft.card.adaptive';
+
+type TextRun = {
+  type: 'TextRun';
+  text: string;
+  weight?: 'Bolder';
+  fontType?: 'Monospace';
+  size?: 'Small' | 'Large';
+  color?: 'Attention' | 'Warning' | 'Good' | 'Accent';
+  isSubtle?: boolean;
+};
+type CardElement =
+  | { type: 'RichTextBlock'; inlines: TextRun[]; spacing?: 'None' | 'Small' | 'Medium' }
+  | {
+      type: 'TextBlock';
+      text: string;
+      wrap: true;
+      weight?: 'Bolder';
+      size?: 'Medium';
+      separator?: boolean;
+      spacing?: 'Medium';
+      isSubtle?: boolean;
+    };
+
+export interface AdaptiveCard {
+  $schema: string;
+  type: 'AdaptiveCard';
+  version: '1.4';
+  msteams: { width: 'Full' };
+  fallbackText: string;
+  body: CardElement[];
+}
+
+export interface TeamsPayload {
+  type: 'message';
+  attachments: { contentType: typeof adaptiveCardContentType; contentUrl: null; content: AdaptiveCard }[];
+}
+
+const run = (text: string, extra: Omit<TextRun, 'type' | 'text'> = {}): TextRun => ({
+  type: 'TextRun',
+  text: truncate(text, teamsLimits.textRun),
+  ...extra,
+});
+
+function spanRuns(spans: Span[]): TextRun[] {
+  return spans
+    .filter((s) => s.text !== '')
+    .map((s) =>
+      s.style === 'code' ? run(s.text, { fontType: 'Monospace' }) : s.style === 'strong' ? run(s.text, { weight: 'Bolder' }) : run(s.text),
+    );
+}
+
+function itemElements(item: Item): CardElement[] {
+  const out: CardElement[] = [{ type: 'RichTextBlock', inlines: [run('• '), ...spanRuns(item.spans)] }];
+  if (item.detail) out.push({ type: 'RichTextBlock', spacing: 'None', inlines: [run(item.detail, { isSubtle: true })] });
+  if (item.code) out.push({ type: 'RichTextBlock', spacing: 'Small', inlines: [run(item.code, { fontType: 'Monospace' })] });
+  return out;
+}
+
+function headlineColor(message: Message): TextRun['color'] {
+  if (message.kind === 'recovered') return 'Good';
+  return message.severity === 'critical' ? 'Attention' : message.severity === 'warning' ? 'Warning' : 'Accent';
+}
+
+export function teamsCard(message: Message, itemsPerSection = teamsLimits.itemsPerSection): AdaptiveCard {
+  const headline = `${icon(message, 'unicode')} ${message.headline}`;
+  const body: CardElement[] = [
+    { type: 'RichTextBlock', inlines: [run(headline, { size: 'Large', weight: 'Bolder', color: headlineColor(message) })] },
+    { type: 'RichTextBlock', spacing: 'None', inlines: [run(message.context, { size: 'Small', isSubtle: true })] },
+  ];
+  for (const section of message.sections) {
+    body.push({ type: 'TextBlock', text: section.title, wrap: true, weight: 'Bolder', size: 'Medium', separator: true, spacing: 'Medium' });
+    for (const item of section.items.slice(0, itemsPerSection)) body.push(...itemElements(item));
+    const left = section.items.length - itemsPerSection;
+    if (left > 0) body.push({ type: 'TextBlock', text: moreText(left), wrap: true, isSubtle: true });
+  }
+  return {
+    $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
+    type: 'AdaptiveCard',
+    version: '1.4',
+    msteams: { width: 'Full' },
+    fallbackText: truncate(headline, 500),
+    body,
+  };
+}
+
+/** The Workflows envelope; a card over Teams' ~28 KB message limit is rebuilt with fewer items per section. */
+export function teamsPayload(message: Message): TeamsPayload {
+  let perSection = teamsLimits.itemsPerSection;
+  let card = teamsCard(message, perSection);
+  while (perSection > 1 && Buffer.byteLength(JSON.stringify(card)) > teamsLimits.payloadBytes) {
+    perSection = Math.floor(perSection / 2);
+    card = teamsCard(message, perSection);
+  }
+  return { type: 'message', attachments: [{ contentType: adaptiveCardContentType, contentUrl: null, content: card }] };
+}
+
+export function teamsChannel(webhookUrl: string): Channel {
+  return {
+    name: 'teams',
+    request: (_notice, message) => ({
+      url: webhookUrl,
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+      body: JSON.stringify(teamsPayload(message)),
+    }),
+  };
+}

@@ -1,0 +1,131 @@
+// Azure Standard Load Balancer SNAT pressure (outboundType loadBalancer): per backend IP (= node internal
+// IP) the worst minute of UsedSnatPorts / AllocatedSnatPorts and the failed SNAT connections of the window.
+//
+// Handled and reported, not guessed: a metric that comes back with an error code; a backend in the pool
+// with no data in the window (a deallocated VM: the LB stops reporting it; a node not yet reporting) is an
+// `errors` entry and no NodePressure; null points (the last minute is often not ingested yet) are skipped.
+import type { ManagedCluster } from '@azure/arm-containerservice';
+import type { LoadBalancer } from '@azure/arm-network';
+import type { CloudFacts, NodePressure, PressureReading, PressureSignal, RunError, TimeWindow } from '../model.js';
+import { type AzureClients, clusterLocation, type MetricAnswer, queryMetrics, type Series } from './azure-clients.js';
+import { sumOf, worstMinute } from './series.js';
+import { pressureError } from './types.js';
+
+export const AZURE_LB_SOURCE = 'azure-load-balancer';
+const LB_NAMESPACE = 'Microsoft.Network/loadBalancers';
+export const PORTS_FILTER = "BackendIPAddress eq '*' and ProtocolType eq 'TCP'";
+export const FAILED_FILTER = "BackendIPAddress eq '*' and ConnectionState eq 'failed'";
+
+/** Backend IPs of the LB's pools (IP-based `nodeIP` pools list them; NIC-based pools do not). */
+export function backendIPs(lb: LoadBalancer): string[] {
+  const ips = new Set<string>();
+  for (const pool of lb.backendAddressPools ?? []) {
+    for (const a of pool.loadBalancerBackendAddresses ?? []) if (a.ipAddress) ips.add(a.ipAddress);
+  }
+  return [...ips].sort();
+}
+
+/** `top` large enough for one series per node, with headroom for surge nodes. */
+export const topFor = (backends: number, knownNodes: number): number => Math.max(backends, knownNodes, 10) + 10;
+
+export interface LbSeries {
+  used: Series[];
+  allocated: Series[];
+  failed: Series[];
+}
+
+const byIp = (series: Series[]): Map<string, Series> => {
+  const out = new Map<string, Series>();
+  for (const s of series) {
+    const ip = s.dims.backendipaddress;
+    if (!ip) continue;
+    const prev = out.get(ip);
+    // Several frontends or series for one IP: keep the points together (worst minute looks at all of them).
+    out.set(ip, prev ? { ...prev, points: [...prev.points, ...s.points] } : s);
+  }
+  return out;
+};
+
+/** Pure: metric series → NodePressure per backend IP, plus an error entry per pool member without data. */
+export function lbPressure(series: LbSeries, pool: string[]): { nodes: NodePressure[]; errors: RunError[] } {
+  const used = byIp(series.used);
+  const allocated = byIp(series.allocated);
+  const failed = byIp(series.failed);
+  const ips = [...new Set([...pool, ...used.keys(), ...failed.keys()])].sort();
+  const nodes: NodePressure[] = [];
+  const errors: RunError[] = [];
+  for (const ip of ips) {
+    const signals: PressureSignal[] = [];
+    const worst = worstMinute(used.get(ip)?.points ?? [], allocated.get(ip)?.points ?? []);
+    if (worst) {
+      signals.push({ kind: 'snat-ports', source: AZURE_LB_SOURCE, used: worst.used, allocated: worst.allocated, ratio: Number.isFinite(worst.ratio) ? worst.ratio : 1 });
+    }
+    const failedSum = sumOf(failed.get(ip)?.points ?? []);
+    if (failedSum !== undefined) signals.push({ kind: 'snat-failed', source: AZURE_LB_SOURCE, value: failedSum });
+    if (signals.length === 0) {
+      errors.push({ stage: 'pressure', target: `ip/${ip}`, message: 'no SNAT port metrics in the window (VM deallocated or not reporting yet)' });
+      continue;
+    }
+    nodes.push({ node: { internalIP: ip }, signals });
+  }
+  return { nodes, errors };
+}
+
+export function lbFacts(cluster: ManagedCluster, lb: LoadBalancer | undefined, backends: number): NonNullable<CloudFacts['azure']> {
+  const profile = cluster.networkProfile?.loadBalancerProfile;
+  const rule = lb?.outboundRules?.find((r) => r.name === 'aksOutboundRule') ?? lb?.outboundRules?.[0];
+  return {
+    outboundType: cluster.networkProfile?.outboundType ?? 'loadBalancer',
+    allocatedOutboundPorts: rule?.allocatedOutboundPorts ?? profile?.allocatedOutboundPorts,
+    outboundIPs: profile?.managedOutboundIPs?.count ?? profile?.effectiveOutboundIPs?.length ?? rule?.frontendIPConfigurations?.length,
+    idleTimeoutMinutes: rule?.idleTimeoutInMinutes ?? profile?.idleTimeoutInMinutes,
+    nodeCount: backends || undefined,
+  };
+}
+
+/** Reads the `kubernetes` load balancer of a managed cluster whose outbound type is loadBalancer. */
+export async function readLoadBalancer(
+  clients: AzureClients,
+  cluster: ManagedCluster,
+  window: TimeWindow,
+  signal: AbortSignal,
+  knownNodes = 0,
+): Promise<PressureReading> {
+  const errors: RunError[] = [];
+  const nodeRg = cluster.nodeResourceGroup ?? '';
+  const lbTarget = `azure/${nodeRg}/loadBalancers/kubernetes`;
+  let lb: LoadBalancer | undefined;
+  try {
+    lb = await clients.network.loadBalancers.get(nodeRg, 'kubernetes', { abortSignal: signal });
+  } catch (e) {
+    errors.push(pressureError(signal, lbTarget, 'load balancer lookup failed', e));
+  }
+  const pool = lb ? backendIPs(lb) : [];
+  const facts: Partial<CloudFacts> = { provider: 'azure', azure: lbFacts(cluster, lb, pool.length) };
+  const resourceId = lb?.id ?? `/subscriptions/${clients.target.subscriptionId}/resourceGroups/${nodeRg}/providers/Microsoft.Network/loadBalancers/kubernetes`;
+  const client = clients.metrics(clusterLocation(clients.target, cluster));
+  const top = topFor(pool.length, knownNodes);
+  const [ports, failed] = await Promise.allSettled([
+    queryMetrics(client, { resourceId, namespace: LB_NAMESPACE, metricNames: ['AllocatedSnatPorts', 'UsedSnatPorts'], aggregation: 'Average', filter: PORTS_FILTER, top }, window, signal),
+    queryMetrics(client, { resourceId, namespace: LB_NAMESPACE, metricNames: ['SnatConnectionCount'], aggregation: 'Total', filter: FAILED_FILTER, top }, window, signal),
+  ]);
+  const take = (r: PromiseSettledResult<MetricAnswer>, what: string): Series[] => {
+    if (r.status === 'rejected') {
+      errors.push(pressureError(signal, lbTarget, `${what} query failed`, r.reason));
+      return [];
+    }
+    for (const f of r.value.failed) errors.push({ stage: 'pressure', target: `${lbTarget}/${f.metric}`, message: f.message });
+    return r.value.series;
+  };
+  const portSeries = take(ports, 'SNAT ports');
+  const failedSeries = take(failed, 'SNAT connection');
+  const lbSeries: LbSeries = {
+    used: portSeries.filter((s) => s.metric === 'UsedSnatPorts'),
+    allocated: portSeries.filter((s) => s.metric === 'AllocatedSnatPorts'),
+    failed: failedSeries,
+  };
+  // When a query failed, missing data says nothing about the pool members: do not report them one by one.
+  const queried = ports.status === 'fulfilled' ? pool : [];
+  const result = lbPressure(lbSeries, queried);
+  return { nodes: result.nodes, facts, errors: [...errors, ...result.errors] };
+}

@@ -1,0 +1,376 @@
+// Simulated AWS: CloudWatch GetMetricData over the AWS JSON 1.0 protocol that @aws-sdk/client-cloudwatch
+// speaks (X-Amz-Target GraniteServiceVersion20100801.*, awsQueryCompatible errors), EKS DescribeCluster
+// (REST JSON), EC2 DescribeNatGateways and STS GetCallerIdentity (Query protocol, XML answers).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { SimRoutes, SimWorld } from './types.js';
+import { applyFault, type CloudRouteOptions, type CloudSnapshotView, caPem, sendJson, sendText, serverUrl, stableHash } from './azure.js';
+
+const CW_TARGET = 'GraniteServiceVersion20100801.';
+const MAX_QUERIES = 500;
+const DEFAULT_MAX_DATAPOINTS = 100_800;
+const ACCOUNT = '123456789012';
+
+interface AwsModel {
+  region: string;
+  cluster: string;
+  vpcId: string;
+  subnetIds: string[];
+  natGateways: { id: string; subnetId: string; errorPortAllocation: number; activeConnectionCount: number; packetsDropCount: number }[];
+  nodes: { name: string; instanceId?: string }[];
+}
+
+/** `aws:///eu-west-1a/i-0abc` → `i-0abc`. */
+const instanceOf = (providerID?: string): string | undefined => /\/(i-[0-9a-z]+)$/i.exec(providerID ?? '')?.[1];
+
+const hex = (seed: string, len: number): string => {
+  let out = '';
+  for (let i = 0; out.length < len; i++) out += stableHash(`${seed}:${i}`).toString(16).padStart(8, '0');
+  return out.slice(0, len);
+};
+
+function awsModel(world: SimWorld): AwsModel | undefined {
+  const snap: CloudSnapshotView = world.snapshot;
+  const aws = snap.cloud?.aws;
+  if (!aws) return undefined;
+  const cluster = aws.clusterName ?? snap.metadata?.name ?? 'eks';
+  const gws = (aws.natGateways ?? []).map((g, i) => ({
+    id: g.id,
+    subnetId: `subnet-${hex(`${cluster}:public:${i}`, 17)}`,
+    errorPortAllocation: g.errorPortAllocation ?? 0,
+    activeConnectionCount: g.activeConnectionCount ?? 0,
+    packetsDropCount: g.packetsDropCount ?? 0,
+  }));
+  const privateSubnets = [0, 1].map((i) => `subnet-${hex(`${cluster}:private:${i}`, 17)}`);
+  return {
+    region: aws.region ?? 'eu-west-1',
+    cluster,
+    vpcId: `vpc-${hex(`${cluster}:vpc`, 17)}`,
+    subnetIds: [...privateSubnets, ...gws.map((g) => g.subnetId)],
+    natGateways: gws,
+    nodes: (snap.nodes ?? []).map((n) => ({ name: n.name, instanceId: instanceOf(n.providerID) })),
+  };
+}
+
+// ---------------------------------------------------------------- CloudWatch
+
+interface Dimension {
+  Name?: string;
+  Value?: string;
+}
+interface MetricDataQuery {
+  Id?: string;
+  Label?: string;
+  ReturnData?: boolean;
+  Expression?: string;
+  MetricStat?: { Metric?: { Namespace?: string; MetricName?: string; Dimensions?: Dimension[] }; Period?: number; Stat?: string };
+}
+interface GetMetricDataInput {
+  MetricDataQueries?: MetricDataQuery[];
+  StartTime?: number;
+  EndTime?: number;
+  NextToken?: string;
+  ScanBy?: string;
+  MaxDatapoints?: number;
+}
+
+class AwsError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Multipliers for periods that are not the worst one. */
+const LOWER = [0.5, 0.8, 0.65, 0.9, 0.7];
+
+/**
+ * Datapoints of one metric over the window, oldest first. Sum metrics carry the whole value in one
+ * period and zeros elsewhere; Maximum metrics show lower values around the worst period; the ENA counter
+ * is cumulative, rising by `value` between the first and the last period. One period of a window of four
+ * or more is missing, as CloudWatch leaves gaps.
+ */
+export function cloudWatchPoints(value: number, shape: 'sum' | 'max' | 'counter', times: number[], key: string): { t: number; v: number }[] {
+  const n = times.length;
+  if (n === 0) return [];
+  const gap = n >= 4 ? 1 + (stableHash(`${key}:gap`) % (n - 2)) : -1;
+  const peak = stableHash(key) % n === gap ? (gap + 1) % n : stableHash(key) % n;
+  const base = 1000 + (stableHash(`${key}:base`) % 5000);
+  const out: { t: number; v: number }[] = [];
+  times.forEach((t, i) => {
+    if (i === gap) return;
+    let v: number;
+    if (shape === 'counter') v = n === 1 ? base + value : base + Math.round((value * i) / (n - 1));
+    else if (i === peak) v = value;
+    else v = shape === 'sum' ? 0 : Math.floor(value * (LOWER[i % LOWER.length] ?? 0.5));
+    out.push({ t, v });
+  });
+  return out;
+}
+
+function metricFor(m: AwsModel, world: SimWorld, q: MetricDataQuery): { value: number; shape: 'sum' | 'max' | 'counter' } | undefined {
+  const metric = q.MetricStat?.Metric;
+  const dims = new Map((metric?.Dimensions ?? []).map((d) => [d.Name ?? '', d.Value ?? '']));
+  if (metric?.Namespace === 'AWS/NATGateway') {
+    const gw = m.natGateways.find((g) => g.id === dims.get('NatGatewayId'));
+    if (!gw || dims.size !== 1) return undefined;
+    if (metric.MetricName === 'ErrorPortAllocation') return { value: gw.errorPortAllocation, shape: 'sum' };
+    if (metric.MetricName === 'PacketsDropCount') return { value: gw.packetsDropCount, shape: 'sum' };
+    if (metric.MetricName === 'ActiveConnectionCount') return { value: gw.activeConnectionCount, shape: 'max' };
+    return undefined;
+  }
+  if (metric?.Namespace === 'CWAgent' && metric.MetricName === 'ethtool_conntrack_allowance_exceeded') {
+    const node = m.nodes.find((n) => n.instanceId && n.instanceId === dims.get('InstanceId'));
+    if (!node) return undefined;
+    return { value: world.nodeMetrics(node.name).conntrackAllowanceExceeded, shape: 'counter' };
+  }
+  return undefined;
+}
+
+function getMetricData(m: AwsModel, world: SimWorld, input: GetMetricDataInput) {
+  const queries = input.MetricDataQueries ?? [];
+  if (queries.length === 0) throw new AwsError(400, 'ValidationError', 'The parameter MetricDataQueries is required.');
+  if (queries.length > MAX_QUERIES) {
+    throw new AwsError(
+      400,
+      'ValidationError',
+      `1 validation error detected: Value at 'metricDataQueries' failed to satisfy constraint: Member must have length less than or equal to ${MAX_QUERIES}`,
+    );
+  }
+  if (typeof input.StartTime !== 'number' || typeof input.EndTime !== 'number' || input.EndTime <= input.StartTime) {
+    throw new AwsError(400, 'InvalidParameterValue', 'The parameters StartTime and EndTime are required and StartTime must be before EndTime.');
+  }
+  const ids = new Set<string>();
+  for (const q of queries) {
+    if (!q.Id || !/^[a-z][a-zA-Z0-9_]*$/.test(q.Id)) throw new AwsError(400, 'ValidationError', `Invalid metric data query id: ${q.Id}`);
+    if (ids.has(q.Id)) throw new AwsError(400, 'ValidationError', `Duplicate metric data query id: ${q.Id}`);
+    ids.add(q.Id);
+    if (q.Expression !== undefined) throw new AwsError(400, 'ValidationError', 'The simulator does not evaluate metric math expressions.');
+    if (!q.MetricStat?.Period || !q.MetricStat.Stat) throw new AwsError(400, 'ValidationError', `MetricStat with Period and Stat is required for ${q.Id}`);
+  }
+  const pageSize = Math.max(1, input.MaxDatapoints ?? DEFAULT_MAX_DATAPOINTS);
+  let [qi, pi] = [0, 0];
+  if (input.NextToken) {
+    const mt = /^sim:(\d+):(\d+)$/.exec(Buffer.from(input.NextToken, 'base64').toString('utf8'));
+    if (!mt) throw new AwsError(400, 'InvalidNextToken', 'The service cannot process the NextToken.');
+    [qi, pi] = [Number(mt[1]), Number(mt[2])];
+  }
+  const start = input.StartTime * 1000;
+  const end = input.EndTime * 1000;
+  const descending = input.ScanBy !== 'TimestampAscending';
+  const results: { Id: string; Label: string; Timestamps: number[]; Values: number[]; StatusCode: string; Messages: unknown[] }[] = [];
+  let budget = pageSize;
+  let next: string | undefined;
+  for (; qi < queries.length; qi++, pi = 0) {
+    const q = queries[qi] as MetricDataQuery;
+    const period = (q.MetricStat?.Period ?? 60) * 1000;
+    const times: number[] = [];
+    for (let t = Math.ceil(start / period) * period; t < end && times.length < 100_800; t += period) times.push(t);
+    const found = metricFor(m, world, q);
+    let points = found ? cloudWatchPoints(found.value, found.shape, times, `${q.MetricStat?.Metric?.MetricName}|${JSON.stringify(q.MetricStat?.Metric?.Dimensions)}`) : [];
+    if (descending) points = points.reverse();
+    const take = points.slice(pi, pi + budget);
+    budget -= take.length;
+    const partial = pi + take.length < points.length;
+    if (q.ReturnData !== false) {
+      results.push({
+        Id: q.Id as string,
+        Label: q.Label ?? q.MetricStat?.Metric?.MetricName ?? '',
+        Timestamps: take.map((p) => p.t / 1000),
+        Values: take.map((p) => p.v),
+        StatusCode: partial ? 'PartialData' : 'Complete',
+        Messages: [],
+      });
+    }
+    if (partial) {
+      next = Buffer.from(`sim:${qi}:${pi + take.length}`).toString('base64');
+      break;
+    }
+    if (budget === 0 && qi + 1 < queries.length) {
+      next = Buffer.from(`sim:${qi + 1}:0`).toString('base64');
+      break;
+    }
+  }
+  return { MetricDataResults: results, Messages: [], ...(next ? { NextToken: next } : {}) };
+}
+
+function cloudWatch(res: ServerResponse, action: string, body: Buffer, m: AwsModel | undefined, world: SimWorld): void {
+  const fail = (status: number, code: string, message: string, headers: Record<string, string> = {}) =>
+    sendJson(res, status, { __type: `com.amazonaws.cloudwatch#${code}`, message }, {
+      'content-type': 'application/x-amz-json-1.0',
+      'x-amzn-query-error': `${code};${status >= 500 ? 'Receiver' : 'Sender'}`,
+      ...headers,
+    });
+  if (action !== 'GetMetricData') return fail(400, 'InvalidAction', `The action ${action} is not valid for this web service.`);
+  if (!m) return fail(400, 'InvalidParameterValue', 'The simulated snapshot has no AWS section.');
+  let input: GetMetricDataInput;
+  try {
+    input = JSON.parse(body.toString('utf8') || '{}') as GetMetricDataInput;
+  } catch {
+    return fail(400, 'SerializationException', 'The request body is not valid JSON.');
+  }
+  try {
+    sendJson(res, 200, getMetricData(m, world, input), { 'content-type': 'application/x-amz-json-1.0' });
+  } catch (e) {
+    if (e instanceof AwsError) return fail(e.status, e.code, e.message);
+    throw e;
+  }
+}
+
+// ---------------------------------------------------------------- EKS
+
+function describeCluster(req: IncomingMessage, res: ServerResponse, name: string, m: AwsModel | undefined, world: SimWorld, opts: CloudRouteOptions): void {
+  if (!m || name !== m.cluster) {
+    return sendJson(res, 404, { message: `No cluster found for name: ${name}.` }, { 'x-amzn-errortype': 'ResourceNotFoundException' });
+  }
+  const snap: CloudSnapshotView = world.snapshot;
+  sendJson(res, 200, {
+    cluster: {
+      name: m.cluster,
+      arn: `arn:aws:eks:${m.region}:${ACCOUNT}:cluster/${m.cluster}`,
+      createdAt: 1_700_000_000,
+      version: snap.cluster?.version ?? '1.31',
+      endpoint: serverUrl(req),
+      roleArn: `arn:aws:iam::${ACCOUNT}:role/eks-cluster-role`,
+      resourcesVpcConfig: {
+        subnetIds: m.subnetIds,
+        securityGroupIds: [`sg-${hex(`${m.cluster}:sg`, 17)}`],
+        clusterSecurityGroupId: `sg-${hex(`${m.cluster}:csg`, 17)}`,
+        vpcId: m.vpcId,
+        endpointPublicAccess: true,
+        endpointPrivateAccess: true,
+        publicAccessCidrs: ['0.0.0.0/0'],
+      },
+      kubernetesNetworkConfig: { serviceIpv4Cidr: snap.cluster?.serviceCIDR ?? '172.20.0.0/16', ipFamily: 'ipv4' },
+      status: 'ACTIVE',
+      certificateAuthority: { data: Buffer.from(caPem(req, opts)).toString('base64') },
+      platformVersion: 'eks.10',
+      accessConfig: { authenticationMode: 'API_AND_CONFIG_MAP' },
+      tags: {},
+    },
+  });
+}
+
+// ---------------------------------------------------------------- EC2 and STS (Query protocol)
+
+const xmlEscape = (s: string): string => s.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** `Filter.1.Name=vpc-id&Filter.1.Value.1=vpc-1` → [{ name: 'vpc-id', values: ['vpc-1'] }]. */
+export function queryFilters(form: URLSearchParams): { name: string; values: string[] }[] {
+  const byIndex = new Map<string, { name: string; values: string[] }>();
+  for (const [k, v] of form) {
+    const mt = /^Filter\.(\d+)\.(Name|Value\.\d+)$/.exec(k);
+    if (!mt) continue;
+    const f = byIndex.get(mt[1] as string) ?? { name: '', values: [] };
+    if (mt[2] === 'Name') f.name = v;
+    else f.values.push(v);
+    byIndex.set(mt[1] as string, f);
+  }
+  return [...byIndex.values()];
+}
+
+function ec2Error(res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
+  sendText(
+    res,
+    status,
+    'text/xml;charset=UTF-8',
+    `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${code}</Code><Message>${xmlEscape(message)}</Message></Error></Errors><RequestID>sim</RequestID></Response>`,
+    headers,
+  );
+}
+
+function describeNatGateways(res: ServerResponse, form: URLSearchParams, m: AwsModel | undefined): void {
+  const filters = queryFilters(form);
+  const ids = [...form].filter(([k]) => /^NatGatewayId\.\d+$/.test(k)).map(([, v]) => v);
+  const gws = (m?.natGateways ?? []).filter((g) => {
+    if (ids.length > 0 && !ids.includes(g.id)) return false;
+    return filters.every((f) => {
+      if (f.name === 'vpc-id') return f.values.includes(m?.vpcId ?? '');
+      if (f.name === 'subnet-id') return f.values.includes(g.subnetId);
+      if (f.name === 'nat-gateway-id') return f.values.includes(g.id);
+      if (f.name === 'state') return f.values.includes('available');
+      return false;
+    });
+  });
+  const items = gws
+    .map(
+      (g, i) =>
+        `<item><natGatewayId>${xmlEscape(g.id)}</natGatewayId><subnetId>${g.subnetId}</subnetId><vpcId>${m?.vpcId}</vpcId><state>available</state><connectivityType>public</connectivityType><createTime>2024-01-01T00:00:00.000Z</createTime><natGatewayAddressSet><item><allocationId>eipalloc-${hex(`${g.id}:eip`, 17)}</allocationId><networkInterfaceId>eni-${hex(`${g.id}:eni`, 17)}</networkInterfaceId><privateIp>10.0.${100 + i}.10</privateIp><publicIp>198.51.100.${10 + i}</publicIp><isPrimary>true</isPrimary><status>succeeded</status></item></natGatewayAddressSet><tagSet/></item>`,
+    )
+    .join('');
+  sendText(
+    res,
+    200,
+    'text/xml;charset=UTF-8',
+    `<?xml version="1.0" encoding="UTF-8"?>\n<DescribeNatGatewaysResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>sim</requestId><natGatewaySet>${items}</natGatewaySet></DescribeNatGatewaysResponse>`,
+  );
+}
+
+function getCallerIdentity(res: ServerResponse): void {
+  sendText(
+    res,
+    200,
+    'text/xml',
+    `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>arn:aws:sts::${ACCOUNT}:assumed-role/snatguard/sim</Arn><UserId>AROASIMULATED:sim</UserId><Account>${ACCOUNT}</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>sim</RequestId></ResponseMetadata></GetCallerIdentityResponse>`,
+  );
+}
+
+// ---------------------------------------------------------------- routing
+
+const signed = (req: IncomingMessage, url: URL): boolean =>
+  /^AWS4-HMAC-SHA256 Credential=\S+/.test(req.headers.authorization ?? '') || url.searchParams.has('X-Amz-Signature');
+
+/**
+ * Routes of simulated AWS, told apart from Kubernetes and Azure by an `X-Amz-Target` header (CloudWatch),
+ * `/clusters/` paths (EKS) and an `Action=` form body or query (EC2, STS).
+ */
+export function awsRoutes(world: SimWorld, opts: CloudRouteOptions = {}): SimRoutes {
+  return (req, res, url, body) => {
+    const target = String(req.headers['x-amz-target'] ?? '');
+    const contentType = String(req.headers['content-type'] ?? '');
+    const form =
+      req.method === 'POST' && contentType.startsWith('application/x-www-form-urlencoded') ? new URLSearchParams(body.toString('utf8')) : url.searchParams;
+    const action = form.get('Action') ?? '';
+    const eks = /^\/clusters\/([^/]+)$/.exec(url.pathname);
+    let service: string;
+    if (target.startsWith(CW_TARGET)) service = 'aws:cloudwatch';
+    else if (eks) service = 'aws:eks';
+    else if (url.pathname === '/' && action === 'GetCallerIdentity') service = 'aws:sts';
+    else if (url.pathname === '/' && action) service = 'aws:ec2';
+    else return false;
+
+    if (
+      applyFault(world, [service, 'aws'], res, (status, headers) => {
+        const code = status === 429 ? 'Throttling' : status === 503 ? 'ServiceUnavailable' : 'InternalFailure';
+        if (service === 'aws:cloudwatch') {
+          sendJson(res, status, { __type: `com.amazonaws.cloudwatch#${code}`, message: `simulated ${status}` }, {
+            'content-type': 'application/x-amz-json-1.0',
+            'x-amzn-query-error': `${code};${status >= 500 ? 'Receiver' : 'Sender'}`,
+            ...headers,
+          });
+        } else if (service === 'aws:eks') sendJson(res, status, { message: `simulated ${status}` }, { 'x-amzn-errortype': code, ...headers });
+        else ec2Error(res, status, code, `simulated ${status}`, headers);
+      })
+    ) {
+      return true;
+    }
+    if (!signed(req, url)) {
+      if (service === 'aws:cloudwatch') {
+        sendJson(res, 403, { __type: 'MissingAuthenticationTokenException', message: 'Missing Authentication Token' }, { 'x-amzn-query-error': 'MissingAuthenticationToken;Sender' });
+      } else if (service === 'aws:eks') sendJson(res, 403, { message: 'Missing Authentication Token' }, { 'x-amzn-errortype': 'MissingAuthenticationTokenException' });
+      else ec2Error(res, 403, 'MissingAuthenticationToken', 'Request is missing Authentication Token');
+      return true;
+    }
+    const m = awsModel(world);
+    if (service === 'aws:cloudwatch') cloudWatch(res, target.slice(CW_TARGET.length), body, m, world);
+    else if (service === 'aws:eks') {
+      if (req.method !== 'GET') sendJson(res, 405, { message: 'GET only' }, { 'x-amzn-errortype': 'InvalidRequestException' });
+      else describeCluster(req, res, decodeURIComponent(eks?.[1] ?? ''), m, world, opts);
+    } else if (service === 'aws:sts') getCallerIdentity(res);
+    else if (action === 'DescribeNatGateways') describeNatGateways(res, form, m);
+    else ec2Error(res, 400, 'InvalidAction', `The action ${action} is not valid for this web service.`);
+    return true;
+  };
+}

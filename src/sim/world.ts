@@ -1,0 +1,982 @@
+// The simulated world: the snapshot plus live Kubernetes objects, resourceVersions, and a controller
+// that replaces a workload's pods when its pod template changes (`kubectl rollout restart`).
+//
+// Besides the snapshot's workloads the world holds what every cluster has: the namespaces default,
+// kube-system, kube-public, kube-node-lease and snatguard (the job's); an `aws-node` DaemonSet in
+// kube-system (provider aws, env = cloud.aws.awsNodeEnv, one hostNetwork pod per node); and, unless
+// the snapshot already has hostNetwork pods, a `kube-proxy` DaemonSet with one hostNetwork pod per node,
+// so the conntrack probe has a pod to exec into on every node.
+import { createHash } from 'node:crypto';
+import type { ConntrackReading } from '../model.js';
+import { type AddressClassifier, createClassifier } from '../sockets/address.js';
+import { type ConcreteSocket, expandSockets, renderTables, snatByDestination } from './kube/sockets.js';
+import { alreadyExists, ApiError, conflict, invalid, notFound, statusBody } from './kube/status.js';
+import { RESOURCES, type ResourceType } from './kube/resources.js';
+import {
+  type ExecBehaviour,
+  intToIpv4,
+  ipv4ToInt,
+  nameChars,
+  type Snapshot,
+  type SnapshotSocket,
+  type SnapshotWorkload,
+} from './snapshot.js';
+import type { NodeMetrics, RecordedRequest, SimFaults, SimWorld } from './types.js';
+
+// biome-ignore lint/suspicious/noExplicitAny: Kubernetes objects are open JSON
+export type Json = any;
+
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  uid: string;
+  resourceVersion: string;
+  generation?: number;
+  creationTimestamp: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  ownerReferences?: {
+    apiVersion: string;
+    kind: string;
+    name: string;
+    uid: string;
+    controller?: boolean;
+    blockOwnerDeletion?: boolean;
+  }[];
+  [k: string]: unknown;
+}
+
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  spec?: Json;
+  status?: Json;
+  [k: string]: unknown;
+}
+
+/** An object as a client sends it: the server fills uid, resourceVersion and timestamps. */
+export type NewObject = Omit<KubeObject, 'metadata'> & { metadata: Partial<ObjectMeta> };
+
+/** What the simulator knows about a running pod beyond its object: its sockets and how exec behaves. */
+export interface PodRuntime {
+  namespace: string;
+  name: string;
+  node: string;
+  ip: string;
+  hostNetwork: boolean;
+  exec: ExecBehaviour;
+  container: string;
+  sockets: readonly SnapshotSocket[];
+  /** Cached expansion and rendering; a restart makes a new runtime, so nothing goes stale. */
+  concrete?: ConcreteSocket[];
+  tables?: { tcp: string; tcp6: string };
+}
+
+interface WorkloadRuntime {
+  kind: 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'ReplicaSet' | 'Job' | 'Pod';
+  namespace: string;
+  name: string;
+  container: string;
+  afterRestart?: readonly SnapshotSocket[];
+  /** Deployment: pod-template-hash of the current ReplicaSet; StatefulSet/DaemonSet: controller-revision-hash. */
+  hash: string;
+  revision: number;
+  /** Job pods: the uid of the (unserved) Job their ownerReference names. */
+  jobUid?: string;
+}
+
+export interface WorldOptions {
+  now?: () => Date;
+}
+
+const WORKLOAD_RESOURCES: Record<string, string> = {
+  Deployment: 'deployments',
+  StatefulSet: 'statefulsets',
+  DaemonSet: 'daemonsets',
+  ReplicaSet: 'replicasets',
+};
+
+const AKS_DEFAULT_PORTS: [number, number][] = [
+  [50, 1024],
+  [100, 512],
+  [200, 256],
+  [400, 128],
+  [800, 64],
+  [1000, 32],
+];
+
+/** Azure's default SNAT ports per backend instance by backend pool size. */
+export function defaultSnatPorts(nodes: number): number {
+  for (const [max, ports] of AKS_DEFAULT_PORTS) if (nodes <= max) return ports;
+  return 32;
+}
+
+const DEFAULT_CONNTRACK_MAX = 131072;
+const SYSTEM_NAMESPACES = ['default', 'kube-node-lease', 'kube-public', 'kube-system', 'snatguard'];
+
+const clone = <T>(o: T): T => structuredClone(o);
+const canonicalJson = (v: unknown): string =>
+  JSON.stringify(v, (_k, val) =>
+    val && typeof val === 'object' && !Array.isArray(val)
+      ? Object.fromEntries(Object.entries(val).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : val,
+  );
+
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+export class World implements SimWorld {
+  readonly snapshot: Snapshot;
+  readonly requests: RecordedRequest[] = [];
+  readonly faults: SimFaults = { execLatencyMs: 0, failNext: {}, down: new Set() };
+  /** Requests per key: `kube list pods`, `kube exec pods`, `kube patch deployments`, `azure GET` … */
+  readonly requestCounts: Record<string, number> = {};
+  readonly classifier: AddressClassifier;
+  readonly serverVersion: { major: string; minor: string; gitVersion: string };
+
+  private readonly now: () => Date;
+  private readonly store = new Map<string, Map<string, KubeObject>>();
+  private readonly pods = new Map<string, PodRuntime>();
+  private readonly workloads = new Map<string, WorkloadRuntime>();
+  private readonly hostSockets = new Map<string, ConcreteSocket[]>();
+  private readonly usedIps = new Set<string>();
+  private rv = 1000;
+  private uidCounter = 0;
+
+  constructor(snapshot: Snapshot, opts: WorldOptions = {}) {
+    this.snapshot = snapshot;
+    this.now = opts.now ?? (() => new Date());
+    this.classifier = createClassifier({ clusterCidrs: [snapshot.cluster.podCIDR, snapshot.cluster.serviceCIDR] });
+    const v = /^v?(\d+)\.(\d+)(?:\.(\d+))?$/.exec(snapshot.cluster.version);
+    const major = v?.[1] ?? '1';
+    const minor = v?.[2] ?? '31';
+    this.serverVersion = { major, minor, gitVersion: `v${major}.${minor}.${v?.[3] ?? '0'}` };
+    for (const r of RESOURCES) this.store.set(r.resource, new Map());
+    this.seed();
+  }
+
+  // ---------------------------------------------------------------- counters
+
+  count(key: string): void {
+    this.requestCounts[key] = (this.requestCounts[key] ?? 0) + 1;
+  }
+
+  // ---------------------------------------------------------------- store
+
+  private key = (namespace: string | undefined, name: string): string => `${namespace ?? ''}/${name}`;
+
+  private typeOf(resource: string): ResourceType {
+    const t = RESOURCES.find((r) => r.resource === resource);
+    if (!t) throw new ApiError(statusBody(404, 'NotFound', `the server could not find the requested resource (${resource})`));
+    return t;
+  }
+
+  /** Objects of a resource, in one namespace or all; copies, sorted by namespace then name. */
+  list(resource: string, namespace?: string): KubeObject[] {
+    const objects = [...(this.store.get(resource)?.values() ?? [])].filter(
+      (o) => namespace === undefined || o.metadata.namespace === namespace,
+    );
+    objects.sort((a, b) =>
+      this.key(a.metadata.namespace, a.metadata.name) < this.key(b.metadata.namespace, b.metadata.name) ? -1 : 1,
+    );
+    return objects.map(clone);
+  }
+
+  get(resource: string, namespace: string | undefined, name: string): KubeObject {
+    const t = this.typeOf(resource);
+    const o = this.store.get(resource)?.get(this.key(t.namespaced ? namespace : undefined, name));
+    if (!o) throw notFound(resource, t.group, name);
+    return clone(o);
+  }
+
+  get resourceVersion(): string {
+    return String(this.rv);
+  }
+
+  private nextRv(): string {
+    this.rv += 1;
+    return String(this.rv);
+  }
+
+  private uid(seed: string): string {
+    this.uidCounter += 1;
+    const h = createHash('sha256').update(`${this.snapshot.metadata.name}/${seed}/${this.uidCounter}`).digest('hex');
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+  }
+
+  private timestamp(offsetMs = 0): string {
+    return new Date(this.now().getTime() - offsetMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  }
+
+  /** Stores a new object: namespace must exist, name valid and free; sets uid, resourceVersion, timestamps. */
+  create(resource: string, namespace: string | undefined, body: NewObject, ageMs = 0): KubeObject {
+    const t = this.typeOf(resource);
+    const ns = t.namespaced ? namespace : undefined;
+    if (t.namespaced && ns !== undefined && !this.store.get('namespaces')?.has(this.key(undefined, ns)))
+      throw notFound('namespaces', '', ns);
+    const meta = (body.metadata ?? {}) as Partial<ObjectMeta> & { generateName?: string };
+    let name = meta.name;
+    if (!name && meta.generateName) name = `${meta.generateName}${nameChars(`${this.rv}/${meta.generateName}`, 5)}`;
+    if (!name) throw invalid(t.kind, t.group, '', [{ field: 'metadata.name', message: 'Required value: name or generateName is required' }]);
+    if (!DNS_SUBDOMAIN.test(name) || name.length > 253)
+      throw invalid(t.kind, t.group, name, [
+        {
+          field: 'metadata.name',
+          message: `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character`,
+        },
+      ]);
+    const map = this.store.get(resource)!;
+    const k = this.key(ns, name);
+    if (map.has(k)) throw alreadyExists(resource, t.group, name);
+    const obj: KubeObject = {
+      ...clone(body),
+      apiVersion: t.group ? `${t.group}/${t.version}` : t.version,
+      kind: t.kind,
+      metadata: {
+        ...clone(meta),
+        name,
+        ...(ns !== undefined ? { namespace: ns } : {}),
+        uid: this.uid(`${resource}/${k}`),
+        resourceVersion: this.nextRv(),
+        creationTimestamp: this.timestamp(ageMs),
+      } as ObjectMeta,
+    };
+    delete (obj.metadata as { generateName?: string }).generateName;
+    if (['deployments', 'statefulsets', 'daemonsets', 'replicasets'].includes(resource)) obj.metadata.generation = 1;
+    map.set(k, obj);
+    return clone(obj);
+  }
+
+  /**
+   * Replaces an object (PUT): a stale `metadata.resourceVersion` is a 409 Conflict. Server-managed fields
+   * (uid, creationTimestamp, generation, status of workloads) are kept; a spec change bumps generation and
+   * runs the controller.
+   */
+  update(resource: string, namespace: string | undefined, name: string, body: KubeObject): KubeObject {
+    const t = this.typeOf(resource);
+    const ns = t.namespaced ? namespace : undefined;
+    const map = this.store.get(resource)!;
+    const k = this.key(ns, name);
+    const old = map.get(k);
+    if (!old) throw notFound(resource, t.group, name);
+    const given = body.metadata?.resourceVersion;
+    if (given !== undefined && given !== '' && given !== old.metadata.resourceVersion) throw conflict(resource, t.group, name);
+    if (body.metadata?.name !== undefined && body.metadata.name !== name)
+      throw new ApiError(
+        statusBody(400, 'BadRequest', `the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`),
+      );
+    const workload = resource in { deployments: 1, statefulsets: 1, daemonsets: 1, replicasets: 1 };
+    const next: KubeObject = {
+      ...clone(body),
+      apiVersion: old.apiVersion,
+      kind: old.kind,
+      metadata: {
+        ...clone(body.metadata ?? {}),
+        name,
+        ...(ns !== undefined ? { namespace: ns } : {}),
+        uid: old.metadata.uid,
+        creationTimestamp: old.metadata.creationTimestamp,
+        resourceVersion: old.metadata.resourceVersion,
+        ...(old.metadata.generation !== undefined ? { generation: old.metadata.generation } : {}),
+      } as ObjectMeta,
+    };
+    if (workload) next.status = clone(old.status);
+    const specChanged = canonicalJson(old.spec) !== canonicalJson(next.spec);
+    if (workload && specChanged) next.metadata.generation = (old.metadata.generation ?? 1) + 1;
+    if (canonicalJson(old) === canonicalJson(next)) return clone(old);
+    next.metadata.resourceVersion = this.nextRv();
+    map.set(k, next);
+    if (workload && specChanged) this.reconcile(resource, old, next);
+    return clone(map.get(k)!);
+  }
+
+  delete(resource: string, namespace: string | undefined, name: string): KubeObject {
+    const t = this.typeOf(resource);
+    const ns = t.namespaced ? namespace : undefined;
+    const map = this.store.get(resource)!;
+    const k = this.key(ns, name);
+    const old = map.get(k);
+    if (!old) throw notFound(resource, t.group, name);
+    map.delete(k);
+    if (resource === 'pods') this.pods.delete(k);
+    this.nextRv();
+    return clone(old);
+  }
+
+  // ---------------------------------------------------------------- pods at run time
+
+  podRuntime(namespace: string, name: string): PodRuntime | undefined {
+    return this.pods.get(this.key(namespace, name));
+  }
+
+  /** The concrete sockets a pod's network namespace shows (a hostNetwork pod shows its node's). */
+  socketsOf(pod: PodRuntime): ConcreteSocket[] {
+    if (pod.hostNetwork) return this.nodeHostSockets(pod.node);
+    pod.concrete ??= expandSockets(pod.sockets, pod.ip, `${pod.namespace}/${pod.name}`);
+    return pod.concrete;
+  }
+
+  /** `/proc/net/tcp` and `/proc/net/tcp6` of a pod, rendered once per pod. */
+  tablesOf(pod: PodRuntime): { tcp: string; tcp6: string } {
+    if (pod.tables) return pod.tables;
+    pod.tables = renderTables(this.socketsOf(pod));
+    return pod.tables;
+  }
+
+  private nodeHostSockets(node: string): ConcreteSocket[] {
+    let s = this.hostSockets.get(node);
+    if (!s) {
+      const n = this.snapshot.nodes.find((x) => x.name === node);
+      s = n ? expandSockets(n.hostSockets, n.internalIP, `node/${node}`) : [];
+      this.hostSockets.set(node, s);
+    }
+    return s;
+  }
+
+  private podsOnNode(node: string): PodRuntime[] {
+    return [...this.pods.values()].filter((p) => p.node === node);
+  }
+
+  /** Conntrack of a node's own network namespace: the snapshot's, else derived from its sockets now. */
+  nodeConntrack(node: string): ConntrackReading {
+    const n = this.snapshot.nodes.find((x) => x.name === node);
+    if (n?.conntrack) return { ...n.conntrack };
+    let count = this.nodeHostSockets(node).filter((s) => s.state !== 'LISTEN').length;
+    for (const p of this.podsOnNode(node))
+      if (!p.hostNetwork) count += p.sockets.reduce((sum, s) => sum + (s.state === 'LISTEN' ? 0 : s.count), 0);
+    return { count, max: DEFAULT_CONNTRACK_MAX, insertFailed: 0, drop: 0, earlyDrop: 0, beLiberal: false };
+  }
+
+  /** SNAT-consuming sockets of a node (its pods and host sockets) per destination `ip:port`, now. */
+  nodeDestinations(node: string): Map<string, number> {
+    const total = new Map<string, number>();
+    const add = (m: Map<string, number>) => {
+      for (const [k, v] of m) total.set(k, (total.get(k) ?? 0) + v);
+    };
+    add(snatByDestination(this.nodeHostSockets(node), this.classifier));
+    for (const p of this.podsOnNode(node)) if (!p.hostNetwork) add(snatByDestination(this.socketsOf(p), this.classifier));
+    return total;
+  }
+
+  /** SNAPSHOT.md "Derived metrics"; fields the snapshot gives win. */
+  nodeMetrics(node: string): NodeMetrics {
+    const n = this.snapshot.nodes.find((x) => x.name === node);
+    const given = n?.metrics ?? {};
+    const lb = this.snapshot.cloud.azure?.loadBalancer;
+    const perIp =
+      lb && lb.allocatedOutboundPorts > 0 ? lb.allocatedOutboundPorts : defaultSnatPorts(this.snapshot.nodes.length);
+    const allocated = given.allocatedSnatPorts ?? perIp * (lb?.outboundIPs ?? 1);
+    let busiest = 0;
+    if (given.usedSnatPorts === undefined || given.failedSnatConnections === undefined)
+      for (const v of this.nodeDestinations(node).values()) busiest = Math.max(busiest, v);
+    return {
+      allocatedSnatPorts: allocated,
+      usedSnatPorts: given.usedSnatPorts ?? Math.min(busiest, allocated),
+      failedSnatConnections: given.failedSnatConnections ?? Math.max(0, busiest - allocated),
+      conntrackAllowanceExceeded: given.conntrackAllowanceExceeded ?? 0,
+    };
+  }
+
+  // ---------------------------------------------------------------- building the world from the snapshot
+
+  private nodeIndex(node: string): number {
+    return Math.max(
+      0,
+      this.snapshot.nodes.findIndex((n) => n.name === node),
+    );
+  }
+
+  private podCidrBase(): number {
+    const m = /^(\d+\.\d+\.\d+\.\d+)\//.exec(this.snapshot.cluster.podCIDR);
+    return ipv4ToInt(m?.[1] ?? '10.244.0.0');
+  }
+
+  private allocateIp(node: string): string {
+    const base = this.podCidrBase() + this.nodeIndex(node) * 256;
+    for (let k = 2; k < 65536; k++) {
+      const ip = intToIpv4(base + k);
+      if (!this.usedIps.has(ip)) {
+        this.usedIps.add(ip);
+        return ip;
+      }
+    }
+    return intToIpv4(base + 1);
+  }
+
+  private seed(): void {
+    const s = this.snapshot;
+    const day = 86_400_000;
+    const namespaces = new Set([...SYSTEM_NAMESPACES, ...s.workloads.map((w) => w.namespace)]);
+    for (const ns of [...namespaces].sort())
+      this.create(
+        'namespaces',
+        undefined,
+        {
+          apiVersion: 'v1',
+          kind: 'Namespace',
+          metadata: { name: ns, labels: { 'kubernetes.io/metadata.name': ns } },
+          spec: { finalizers: ['kubernetes'] },
+          status: { phase: 'Active' },
+        },
+        30 * day,
+      );
+    s.nodes.forEach((n, i) => this.create('nodes', undefined, this.nodeObject(n.name, i), 10 * day));
+    for (const w of s.workloads) for (const p of w.pods) this.usedIps.add(p.ip);
+    for (const w of s.workloads) this.seedWorkload(w);
+    if (s.cloud.provider === 'aws') this.seedSystemDaemonSet('aws-node', s.cloud.aws?.awsNodeEnv ?? {});
+    const hasHostNetwork = s.workloads.some((w) => w.pods.some((p) => p.hostNetwork));
+    if (!hasHostNetwork && !s.workloads.some((w) => w.namespace === 'kube-system' && w.name === 'kube-proxy'))
+      this.seedSystemDaemonSet('kube-proxy', {});
+  }
+
+  private nodeObject(name: string, index: number): NewObject {
+    const s = this.snapshot;
+    const n = s.nodes[index]!;
+    const azure = s.cloud.provider === 'azure';
+    const aws = s.cloud.provider === 'aws';
+    const region = s.cloud.azure?.location ?? s.cloud.aws?.region ?? 'local';
+    const zone = aws ? (/^aws:\/\/\/([^/]+)\//.exec(n.providerID ?? '')?.[1] ?? `${region}a`) : '0';
+    const podCidr = `${intToIpv4(this.podCidrBase() + index * 256)}/24`;
+    const labels: Record<string, string> = {
+      'beta.kubernetes.io/arch': 'amd64',
+      'beta.kubernetes.io/os': 'linux',
+      'kubernetes.io/arch': 'amd64',
+      'kubernetes.io/hostname': name,
+      'kubernetes.io/os': 'linux',
+      'node.kubernetes.io/instance-type': aws ? 'm5.large' : azure ? 'Standard_D4s_v5' : 'standard',
+      'topology.kubernetes.io/region': region,
+      'topology.kubernetes.io/zone': zone,
+    };
+    if (azure) {
+      labels.agentpool = /^aks-([a-z0-9]+)-/.exec(name)?.[1] ?? 'nodepool1';
+      labels['kubernetes.azure.com/cluster'] = s.cloud.azure?.nodeResourceGroup ?? '';
+    }
+    if (aws) labels['eks.amazonaws.com/nodegroup'] = 'default';
+    const ready = { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status' };
+    return {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name, labels, annotations: { 'node.alpha.kubernetes.io/ttl': '0' } },
+      spec: { podCIDR: podCidr, podCIDRs: [podCidr], ...(n.providerID ? { providerID: n.providerID } : {}) },
+      status: {
+        addresses: [
+          { type: 'InternalIP', address: n.internalIP },
+          { type: 'Hostname', address: name },
+        ],
+        allocatable: { cpu: '3860m', memory: '12698128Ki', pods: '110' },
+        capacity: { cpu: '4', memory: '16386064Ki', pods: '110' },
+        conditions: [
+          { type: 'MemoryPressure', status: 'False', reason: 'KubeletHasSufficientMemory' },
+          { type: 'DiskPressure', status: 'False', reason: 'KubeletHasNoDiskPressure' },
+          { type: 'PIDPressure', status: 'False', reason: 'KubeletHasSufficientPID' },
+          ready,
+        ].map((c) => ({ ...c, lastHeartbeatTime: this.timestamp(), lastTransitionTime: this.timestamp(10 * 86_400_000) })),
+        nodeInfo: {
+          architecture: 'amd64',
+          operatingSystem: 'linux',
+          kubeletVersion: this.serverVersion.gitVersion,
+          kubeProxyVersion: this.serverVersion.gitVersion,
+          osImage: aws ? 'Amazon Linux 2023.6.20250115' : azure ? 'Ubuntu 22.04.5 LTS' : 'Ubuntu 24.04 LTS',
+          kernelVersion: aws ? '6.1.124-134.200.amzn2023.x86_64' : '5.15.0-1079-azure',
+          containerRuntimeVersion: 'containerd://1.7.25',
+          machineID: createHash('sha256').update(name).digest('hex').slice(0, 32),
+          systemUUID: this.uid(`node-system/${name}`),
+          bootID: this.uid(`node-boot/${name}`),
+        },
+      },
+    };
+  }
+
+  private seedSystemDaemonSet(name: string, env: Record<string, string>): void {
+    const w: SnapshotWorkload = {
+      kind: 'DaemonSet',
+      namespace: 'kube-system',
+      name,
+      replicas: this.snapshot.nodes.length,
+      labels: name === 'aws-node' ? { 'k8s-app': 'aws-node' } : { 'k8s-app': 'kube-proxy' },
+      annotations: {},
+      status: { unavailableReplicas: 0, paused: false },
+      pods: this.snapshot.nodes.map((n) => ({
+        name: `${name}-${nameChars(`${this.snapshot.metadata.name}/kube-system/${name}/${n.name}`, 5)}`,
+        node: n.name,
+        ip: n.internalIP,
+        hostNetwork: true,
+        exec: 'ok' as const,
+        sockets: [],
+      })),
+    };
+    this.seedWorkload(w, env);
+  }
+
+  private seedWorkload(w: SnapshotWorkload, env: Record<string, string> = {}): void {
+    const day = 86_400_000;
+    const container = w.name.slice(0, 63);
+    const hash =
+      w.kind === 'Deployment'
+        ? (w.templateHash ?? nameChars(`${w.namespace}/${w.name}`, 10))
+        : nameChars(`${this.snapshot.metadata.name}/${w.namespace}/${w.name}/revision`, 10);
+    const rt: WorkloadRuntime = {
+      kind: w.kind,
+      namespace: w.namespace,
+      name: w.name,
+      container,
+      hash,
+      revision: 1,
+      ...(w.afterRestart ? { afterRestart: w.afterRestart.sockets } : {}),
+    };
+    this.workloads.set(`${w.kind}/${w.namespace}/${w.name}`, rt);
+    const hostNetwork = w.pods.length > 0 && w.pods.every((p) => p.hostNetwork);
+    const template = {
+      metadata: { labels: { ...w.labels } },
+      spec: {
+        containers: [
+          {
+            name: container,
+            image: `registry.example.com/${w.namespace}/${w.name}:1.0.0`,
+            ...(Object.keys(env).length > 0
+              ? { env: Object.entries(env).map(([k, value]) => ({ name: k, value })) }
+              : {}),
+            resources: {},
+            terminationMessagePath: '/dev/termination-log',
+            terminationMessagePolicy: 'File',
+            imagePullPolicy: 'IfNotPresent',
+          },
+        ],
+        ...(hostNetwork ? { hostNetwork: true, dnsPolicy: 'ClusterFirstWithHostNet' } : { dnsPolicy: 'ClusterFirst' }),
+        restartPolicy: 'Always',
+        schedulerName: 'default-scheduler',
+        securityContext: {},
+        terminationGracePeriodSeconds: 30,
+      },
+    };
+    const selector = { matchLabels: w.labels.app ? { app: w.labels.app } : { ...w.labels } };
+    const meta = { name: w.name, labels: { ...w.labels }, annotations: { ...w.annotations } } as ObjectMeta;
+    let owner: KubeObject | undefined;
+    let podOwner: KubeObject | undefined;
+    switch (w.kind) {
+      case 'Deployment': {
+        meta.annotations = { ...meta.annotations, 'deployment.kubernetes.io/revision': '1' };
+        owner = this.create(
+          'deployments',
+          w.namespace,
+          {
+            apiVersion: 'apps/v1',
+            kind: 'Deployment',
+            metadata: meta,
+            spec: {
+              replicas: w.replicas,
+              selector,
+              template,
+              strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } },
+              revisionHistoryLimit: 10,
+              progressDeadlineSeconds: 600,
+              ...(w.status.paused ? { paused: true } : {}),
+            },
+          },
+          3 * day,
+        );
+        podOwner = this.createReplicaSet(owner, hash, w.replicas, 1, 3 * day);
+        break;
+      }
+      case 'StatefulSet':
+        owner = this.create(
+          'statefulsets',
+          w.namespace,
+          {
+            apiVersion: 'apps/v1',
+            kind: 'StatefulSet',
+            metadata: meta,
+            spec: {
+              replicas: w.replicas,
+              selector,
+              serviceName: w.name,
+              template,
+              podManagementPolicy: 'OrderedReady',
+              updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 0 } },
+              revisionHistoryLimit: 10,
+            },
+          },
+          3 * day,
+        );
+        podOwner = owner;
+        break;
+      case 'DaemonSet':
+        owner = this.create(
+          'daemonsets',
+          w.namespace,
+          {
+            apiVersion: 'apps/v1',
+            kind: 'DaemonSet',
+            metadata: { ...meta, annotations: { ...meta.annotations, 'deprecated.daemonset.template.generation': '1' } },
+            spec: {
+              selector,
+              template,
+              updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } },
+              revisionHistoryLimit: 10,
+            },
+          },
+          3 * day,
+        );
+        podOwner = owner;
+        break;
+      case 'ReplicaSet':
+        owner = this.create(
+          'replicasets',
+          w.namespace,
+          {
+            apiVersion: 'apps/v1',
+            kind: 'ReplicaSet',
+            metadata: meta,
+            spec: { replicas: w.replicas, selector, template },
+          },
+          3 * day,
+        );
+        podOwner = owner;
+        break;
+      default:
+        break;
+    }
+    const snapshotStatus = w.status;
+    w.pods.forEach((p) => {
+      this.createPod(rt, podOwner, template.metadata.labels, {}, p.name, p.node, p.ip, p.hostNetwork, p.exec, p.sockets, 2 * 3_600_000);
+    });
+    if (owner) this.refreshStatus(owner.metadata.namespace!, rt, snapshotStatus);
+  }
+
+  private createReplicaSet(deployment: KubeObject, hash: string, replicas: number, revision: number, ageMs: number): KubeObject {
+    const d = deployment;
+    const template = clone(d.spec.template);
+    template.metadata.labels = { ...template.metadata.labels, 'pod-template-hash': hash };
+    return this.create(
+      'replicasets',
+      d.metadata.namespace,
+      {
+        apiVersion: 'apps/v1',
+        kind: 'ReplicaSet',
+        metadata: {
+          name: `${d.metadata.name}-${hash}`,
+          labels: { ...d.spec.template.metadata.labels, 'pod-template-hash': hash },
+          annotations: {
+            'deployment.kubernetes.io/desired-replicas': String(d.spec.replicas ?? 1),
+            'deployment.kubernetes.io/max-replicas': String(Math.ceil((d.spec.replicas ?? 1) * 1.25)),
+            'deployment.kubernetes.io/revision': String(revision),
+          },
+          ownerReferences: [this.controllerRef(d)],
+        },
+        spec: {
+          replicas,
+          selector: { matchLabels: { ...d.spec.selector.matchLabels, 'pod-template-hash': hash } },
+          template,
+        },
+        status: { replicas, fullyLabeledReplicas: replicas, readyReplicas: replicas, availableReplicas: replicas, observedGeneration: 1 },
+      },
+      ageMs,
+    );
+  }
+
+  private controllerRef(o: KubeObject) {
+    return {
+      apiVersion: o.apiVersion,
+      kind: o.kind,
+      name: o.metadata.name,
+      uid: o.metadata.uid,
+      controller: true,
+      blockOwnerDeletion: true,
+    };
+  }
+
+  private createPod(
+    rt: WorkloadRuntime,
+    owner: KubeObject | undefined,
+    templateLabels: Record<string, string>,
+    templateAnnotations: Record<string, string>,
+    name: string,
+    node: string,
+    ip: string,
+    hostNetwork: boolean,
+    exec: ExecBehaviour,
+    sockets: readonly SnapshotSocket[],
+    ageMs: number,
+  ): void {
+    const labels: Record<string, string> = { ...templateLabels };
+    const ownerReferences = owner ? [this.controllerRef(owner)] : undefined;
+    if (rt.kind === 'Deployment') labels['pod-template-hash'] = rt.hash;
+    if (rt.kind === 'StatefulSet') {
+      labels['controller-revision-hash'] = `${rt.name}-${rt.hash}`;
+      labels['statefulset.kubernetes.io/pod-name'] = name;
+      const ordinal = /-(\d+)$/.exec(name)?.[1];
+      if (ordinal) labels['apps.kubernetes.io/pod-index'] = ordinal;
+    }
+    if (rt.kind === 'DaemonSet') {
+      labels['controller-revision-hash'] = rt.hash;
+      labels['pod-template-generation'] = String(rt.revision);
+    }
+    const jobRef =
+      rt.kind === 'Job'
+        ? [
+            {
+              apiVersion: 'batch/v1',
+              kind: 'Job',
+              name: rt.name,
+              uid: (rt.jobUid ??= this.uid(`job/${rt.namespace}/${rt.name}`)),
+              controller: true,
+              blockOwnerDeletion: true,
+            },
+          ]
+        : undefined;
+    if (rt.kind === 'Job') {
+      labels['batch.kubernetes.io/job-name'] = rt.name;
+      labels['job-name'] = rt.name;
+    }
+    const n = this.snapshot.nodes.find((x) => x.name === node);
+    const started = this.timestamp(ageMs);
+    const podIp = hostNetwork ? (n?.internalIP ?? ip) : ip;
+    const ready = [
+      { type: 'PodReadyToStartContainers', status: 'True' },
+      { type: 'Initialized', status: 'True' },
+      { type: 'Ready', status: 'True' },
+      { type: 'ContainersReady', status: 'True' },
+      { type: 'PodScheduled', status: 'True' },
+    ].map((c) => ({ ...c, lastProbeTime: null, lastTransitionTime: started }));
+    this.create(
+      'pods',
+      rt.namespace,
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: {
+          name,
+          labels,
+          ...(Object.keys(templateAnnotations).length > 0 ? { annotations: { ...templateAnnotations } } : {}),
+          ...(ownerReferences || jobRef ? { ownerReferences: ownerReferences ?? jobRef } : {}),
+        } as ObjectMeta,
+        spec: {
+          containers: [
+            {
+              name: rt.container,
+              image: `registry.example.com/${rt.namespace}/${rt.name}:1.0.0`,
+              imagePullPolicy: 'IfNotPresent',
+            },
+          ],
+          nodeName: node,
+          ...(hostNetwork ? { hostNetwork: true } : {}),
+          restartPolicy: rt.kind === 'Job' ? 'Never' : 'Always',
+          serviceAccountName: 'default',
+          schedulerName: 'default-scheduler',
+          terminationGracePeriodSeconds: 30,
+        },
+        status: {
+          phase: 'Running',
+          conditions: ready,
+          hostIP: n?.internalIP,
+          hostIPs: [{ ip: n?.internalIP }],
+          podIP: podIp,
+          podIPs: [{ ip: podIp }],
+          startTime: started,
+          qosClass: 'BestEffort',
+          containerStatuses: [
+            {
+              name: rt.container,
+              image: `registry.example.com/${rt.namespace}/${rt.name}:1.0.0`,
+              imageID: `registry.example.com/${rt.namespace}/${rt.name}@sha256:${createHash('sha256').update(rt.name).digest('hex')}`,
+              containerID: `containerd://${createHash('sha256').update(`${rt.namespace}/${name}`).digest('hex')}`,
+              ready: true,
+              started: true,
+              restartCount: 0,
+              state: { running: { startedAt: started } },
+            },
+          ],
+        },
+      },
+      ageMs,
+    );
+    this.pods.set(this.key(rt.namespace, name), {
+      namespace: rt.namespace,
+      name,
+      node,
+      ip: podIp,
+      hostNetwork,
+      exec,
+      container: rt.container,
+      sockets,
+    });
+  }
+
+  private podsOwnedBy(namespace: string, ownerUid: string): KubeObject[] {
+    return this.list('pods', namespace).filter((p) => p.metadata.ownerReferences?.some((r) => r.uid === ownerUid));
+  }
+
+  /** Writes a workload's status from its spec and pods (server side, no generation change). */
+  private refreshStatus(
+    namespace: string,
+    rt: WorkloadRuntime,
+    given?: { unavailableReplicas: number; updatedReplicas?: number; paused: boolean },
+  ): void {
+    const resource = WORKLOAD_RESOURCES[rt.kind];
+    if (!resource) return;
+    const map = this.store.get(resource)!;
+    const obj = map.get(this.key(namespace, rt.name));
+    if (!obj) return;
+    const generation = obj.metadata.generation ?? 1;
+    const unavailable = given?.unavailableReplicas ?? 0;
+    const now = this.timestamp();
+    if (rt.kind === 'Deployment') {
+      const replicas = obj.spec.replicas ?? 1;
+      const rsName = `${rt.name}-${rt.hash}`;
+      const paused = obj.spec.paused === true;
+      obj.status = {
+        observedGeneration: generation,
+        replicas,
+        updatedReplicas: given?.updatedReplicas ?? replicas,
+        readyReplicas: replicas - unavailable,
+        availableReplicas: replicas - unavailable,
+        ...(unavailable > 0 ? { unavailableReplicas: unavailable } : {}),
+        conditions: [
+          {
+            type: 'Available',
+            status: unavailable > 0 && replicas - unavailable < Math.ceil(replicas * 0.75) ? 'False' : 'True',
+            reason: 'MinimumReplicasAvailable',
+            message: 'Deployment has minimum availability.',
+            lastUpdateTime: now,
+            lastTransitionTime: now,
+          },
+          paused
+            ? {
+                type: 'Progressing',
+                status: 'Unknown',
+                reason: 'DeploymentPaused',
+                message: 'Deployment is paused',
+                lastUpdateTime: now,
+                lastTransitionTime: now,
+              }
+            : {
+                type: 'Progressing',
+                status: 'True',
+                reason: 'NewReplicaSetAvailable',
+                message: `ReplicaSet "${rsName}" has successfully progressed.`,
+                lastUpdateTime: now,
+                lastTransitionTime: now,
+              },
+        ],
+      };
+    } else if (rt.kind === 'StatefulSet') {
+      const replicas = obj.spec.replicas ?? 1;
+      const revision = `${rt.name}-${rt.hash}`;
+      obj.status = {
+        observedGeneration: generation,
+        replicas,
+        readyReplicas: replicas - unavailable,
+        currentReplicas: given?.updatedReplicas ?? replicas,
+        updatedReplicas: given?.updatedReplicas ?? replicas,
+        availableReplicas: replicas - unavailable,
+        currentRevision: revision,
+        updateRevision: revision,
+        collisionCount: 0,
+      };
+    } else if (rt.kind === 'DaemonSet') {
+      const desired = this.podsOwnedBy(namespace, obj.metadata.uid).length;
+      obj.status = {
+        currentNumberScheduled: desired,
+        desiredNumberScheduled: desired,
+        numberMisscheduled: 0,
+        numberReady: desired - unavailable,
+        numberAvailable: desired - unavailable,
+        ...(unavailable > 0 ? { numberUnavailable: unavailable } : {}),
+        updatedNumberScheduled: given?.updatedReplicas ?? desired,
+        observedGeneration: generation,
+      };
+    } else if (rt.kind === 'ReplicaSet') {
+      const replicas = obj.spec.replicas ?? 1;
+      obj.status = {
+        replicas,
+        fullyLabeledReplicas: replicas,
+        readyReplicas: replicas - unavailable,
+        availableReplicas: replicas - unavailable,
+        observedGeneration: generation,
+      };
+    }
+    obj.metadata.resourceVersion = this.nextRv();
+  }
+
+  // ---------------------------------------------------------------- the controller
+
+  /** A changed pod template replaces the workload's pods (SNAPSHOT.md "Restarts in the simulator"). */
+  private reconcile(resource: string, old: KubeObject, next: KubeObject): void {
+    const namespace = next.metadata.namespace!;
+    const kind = next.kind as WorkloadRuntime['kind'];
+    const rt = this.workloads.get(`${kind}/${namespace}/${next.metadata.name}`);
+    const templateChanged = canonicalJson(old.spec?.template) !== canonicalJson(next.spec?.template);
+    if (!rt || resource === 'replicasets') {
+      if (rt) this.refreshStatus(namespace, rt);
+      return;
+    }
+    if (!templateChanged || (kind === 'Deployment' && next.spec.paused === true)) {
+      this.refreshStatus(namespace, rt, this.currentHealth(next));
+      return;
+    }
+    const ownerUid = next.metadata.uid;
+    const oldPods =
+      kind === 'Deployment'
+        ? this.list('replicasets', namespace)
+            .filter((rs) => rs.metadata.ownerReferences?.some((r) => r.uid === ownerUid))
+            .flatMap((rs) => this.podsOwnedBy(namespace, rs.metadata.uid))
+        : this.podsOwnedBy(namespace, ownerUid);
+    const templateHash = nameChars(`${namespace}/${next.metadata.name}/${canonicalJson(next.spec.template)}`, 10);
+    rt.revision += 1;
+    rt.hash = templateHash;
+    const template = next.spec.template ?? {};
+    const labels: Record<string, string> = { ...(template.metadata?.labels ?? {}) };
+    const annotations: Record<string, string> = { ...(template.metadata?.annotations ?? {}) };
+    let podOwner: KubeObject = next;
+    if (kind === 'Deployment') {
+      for (const rs of this.list('replicasets', namespace)) {
+        if (!rs.metadata.ownerReferences?.some((r) => r.uid === ownerUid)) continue;
+        const stored = this.store.get('replicasets')!.get(this.key(namespace, rs.metadata.name))!;
+        stored.spec.replicas = 0;
+        stored.status = { replicas: 0, observedGeneration: (stored.metadata.generation ?? 1) + 1 };
+        stored.metadata.generation = (stored.metadata.generation ?? 1) + 1;
+        stored.metadata.resourceVersion = this.nextRv();
+      }
+      const existing = this.store.get('replicasets')!.get(this.key(namespace, `${next.metadata.name}-${templateHash}`));
+      podOwner = existing ?? this.createReplicaSet(next, templateHash, next.spec.replicas ?? 1, rt.revision, 0);
+      const d = this.store.get('deployments')!.get(this.key(namespace, next.metadata.name))!;
+      d.metadata.annotations = { ...d.metadata.annotations, 'deployment.kubernetes.io/revision': String(rt.revision) };
+    }
+    if (kind === 'DaemonSet') {
+      const d = this.store.get('daemonsets')!.get(this.key(namespace, next.metadata.name))!;
+      d.metadata.annotations = {
+        ...d.metadata.annotations,
+        'deprecated.daemonset.template.generation': String(d.metadata.generation ?? 1),
+      };
+    }
+    oldPods.forEach((p, i) => {
+      const before = this.pods.get(this.key(namespace, p.metadata.name));
+      this.delete('pods', namespace, p.metadata.name);
+      const name =
+        kind === 'StatefulSet'
+          ? p.metadata.name
+          : kind === 'Deployment'
+            ? `${next.metadata.name}-${templateHash}-${nameChars(`${namespace}/${next.metadata.name}/${templateHash}/${i}`, 5)}`
+            : `${next.metadata.name}-${nameChars(`${namespace}/${next.metadata.name}/${templateHash}/${i}`, 5)}`;
+      const hostNetwork = before?.hostNetwork ?? false;
+      const node = before?.node ?? p.spec.nodeName;
+      if (before && !hostNetwork) this.usedIps.delete(before.ip);
+      const ip = hostNetwork ? (before?.ip ?? '') : this.allocateIp(node);
+      // A distroless image stays distroless; a hung or failing exec is the old pod's trouble.
+      const exec: ExecBehaviour = before?.exec === 'no-cat' ? 'no-cat' : 'ok';
+      const sockets = hostNetwork ? [] : (rt.afterRestart ?? []);
+      this.createPod(rt, podOwner, labels, annotations, name, node, ip, hostNetwork, exec, sockets, 0);
+    });
+    this.refreshStatus(namespace, rt);
+  }
+
+  private currentHealth(obj: KubeObject): { unavailableReplicas: number; paused: boolean; updatedReplicas?: number } {
+    const s = obj.status ?? {};
+    return {
+      unavailableReplicas: s.unavailableReplicas ?? s.numberUnavailable ?? 0,
+      paused: obj.spec?.paused === true,
+      ...(s.updatedReplicas !== undefined ? { updatedReplicas: s.updatedReplicas } : {}),
+    };
+  }
+}
+

@@ -1,0 +1,147 @@
+import { describe, expect, it } from 'vitest';
+import { findHotNodes, instanceIdOf, matchNode, selectedNodes } from '../../src/analysis/hot-nodes.js';
+import type { NodeKey, PressureSignal } from '../../src/model.js';
+import { aNode, aNodePressure, aSignal } from '../builders.js';
+
+const thresholds = { snatUsedRatio: 0.8, conntrackUsedRatio: 0.9 };
+
+const azureNode = aNode({
+  name: 'aks-nodepool1-12345678-vmss000000',
+  internalIP: '10.224.0.4',
+  providerID:
+    'azure:///subscriptions/0000/resourceGroups/MC_rg-shop_aks-shop_westeurope/providers/Microsoft.Compute/virtualMachineScaleSets/aks-nodepool1-12345678-vmss/virtualMachines/0',
+});
+const awsNode = aNode({
+  name: 'ip-10-0-1-23.eu-west-1.compute.internal',
+  internalIP: '10.0.1.23',
+  providerID: 'aws:///eu-west-1a/i-0abc123def4567890',
+});
+const plainNode = aNode({ name: 'kind-worker', internalIP: '172.18.0.3' });
+const nodes = [azureNode, awsNode, plainNode];
+
+describe('matching pressure to Node objects', () => {
+  it.each<[string, NodeKey, string | undefined]>([
+    ['internal IP', { internalIP: '10.224.0.4' }, azureNode.name],
+    ['providerID', { providerID: awsNode.providerID! }, awsNode.name],
+    ['providerID in another case', { providerID: azureNode.providerID!.toLowerCase() }, azureNode.name],
+    ['instance id', { instanceId: 'i-0abc123def4567890' }, awsNode.name],
+    ['name', { name: 'kind-worker' }, plainNode.name],
+    ['IP first, wrong name ignored', { internalIP: '10.0.1.23', name: 'kind-worker' }, awsNode.name],
+    ['nothing matches', { internalIP: '10.9.9.9', name: 'gone' }, undefined],
+  ])('%s', (_what, key, expected) => {
+    expect(matchNode(key, nodes)?.name).toBe(expected);
+  });
+
+  it('reads the instance id from an AWS providerID only', () => {
+    expect(instanceIdOf('aws:///eu-west-1a/i-0abc')).toBe('i-0abc');
+    expect(instanceIdOf(azureNode.providerID)).toBeUndefined();
+    expect(instanceIdOf(undefined)).toBeUndefined();
+  });
+
+  it('reports pressure that matches no node as unmatched', () => {
+    const result = findHotNodes(
+      [aNodePressure({ internalIP: '10.9.9.9' }, aSignal('snat-failed', { value: 5 }))],
+      nodes,
+      thresholds,
+    );
+    expect(result.hot).toEqual([]);
+    expect(result.unmatched).toEqual([{ internalIP: '10.9.9.9' }]);
+  });
+});
+
+describe('which signals make a node hot', () => {
+  it.each<[string, PressureSignal, string | null]>([
+    [
+      'SNAT ports at the ratio',
+      aSignal('snat-ports', { used: 820, allocated: 1024 }),
+      'SNAT ports 820/1024 used (80% ≥ 80%)',
+    ],
+    [
+      'SNAT ports exhausted',
+      aSignal('snat-ports', { used: 1024, allocated: 1024 }),
+      'SNAT ports 1024/1024 used (100% ≥ 80%)',
+    ],
+    ['SNAT ports below the ratio', aSignal('snat-ports', { used: 700, allocated: 1024 }), null],
+    ['ratio given directly', aSignal('snat-ports', { ratio: 0.95 }), 'SNAT ports used (95% ≥ 80%)'],
+    ['failed SNAT connections', aSignal('snat-failed', { value: 37 }), '37 failed SNAT connections'],
+    ['no failed SNAT connections', aSignal('snat-failed', { value: 0 }), null],
+    [
+      'ENA conntrack allowance exceeded',
+      aSignal('conntrack-allowance', { value: 12 }),
+      'ENA conntrack allowance exceeded 12 times',
+    ],
+    [
+      'NAT gateway port allocation failure',
+      aSignal('natgw-port-allocation', { value: 1, source: 'aws-nat-gateway:nat-0a1b' }),
+      'NAT gateway could not allocate a source port once (aws-nat-gateway:nat-0a1b)',
+    ],
+    [
+      'conntrack table near full',
+      aSignal('conntrack', { used: 1190, allocated: 1200 }),
+      'conntrack table 1190/1200 full (99% ≥ 90%)',
+    ],
+    ['dropped packets alone', aSignal('natgw-packets-dropped', { value: 50 }), null],
+    ['active connections alone', aSignal('natgw-active-connections', { value: 50000 }), null],
+  ])('%s', (_what, signal, reason) => {
+    const { hot, cool } = findHotNodes([aNodePressure({ name: 'kind-worker' }, signal)], nodes, thresholds);
+    if (reason === null) {
+      expect(hot).toEqual([]);
+      expect(cool.map((n) => n.name)).toEqual(['kind-worker']);
+    } else {
+      expect(hot).toEqual([
+        { name: 'kind-worker', internalIP: '172.18.0.3', signals: [signal], reasons: [reason] },
+      ]);
+    }
+  });
+
+  it('merges several entries for one node (load balancer + NAT gateway)', () => {
+    const { hot } = findHotNodes(
+      [
+        aNodePressure({ internalIP: '10.0.1.23' }, aSignal('conntrack-allowance', { value: 3 })),
+        aNodePressure({ instanceId: 'i-0abc123def4567890' }, aSignal('natgw-port-allocation', { value: 2 })),
+      ],
+      nodes,
+      thresholds,
+    );
+    expect(hot).toHaveLength(1);
+    expect(hot[0]!.reasons).toEqual([
+      'ENA conntrack allowance exceeded 3 times',
+      'NAT gateway could not allocate a source port 2 times',
+    ]);
+  });
+});
+
+describe('order', () => {
+  it('worst first: ratio, then node failures, then gateway failures, then name', () => {
+    const gateway = aSignal('natgw-port-allocation', { value: 4 });
+    const pressure = [
+      aNodePressure({ name: 'a' }, gateway),
+      aNodePressure({ name: 'b' }, gateway, aSignal('conntrack-allowance', { value: 1 })),
+      aNodePressure({ name: 'c' }, aSignal('snat-ports', { used: 900, allocated: 1024 })),
+      aNodePressure({ name: 'd' }, aSignal('snat-ports', { used: 1024, allocated: 1024 })),
+      aNodePressure({ name: 'e' }, gateway),
+      aNodePressure(
+        { name: 'f' },
+        aSignal('snat-ports', { used: 1024, allocated: 1024 }),
+        aSignal('snat-failed', { value: 9 }),
+      ),
+    ];
+    const all = ['a', 'b', 'c', 'd', 'e', 'f'].map((name) => aNode({ name }));
+    const names = (p: typeof pressure) => findHotNodes(p, all, thresholds).hot.map((n) => n.name);
+    expect(names(pressure)).toEqual(['f', 'd', 'c', 'b', 'a', 'e']);
+    expect(names([...pressure].reverse())).toEqual(['f', 'd', 'c', 'b', 'a', 'e']);
+  });
+});
+
+describe('selectedNodes (provider none)', () => {
+  it('inspects the nodes matching the selector, by name', () => {
+    const all = [
+      aNode({ name: 'n2', labels: { pool: 'user' } }),
+      aNode({ name: 'n1', labels: { pool: 'user' } }),
+      aNode({ name: 's1', labels: { pool: 'system' } }),
+    ];
+    expect(selectedNodes(all, 'pool=user').map((n) => n.name)).toEqual(['n1', 'n2']);
+    expect(selectedNodes(all, '').map((n) => n.name)).toEqual(['n1', 'n2', 's1']);
+    expect(selectedNodes(all, 'pool=user')[0]!.reasons).toEqual(['inspected: matches "pool=user"']);
+  });
+});
