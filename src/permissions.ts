@@ -5,13 +5,14 @@
 /** Where an Azure role is assigned. */
 export type AzureScopeKind =
   | 'node-resource-group' // the AKS node resource group (MC_…): load balancer, NICs, managed NAT gateway
+  | 'network-resource-groups' // optional: resource groups of a BYO VNet's subnets and user-assigned NAT gateway
   | 'cluster' // the Microsoft.ContainerService/managedClusters resource
   | 'key-vault' // the vault holding the webhook URLs
   | 'storage-account' // the Function App's own storage (deployment package, host locks)
   | 'application-insights'; // the Function App's telemetry sink
 
 export interface AzureRoleGrant {
-  /** Key used for this role in Bicep (`var roleIds`) and Terraform (`local.role_ids`). */
+  /** Key of the role in Bicep (`var roleIds`) and Terraform (`local.role_ids`); one role may have several grants. */
   key: string;
   /** Built-in role definition id (the same in every tenant). */
   roleDefinitionId: string;
@@ -32,6 +33,16 @@ export const AZURE_ROLES: readonly AzureRoleGrant[] = [
     why:
       'Reads UsedSnatPorts/AllocatedSnatPorts/SnatConnectionCount (Microsoft.Insights/metrics/read) and, ' +
       'through its */read action, the load balancer, NICs and NAT gateway that map backend IPs to nodes.',
+  },
+  {
+    key: 'monitoringReader',
+    roleDefinitionId: '43d0d8ad-25c7-4714-9337-8ba259a9fe05',
+    roleName: 'Monitoring Reader',
+    scope: 'network-resource-groups',
+    neededBy: 'code',
+    why:
+      'Only with a BYO VNet and a user-assigned NAT gateway (outboundType userAssignedNATGateway): reads the ' +
+      'agent pool subnets and the NAT gateway with its metrics, which live outside the node resource group.',
   },
   {
     key: 'aksClusterUser',
@@ -130,11 +141,11 @@ export const AWS_IAM: readonly AwsIamGrant[] = [
   {
     sid: 'DescribeNetwork',
     principal: 'lambda',
-    actions: ['ec2:DescribeNatGateways', 'ec2:DescribeSubnets'],
+    actions: ['ec2:DescribeNatGateways'],
     resource: 'any',
     neededBy: 'code',
     why:
-      'Finds the NAT gateways behind the nodes (subnet → route to NAT gateway); EC2 Describe* calls ' +
+      'Finds the available NAT gateways in the cluster VPC (from eks:DescribeCluster); EC2 Describe* calls ' +
       'have no resource-level permissions.',
   },
   {

@@ -324,7 +324,7 @@ async function scanAndAct(
     uninspectable,
     thresholds: config.thresholds,
     nodeProbeFallback: config.inspect.nodeProbeFallback,
-    cluster: { name: config.cluster.name, resourceGroup: config.azure.resourceGroup, region: config.aws.region },
+    target: { resourceGroup: config.azure.resourceGroup, cluster: config.azure.clusterName || config.cluster.name },
   };
   ctx.nodes = nodes;
   ctx.offenders = publicOffenders;

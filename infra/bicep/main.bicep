@@ -27,6 +27,9 @@ param clusterLocation string = location
 @description('The cluster\'s node resource group (managedCluster.nodeResourceGroup, usually MC_<rg>_<cluster>_<region>).')
 param nodeResourceGroup string
 
+@description('Resource groups (in the cluster subscription) of a BYO VNet and a user-assigned NAT gateway, if any.')
+param networkResourceGroups array = []
+
 @description('NCRONTAB schedule of the timer ({second} {minute} {hour} {day} {month} {day-of-week}, UTC).')
 param schedule string = '0 */5 * * * *'
 
@@ -292,6 +295,15 @@ module nodeResourceGroupReader 'modules/resource-group-role.bicep' = {
   }
 }
 
+module networkReaders 'modules/resource-group-role.bicep' = [for rg in networkResourceGroups: {
+  name: 'snatguard-network-rg-reader-${uniqueString(rg)}'
+  scope: resourceGroup(clusterSubscriptionId, rg)
+  params: {
+    principalId: identity.properties.principalId
+    roleDefinitionId: roleIds.monitoringReader
+  }
+}]
+
 module clusterUser 'modules/cluster-role.bicep' = {
   name: 'snatguard-aks-cluster-user'
   scope: resourceGroup(clusterSubscriptionId, clusterResourceGroup)
@@ -400,6 +412,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     keyVaultReader
     appInsightsPublisher
     nodeResourceGroupReader
+    networkReaders
     clusterUser
     slackSecret
     teamsSecret

@@ -1,6 +1,7 @@
 // Outbound capacity arithmetic: Azure Standard Load Balancer SNAT ports (AKS), Azure NAT gateway,
 // AWS NAT gateway. Pure: numbers in, numbers out. Sources: shared/reference/cloud-facts.md §2, §3, §7.
 import { SnatguardError } from '../errors.js';
+import { num } from './format.js';
 
 /** Ports each load-balancer frontend IP offers for SNAT. */
 export const LB_PORTS_PER_IP = 64_000;
@@ -201,7 +202,7 @@ export function smallestLbSetting(q: { nodes: number; maxSurge?: number; wantPor
       plannedNodes,
       allocatedOutboundPorts: ports,
       outboundIPsNeeded,
-      reason: `${ports} ports per node is above the load balancer's maximum of ${LB_MAX_ALLOCATED_PORTS}`,
+      reason: `${num(ports)} ports per node is above the load balancer's maximum of ${num(LB_MAX_ALLOCATED_PORTS)}`,
     };
   }
   if (outboundIPsNeeded > LB_MAX_OUTBOUND_IPS) {
@@ -210,7 +211,7 @@ export function smallestLbSetting(q: { nodes: number; maxSurge?: number; wantPor
       plannedNodes,
       allocatedOutboundPorts: ports,
       outboundIPsNeeded,
-      reason: `${plannedNodes} nodes × ${ports} ports need ${outboundIPsNeeded} outbound IPs; the load balancer allows ${LB_MAX_OUTBOUND_IPS}`,
+      reason: `${num(plannedNodes)} nodes × ${num(ports)} ports need ${outboundIPsNeeded} outbound IPs; the load balancer allows ${LB_MAX_OUTBOUND_IPS}`,
     };
   }
   const outboundIPs = Math.max(LB_MIN_OUTBOUND_IPS, outboundIPsNeeded);

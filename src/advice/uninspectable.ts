@@ -28,8 +28,8 @@ export function uninspectablePods(input: AdviceInput): Recommendation[] {
         id: 'UNINSPECTABLE_PODS',
         severity: 'warning',
         title: `${plural(pods.length, 'pod')} could not be inspected`,
-        detail: `${base} The node-probe fallback reads such pods' /proc/<pid>/net/tcp from the node's hostNetwork probe pod instead of exec into them.`,
-        fix: 'inspect.nodeProbeFallback: true  (env SNATGUARD_INSPECT_NODE_PROBE_FALLBACK=true; needs the node probe: kubectl apply -f infra/kubernetes/node-probe.yaml)',
+        detail: `${base} The opt-in node-probe fallback reads such pods through snatguard's node probe instead of exec into them.`,
+        fix: 'inspect.nodeProbeFallback: true  (env SNATGUARD_INSPECT_NODE_PROBE_FALLBACK=true)',
       },
     ];
   }

@@ -31,8 +31,13 @@ export interface Decision {
 const part = (s: string | undefined): string => (s === undefined || s === '' ? '-' : encodeURIComponent(s));
 
 /** `kind|node|workload|destination|action`; parts are URI-encoded so a hostile name cannot forge a key. */
-const makeKey = (kind: string, node?: string, workload?: string, destination?: string, action?: string): string =>
-  [kind, part(node), part(workload), part(destination), part(action)].join('|');
+const makeKey = (
+  kind: string,
+  node?: string,
+  workload?: string,
+  destination?: string,
+  action?: string,
+): string => [kind, part(node), part(workload), part(destination), part(action)].join('|');
 
 /** The node of a stored key (`-` → none). */
 export function nodeOfKey(key: string): string | undefined {
@@ -58,7 +63,9 @@ export function fingerprints(report: RunReport): Fingerprint[] {
   for (const o of report.offenders) {
     const node = nodes.get(o.node);
     const action = report.actions.find((a) => a.workload === o.workload);
-    const actionPart = action ? [action.kind, action.status, action.skipReason].filter(Boolean).join(':') : undefined;
+    const actionPart = action
+      ? [action.kind, action.status, action.skipReason].filter(Boolean).join(':')
+      : undefined;
     const severities: Severity[] = [node ? nodeSeverity(node) : 'warning'];
     if (action) severities.push(actionSeverity(action));
     add({
@@ -75,11 +82,19 @@ export function fingerprints(report: RunReport): Fingerprint[] {
     if (report.offenders.some((o) => o.workload === a.workload)) continue;
     const node = a.node ?? offenderNode.get(a.workload);
     const actionPart = [a.kind, a.status, a.skipReason].filter(Boolean).join(':');
-    add({ key: makeKey('action', node, a.workload, undefined, actionPart), severity: actionSeverity(a), ...(node ? { node } : {}) });
+    add({
+      key: makeKey('action', node, a.workload, undefined, actionPart),
+      severity: actionSeverity(a),
+      ...(node ? { node } : {}),
+    });
   }
   for (const r of report.recommendations) {
     const node = r.node ?? (r.workload ? offenderNode.get(r.workload) : undefined);
-    add({ key: makeKey('advice', node, r.workload, undefined, r.id), severity: r.severity, ...(node ? { node } : {}) });
+    add({
+      key: makeKey('advice', node, r.workload, undefined, r.id),
+      severity: r.severity,
+      ...(node ? { node } : {}),
+    });
   }
   for (const e of report.errors) {
     if (e.stage === 'notify') continue;
@@ -93,7 +108,9 @@ export function fingerprints(report: RunReport): Fingerprint[] {
  * it may add alerts but resolves nothing.
  */
 function isBlind(report: RunReport): boolean {
-  return report.skipped !== undefined || report.errors.some((e) => e.stage === 'pressure' || e.stage === 'lock');
+  return (
+    report.skipped !== undefined || report.errors.some((e) => e.stage === 'pressure' || e.stage === 'lock')
+  );
 }
 
 /**

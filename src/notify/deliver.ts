@@ -30,7 +30,13 @@ export type DeliveryResult =
   | { ok: true; channel: string; attempts: number; status: number }
   | { ok: false; channel: string; attempts: number; error: RunError };
 
-export const deliveryDefaults = { timeoutMs: 10_000, maxTotalMs: 30_000, maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 8_000 };
+export const deliveryDefaults = {
+  timeoutMs: 10_000,
+  maxTotalMs: 30_000,
+  maxAttempts: 3,
+  baseDelayMs: 500,
+  maxDelayMs: 8_000,
+};
 
 const retryable = (status: number): boolean => status === 429 || status === 408 || status >= 500;
 
@@ -75,7 +81,11 @@ async function responseSnippet(res: Response): Promise<string> {
   }
 }
 
-export async function deliver(channel: string, request: OutboundRequest, options: DeliveryOptions): Promise<DeliveryResult> {
+export async function deliver(
+  channel: string,
+  request: OutboundRequest,
+  options: DeliveryOptions,
+): Promise<DeliveryResult> {
   const o = { ...deliveryDefaults, ...options };
   const clock = options.clock ?? (() => performance.now());
   const wait = options.sleep ?? sleep;
@@ -91,9 +101,10 @@ export async function deliver(channel: string, request: OutboundRequest, options
 
   while (attempts < o.maxAttempts) {
     const remaining = deadline - clock();
-    if (remaining <= 0) return fail(`${lastProblem}; gave up after ${attempts} attempts (${o.maxTotalMs} ms budget)`);
+    if (remaining <= 0)
+      return fail(`${lastProblem}; gave up after ${attempts} attempts (${o.maxTotalMs} ms budget)`);
     attempts++;
-    const timeoutMs = Math.max(1, Math.min(o.timeoutMs, remaining));
+    const timeoutMs = Math.max(1, Math.floor(Math.min(o.timeoutMs, remaining)));
     const timeout = AbortSignal.timeout(timeoutMs);
     let delayMs: number | undefined;
     try {

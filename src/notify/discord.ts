@@ -71,7 +71,10 @@ export const embedSize = (e: DiscordEmbed): number =>
   e.title.length + e.description.length + e.footer.text.length + fieldsSize(e.fields);
 
 export function discordEmbed(message: Message): DiscordEmbed {
-  const title = truncate(`${icon(message, 'unicode')} ${escapeDiscordText(message.headline)}`, discordLimits.title);
+  const title = truncate(
+    `${icon(message, 'unicode')} ${escapeDiscordText(message.headline)}`,
+    discordLimits.title,
+  );
   const descriptionLines = [escapeDiscordText(message.context)];
   const fields: DiscordField[] = [];
   for (const section of message.sections) {
@@ -80,11 +83,16 @@ export function discordEmbed(message: Message): DiscordEmbed {
     } else if (section.key === 'recommendations') {
       fields.push(...section.items.map(recommendationField));
     } else {
-      fields.push({ name: section.title, value: fitLines(section.items.map(itemLine), discordLimits.fieldValue) });
+      fields.push({
+        name: section.title,
+        value: fitLines(section.items.map(itemLine), discordLimits.fieldValue),
+      });
     }
   }
   const description = truncate(descriptionLines.join('\n'), discordLimits.description);
-  const footer = { text: truncate(`snatguard · ${message.cluster} · run ${message.runId}`, discordLimits.footer) };
+  const footer = {
+    text: truncate(`snatguard · ${message.cluster} · run ${message.runId}`, discordLimits.footer),
+  };
   // The 6,000-character total: fields first (they say what to do), then as much description as fits.
   const fixed = title.length + footer.text.length;
   const chosen = chooseFields(fields, discordLimits.total - fixed - Math.min(description.length, 1000));
@@ -98,7 +106,8 @@ export function discordEmbed(message: Message): DiscordEmbed {
   };
 }
 
-const fieldsSize = (fields: DiscordField[]): number => fields.reduce((n, f) => n + f.name.length + f.value.length, 0);
+const fieldsSize = (fields: DiscordField[]): number =>
+  fields.reduce((n, f) => n + f.name.length + f.value.length, 0);
 
 /** As many fields as fit in `budget` characters and the 25-field limit; a last field counts the rest. */
 function chooseFields(all: DiscordField[], budget: number): DiscordField[] {

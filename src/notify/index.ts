@@ -4,7 +4,7 @@ import { NotifyError } from '../errors.js';
 import type { RunError, RunReport, RunState, Severity } from '../model.js';
 import type { Log, Notifier } from '../ports.js';
 import { decide } from './dedup.js';
-import { type DeliveryOptions, deliver } from './deliver.js';
+import { type DeliveryOptions, type DeliveryResult, deliver } from './deliver.js';
 import { discordChannel } from './discord.js';
 import { alertNotice, render } from './render.js';
 import { slackChannel } from './slack.js';
@@ -92,20 +92,28 @@ export async function notify(
     return { errors: [], notified: decision.next, sent: [] };
   }
   deps.log.info(
-    { kind: notice.kind, severity: notice.severity, reasons: notice.reasons, channels: channels.map((c) => c.name) },
+    {
+      kind: notice.kind,
+      severity: notice.severity,
+      reasons: notice.reasons,
+      channels: channels.map((c) => c.name),
+    },
     'notification decided',
   );
 
-  const message = render(notice);
   const options = deliveryOptions(cfg, deps);
   const results = await Promise.all(
-    channels.map((c) => {
+    channels.map((c): Promise<DeliveryResult> | DeliveryResult => {
       try {
-        return deliver(c.name, c.request(notice, message, now), options);
+        return deliver(c.name, c.request(notice, render(notice), now), options);
       } catch (e) {
-        // Rendering is pure and should not throw; if it does, it is this channel's failure only.
-        deps.log.error({ channel: c.name, err: e instanceof Error ? e.name : 'unknown' }, 'notification render failed');
-        return { ok: false as const, channel: c.name, attempts: 0, error: { stage: 'notify' as const, target: c.name, message: 'could not build the message' } };
+        // Rendering is pure and should not throw; if it does, it is a failure of this channel only.
+        deps.log.error(
+          { channel: c.name, err: e instanceof Error ? e.name : 'unknown' },
+          'notification render failed',
+        );
+        const error: RunError = { stage: 'notify', target: c.name, message: 'could not build the message' };
+        return { ok: false, channel: c.name, attempts: 0, error };
       }
     }),
   );
@@ -118,17 +126,24 @@ export async function notify(
  * The `Notifier` port for one channel: sends the whole report as an alert, without dedup, and throws a
  * NotifyError (with no URL in it) when delivery failed.
  */
-export function channelNotifier(channel: Channel, options: Omit<DeliveryOptions, 'signal'>, now: () => Date): Notifier {
+export function channelNotifier(
+  channel: Channel,
+  options: Omit<DeliveryOptions, 'signal'>,
+  now: () => Date,
+): Notifier {
   return {
     name: channel.name,
     async send(report, signal) {
       const notice = alertNotice(report);
-      const result = await deliver(channel.name, channel.request(notice, render(notice), now()), { ...options, signal });
+      const result = await deliver(channel.name, channel.request(notice, render(notice), now()), {
+        ...options,
+        signal,
+      });
       if (!result.ok) throw new NotifyError(`${channel.name}: ${result.error.message}`);
     },
   };
 }
 
 export { decide, fingerprints } from './dedup.js';
-export { verifyWebhookSignature } from './webhook.js';
 export type { ChannelName, Message, Notice } from './types.js';
+export { verifyWebhookSignature } from './webhook.js';

@@ -6,7 +6,8 @@ import type { Item, Message, Notice, RecoveredNode, Section, Span } from './type
 
 const severityRank: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
 
-export const severityAtLeast = (s: Severity, floor: Severity): boolean => severityRank[s] >= severityRank[floor];
+export const severityAtLeast = (s: Severity, floor: Severity): boolean =>
+  severityRank[s] >= severityRank[floor];
 
 export const maxSeverity = (list: Severity[]): Severity =>
   list.reduce<Severity>((a, b) => (severityRank[b] > severityRank[a] ? b : a), 'info');
@@ -39,7 +40,8 @@ function signalIsExhaustion(s: PressureSignal): boolean {
 export function nodeSeverity(node: NodeReport): Severity {
   if (!node.hot) return 'info';
   const conntrackFull = node.conntrack !== undefined && node.conntrack.max > 0 && node.conntrack.ratio >= 1;
-  const conntrackFailing = (node.conntrack?.insertFailedDelta ?? 0) > 0 || (node.conntrack?.dropDelta ?? 0) > 0;
+  const conntrackFailing =
+    (node.conntrack?.insertFailedDelta ?? 0) > 0 || (node.conntrack?.dropDelta ?? 0) > 0;
   return node.signals.some(signalIsExhaustion) || conntrackFull || conntrackFailing ? 'critical' : 'warning';
 }
 
@@ -89,8 +91,9 @@ function exhaustionKind(report: RunReport): string {
   );
   if (snatFailing) return 'SNAT exhaustion';
   const conntrack =
-    signals.some((s) => (s.kind === 'conntrack-allowance' || s.kind === 'conntrack') && signalIsExhaustion(s)) ||
-    hot.some((n) => n.conntrack !== undefined && n.conntrack.ratio >= 1);
+    signals.some(
+      (s) => (s.kind === 'conntrack-allowance' || s.kind === 'conntrack') && signalIsExhaustion(s),
+    ) || hot.some((n) => n.conntrack !== undefined && n.conntrack.ratio >= 1);
   if (conntrack) return 'Conntrack saturation';
   if (hot.length > 0) return 'SNAT pressure';
   if (report.offenders.length > 0 || report.recommendations.length > 0) return 'Outbound connection findings';
@@ -144,13 +147,16 @@ function offendersSection(report: RunReport): Section | null {
       code(o.workload),
       text(' on '),
       code(o.node),
-      text(` — ${o.snatSockets} SNAT sockets (${pct(o.share)} of the node) in ${plural(o.pods.length, 'pod')}`),
+      text(
+        ` — ${o.snatSockets} SNAT sockets (${pct(o.share)} of the node) in ${plural(o.pods.length, 'pod')}`,
+      ),
     ];
     const top = o.topDestinations.slice(0, 3);
     top.forEach((d, i) => {
       spans.push(text(i === 0 ? '; top: ' : ', '), code(d.remote), text(` ×${d.sockets}`));
     });
-    if (o.topDestinations.length > top.length) spans.push(text(` and ${o.topDestinations.length - top.length} more`));
+    if (o.topDestinations.length > top.length)
+      spans.push(text(` and ${o.topDestinations.length - top.length} more`));
     return { spans };
   });
   return { key: 'offenders', title: 'Offenders', items };
@@ -190,7 +196,9 @@ function errorsSection(report: RunReport): Section | null {
 function recoveredSection(recovered: RecoveredNode[]): Section | null {
   if (recovered.length === 0) return null;
   const items = recovered.map(
-    (r): Item => ({ spans: [text('node '), code(r.node), text(` recovered (alerted since ${r.firstSeen})`)] }),
+    (r): Item => ({
+      spans: [text('node '), code(r.node), text(` recovered (alerted since ${r.firstSeen})`)],
+    }),
   );
   return { key: 'recovered', title: 'Recovered', items };
 }
@@ -211,7 +219,9 @@ export function render(notice: Notice): Message {
       ...base,
       headline: recoveredHeadline(report.cluster, notice.recovered),
       context: `resolved · ${report.mode} · run ${report.runId} · ${report.finishedAt}`,
-      sections: [recoveredSection(notice.recovered), errorsSection(report)].filter((s): s is Section => s !== null),
+      sections: [recoveredSection(notice.recovered), errorsSection(report)].filter(
+        (s): s is Section => s !== null,
+      ),
     };
   }
   return {

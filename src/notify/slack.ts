@@ -4,7 +4,13 @@ import { escapeSlackCode, escapeSlackText, fitLines, moreText, truncate } from '
 import { icon } from './render.js';
 import type { Channel, Item, Message, Span } from './types.js';
 
-export const slackLimits = { blocks: 50, sectionText: 3000, headerText: 150, contextText: 2000, fallbackText: 3000 };
+export const slackLimits = {
+  blocks: 50,
+  sectionText: 3000,
+  headerText: 150,
+  contextText: 2000,
+  fallbackText: 3000,
+};
 
 type TextObject = { type: 'mrkdwn' | 'plain_text'; text: string; emoji?: boolean };
 export type SlackBlock =
@@ -48,17 +54,24 @@ function recommendationText(title: string | null, item: Item, max: number): stri
   const room = max - head.length - fix.length;
   if (room >= 0) return head + (room > 1 ? truncate(detail, room) : '') + fix;
   const codeRoom = max - head.length - '\n``````'.length;
-  return codeRoom > 1 && item.code ? `${head}\n\`\`\`${truncate(escapeSlackCode(item.code), codeRoom)}\`\`\`` : head;
+  return codeRoom > 1 && item.code
+    ? `${head}\n\`\`\`${truncate(escapeSlackCode(item.code), codeRoom)}\`\`\``
+    : head;
 }
 
 export function slackPayload(message: Message): SlackPayload {
   const headline = `${icon(message, 'slack')} ${message.headline}`;
   const blocks: SlackBlock[] = [
     // plain_text: no mrkdwn, no mentions; emoji shortcodes still render.
-    { type: 'header', text: { type: 'plain_text', text: truncate(headline, slackLimits.headerText), emoji: true } },
+    {
+      type: 'header',
+      text: { type: 'plain_text', text: truncate(headline, slackLimits.headerText), emoji: true },
+    },
     {
       type: 'context',
-      elements: [{ type: 'mrkdwn', text: truncate(escapeSlackText(message.context), slackLimits.contextText) }],
+      elements: [
+        { type: 'mrkdwn', text: truncate(escapeSlackText(message.context), slackLimits.contextText) },
+      ],
     },
   ];
   for (const section of message.sections) {

@@ -58,30 +58,59 @@ function spanRuns(spans: Span[]): TextRun[] {
   return spans
     .filter((s) => s.text !== '')
     .map((s) =>
-      s.style === 'code' ? run(s.text, { fontType: 'Monospace' }) : s.style === 'strong' ? run(s.text, { weight: 'Bolder' }) : run(s.text),
+      s.style === 'code'
+        ? run(s.text, { fontType: 'Monospace' })
+        : s.style === 'strong'
+          ? run(s.text, { weight: 'Bolder' })
+          : run(s.text),
     );
 }
 
 function itemElements(item: Item): CardElement[] {
   const out: CardElement[] = [{ type: 'RichTextBlock', inlines: [run('• '), ...spanRuns(item.spans)] }];
-  if (item.detail) out.push({ type: 'RichTextBlock', spacing: 'None', inlines: [run(item.detail, { isSubtle: true })] });
-  if (item.code) out.push({ type: 'RichTextBlock', spacing: 'Small', inlines: [run(item.code, { fontType: 'Monospace' })] });
+  if (item.detail)
+    out.push({ type: 'RichTextBlock', spacing: 'None', inlines: [run(item.detail, { isSubtle: true })] });
+  if (item.code)
+    out.push({
+      type: 'RichTextBlock',
+      spacing: 'Small',
+      inlines: [run(item.code, { fontType: 'Monospace' })],
+    });
   return out;
 }
 
 function headlineColor(message: Message): TextRun['color'] {
   if (message.kind === 'recovered') return 'Good';
-  return message.severity === 'critical' ? 'Attention' : message.severity === 'warning' ? 'Warning' : 'Accent';
+  return message.severity === 'critical'
+    ? 'Attention'
+    : message.severity === 'warning'
+      ? 'Warning'
+      : 'Accent';
 }
 
 export function teamsCard(message: Message, itemsPerSection = teamsLimits.itemsPerSection): AdaptiveCard {
   const headline = `${icon(message, 'unicode')} ${message.headline}`;
   const body: CardElement[] = [
-    { type: 'RichTextBlock', inlines: [run(headline, { size: 'Large', weight: 'Bolder', color: headlineColor(message) })] },
-    { type: 'RichTextBlock', spacing: 'None', inlines: [run(message.context, { size: 'Small', isSubtle: true })] },
+    {
+      type: 'RichTextBlock',
+      inlines: [run(headline, { size: 'Large', weight: 'Bolder', color: headlineColor(message) })],
+    },
+    {
+      type: 'RichTextBlock',
+      spacing: 'None',
+      inlines: [run(message.context, { size: 'Small', isSubtle: true })],
+    },
   ];
   for (const section of message.sections) {
-    body.push({ type: 'TextBlock', text: section.title, wrap: true, weight: 'Bolder', size: 'Medium', separator: true, spacing: 'Medium' });
+    body.push({
+      type: 'TextBlock',
+      text: section.title,
+      wrap: true,
+      weight: 'Bolder',
+      size: 'Medium',
+      separator: true,
+      spacing: 'Medium',
+    });
     for (const item of section.items.slice(0, itemsPerSection)) body.push(...itemElements(item));
     const left = section.items.length - itemsPerSection;
     if (left > 0) body.push({ type: 'TextBlock', text: moreText(left), wrap: true, isSubtle: true });
@@ -104,7 +133,10 @@ export function teamsPayload(message: Message): TeamsPayload {
     perSection = Math.floor(perSection / 2);
     card = teamsCard(message, perSection);
   }
-  return { type: 'message', attachments: [{ contentType: adaptiveCardContentType, contentUrl: null, content: card }] };
+  return {
+    type: 'message',
+    attachments: [{ contentType: adaptiveCardContentType, contentUrl: null, content: card }],
+  };
 }
 
 export function teamsChannel(webhookUrl: string): Channel {

@@ -342,13 +342,13 @@ type Agg = 'average' | 'total' | 'minimum' | 'maximum' | 'count';
 interface MetricDef {
   dims: string[];
   unit: string;
-  /** gauge: lower minutes around the worst; counter: the whole value in one minute, zeros elsewhere. */
-  kind: 'gauge' | 'counter';
+  /** gauge: lower minutes around the worst; counter: the whole value in one minute, zeros elsewhere; constant: every minute. */
+  kind: 'gauge' | 'counter' | 'constant';
   noMinMax?: boolean;
 }
 
 const LB_METRICS: Record<string, MetricDef> = {
-  AllocatedSnatPorts: { dims: ['FrontendIPAddress', 'BackendIPAddress', 'ProtocolType', 'IsAwaitingRemoval'], unit: 'Count', kind: 'gauge' },
+  AllocatedSnatPorts: { dims: ['FrontendIPAddress', 'BackendIPAddress', 'ProtocolType', 'IsAwaitingRemoval'], unit: 'Count', kind: 'constant' },
   UsedSnatPorts: { dims: ['FrontendIPAddress', 'BackendIPAddress', 'ProtocolType', 'IsAwaitingRemoval'], unit: 'Count', kind: 'gauge' },
   SnatConnectionCount: { dims: ['FrontendIPAddress', 'BackendIPAddress', 'ConnectionState'], unit: 'Count', kind: 'counter', noMinMax: true },
 };
@@ -520,7 +520,7 @@ function timestamps(q: MetricsQuery): number[] {
  * Points of one series: the worst interval carries the value; gauges show lower values in the other
  * intervals, counters zeros; the most recent interval of a window of three or more is null (not yet ingested).
  */
-export function seriesValues(value: number, n: number, key: string, kind: 'gauge' | 'counter'): (number | null)[] {
+export function seriesValues(value: number, n: number, key: string, kind: 'gauge' | 'counter' | 'constant'): (number | null)[] {
   if (n <= 0) return [];
   if (n === 1) return [value];
   const nullAt = n >= 3 ? n - 1 : -1;
@@ -528,7 +528,7 @@ export function seriesValues(value: number, n: number, key: string, kind: 'gauge
   const peak = stableHash(key) % complete;
   return Array.from({ length: n }, (_, i) => {
     if (i === nullAt) return null;
-    if (i === peak) return value;
+    if (i === peak || kind === 'constant') return value;
     if (kind === 'counter') return 0;
     return Math.floor(value * (LOWER[i % LOWER.length] ?? 0.5));
   });

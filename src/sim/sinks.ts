@@ -46,7 +46,8 @@ const channels: SinkChannel[] = ['slack', 'teams', 'discord', 'webhook'];
 
 function headerRecord(req: IncomingMessage): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
+  for (const [k, v] of Object.entries(req.headers))
+    if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
   return out;
 }
 
@@ -59,8 +60,16 @@ function parseJson(body: string): unknown {
 }
 
 type Verdict = { status: number; body: string; contentType: string };
-const text = (status: number, body: string): Verdict => ({ status, body, contentType: 'text/plain; charset=utf-8' });
-const json = (status: number, body: unknown): Verdict => ({ status, body: JSON.stringify(body), contentType: 'application/json' });
+const text = (status: number, body: string): Verdict => ({
+  status,
+  body,
+  contentType: 'text/plain; charset=utf-8',
+});
+const json = (status: number, body: unknown): Verdict => ({
+  status,
+  body: JSON.stringify(body),
+  contentType: 'application/json',
+});
 
 /** Slack's checks on an incoming-webhook payload (a subset: the limits we must respect). */
 function slackVerdict(payload: unknown): Verdict {
@@ -79,10 +88,22 @@ function slackVerdict(payload: unknown): Verdict {
 }
 
 function teamsVerdict(payload: unknown): Verdict {
-  const p = payload as { type?: unknown; attachments?: { contentType?: unknown; content?: { type?: unknown } }[] };
+  const p = payload as {
+    type?: unknown;
+    attachments?: { contentType?: unknown; content?: { type?: unknown } }[];
+  };
   const card = Array.isArray(p?.attachments) ? p.attachments[0] : undefined;
-  if (p?.type !== 'message' || card?.contentType !== 'application/vnd.microsoft.card.adaptive' || card.content?.type !== 'AdaptiveCard') {
-    return json(400, { error: { code: 'InvalidRequestContent', message: 'expected a message with an Adaptive Card attachment' } });
+  if (
+    p?.type !== 'message' ||
+    card?.contentType !== 'application/vnd.microsoft.card.adaptive' ||
+    card.content?.type !== 'AdaptiveCard'
+  ) {
+    return json(400, {
+      error: {
+        code: 'InvalidRequestContent',
+        message: 'expected a message with an Adaptive Card attachment',
+      },
+    });
   }
   return text(202, '');
 }
@@ -99,7 +120,8 @@ function discordVerdict(payload: unknown): Verdict {
     fields?: { name?: string; value?: string }[];
     footer?: { text?: string };
   }[];
-  if (embeds.length > 10) return json(400, { code: 50035, message: 'Invalid Form Body', errors: { embeds: 'max 10' } });
+  if (embeds.length > 10)
+    return json(400, { code: 50035, message: 'Invalid Form Body', errors: { embeds: 'max 10' } });
   let total = 0;
   for (const e of embeds) {
     const fields = e.fields ?? [];
@@ -107,7 +129,9 @@ function discordVerdict(payload: unknown): Verdict {
       (e.title?.length ?? 0) > 256 ||
       (e.description?.length ?? 0) > 4096 ||
       fields.length > 25 ||
-      fields.some((f) => (f.name?.length ?? 0) > 256 || (f.value?.length ?? 0) > 1024 || !f.name || !f.value) ||
+      fields.some(
+        (f) => (f.name?.length ?? 0) > 256 || (f.value?.length ?? 0) > 1024 || !f.name || !f.value,
+      ) ||
       (e.footer?.text?.length ?? 0) > 2048;
     if (bad) return json(400, { code: 50035, message: 'Invalid Form Body' });
     total +=
@@ -116,7 +140,8 @@ function discordVerdict(payload: unknown): Verdict {
       (e.footer?.text?.length ?? 0) +
       fields.reduce((n, f) => n + (f.name?.length ?? 0) + (f.value?.length ?? 0), 0);
   }
-  if (total > 6000) return json(400, { code: 50035, message: 'Invalid Form Body', errors: { embeds: 'total > 6000' } });
+  if (total > 6000)
+    return json(400, { code: 50035, message: 'Invalid Form Body', errors: { embeds: 'total > 6000' } });
   return { status: 204, body: '', contentType: 'text/plain' };
 }
 
@@ -135,13 +160,19 @@ function webhookVerdict(headers: Record<string, string>, body: string, options: 
 }
 
 /** Consumes one injected failure for this sink, if any. */
-function injectedFailure(faults: SimFaults, channel: SinkChannel): Verdict & { retryAfterSeconds?: number } | null {
+function injectedFailure(
+  faults: SimFaults,
+  channel: SinkChannel,
+): (Verdict & { retryAfterSeconds?: number }) | null {
   const key = `sink:${channel}`;
   const f = faults.failNext[key];
   if (!f || f.count <= 0) return null;
   f.count--;
   if (f.count <= 0) delete faults.failNext[key];
-  return { ...text(f.status, f.status === 429 ? 'rate_limited' : 'injected failure'), ...(f.retryAfterSeconds !== undefined ? { retryAfterSeconds: f.retryAfterSeconds } : {}) };
+  return {
+    ...text(f.status, f.status === 429 ? 'rate_limited' : 'injected failure'),
+    ...(f.retryAfterSeconds !== undefined ? { retryAfterSeconds: f.retryAfterSeconds } : {}),
+  };
 }
 
 /** The sink routes: POST `/sinks/{slack|teams|discord|webhook}/…`. */
@@ -161,16 +192,27 @@ export function sinkRoutes(world: SinkWorld, options: SinkOptions = {}): SimRout
     let verdict: Verdict & { retryAfterSeconds?: number };
     if (req.method !== 'POST') verdict = text(405, 'method not allowed');
     else {
-      verdict = injectedFailure(world.faults, channel) ?? (() => {
-        if (parsed === undefined) return text(400, channel === 'slack' ? 'invalid_payload' : 'invalid json');
-        if (channel === 'slack') return slackVerdict(parsed);
-        if (channel === 'teams') return teamsVerdict(parsed);
-        if (channel === 'discord') return discordVerdict(parsed);
-        return webhookVerdict(headers, raw, options);
-      })();
+      verdict =
+        injectedFailure(world.faults, channel) ??
+        (() => {
+          if (parsed === undefined)
+            return text(400, channel === 'slack' ? 'invalid_payload' : 'invalid json');
+          if (channel === 'slack') return slackVerdict(parsed);
+          if (channel === 'teams') return teamsVerdict(parsed);
+          if (channel === 'discord') return discordVerdict(parsed);
+          return webhookVerdict(headers, raw, options);
+        })();
     }
     const at = (options.clock?.() ?? new Date()).getTime();
-    received.push({ channel, path: url.pathname, headers, body: raw, json: parsed, status: verdict.status, at });
+    received.push({
+      channel,
+      path: url.pathname,
+      headers,
+      body: raw,
+      json: parsed,
+      status: verdict.status,
+      at,
+    });
     world.requests?.push({
       service: 'sink',
       method: req.method ?? 'GET',
@@ -182,7 +224,8 @@ export function sinkRoutes(world: SinkWorld, options: SinkOptions = {}): SimRout
       at,
     });
     const responseHeaders: Record<string, string> = { 'content-type': verdict.contentType };
-    if (verdict.retryAfterSeconds !== undefined) responseHeaders['retry-after'] = String(verdict.retryAfterSeconds);
+    if (verdict.retryAfterSeconds !== undefined)
+      responseHeaders['retry-after'] = String(verdict.retryAfterSeconds);
     res.writeHead(verdict.status, responseHeaders);
     res.end(verdict.status === 204 ? undefined : verdict.body);
     return true;
@@ -229,7 +272,11 @@ export async function startSinkServer(options: Omit<SinkOptions, 'received'> = {
     received,
     faults,
     failNext(channel, status, count, retryAfterSeconds) {
-      faults.failNext[`sink:${channel}`] = { status, count, ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}) };
+      faults.failNext[`sink:${channel}`] = {
+        status,
+        count,
+        ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}),
+      };
     },
     close: () =>
       new Promise<void>((resolve, reject) => {

@@ -114,7 +114,9 @@ function hostWord(b: Uint8Array, i: number): number {
   const h6 = HEX[b[i + 6] as number] as number;
   const h7 = HEX[b[i + 7] as number] as number;
   if ((h0 | h1 | h2 | h3 | h4 | h5 | h6 | h7) < 0) return -1;
-  return ((((h6 << 4) | h7) << 24) | (((h4 << 4) | h5) << 16) | (((h2 << 4) | h3) << 8) | ((h0 << 4) | h1)) >>> 0;
+  return (
+    ((((h6 << 4) | h7) << 24) | (((h4 << 4) | h5) << 16) | (((h2 << 4) | h3) << 8) | ((h0 << 4) | h1)) >>> 0
+  );
 }
 
 /** 8 hex digits at i as a number, or -1 (a value of 2³¹ or more fails the callers' OR check: they take the slow path). */
@@ -141,11 +143,75 @@ function port4(b: Uint8Array, i: number): number {
   return (p0 << 12) | (p1 << 8) | (p2 << 4) | p3;
 }
 
+/** tx_queue:rx_queue tr:tm->when retrnsmt as hex runs of any width; returns the index after them or -1. */
+function slowCounters(b: Uint8Array, i: number, r: RawSocket): number {
+  const H = HEX;
+  let v = 0;
+  let n = 0;
+  let h = 0;
+  n = 0;
+  while ((h = H[b[i] as number] as number) >= 0) {
+    v = v * 16 + h;
+    i++;
+    n++;
+  }
+  if (n === 0 || n > 8 || b[i] !== COLON) return -1;
+  r.txQueue = v;
+  i++;
+  v = 0;
+  n = 0;
+  while ((h = H[b[i] as number] as number) >= 0) {
+    v = v * 16 + h;
+    i++;
+    n++;
+  }
+  if (n === 0 || n > 8 || b[i] !== SPACE) return -1;
+  r.rxQueue = v;
+  i++;
+  v = 0;
+  n = 0;
+  while ((h = H[b[i] as number] as number) >= 0) {
+    v = v * 16 + h;
+    i++;
+    n++;
+  }
+  if (n === 0 || n > 2 || b[i] !== COLON) return -1;
+  r.timerActive = v;
+  i++;
+  v = 0;
+  n = 0;
+  while ((h = H[b[i] as number] as number) >= 0) {
+    v = v * 16 + h;
+    i++;
+    n++;
+  }
+  if (n === 0 || n > 16 || b[i] !== SPACE) return -1;
+  r.timerExpires = v;
+  i++;
+  v = 0;
+  n = 0;
+  while ((h = H[b[i] as number] as number) >= 0) {
+    v = v * 16 + h;
+    i++;
+    n++;
+  }
+  if (n === 0 || n > 8 || b[i] !== SPACE) return -1;
+  r.retransmits = v;
+  return i;
+}
+
 /**
  * Scans the complete lines of b[start, end); b[end - 1] must be a newline. Every loop below stops
  * at a byte that is not a digit, and a newline is not one, so no field reader passes the line's end.
  */
-function scanLines(b: Uint8Array, start: number, end: number, r: RawSocket, visit: SocketVisitor, counts: ScanCounts): void {
+function scanLines(
+  b: Uint8Array,
+  start: number,
+  end: number,
+  r: RawSocket,
+  visit: SocketVisitor,
+  counts: ScanCounts,
+): void {
   const H = HEX;
   let parsed = 0;
   let malformed = 0;
@@ -264,55 +330,8 @@ function scanLines(b: Uint8Array, start: number, end: number, r: RawSocket, visi
         r.retransmits = retr;
         i += 38;
       } else {
-        let h = 0;
-        n = 0;
-        while ((h = H[b[i] as number] as number) >= 0) {
-          v = v * 16 + h;
-          i++;
-          n++;
-        }
-        if (n === 0 || n > 8 || b[i] !== COLON) break line;
-        r.txQueue = v;
-        i++;
-        v = 0;
-        n = 0;
-        while ((h = H[b[i] as number] as number) >= 0) {
-          v = v * 16 + h;
-          i++;
-          n++;
-        }
-        if (n === 0 || n > 8 || b[i] !== SPACE) break line;
-        r.rxQueue = v;
-        i++;
-        v = 0;
-        n = 0;
-        while ((h = H[b[i] as number] as number) >= 0) {
-          v = v * 16 + h;
-          i++;
-          n++;
-        }
-        if (n === 0 || n > 2 || b[i] !== COLON) break line;
-        r.timerActive = v;
-        i++;
-        v = 0;
-        n = 0;
-        while ((h = H[b[i] as number] as number) >= 0) {
-          v = v * 16 + h;
-          i++;
-          n++;
-        }
-        if (n === 0 || n > 16 || b[i] !== SPACE) break line;
-        r.timerExpires = v;
-        i++;
-        v = 0;
-        n = 0;
-        while ((h = H[b[i] as number] as number) >= 0) {
-          v = v * 16 + h;
-          i++;
-          n++;
-        }
-        if (n === 0 || n > 8 || b[i] !== SPACE) break line;
-        r.retransmits = v;
+        i = slowCounters(b, i, r);
+        if (i < 0) break line;
       }
       // uid, timeout (may be negative), inode: space-padded decimals
       while (b[i] === SPACE) i++;
@@ -467,7 +486,9 @@ export function looksLikeProcNetTcp(counts: ScanCounts): boolean {
 }
 
 const addressText = (v4: boolean, value: number, words: Uint32Array): string =>
-  v4 ? formatIpv4(value) : formatIpv6(words[0] as number, words[1] as number, words[2] as number, words[3] as number);
+  v4
+    ? formatIpv4(value)
+    : formatIpv6(words[0] as number, words[1] as number, words[2] as number, words[3] as number);
 
 /** Copies the reused record into a {@link SocketEntry}; `::ffff:a.b.c.d` becomes `a.b.c.d`. */
 export function toEntry(r: RawSocket): SocketEntry {

@@ -6,7 +6,10 @@
 import type { DestinationCount, SocketSummary, TcpState } from '../model.js';
 import { type AddressClassifier, createClassifier, formatEndpoint, formatIpv4, formatIpv6 } from './address.js';
 import { ProcNetTcpScanner, type RawSocket, type ScanCounts } from './parse.js';
-import { CODE_CLOSE, CODE_LISTEN, STATE_BY_CODE, STATE_CODES } from './states.js';
+import { CODE_CLOSE, CODE_LISTEN, STATE_BY_CODE } from './states.js';
+
+/** State slots per destination: codes 0-12 are known; 13-15 (and codes masked into them) are UNKNOWN. */
+const STATE_SLOTS = 16;
 
 export interface Summarizer {
   push(chunk: Uint8Array | string): void;
@@ -87,16 +90,36 @@ export function createSummarizer(classifier: AddressClassifier = defaultClassifi
   const listenPorts = new Uint8Array(65536);
   /** Sockets not in LISTEN, per local port: inbound/outbound is decided from these at finish. */
   const nonListenByPort = new Float64Array(65536);
+  /** SNAT candidates counted so far, per local port: a later LISTEN on such a port needs a correction. */
+  const candidatesByPort = new Uint32Array(65536);
+  let lateListen = false;
   const destinations: Destination[] = [];
   const v4Destinations = new V4Table();
   const byV6 = new Map<string, number>();
-  /** Candidates: (localPort | state << 16, destination index) pairs. */
+  /** Per destination: sockets, and sockets per state code (STATE_SLOTS per destination). */
+  let sockets = new Float64Array(1024);
+  let states = new Float64Array(1024 * STATE_SLOTS);
+  /** Candidates, kept only to undo a count if a later LISTEN makes them inbound: (localPort | state << 16, destination). */
   let candidates = new Uint32Array(2048);
   let candidateCount = 0;
+  const publicV4 = (v: number): boolean => classifier.classifyV4(v) === 'public';
+
+  const added = (): void => {
+    if (destinations.length <= sockets.length) return;
+    const grownSockets = new Float64Array(sockets.length * 2);
+    grownSockets.set(sockets);
+    sockets = grownSockets;
+    const grownStates = new Float64Array(states.length * 2);
+    grownStates.set(states);
+    states = grownStates;
+  };
 
   const destinationV4 = (address: number, port: number): number => {
     const index = v4Destinations.indexOf(address, port, destinations.length);
-    if (index === destinations.length) destinations.push({ address: formatIpv4(address), port });
+    if (index === destinations.length) {
+      destinations.push({ address: formatIpv4(address), port });
+      added();
+    }
     return index;
   };
 
@@ -108,6 +131,7 @@ export function createSummarizer(classifier: AddressClassifier = defaultClassifi
       index = destinations.length;
       destinations.push({ address, port });
       byV6.set(key, index);
+      added();
     }
     return index;
   };
@@ -117,21 +141,28 @@ export function createSummarizer(classifier: AddressClassifier = defaultClassifi
     stateCounts[state] = (stateCounts[state] as number) + 1;
     const localPort = r.localPort;
     if (state === CODE_LISTEN) {
-      listenPorts[localPort] = 1;
+      if (listenPorts[localPort] === 0) {
+        listenPorts[localPort] = 1;
+        if (candidatesByPort[localPort] !== 0) lateListen = true;
+      }
       return;
     }
     nonListenByPort[localPort] = (nonListenByPort[localPort] as number) + 1;
-    // A port already known to be listened on makes the socket inbound: no need to keep it.
+    // A port already known to be listened on makes the socket inbound.
     if (state === CODE_CLOSE || listenPorts[localPort] === 1) return;
     let index: number;
     if (r.remoteV4) {
-      if (classifier.classifyV4(r.remote4) !== 'public') return;
+      if (!publicV4(r.remote4)) return;
       index = destinationV4(r.remote4, r.remotePort);
     } else {
       const w = r.remote;
       if (classifier.classifyV6(w[0] as number, w[1] as number, w[2] as number, w[3] as number) !== 'public') return;
       index = destinationV6(w, r.remotePort);
     }
+    sockets[index] = (sockets[index] as number) + 1;
+    const slot = index * STATE_SLOTS + (state & (STATE_SLOTS - 1));
+    states[slot] = (states[slot] as number) + 1;
+    candidatesByPort[localPort] = (candidatesByPort[localPort] as number) + 1;
     if (candidateCount * 2 + 2 > candidates.length) {
       const grown = new Uint32Array(candidates.length * 2);
       grown.set(candidates);
@@ -166,27 +197,27 @@ export function createSummarizer(classifier: AddressClassifier = defaultClassifi
         nonListen += n;
         if (listenPorts[port] === 1) inbound += n;
       }
-      const sockets = new Float64Array(destinations.length);
-      const states = new Float64Array(destinations.length * STATE_CODES);
-      let snatSockets = 0;
-      for (let c = 0; c < candidateCount; c++) {
-        const packed = candidates[c * 2] as number;
-        if (listenPorts[packed & 0xffff] === 1) continue;
-        const index = candidates[c * 2 + 1] as number;
-        const code = packed >>> 16;
-        sockets[index] = (sockets[index] as number) + 1;
-        const slot = index * STATE_CODES + (code < STATE_CODES ? code : 0);
-        states[slot] = (states[slot] as number) + 1;
-        snatSockets++;
+      let snatSockets = candidateCount;
+      if (lateListen) {
+        // A LISTEN seen after sockets on its port (tcp6 after tcp): those sockets were inbound.
+        for (let c = 0; c < candidateCount; c++) {
+          const packed = candidates[c * 2] as number;
+          if (listenPorts[packed & 0xffff] === 0) continue;
+          const index = candidates[c * 2 + 1] as number;
+          sockets[index] = (sockets[index] as number) - 1;
+          const slot = index * STATE_SLOTS + ((packed >>> 16) & (STATE_SLOTS - 1));
+          states[slot] = (states[slot] as number) - 1;
+          snatSockets--;
+        }
       }
       const out: DestinationCount[] = [];
       destinations.forEach((d, index) => {
         const n = sockets[index] as number;
         if (n === 0) return;
         const perState: Partial<Record<TcpState, number>> = {};
-        for (let code = 0; code < STATE_CODES; code++) {
-          const k = states[index * STATE_CODES + code] as number;
-          if (k > 0) perState[STATE_BY_CODE[code] ?? 'UNKNOWN'] = k;
+        for (let code = 0; code < STATE_SLOTS; code++) {
+          const k = states[index * STATE_SLOTS + code] as number;
+          if (k > 0) perState[STATE_BY_CODE[code] ?? 'UNKNOWN'] = (perState[STATE_BY_CODE[code] ?? 'UNKNOWN'] ?? 0) + k;
         }
         out.push({ remote: formatEndpoint(d.address, d.port), address: d.address, port: d.port, sockets: n, byState: perState });
       });

@@ -7,7 +7,16 @@ type Conntrack = NonNullable<NodeReport['conntrack']>;
 export function aConntrack(over: Partial<Conntrack> = {}): Conntrack {
   const count = over.count ?? 1000;
   const max = over.max ?? 262_144;
-  return { count, max, beLiberal: false, insertFailed: 0, drop: 0, earlyDrop: 0, ratio: count / max, ...over };
+  return {
+    count,
+    max,
+    beLiberal: false,
+    insertFailed: 0,
+    drop: 0,
+    earlyDrop: 0,
+    ratio: count / max,
+    ...over,
+  };
 }
 
 export function aNode(over: Partial<NodeReport> & { name?: string } = {}): NodeReport {
@@ -54,7 +63,10 @@ export function anAksInput(over: Partial<AdviceInput> = {}): AdviceInput {
       azure: { outboundType: 'loadBalancer', allocatedOutboundPorts: 0, outboundIPs: 1, nodeCount: 2 },
     },
     nodeCount: 2,
-    nodes: [aNode({ name: 'node-a', conntrack: aConntrack() }), aNode({ name: 'node-b', conntrack: aConntrack() })],
+    nodes: [
+      aNode({ name: 'node-a', conntrack: aConntrack() }),
+      aNode({ name: 'node-b', conntrack: aConntrack() }),
+    ],
     offenders: [],
     uninspectable: [],
     thresholds: { snatUsedRatio: 0.8, conntrackUsedRatio: 0.9 },
@@ -69,7 +81,9 @@ export function anEksInput(over: Partial<AdviceInput> = {}): AdviceInput {
     cloud: {
       provider: 'aws',
       aws: {
-        natGateways: [{ id: 'nat-0a1b2c3d', errorPortAllocation: 0, activeConnectionCount: 1200, packetsDropCount: 0 }],
+        natGateways: [
+          { id: 'nat-0a1b2c3d', errorPortAllocation: 0, activeConnectionCount: 1200, packetsDropCount: 0 },
+        ],
         awsNodeEnv: { AWS_VPC_K8S_CNI_RANDOMIZESNAT: 'prng', AWS_VPC_K8S_CNI_EXTERNALSNAT: 'false' },
       },
     },

@@ -70,10 +70,18 @@ describe('portsPerNode', () => {
     ['1 IP, 50 nodes, default', { nodes: 50, outboundIPs: 1, allocatedOutboundPorts: 0 }, 1024],
     ['1 IP, 51 nodes, default', { nodes: 51, outboundIPs: 1, allocatedOutboundPorts: 0 }, 512],
     ['2 IPs, 51 nodes, default: 512 per IP', { nodes: 51, outboundIPs: 2, allocatedOutboundPorts: 0 }, 1024],
-    ['3 IPs, 100 nodes, default: capped at 1024', { nodes: 100, outboundIPs: 3, allocatedOutboundPorts: 0 }, 1024],
+    [
+      '3 IPs, 100 nodes, default: capped at 1024',
+      { nodes: 100, outboundIPs: 3, allocatedOutboundPorts: 0 },
+      1024,
+    ],
     ['2 IPs, 101 nodes, default', { nodes: 101, outboundIPs: 2, allocatedOutboundPorts: 0 }, 512],
     ['4 IPs, 300 nodes, default', { nodes: 300, outboundIPs: 4, allocatedOutboundPorts: 0 }, 512],
-    ['explicit 4000 ignores the pool size', { nodes: 500, outboundIPs: 40, allocatedOutboundPorts: 4000 }, 4000],
+    [
+      'explicit 4000 ignores the pool size',
+      { nodes: 500, outboundIPs: 40, allocatedOutboundPorts: 4000 },
+      4000,
+    ],
   ])('%s → %i', (_name, setting, ports) => {
     expect(portsPerNode(setting)).toBe(ports);
   });
@@ -141,7 +149,9 @@ describe('evaluateLb', () => {
   });
 
   it('default allocation with 1000 nodes + surge is an error', () => {
-    expect(() => evaluateLb({ nodes: 1000, outboundIPs: 1, allocatedOutboundPorts: 0 })).toThrow(CapacityError);
+    expect(() => evaluateLb({ nodes: 1000, outboundIPs: 1, allocatedOutboundPorts: 0 })).toThrow(
+      CapacityError,
+    );
   });
 });
 
@@ -185,9 +195,13 @@ describe('smallestLbSetting', () => {
           expect(plan.allocatedOutboundPorts).toBeGreaterThanOrEqual(want);
           expect(plan.allocatedOutboundPorts - want).toBeLessThan(8);
           if (plan.feasible) {
-            expect(planned * plan.allocatedOutboundPorts).toBeLessThanOrEqual(LB_PORTS_PER_IP * plan.outboundIPs);
+            expect(planned * plan.allocatedOutboundPorts).toBeLessThanOrEqual(
+              LB_PORTS_PER_IP * plan.outboundIPs,
+            );
             if (plan.outboundIPs > 1)
-              expect(planned * plan.allocatedOutboundPorts).toBeGreaterThan(LB_PORTS_PER_IP * (plan.outboundIPs - 1));
+              expect(planned * plan.allocatedOutboundPorts).toBeGreaterThan(
+                LB_PORTS_PER_IP * (plan.outboundIPs - 1),
+              );
             expect(plan.maxNodes).toBeGreaterThanOrEqual(planned);
             expect(plan.maxPortsPerNodeWithTheseIPs).toBeGreaterThanOrEqual(plan.allocatedOutboundPorts);
           } else {

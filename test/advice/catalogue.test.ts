@@ -35,13 +35,21 @@ describe('recommend: which ids fire', () => {
       [],
     ],
     ['AKS Mongo leak', mongoLeak(), ['AZURE_LB_OUTBOUND_PORTS', 'CONNECTION_POOLING']],
-    ['AKS hot node, no offender: no pooling advice', mongoLeak({ offenders: [] }), ['AZURE_LB_OUTBOUND_PORTS']],
+    [
+      'AKS hot node, no offender: no pooling advice',
+      mongoLeak({ offenders: [] }),
+      ['AZURE_LB_OUTBOUND_PORTS'],
+    ],
     [
       'AKS node at 79% (below 0.8), no failures',
       anAksInput({ nodes: [{ ...aSnatNode('node-a', 809, 1024), hot: false }] }),
       [],
     ],
-    ['AKS node at 80% exactly', anAksInput({ nodes: [aSnatNode('node-a', 820, 1024)] }), ['AZURE_LB_OUTBOUND_PORTS']],
+    [
+      'AKS node at 80% exactly',
+      anAksInput({ nodes: [aSnatNode('node-a', 820, 1024)] }),
+      ['AZURE_LB_OUTBOUND_PORTS'],
+    ],
     [
       'AKS node below the threshold but failing SNAT connections',
       anAksInput({ nodes: [aSnatNode('node-a', 300, 1024, 5)] }),
@@ -61,12 +69,17 @@ describe('recommend: which ids fire', () => {
           provider: 'azure',
           azure: { outboundType: 'loadBalancer', outboundIPs: 1, allocatedOutboundPorts: 1024 },
           aws: {
-            natGateways: [{ id: 'nat-x', errorPortAllocation: 9, activeConnectionCount: 1, packetsDropCount: 0 }],
+            natGateways: [
+              { id: 'nat-x', errorPortAllocation: 9, activeConnectionCount: 1, packetsDropCount: 0 },
+            ],
             awsNodeEnv: { AWS_VPC_K8S_CNI_RANDOMIZESNAT: 'none' },
           },
         },
         nodes: [
-          { ...aSnatNode('node-a', 1024, 1024, 37), conntrack: aConntrack({ insertFailed: 5, insertFailedDelta: 5 }) },
+          {
+            ...aSnatNode('node-a', 1024, 1024, 37),
+            conntrack: aConntrack({ insertFailed: 5, insertFailedDelta: 5 }),
+          },
         ],
       }),
       // conntrack advice is provider-neutral: insert_failed grew on node-a
@@ -97,7 +110,12 @@ describe('recommend: which ids fire', () => {
 describe('AZURE_LB_OUTBOUND_PORTS', () => {
   it('doubles 1,024 to 2,048 ports for 2 nodes + 1 surge on 1 IP, critical when SNAT connections fail', () => {
     const r = one(
-      mongoLeak({ cloud: { provider: 'azure', azure: { outboundType: 'loadBalancer', allocatedOutboundPorts: 1024, outboundIPs: 1 } } }),
+      mongoLeak({
+        cloud: {
+          provider: 'azure',
+          azure: { outboundType: 'loadBalancer', allocatedOutboundPorts: 1024, outboundIPs: 1 },
+        },
+      }),
       'AZURE_LB_OUTBOUND_PORTS',
     );
     expect(r.severity).toBe('critical');
@@ -126,7 +144,9 @@ describe('AZURE_LB_OUTBOUND_PORTS', () => {
       'AZURE_LB_OUTBOUND_PORTS',
     );
     // ceil(2,500 / 0.8) = 3,125 → 3,128 (multiple of 8); 3 × 3,128 = 9,384 → 1 IP.
-    expect(r.fix).toContain('--load-balancer-outbound-ports 3128 --load-balancer-managed-outbound-ip-count 1');
+    expect(r.fix).toContain(
+      '--load-balancer-outbound-ports 3128 --load-balancer-managed-outbound-ip-count 1',
+    );
   });
 
   it('100 nodes + surge 10 at 512 default ports: 1,024 ports need 2 IPs', () => {
@@ -134,19 +154,27 @@ describe('AZURE_LB_OUTBOUND_PORTS', () => {
       anAksInput({
         nodeCount: 100,
         maxSurge: 10,
-        cloud: { provider: 'azure', azure: { outboundType: 'loadBalancer', allocatedOutboundPorts: 0, outboundIPs: 1, nodeCount: 100 } },
+        cloud: {
+          provider: 'azure',
+          azure: { outboundType: 'loadBalancer', allocatedOutboundPorts: 0, outboundIPs: 1, nodeCount: 100 },
+        },
         nodes: [aSnatNode('node-a', 512, 512)],
       }),
       'AZURE_LB_OUTBOUND_PORTS',
     );
-    expect(r.fix).toContain('--load-balancer-outbound-ports 1024 --load-balancer-managed-outbound-ip-count 2');
+    expect(r.fix).toContain(
+      '--load-balancer-outbound-ports 1024 --load-balancer-managed-outbound-ip-count 2',
+    );
     expect(r.detail).toContain('at most 125 nodes');
   });
 
   it('never suggests fewer IPs than the cluster has', () => {
     const r = one(
       anAksInput({
-        cloud: { provider: 'azure', azure: { outboundType: 'loadBalancer', allocatedOutboundPorts: 1024, outboundIPs: 4 } },
+        cloud: {
+          provider: 'azure',
+          azure: { outboundType: 'loadBalancer', allocatedOutboundPorts: 1024, outboundIPs: 4 },
+        },
         nodes: [aSnatNode('node-a', 1024, 1024)],
       }),
       'AZURE_LB_OUTBOUND_PORTS',
@@ -160,7 +188,10 @@ describe('AZURE_NAT_GATEWAY', () => {
   it('replaces the LB advice when one node needs more than 64,000 ports', () => {
     const input = anAksInput({
       target: { resourceGroup: 'rg', cluster: 'aks' },
-      cloud: { provider: 'azure', azure: { outboundType: 'loadBalancer', allocatedOutboundPorts: 40_000, outboundIPs: 2 } },
+      cloud: {
+        provider: 'azure',
+        azure: { outboundType: 'loadBalancer', allocatedOutboundPorts: 40_000, outboundIPs: 2 },
+      },
       nodes: [aSnatNode('node-a', 40_000, 40_000, 3)],
     });
     expect(ids(input)).toEqual(['AZURE_NAT_GATEWAY']);
@@ -170,13 +201,21 @@ describe('AZURE_NAT_GATEWAY', () => {
     expect(r.fix).toBe(
       'az aks update --resource-group rg --name aks --outbound-type managedNATGateway --nat-gateway-managed-outbound-ip-count 2',
     );
-    expect(r.detail).toContain('above the load balancer\'s maximum of 64000');
+    expect(r.detail).toContain("above the load balancer's maximum of 64,000");
   });
 
   it('replaces the LB advice when more than 100 IPs would be needed (401 nodes × 16,000)', () => {
     const input = anAksInput({
       nodeCount: 400,
-      cloud: { provider: 'azure', azure: { outboundType: 'loadBalancer', allocatedOutboundPorts: 8000, outboundIPs: 50, nodeCount: 400 } },
+      cloud: {
+        provider: 'azure',
+        azure: {
+          outboundType: 'loadBalancer',
+          allocatedOutboundPorts: 8000,
+          outboundIPs: 50,
+          nodeCount: 400,
+        },
+      },
       nodes: [aSnatNode('node-a', 8000, 8000)],
     });
     const r = one(input, 'AZURE_NAT_GATEWAY');
@@ -187,12 +226,22 @@ describe('AZURE_NAT_GATEWAY', () => {
   it('is offered as an info alternative when the LB plan needs more than 16 IPs', () => {
     const input = anAksInput({
       nodeCount: 300,
-      cloud: { provider: 'azure', azure: { outboundType: 'loadBalancer', allocatedOutboundPorts: 2048, outboundIPs: 10, nodeCount: 300 } },
+      cloud: {
+        provider: 'azure',
+        azure: {
+          outboundType: 'loadBalancer',
+          allocatedOutboundPorts: 2048,
+          outboundIPs: 10,
+          nodeCount: 300,
+        },
+      },
       nodes: [aSnatNode('node-a', 2048, 2048)],
     });
     // 301 × 4,096 = 1,232,896 → 20 IPs.
     expect(ids(input)).toEqual(['AZURE_LB_OUTBOUND_PORTS', 'AZURE_NAT_GATEWAY']);
-    expect(one(input, 'AZURE_LB_OUTBOUND_PORTS').fix).toContain('--load-balancer-outbound-ports 4096 --load-balancer-managed-outbound-ip-count 20');
+    expect(one(input, 'AZURE_LB_OUTBOUND_PORTS').fix).toContain(
+      '--load-balancer-outbound-ports 4096 --load-balancer-managed-outbound-ip-count 20',
+    );
     expect(one(input, 'AZURE_NAT_GATEWAY').severity).toBe('info');
   });
 
@@ -200,12 +249,17 @@ describe('AZURE_NAT_GATEWAY', () => {
     const input = anAksInput({
       cloud: {
         provider: 'azure',
-        azure: { outboundType: 'managedNATGateway', natGateway: { failedSnat: 120, totalConnections: 70_000, packetsDropped: 0 } },
+        azure: {
+          outboundType: 'managedNATGateway',
+          natGateway: { failedSnat: 120, totalConnections: 70_000, packetsDropped: 0 },
+        },
       },
     });
     const r = one(input, 'AZURE_NAT_GATEWAY');
     // ceil(70,000 / 64,512) + 1 = 3.
-    expect(r.fix).toBe('az aks update --resource-group <resource-group> --name <cluster> --nat-gateway-managed-outbound-ip-count 3');
+    expect(r.fix).toBe(
+      'az aks update --resource-group <resource-group> --name <cluster> --nat-gateway-managed-outbound-ip-count 3',
+    );
     expect(r.severity).toBe('critical');
   });
 
@@ -213,7 +267,10 @@ describe('AZURE_NAT_GATEWAY', () => {
     const input = anAksInput({
       cloud: {
         provider: 'azure',
-        azure: { outboundType: 'managedNATGateway', natGateway: { failedSnat: 0, totalConnections: 70_000, packetsDropped: 0 } },
+        azure: {
+          outboundType: 'managedNATGateway',
+          natGateway: { failedSnat: 0, totalConnections: 70_000, packetsDropped: 0 },
+        },
       },
     });
     expect(ids(input)).toEqual([]);
@@ -264,9 +321,20 @@ describe('CONNECTION_POOLING', () => {
   it('one recommendation per workload, merging its offenders on several nodes', () => {
     const input = anAksInput({
       offenders: [
-        anOffender({ node: 'node-a', snatSockets: 600, topDestinations: [{ remote: '20.61.15.3:27017', sockets: 600 }] }),
-        anOffender({ node: 'node-b', snatSockets: 500, topDestinations: [{ remote: '20.61.15.3:27017', sockets: 500 }] }),
-        anOffender({ workload: 'shop/Deployment/web', topDestinations: [{ remote: '203.0.113.9:443', sockets: 300 }] }),
+        anOffender({
+          node: 'node-a',
+          snatSockets: 600,
+          topDestinations: [{ remote: '20.61.15.3:27017', sockets: 600 }],
+        }),
+        anOffender({
+          node: 'node-b',
+          snatSockets: 500,
+          topDestinations: [{ remote: '20.61.15.3:27017', sockets: 500 }],
+        }),
+        anOffender({
+          workload: 'shop/Deployment/web',
+          topDestinations: [{ remote: '203.0.113.9:443', sockets: 300 }],
+        }),
       ],
     });
     const recs = only(input, 'CONNECTION_POOLING');
@@ -277,7 +345,9 @@ describe('CONNECTION_POOLING', () => {
 
   it('not for an offender with fewer than 10 open connections to any destination', () => {
     const input = anAksInput({
-      offenders: [anOffender({ snatSockets: 9, topDestinations: [{ remote: '20.61.15.3:27017', sockets: 9 }] })],
+      offenders: [
+        anOffender({ snatSockets: 9, topDestinations: [{ remote: '20.61.15.3:27017', sockets: 9 }] }),
+      ],
     });
     expect(only(input, 'CONNECTION_POOLING')).toEqual([]);
   });
@@ -300,7 +370,9 @@ describe('TIME_WAIT_CHURN', () => {
   it('gives the numbers and the keep-alive fix', () => {
     const r = one(
       anAksInput({
-        offenders: [anOffender({ topDestinations: [{ remote: '203.0.113.9:443', sockets: 900, timeWait: 800 }] })],
+        offenders: [
+          anOffender({ topDestinations: [{ remote: '203.0.113.9:443', sockets: 900, timeWait: 800 }] }),
+        ],
       }),
       'TIME_WAIT_CHURN',
     );
@@ -330,7 +402,11 @@ describe('AWS_RANDOMIZESNAT_PRNG', () => {
     ['none', { AWS_VPC_K8S_CNI_RANDOMIZESNAT: 'none', AWS_VPC_K8S_CNI_EXTERNALSNAT: 'false' }, true],
     ['prng', { AWS_VPC_K8S_CNI_RANDOMIZESNAT: 'prng' }, false],
     ['unset (prng since VPC CNI 1.7)', {}, false],
-    ['hashrandom with EXTERNALSNAT=true', { AWS_VPC_K8S_CNI_RANDOMIZESNAT: 'hashrandom', AWS_VPC_K8S_CNI_EXTERNALSNAT: 'true' }, false],
+    [
+      'hashrandom with EXTERNALSNAT=true',
+      { AWS_VPC_K8S_CNI_RANDOMIZESNAT: 'hashrandom', AWS_VPC_K8S_CNI_EXTERNALSNAT: 'true' },
+      false,
+    ],
   ])('RANDOMIZESNAT %s → %s', (_name, env, fires) => {
     expect(only(eks(env), 'AWS_RANDOMIZESNAT_PRNG')).toHaveLength(fires ? 1 : 0);
   });
@@ -339,14 +415,22 @@ describe('AWS_RANDOMIZESNAT_PRNG', () => {
     const r = one(eks({ AWS_VPC_K8S_CNI_RANDOMIZESNAT: 'hashrandom' }), 'AWS_RANDOMIZESNAT_PRNG');
     expect(r.severity).toBe('critical');
     expect(r.detail).toContain('insert_failed grew on ip-10-0-1-10 (+120)');
-    expect(r.fix).toBe('kubectl set env daemonset aws-node -n kube-system AWS_VPC_K8S_CNI_RANDOMIZESNAT=prng');
+    expect(r.fix).toBe(
+      'kubectl set env daemonset aws-node -n kube-system AWS_VPC_K8S_CNI_RANDOMIZESNAT=prng',
+    );
   });
 
   it('warning when the node is hot but insert_failed does not grow', () => {
     const input = eks(
       { AWS_VPC_K8S_CNI_RANDOMIZESNAT: 'hashrandom' },
       {
-        nodes: [aNode({ name: 'n', hot: true, conntrack: aConntrack({ insertFailed: 4000, insertFailedDelta: 0 }) })],
+        nodes: [
+          aNode({
+            name: 'n',
+            hot: true,
+            conntrack: aConntrack({ insertFailed: 4000, insertFailedDelta: 0 }),
+          }),
+        ],
       },
     );
     expect(one(input, 'AWS_RANDOMIZESNAT_PRNG').severity).toBe('warning');
@@ -367,7 +451,11 @@ describe('AWS_RANDOMIZESNAT_PRNG', () => {
 });
 
 describe('AWS_EXTERNALSNAT', () => {
-  const growing = aNode({ name: 'ip-10-0-1-10', hot: true, conntrack: aConntrack({ insertFailed: 90, insertFailedDelta: 30 }) });
+  const growing = aNode({
+    name: 'ip-10-0-1-10',
+    hot: true,
+    conntrack: aConntrack({ insertFailed: 90, insertFailedDelta: 30 }),
+  });
   const gw = { id: 'nat-0a1b2c3d', errorPortAllocation: 0, activeConnectionCount: 1200, packetsDropCount: 0 };
   const eks = (env: Record<string, string>, natGateways = [gw], nodes = [growing]) =>
     anEksInput({ cloud: { provider: 'aws', aws: { natGateways, awsNodeEnv: env } }, nodes });
@@ -388,7 +476,14 @@ describe('AWS_EXTERNALSNAT', () => {
   it.each<[string, AdviceInput]>([
     ['no NAT gateway (public subnets)', eks({}, [])],
     ['already EXTERNALSNAT=true', eks({ AWS_VPC_K8S_CNI_EXTERNALSNAT: 'true' })],
-    ['insert_failed not growing', eks({}, [gw], [aNode({ name: 'n', hot: true, conntrack: aConntrack({ insertFailed: 90, insertFailedDelta: 0 }) })])],
+    [
+      'insert_failed not growing',
+      eks(
+        {},
+        [gw],
+        [aNode({ name: 'n', hot: true, conntrack: aConntrack({ insertFailed: 90, insertFailedDelta: 0 }) })],
+      ),
+    ],
     [
       'ErrorPortAllocation alone',
       eks({}, [{ ...gw, errorPortAllocation: 12 }], [aNode({ name: 'n', conntrack: aConntrack() })]),
@@ -415,14 +510,19 @@ describe('AWS_NATGW_ADD_IPS', () => {
   it('adds one IP when the gateway has one', () => {
     const r = one(eks([gw({ ips: 1 })]), 'AWS_NATGW_ADD_IPS');
     expect(r.severity).toBe('critical');
-    expect(r.fix).toBe('aws ec2 associate-nat-gateway-address --nat-gateway-id nat-0a1b2c3d --allocation-ids <eipalloc-1>');
+    expect(r.fix).toBe(
+      'aws ec2 associate-nat-gateway-address --nat-gateway-id nat-0a1b2c3d --allocation-ids <eipalloc-1>',
+    );
     expect(r.detail).toContain('55,000 simultaneous connections to one destination');
     expect(r.detail).toContain('2 IPs carry 110,000 connections per destination');
   });
 
   it('sizes for the busiest destination: 120,000 sockets → 3 IPs, with the quota note', () => {
     const r = one(
-      eks([gw({ ips: 1 })], [anOffender({ topDestinations: [{ remote: '203.0.113.9:443', sockets: 120_000 }] })]),
+      eks(
+        [gw({ ips: 1 })],
+        [anOffender({ topDestinations: [{ remote: '203.0.113.9:443', sockets: 120_000 }] })],
+      ),
       'AWS_NATGW_ADD_IPS',
     );
     expect(r.fix).toMatch(/--allocation-ids <eipalloc-1> <eipalloc-2>$/);
@@ -440,7 +540,10 @@ describe('AWS_NATGW_ADD_IPS', () => {
   });
 
   it('one per failing gateway, none for a healthy one', () => {
-    const recs = only(eks([gw({ id: 'nat-b' }), gw({ id: 'nat-a', errorPortAllocation: 0 }), gw({ id: 'nat-c' })]), 'AWS_NATGW_ADD_IPS');
+    const recs = only(
+      eks([gw({ id: 'nat-b' }), gw({ id: 'nat-a', errorPortAllocation: 0 }), gw({ id: 'nat-c' })]),
+      'AWS_NATGW_ADD_IPS',
+    );
     expect(recs.map((r) => r.fix.split(' ')[4])).toEqual(['nat-b', 'nat-c']);
   });
 });
@@ -460,7 +563,9 @@ describe('CONNTRACK_RAISE_MAX', () => {
   it('doubles the max to a power of two with max = 4 × buckets', () => {
     const r = one(withConntrack({ count: 1190, max: 1200 }), 'CONNTRACK_RAISE_MAX');
     // 2 × 1,200 = 2,400 → 4,096; buckets 1,024.
-    expect(r.fix).toBe('sysctl -w net.netfilter.nf_conntrack_max=4096 net.netfilter.nf_conntrack_buckets=1024');
+    expect(r.fix).toBe(
+      'sysctl -w net.netfilter.nf_conntrack_max=4096 net.netfilter.nf_conntrack_buckets=1024',
+    );
     expect(r.detail).toContain('--conntrack-min=4096');
     expect(r.node).toBe('node-a');
     expect(r.severity).toBe('warning');
@@ -468,7 +573,9 @@ describe('CONNTRACK_RAISE_MAX', () => {
 
   it('262,144 at 95% → 524,288 and 131,072 buckets; critical when full', () => {
     const r = one(withConntrack({ count: 262_144, max: 262_144 }), 'CONNTRACK_RAISE_MAX');
-    expect(r.fix).toBe('sysctl -w net.netfilter.nf_conntrack_max=524288 net.netfilter.nf_conntrack_buckets=131072');
+    expect(r.fix).toBe(
+      'sysctl -w net.netfilter.nf_conntrack_max=524288 net.netfilter.nf_conntrack_buckets=131072',
+    );
     expect(r.severity).toBe('critical');
   });
 });
@@ -481,7 +588,11 @@ describe('CONNTRACK_BE_LIBERAL', () => {
     ['drop grew', { drop: 50, dropDelta: 5 }, true],
     ['insert_failed grew', { insertFailed: 50, insertFailedDelta: 7 }, true],
     ['drop grew but be_liberal on', { drop: 50, dropDelta: 5, beLiberal: true }, false],
-    ['counters since boot but no growth', { drop: 50, dropDelta: 0, insertFailed: 9, insertFailedDelta: 0 }, false],
+    [
+      'counters since boot but no growth',
+      { drop: 50, dropDelta: 0, insertFailed: 9, insertFailedDelta: 0 },
+      false,
+    ],
     ['first run, counters since boot, table not under pressure', { drop: 50, insertFailed: 9 }, false],
     ['first run, counters since boot, table 99% full', { count: 1190, max: 1200, drop: 50 }, true],
   ])('%s → %s', (_name, c, fires) => {
@@ -528,11 +639,17 @@ describe('order', () => {
   const busy = () =>
     mongoLeak({
       nodes: [
-        { ...aSnatNode('node-b', 1024, 1024, 3), conntrack: aConntrack({ count: 1100, max: 1200, dropDelta: 2 }) },
+        {
+          ...aSnatNode('node-b', 1024, 1024, 3),
+          conntrack: aConntrack({ count: 1100, max: 1200, dropDelta: 2 }),
+        },
         { ...aSnatNode('node-a', 1024, 1024, 3), conntrack: aConntrack({ count: 1150, max: 1200 }) },
       ],
       offenders: [
-        anOffender({ workload: 'shop/Deployment/web', topDestinations: [{ remote: '203.0.113.9:443', sockets: 300, timeWait: 250 }] }),
+        anOffender({
+          workload: 'shop/Deployment/web',
+          topDestinations: [{ remote: '203.0.113.9:443', sockets: 300, timeWait: 250 }],
+        }),
         anOffender(),
       ],
       uninspectable: [{ pod: 'shop/x', node: 'node-a', reason: 'no cat' }],

@@ -1,7 +1,8 @@
 // infra/bicep: every file parses with tree-sitter-bicep (no ERROR/MISSING nodes), and main.bicep
 // grants exactly src/permissions.ts, sets every required setting and keeps secrets in Key Vault.
-import type { Node } from 'web-tree-sitter';
+
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { Node } from 'web-tree-sitter';
 import { configLeaves, envPassthrough } from '../../src/config/index.js';
 import {
   AZURE_ROLES,
@@ -33,6 +34,7 @@ const ROLE_ASSIGNMENT = 'Microsoft.Authorization/roleAssignments@';
 /** How main.bicep spells each scope kind (a module's `scope:` or a resource's `scope:`). */
 const SCOPE_TEXT: Record<AzureScopeKind, string> = {
   'node-resource-group': 'resourceGroup(clusterSubscriptionId, nodeResourceGroup)',
+  'network-resource-groups': 'resourceGroup(clusterSubscriptionId, rg)',
   cluster: 'resourceGroup(clusterSubscriptionId, clusterResourceGroup)',
   'key-vault': 'keyVault',
   'storage-account': 'storage',
@@ -84,6 +86,7 @@ describe('main.bicep', () => {
     const declared = keysOf(roleIds!).map((k) => `${k}=${stringValue(prop(roleIds, k))}`);
     const expected = AZURE_ROLES.map((r) => `${r.key}=${r.roleDefinitionId}`);
     expect(setDiff(declared, expected)).toEqual({ missing: [], extra: [] });
+    expect(declared).toHaveLength(new Set(expected).size);
   });
 
   it('uses no role definition GUID outside var roleIds', () => {
@@ -95,6 +98,11 @@ describe('main.bicep', () => {
     }
   });
 
+  it('loops the optional network resource group readers over a parameter', () => {
+    const loop = decls.find((d) => d.symbol === 'networkReaders');
+    expect(loop?.node.text).toMatch(/= \[for rg in networkResourceGroups: \{/);
+  });
+
   it('assigns each role at its scope, and nothing else (both ways)', () => {
     const assigned: string[] = [];
     for (const d of resource(ROLE_ASSIGNMENT)) {
@@ -102,7 +110,11 @@ describe('main.bicep', () => {
       expect(roleDefinitionId?.text, d.symbol).toMatch(
         /^subscriptionResourceId\('Microsoft\.Authorization\/roleDefinitions', roleIds\.\w+\)$/,
       );
-      const key = roleKeyOf(roleDefinitionId?.type === 'call_expression' ? roleDefinitionId.lastNamedChild?.lastNamedChild ?? undefined : undefined);
+      const key = roleKeyOf(
+        roleDefinitionId?.type === 'call_expression'
+          ? (roleDefinitionId.lastNamedChild?.lastNamedChild ?? undefined)
+          : undefined,
+      );
       assigned.push(`${key}@${prop(d.body, 'scope')?.text}`);
     }
     for (const d of decls.filter((x) => x.kind === 'module')) {
@@ -123,19 +135,19 @@ describe('main.bicep', () => {
     expect(prop(assignment?.body, 'scope')?.text).toBe(cluster?.symbol);
   });
 
-  it.each([
-    'infra/bicep/modules/cluster-role.bicep',
-    'infra/bicep/modules/resource-group-role.bicep',
-  ])('%s assigns the role id it is given, to a service principal', async (file) => {
-    const mod = await parseBicep(readRepoFile(file));
-    const assignments = declarations(mod).filter((x) => x.target.startsWith(ROLE_ASSIGNMENT));
-    expect(assignments).toHaveLength(1);
-    const properties = prop(assignments[0]!.body, 'properties');
-    expect(prop(properties, 'roleDefinitionId')?.text).toBe(
-      "subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleDefinitionId)",
-    );
-    expect(stringValue(prop(properties, 'principalType'))).toBe('ServicePrincipal');
-  });
+  it.each(['infra/bicep/modules/cluster-role.bicep', 'infra/bicep/modules/resource-group-role.bicep'])(
+    '%s assigns the role id it is given, to a service principal',
+    async (file) => {
+      const mod = await parseBicep(readRepoFile(file));
+      const assignments = declarations(mod).filter((x) => x.target.startsWith(ROLE_ASSIGNMENT));
+      expect(assignments).toHaveLength(1);
+      const properties = prop(assignments[0]!.body, 'properties');
+      expect(prop(properties, 'roleDefinitionId')?.text).toBe(
+        "subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleDefinitionId)",
+      );
+      expect(stringValue(prop(properties, 'principalType'))).toBe('ServicePrincipal');
+    },
+  );
 
   /** Every app setting: key → value text, through `union(var, …)` and `cond ? {} : { … }` vars. */
   const appSettings = (): Map<string, string> => {
@@ -188,13 +200,19 @@ describe('main.bicep', () => {
       const uses = identifierUses(root, p.name).filter((n) => n.parent?.type !== 'parameter_declaration');
       expect(uses.length, p.name).toBeGreaterThan(0);
       for (const use of uses) {
-        const inEmpty = use.parent?.type === 'arguments' && use.parent.parent?.firstNamedChild?.text === 'empty';
+        const inEmpty =
+          use.parent?.type === 'arguments' && use.parent.parent?.firstNamedChild?.text === 'empty';
         const asSecretValue =
           use.parent?.type === 'object_property' &&
           use.parent.firstNamedChild?.text === 'value' &&
-          declarations(root).some(
-            (d) => d.target.startsWith('Microsoft.KeyVault/vaults/secrets@') && d.node.equals(ancestorDecl(use)),
-          );
+          declarations(root).some((d) => {
+            const decl = ancestorDecl(use);
+            return (
+              d.target.startsWith('Microsoft.KeyVault/vaults/secrets@') &&
+              decl !== null &&
+              d.node.equals(decl)
+            );
+          });
         expect(inEmpty || asSecretValue, `${p.name} at line ${use.startPosition.row + 1}`).toBe(true);
       }
     }
@@ -238,7 +256,12 @@ describe('main.bicepparam', () => {
     expect(text).toMatch(/^using '\.\/main\.bicep'$/m);
     const set = [...text.matchAll(/^param (\w+) =/gm)].map((m) => m[1]!);
     const declared = params(await parseBicep(readRepoFile('infra/bicep/main.bicep')));
-    expect(setDiff(set, declared.map((p) => p.name)).extra).toEqual([]);
+    expect(
+      setDiff(
+        set,
+        declared.map((p) => p.name),
+      ).extra,
+    ).toEqual([]);
     const required = declared.filter((p) => p.defaultText === undefined).map((p) => p.name);
     expect(setDiff(set, required).missing).toEqual([]);
     expect(text).not.toMatch(/https:\/\/hooks\./); // webhook URLs come from the environment

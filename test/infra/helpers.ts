@@ -36,7 +36,10 @@ export const readRepoFile = (path: string): string => readFileSync(join(repoRoot
 export const sortedSet = (items: Iterable<string>): string[] => [...new Set(items)].sort();
 
 /** Both directions of a set comparison: what `actual` lacks and what it has beyond `expected`. */
-export function setDiff(actual: Iterable<string>, expected: Iterable<string>): { missing: string[]; extra: string[] } {
+export function setDiff(
+  actual: Iterable<string>,
+  expected: Iterable<string>,
+): { missing: string[]; extra: string[] } {
   const a = new Set(actual);
   const e = new Set(expected);
   return {
@@ -79,7 +82,9 @@ export function syntaxProblems(root: Node): string[] {
   const problems: string[] = [];
   walk(root, (n) => {
     if (n.isError || n.isMissing) {
-      problems.push(`${n.startPosition.row + 1}:${n.startPosition.column + 1} ${n.type} ${n.text.slice(0, 40)}`);
+      problems.push(
+        `${n.startPosition.row + 1}:${n.startPosition.column + 1} ${n.type} ${n.text.slice(0, 40)}`,
+      );
     }
   });
   return problems;
@@ -89,7 +94,7 @@ const named = (n: Node): Node[] => n.namedChildren.filter((c): c is Node => c !=
 
 /** The value node of `key` in an `object` node. */
 export function prop(object: Node | undefined, key: string): Node | undefined {
-  if (!object || object.type !== 'object') return undefined;
+  if (object?.type !== 'object') return undefined;
   for (const p of named(object)) {
     if (p.type !== 'object_property') continue;
     const [k, v] = named(p);
@@ -105,18 +110,22 @@ export function keysOf(object: Node): string[] {
     .map((p) => named(p)[0]?.text ?? '');
 }
 
-/** The body object of a resource/module declaration (also through `if (...) { }`). */
+/** The body object of a resource/module declaration (also through `if (...) { }` and `[for …: { }]`). */
 function bodyOf(decl: Node): Node | undefined {
   for (const c of named(decl)) {
     if (c.type === 'object') return c;
-    if (c.type === 'if_statement') return named(c).find((x) => x.type === 'object');
+    if (c.type === 'if_statement' || c.type === 'for_statement') {
+      const inner = named(c).filter((x) => x.type === 'object' || x.type === 'if_statement');
+      const last = inner[inner.length - 1];
+      return last?.type === 'object' ? last : last ? bodyOf(last) : undefined;
+    }
   }
   return undefined;
 }
 
 /** Text of a string node without quotes, or undefined when it is not a plain string. */
 export function stringValue(n: Node | undefined): string | undefined {
-  if (!n || n.type !== 'string') return undefined;
+  if (n?.type !== 'string') return undefined;
   if (named(n).some((c) => c.type === 'interpolation')) return undefined;
   return named(n)
     .filter((c) => c.type === 'string_content')
@@ -264,7 +273,8 @@ export function loadManifests(file: string): Manifest[] {
   const docs = parseAllDocuments(readRepoFile(file));
   const out: Manifest[] = [];
   for (const [index, d] of docs.entries()) {
-    if (d.errors.length > 0) throw new Error(`${file} document ${index}: ${d.errors.map((e) => e.message).join('; ')}`);
+    if (d.errors.length > 0)
+      throw new Error(`${file} document ${index}: ${d.errors.map((e) => e.message).join('; ')}`);
     const value = d.toJS();
     if (value === null || value === undefined) continue;
     out.push({ file, index, doc: value });
@@ -279,7 +289,8 @@ export function ruleAtoms(rules: readonly KubernetesRule[]): string[] {
     const names = r.resourceNames && r.resourceNames.length > 0 ? r.resourceNames : ['*'];
     for (const g of r.apiGroups)
       for (const res of r.resources)
-        for (const v of r.verbs) for (const n of names) atoms.push(`${g === '' ? 'core' : g}/${res}[${n}]:${v}`);
+        for (const v of r.verbs)
+          for (const n of names) atoms.push(`${g === '' ? 'core' : g}/${res}[${n}]:${v}`);
   }
   return sortedSet(atoms);
 }

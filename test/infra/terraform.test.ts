@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: Terraform interpolations, compared as text.
 // infra/terraform: every .tf file parses with @cdktf/hcl2json; the Azure and AWS modules grant exactly
 // src/permissions.ts, set the required settings and keep secrets out of plain settings and state;
 // `terraform fmt -check` passes where terraform is installed.
@@ -51,14 +52,17 @@ describe('Terraform syntax', () => {
   const terraform = spawnSync('terraform', ['version'], { encoding: 'utf8' });
   const installed = terraform.status === 0;
 
-  it.skipIf(!installed)('terraform fmt -check -recursive passes (skipped where terraform is not installed)', () => {
-    const fmt = spawnSync('terraform', ['fmt', '-check', '-recursive', '-diff', 'infra/terraform'], {
-      cwd: repoRoot,
-      encoding: 'utf8',
-    });
-    expect(fmt.stdout).toBe('');
-    expect(fmt.status).toBe(0);
-  });
+  it.skipIf(!installed)(
+    'terraform fmt -check -recursive passes (skipped where terraform is not installed)',
+    () => {
+      const fmt = spawnSync('terraform', ['fmt', '-check', '-recursive', '-diff', 'infra/terraform'], {
+        cwd: repoRoot,
+        encoding: 'utf8',
+      });
+      expect(fmt.stdout).toBe('');
+      expect(fmt.status).toBe(0);
+    },
+  );
 });
 
 describe('terraform/azure', () => {
@@ -72,6 +76,7 @@ describe('terraform/azure', () => {
   /** How the module spells each scope kind. */
   const SCOPE: Record<AzureScopeKind, string> = {
     'node-resource-group': '${local.node_resource_group_id}',
+    'network-resource-groups': '/subscriptions/${local.cluster_subscription_id}/resourceGroups/${each.value}',
     cluster: '${local.cluster_id}',
     'key-vault': '${azurerm_key_vault.this.id}',
     'storage-account': '${azurerm_storage_account.this.id}',
@@ -80,10 +85,9 @@ describe('terraform/azure', () => {
 
   it('declares exactly the role ids of src/permissions.ts (local.role_ids, both ways)', () => {
     const declared = Object.entries(loc.role_ids as Record<string, string>).map(([k, v]) => `${k}=${v}`);
-    expect(setDiff(declared, AZURE_ROLES.map((r) => `${r.key}=${r.roleDefinitionId}`))).toEqual({
-      missing: [],
-      extra: [],
-    });
+    const expected = AZURE_ROLES.map((r) => `${r.key}=${r.roleDefinitionId}`);
+    expect(setDiff(declared, expected)).toEqual({ missing: [], extra: [] });
+    expect(declared).toHaveLength(new Set(expected).size);
   });
 
   it('assigns each role at its scope, and nothing else (both ways)', () => {
@@ -97,17 +101,29 @@ describe('terraform/azure', () => {
     expect(assigned).toHaveLength(expected.length);
   });
 
+  it('loops the optional network resource group readers over a variable', () => {
+    expect(block(mod, 'resource', 'azurerm_role_assignment', 'network_reader')?.for_each).toBe(
+      '${toset(var.network_resource_groups)}',
+    );
+  });
+
   it('points the cluster scope ids at the node resource group and the managed cluster', () => {
     expect(loc.node_resource_group_id).toMatch(/\/resourceGroups\/\$\{var\.node_resource_group\}$/);
-    expect(loc.cluster_id).toMatch(/\/providers\/Microsoft\.ContainerService\/managedClusters\/\$\{var\.cluster_name\}$/);
+    expect(loc.cluster_id).toMatch(
+      /\/providers\/Microsoft\.ContainerService\/managedClusters\/\$\{var\.cluster_name\}$/,
+    );
   });
 
   it('sets every required SNATGUARD_ setting, all known to the config loader, no secret in plain text', () => {
     const app = block(mod, 'resource', 'azurerm_function_app_flex_consumption', 'this');
-    expect(app?.app_settings).toBe('${merge(local.host_settings, local.snatguard_settings, local.notify_settings)}');
+    expect(app?.app_settings).toBe(
+      '${merge(local.host_settings, local.snatguard_settings, local.notify_settings)}',
+    );
     const plain = { ...loc.host_settings, ...loc.snatguard_settings } as Record<string, string>;
     const keys = Object.keys(plain);
-    expect(setDiff(keys, [...DEPLOYMENT_SETTINGS.common, ...DEPLOYMENT_SETTINGS.azureFunctions]).missing).toEqual([]);
+    expect(
+      setDiff(keys, [...DEPLOYMENT_SETTINGS.common, ...DEPLOYMENT_SETTINGS.azureFunctions]).missing,
+    ).toEqual([]);
     expect(keys.filter((k) => k.startsWith('SNATGUARD_') && !knownEnv.has(k))).toEqual([]);
     expect(keys.filter((k) => (SECRET_SETTINGS as readonly string[]).includes(k))).toEqual([]);
     expect(plain.SNATGUARD_PROVIDER).toBe('azure');
@@ -119,7 +135,9 @@ describe('terraform/azure', () => {
       Object.values(m),
     );
     expect(setDiff(wired, SECRET_SETTINGS)).toEqual({ missing: [], extra: [] });
-    expect(loc.notify_settings).toContain('@Microsoft.KeyVault(SecretUri=${azurerm_key_vault.this.vault_uri}secrets/');
+    expect(loc.notify_settings).toContain(
+      '@Microsoft.KeyVault(SecretUri=${azurerm_key_vault.this.vault_uri}secrets/',
+    );
     expect(blocks(mod, 'resource', 'azurerm_key_vault_secret').size).toBe(0); // never in state
   });
 
@@ -159,17 +177,20 @@ describe('terraform/aws', () => {
 
   /** principal → `sid actions@resource` of each statement of its policy document. */
   const granted = (principal: 'lambda' | 'scheduler'): string[] =>
-    (block(mod, 'data', 'aws_iam_policy_document', principal)?.statement as Hcl[]).flatMap((s) =>
+    ((block(mod, 'data', 'aws_iam_policy_document', principal)?.statement ?? []) as Hcl[]).flatMap((s) =>
       (s.actions as string[]).flatMap((a) => (s.resources as string[]).map((r) => `${s.sid} ${a}@${r}`)),
     );
 
-  it.each(['lambda', 'scheduler'] as const)('the %s role has exactly the actions of src/permissions.ts (both ways)', (principal) => {
-    const expected = AWS_IAM.filter((g) => g.principal === principal).flatMap((g) =>
-      g.actions.map((a) => `${g.sid} ${a}@${RESOURCE[g.resource]}`),
-    );
-    expect(expected.length).toBeGreaterThan(0);
-    expect(setDiff(granted(principal), expected)).toEqual({ missing: [], extra: [] });
-  });
+  it.each(['lambda', 'scheduler'] as const)(
+    'the %s role has exactly the actions of src/permissions.ts (both ways)',
+    (principal) => {
+      const expected = AWS_IAM.filter((g) => g.principal === principal).flatMap((g) =>
+        g.actions.map((a) => `${g.sid} ${a}@${RESOURCE[g.resource]}`),
+      );
+      expect(expected.length).toBeGreaterThan(0);
+      expect(setDiff(granted(principal), expected)).toEqual({ missing: [], extra: [] });
+    },
+  );
 
   it('attaches those documents and nothing else to the two roles', () => {
     const policies = [...blocks(mod, 'resource', 'aws_iam_role_policy').entries()].map(
@@ -194,7 +215,11 @@ describe('terraform/aws', () => {
 
   it('runs the zip of npm run package on nodejs22.x, handler index.handler, logging to a retained log group', () => {
     const fn = block(mod, 'resource', 'aws_lambda_function', 'this');
-    expect(fn).toMatchObject({ runtime: 'nodejs22.x', handler: 'index.handler', filename: '${var.package_path}' });
+    expect(fn).toMatchObject({
+      runtime: 'nodejs22.x',
+      handler: 'index.handler',
+      filename: '${var.package_path}',
+    });
     expect(mod.variable.package_path[0].default).toBe('../../../dist/package/snatguard-lambda.zip');
     expect(fn?.logging_config?.[0]?.log_group).toBe('${aws_cloudwatch_log_group.this.name}');
     expect(block(mod, 'resource', 'aws_cloudwatch_log_group', 'this')?.retention_in_days).toBe(
@@ -206,7 +231,9 @@ describe('terraform/aws', () => {
     const fn = block(mod, 'resource', 'aws_lambda_function', 'this');
     const env = fn?.environment?.[0]?.variables as Record<string, string>;
     const keys = Object.keys(env);
-    expect(setDiff(keys, [...DEPLOYMENT_SETTINGS.common, ...DEPLOYMENT_SETTINGS.awsLambda]).missing).toEqual([]);
+    expect(setDiff(keys, [...DEPLOYMENT_SETTINGS.common, ...DEPLOYMENT_SETTINGS.awsLambda]).missing).toEqual(
+      [],
+    );
     expect(keys.filter((k) => k.startsWith('SNATGUARD_') && !knownEnv.has(k))).toEqual([]);
     expect(keys.filter((k) => (SECRET_SETTINGS as readonly string[]).includes(k))).toEqual([]);
     expect(env).toMatchObject({ SNATGUARD_PROVIDER: 'aws', SNATGUARD_CLUSTER_CONNECTION: 'eks' });

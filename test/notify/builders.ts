@@ -28,14 +28,30 @@ export function firstIncident(o: IncidentOptions = {}): RunReport {
       {
         name: incidentNode,
         hot: true,
-        signals: [{ kind: 'snat-ports', source: 'azure-load-balancer', used: 1024, allocated: 1024, ratio: 1 }],
+        signals: [
+          { kind: 'snat-ports', source: 'azure-load-balancer', used: 1024, allocated: 1024, ratio: 1 },
+        ],
         reasons: ['snat ports 1024/1024'],
         podsInspected: 12,
         podsUninspectable: 0,
         snatSockets: 1000,
-        conntrack: { count: 1190, max: 131072, beLiberal: false, insertFailed: 0, drop: 0, earlyDrop: 0, ratio: 0.009 },
+        conntrack: {
+          count: 1190,
+          max: 131072,
+          beLiberal: false,
+          insertFailed: 0,
+          drop: 0,
+          earlyDrop: 0,
+          ratio: 0.009,
+        },
       },
-      { name: 'aks-nodepool1-12345678-vmss000001', hot: false, signals: [], podsInspected: 0, podsUninspectable: 0 },
+      {
+        name: 'aks-nodepool1-12345678-vmss000001',
+        hot: false,
+        signals: [],
+        podsInspected: 0,
+        podsUninspectable: 0,
+      },
     ],
     offenders: [
       {
@@ -93,7 +109,12 @@ export function recovered(o: IncidentOptions = {}): RunReport {
     ...r,
     nodes: r.nodes.map((n) =>
       n.name === incidentNode
-        ? { ...n, hot: false, signals: [{ kind: 'snat-ports', used: 40, allocated: 1024, ratio: 40 / 1024 }], reasons: [] }
+        ? {
+            ...n,
+            hot: false,
+            signals: [{ kind: 'snat-ports', used: 40, allocated: 1024, ratio: 40 / 1024 }],
+            reasons: [],
+          }
         : n,
     ),
     offenders: [],
@@ -145,6 +166,12 @@ export function hostileReport(): RunReport {
         workload,
       },
     ],
-    errors: [{ stage: 'inspect', target: `${hostile.everyone}/${hostile.link}`, message: `exec failed: ${hostile.channel} <b>x</b>` }],
+    errors: [
+      {
+        stage: 'inspect',
+        target: `${hostile.everyone}/${hostile.link}`,
+        message: `exec failed: ${hostile.channel} <b>x</b>`,
+      },
+    ],
   };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RunReport } from '../../src/model.js';
 import { discordLimits, discordPayload, embedSize } from '../../src/notify/discord.js';
-import { alertNotice, alertHeadline, render } from '../../src/notify/render.js';
+import { alertHeadline, alertNotice, render } from '../../src/notify/render.js';
 import { slackLimits, slackPayload } from '../../src/notify/slack.js';
 import { teamsLimits, teamsPayload } from '../../src/notify/teams.js';
 import { webhookBody } from '../../src/notify/webhook.js';
@@ -14,7 +14,8 @@ const messageOf = (r: RunReport) => render(alertNotice(r));
 function strings(value: unknown, path = '$'): { path: string; text: string }[] {
   if (typeof value === 'string') return [{ path, text: value }];
   if (Array.isArray(value)) return value.flatMap((v, i) => strings(v, `${path}[${i}]`));
-  if (value && typeof value === 'object') return Object.entries(value).flatMap(([k, v]) => strings(v, `${path}.${k}`));
+  if (value && typeof value === 'object')
+    return Object.entries(value).flatMap(([k, v]) => strings(v, `${path}.${k}`));
   return [];
 }
 
@@ -27,7 +28,10 @@ function bigReport(): RunReport {
   r.offenders = Array.from({ length: 200 }, (_, i) => ({
     ...r.offenders[0]!,
     workload: `ns-${i}/Deployment/${long}-${i}`,
-    topDestinations: Array.from({ length: 5 }, (_, j) => ({ remote: `20.0.${i % 250}.${j}:443`, sockets: 100 - j })),
+    topDestinations: Array.from({ length: 5 }, (_, j) => ({
+      remote: `20.0.${i % 250}.${j}:443`,
+      sockets: 100 - j,
+    })),
   }));
   r.actions = r.offenders.map((o) => ({ ...r.actions[0]!, workload: o.workload, reason: `reason ${long}` }));
   r.recommendations = Array.from({ length: 60 }, (_, i) => ({
@@ -36,14 +40,22 @@ function bigReport(): RunReport {
     detail: `detail ${'d'.repeat(2000)}`,
     fix: `fix ${i} ${'f'.repeat(1500)}`,
   }));
-  r.errors = Array.from({ length: 100 }, (_, i) => ({ stage: 'inspect', target: `ns/pod-${i}`, message: `failed ${long}` }));
+  r.errors = Array.from({ length: 100 }, (_, i) => ({
+    stage: 'inspect',
+    target: `ns/pod-${i}`,
+    message: `failed ${long}`,
+  }));
   return r;
 }
 
 describe('render', () => {
   it.each([
     ['dry-run', firstIncident(), 'SNAT exhaustion on aks-prod — 1 hot node, 1 restart planned (dry-run)'],
-    ['restart', firstIncident({ mode: 'restart' }), 'SNAT exhaustion on aks-prod — 1 hot node, 1 restart applied'],
+    [
+      'restart',
+      firstIncident({ mode: 'restart' }),
+      'SNAT exhaustion on aks-prod — 1 hot node, 1 restart applied',
+    ],
     [
       'below exhaustion',
       (() => {
@@ -71,7 +83,13 @@ describe('render', () => {
     const r = firstIncident();
     r.errors = [{ stage: 'inspect', target: 'shop/orders-api-1', message: 'executable file not found' }];
     const m = messageOf(r);
-    expect(m.sections.map((s) => s.key)).toEqual(['nodes', 'offenders', 'actions', 'recommendations', 'errors']);
+    expect(m.sections.map((s) => s.key)).toEqual([
+      'nodes',
+      'offenders',
+      'actions',
+      'recommendations',
+      'errors',
+    ]);
     const flat = JSON.stringify(m);
     for (const needle of [
       'SNAT ports 1024/1024 (100%)',
@@ -101,7 +119,12 @@ describe('Slack payload', () => {
 
   it('lets no hostile name form a mention, link or formatting', () => {
     const p = slackPayload(messageOf(hostileReport()));
-    const mrkdwn = [p.text, ...p.blocks.flatMap((b) => (b.type === 'section' ? [b.text.text] : b.type === 'context' ? b.elements.map((e) => e.text) : []))];
+    const mrkdwn = [
+      p.text,
+      ...p.blocks.flatMap((b) =>
+        b.type === 'section' ? [b.text.text] : b.type === 'context' ? b.elements.map((e) => e.text) : [],
+      ),
+    ];
     for (const t of mrkdwn) {
       expect(t).not.toMatch(/[<>]/);
       expect(outsideCode(t)).not.toMatch(/\*bold\*|_it_|~s~/);
@@ -158,11 +181,17 @@ describe('Teams card', () => {
   });
 
   it('validation catches a broken card (the check is not a no-op)', () => {
-    const card = structuredClone(teamsPayload(messageOf(firstIncident())).attachments[0]!.content) as unknown as {
+    const card = structuredClone(
+      teamsPayload(messageOf(firstIncident())).attachments[0]!.content,
+    ) as unknown as {
       body: Record<string, unknown>[];
     };
     card.body.push({ type: 'TextBlock', text: 'x', size: 'Huge' });
-    expect(validateCard(card).map((e) => e.message).join('\n')).toMatch(/Huge/);
+    expect(
+      validateCard(card)
+        .map((e) => e.message)
+        .join('\n'),
+    ).toMatch(/Huge/);
   });
 
   it('stays under the Teams message size for a huge report and still validates', () => {
@@ -181,7 +210,9 @@ describe('Teams card', () => {
     for (const el of card.body) {
       if (el.type === 'TextBlock') expect(titles.has(el.text) || /^…and \d+ more$/.test(el.text)).toBe(true);
     }
-    const runs = card.body.flatMap((el) => (el.type === 'RichTextBlock' ? el.inlines.map((i) => i.text) : []));
+    const runs = card.body.flatMap((el) =>
+      el.type === 'RichTextBlock' ? el.inlines.map((i) => i.text) : [],
+    );
     expect(runs.join('\n')).toContain(hostile.link);
     expect(runs.join('\n')).toContain(hostile.channel);
   });

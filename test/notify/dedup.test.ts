@@ -27,7 +27,9 @@ describe('fingerprints', () => {
   });
 
   it('rates an exhausted node critical and the advice warning', () => {
-    const bySeverity = Object.fromEntries(fingerprints(firstIncident()).map((f) => [f.key.split('|')[0], f.severity]));
+    const bySeverity = Object.fromEntries(
+      fingerprints(firstIncident()).map((f) => [f.key.split('|')[0], f.severity]),
+    );
     expect(bySeverity).toEqual({ snat: 'critical', advice: 'warning' });
   });
 
@@ -42,7 +44,9 @@ describe('fingerprints', () => {
 
 describe('decide', () => {
   it('sends one alert for three consecutive dry-run runs of the first incident, then stays silent', () => {
-    const out = runs([0, 5, 10].map((minute, i) => ({ report: firstIncident({ runId: `run-${i}` }), minute })));
+    const out = runs(
+      [0, 5, 10].map((minute, i) => ({ report: firstIncident({ runId: `run-${i}` }), minute })),
+    );
     expect(out.map((o) => o.kind)).toEqual(['alert', 'silence', 'silence']);
     expect(out[0]!.notice!.reasons).toEqual(['new']);
     expect(Object.keys(out[2]!.state)).toHaveLength(2);
@@ -105,7 +109,17 @@ describe('decide', () => {
   });
 
   it.each([
-    ['a locked run', (r: RunReport): RunReport => ({ ...r, skipped: 'locked', nodes: [], offenders: [], actions: [], recommendations: [] })],
+    [
+      'a locked run',
+      (r: RunReport): RunReport => ({
+        ...r,
+        skipped: 'locked',
+        nodes: [],
+        offenders: [],
+        actions: [],
+        recommendations: [],
+      }),
+    ],
     [
       'a run whose pressure read failed',
       (r: RunReport): RunReport => ({
@@ -129,7 +143,9 @@ describe('decide', () => {
 
   it('applies the severity floor: errors alone are info and stay quiet by default', () => {
     const errorsOnly = recovered();
-    errorsOnly.errors = [{ stage: 'inspect', target: 'shop/orders-api-1', message: 'executable file not found' }];
+    errorsOnly.errors = [
+      { stage: 'inspect', target: 'shop/orders-api-1', message: 'executable file not found' },
+    ];
     expect(decide(errorsOnly, {}, at(0), policy).notice).toBeNull();
     expect(decide(errorsOnly, {}, at(0), { ...policy, minSeverity: 'info' }).notice?.kind).toBe('alert');
     expect(decide(firstIncident(), {}, at(0), { ...policy, minSeverity: 'critical' }).next).toEqual({

@@ -36,7 +36,10 @@ describe('escapeDiscordText', () => {
     ['@here', '@\u200bhere'],
     ['<@123>', '\\<@\u200b123>'],
     ['[x](http://evil)', '\\[x\\]\\(http://evil\\)'],
-    ['**b** __u__ ~~s~~ `c` ||spoiler||', '\\*\\*b\\*\\* \\_\\_u\\_\\_ \\~\\~s\\~\\~ \\`c\\` \\|\\|spoiler\\|\\|'],
+    [
+      '**b** __u__ ~~s~~ `c` ||spoiler||',
+      '\\*\\*b\\*\\* \\_\\_u\\_\\_ \\~\\~s\\~\\~ \\`c\\` \\|\\|spoiler\\|\\|',
+    ],
     ['# heading', '\\# heading'],
     ['> quote\n- item\n1. first', '\\> quote\n\\- item\n1\\. first'],
     ['aks-prod 20.1.2.3:443', 'aks-prod 20.1.2.3:443'],

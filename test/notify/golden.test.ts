@@ -15,7 +15,7 @@ import { firstIncident } from './builders.js';
 const dir = join(dirname(fileURLToPath(import.meta.url)), 'golden');
 const update = process.env.UPDATE_GOLDEN === '1';
 const now = new Date('2026-03-02T09:05:21.000Z');
-export const goldenSecret = 'golden-secret';
+const goldenSecret = 'golden-secret';
 
 const notice = decide(firstIncident(), {}, now).notice!;
 const message = render(notice);
@@ -33,27 +33,49 @@ const bodyOf = (req: { body: string }) => JSON.parse(req.body);
 
 describe('golden messages of the first incident', () => {
   it('slack.json', () => {
-    golden('slack.json', `${JSON.stringify(bodyOf(slackChannel('http://slack.invalid').request(notice, message, now)), null, 2)}\n`);
+    golden(
+      'slack.json',
+      `${JSON.stringify(bodyOf(slackChannel('http://slack.invalid').request(notice, message, now)), null, 2)}\n`,
+    );
   });
 
   it('slack.txt reads as the README shows it', () => {
     golden('slack.txt', slackPlainText(slackPayload(message)));
   });
 
+  it('slack.txt is what src/notify/README.md shows', () => {
+    const readme = readFileSync(join(dir, '../../../src/notify/README.md'), 'utf8');
+    expect(readme).toContain(readFileSync(join(dir, 'slack.txt'), 'utf8'));
+  });
+
   it('teams.json', () => {
-    golden('teams.json', `${JSON.stringify(bodyOf(teamsChannel('http://teams.invalid').request(notice, message, now)), null, 2)}\n`);
+    golden(
+      'teams.json',
+      `${JSON.stringify(bodyOf(teamsChannel('http://teams.invalid').request(notice, message, now)), null, 2)}\n`,
+    );
   });
 
   it('discord.json', () => {
-    golden('discord.json', `${JSON.stringify(bodyOf(discordChannel('http://discord.invalid').request(notice, message, now)), null, 2)}\n`);
+    golden(
+      'discord.json',
+      `${JSON.stringify(bodyOf(discordChannel('http://discord.invalid').request(notice, message, now)), null, 2)}\n`,
+    );
   });
 
   it('webhook.json (headers and body), whose signature verifies', () => {
     const req = webhookChannel('http://hook.invalid', goldenSecret).request(notice, message, now);
-    const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => k.startsWith('x-snatguard-')));
+    const headers = Object.fromEntries(
+      Object.entries(req.headers).filter(([k]) => k.startsWith('x-snatguard-')),
+    );
     golden('webhook.json', `${JSON.stringify({ headers, body: bodyOf(req) }, null, 2)}\n`);
     expect(
-      verifyWebhookSignature(goldenSecret, headers[webhookHeaders.timestamp]!, req.body, headers[webhookHeaders.signature]!, now),
+      verifyWebhookSignature(
+        goldenSecret,
+        headers[webhookHeaders.timestamp]!,
+        req.body,
+        headers[webhookHeaders.signature]!,
+        now,
+      ),
     ).toBe(true);
   });
 });

@@ -61,7 +61,7 @@ data "aws_iam_policy_document" "lambda" {
 
   statement {
     sid       = "DescribeNetwork"
-    actions   = ["ec2:DescribeNatGateways", "ec2:DescribeSubnets"]
+    actions   = ["ec2:DescribeNatGateways"]
     resources = ["*"]
   }
 

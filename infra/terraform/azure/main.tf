@@ -171,6 +171,15 @@ resource "azurerm_role_assignment" "node_resource_group_reader" {
   principal_type     = "ServicePrincipal"
 }
 
+# Only with a BYO VNet and a user-assigned NAT gateway: their resource groups.
+resource "azurerm_role_assignment" "network_reader" {
+  for_each           = toset(var.network_resource_groups)
+  scope              = "/subscriptions/${local.cluster_subscription_id}/resourceGroups/${each.value}"
+  role_definition_id = "/subscriptions/${local.cluster_subscription_id}/providers/Microsoft.Authorization/roleDefinitions/${local.role_ids.monitoringReader}"
+  principal_id       = azurerm_user_assigned_identity.this.principal_id
+  principal_type     = "ServicePrincipal"
+}
+
 resource "azurerm_role_assignment" "cluster_user" {
   scope              = local.cluster_id
   role_definition_id = "/subscriptions/${local.cluster_subscription_id}/providers/Microsoft.Authorization/roleDefinitions/${local.role_ids.aksClusterUser}"

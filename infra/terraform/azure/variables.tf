@@ -47,6 +47,12 @@ variable "node_resource_group" {
   type        = string
 }
 
+variable "network_resource_groups" {
+  description = "Resource groups (in the cluster subscription) of a BYO VNet and a user-assigned NAT gateway, if any."
+  type        = list(string)
+  default     = []
+}
+
 variable "schedule" {
   description = "NCRONTAB schedule of the timer ({second} {minute} {hour} {day} {month} {day-of-week}, UTC)."
   type        = string

@@ -1,0 +1,2 @@
+export { compareRecommendations, recommend } from './catalogue.js';
+export type { AdviceInput, UninspectablePod } from './types.js';

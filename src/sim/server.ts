@@ -1,0 +1,214 @@
+// One HTTPS server on 127.0.0.1 for the whole simulated control plane: the Kubernetes API first,
+// then the cloud and sink route modules (wired in index.ts). Every request is recorded in world.requests.
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import type { Log } from '../ports.js';
+import { cloudRoutes } from './index.js';
+import { kubeApi } from './kube/routes.js';
+import { adminUser, parseRbac, serviceAccountUser, type User } from './kube/rbac.js';
+import type { Snapshot } from './snapshot.js';
+import { generateTls } from './tls.js';
+import type { RecordedRequest, SimRoutes } from './types.js';
+import { World } from './world.js';
+
+export interface StartSimOptions {
+  /** Port on 127.0.0.1; 0 (default) picks a free one. */
+  port?: number;
+  /** Where the kubeconfigs and ca.crt go; default a new temp dir, removed on close. */
+  kubeconfigDir?: string;
+  /** The RBAC file the job is held to; default infra/kubernetes/rbac.yaml of this package. */
+  rbacPath?: string;
+  log?: Log;
+}
+
+export interface RunningSim {
+  /** `https://127.0.0.1:PORT` */
+  url: string;
+  /** PEM of the CA that signed the server certificate. */
+  ca: string;
+  /** Path of the CA PEM (for NODE_EXTRA_CA_CERTS). */
+  caPath: string;
+  world: World;
+  /** Admin kubeconfig (kubectl, tests): system:masters. */
+  kubeconfigPath: string;
+  adminToken: string;
+  /** The job's service account token (system:serviceaccount:snatguard:snatguard), held to rbac.yaml. */
+  jobToken: string;
+  jobKubeconfigPath: string;
+  /** Endpoint name → URL, e.g. KUBERNETES_API, AZURE_ARM_ENDPOINT, AWS_ENDPOINT_URL, SNATGUARD_NOTIFY_SLACK_WEBHOOK_URL. */
+  endpoints: Record<string, string>;
+  close(): Promise<void>;
+}
+
+/** The namespace and name of the job's service account (infra/kubernetes/rbac.yaml). */
+export const JOB_NAMESPACE = 'snatguard';
+export const JOB_SERVICE_ACCOUNT = 'snatguard';
+
+/** infra/kubernetes/rbac.yaml, found by walking up from this module (src/sim or dist/src/sim). */
+export function defaultRbacPath(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const candidate = join(dir, 'infra', 'kubernetes', 'rbac.yaml');
+    if (existsSync(candidate)) return candidate;
+    dir = dirname(dir);
+  }
+  return resolve('infra/kubernetes/rbac.yaml');
+}
+
+export function kubeconfigYaml(server: string, ca: string, user: string, token: string, namespace = 'default'): string {
+  return stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [
+      { name: 'snatguard-sim', cluster: { server, 'certificate-authority-data': Buffer.from(ca).toString('base64') } },
+    ],
+    users: [{ name: user, user: { token } }],
+    contexts: [{ name: `${user}@snatguard-sim`, context: { cluster: 'snatguard-sim', user, namespace } }],
+    'current-context': `${user}@snatguard-sim`,
+    preferences: {},
+  });
+}
+
+const MAX_BODY = 64 * 1024 * 1024;
+
+export async function startSim(snapshot: Snapshot, opts: StartSimOptions = {}): Promise<RunningSim> {
+  const world = new World(snapshot);
+  const [tls, rbacText] = await Promise.all([generateTls(), readFile(opts.rbacPath ?? defaultRbacPath(), 'utf8')]);
+  const policy = parseRbac(rbacText, opts.rbacPath ?? 'infra/kubernetes/rbac.yaml');
+  const adminToken = randomBytes(24).toString('hex');
+  const jobToken = randomBytes(24).toString('hex');
+  const tokens = new Map<string, User>([
+    [adminToken, adminUser],
+    [jobToken, serviceAccountUser(JOB_NAMESPACE, JOB_SERVICE_ACCOUNT)],
+  ]);
+  const kube = kubeApi(world, { tokens, policy });
+  const modules: { service: string; routes: SimRoutes }[] = [
+    { service: 'kube', routes: kube.routes },
+    ...cloudRoutes(world, { ca: tls.ca }),
+  ];
+
+  const record = (r: Omit<RecordedRequest, 'at'>) => world.requests.push({ ...r, at: Date.now() });
+
+  const server: Server = createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        res.writeHead(413).end();
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', async () => {
+      const body = Buffer.concat(chunks);
+      const url = new URL(req.url ?? '/', 'https://127.0.0.1');
+      let service = 'unhandled';
+      try {
+        for (const m of modules) {
+          if (await m.routes(req, res, url, body)) {
+            service = m.service;
+            break;
+          }
+        }
+        if (service === 'unhandled') {
+          res.writeHead(404, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ error: 'no simulated endpoint here', path: url.pathname }));
+        }
+      } catch (e) {
+        opts.log?.error({ err: e, path: url.pathname }, 'sim route failed');
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: (e as Error).message }));
+      }
+      world.count(`${service} ${req.method}`);
+      // The sink routes record their own requests.
+      if (service !== 'sink')
+        record({
+          service,
+          method: req.method ?? 'GET',
+          path: url.pathname,
+          query: url.search,
+          headers: req.headers,
+          body: body.length > 65536 ? `${body.subarray(0, 65536).toString('utf8')}…` : body.toString('utf8'),
+          status: res.statusCode,
+        });
+    });
+  });
+  server.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', 'https://127.0.0.1');
+    const status = kube.upgrade(req, socket, head) ?? 404;
+    if (status === 404 && !socket.destroyed && !socket.writableEnded) socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n');
+    world.count(`kube UPGRADE`);
+    record({ service: 'kube', method: req.method ?? 'GET', path: url.pathname, query: url.search, headers: req.headers, body: '', status });
+  });
+  server.on('clientError', (_err, socket) => socket.destroy());
+  server.keepAliveTimeout = 5_000;
+
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail);
+    server.listen(opts.port ?? 0, '127.0.0.1', () => {
+      server.off('error', fail);
+      ok();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `https://127.0.0.1:${port}`;
+
+  const ownDir = opts.kubeconfigDir === undefined;
+  const dir = opts.kubeconfigDir ?? (await mkdtemp(join(tmpdir(), 'snatguard-sim-')));
+  if (!ownDir) await mkdir(dir, { recursive: true });
+  const kubeconfigPath = resolve(dir, 'kubeconfig');
+  const jobKubeconfigPath = resolve(dir, 'job-kubeconfig');
+  const caPath = resolve(dir, 'ca.crt');
+  await Promise.all([
+    writeFile(kubeconfigPath, kubeconfigYaml(url, tls.ca, 'admin', adminToken), { mode: 0o600 }),
+    writeFile(jobKubeconfigPath, kubeconfigYaml(url, tls.ca, 'snatguard', jobToken, JOB_NAMESPACE), { mode: 0o600 }),
+    writeFile(caPath, tls.ca),
+  ]);
+
+  const endpoints: Record<string, string> = { KUBERNETES_API: url, NODE_EXTRA_CA_CERTS: caPath };
+  if (snapshot.cloud.provider === 'azure') {
+    endpoints.AZURE_ARM_ENDPOINT = url;
+    endpoints.AZURE_METRICS_ENDPOINT = url;
+  }
+  if (snapshot.cloud.provider === 'aws') endpoints.AWS_ENDPOINT_URL = url;
+  if (modules.some((m) => m.service === 'sink')) {
+    endpoints.SNATGUARD_NOTIFY_SLACK_WEBHOOK_URL = `${url}/sinks/slack/T0000000/B0000000/simulated`;
+    endpoints.SNATGUARD_NOTIFY_TEAMS_WEBHOOK_URL = `${url}/sinks/teams/workflows/simulated`;
+    endpoints.SNATGUARD_NOTIFY_DISCORD_WEBHOOK_URL = `${url}/sinks/discord/api/webhooks/0/simulated`;
+    endpoints.SNATGUARD_NOTIFY_WEBHOOK_URL = `${url}/sinks/webhook/simulated`;
+  }
+  opts.log?.info({ url, kubeconfig: kubeconfigPath }, 'sim started');
+
+  let closed = false;
+  return {
+    url,
+    ca: tls.ca,
+    caPath,
+    world,
+    kubeconfigPath,
+    adminToken,
+    jobToken,
+    jobKubeconfigPath,
+    endpoints,
+    async close() {
+      if (closed) return;
+      closed = true;
+      kube.close();
+      await new Promise<void>((ok) => {
+        server.close(() => ok());
+        server.closeAllConnections();
+      });
+      if (ownDir) await rm(dir, { recursive: true, force: true });
+      else await Promise.all([kubeconfigPath, jobKubeconfigPath, caPath].map((p) => rm(p, { force: true })));
+    },
+  };
+}

@@ -1,0 +1,134 @@
+// The one table: what each piece of infrastructure grants, against what src/permissions.ts says the
+// code needs, compared both ways (nothing missing, nothing extra).
+import { beforeAll, describe, expect, it } from 'vitest';
+import { envPassthrough } from '../../src/config/index.js';
+import {
+  AWS_EKS_ACCESS,
+  AWS_IAM,
+  AZURE_ROLES,
+  HOST_READ_SETTINGS,
+  KUBERNETES_CLUSTER_RULES,
+  KUBERNETES_NAMES,
+  KUBERNETES_NAMESPACE_RULES,
+  type KubernetesRule,
+} from '../../src/permissions.js';
+import {
+  block,
+  type Hcl,
+  keysOf,
+  loadManifests,
+  locals,
+  parseBicep,
+  prop,
+  readRepoFile,
+  ruleAtoms,
+  setDiff,
+  sortedSet,
+  stringValue,
+  terraformModule,
+  variables,
+} from './helpers.js';
+
+interface Sources {
+  bicepRoleIds: string[];
+  tfAzureRoleIds: string[];
+  tfAwsActions: Record<'lambda' | 'scheduler', string[]>;
+  clusterRole: string[];
+  role: string[];
+}
+
+const rbac = loadManifests('infra/kubernetes/rbac.yaml').map((m) => m.doc);
+const find = (kind: string, name: string) => rbac.find((d) => d.kind === kind && d.metadata.name === name);
+
+let sources: Sources;
+
+beforeAll(async () => {
+  const bicep = await parseBicep(readRepoFile('infra/bicep/main.bicep'));
+  const roleIds = variables(bicep).get('roleIds');
+  const azure = locals(await terraformModule('azure'));
+  const aws = await terraformModule('aws');
+  const actions = (doc: string): string[] =>
+    ((block(aws, 'data', 'aws_iam_policy_document', doc)?.statement ?? []) as Hcl[]).flatMap(
+      (s) => s.actions,
+    );
+  sources = {
+    bicepRoleIds: roleIds ? keysOf(roleIds).map((k) => stringValue(prop(roleIds, k)) ?? '') : [],
+    tfAzureRoleIds: Object.values(azure.role_ids ?? {}),
+    tfAwsActions: { lambda: actions('lambda'), scheduler: actions('scheduler') },
+    clusterRole: ruleAtoms(
+      (find('ClusterRole', KUBERNETES_NAMES.clusterRole)?.rules ?? []) as KubernetesRule[],
+    ),
+    role: ruleAtoms((find('Role', KUBERNETES_NAMES.role)?.rules ?? []) as KubernetesRule[]),
+  };
+});
+
+const azureRoleIds = sortedSet(AZURE_ROLES.map((r) => r.roleDefinitionId));
+const awsActions = (p: 'lambda' | 'scheduler') =>
+  AWS_IAM.filter((g) => g.principal === p).flatMap((g) => g.actions);
+
+describe('granted = needed (both ways)', () => {
+  it.each([
+    ['Bicep role ids', () => sources.bicepRoleIds, azureRoleIds],
+    ['Terraform azure role ids', () => sources.tfAzureRoleIds, azureRoleIds],
+    ['Terraform aws Lambda role actions', () => sources.tfAwsActions.lambda, awsActions('lambda')],
+    ['Terraform aws Scheduler role actions', () => sources.tfAwsActions.scheduler, awsActions('scheduler')],
+    ['rbac.yaml ClusterRole rules', () => sources.clusterRole, ruleAtoms(KUBERNETES_CLUSTER_RULES)],
+    ['rbac.yaml Role rules', () => sources.role, ruleAtoms(KUBERNETES_NAMESPACE_RULES)],
+  ] as const)('%s', (_source, granted, needed) => {
+    expect(needed.length).toBeGreaterThan(0);
+    expect(setDiff(granted(), needed)).toEqual({ missing: [], extra: [] });
+  });
+});
+
+describe('src/permissions.ts', () => {
+  it('names each Azure role by one key and a built-in role GUID, and grants it once per scope', () => {
+    const keyToId = new Map(AZURE_ROLES.map((r) => [r.key, r.roleDefinitionId]));
+    for (const r of AZURE_ROLES) {
+      expect(keyToId.get(r.key)).toBe(r.roleDefinitionId);
+      expect(r.roleDefinitionId).toMatch(/^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$/);
+    }
+    expect(new Set(keyToId.values()).size).toBe(keyToId.size);
+    expect(sortedSet(AZURE_ROLES.map((r) => `${r.key}@${r.scope}`))).toHaveLength(AZURE_ROLES.length);
+  });
+
+  it('grants each AWS action once, as service:Action', () => {
+    const all = AWS_IAM.flatMap((g) => g.actions);
+    expect(sortedSet(all)).toHaveLength(all.length);
+    for (const a of all) expect(a).toMatch(/^[a-z0-9-]+:[A-Z][A-Za-z]+$/);
+  });
+
+  it('never grants secrets, deletes or escalation verbs in Kubernetes', () => {
+    const atoms = ruleAtoms([...KUBERNETES_CLUSTER_RULES, ...KUBERNETES_NAMESPACE_RULES]);
+    expect(
+      atoms.filter((a) =>
+        /\/secrets\[|:delete|:deletecollection|:escalate|:bind|:impersonate|\*/.test(a.replace('[*]', '')),
+      ),
+    ).toEqual([]);
+  });
+
+  it('lets the hosts read every host-read setting (in the config loader envPassthrough)', () => {
+    expect(HOST_READ_SETTINGS.filter((s) => !envPassthrough.has(s))).toEqual([]);
+  });
+});
+
+describe('rbac.yaml bindings', () => {
+  it.each([
+    ['ClusterRoleBinding', 'ClusterRole'],
+    ['RoleBinding', 'Role'],
+  ])('a %s binds the %s to the ServiceAccount and to the EKS access entry group', (bindingKind, roleKind) => {
+    const bindings = rbac.filter(
+      (d) => d.kind === bindingKind && d.roleRef?.name === KUBERNETES_NAMES.clusterRole,
+    );
+    expect(bindings.every((b) => b.roleRef.kind === roleKind)).toBe(true);
+    const subjects = bindings.flatMap(
+      (b) => b.subjects as { kind: string; name: string; namespace?: string }[],
+    );
+    expect(subjects).toContainEqual({
+      kind: 'ServiceAccount',
+      name: KUBERNETES_NAMES.serviceAccount,
+      namespace: KUBERNETES_NAMES.namespace,
+    });
+    const groups = subjects.filter((s) => s.kind === 'Group').map((s) => s.name);
+    expect(setDiff(groups, AWS_EKS_ACCESS.kubernetesGroups).missing).toEqual([]);
+  });
+});
