@@ -99,7 +99,7 @@ var roleIds = {
 
 var token = toLower(uniqueString(subscription().id, resourceGroup().id, namePrefix))
 var functionAppName = '${namePrefix}-${token}'
-var storageAccountName = take('st${replace(namePrefix, '-', '')}${token}', 24)
+var storageAccountName = take('st${toLower(replace(namePrefix, '-', ''))}${token}', 24)
 var keyVaultName = take('kv-${namePrefix}-${token}', 24)
 var deploymentContainerName = 'app-package'
 

@@ -19,7 +19,14 @@ import type { Log } from '../ports.js';
 export type ClusterTarget =
   | { kind: 'kubeconfig'; path?: string; context?: string }
   | { kind: 'in-cluster' }
-  | { kind: 'aks'; subscriptionId: string; resourceGroup: string; clusterName: string; clientId?: string; armEndpoint?: string }
+  | {
+      kind: 'aks';
+      subscriptionId: string;
+      resourceGroup: string;
+      clusterName: string;
+      clientId?: string;
+      armEndpoint?: string;
+    }
   | { kind: 'eks'; region: string; clusterName: string; endpoint?: string };
 
 export interface ConnectDeps {
@@ -52,7 +59,11 @@ export interface ExpiringToken {
 }
 
 /** A token fetched once and again only when it is within `skewMs` of expiring; concurrent callers share a fetch. */
-export function tokenCache(fetchToken: () => Promise<ExpiringToken>, now: () => number, skewMs = REFRESH_SKEW_MS): { get(): Promise<string> } {
+export function tokenCache(
+  fetchToken: () => Promise<ExpiringToken>,
+  now: () => number,
+  skewMs = REFRESH_SKEW_MS,
+): { get(): Promise<string> } {
   let current: ExpiringToken | undefined;
   let inflight: Promise<ExpiringToken> | undefined;
   return {
@@ -74,7 +85,8 @@ export async function aksToken(credential: TokenCredential, signal?: AbortSignal
   return { token: t.token, expiresAt: t.expiresOnTimestamp };
 }
 
-const rfc3986 = (s: string): string => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+const rfc3986 = (s: string): string =>
+  encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 
 /**
  * The EKS IAM token: `k8s-aws-v1.` + base64url (no padding) of a presigned STS GetCallerIdentity URL whose
@@ -89,7 +101,12 @@ export async function eksToken(opts: {
 }): Promise<ExpiringToken> {
   const now = opts.now ?? Date.now;
   const hostname = `sts.${opts.region}.amazonaws.com`;
-  const signer = new SignatureV4({ credentials: opts.credentials, region: opts.region, service: 'sts', sha256: Sha256 });
+  const signer = new SignatureV4({
+    credentials: opts.credentials,
+    region: opts.region,
+    service: 'sts',
+    sha256: Sha256,
+  });
   const signedAt = now();
   const presigned = await signer.presign(
     {
@@ -103,11 +120,16 @@ export async function eksToken(opts: {
     { expiresIn: 60, signingDate: new Date(signedAt) },
   );
   const query = Object.entries(presigned.query ?? {})
-    .flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => [k, x]) : v === null || v === undefined ? [] : [[k, v]]))
+    .flatMap(([k, v]) =>
+      Array.isArray(v) ? v.map((x) => [k, x]) : v === null || v === undefined ? [] : [[k, v]],
+    )
     .map(([k, v]) => `${rfc3986(String(k))}=${rfc3986(String(v))}`)
     .join('&');
   const url = `https://${hostname}/?${query}`;
-  return { token: EKS_TOKEN_PREFIX + Buffer.from(url).toString('base64url'), expiresAt: signedAt + EKS_TOKEN_LIFETIME_MS };
+  return {
+    token: EKS_TOKEN_PREFIX + Buffer.from(url).toString('base64url'),
+    expiresAt: signedAt + EKS_TOKEN_LIFETIME_MS,
+  };
 }
 
 /** Makes every request of `kc`'s `snatguard` user carry a fresh bearer token. */
@@ -142,10 +164,17 @@ export function clusterOfKubeconfig(text: string): { server: string; caData?: st
   const doc = parseYaml(text) as KubeconfigYaml | null;
   const cluster = doc?.clusters?.[0]?.cluster;
   if (!cluster?.server) throw new ClusterError('the cluster user credential has no server');
-  return { server: cluster.server, ...(cluster['certificate-authority-data'] ? { caData: cluster['certificate-authority-data'] } : {}) };
+  return {
+    server: cluster.server,
+    ...(cluster['certificate-authority-data'] ? { caData: cluster['certificate-authority-data'] } : {}),
+  };
 }
 
-async function connectAks(target: Extract<ClusterTarget, { kind: 'aks' }>, deps: ConnectDeps, now: () => number): Promise<KubeConfig> {
+async function connectAks(
+  target: Extract<ClusterTarget, { kind: 'aks' }>,
+  deps: ConnectDeps,
+  now: () => number,
+): Promise<KubeConfig> {
   const credential = deps.azureCredential ?? (await defaultAzureCredential(target.clientId));
   const arm = (deps.armEndpoint ?? target.armEndpoint)?.replace(/\/+$/, '');
   const client = new ContainerServiceClient(credential, target.subscriptionId, {
@@ -153,16 +182,27 @@ async function connectAks(target: Extract<ClusterTarget, { kind: 'aks' }>, deps:
     retryOptions: { maxRetries: 3 },
     ...(deps.ca ? { tlsOptions: { ca: [...rootCertificates, deps.ca] } } : {}),
   });
-  const creds = await client.managedClusters.listClusterUserCredentials(target.resourceGroup, target.clusterName);
+  const creds = await client.managedClusters.listClusterUserCredentials(
+    target.resourceGroup,
+    target.clusterName,
+  );
   const first = creds.kubeconfigs?.[0]?.value;
-  if (!first) throw new ClusterError(`listClusterUserCredential of ${target.clusterName} returned no kubeconfig`);
+  if (!first)
+    throw new ClusterError(`listClusterUserCredential of ${target.clusterName} returned no kubeconfig`);
   const { server, caData } = clusterOfKubeconfig(Buffer.from(first).toString('utf8'));
   const kc = tokenKubeConfig(target.clusterName, server, caData);
-  withBearer(kc, tokenCache(() => aksToken(credential), now));
+  withBearer(
+    kc,
+    tokenCache(() => aksToken(credential), now),
+  );
   return kc;
 }
 
-async function connectEks(target: Extract<ClusterTarget, { kind: 'eks' }>, deps: ConnectDeps, now: () => number): Promise<KubeConfig> {
+async function connectEks(
+  target: Extract<ClusterTarget, { kind: 'eks' }>,
+  deps: ConnectDeps,
+  now: () => number,
+): Promise<KubeConfig> {
   const credentials = deps.awsCredentials ?? (await defaultAwsCredentials());
   const endpoint = deps.awsEndpoint ?? target.endpoint;
   const eks = new EKSClient({
@@ -170,12 +210,24 @@ async function connectEks(target: Extract<ClusterTarget, { kind: 'eks' }>, deps:
     credentials,
     maxAttempts: 4,
     ...(endpoint ? { endpoint } : {}),
-    ...(deps.ca ? { requestHandler: new NodeHttpHandler({ httpsAgent: new Agent({ ca: [...rootCertificates, deps.ca] }) }) } : {}),
+    ...(deps.ca
+      ? {
+          requestHandler: new NodeHttpHandler({
+            httpsAgent: new Agent({ ca: [...rootCertificates, deps.ca] }),
+          }),
+        }
+      : {}),
   });
   const { cluster } = await eks.send(new DescribeClusterCommand({ name: target.clusterName }));
   if (!cluster?.endpoint) throw new ClusterError(`EKS cluster ${target.clusterName} has no endpoint`);
   const kc = tokenKubeConfig(target.clusterName, cluster.endpoint, cluster.certificateAuthority?.data);
-  withBearer(kc, tokenCache(() => eksToken({ region: target.region, clusterName: target.clusterName, credentials, now }), now));
+  withBearer(
+    kc,
+    tokenCache(
+      () => eksToken({ region: target.region, clusterName: target.clusterName, credentials, now }),
+      now,
+    ),
+  );
   return kc;
 }
 
@@ -194,7 +246,8 @@ function connectKubeconfig(target: Extract<ClusterTarget, { kind: 'kubeconfig' }
   if (target.path) kc.loadFromFile(target.path);
   else kc.loadFromDefault();
   if (target.context) {
-    if (!kc.getContexts().some((c) => c.name === target.context)) throw new ClusterError(`context ${target.context} not found in the kubeconfig`);
+    if (!kc.getContexts().some((c) => c.name === target.context))
+      throw new ClusterError(`context ${target.context} not found in the kubeconfig`);
     kc.setCurrentContext(target.context);
   }
   if (!kc.getCurrentCluster()) throw new ClusterError('the kubeconfig has no current cluster');

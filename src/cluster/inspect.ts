@@ -1,6 +1,7 @@
 // The inspect stage for one hot node: `cat /proc/net/tcp /proc/net/tcp6` in every pod on it, with
 // bounded concurrency, summarized at once (the text is dropped). hostNetwork pods share the node's
 // namespace: it is read once, through one of them, and stands for the node. Failures are data.
+import { getMaxListeners, setMaxListeners } from 'node:events';
 import { ExecError, messageOf } from '../errors.js';
 import type { ExecLimits, PodInfo, PodInspection, RunError } from '../model.js';
 import type { Log, PodExec } from '../ports.js';
@@ -93,6 +94,10 @@ export async function inspectNode(
   deps: InspectDeps,
 ): Promise<NodeInspection> {
   const limit = createLimiter(deps.concurrency);
+  // Every exec in flight listens on the run's signal: not a leak, so no MaxListenersExceededWarning.
+  const wanted = Math.max(1, Math.floor(deps.concurrency)) + 10;
+  const current = getMaxListeners(deps.signal);
+  if (current !== 0 && current < wanted) setMaxListeners(wanted, deps.signal);
   const ordinary = pods.filter((p) => !p.hostNetwork);
   const host = pods.filter((p) => p.hostNetwork);
   const total = ordinary.length + (host.length > 0 ? 1 : 0);

@@ -82,7 +82,7 @@ export function leaseLock(
       }
 
       const live = liveHolder(current, at.getTime());
-      // mutated
+      if (live !== undefined && live !== holder) return false;
       const previous = current.spec?.holderIdentity;
       const takeover = previous !== holder;
       const body: V1Lease = {

@@ -16,7 +16,7 @@ import {
 import { ClusterError } from '../errors.js';
 import type { NodeInfo, OwnerReference, PodInfo, WorkloadRef, WorkloadStatus } from '../model.js';
 import type { ClusterReader } from '../ports.js';
-import { clusterError, isNotFound } from './errors.js';
+import { clusterError, httpStatusOf, isNotFound } from './errors.js';
 
 const PAGE = 500;
 
@@ -164,7 +164,9 @@ export function clusterReader(kc: KubeConfig): ClusterReader {
               : await batch.readNamespacedJob({ namespace, name });
           return controllerOf(obj.metadata?.ownerReferences);
         } catch (e) {
-          if (isNotFound(e)) return undefined;
+          // Deleted (404); or a Job the job's RBAC may not read (infra/kubernetes/rbac.yaml grants no batch
+          // access: Jobs and CronJobs are never restarted, so the Job itself is a good enough name).
+          if (isNotFound(e) || (kind === 'Job' && httpStatusOf(e) === 403)) return undefined;
           throw clusterError(`get ${kind} ${key}`, e);
         }
       })();

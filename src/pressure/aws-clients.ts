@@ -2,7 +2,12 @@
 // through the client's own https Agent (never process-global TLS settings), and batched GetMetricData.
 import { Agent } from 'node:https';
 import { rootCertificates } from 'node:tls';
-import { CloudWatchClient, GetMetricDataCommand, type MetricDataQuery, type MetricDataResult } from '@aws-sdk/client-cloudwatch';
+import {
+  CloudWatchClient,
+  GetMetricDataCommand,
+  type MetricDataQuery,
+  type MetricDataResult,
+} from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { EKSClient } from '@aws-sdk/client-eks';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
@@ -20,17 +25,31 @@ export interface AwsClients {
 }
 
 /** Config shared by the AWS clients: region, endpoint, credentials, attempts, CA. */
-export function awsClientConfig(target: AwsTarget, policy: RetryPolicy, deps: Pick<PressureDeps, 'awsCredentials' | 'ca'>) {
+export function awsClientConfig(
+  target: AwsTarget,
+  policy: RetryPolicy,
+  deps: Pick<PressureDeps, 'awsCredentials' | 'ca'>,
+) {
   return {
     region: target.region,
     maxAttempts: policy.maxRetries + 1,
     ...(target.endpoint ? { endpoint: target.endpoint } : {}),
     ...(deps.awsCredentials ? { credentials: deps.awsCredentials } : {}),
-    ...(deps.ca ? { requestHandler: new NodeHttpHandler({ httpsAgent: new Agent({ ca: [...rootCertificates, deps.ca], keepAlive: true }) }) } : {}),
+    ...(deps.ca
+      ? {
+          requestHandler: new NodeHttpHandler({
+            httpsAgent: new Agent({ ca: [...rootCertificates, deps.ca], keepAlive: true }),
+          }),
+        }
+      : {}),
   };
 }
 
-export function awsClients(target: AwsTarget, policy: RetryPolicy, deps: Pick<PressureDeps, 'awsCredentials' | 'ca'>): AwsClients {
+export function awsClients(
+  target: AwsTarget,
+  policy: RetryPolicy,
+  deps: Pick<PressureDeps, 'awsCredentials' | 'ca'>,
+): AwsClients {
   const config = awsClientConfig(target, policy, deps);
   return { cloudwatch: new CloudWatchClient(config), eks: new EKSClient(config), ec2: new EC2Client(config) };
 }

@@ -7,7 +7,14 @@ import type { NodeInfo, NodePressure, PressureReading, RunError, TimeWindow } fr
 import type { PressureSource } from '../ports.js';
 import { type AwsClients, awsClients, getMetricData } from './aws-clients.js';
 import { counterIncrease, type Point } from './series.js';
-import { type AwsTarget, boundedSignal, instanceIdFromProviderID, type PressureDeps, pressureError, retryOf } from './types.js';
+import {
+  type AwsTarget,
+  boundedSignal,
+  instanceIdFromProviderID,
+  type PressureDeps,
+  pressureError,
+  retryOf,
+} from './types.js';
 
 export const AWS_ENA_SOURCE = 'aws-ena-conntrack';
 export const ENA_NAMESPACE = 'CWAgent';
@@ -16,13 +23,24 @@ export const ENA_METRIC = 'ethtool_conntrack_allowance_exceeded';
 export function enaQueries(instanceIds: string[]): MetricDataQuery[] {
   return instanceIds.map((id, i) => ({
     Id: `c${i}`,
-    MetricStat: { Metric: { Namespace: ENA_NAMESPACE, MetricName: ENA_METRIC, Dimensions: [{ Name: 'InstanceId', Value: id }] }, Period: 60, Stat: 'Maximum' },
+    MetricStat: {
+      Metric: {
+        Namespace: ENA_NAMESPACE,
+        MetricName: ENA_METRIC,
+        Dimensions: [{ Name: 'InstanceId', Value: id }],
+      },
+      Period: 60,
+      Stat: 'Maximum',
+    },
     ReturnData: true,
   }));
 }
 
 /** Pure: points by query id → NodePressure per instance with data; instances without data are listed. */
-export function enaPressure(instances: { node: NodeInfo; instanceId: string }[], points: Map<string, Point[]>): { nodes: NodePressure[]; missing: string[] } {
+export function enaPressure(
+  instances: { node: NodeInfo; instanceId: string }[],
+  points: Map<string, Point[]>,
+): { nodes: NodePressure[]; missing: string[] } {
   const nodes: NodePressure[] = [];
   const missing: string[] = [];
   instances.forEach(({ node, instanceId }, i) => {
@@ -39,7 +57,12 @@ export function enaPressure(instances: { node: NodeInfo; instanceId: string }[],
   return { nodes, missing };
 }
 
-export function awsEnaConntrackSource(target: AwsTarget, deps: PressureDeps = {}, clients?: AwsClients, maxDatapoints?: number): PressureSource {
+export function awsEnaConntrackSource(
+  target: AwsTarget,
+  deps: PressureDeps = {},
+  clients?: AwsClients,
+  maxDatapoints?: number,
+): PressureSource {
   const policy = retryOf(deps);
   const aws = clients ?? awsClients(target, policy, deps);
   return {
@@ -48,7 +71,12 @@ export function awsEnaConntrackSource(target: AwsTarget, deps: PressureDeps = {}
       const signal = boundedSignal(callerSignal, policy);
       const errors: RunError[] = [];
       const target_ = `aws/${target.region}/cloudwatch/${ENA_NAMESPACE}/${ENA_METRIC}`;
-      if (!deps.nodes) return { nodes: [], facts: { provider: 'aws' }, errors: [{ stage: 'pressure', target: target_, message: 'no node list: instances unknown' }] };
+      if (!deps.nodes)
+        return {
+          nodes: [],
+          facts: { provider: 'aws' },
+          errors: [{ stage: 'pressure', target: target_, message: 'no node list: instances unknown' }],
+        };
       let instances: { node: NodeInfo; instanceId: string }[];
       try {
         instances = (await deps.nodes()).flatMap((node) => {
@@ -56,11 +84,21 @@ export function awsEnaConntrackSource(target: AwsTarget, deps: PressureDeps = {}
           return instanceId ? [{ node, instanceId }] : [];
         });
       } catch (e) {
-        return { nodes: [], facts: { provider: 'aws' }, errors: [pressureError(callerSignal, target_, 'node list failed', e)] };
+        return {
+          nodes: [],
+          facts: { provider: 'aws' },
+          errors: [pressureError(callerSignal, target_, 'node list failed', e)],
+        };
       }
       if (instances.length === 0) return { nodes: [], facts: { provider: 'aws' }, errors };
       try {
-        const points = await getMetricData(aws.cloudwatch, enaQueries(instances.map((x) => x.instanceId)), window, signal, maxDatapoints);
+        const points = await getMetricData(
+          aws.cloudwatch,
+          enaQueries(instances.map((x) => x.instanceId)),
+          window,
+          signal,
+          maxDatapoints,
+        );
         const { nodes, missing } = enaPressure(instances, points);
         if (missing.length > 0) {
           errors.push({
@@ -71,7 +109,11 @@ export function awsEnaConntrackSource(target: AwsTarget, deps: PressureDeps = {}
         }
         return { nodes, facts: { provider: 'aws' }, errors };
       } catch (e) {
-        return { nodes: [], facts: { provider: 'aws' }, errors: [pressureError(callerSignal, target_, 'GetMetricData failed', e)] };
+        return {
+          nodes: [],
+          facts: { provider: 'aws' },
+          errors: [pressureError(callerSignal, target_, 'GetMetricData failed', e)],
+        };
       }
     },
   };

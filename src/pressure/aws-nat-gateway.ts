@@ -9,7 +9,14 @@ import type { CloudFacts, NodeInfo, NodePressure, PressureReading, RunError, Tim
 import type { PressureSource } from '../ports.js';
 import { type AwsClients, awsClients, getMetricData } from './aws-clients.js';
 import { maxOf, type Point, sumOf } from './series.js';
-import { type AwsTarget, boundedSignal, instanceIdFromProviderID, type PressureDeps, pressureError, retryOf } from './types.js';
+import {
+  type AwsTarget,
+  boundedSignal,
+  instanceIdFromProviderID,
+  type PressureDeps,
+  pressureError,
+  retryOf,
+} from './types.js';
 
 export const AWS_NATGW_SOURCE = 'aws-nat-gateway';
 type GatewayFacts = NonNullable<CloudFacts['aws']>['natGateways'][number];
@@ -18,7 +25,15 @@ type GatewayFacts = NonNullable<CloudFacts['aws']>['natGateways'][number];
 export function natGatewayQueries(ids: string[]): MetricDataQuery[] {
   const q = (id: string, metric: string, stat: string, gw: string): MetricDataQuery => ({
     Id: id,
-    MetricStat: { Metric: { Namespace: 'AWS/NATGateway', MetricName: metric, Dimensions: [{ Name: 'NatGatewayId', Value: gw }] }, Period: 60, Stat: stat },
+    MetricStat: {
+      Metric: {
+        Namespace: 'AWS/NATGateway',
+        MetricName: metric,
+        Dimensions: [{ Name: 'NatGatewayId', Value: gw }],
+      },
+      Period: 60,
+      Stat: stat,
+    },
     ReturnData: true,
   });
   return ids.flatMap((gw, i) => [
@@ -29,7 +44,11 @@ export function natGatewayQueries(ids: string[]): MetricDataQuery[] {
 }
 
 /** Pure: per-query points → each gateway's numbers (no data reads as 0: NAT gateways publish zeros). */
-export function natGatewayFacts(ids: string[], points: Map<string, Point[]>, ips: Map<string, number>): GatewayFacts[] {
+export function natGatewayFacts(
+  ids: string[],
+  points: Map<string, Point[]>,
+  ips: Map<string, number>,
+): GatewayFacts[] {
   return ids.map((id, i) => ({
     id,
     errorPortAllocation: sumOf(points.get(`e${i}`) ?? []) ?? 0,
@@ -47,20 +66,34 @@ export function awsNatNodePressure(gateways: GatewayFacts[], nodes: NodeInfo[]):
   return nodes.map((n) => {
     const instanceId = instanceIdFromProviderID(n.providerID);
     return {
-      node: { name: n.name, ...(instanceId ? { instanceId } : {}), ...(n.internalIP ? { internalIP: n.internalIP } : {}) },
+      node: {
+        name: n.name,
+        ...(instanceId ? { instanceId } : {}),
+        ...(n.internalIP ? { internalIP: n.internalIP } : {}),
+      },
       signals: [
         { kind: 'natgw-port-allocation', source, value: total((g) => g.errorPortAllocation) },
-        { kind: 'natgw-active-connections', source, value: Math.max(...gateways.map((g) => g.activeConnectionCount)) },
+        {
+          kind: 'natgw-active-connections',
+          source,
+          value: Math.max(...gateways.map((g) => g.activeConnectionCount)),
+        },
         { kind: 'natgw-packets-dropped', source, value: total((g) => g.packetsDropCount) },
       ],
     };
   });
 }
 
-async function discoverGateways(clients: AwsClients, target: AwsTarget, signal: AbortSignal): Promise<{ ids: string[]; ips: Map<string, number> }> {
+async function discoverGateways(
+  clients: AwsClients,
+  target: AwsTarget,
+  signal: AbortSignal,
+): Promise<{ ids: string[]; ips: Map<string, number> }> {
   const ips = new Map<string, number>();
   if (target.natGatewayIds?.length) return { ids: [...target.natGatewayIds], ips };
-  const { cluster } = await clients.eks.send(new DescribeClusterCommand({ name: target.clusterName }), { abortSignal: signal });
+  const { cluster } = await clients.eks.send(new DescribeClusterCommand({ name: target.clusterName }), {
+    abortSignal: signal,
+  });
   const vpcId = cluster?.resourcesVpcConfig?.vpcId;
   const filters = vpcId
     ? [{ Name: 'vpc-id', Values: [vpcId] }]
@@ -68,9 +101,15 @@ async function discoverGateways(clients: AwsClients, target: AwsTarget, signal: 
   const ids: string[] = [];
   let nextToken: string | undefined;
   do {
-    const page = await clients.ec2.send(new DescribeNatGatewaysCommand({ Filter: [...filters, { Name: 'state', Values: ['available'] }], ...(nextToken ? { NextToken: nextToken } : {}) }), {
-      abortSignal: signal,
-    });
+    const page = await clients.ec2.send(
+      new DescribeNatGatewaysCommand({
+        Filter: [...filters, { Name: 'state', Values: ['available'] }],
+        ...(nextToken ? { NextToken: nextToken } : {}),
+      }),
+      {
+        abortSignal: signal,
+      },
+    );
     for (const gw of page.NatGateways ?? []) {
       if (!gw.NatGatewayId) continue;
       ids.push(gw.NatGatewayId);
@@ -81,7 +120,11 @@ async function discoverGateways(clients: AwsClients, target: AwsTarget, signal: 
   return { ids, ips };
 }
 
-export function awsNatGatewaySource(target: AwsTarget, deps: PressureDeps = {}, clients?: AwsClients): PressureSource {
+export function awsNatGatewaySource(
+  target: AwsTarget,
+  deps: PressureDeps = {},
+  clients?: AwsClients,
+): PressureSource {
   const policy = retryOf(deps);
   const aws = clients ?? awsClients(target, policy, deps);
   return {
@@ -91,15 +134,27 @@ export function awsNatGatewaySource(target: AwsTarget, deps: PressureDeps = {}, 
       const errors: RunError[] = [];
       const facts: Partial<CloudFacts> = { provider: 'aws' };
       const envRead = deps.awsNodeEnv?.().catch((e: unknown) => {
-        errors.push(pressureError(callerSignal, 'kube-system/DaemonSet/aws-node', 'aws-node env read failed', e));
+        errors.push(
+          pressureError(callerSignal, 'kube-system/DaemonSet/aws-node', 'aws-node env read failed', e),
+        );
         return null;
       });
       const target_ = `aws/${target.region}/eks/${target.clusterName}`;
       let gateways: GatewayFacts[] = [];
       try {
         const { ids, ips } = await discoverGateways(aws, target, signal);
-        if (ids.length === 0) errors.push({ stage: 'pressure', target: target_, message: 'no available NAT gateway in the cluster VPC' });
-        else gateways = natGatewayFacts(ids, await getMetricData(aws.cloudwatch, natGatewayQueries(ids), window, signal), ips);
+        if (ids.length === 0)
+          errors.push({
+            stage: 'pressure',
+            target: target_,
+            message: 'no available NAT gateway in the cluster VPC',
+          });
+        else
+          gateways = natGatewayFacts(
+            ids,
+            await getMetricData(aws.cloudwatch, natGatewayQueries(ids), window, signal),
+            ips,
+          );
       } catch (e) {
         errors.push(pressureError(callerSignal, target_, 'NAT gateway metrics failed', e));
       }
@@ -107,7 +162,11 @@ export function awsNatGatewaySource(target: AwsTarget, deps: PressureDeps = {}, 
       facts.aws = { natGateways: gateways, ...(env ? { awsNodeEnv: env } : {}) };
       if (gateways.length === 0) return { nodes: [], facts, errors };
       if (!deps.nodes) {
-        errors.push({ stage: 'pressure', target: target_, message: 'no node list: gateway-level pressure cannot name candidate nodes' });
+        errors.push({
+          stage: 'pressure',
+          target: target_,
+          message: 'no node list: gateway-level pressure cannot name candidate nodes',
+        });
         return { nodes: [], facts, errors };
       }
       try {

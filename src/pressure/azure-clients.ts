@@ -4,7 +4,11 @@ import { rootCertificates } from 'node:tls';
 import { ContainerServiceClient, type ManagedCluster } from '@azure/arm-containerservice';
 import { NetworkManagementClient } from '@azure/arm-network';
 import type { TokenCredential } from '@azure/core-auth';
-import { MetricsClient, type MetricsQueryResourcesOptions, type MetricsQueryResult } from '@azure/monitor-query-metrics';
+import {
+  MetricsClient,
+  type MetricsQueryResourcesOptions,
+  type MetricsQueryResult,
+} from '@azure/monitor-query-metrics';
 import type { TimeWindow } from '../model.js';
 import type { Point } from './series.js';
 import type { AzureTarget, RetryPolicy } from './types.js';
@@ -21,17 +25,29 @@ export interface AzureClients {
 /** Options every Azure client gets: retries bounded by the policy, the extra CA when given. */
 export function azurePipelineOptions(policy: RetryPolicy, caPem?: string) {
   return {
-    retryOptions: { maxRetries: policy.maxRetries, retryDelayInMs: policy.baseDelayMs, maxRetryDelayInMs: policy.maxDelayMs },
+    retryOptions: {
+      maxRetries: policy.maxRetries,
+      retryDelayInMs: policy.baseDelayMs,
+      maxRetryDelayInMs: policy.maxDelayMs,
+    },
     ...(caPem ? { tlsOptions: { ca: [...rootCertificates, caPem] } } : {}),
   };
 }
 
-export function azureClients(target: AzureTarget, credential: TokenCredential, policy: RetryPolicy, caPem?: string): AzureClients {
+export function azureClients(
+  target: AzureTarget,
+  credential: TokenCredential,
+  policy: RetryPolicy,
+  caPem?: string,
+): AzureClients {
   const base = azurePipelineOptions(policy, caPem);
   const arm = target.armEndpoint?.replace(/\/+$/, '');
   const armOptions = { ...base, ...(arm ? { endpoint: arm, $host: arm } : {}) };
   const metricsEndpoint = (location: string): string =>
-    (target.metricsEndpoint ?? `https://${location.toLowerCase().replace(/\s+/g, '')}.metrics.monitor.azure.com`).replace(/\/+$/, '');
+    (
+      target.metricsEndpoint ??
+      `https://${location.toLowerCase().replace(/\s+/g, '')}.metrics.monitor.azure.com`
+    ).replace(/\/+$/, '');
   const byEndpoint = new Map<string, MetricsClient>();
   return {
     target,
@@ -51,8 +67,13 @@ export function azureClients(target: AzureTarget, credential: TokenCredential, p
 }
 
 /** `/subscriptions/s/resourceGroups/rg/providers/.../virtualNetworks/v/subnets/x` → { rg, vnet, subnet }. */
-export function parseSubnetId(id: string): { resourceGroup: string; vnet: string; subnet: string } | undefined {
-  const m = /\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Network\/virtualNetworks\/([^/]+)\/subnets\/([^/]+)$/i.exec(id);
+export function parseSubnetId(
+  id: string,
+): { resourceGroup: string; vnet: string; subnet: string } | undefined {
+  const m =
+    /\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Network\/virtualNetworks\/([^/]+)\/subnets\/([^/]+)$/i.exec(
+      id,
+    );
   return m ? { resourceGroup: m[1] as string, vnet: m[2] as string, subnet: m[3] as string } : undefined;
 }
 
@@ -81,7 +102,12 @@ export interface MetricAnswer {
 }
 
 /** Runs one metrics:getBatch query over the window at one-minute grain and flattens its series. */
-export async function queryMetrics(client: MetricsClient, q: MetricQuery, window: TimeWindow, signal: AbortSignal): Promise<MetricAnswer> {
+export async function queryMetrics(
+  client: MetricsClient,
+  q: MetricQuery,
+  window: TimeWindow,
+  signal: AbortSignal,
+): Promise<MetricAnswer> {
   const options: MetricsQueryResourcesOptions & { abortSignal: AbortSignal } = {
     startTime: window.start,
     endTime: window.end,
@@ -91,7 +117,12 @@ export async function queryMetrics(client: MetricsClient, q: MetricQuery, window
     ...(q.top !== undefined ? { top: q.top } : {}),
     abortSignal: signal,
   };
-  const results: MetricsQueryResult[] = await client.queryResources([q.resourceId], q.metricNames, q.namespace, options);
+  const results: MetricsQueryResult[] = await client.queryResources(
+    [q.resourceId],
+    q.metricNames,
+    q.namespace,
+    options,
+  );
   const key = q.aggregation === 'Average' ? 'average' : q.aggregation === 'Total' ? 'total' : 'maximum';
   const answer: MetricAnswer = { series: [], failed: [] };
   for (const result of results) {
@@ -102,7 +133,8 @@ export async function queryMetrics(client: MetricsClient, q: MetricQuery, window
       }
       for (const ts of metric.timeseries ?? []) {
         const dims: Record<string, string> = {};
-        for (const md of ts.metadatavalues ?? []) if (md.name) dims[String(md.name).toLowerCase()] = md.value ?? '';
+        for (const md of ts.metadatavalues ?? [])
+          if (md.name) dims[String(md.name).toLowerCase()] = md.value ?? '';
         const points = (ts.data ?? []).map((d) => ({ t: new Date(d.timeStamp).getTime(), v: d[key] }));
         answer.series.push({ metric: metric.name, dims, points });
       }
@@ -111,4 +143,5 @@ export async function queryMetrics(client: MetricsClient, q: MetricQuery, window
   return answer;
 }
 
-export const clusterLocation = (target: AzureTarget, cluster: ManagedCluster): string => target.location ?? cluster.location;
+export const clusterLocation = (target: AzureTarget, cluster: ManagedCluster): string =>
+  target.location ?? cluster.location;

@@ -6,8 +6,21 @@
 // `errors` entry and no NodePressure; null points (the last minute is often not ingested yet) are skipped.
 import type { ManagedCluster } from '@azure/arm-containerservice';
 import type { LoadBalancer } from '@azure/arm-network';
-import type { CloudFacts, NodePressure, PressureReading, PressureSignal, RunError, TimeWindow } from '../model.js';
-import { type AzureClients, clusterLocation, type MetricAnswer, queryMetrics, type Series } from './azure-clients.js';
+import type {
+  CloudFacts,
+  NodePressure,
+  PressureReading,
+  PressureSignal,
+  RunError,
+  TimeWindow,
+} from '../model.js';
+import {
+  type AzureClients,
+  clusterLocation,
+  type MetricAnswer,
+  queryMetrics,
+  type Series,
+} from './azure-clients.js';
 import { sumOf, worstMinute } from './series.js';
 import { pressureError } from './types.js';
 
@@ -26,7 +39,8 @@ export function backendIPs(lb: LoadBalancer): string[] {
 }
 
 /** `top` large enough for one series per node, with headroom for surge nodes. */
-export const topFor = (backends: number, knownNodes: number): number => Math.max(backends, knownNodes, 10) + 10;
+export const topFor = (backends: number, knownNodes: number): number =>
+  Math.max(backends, knownNodes, 10) + 10;
 
 export interface LbSeries {
   used: Series[];
@@ -58,12 +72,23 @@ export function lbPressure(series: LbSeries, pool: string[]): { nodes: NodePress
     const signals: PressureSignal[] = [];
     const worst = worstMinute(used.get(ip)?.points ?? [], allocated.get(ip)?.points ?? []);
     if (worst) {
-      signals.push({ kind: 'snat-ports', source: AZURE_LB_SOURCE, used: worst.used, allocated: worst.allocated, ratio: Number.isFinite(worst.ratio) ? worst.ratio : 1 });
+      signals.push({
+        kind: 'snat-ports',
+        source: AZURE_LB_SOURCE,
+        used: worst.used,
+        allocated: worst.allocated,
+        ratio: Number.isFinite(worst.ratio) ? worst.ratio : 1,
+      });
     }
     const failedSum = sumOf(failed.get(ip)?.points ?? []);
-    if (failedSum !== undefined) signals.push({ kind: 'snat-failed', source: AZURE_LB_SOURCE, value: failedSum });
+    if (failedSum !== undefined)
+      signals.push({ kind: 'snat-failed', source: AZURE_LB_SOURCE, value: failedSum });
     if (signals.length === 0) {
-      errors.push({ stage: 'pressure', target: `ip/${ip}`, message: 'no SNAT port metrics in the window (VM deallocated or not reporting yet)' });
+      errors.push({
+        stage: 'pressure',
+        target: `ip/${ip}`,
+        message: 'no SNAT port metrics in the window (VM deallocated or not reporting yet)',
+      });
       continue;
     }
     nodes.push({ node: { internalIP: ip }, signals });
@@ -71,13 +96,20 @@ export function lbPressure(series: LbSeries, pool: string[]): { nodes: NodePress
   return { nodes, errors };
 }
 
-export function lbFacts(cluster: ManagedCluster, lb: LoadBalancer | undefined, backends: number): NonNullable<CloudFacts['azure']> {
+export function lbFacts(
+  cluster: ManagedCluster,
+  lb: LoadBalancer | undefined,
+  backends: number,
+): NonNullable<CloudFacts['azure']> {
   const profile = cluster.networkProfile?.loadBalancerProfile;
   const rule = lb?.outboundRules?.find((r) => r.name === 'aksOutboundRule') ?? lb?.outboundRules?.[0];
   return {
     outboundType: cluster.networkProfile?.outboundType ?? 'loadBalancer',
     allocatedOutboundPorts: rule?.allocatedOutboundPorts ?? profile?.allocatedOutboundPorts,
-    outboundIPs: profile?.managedOutboundIPs?.count ?? profile?.effectiveOutboundIPs?.length ?? rule?.frontendIPConfigurations?.length,
+    outboundIPs:
+      profile?.managedOutboundIPs?.count ??
+      profile?.effectiveOutboundIPs?.length ??
+      rule?.frontendIPConfigurations?.length,
     idleTimeoutMinutes: rule?.idleTimeoutInMinutes ?? profile?.idleTimeoutInMinutes,
     nodeCount: backends || undefined,
   };
@@ -102,19 +134,46 @@ export async function readLoadBalancer(
   }
   const pool = lb ? backendIPs(lb) : [];
   const facts: Partial<CloudFacts> = { provider: 'azure', azure: lbFacts(cluster, lb, pool.length) };
-  const resourceId = lb?.id ?? `/subscriptions/${clients.target.subscriptionId}/resourceGroups/${nodeRg}/providers/Microsoft.Network/loadBalancers/kubernetes`;
+  const resourceId =
+    lb?.id ??
+    `/subscriptions/${clients.target.subscriptionId}/resourceGroups/${nodeRg}/providers/Microsoft.Network/loadBalancers/kubernetes`;
   const client = clients.metrics(clusterLocation(clients.target, cluster));
   const top = topFor(pool.length, knownNodes);
   const [ports, failed] = await Promise.allSettled([
-    queryMetrics(client, { resourceId, namespace: LB_NAMESPACE, metricNames: ['AllocatedSnatPorts', 'UsedSnatPorts'], aggregation: 'Average', filter: PORTS_FILTER, top }, window, signal),
-    queryMetrics(client, { resourceId, namespace: LB_NAMESPACE, metricNames: ['SnatConnectionCount'], aggregation: 'Total', filter: FAILED_FILTER, top }, window, signal),
+    queryMetrics(
+      client,
+      {
+        resourceId,
+        namespace: LB_NAMESPACE,
+        metricNames: ['AllocatedSnatPorts', 'UsedSnatPorts'],
+        aggregation: 'Average',
+        filter: PORTS_FILTER,
+        top,
+      },
+      window,
+      signal,
+    ),
+    queryMetrics(
+      client,
+      {
+        resourceId,
+        namespace: LB_NAMESPACE,
+        metricNames: ['SnatConnectionCount'],
+        aggregation: 'Total',
+        filter: FAILED_FILTER,
+        top,
+      },
+      window,
+      signal,
+    ),
   ]);
   const take = (r: PromiseSettledResult<MetricAnswer>, what: string): Series[] => {
     if (r.status === 'rejected') {
       errors.push(pressureError(signal, lbTarget, `${what} query failed`, r.reason));
       return [];
     }
-    for (const f of r.value.failed) errors.push({ stage: 'pressure', target: `${lbTarget}/${f.metric}`, message: f.message });
+    for (const f of r.value.failed)
+      errors.push({ stage: 'pressure', target: `${lbTarget}/${f.metric}`, message: f.message });
     return r.value.series;
   };
   const portSeries = take(ports, 'SNAT ports');

@@ -5,7 +5,14 @@
 import type { ManagedCluster } from '@azure/arm-containerservice';
 import type { NatGateway } from '@azure/arm-network';
 import type { CloudFacts, NodeInfo, NodePressure, PressureReading, RunError, TimeWindow } from '../model.js';
-import { type AzureClients, clusterLocation, parseSubnetId, queryMetrics, resourceName, type Series } from './azure-clients.js';
+import {
+  type AzureClients,
+  clusterLocation,
+  parseSubnetId,
+  queryMetrics,
+  resourceName,
+  type Series,
+} from './azure-clients.js';
 import { maxOf, sumOf } from './series.js';
 import { inCidr4, pressureError } from './types.js';
 
@@ -19,9 +26,15 @@ export interface GatewayNumbers {
 }
 
 /** Pure: gateway numbers → one NodePressure per node in the gateway's subnets (all nodes when unknown). */
-export function natGatewayPressure(gateway: string, numbers: GatewayNumbers, nodes: NodeInfo[], prefixes: string[]): NodePressure[] {
+export function natGatewayPressure(
+  gateway: string,
+  numbers: GatewayNumbers,
+  nodes: NodeInfo[],
+  prefixes: string[],
+): NodePressure[] {
   const source = `${AZURE_NATGW_SOURCE}:${gateway}`;
-  const member = (n: NodeInfo): boolean => prefixes.length === 0 || !n.internalIP || prefixes.some((p) => inCidr4(n.internalIP as string, p));
+  const member = (n: NodeInfo): boolean =>
+    prefixes.length === 0 || !n.internalIP || prefixes.some((p) => inCidr4(n.internalIP as string, p));
   return nodes.filter(member).map((n) => ({
     node: { name: n.name, ...(n.internalIP ? { internalIP: n.internalIP } : {}) },
     signals: [
@@ -33,23 +46,37 @@ export function natGatewayPressure(gateway: string, numbers: GatewayNumbers, nod
 }
 
 /** The gateway behind the agent pools' subnets, else the first one in the node resource group. */
-async function findGateway(clients: AzureClients, cluster: ManagedCluster, signal: AbortSignal): Promise<{ gateway?: NatGateway; prefixes: string[] }> {
+async function findGateway(
+  clients: AzureClients,
+  cluster: ManagedCluster,
+  signal: AbortSignal,
+): Promise<{ gateway?: NatGateway; prefixes: string[] }> {
   const prefixes: string[] = [];
   let gatewayId: string | undefined;
-  const subnetIds = [...new Set((cluster.agentPoolProfiles ?? []).map((p) => p.vnetSubnetID).filter((s): s is string => !!s))];
+  const subnetIds = [
+    ...new Set((cluster.agentPoolProfiles ?? []).map((p) => p.vnetSubnetID).filter((s): s is string => !!s)),
+  ];
   for (const id of subnetIds) {
     const parts = parseSubnetId(id);
     if (!parts) continue;
-    const subnet = await clients.network.subnets.get(parts.resourceGroup, parts.vnet, parts.subnet, { abortSignal: signal });
+    const subnet = await clients.network.subnets.get(parts.resourceGroup, parts.vnet, parts.subnet, {
+      abortSignal: signal,
+    });
     if (subnet.addressPrefix) prefixes.push(subnet.addressPrefix);
     for (const p of subnet.addressPrefixes ?? []) prefixes.push(p);
     gatewayId ??= subnet.natGateway?.id;
   }
   if (gatewayId) {
     const rg = /\/resourceGroups\/([^/]+)\//i.exec(gatewayId)?.[1] ?? cluster.nodeResourceGroup ?? '';
-    return { gateway: await clients.network.natGateways.get(rg, resourceName(gatewayId), { abortSignal: signal }), prefixes };
+    return {
+      gateway: await clients.network.natGateways.get(rg, resourceName(gatewayId), { abortSignal: signal }),
+      prefixes,
+    };
   }
-  for await (const gw of clients.network.natGateways.list(cluster.nodeResourceGroup ?? '', { abortSignal: signal })) return { gateway: gw, prefixes };
+  for await (const gw of clients.network.natGateways.list(cluster.nodeResourceGroup ?? '', {
+    abortSignal: signal,
+  }))
+    return { gateway: gw, prefixes };
   return { prefixes };
 }
 
@@ -64,7 +91,11 @@ export async function readNatGateway(
   const profile = cluster.networkProfile?.natGatewayProfile;
   const facts: Partial<CloudFacts> = {
     provider: 'azure',
-    azure: { outboundType, outboundIPs: profile?.managedOutboundIPProfile?.count ?? profile?.effectiveOutboundIPs?.length, idleTimeoutMinutes: profile?.idleTimeoutInMinutes },
+    azure: {
+      outboundType,
+      outboundIPs: profile?.managedOutboundIPProfile?.count ?? profile?.effectiveOutboundIPs?.length,
+      idleTimeoutMinutes: profile?.idleTimeoutInMinutes,
+    },
   };
   const errors: RunError[] = [];
   const target = `azure/${cluster.nodeResourceGroup ?? ''}/natGateways`;
@@ -75,27 +106,61 @@ export async function readNatGateway(
     return { nodes: [], facts, errors: [pressureError(signal, target, 'NAT gateway lookup failed', e)] };
   }
   const gw = found.gateway;
-  if (!gw?.id) return { nodes: [], facts, errors: [{ stage: 'pressure', target, message: `no NAT gateway found for outbound type ${outboundType}` }] };
+  if (!gw?.id)
+    return {
+      nodes: [],
+      facts,
+      errors: [
+        { stage: 'pressure', target, message: `no NAT gateway found for outbound type ${outboundType}` },
+      ],
+    };
   const gwTarget = `azure/natGateways/${gw.name ?? resourceName(gw.id)}`;
-  if (facts.azure && gw.idleTimeoutInMinutes !== undefined) facts.azure.idleTimeoutMinutes = gw.idleTimeoutInMinutes;
+  if (facts.azure && gw.idleTimeoutInMinutes !== undefined)
+    facts.azure.idleTimeoutMinutes = gw.idleTimeoutInMinutes;
   if (facts.azure && gw.publicIpAddresses?.length) facts.azure.outboundIPs = gw.publicIpAddresses.length;
   const client = clients.metrics(clusterLocation(clients.target, cluster));
   const [failed, totals] = await Promise.allSettled([
-    queryMetrics(client, { resourceId: gw.id, namespace: NATGW_NAMESPACE, metricNames: ['SNATConnectionCount'], aggregation: 'Total', filter: "ConnectionState eq 'Failed'" }, window, signal),
-    queryMetrics(client, { resourceId: gw.id, namespace: NATGW_NAMESPACE, metricNames: ['TotalConnectionCount', 'PacketDropCount'], aggregation: 'Total' }, window, signal),
+    queryMetrics(
+      client,
+      {
+        resourceId: gw.id,
+        namespace: NATGW_NAMESPACE,
+        metricNames: ['SNATConnectionCount'],
+        aggregation: 'Total',
+        filter: "ConnectionState eq 'Failed'",
+      },
+      window,
+      signal,
+    ),
+    queryMetrics(
+      client,
+      {
+        resourceId: gw.id,
+        namespace: NATGW_NAMESPACE,
+        metricNames: ['TotalConnectionCount', 'PacketDropCount'],
+        aggregation: 'Total',
+      },
+      window,
+      signal,
+    ),
   ]);
-  const series = (r: PromiseSettledResult<{ series: Series[]; failed: { metric: string; message: string }[] }>, what: string): Series[] => {
+  const series = (
+    r: PromiseSettledResult<{ series: Series[]; failed: { metric: string; message: string }[] }>,
+    what: string,
+  ): Series[] => {
     if (r.status === 'rejected') {
       errors.push(pressureError(signal, gwTarget, `${what} query failed`, r.reason));
       return [];
     }
-    for (const f of r.value.failed) errors.push({ stage: 'pressure', target: `${gwTarget}/${f.metric}`, message: f.message });
+    for (const f of r.value.failed)
+      errors.push({ stage: 'pressure', target: `${gwTarget}/${f.metric}`, message: f.message });
     return r.value.series;
   };
   const failedSeries = series(failed, 'SNAT connection');
   const totalSeries = series(totals, 'connection');
   if (failed.status === 'rejected' && totals.status === 'rejected') return { nodes: [], facts, errors };
-  const points = (list: Series[], metric: string) => list.filter((s) => s.metric === metric).flatMap((s) => s.points);
+  const points = (list: Series[], metric: string) =>
+    list.filter((s) => s.metric === metric).flatMap((s) => s.points);
   const numbers: GatewayNumbers = {
     failedSnat: sumOf(points(failedSeries, 'SNATConnectionCount')) ?? 0,
     // Connections per minute: the busiest minute of the window.
@@ -104,7 +169,11 @@ export async function readNatGateway(
   };
   if (facts.azure) facts.azure.natGateway = numbers;
   if (!listNodes) {
-    errors.push({ stage: 'pressure', target: gwTarget, message: 'no node list: gateway-level pressure cannot name candidate nodes' });
+    errors.push({
+      stage: 'pressure',
+      target: gwTarget,
+      message: 'no node list: gateway-level pressure cannot name candidate nodes',
+    });
     return { nodes: [], facts, errors };
   }
   let nodes: NodeInfo[];
@@ -115,5 +184,9 @@ export async function readNatGateway(
     return { nodes: [], facts, errors };
   }
   if (facts.azure) facts.azure.nodeCount = nodes.length;
-  return { nodes: natGatewayPressure(gw.name ?? resourceName(gw.id), numbers, nodes, found.prefixes), facts, errors };
+  return {
+    nodes: natGatewayPressure(gw.name ?? resourceName(gw.id), numbers, nodes, found.prefixes),
+    facts,
+    errors,
+  };
 }

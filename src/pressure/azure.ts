@@ -9,7 +9,11 @@ import { readLoadBalancer } from './azure-load-balancer.js';
 import { readNatGateway } from './azure-nat-gateway.js';
 import { type AzureTarget, boundedSignal, type PressureDeps, pressureError, retryOf } from './types.js';
 
-export function azurePressureSource(target: AzureTarget, credential: TokenCredential, deps: PressureDeps = {}): PressureSource & { clients: AzureClients } {
+export function azurePressureSource(
+  target: AzureTarget,
+  credential: TokenCredential,
+  deps: PressureDeps = {},
+): PressureSource & { clients: AzureClients } {
   const policy = retryOf(deps);
   const clients = azureClients(target, credential, policy, deps.ca);
   return {
@@ -20,26 +24,46 @@ export function azurePressureSource(target: AzureTarget, credential: TokenCreden
       const clusterTarget = `azure/${target.resourceGroup}/managedClusters/${target.clusterName}`;
       let cluster: ManagedCluster;
       try {
-        cluster = await clients.containers.managedClusters.get(target.resourceGroup, target.clusterName, { abortSignal: signal });
+        cluster = await clients.containers.managedClusters.get(target.resourceGroup, target.clusterName, {
+          abortSignal: signal,
+        });
       } catch (e) {
-        return { nodes: [], facts: { provider: 'azure' }, errors: [pressureError(callerSignal, clusterTarget, 'managed cluster lookup failed', e)] };
+        return {
+          nodes: [],
+          facts: { provider: 'azure' },
+          errors: [pressureError(callerSignal, clusterTarget, 'managed cluster lookup failed', e)],
+        };
       }
       const outboundType = cluster.networkProfile?.outboundType ?? 'loadBalancer';
-      deps.log?.debug({ cluster: target.clusterName, outboundType, nodeResourceGroup: cluster.nodeResourceGroup }, 'azure cluster read');
+      deps.log?.debug(
+        { cluster: target.clusterName, outboundType, nodeResourceGroup: cluster.nodeResourceGroup },
+        'azure cluster read',
+      );
       try {
-        if (/natgateway/i.test(outboundType)) return await readNatGateway(clients, cluster, window, signal, deps.nodes);
+        if (/natgateway/i.test(outboundType))
+          return await readNatGateway(clients, cluster, window, signal, deps.nodes);
         if (outboundType === 'loadBalancer') {
           let known: NodeInfo[] = [];
           if (deps.nodes) known = await deps.nodes().catch(() => []);
           return await readLoadBalancer(clients, cluster, window, signal, known.length);
         }
       } catch (e) {
-        return { nodes: [], facts: { provider: 'azure', azure: { outboundType } }, errors: [pressureError(callerSignal, clusterTarget, 'pressure read failed', e)] };
+        return {
+          nodes: [],
+          facts: { provider: 'azure', azure: { outboundType } },
+          errors: [pressureError(callerSignal, clusterTarget, 'pressure read failed', e)],
+        };
       }
       return {
         nodes: [],
         facts: { provider: 'azure', azure: { outboundType } },
-        errors: [{ stage: 'pressure', target: clusterTarget, message: `outbound type ${outboundType} has no SNAT metrics to read` }],
+        errors: [
+          {
+            stage: 'pressure',
+            target: clusterTarget,
+            message: `outbound type ${outboundType} has no SNAT metrics to read`,
+          },
+        ],
       };
     },
   };

@@ -10,13 +10,23 @@ import { azurePressureSource } from './azure.js';
 import type { AwsTarget, AzureTarget, PressureConfig, PressureDeps } from './types.js';
 import { retryOf } from './types.js';
 
+export type {
+  AwsTarget,
+  AzureTarget,
+  PressureConfig,
+  PressureDeps,
+  PressureTargets,
+  Provider,
+  RetryPolicy,
+} from './types.js';
 export { instanceIdFromProviderID } from './types.js';
-export type { AwsTarget, AzureTarget, PressureConfig, PressureDeps, PressureTargets, Provider, RetryPolicy } from './types.js';
 
 /** The Azure target from config and overrides; throws a ValidationError naming every missing key. */
 export function azureTarget(cfg: PressureConfig, deps: PressureDeps = {}): AzureTarget {
   const a = cfg.azure ?? {};
-  const missing = (['subscriptionId', 'resourceGroup', 'clusterName'] as const).filter((k) => !a[k]).map((k) => `azure.${k}: required when provider is azure`);
+  const missing = (['subscriptionId', 'resourceGroup', 'clusterName'] as const)
+    .filter((k) => !a[k])
+    .map((k) => `azure.${k}: required when provider is azure`);
   if (missing.length > 0) throw new ValidationError('config', missing);
   return {
     subscriptionId: a.subscriptionId as string,
@@ -24,14 +34,18 @@ export function azureTarget(cfg: PressureConfig, deps: PressureDeps = {}): Azure
     clusterName: a.clusterName as string,
     ...(a.location ? { location: a.location } : {}),
     ...((deps.armEndpoint ?? a.armEndpoint) ? { armEndpoint: deps.armEndpoint ?? a.armEndpoint } : {}),
-    ...((deps.metricsEndpoint ?? a.metricsEndpoint) ? { metricsEndpoint: deps.metricsEndpoint ?? a.metricsEndpoint } : {}),
+    ...((deps.metricsEndpoint ?? a.metricsEndpoint)
+      ? { metricsEndpoint: deps.metricsEndpoint ?? a.metricsEndpoint }
+      : {}),
   };
 }
 
 /** The AWS target from config and overrides; throws a ValidationError naming every missing key. */
 export function awsTarget(cfg: PressureConfig, deps: PressureDeps = {}): AwsTarget {
   const a = cfg.aws ?? {};
-  const missing = (['region', 'clusterName'] as const).filter((k) => !a[k]).map((k) => `aws.${k}: required when provider is aws`);
+  const missing = (['region', 'clusterName'] as const)
+    .filter((k) => !a[k])
+    .map((k) => `aws.${k}: required when provider is aws`);
   if (missing.length > 0) throw new ValidationError('config', missing);
   return {
     region: a.region as string,
@@ -44,7 +58,9 @@ export function awsTarget(cfg: PressureConfig, deps: PressureDeps = {}): AwsTarg
 export function createPressureSources(cfg: PressureConfig, deps: PressureDeps = {}): PressureSource[] {
   if (cfg.provider === 'azure') {
     const clientId = cfg.azure?.clientId;
-    const credential = deps.azureCredential ?? new DefaultAzureCredential(clientId ? { managedIdentityClientId: clientId } : {});
+    const credential =
+      deps.azureCredential ??
+      new DefaultAzureCredential(clientId ? { managedIdentityClientId: clientId } : {});
     return [azurePressureSource(azureTarget(cfg, deps), credential, deps)];
   }
   if (cfg.provider === 'aws') {

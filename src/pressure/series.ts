@@ -9,7 +9,8 @@ export interface Point {
 /** The largest non-null value, or undefined when the series has none. */
 export function maxOf(points: Point[]): number | undefined {
   let best: number | undefined;
-  for (const p of points) if (typeof p.v === 'number' && Number.isFinite(p.v) && (best === undefined || p.v > best)) best = p.v;
+  for (const p of points)
+    if (typeof p.v === 'number' && Number.isFinite(p.v) && (best === undefined || p.v > best)) best = p.v;
   return best;
 }
 
@@ -53,7 +54,9 @@ export function worstMinute(used: Point[], allocated: Point[]): WorstMinute | un
  * in full. Undefined with fewer than one point.
  */
 export function counterIncrease(points: Point[]): number | undefined {
-  const known = points.filter((p): p is { t: number; v: number } => typeof p.v === 'number' && Number.isFinite(p.v)).sort((a, b) => a.t - b.t);
+  const known = points
+    .filter((p): p is { t: number; v: number } => typeof p.v === 'number' && Number.isFinite(p.v))
+    .sort((a, b) => a.t - b.t);
   if (known.length === 0) return undefined;
   let increase = 0;
   for (let i = 1; i < known.length; i++) {

@@ -2,9 +2,9 @@
 // credentials and the few pipeline callbacks that gateway-level sources use to name their nodes.
 import type { TokenCredential } from '@azure/core-auth';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import { messageOf, PressureSourceError } from '../errors.js';
 import type { NodeInfo, RunError } from '../model.js';
 import type { Log } from '../ports.js';
-import { messageOf, PressureSourceError } from '../errors.js';
 
 export interface AzureTarget {
   subscriptionId: string;
@@ -58,7 +58,12 @@ export interface RetryPolicy {
   totalTimeoutMs: number;
 }
 
-export const defaultRetry: RetryPolicy = { maxRetries: 3, baseDelayMs: 500, maxDelayMs: 8_000, totalTimeoutMs: 60_000 };
+export const defaultRetry: RetryPolicy = {
+  maxRetries: 3,
+  baseDelayMs: 500,
+  maxDelayMs: 8_000,
+  totalTimeoutMs: 60_000,
+};
 
 export interface PressureDeps extends Partial<PressureTargets> {
   /** The cluster's nodes: gateway-level sources make every node a candidate; ENA reads one metric per instance. */

@@ -2,8 +2,17 @@
 // speaks (X-Amz-Target GraniteServiceVersion20100801.*, awsQueryCompatible errors), EKS DescribeCluster
 // (REST JSON), EC2 DescribeNatGateways and STS GetCallerIdentity (Query protocol, XML answers).
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  applyFault,
+  type CloudRouteOptions,
+  type CloudSnapshotView,
+  caPem,
+  sendJson,
+  sendText,
+  serverUrl,
+  stableHash,
+} from './azure.js';
 import type { SimRoutes, SimWorld } from './types.js';
-import { applyFault, type CloudRouteOptions, type CloudSnapshotView, caPem, sendJson, sendText, serverUrl, stableHash } from './azure.js';
 
 const CW_TARGET = 'GraniteServiceVersion20100801.';
 const MAX_QUERIES = 500;
@@ -15,12 +24,19 @@ interface AwsModel {
   cluster: string;
   vpcId: string;
   subnetIds: string[];
-  natGateways: { id: string; subnetId: string; errorPortAllocation: number; activeConnectionCount: number; packetsDropCount: number }[];
+  natGateways: {
+    id: string;
+    subnetId: string;
+    errorPortAllocation: number;
+    activeConnectionCount: number;
+    packetsDropCount: number;
+  }[];
   nodes: { name: string; instanceId?: string }[];
 }
 
 /** `aws:///eu-west-1a/i-0abc` → `i-0abc`. */
-const instanceOf = (providerID?: string): string | undefined => /\/(i-[0-9a-z]+)$/i.exec(providerID ?? '')?.[1];
+const instanceOf = (providerID?: string): string | undefined =>
+  /\/(i-[0-9a-z]+)$/i.exec(providerID ?? '')?.[1];
 
 const hex = (seed: string, len: number): string => {
   let out = '';
@@ -62,7 +78,11 @@ interface MetricDataQuery {
   Label?: string;
   ReturnData?: boolean;
   Expression?: string;
-  MetricStat?: { Metric?: { Namespace?: string; MetricName?: string; Dimensions?: Dimension[] }; Period?: number; Stat?: string };
+  MetricStat?: {
+    Metric?: { Namespace?: string; MetricName?: string; Dimensions?: Dimension[] };
+    Period?: number;
+    Stat?: string;
+  };
 }
 interface GetMetricDataInput {
   MetricDataQueries?: MetricDataQuery[];
@@ -92,7 +112,12 @@ const LOWER = [0.5, 0.8, 0.65, 0.9, 0.7];
  * is cumulative, rising by `value` between the first and the last period. One period of a window of four
  * or more is missing, as CloudWatch leaves gaps.
  */
-export function cloudWatchPoints(value: number, shape: 'sum' | 'max' | 'counter', times: number[], key: string): { t: number; v: number }[] {
+export function cloudWatchPoints(
+  value: number,
+  shape: 'sum' | 'max' | 'counter',
+  times: number[],
+  key: string,
+): { t: number; v: number }[] {
   const n = times.length;
   if (n === 0) return [];
   const gap = n >= 4 ? 1 + (stableHash(`${key}:gap`) % (n - 2)) : -1;
@@ -110,7 +135,11 @@ export function cloudWatchPoints(value: number, shape: 'sum' | 'max' | 'counter'
   return out;
 }
 
-function metricFor(m: AwsModel, world: SimWorld, q: MetricDataQuery): { value: number; shape: 'sum' | 'max' | 'counter' } | undefined {
+function metricFor(
+  m: AwsModel,
+  world: SimWorld,
+  q: MetricDataQuery,
+): { value: number; shape: 'sum' | 'max' | 'counter' } | undefined {
   const metric = q.MetricStat?.Metric;
   const dims = new Map((metric?.Dimensions ?? []).map((d) => [d.Name ?? '', d.Value ?? '']));
   if (metric?.Namespace === 'AWS/NATGateway') {
@@ -118,7 +147,8 @@ function metricFor(m: AwsModel, world: SimWorld, q: MetricDataQuery): { value: n
     if (!gw || dims.size !== 1) return undefined;
     if (metric.MetricName === 'ErrorPortAllocation') return { value: gw.errorPortAllocation, shape: 'sum' };
     if (metric.MetricName === 'PacketsDropCount') return { value: gw.packetsDropCount, shape: 'sum' };
-    if (metric.MetricName === 'ActiveConnectionCount') return { value: gw.activeConnectionCount, shape: 'max' };
+    if (metric.MetricName === 'ActiveConnectionCount')
+      return { value: gw.activeConnectionCount, shape: 'max' };
     return undefined;
   }
   if (metric?.Namespace === 'CWAgent' && metric.MetricName === 'ethtool_conntrack_allowance_exceeded') {
@@ -131,7 +161,8 @@ function metricFor(m: AwsModel, world: SimWorld, q: MetricDataQuery): { value: n
 
 function getMetricData(m: AwsModel, world: SimWorld, input: GetMetricDataInput) {
   const queries = input.MetricDataQueries ?? [];
-  if (queries.length === 0) throw new AwsError(400, 'ValidationError', 'The parameter MetricDataQueries is required.');
+  if (queries.length === 0)
+    throw new AwsError(400, 'ValidationError', 'The parameter MetricDataQueries is required.');
   if (queries.length > MAX_QUERIES) {
     throw new AwsError(
       400,
@@ -139,16 +170,27 @@ function getMetricData(m: AwsModel, world: SimWorld, input: GetMetricDataInput) 
       `1 validation error detected: Value at 'metricDataQueries' failed to satisfy constraint: Member must have length less than or equal to ${MAX_QUERIES}`,
     );
   }
-  if (typeof input.StartTime !== 'number' || typeof input.EndTime !== 'number' || input.EndTime <= input.StartTime) {
-    throw new AwsError(400, 'InvalidParameterValue', 'The parameters StartTime and EndTime are required and StartTime must be before EndTime.');
+  if (
+    typeof input.StartTime !== 'number' ||
+    typeof input.EndTime !== 'number' ||
+    input.EndTime <= input.StartTime
+  ) {
+    throw new AwsError(
+      400,
+      'InvalidParameterValue',
+      'The parameters StartTime and EndTime are required and StartTime must be before EndTime.',
+    );
   }
   const ids = new Set<string>();
   for (const q of queries) {
-    if (!q.Id || !/^[a-z][a-zA-Z0-9_]*$/.test(q.Id)) throw new AwsError(400, 'ValidationError', `Invalid metric data query id: ${q.Id}`);
+    if (!q.Id || !/^[a-z][a-zA-Z0-9_]*$/.test(q.Id))
+      throw new AwsError(400, 'ValidationError', `Invalid metric data query id: ${q.Id}`);
     if (ids.has(q.Id)) throw new AwsError(400, 'ValidationError', `Duplicate metric data query id: ${q.Id}`);
     ids.add(q.Id);
-    if (q.Expression !== undefined) throw new AwsError(400, 'ValidationError', 'The simulator does not evaluate metric math expressions.');
-    if (!q.MetricStat?.Period || !q.MetricStat.Stat) throw new AwsError(400, 'ValidationError', `MetricStat with Period and Stat is required for ${q.Id}`);
+    if (q.Expression !== undefined)
+      throw new AwsError(400, 'ValidationError', 'The simulator does not evaluate metric math expressions.');
+    if (!q.MetricStat?.Period || !q.MetricStat.Stat)
+      throw new AwsError(400, 'ValidationError', `MetricStat with Period and Stat is required for ${q.Id}`);
   }
   const pageSize = Math.max(1, input.MaxDatapoints ?? DEFAULT_MAX_DATAPOINTS);
   let [qi, pi] = [0, 0];
@@ -160,16 +202,31 @@ function getMetricData(m: AwsModel, world: SimWorld, input: GetMetricDataInput) 
   const start = input.StartTime * 1000;
   const end = input.EndTime * 1000;
   const descending = input.ScanBy !== 'TimestampAscending';
-  const results: { Id: string; Label: string; Timestamps: number[]; Values: number[]; StatusCode: string; Messages: unknown[] }[] = [];
+  const results: {
+    Id: string;
+    Label: string;
+    Timestamps: number[];
+    Values: number[];
+    StatusCode: string;
+    Messages: unknown[];
+  }[] = [];
   let budget = pageSize;
   let next: string | undefined;
   for (; qi < queries.length; qi++, pi = 0) {
     const q = queries[qi] as MetricDataQuery;
     const period = (q.MetricStat?.Period ?? 60) * 1000;
     const times: number[] = [];
-    for (let t = Math.ceil(start / period) * period; t < end && times.length < 100_800; t += period) times.push(t);
+    for (let t = Math.ceil(start / period) * period; t < end && times.length < 100_800; t += period)
+      times.push(t);
     const found = metricFor(m, world, q);
-    let points = found ? cloudWatchPoints(found.value, found.shape, times, `${q.MetricStat?.Metric?.MetricName}|${JSON.stringify(q.MetricStat?.Metric?.Dimensions)}`) : [];
+    let points = found
+      ? cloudWatchPoints(
+          found.value,
+          found.shape,
+          times,
+          `${q.MetricStat?.Metric?.MetricName}|${JSON.stringify(q.MetricStat?.Metric?.Dimensions)}`,
+        )
+      : [];
     if (descending) points = points.reverse();
     const take = points.slice(pi, pi + budget);
     budget -= take.length;
@@ -196,14 +253,26 @@ function getMetricData(m: AwsModel, world: SimWorld, input: GetMetricDataInput) 
   return { MetricDataResults: results, Messages: [], ...(next ? { NextToken: next } : {}) };
 }
 
-function cloudWatch(res: ServerResponse, action: string, body: Buffer, m: AwsModel | undefined, world: SimWorld): void {
+function cloudWatch(
+  res: ServerResponse,
+  action: string,
+  body: Buffer,
+  m: AwsModel | undefined,
+  world: SimWorld,
+) {
   const fail = (status: number, code: string, message: string, headers: Record<string, string> = {}) =>
-    sendJson(res, status, { __type: `com.amazonaws.cloudwatch#${code}`, message }, {
-      'content-type': 'application/x-amz-json-1.0',
-      'x-amzn-query-error': `${code};${status >= 500 ? 'Receiver' : 'Sender'}`,
-      ...headers,
-    });
-  if (action !== 'GetMetricData') return fail(400, 'InvalidAction', `The action ${action} is not valid for this web service.`);
+    sendJson(
+      res,
+      status,
+      { __type: `com.amazonaws.cloudwatch#${code}`, message },
+      {
+        'content-type': 'application/x-amz-json-1.0',
+        'x-amzn-query-error': `${code};${status >= 500 ? 'Receiver' : 'Sender'}`,
+        ...headers,
+      },
+    );
+  if (action !== 'GetMetricData')
+    return fail(400, 'InvalidAction', `The action ${action} is not valid for this web service.`);
   if (!m) return fail(400, 'InvalidParameterValue', 'The simulated snapshot has no AWS section.');
   let input: GetMetricDataInput;
   try {
@@ -221,9 +290,21 @@ function cloudWatch(res: ServerResponse, action: string, body: Buffer, m: AwsMod
 
 // ---------------------------------------------------------------- EKS
 
-function describeCluster(req: IncomingMessage, res: ServerResponse, name: string, m: AwsModel | undefined, world: SimWorld, opts: CloudRouteOptions): void {
+function describeCluster(
+  req: IncomingMessage,
+  res: ServerResponse,
+  name: string,
+  m: AwsModel | undefined,
+  world: SimWorld,
+  opts: CloudRouteOptions,
+) {
   if (!m || name !== m.cluster) {
-    return sendJson(res, 404, { message: `No cluster found for name: ${name}.` }, { 'x-amzn-errortype': 'ResourceNotFoundException' });
+    return sendJson(
+      res,
+      404,
+      { message: `No cluster found for name: ${name}.` },
+      { 'x-amzn-errortype': 'ResourceNotFoundException' },
+    );
   }
   const snap: CloudSnapshotView = world.snapshot;
   sendJson(res, 200, {
@@ -243,7 +324,10 @@ function describeCluster(req: IncomingMessage, res: ServerResponse, name: string
         endpointPrivateAccess: true,
         publicAccessCidrs: ['0.0.0.0/0'],
       },
-      kubernetesNetworkConfig: { serviceIpv4Cidr: snap.cluster?.serviceCIDR ?? '172.20.0.0/16', ipFamily: 'ipv4' },
+      kubernetesNetworkConfig: {
+        serviceIpv4Cidr: snap.cluster?.serviceCIDR ?? '172.20.0.0/16',
+        ipFamily: 'ipv4',
+      },
       status: 'ACTIVE',
       certificateAuthority: { data: Buffer.from(caPem(req, opts)).toString('base64') },
       platformVersion: 'eks.10',
@@ -271,7 +355,13 @@ export function queryFilters(form: URLSearchParams): { name: string; values: str
   return [...byIndex.values()];
 }
 
-function ec2Error(res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
+function ec2Error(
+  res: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
   sendText(
     res,
     status,
@@ -320,7 +410,8 @@ function getCallerIdentity(res: ServerResponse): void {
 // ---------------------------------------------------------------- routing
 
 const signed = (req: IncomingMessage, url: URL): boolean =>
-  /^AWS4-HMAC-SHA256 Credential=\S+/.test(req.headers.authorization ?? '') || url.searchParams.has('X-Amz-Signature');
+  /^AWS4-HMAC-SHA256 Credential=\S+/.test(req.headers.authorization ?? '') ||
+  url.searchParams.has('X-Amz-Signature');
 
 /**
  * Routes of simulated AWS, told apart from Kubernetes and Azure by an `X-Amz-Target` header (CloudWatch),
@@ -331,7 +422,9 @@ export function awsRoutes(world: SimWorld, opts: CloudRouteOptions = {}): SimRou
     const target = String(req.headers['x-amz-target'] ?? '');
     const contentType = String(req.headers['content-type'] ?? '');
     const form =
-      req.method === 'POST' && contentType.startsWith('application/x-www-form-urlencoded') ? new URLSearchParams(body.toString('utf8')) : url.searchParams;
+      req.method === 'POST' && contentType.startsWith('application/x-www-form-urlencoded')
+        ? new URLSearchParams(body.toString('utf8'))
+        : url.searchParams;
     const action = form.get('Action') ?? '';
     const eks = /^\/clusters\/([^/]+)$/.exec(url.pathname);
     let service: string;
@@ -343,14 +436,21 @@ export function awsRoutes(world: SimWorld, opts: CloudRouteOptions = {}): SimRou
 
     if (
       applyFault(world, [service, 'aws'], res, (status, headers) => {
-        const code = status === 429 ? 'Throttling' : status === 503 ? 'ServiceUnavailable' : 'InternalFailure';
+        const code =
+          status === 429 ? 'Throttling' : status === 503 ? 'ServiceUnavailable' : 'InternalFailure';
         if (service === 'aws:cloudwatch') {
-          sendJson(res, status, { __type: `com.amazonaws.cloudwatch#${code}`, message: `simulated ${status}` }, {
-            'content-type': 'application/x-amz-json-1.0',
-            'x-amzn-query-error': `${code};${status >= 500 ? 'Receiver' : 'Sender'}`,
-            ...headers,
-          });
-        } else if (service === 'aws:eks') sendJson(res, status, { message: `simulated ${status}` }, { 'x-amzn-errortype': code, ...headers });
+          sendJson(
+            res,
+            status,
+            { __type: `com.amazonaws.cloudwatch#${code}`, message: `simulated ${status}` },
+            {
+              'content-type': 'application/x-amz-json-1.0',
+              'x-amzn-query-error': `${code};${status >= 500 ? 'Receiver' : 'Sender'}`,
+              ...headers,
+            },
+          );
+        } else if (service === 'aws:eks')
+          sendJson(res, status, { message: `simulated ${status}` }, { 'x-amzn-errortype': code, ...headers });
         else ec2Error(res, status, code, `simulated ${status}`, headers);
       })
     ) {
@@ -358,15 +458,27 @@ export function awsRoutes(world: SimWorld, opts: CloudRouteOptions = {}): SimRou
     }
     if (!signed(req, url)) {
       if (service === 'aws:cloudwatch') {
-        sendJson(res, 403, { __type: 'MissingAuthenticationTokenException', message: 'Missing Authentication Token' }, { 'x-amzn-query-error': 'MissingAuthenticationToken;Sender' });
-      } else if (service === 'aws:eks') sendJson(res, 403, { message: 'Missing Authentication Token' }, { 'x-amzn-errortype': 'MissingAuthenticationTokenException' });
+        sendJson(
+          res,
+          403,
+          { __type: 'MissingAuthenticationTokenException', message: 'Missing Authentication Token' },
+          { 'x-amzn-query-error': 'MissingAuthenticationToken;Sender' },
+        );
+      } else if (service === 'aws:eks')
+        sendJson(
+          res,
+          403,
+          { message: 'Missing Authentication Token' },
+          { 'x-amzn-errortype': 'MissingAuthenticationTokenException' },
+        );
       else ec2Error(res, 403, 'MissingAuthenticationToken', 'Request is missing Authentication Token');
       return true;
     }
     const m = awsModel(world);
     if (service === 'aws:cloudwatch') cloudWatch(res, target.slice(CW_TARGET.length), body, m, world);
     else if (service === 'aws:eks') {
-      if (req.method !== 'GET') sendJson(res, 405, { message: 'GET only' }, { 'x-amzn-errortype': 'InvalidRequestException' });
+      if (req.method !== 'GET')
+        sendJson(res, 405, { message: 'GET only' }, { 'x-amzn-errortype': 'InvalidRequestException' });
       else describeCluster(req, res, decodeURIComponent(eks?.[1] ?? ''), m, world, opts);
     } else if (service === 'aws:sts') getCallerIdentity(res);
     else if (action === 'DescribeNatGateways') describeNatGateways(res, form, m);

@@ -25,7 +25,12 @@ export interface CloudSnapshotView {
     aws?: {
       region?: string;
       clusterName?: string;
-      natGateways?: { id: string; errorPortAllocation?: number; activeConnectionCount?: number; packetsDropCount?: number }[];
+      natGateways?: {
+        id: string;
+        errorPortAllocation?: number;
+        activeConnectionCount?: number;
+        packetsDropCount?: number;
+      }[];
     };
   };
   cluster?: { version?: string; podCIDR?: string; serviceCIDR?: string };
@@ -40,16 +45,36 @@ export interface CloudRouteOptions {
 
 // ---------------------------------------------------------------- small helpers shared with aws.ts
 
-export const stableHash = (text: string): number => createHash('sha256').update(text).digest().readUInt32BE(0);
+export const stableHash = (text: string): number =>
+  createHash('sha256').update(text).digest().readUInt32BE(0);
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
   res.end(text);
 }
 
-export function sendText(res: ServerResponse, status: number, contentType: string, text: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(text), ...headers });
+export function sendText(
+  res: ServerResponse,
+  status: number,
+  contentType: string,
+  text: string,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, {
+    'content-type': contentType,
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
   res.end(text);
 }
 
@@ -213,7 +238,9 @@ function managedCluster(m: AzureModel, world: SimWorld) {
               natGatewayProfile: {
                 managedOutboundIPProfile: { count: m.outboundIPs },
                 idleTimeoutInMinutes: m.idleTimeoutMinutes,
-                effectiveOutboundIPs: [{ id: `${m.natGatewayId.replace(/natGateways\/.*/, '')}publicIPAddresses/natgw-ip-0` }],
+                effectiveOutboundIPs: [
+                  { id: `${m.natGatewayId.replace(/natGateways\/.*/, '')}publicIPAddresses/natgw-ip-0` },
+                ],
               },
             }
           : {
@@ -221,7 +248,9 @@ function managedCluster(m: AzureModel, world: SimWorld) {
                 managedOutboundIPs: { count: m.outboundIPs },
                 allocatedOutboundPorts: m.allocatedOutboundPorts,
                 idleTimeoutInMinutes: m.idleTimeoutMinutes,
-                effectiveOutboundIPs: frontendIps(m).map((f) => ({ id: f.id.replace(/loadBalancers\/.*/, `publicIPAddresses/${f.name}`) })),
+                effectiveOutboundIPs: frontendIps(m).map((f) => ({
+                  id: f.id.replace(/loadBalancers\/.*/, `publicIPAddresses/${f.name}`),
+                })),
                 backendPoolType: 'NodeIP',
               },
             }),
@@ -264,7 +293,10 @@ function loadBalancer(m: AzureModel) {
   const inboundPool = `${m.lbId}/backendAddressPools/kubernetes`;
   const addresses = m.nodes
     .filter((n) => n.internalIP)
-    .map((n) => ({ name: n.name, properties: { ipAddress: n.internalIP, virtualNetwork: { id: m.vnetId } } }));
+    .map((n) => ({
+      name: n.name,
+      properties: { ipAddress: n.internalIP, virtualNetwork: { id: m.vnetId } },
+    }));
   const nat = isNatGateway(m.outboundType);
   return {
     id: m.lbId,
@@ -277,11 +309,25 @@ function loadBalancer(m: AzureModel) {
       frontendIPConfigurations: fes.map((f) => ({
         id: f.id,
         name: f.name,
-        properties: { publicIPAddress: { id: f.id.replace(/loadBalancers\/.*/, `publicIPAddresses/${f.name}`) }, outboundRules: [{ id: `${m.lbId}/outboundRules/aksOutboundRule` }] },
+        properties: {
+          publicIPAddress: { id: f.id.replace(/loadBalancers\/.*/, `publicIPAddresses/${f.name}`) },
+          outboundRules: [{ id: `${m.lbId}/outboundRules/aksOutboundRule` }],
+        },
       })),
       backendAddressPools: [
         { id: inboundPool, name: 'kubernetes', properties: { loadBalancerBackendAddresses: addresses } },
-        ...(nat ? [] : [{ id: outboundPool, name: 'aksOutboundBackendPool', properties: { loadBalancerBackendAddresses: addresses, outboundRules: [{ id: `${m.lbId}/outboundRules/aksOutboundRule` }] } }]),
+        ...(nat
+          ? []
+          : [
+              {
+                id: outboundPool,
+                name: 'aksOutboundBackendPool',
+                properties: {
+                  loadBalancerBackendAddresses: addresses,
+                  outboundRules: [{ id: `${m.lbId}/outboundRules/aksOutboundRule` }],
+                },
+              },
+            ]),
       ],
       outboundRules: nat
         ? []
@@ -315,7 +361,9 @@ function natGateway(m: AzureModel) {
     properties: {
       provisioningState: 'Succeeded',
       idleTimeoutInMinutes: m.idleTimeoutMinutes,
-      publicIpAddresses: Array.from({ length: Math.max(1, m.outboundIPs) }, (_, i) => ({ id: `${m.natGatewayId.replace(/natGateways\/.*/, '')}publicIPAddresses/natgw-ip-${i}` })),
+      publicIpAddresses: Array.from({ length: Math.max(1, m.outboundIPs) }, (_, i) => ({
+        id: `${m.natGatewayId.replace(/natGateways\/.*/, '')}publicIPAddresses/natgw-ip-${i}`,
+      })),
       subnets: [{ id: m.subnetId }],
     },
   };
@@ -348,13 +396,31 @@ interface MetricDef {
 }
 
 const LB_METRICS: Record<string, MetricDef> = {
-  AllocatedSnatPorts: { dims: ['FrontendIPAddress', 'BackendIPAddress', 'ProtocolType', 'IsAwaitingRemoval'], unit: 'Count', kind: 'constant' },
-  UsedSnatPorts: { dims: ['FrontendIPAddress', 'BackendIPAddress', 'ProtocolType', 'IsAwaitingRemoval'], unit: 'Count', kind: 'gauge' },
-  SnatConnectionCount: { dims: ['FrontendIPAddress', 'BackendIPAddress', 'ConnectionState'], unit: 'Count', kind: 'counter', noMinMax: true },
+  AllocatedSnatPorts: {
+    dims: ['FrontendIPAddress', 'BackendIPAddress', 'ProtocolType', 'IsAwaitingRemoval'],
+    unit: 'Count',
+    kind: 'constant',
+  },
+  UsedSnatPorts: {
+    dims: ['FrontendIPAddress', 'BackendIPAddress', 'ProtocolType', 'IsAwaitingRemoval'],
+    unit: 'Count',
+    kind: 'gauge',
+  },
+  SnatConnectionCount: {
+    dims: ['FrontendIPAddress', 'BackendIPAddress', 'ConnectionState'],
+    unit: 'Count',
+    kind: 'counter',
+    noMinMax: true,
+  },
 };
 
 const NATGW_METRICS: Record<string, MetricDef> = {
-  SNATConnectionCount: { dims: ['Protocol', 'ConnectionState'], unit: 'Count', kind: 'counter', noMinMax: true },
+  SNATConnectionCount: {
+    dims: ['Protocol', 'ConnectionState'],
+    unit: 'Count',
+    kind: 'counter',
+    noMinMax: true,
+  },
   TotalConnectionCount: { dims: ['Protocol'], unit: 'Count', kind: 'counter', noMinMax: true },
   PacketDropCount: { dims: [], unit: 'Count', kind: 'counter', noMinMax: true },
 };
@@ -378,11 +444,19 @@ function lbAtoms(m: AzureModel, world: SimWorld, metric: string): Atom[] {
       const ok = nm.usedSnatPorts * 3;
       atoms.push({ dims: { ...base, connectionstate: 'successful' }, instance: node.internalIP, value: ok });
       atoms.push({ dims: { ...base, connectionstate: 'pending' }, instance: node.internalIP, value: 0 });
-      atoms.push({ dims: { ...base, connectionstate: 'failed' }, instance: node.internalIP, value: nm.failedSnatConnections });
+      atoms.push({
+        dims: { ...base, connectionstate: 'failed' },
+        instance: node.internalIP,
+        value: nm.failedSnatConnections,
+      });
     } else {
       const v = metric === 'UsedSnatPorts' ? nm.usedSnatPorts : nm.allocatedSnatPorts;
       atoms.push({ dims: { ...base, protocoltype: 'TCP' }, instance: node.internalIP, value: v });
-      atoms.push({ dims: { ...base, protocoltype: 'UDP' }, instance: node.internalIP, value: metric === 'UsedSnatPorts' ? 0 : nm.allocatedSnatPorts });
+      atoms.push({
+        dims: { ...base, protocoltype: 'UDP' },
+        instance: node.internalIP,
+        value: metric === 'UsedSnatPorts' ? 0 : nm.allocatedSnatPorts,
+      });
     }
   }
   return atoms;
@@ -446,7 +520,16 @@ export interface MetricsQuery {
   orderby?: string;
 }
 
-const AGG_KEYS: Record<string, Agg> = { average: 'average', total: 'total', sum: 'total', minimum: 'minimum', min: 'minimum', maximum: 'maximum', max: 'maximum', count: 'count' };
+const AGG_KEYS: Record<string, Agg> = {
+  average: 'average',
+  total: 'total',
+  sum: 'total',
+  minimum: 'minimum',
+  min: 'minimum',
+  maximum: 'maximum',
+  max: 'maximum',
+  count: 'count',
+};
 
 function parseQuery(q: URLSearchParams, now: number): MetricsQuery {
   const get = (name: string): string | undefined => {
@@ -469,7 +552,8 @@ function parseQuery(q: URLSearchParams, now: number): MetricsQuery {
     });
   const intervalText = get('interval') ?? 'PT1M';
   const intervalMs = intervalText.toUpperCase() === 'FULL' ? 'FULL' : parseIsoDuration(intervalText);
-  if (intervalMs === undefined || intervalMs === 0) throw new MetricsRequestError('BadRequest', `Invalid interval: ${intervalText}`);
+  if (intervalMs === undefined || intervalMs === 0)
+    throw new MetricsRequestError('BadRequest', `Invalid interval: ${intervalText}`);
   let start = now - 3_600_000;
   let end = now;
   const timespan = get('timespan');
@@ -497,12 +581,23 @@ function parseQuery(q: URLSearchParams, now: number): MetricsQuery {
     if (endtime) end = Date.parse(endtime);
     if (starttime && !endtime) end = now;
   }
-  if (!Number.isFinite(start) || !Number.isFinite(end) || end <= start) throw new MetricsRequestError('BadRequest', 'Invalid timespan');
+  if (!Number.isFinite(start) || !Number.isFinite(end) || end <= start)
+    throw new MetricsRequestError('BadRequest', 'Invalid timespan');
   const filter = get('$filter') ?? get('filter');
   const topText = get('top');
   const top = topText === undefined ? undefined : Number(topText);
-  if (top !== undefined && (!Number.isInteger(top) || top < 1)) throw new MetricsRequestError('BadRequest', `Invalid top: ${topText}`);
-  return { metricnames, aggregations, intervalMs, start, end, filter: filter || undefined, top, orderby: get('orderby') };
+  if (top !== undefined && (!Number.isInteger(top) || top < 1))
+    throw new MetricsRequestError('BadRequest', `Invalid top: ${topText}`);
+  return {
+    metricnames,
+    aggregations,
+    intervalMs,
+    start,
+    end,
+    filter: filter || undefined,
+    top,
+    orderby: get('orderby'),
+  };
 }
 
 /** Multipliers for the minutes that are not the worst one: deterministic, all below 1. */
@@ -520,7 +615,12 @@ function timestamps(q: MetricsQuery): number[] {
  * Points of one series: the worst interval carries the value; gauges show lower values in the other
  * intervals, counters zeros; the most recent interval of a window of three or more is null (not yet ingested).
  */
-export function seriesValues(value: number, n: number, key: string, kind: 'gauge' | 'counter' | 'constant'): (number | null)[] {
+export function seriesValues(
+  value: number,
+  n: number,
+  key: string,
+  kind: 'gauge' | 'counter' | 'constant',
+): (number | null)[] {
   if (n <= 0) return [];
   if (n === 1) return [value];
   const nullAt = n >= 3 ? n - 1 : -1;
@@ -538,10 +638,14 @@ function metricValue(metricDef: MetricDef, name: string, atoms: Atom[], q: Metri
   const filters = q.filter ? parseMetricFilter(q.filter) : new Map<string, Set<string>>();
   const known = new Set(metricDef.dims.map((d) => d.toLowerCase()));
   for (const dim of filters.keys()) {
-    if (!known.has(dim)) throw new MetricsRequestError('BadRequest', `Dimension '${dim}' is not valid for metric ${name}`);
+    if (!known.has(dim))
+      throw new MetricsRequestError('BadRequest', `Dimension '${dim}' is not valid for metric ${name}`);
   }
   if (metricDef.noMinMax && q.aggregations.some((a) => a === 'minimum' || a === 'maximum')) {
-    throw new MetricsRequestError('BadRequest', `Aggregation Minimum and Maximum are not supported for metric ${name}`);
+    throw new MetricsRequestError(
+      'BadRequest',
+      `Aggregation Minimum and Maximum are not supported for metric ${name}`,
+    );
   }
   const kept = atoms.filter((a) =>
     [...filters].every(([dim, values]) => values.has('*') || values.has((a.dims[dim] ?? '').toLowerCase())),
@@ -556,7 +660,8 @@ function metricValue(metricDef: MetricDef, name: string, atoms: Atom[], q: Metri
     g.instances.add(a.instance);
     groups.set(key, g);
   }
-  if (groups.size === 0 && splitDims.length === 0) groups.set('{}', { dims: {}, total: 0, instances: new Set() });
+  if (groups.size === 0 && splitDims.length === 0)
+    groups.set('{}', { dims: {}, total: 0, instances: new Set() });
   const ts = timestamps(q);
   let series = [...groups.values()].map((g) => {
     const perInstance = g.total / Math.max(1, g.instances.size);
@@ -580,7 +685,11 @@ function metricValue(metricDef: MetricDef, name: string, atoms: Atom[], q: Metri
   });
   if (splitDims.length > 0) {
     const asc = /\basc\b/i.test(q.orderby ?? '');
-    series.sort((a, b) => (asc ? a.rank - b.rank : b.rank - a.rank) || JSON.stringify(a.dims).localeCompare(JSON.stringify(b.dims)));
+    series.sort(
+      (a, b) =>
+        (asc ? a.rank - b.rank : b.rank - a.rank) ||
+        JSON.stringify(a.dims).localeCompare(JSON.stringify(b.dims)),
+    );
     series = series.slice(0, q.top ?? 10);
   }
   return {
@@ -591,7 +700,10 @@ function metricValue(metricDef: MetricDef, name: string, atoms: Atom[], q: Metri
     unit: metricDef.unit,
     errorCode: 'Success',
     timeseries: series.map((s) => ({
-      metadatavalues: Object.entries(s.dims).map(([k, v]) => ({ name: { value: k, localizedValue: k }, value: v })),
+      metadatavalues: Object.entries(s.dims).map(([k, v]) => ({
+        name: { value: k, localizedValue: k },
+        value: v,
+      })),
       data: s.data,
     })),
   };
@@ -617,7 +729,10 @@ function resourceMetrics(m: AzureModel, world: SimWorld, resourceId: string, q: 
     const key = Object.keys(defs).find((k) => k.toLowerCase() === name.toLowerCase());
     const def = key ? defs[key] : undefined;
     if (!key || !def) {
-      throw new MetricsRequestError('BadRequest', `Failed to find metric configuration for provider: Microsoft.Network, metric: ${name}, Valid metrics: ${Object.keys(defs).join(', ')}`);
+      throw new MetricsRequestError(
+        'BadRequest',
+        `Failed to find metric configuration for provider: Microsoft.Network, metric: ${name}, Valid metrics: ${Object.keys(defs).join(', ')}`,
+      );
     }
     return metricValue(def, key, atomsOf(key), q, resourceId);
   });
@@ -637,23 +752,40 @@ export function azureRoutes(world: SimWorld, opts: CloudRouteOptions = {}): SimR
     const path = decodeURIComponent(url.pathname);
     const lower = path.toLowerCase();
     if (!lower.startsWith('/subscriptions/')) return false;
-    const isMetrics = lower.includes('/providers/microsoft.insights/metrics') || lower.endsWith('/metrics:getbatch');
+    const isMetrics =
+      lower.includes('/providers/microsoft.insights/metrics') || lower.endsWith('/metrics:getbatch');
     const keys = isMetrics ? ['azure:metrics', 'azure'] : ['azure:arm', 'azure'];
     if (
       applyFault(world, keys, res, (status, headers) =>
-        sendJson(res, status, armError(status === 429 ? 'TooManyRequests' : 'InternalServerError', `simulated ${status}`), headers),
+        sendJson(
+          res,
+          status,
+          armError(status === 429 ? 'TooManyRequests' : 'InternalServerError', `simulated ${status}`),
+          headers,
+        ),
       )
     ) {
       return true;
     }
     const auth = req.headers.authorization ?? '';
     if (!/^Bearer\s+\S+/i.test(auth)) {
-      sendJson(res, 401, armError('AuthenticationFailed', 'Authentication failed. The Authorization header is missing or invalid.'));
+      sendJson(
+        res,
+        401,
+        armError(
+          'AuthenticationFailed',
+          'Authentication failed. The Authorization header is missing or invalid.',
+        ),
+      );
       return true;
     }
     const m = azureModel(world);
     if (!m) {
-      sendJson(res, 404, armError('SubscriptionNotFound', `The subscription in '${path}' could not be found.`));
+      sendJson(
+        res,
+        404,
+        armError('SubscriptionNotFound', `The subscription in '${path}' could not be found.`),
+      );
       return true;
     }
     try {
@@ -666,24 +798,36 @@ export function azureRoutes(world: SimWorld, opts: CloudRouteOptions = {}): SimR
   };
 }
 
-function route(req: IncomingMessage, res: ServerResponse, url: URL, path: string, body: Buffer, m: AzureModel, world: SimWorld, opts: CloudRouteOptions): void {
+function route(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  path: string,
+  body: Buffer,
+  m: AzureModel,
+  world: SimWorld,
+  opts: CloudRouteOptions,
+) {
   const lower = path.toLowerCase();
   const method = req.method ?? 'GET';
-  const notFound = () => sendJson(res, 404, armError('ResourceNotFound', `The Resource '${path}' was not found.`));
+  const notFound = () =>
+    sendJson(res, 404, armError('ResourceNotFound', `The Resource '${path}' was not found.`));
 
   if (lower.endsWith('/metrics:getbatch')) {
     if (method !== 'POST') return sendJson(res, 405, armError('MethodNotAllowed', 'POST only'));
     const sub = lower.split('/')[2];
     if (sub !== m.sub.toLowerCase()) return notFound();
     const q = parseQuery(url.searchParams, Date.now());
-    if (!url.searchParams.get('metricnamespace')) throw new MetricsRequestError('BadRequest', 'metricnamespace is required');
+    if (!url.searchParams.get('metricnamespace'))
+      throw new MetricsRequestError('BadRequest', 'metricnamespace is required');
     let ids: unknown;
     try {
       ids = (JSON.parse(body.toString('utf8') || '{}') as { resourceids?: unknown }).resourceids;
     } catch {
       throw new MetricsRequestError('BadRequest', 'The request body is not valid JSON');
     }
-    if (!Array.isArray(ids) || ids.length === 0) throw new MetricsRequestError('BadRequest', 'resourceids is required');
+    if (!Array.isArray(ids) || ids.length === 0)
+      throw new MetricsRequestError('BadRequest', 'resourceids is required');
     if (ids.length > 50) throw new MetricsRequestError('BadRequest', 'At most 50 resource ids per batch');
     const values = ids.map((id) => {
       const r = resourceMetrics(m, world, String(id), q);
@@ -720,13 +864,16 @@ function route(req: IncomingMessage, res: ServerResponse, url: URL, path: string
   if (lower === clusterId && method === 'GET') return sendJson(res, 200, managedCluster(m, world));
   if (lower === `${clusterId}/listclusterusercredential` && method === 'POST') {
     const yaml = kubeconfigYaml(m, serverUrl(req), caPem(req, opts));
-    return sendJson(res, 200, { kubeconfigs: [{ name: 'clusterUser', value: Buffer.from(yaml).toString('base64') }] });
+    return sendJson(res, 200, {
+      kubeconfigs: [{ name: 'clusterUser', value: Buffer.from(yaml).toString('base64') }],
+    });
   }
   if (lower === m.lbId.toLowerCase() && method === 'GET') return sendJson(res, 200, loadBalancer(m));
   const nat = isNatGateway(m.outboundType);
   const natList = m.natGatewayId.toLowerCase().replace(/\/aks-natgw$/, '');
   if (lower === natList && method === 'GET') return sendJson(res, 200, { value: nat ? [natGateway(m)] : [] });
-  if (lower === m.natGatewayId.toLowerCase() && method === 'GET' && nat) return sendJson(res, 200, natGateway(m));
+  if (lower === m.natGatewayId.toLowerCase() && method === 'GET' && nat)
+    return sendJson(res, 200, natGateway(m));
   if (lower === m.subnetId.toLowerCase() && method === 'GET') return sendJson(res, 200, subnet(m));
   return notFound();
 }

@@ -42,7 +42,11 @@ export interface RunningSim {
   /** The job's service account token (system:serviceaccount:snatguard:snatguard), held to rbac.yaml. */
   jobToken: string;
   jobKubeconfigPath: string;
-  /** Endpoint name → URL, e.g. KUBERNETES_API, AZURE_ARM_ENDPOINT, AWS_ENDPOINT_URL, SNATGUARD_NOTIFY_SLACK_WEBHOOK_URL. */
+  /**
+   * Endpoint name → URL (all on `url`): kubernetes, arm (Azure Resource Manager), metrics (Azure Monitor,
+   * regional and ARM), aws (CloudWatch, EKS, EC2, STS), slack, teams, discord, webhook (chat sinks), and
+   * ca (the CA file path).
+   */
   endpoints: Record<string, string>;
   close(): Promise<void>;
 }
@@ -174,18 +178,17 @@ export async function startSim(snapshot: Snapshot, opts: StartSimOptions = {}): 
     writeFile(caPath, tls.ca),
   ]);
 
-  const endpoints: Record<string, string> = { KUBERNETES_API: url, NODE_EXTRA_CA_CERTS: caPath };
-  if (snapshot.cloud.provider === 'azure') {
-    endpoints.AZURE_ARM_ENDPOINT = url;
-    endpoints.AZURE_METRICS_ENDPOINT = url;
-  }
-  if (snapshot.cloud.provider === 'aws') endpoints.AWS_ENDPOINT_URL = url;
-  if (modules.some((m) => m.service === 'sink')) {
-    endpoints.SNATGUARD_NOTIFY_SLACK_WEBHOOK_URL = `${url}/sinks/slack/T0000000/B0000000/simulated`;
-    endpoints.SNATGUARD_NOTIFY_TEAMS_WEBHOOK_URL = `${url}/sinks/teams/workflows/simulated`;
-    endpoints.SNATGUARD_NOTIFY_DISCORD_WEBHOOK_URL = `${url}/sinks/discord/api/webhooks/0/simulated`;
-    endpoints.SNATGUARD_NOTIFY_WEBHOOK_URL = `${url}/sinks/webhook/simulated`;
-  }
+  const endpoints: Record<string, string> = {
+    kubernetes: url,
+    arm: url,
+    metrics: url,
+    aws: url,
+    slack: `${url}/sinks/slack/T0000000/B0000000/simulated`,
+    teams: `${url}/sinks/teams/workflows/simulated`,
+    discord: `${url}/sinks/discord/api/webhooks/0/simulated`,
+    webhook: `${url}/sinks/webhook/simulated`,
+    ca: caPath,
+  };
   opts.log?.info({ url, kubeconfig: kubeconfigPath }, 'sim started');
 
   let closed = false;

@@ -319,13 +319,14 @@ export async function loadSnapshot(path: string): Promise<Snapshot> {
 
 /** Parses snapshot text (YAML or JSON); `source` names it in messages. */
 export function parseSnapshot(text: string, source = 'snapshot'): Snapshot {
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new ValidationError(
       source,
       doc.errors.map((e) => {
         const at = e.linePos?.[0];
-        return at ? `line ${at.line}, column ${at.col}: ${firstLine(e.message)}` : firstLine(e.message);
+        const message = firstLine(e.message).replace(/ at line \d+, column \d+:?$/, '');
+        return at ? `line ${at.line}, column ${at.col}: ${message}` : message;
       }),
     );
   }

@@ -6,9 +6,9 @@
 import type { DestinationCount, SocketSummary, TcpState } from '../model.js';
 import { type AddressClassifier, createClassifier, formatEndpoint, formatIpv4, formatIpv6 } from './address.js';
 import { ProcNetTcpScanner, type RawSocket, type ScanCounts } from './parse.js';
-import { CODE_CLOSE, CODE_LISTEN, STATE_BY_CODE } from './states.js';
+import { CODE_CLOSE, CODE_LISTEN, STATE_BY_CODE, STATE_CODES } from './states.js';
 
-/** State slots per destination: codes 0-12 are known; 13-15 (and codes masked into them) are UNKNOWN. */
+/** State slots per destination (a power of two ≥ STATE_CODES); unknown codes count in slot 0, UNKNOWN. */
 const STATE_SLOTS = 16;
 
 export interface Summarizer {
@@ -35,53 +35,54 @@ function hash(address: number, port: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-/** Open-addressing hash of (IPv4 address, port) → destination index: no key objects, no strings. */
+/**
+ * Open-addressing hash of (IPv4 address, port) → destination index, no key objects, no strings.
+ * One slot is 4 consecutive words (address, port + 1, index, unused): a probe touches one cache line.
+ */
 class V4Table {
-  private addresses = new Uint32Array(1024);
-  private ports = new Int32Array(1024).fill(-1);
-  private indexes = new Uint32Array(1024);
+  private slots = new Uint32Array(4096 * 4);
   private size = 0;
 
   /** The index of (address, port), or `next` after inserting it with that index. */
   indexOf(address: number, port: number, next: number): number {
-    let mask = this.ports.length - 1;
+    const slots = this.slots;
+    const mask = (slots.length >>> 2) - 1;
     let slot = hash(address, port) & mask;
+    const tag = port + 1;
     for (;;) {
-      const p = this.ports[slot] as number;
-      if (p === -1) break;
-      if (p === port && this.addresses[slot] === address) return this.indexes[slot] as number;
+      const at = slot << 2;
+      const t = slots[at + 1] as number;
+      if (t === 0) break;
+      if (t === tag && slots[at] === address) return slots[at + 2] as number;
       slot = (slot + 1) & mask;
     }
-    if ((this.size + 1) * 2 > this.ports.length) {
+    if ((this.size + 1) * 2 > mask + 1) {
       this.grow();
-      mask = this.ports.length - 1;
-      slot = hash(address, port) & mask;
-      while ((this.ports[slot] as number) !== -1) slot = (slot + 1) & mask;
+      return this.indexOf(address, port, next);
     }
-    this.addresses[slot] = address;
-    this.ports[slot] = port;
-    this.indexes[slot] = next;
+    const at = slot << 2;
+    slots[at] = address;
+    slots[at + 1] = tag;
+    slots[at + 2] = next;
     this.size++;
     return next;
   }
 
   private grow(): void {
-    const { addresses, ports, indexes } = this;
-    const capacity = ports.length * 2;
-    this.addresses = new Uint32Array(capacity);
-    this.ports = new Int32Array(capacity).fill(-1);
-    this.indexes = new Uint32Array(capacity);
-    const mask = capacity - 1;
-    for (let i = 0; i < ports.length; i++) {
-      const port = ports[i] as number;
-      if (port === -1) continue;
-      const address = addresses[i] as number;
-      let slot = hash(address, port) & mask;
-      while ((this.ports[slot] as number) !== -1) slot = (slot + 1) & mask;
-      this.addresses[slot] = address;
-      this.ports[slot] = port;
-      this.indexes[slot] = indexes[i] as number;
+    const old = this.slots;
+    const slots = new Uint32Array(old.length * 2);
+    const mask = (slots.length >>> 2) - 1;
+    for (let at = 0; at < old.length; at += 4) {
+      const tag = old[at + 1] as number;
+      if (tag === 0) continue;
+      const address = old[at] as number;
+      let slot = hash(address, tag - 1) & mask;
+      while ((slots[(slot << 2) + 1] as number) !== 0) slot = (slot + 1) & mask;
+      slots[slot << 2] = address;
+      slots[(slot << 2) + 1] = tag;
+      slots[(slot << 2) + 2] = old[at + 2] as number;
     }
+    this.slots = slots;
   }
 }
 
@@ -89,37 +90,20 @@ export function createSummarizer(classifier: AddressClassifier = defaultClassifi
   const stateCounts = new Float64Array(256);
   const listenPorts = new Uint8Array(65536);
   /** Sockets not in LISTEN, per local port: inbound/outbound is decided from these at finish. */
-  const nonListenByPort = new Float64Array(65536);
-  /** SNAT candidates counted so far, per local port: a later LISTEN on such a port needs a correction. */
-  const candidatesByPort = new Uint32Array(65536);
-  let lateListen = false;
+  const nonListenByPort = new Uint32Array(65536);
   const destinations: Destination[] = [];
   const v4Destinations = new V4Table();
   const byV6 = new Map<string, number>();
-  /** Per destination: sockets, and sockets per state code (STATE_SLOTS per destination). */
-  let sockets = new Float64Array(1024);
-  let states = new Float64Array(1024 * STATE_SLOTS);
-  /** Candidates, kept only to undo a count if a later LISTEN makes them inbound: (localPort | state << 16, destination). */
-  let candidates = new Uint32Array(2048);
+  /**
+   * SNAT candidates, (localPort | state << 16, destination index) pairs: appended in order, so the
+   * hot path writes memory sequentially; counted at finish, when every LISTEN is known.
+   */
+  let candidates = new Uint32Array(4096);
   let candidateCount = 0;
-  const publicV4 = (v: number): boolean => classifier.classifyV4(v) === 'public';
-
-  const added = (): void => {
-    if (destinations.length <= sockets.length) return;
-    const grownSockets = new Float64Array(sockets.length * 2);
-    grownSockets.set(sockets);
-    sockets = grownSockets;
-    const grownStates = new Float64Array(states.length * 2);
-    grownStates.set(states);
-    states = grownStates;
-  };
 
   const destinationV4 = (address: number, port: number): number => {
     const index = v4Destinations.indexOf(address, port, destinations.length);
-    if (index === destinations.length) {
-      destinations.push({ address: formatIpv4(address), port });
-      added();
-    }
+    if (index === destinations.length) destinations.push({ address: formatIpv4(address), port });
     return index;
   };
 
@@ -131,7 +115,6 @@ export function createSummarizer(classifier: AddressClassifier = defaultClassifi
       index = destinations.length;
       destinations.push({ address, port });
       byV6.set(key, index);
-      added();
     }
     return index;
   };
@@ -141,28 +124,21 @@ export function createSummarizer(classifier: AddressClassifier = defaultClassifi
     stateCounts[state] = (stateCounts[state] as number) + 1;
     const localPort = r.localPort;
     if (state === CODE_LISTEN) {
-      if (listenPorts[localPort] === 0) {
-        listenPorts[localPort] = 1;
-        if (candidatesByPort[localPort] !== 0) lateListen = true;
-      }
+      listenPorts[localPort] = 1;
       return;
     }
     nonListenByPort[localPort] = (nonListenByPort[localPort] as number) + 1;
-    // A port already known to be listened on makes the socket inbound.
+    // A port already known to be listened on makes the socket inbound: nothing to keep.
     if (state === CODE_CLOSE || listenPorts[localPort] === 1) return;
     let index: number;
     if (r.remoteV4) {
-      if (!publicV4(r.remote4)) return;
+      if (classifier.classifyV4(r.remote4) !== 'public') return;
       index = destinationV4(r.remote4, r.remotePort);
     } else {
       const w = r.remote;
       if (classifier.classifyV6(w[0] as number, w[1] as number, w[2] as number, w[3] as number) !== 'public') return;
       index = destinationV6(w, r.remotePort);
     }
-    sockets[index] = (sockets[index] as number) + 1;
-    const slot = index * STATE_SLOTS + (state & (STATE_SLOTS - 1));
-    states[slot] = (states[slot] as number) + 1;
-    candidatesByPort[localPort] = (candidatesByPort[localPort] as number) + 1;
     if (candidateCount * 2 + 2 > candidates.length) {
       const grown = new Uint32Array(candidates.length * 2);
       grown.set(candidates);
@@ -197,18 +173,19 @@ export function createSummarizer(classifier: AddressClassifier = defaultClassifi
         nonListen += n;
         if (listenPorts[port] === 1) inbound += n;
       }
-      let snatSockets = candidateCount;
-      if (lateListen) {
-        // A LISTEN seen after sockets on its port (tcp6 after tcp): those sockets were inbound.
-        for (let c = 0; c < candidateCount; c++) {
-          const packed = candidates[c * 2] as number;
-          if (listenPorts[packed & 0xffff] === 0) continue;
-          const index = candidates[c * 2 + 1] as number;
-          sockets[index] = (sockets[index] as number) - 1;
-          const slot = index * STATE_SLOTS + ((packed >>> 16) & (STATE_SLOTS - 1));
-          states[slot] = (states[slot] as number) - 1;
-          snatSockets--;
-        }
+      const sockets = new Uint32Array(destinations.length);
+      const states = new Uint32Array(destinations.length * STATE_SLOTS);
+      let snatSockets = 0;
+      for (let c = 0; c < candidateCount; c++) {
+        const packed = candidates[c * 2] as number;
+        // A LISTEN seen after sockets on its port (tcp6 after tcp) makes them inbound.
+        if (listenPorts[packed & 0xffff] === 1) continue;
+        const index = candidates[c * 2 + 1] as number;
+        const code = packed >>> 16;
+        sockets[index] = (sockets[index] as number) + 1;
+        const slot = index * STATE_SLOTS + (code < STATE_CODES ? code : 0);
+        states[slot] = (states[slot] as number) + 1;
+        snatSockets++;
       }
       const out: DestinationCount[] = [];
       destinations.forEach((d, index) => {
@@ -217,7 +194,7 @@ export function createSummarizer(classifier: AddressClassifier = defaultClassifi
         const perState: Partial<Record<TcpState, number>> = {};
         for (let code = 0; code < STATE_SLOTS; code++) {
           const k = states[index * STATE_SLOTS + code] as number;
-          if (k > 0) perState[STATE_BY_CODE[code] ?? 'UNKNOWN'] = (perState[STATE_BY_CODE[code] ?? 'UNKNOWN'] ?? 0) + k;
+          if (k > 0) perState[STATE_BY_CODE[code] ?? 'UNKNOWN'] = k;
         }
         out.push({ remote: formatEndpoint(d.address, d.port), address: d.address, port: d.port, sockets: n, byState: perState });
       });

@@ -139,25 +139,42 @@ describe('clusterReader', () => {
     ]);
     // Both pods share one ReplicaSet: read once.
     expect(kubeRequests(before).filter((r) => r.path.includes('/replicasets/'))).toHaveLength(1);
-    expect(await reader.ownerOf(podNamed(pods, 'cache'))).toEqual({ namespace: 'shop', kind: 'StatefulSet', name: 'cache' });
-    expect(await reader.ownerOf(podNamed(pods, 'kube-proxy'))).toEqual({ namespace: 'kube-system', kind: 'DaemonSet', name: 'kube-proxy' });
+    expect(await reader.ownerOf(podNamed(pods, 'cache'))).toEqual({
+      namespace: 'shop',
+      kind: 'StatefulSet',
+      name: 'cache',
+    });
+    expect(await reader.ownerOf(podNamed(pods, 'kube-proxy'))).toEqual({
+      namespace: 'kube-system',
+      kind: 'DaemonSet',
+      name: 'kube-proxy',
+    });
     expect(await reader.ownerOf(podNamed(pods, 'bare'))).toBeNull();
   });
 
   it('reads workload status and fails with the HTTP status', async () => {
     const reader = clusterReader(kc);
     const orders = await reader.workload({ namespace: 'shop', kind: 'Deployment', name: 'orders-api' });
-    expect(orders).toMatchObject({ replicas: 2, unavailableReplicas: 0, paused: false, labels: { app: 'orders-api' } });
+    expect(orders).toMatchObject({
+      replicas: 2,
+      unavailableReplicas: 0,
+      paused: false,
+      labels: { app: 'orders-api' },
+    });
     const broken = await reader.workload({ namespace: 'shop', kind: 'Deployment', name: 'broken' });
     expect(broken.unavailableReplicas).toBe(1);
     const ds = await reader.workload({ namespace: 'kube-system', kind: 'DaemonSet', name: 'kube-proxy' });
     expect(ds.replicas).toBe(2);
     const sts = await reader.workload({ namespace: 'shop', kind: 'StatefulSet', name: 'cache' });
     expect(sts.replicas).toBe(1);
-    const missing = await reader.workload({ namespace: 'shop', kind: 'Deployment', name: 'nope' }).catch((e: unknown) => e);
+    const missing = await reader
+      .workload({ namespace: 'shop', kind: 'Deployment', name: 'nope' })
+      .catch((e: unknown) => e);
     expect(missing).toBeInstanceOf(ClusterError);
     expect((missing as ClusterError).status).toBe(404);
-    await expect(reader.workload({ namespace: 'shop', kind: 'Job', name: 'x' })).rejects.toBeInstanceOf(ClusterError);
+    await expect(reader.workload({ namespace: 'shop', kind: 'Job', name: 'x' })).rejects.toBeInstanceOf(
+      ClusterError,
+    );
   });
 
   it('reads a DaemonSet env, null when absent', async () => {
@@ -221,10 +238,22 @@ describe('nodeProbe', () => {
   it('reads conntrack through the kube-proxy pod, reusing the listed pods', async () => {
     const pods = await clusterReader(kc).podsOn('node-a');
     const before = sim.world.requests.length;
-    const probe = nodeProbe(kc, podExec(kc), { limits, knownPods: (n) => (n === 'node-a' ? pods : undefined) });
+    const probe = nodeProbe(kc, podExec(kc), {
+      limits,
+      knownPods: (n) => (n === 'node-a' ? pods : undefined),
+    });
     const reading = await probe.conntrack('node-a', never);
-    expect(reading).toMatchObject({ count: 1190, max: 1200, insertFailed: 3, drop: 1, earlyDrop: 2, beLiberal: false });
-    expect(kubeRequests(before).filter((r) => r.method === 'GET' && !r.path.endsWith('/exec'))).toHaveLength(0);
+    expect(reading).toMatchObject({
+      count: 1190,
+      max: 1200,
+      insertFailed: 3,
+      drop: 1,
+      earlyDrop: 2,
+      beLiberal: false,
+    });
+    expect(kubeRequests(before).filter((r) => r.method === 'GET' && !r.path.endsWith('/exec'))).toHaveLength(
+      0,
+    );
   });
 
   it('lists the pods itself when none are known', async () => {
@@ -259,10 +288,12 @@ describe('leaseLock', () => {
     expect(await leaseLock(kc, 'snatguard', at(65_000)).acquire('run-b', 60_000)).toBe(false); // still live until +70 s
     const late = leaseLock(kc, 'snatguard', at(71_000));
     expect(await late.acquire('run-b', 60_000)).toBe(true); // expired: taken over
-    const lease = await admin.makeApiClient((await import('@kubernetes/client-node')).CoordinationV1Api).readNamespacedLease({
-      namespace: 'snatguard',
-      name: 'snatguard',
-    });
+    const lease = await admin
+      .makeApiClient((await import('@kubernetes/client-node')).CoordinationV1Api)
+      .readNamespacedLease({
+        namespace: 'snatguard',
+        name: 'snatguard',
+      });
     expect(lease.spec?.holderIdentity).toBe('run-b');
     expect(lease.spec?.leaseTransitions).toBe(1);
     await a.release(); // no longer ours: must not clear run-b's hold
@@ -288,7 +319,9 @@ describe('configMapState', () => {
     expect(await store.load()).toEqual(emptyState());
     const state: RunState = {
       conntrack: { 'node-a': { insertFailed: 3, drop: 1, earlyDrop: 0, at: '2025-06-01T12:00:00Z' } },
-      notified: { abc: { firstSeen: '2025-06-01T12:00:00Z', lastSent: '2025-06-01T12:00:00Z', severity: 'critical' } },
+      notified: {
+        abc: { firstSeen: '2025-06-01T12:00:00Z', lastSent: '2025-06-01T12:00:00Z', severity: 'critical' },
+      },
     };
     await store.save(state);
     expect(await store.load()).toEqual(state);
@@ -311,10 +344,16 @@ describe('configMapState', () => {
 describe('rolloutRemediator', () => {
   it('restarts a Deployment like kubectl rollout restart, confirmed and recorded', async () => {
     const reader = clusterReader(kc);
-    const oldNames = (await reader.podsOn('node-a')).filter((p) => p.name.startsWith('orders-api')).map((p) => p.name);
+    const oldNames = (await reader.podsOn('node-a'))
+      .filter((p) => p.name.startsWith('orders-api'))
+      .map((p) => p.name);
     const before = sim.world.requests.length;
     const now = new Date('2025-06-01T12:34:56.789Z');
-    await rolloutRemediator(kc, () => now).restart({ namespace: 'shop', kind: 'Deployment', name: 'orders-api' }, '50 sockets to 20.103.144.194:27017', never);
+    await rolloutRemediator(kc, () => now).restart(
+      { namespace: 'shop', kind: 'Deployment', name: 'orders-api' },
+      '50 sockets to 20.103.144.194:27017',
+      never,
+    );
 
     const writes = kubeRequests(before).filter((r) => r.method !== 'GET');
     expect(writes).toHaveLength(1);
@@ -338,10 +377,12 @@ describe('rolloutRemediator', () => {
     const sts = await clusterReader(kc).workload({ namespace: 'shop', kind: 'StatefulSet', name: 'cache' });
     expect(sts.annotations['snatguard.io/restarted-at']).toBe('2025-06-01T13:00:00Z');
     const before = sim.world.requests.length;
-    await expect(remediator.restart({ namespace: 'shop', kind: 'ReplicaSet', name: 'x' }, 'test', never)).rejects.toBeInstanceOf(
-      ClusterError,
-    );
-    await expect(remediator.restart({ namespace: 'shop', kind: 'Pod', name: 'bare' }, 'test', never)).rejects.toBeInstanceOf(ClusterError);
+    await expect(
+      remediator.restart({ namespace: 'shop', kind: 'ReplicaSet', name: 'x' }, 'test', never),
+    ).rejects.toBeInstanceOf(ClusterError);
+    await expect(
+      remediator.restart({ namespace: 'shop', kind: 'Pod', name: 'bare' }, 'test', never),
+    ).rejects.toBeInstanceOf(ClusterError);
     expect(kubeRequests(before)).toHaveLength(0);
   });
 

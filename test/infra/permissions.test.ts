@@ -12,6 +12,7 @@ import {
   KUBERNETES_NAMESPACE_RULES,
   type KubernetesRule,
 } from '../../src/permissions.js';
+import { parseRbac, type RequestAttributes, serviceAccountUser, type User } from '../../src/sim/kube/rbac.js';
 import {
   block,
   type Hcl,
@@ -111,6 +112,29 @@ describe('src/permissions.ts', () => {
   });
 });
 
+describe('infra/README.md', () => {
+  const readme = readRepoFile('infra/README.md');
+
+  it.each(AZURE_ROLES.map((r) => [r.roleName, r.roleDefinitionId] as const))(
+    'explains %s (%s)',
+    (roleName, id) => {
+      expect(readme).toContain(roleName);
+      expect(readme).toContain(id);
+    },
+  );
+
+  it.each(AWS_IAM.flatMap((g) => g.actions))('explains %s', (action) => {
+    expect(readme).toContain(`\`${action}\``);
+  });
+
+  it.each([...KUBERNETES_CLUSTER_RULES, ...KUBERNETES_NAMESPACE_RULES].flatMap((r) => r.resources))(
+    'explains the Kubernetes rule on %s',
+    (resource) => {
+      expect(readme).toMatch(new RegExp(`\`[^\`]*\\b${resource.replace('/', '\\/')}\\b[^\`]*\``));
+    },
+  );
+});
+
 describe('rbac.yaml bindings', () => {
   it.each([
     ['ClusterRoleBinding', 'ClusterRole'],
@@ -130,5 +154,55 @@ describe('rbac.yaml bindings', () => {
     });
     const groups = subjects.filter((s) => s.kind === 'Group').map((s) => s.name);
     expect(setDiff(groups, AWS_EKS_ACCESS.kubernetesGroups).missing).toEqual([]);
+  });
+});
+
+describe('rbac.yaml as the simulator enforces it', () => {
+  const policy = parseRbac(readRepoFile('infra/kubernetes/rbac.yaml'));
+  const ns = KUBERNETES_NAMES.namespace;
+
+  /** Every request permissions.ts lists, as the API server's request attributes. */
+  const requests = (rules: readonly KubernetesRule[], namespace: string): RequestAttributes[] =>
+    rules.flatMap((r) =>
+      r.apiGroups.flatMap((group) =>
+        r.resources.flatMap((res) => {
+          const [resource, subresource] = res.split('/') as [string, string | undefined];
+          return r.verbs.map((verb) => ({
+            verb,
+            group,
+            resource,
+            namespace,
+            ...(subresource ? { subresource } : {}),
+          }));
+        }),
+      ),
+    );
+  const needed = [...requests(KUBERNETES_CLUSTER_RULES, 'prod'), ...requests(KUBERNETES_NAMESPACE_RULES, ns)];
+  const show = (a: RequestAttributes) =>
+    `${a.verb} ${a.group || 'core'}/${a.resource}${a.subresource ? `/${a.subresource}` : ''} in ${a.namespace}`;
+
+  const serviceAccount = serviceAccountUser(ns, KUBERNETES_NAMES.serviceAccount);
+  const lambdaRole: User = {
+    name: 'arn:aws:sts::111122223333:assumed-role/snatguard-lambda/snatguard',
+    groups: [...AWS_EKS_ACCESS.kubernetesGroups, 'system:authenticated'],
+  };
+
+  it('allows the ServiceAccount every request the code makes', () => {
+    expect(needed.filter((a) => !policy.allows(serviceAccount, a)).map(show)).toEqual([]);
+  });
+
+  it('allows the EKS access entry group every request the code makes', () => {
+    expect(needed.filter((a) => !policy.allows(lambdaRole, a)).map(show)).toEqual([]);
+  });
+
+  it.each([
+    { verb: 'get', group: '', resource: 'secrets', namespace: 'prod' },
+    { verb: 'delete', group: '', resource: 'pods', namespace: 'prod' },
+    { verb: 'update', group: 'coordination.k8s.io', resource: 'leases', namespace: 'prod' },
+    { verb: 'update', group: '', resource: 'configmaps', namespace: 'kube-system' },
+    { verb: 'patch', group: '', resource: 'nodes', namespace: undefined },
+  ] satisfies RequestAttributes[])('denies $verb $resource in $namespace', (a) => {
+    expect(policy.allows(serviceAccount, a)).toBe(false);
+    expect(policy.allows(lambdaRole, a)).toBe(false);
   });
 });

@@ -5,7 +5,15 @@ import { awsEnaConntrackSource } from '../../src/pressure/aws-ena-conntrack.js';
 import { awsNatGatewaySource } from '../../src/pressure/aws-nat-gateway.js';
 import { createPressureSources, instanceIdFromProviderID } from '../../src/pressure/index.js';
 import type { AwsTarget, PressureDeps } from '../../src/pressure/types.js';
-import { awsTestCredentials, eksNodes, type FakeNode, fakeWorld, type Harness, metrics, startHarness } from './harness.js';
+import {
+  awsTestCredentials,
+  eksNodes,
+  type FakeNode,
+  fakeWorld,
+  type Harness,
+  metrics,
+  startHarness,
+} from './harness.js';
 
 const window: TimeWindow = { start: new Date('2026-11-20T10:00:00Z'), end: new Date('2026-11-20T10:10:00Z') };
 const fastRetry = { maxRetries: 2, baseDelayMs: 5, maxDelayMs: 20, totalTimeoutMs: 10_000 };
@@ -22,7 +30,14 @@ afterEach(async () => {
 });
 
 const infos = (nodes: FakeNode[]): NodeInfo[] =>
-  nodes.map((n) => ({ name: n.name, internalIP: n.internalIP, providerID: n.providerID, labels: {}, ready: true, podCIDRs: [] }));
+  nodes.map((n) => ({
+    name: n.name,
+    internalIP: n.internalIP,
+    providerID: n.providerID,
+    labels: {},
+    ready: true,
+    podCIDRs: [],
+  }));
 
 function setup(h: Harness, nodes: FakeNode[]): { target: AwsTarget; deps: PressureDeps } {
   return {
@@ -31,7 +46,8 @@ function setup(h: Harness, nodes: FakeNode[]): { target: AwsTarget; deps: Pressu
   };
 }
 
-const cloudWatchCalls = (h: Harness) => h.world.requests.filter((r) => r.headers['x-amz-target'] === 'GraniteServiceVersion20100801.GetMetricData');
+const cloudWatchCalls = (h: Harness) =>
+  h.world.requests.filter((r) => r.headers['x-amz-target'] === 'GraniteServiceVersion20100801.GetMetricData');
 
 describe('aws sources through the simulator', () => {
   it('reads the NAT gateways of the cluster VPC back from CloudWatch', async () => {
@@ -40,7 +56,10 @@ describe('aws sources through the simulator', () => {
     const { target, deps } = setup(harness, nodes);
     const env = { AWS_VPC_K8S_CNI_RANDOMIZESNAT: 'hashrandom' };
 
-    const reading = await awsNatGatewaySource(target, { ...deps, awsNodeEnv: async () => env }).read(window, new AbortController().signal);
+    const reading = await awsNatGatewaySource(target, { ...deps, awsNodeEnv: async () => env }).read(
+      window,
+      new AbortController().signal,
+    );
 
     expect(reading.errors).toEqual([]);
     expect(reading.facts.aws?.natGateways).toEqual(natGateways.map((g) => ({ ...g, ips: 1 })));
@@ -49,8 +68,14 @@ describe('aws sources through the simulator', () => {
     expect(reading.nodes[0]?.node.instanceId).toBe(instanceIdFromProviderID(nodes[0]?.providerID));
     expect(reading.nodes[0]?.signals.find((s) => s.kind === 'natgw-port-allocation')?.value).toBe(42);
     // the queries: three per gateway with the documented statistics
-    const body = JSON.parse(cloudWatchCalls(harness)[0]?.body ?? '{}') as { MetricDataQueries: { MetricStat: { Metric: { MetricName: string }; Stat: string; Period: number } }[] };
-    expect(body.MetricDataQueries.map((q) => `${q.MetricStat.Metric.MetricName}:${q.MetricStat.Stat}:${q.MetricStat.Period}`)).toEqual([
+    const body = JSON.parse(cloudWatchCalls(harness)[0]?.body ?? '{}') as {
+      MetricDataQueries: { MetricStat: { Metric: { MetricName: string }; Stat: string; Period: number } }[];
+    };
+    expect(
+      body.MetricDataQueries.map(
+        (q) => `${q.MetricStat.Metric.MetricName}:${q.MetricStat.Stat}:${q.MetricStat.Period}`,
+      ),
+    ).toEqual([
       'ErrorPortAllocation:Sum:60',
       'ActiveConnectionCount:Maximum:60',
       'PacketsDropCount:Sum:60',
@@ -58,7 +83,9 @@ describe('aws sources through the simulator', () => {
       'ActiveConnectionCount:Maximum:60',
       'PacketsDropCount:Sum:60',
     ]);
-    const paths = harness.world.requests.map((r) => `${r.method} ${r.path} ${r.body.startsWith('Action=') ? r.body.split('&')[0] : ''}`.trim());
+    const paths = harness.world.requests.map((r) =>
+      `${r.method} ${r.path} ${r.body.startsWith('Action=') ? r.body.split('&')[0] : ''}`.trim(),
+    );
     expect(paths.slice(0, 2)).toEqual(['GET /clusters/eks-shop', 'POST / Action=DescribeNatGateways']);
   });
 
@@ -72,8 +99,11 @@ describe('aws sources through the simulator', () => {
     expect(reading.errors).toEqual([]);
     expect(reading.nodes).toHaveLength(600);
     const byInstance = new Map(reading.nodes.map((n) => [n.node.instanceId, n.signals[0]?.value]));
-    for (const [i, n] of nodes.entries()) expect(byInstance.get(instanceIdFromProviderID(n.providerID))).toBe(i === 123 ? 9_876 : i % 10);
-    const sizes = cloudWatchCalls(harness).map((r) => (JSON.parse(r.body) as { MetricDataQueries: unknown[] }).MetricDataQueries.length);
+    for (const [i, n] of nodes.entries())
+      expect(byInstance.get(instanceIdFromProviderID(n.providerID))).toBe(i === 123 ? 9_876 : i % 10);
+    const sizes = cloudWatchCalls(harness).map(
+      (r) => (JSON.parse(r.body) as { MetricDataQueries: unknown[] }).MetricDataQueries.length,
+    );
     expect(sizes).toEqual([500, 100]);
   });
 
@@ -83,12 +113,19 @@ describe('aws sources through the simulator', () => {
     const { target, deps } = setup(harness, nodes);
     const clients = awsClients(target, { ...fastRetry }, deps);
 
-    const reading = await awsEnaConntrackSource(target, deps, clients, 7).read(window, new AbortController().signal);
+    const reading = await awsEnaConntrackSource(target, deps, clients, 7).read(
+      window,
+      new AbortController().signal,
+    );
 
     expect(reading.nodes.map((n) => n.signals[0]?.value)).toEqual([100, 200, 300, 400]);
     const calls = cloudWatchCalls(harness);
     expect(calls.length).toBeGreaterThan(4);
-    expect(calls.slice(1).every((c) => typeof (JSON.parse(c.body) as { NextToken?: string }).NextToken === 'string')).toBe(true);
+    expect(
+      calls
+        .slice(1)
+        .every((c) => typeof (JSON.parse(c.body) as { NextToken?: string }).NextToken === 'string'),
+    ).toBe(true);
   });
 
   it('retries a throttled GetMetricData and then succeeds', async () => {
@@ -111,7 +148,10 @@ describe('aws sources through the simulator', () => {
     world.faults.down.add('aws');
     harness = await startHarness(world);
     const { deps } = setup(harness, nodes);
-    const sources = createPressureSources({ provider: 'aws', aws: { region: 'eu-west-1', clusterName: 'eks-shop' } }, { ...deps, awsEndpoint: harness.url });
+    const sources = createPressureSources(
+      { provider: 'aws', aws: { region: 'eu-west-1', clusterName: 'eks-shop' } },
+      { ...deps, awsEndpoint: harness.url },
+    );
 
     const readings = await Promise.all(sources.map((s) => s.read(window, new AbortController().signal)));
 
@@ -123,7 +163,10 @@ describe('aws sources through the simulator', () => {
 
   it('lists instances without ENA data as one error entry', async () => {
     const nodes = eksNodes(2, () => metrics(0, 0));
-    const stranger = { ...eksNodes(1, () => metrics(0, 0))[0], providerID: 'aws:///eu-west-1a/i-0ffffffffffffffff' } as FakeNode;
+    const stranger = {
+      ...eksNodes(1, () => metrics(0, 0))[0],
+      providerID: 'aws:///eu-west-1a/i-0ffffffffffffffff',
+    } as FakeNode;
     harness = await startHarness(fakeWorld(awsCloud, nodes));
     const { target, deps } = setup(harness, [...nodes, stranger]);
 

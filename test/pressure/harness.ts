@@ -1,7 +1,7 @@
 // A tiny HTTPS server mounting the simulator's cloud routes over a fake SimWorld, for tests that must
 // not wait on the full simulator. Same contract as src/sim/server.ts: routes tried in order, every
 // request recorded in world.requests.
-import { createServer, type Server, request as httpsRequest } from 'node:https';
+import { createServer, request as httpsRequest, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { generate } from 'selfsigned';
 import { awsRoutes } from '../../src/sim/aws.js';
@@ -48,7 +48,13 @@ function certificates(): Promise<{ ca: string; key: string; cert: string }> {
         { name: 'basicConstraints', cA: false },
         { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
         { name: 'extKeyUsage', serverAuth: true },
-        { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }, { type: 2, value: 'localhost' }] },
+        {
+          name: 'subjectAltName',
+          altNames: [
+            { type: 7, ip: '127.0.0.1' },
+            { type: 2, value: 'localhost' },
+          ],
+        },
       ],
     });
     return { ca: ca.cert, key: leaf.private, cert: leaf.cert };
@@ -56,7 +62,12 @@ function certificates(): Promise<{ ca: string; key: string; cert: string }> {
   return certs;
 }
 
-export const metrics = (used: number, allocated: number, failed = 0, conntrackAllowanceExceeded = 0): NodeMetrics => ({
+export const metrics = (
+  used: number,
+  allocated: number,
+  failed = 0,
+  conntrackAllowanceExceeded = 0,
+): NodeMetrics => ({
   usedSnatPorts: used,
   allocatedSnatPorts: allocated,
   failedSnatConnections: failed,
@@ -154,7 +165,13 @@ export function rawRequest(
     const req = httpsRequest(`${h.url}${path}`, { method, ca: h.ca, headers: opts.headers ?? {} }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+        }),
+      );
     });
     req.on('error', reject);
     req.end(opts.body);
@@ -173,7 +190,10 @@ export function recordingCredential(token = 'test-token', expiresInMs = 3_600_00
   };
 }
 
-export const awsTestCredentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
+export const awsTestCredentials = {
+  accessKeyId: 'AKIDEXAMPLE',
+  secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
+};
 
 /** Nodes named like AKS VMSS instances with IPs 10.224.0.4… */
 export function aksNodes(count: number, metricsOf: (i: number) => NodeMetrics): FakeNode[] {

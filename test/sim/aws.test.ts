@@ -5,13 +5,25 @@ import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cloudWatchPoints, queryFilters } from '../../src/sim/aws.js';
-import { awsTestCredentials, eksNodes, fakeWorld, type Harness, metrics, rawRequest, startHarness } from '../pressure/harness.js';
+import {
+  awsTestCredentials,
+  eksNodes,
+  fakeWorld,
+  type Harness,
+  metrics,
+  rawRequest,
+  startHarness,
+} from '../pressure/harness.js';
 
-const natGateways = [{ id: 'nat-0a1b2c3d', errorPortAllocation: 5, activeConnectionCount: 900, packetsDropCount: 2 }];
+const natGateways = [
+  { id: 'nat-0a1b2c3d', errorPortAllocation: 5, activeConnectionCount: 900, packetsDropCount: 2 },
+];
 const nodes = eksNodes(3, (i) => metrics(0, 0, 0, i * 10));
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness(fakeWorld({ aws: { region: 'eu-west-1', clusterName: 'eks-shop', natGateways } }, nodes));
+  h = await startHarness(
+    fakeWorld({ aws: { region: 'eu-west-1', clusterName: 'eks-shop', natGateways } }, nodes),
+  );
 });
 afterAll(async () => {
   await h.close();
@@ -28,7 +40,15 @@ const start = new Date('2026-11-20T10:00:00Z');
 const end = new Date('2026-11-20T10:05:00Z');
 const ena = (instanceId: string, id = 'c0'): MetricDataQuery => ({
   Id: id,
-  MetricStat: { Metric: { Namespace: 'CWAgent', MetricName: 'ethtool_conntrack_allowance_exceeded', Dimensions: [{ Name: 'InstanceId', Value: instanceId }] }, Period: 60, Stat: 'Maximum' },
+  MetricStat: {
+    Metric: {
+      Namespace: 'CWAgent',
+      MetricName: 'ethtool_conntrack_allowance_exceeded',
+      Dimensions: [{ Name: 'InstanceId', Value: instanceId }],
+    },
+    Period: 60,
+    Stat: 'Maximum',
+  },
 });
 const instance = (i: number) => /i-[0-9a-f]+$/.exec(nodes[i]?.providerID ?? '')?.[0] ?? '';
 
@@ -37,10 +57,26 @@ describe('simulated CloudWatch (AWS JSON 1.0, as @aws-sdk/client-cloudwatch spea
     const cw = new CloudWatchClient(config());
     const q = (id: string, metric: string, stat: string): MetricDataQuery => ({
       Id: id,
-      MetricStat: { Metric: { Namespace: 'AWS/NATGateway', MetricName: metric, Dimensions: [{ Name: 'NatGatewayId', Value: 'nat-0a1b2c3d' }] }, Period: 60, Stat: stat },
+      MetricStat: {
+        Metric: {
+          Namespace: 'AWS/NATGateway',
+          MetricName: metric,
+          Dimensions: [{ Name: 'NatGatewayId', Value: 'nat-0a1b2c3d' }],
+        },
+        Period: 60,
+        Stat: stat,
+      },
     });
     const out = await cw.send(
-      new GetMetricDataCommand({ StartTime: start, EndTime: end, MetricDataQueries: [q('e', 'ErrorPortAllocation', 'Sum'), q('a', 'ActiveConnectionCount', 'Maximum'), q('d', 'PacketsDropCount', 'Sum')] }),
+      new GetMetricDataCommand({
+        StartTime: start,
+        EndTime: end,
+        MetricDataQueries: [
+          q('e', 'ErrorPortAllocation', 'Sum'),
+          q('a', 'ActiveConnectionCount', 'Maximum'),
+          q('d', 'PacketsDropCount', 'Sum'),
+        ],
+      }),
     );
     const byId = new Map(out.MetricDataResults?.map((r) => [r.Id, r.Values ?? []]));
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
@@ -54,7 +90,9 @@ describe('simulated CloudWatch (AWS JSON 1.0, as @aws-sdk/client-cloudwatch spea
   it('rejects more than 500 queries with a ValidationError, as AWS does (the SDK models it as ValidationException)', async () => {
     const cw = new CloudWatchClient(config());
     const queries = Array.from({ length: 501 }, (_, i) => ena(instance(0), `q${i}`));
-    await expect(cw.send(new GetMetricDataCommand({ StartTime: start, EndTime: end, MetricDataQueries: queries }))).rejects.toMatchObject({
+    await expect(
+      cw.send(new GetMetricDataCommand({ StartTime: start, EndTime: end, MetricDataQueries: queries })),
+    ).rejects.toMatchObject({
       name: 'ValidationException',
       message: expect.stringContaining('less than or equal to 500'),
       $metadata: { httpStatusCode: 400 },
@@ -63,20 +101,41 @@ describe('simulated CloudWatch (AWS JSON 1.0, as @aws-sdk/client-cloudwatch spea
 
   it('paginates by MaxDatapoints with NextToken', async () => {
     const cw = new CloudWatchClient(config());
-    const first = await cw.send(new GetMetricDataCommand({ StartTime: start, EndTime: end, MetricDataQueries: [ena(instance(1))], MaxDatapoints: 2, ScanBy: 'TimestampAscending' }));
+    const first = await cw.send(
+      new GetMetricDataCommand({
+        StartTime: start,
+        EndTime: end,
+        MetricDataQueries: [ena(instance(1))],
+        MaxDatapoints: 2,
+        ScanBy: 'TimestampAscending',
+      }),
+    );
     expect(first.MetricDataResults?.[0]).toMatchObject({ StatusCode: 'PartialData' });
     expect(first.MetricDataResults?.[0]?.Values).toHaveLength(2);
     const second = await cw.send(
-      new GetMetricDataCommand({ StartTime: start, EndTime: end, MetricDataQueries: [ena(instance(1))], MaxDatapoints: 100, ScanBy: 'TimestampAscending', NextToken: first.NextToken }),
+      new GetMetricDataCommand({
+        StartTime: start,
+        EndTime: end,
+        MetricDataQueries: [ena(instance(1))],
+        MaxDatapoints: 100,
+        ScanBy: 'TimestampAscending',
+        NextToken: first.NextToken,
+      }),
     );
     expect(second.NextToken).toBeUndefined();
-    const values = [...(first.MetricDataResults?.[0]?.Values ?? []), ...(second.MetricDataResults?.[0]?.Values ?? [])];
+    const values = [
+      ...(first.MetricDataResults?.[0]?.Values ?? []),
+      ...(second.MetricDataResults?.[0]?.Values ?? []),
+    ];
     expect((values.at(-1) ?? 0) - (values[0] ?? 0)).toBe(10);
   });
 
   it('refuses unsigned requests', async () => {
     const res = await rawRequest(h, 'POST', '/', {
-      headers: { 'x-amz-target': 'GraniteServiceVersion20100801.GetMetricData', 'content-type': 'application/x-amz-json-1.0' },
+      headers: {
+        'x-amz-target': 'GraniteServiceVersion20100801.GetMetricData',
+        'content-type': 'application/x-amz-json-1.0',
+      },
       body: '{}',
     });
     expect(res.status).toBe(403);
@@ -93,7 +152,9 @@ describe('simulated EKS, EC2 and STS', () => {
   });
 
   it('answers an unknown cluster with ResourceNotFoundException', async () => {
-    await expect(new EKSClient(config()).send(new DescribeClusterCommand({ name: 'nope' }))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+    await expect(
+      new EKSClient(config()).send(new DescribeClusterCommand({ name: 'nope' })),
+    ).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
   });
 
   it.each([
@@ -102,14 +163,25 @@ describe('simulated EKS, EC2 and STS', () => {
     { filter: 'vpc-id', pick: 'other', found: 0 },
   ])('filters DescribeNatGateways by $filter ($pick)', async ({ filter, pick, found }) => {
     const { cluster } = await new EKSClient(config()).send(new DescribeClusterCommand({ name: 'eks-shop' }));
-    const values = pick === 'vpc' ? [cluster?.resourcesVpcConfig?.vpcId ?? ''] : pick === 'subnets' ? (cluster?.resourcesVpcConfig?.subnetIds ?? []) : ['vpc-other'];
-    const out = await new EC2Client(config()).send(new DescribeNatGatewaysCommand({ Filter: [{ Name: filter, Values: values }] }));
+    const values =
+      pick === 'vpc'
+        ? [cluster?.resourcesVpcConfig?.vpcId ?? '']
+        : pick === 'subnets'
+          ? (cluster?.resourcesVpcConfig?.subnetIds ?? [])
+          : ['vpc-other'];
+    const out = await new EC2Client(config()).send(
+      new DescribeNatGatewaysCommand({ Filter: [{ Name: filter, Values: values }] }),
+    );
     expect(out.NatGateways?.map((g) => g.NatGatewayId)).toEqual(found ? ['nat-0a1b2c3d'] : []);
     if (found) expect(out.NatGateways?.[0]?.NatGatewayAddresses?.[0]?.PublicIp).toMatch(/^198\.51\.100\./);
   });
 
   it('answers STS GetCallerIdentity', async () => {
-    const res = await rawRequest(h, 'GET', '/?Action=GetCallerIdentity&Version=2011-06-15&X-Amz-Signature=abc');
+    const res = await rawRequest(
+      h,
+      'GET',
+      '/?Action=GetCallerIdentity&Version=2011-06-15&X-Amz-Signature=abc',
+    );
     expect(res.status).toBe(200);
     expect(res.body).toContain('<Account>123456789012</Account>');
   });
@@ -117,18 +189,27 @@ describe('simulated EKS, EC2 and STS', () => {
 
 describe('simulator helpers', () => {
   it('parses Query protocol filters', () => {
-    expect(queryFilters(new URLSearchParams('Filter.1.Name=vpc-id&Filter.1.Value.1=a&Filter.1.Value.2=b&Filter.2.Name=state&Filter.2.Value.1=available'))).toEqual([
+    expect(
+      queryFilters(
+        new URLSearchParams(
+          'Filter.1.Name=vpc-id&Filter.1.Value.1=a&Filter.1.Value.2=b&Filter.2.Name=state&Filter.2.Value.1=available',
+        ),
+      ),
+    ).toEqual([
       { name: 'vpc-id', values: ['a', 'b'] },
       { name: 'state', values: ['available'] },
     ]);
   });
 
-  it.each([1, 2, 4, 10, 60])('keeps the counter increase over %i periods and the first and last points', (n) => {
-    const times = Array.from({ length: n }, (_, i) => i * 60_000);
-    const points = cloudWatchPoints(25, 'counter', times, 'k');
-    expect(points[0]?.t).toBe(0);
-    expect(points.at(-1)?.t).toBe((n - 1) * 60_000);
-    expect((points.at(-1)?.v ?? 0) - (points[0]?.v ?? 0)).toBe(n === 1 ? 0 : 25);
-    expect(cloudWatchPoints(25, 'sum', times, 'k').reduce((s, p) => s + p.v, 0)).toBe(25);
-  });
+  it.each([1, 2, 4, 10, 60])(
+    'keeps the counter increase over %i periods and the first and last points',
+    (n) => {
+      const times = Array.from({ length: n }, (_, i) => i * 60_000);
+      const points = cloudWatchPoints(25, 'counter', times, 'k');
+      expect(points[0]?.t).toBe(0);
+      expect(points.at(-1)?.t).toBe((n - 1) * 60_000);
+      expect((points.at(-1)?.v ?? 0) - (points[0]?.v ?? 0)).toBe(n === 1 ? 0 : 25);
+      expect(cloudWatchPoints(25, 'sum', times, 'k').reduce((s, p) => s + p.v, 0)).toBe(25);
+    },
+  );
 });

@@ -3,7 +3,16 @@ import { NetworkManagementClient } from '@azure/arm-network';
 import { MetricsClient } from '@azure/monitor-query-metrics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseIsoDuration, parseMetricFilter, seriesValues } from '../../src/sim/azure.js';
-import { aksNodes, azureCloud, fakeWorld, type Harness, metrics, rawRequest, recordingCredential, startHarness } from '../pressure/harness.js';
+import {
+  aksNodes,
+  azureCloud,
+  fakeWorld,
+  type Harness,
+  metrics,
+  rawRequest,
+  recordingCredential,
+  startHarness,
+} from '../pressure/harness.js';
 
 const SUB = '11111111-2222-3333-4444-555555555555';
 const NODE_RG = 'MC_rg-shop_aks-shop_westeurope';
@@ -29,25 +38,35 @@ describe('simulated Azure Monitor (metrics:getBatch, as @azure/monitor-query-met
     { top: 60, series: 60 },
     { top: 25, series: 25 },
   ])('returns $series series of a 60-node split when top is $top', async ({ top, series }) => {
-    const [result] = await metricsClient().queryResources([LB_ID], ['UsedSnatPorts'], 'Microsoft.Network/loadBalancers', {
-      startTime: start,
-      endTime: end,
-      interval: 'PT1M',
-      aggregation: 'Average',
-      filter: "BackendIPAddress eq '*' and ProtocolType eq 'TCP'",
-      ...(top ? { top } : {}),
-    });
+    const [result] = await metricsClient().queryResources(
+      [LB_ID],
+      ['UsedSnatPorts'],
+      'Microsoft.Network/loadBalancers',
+      {
+        startTime: start,
+        endTime: end,
+        interval: 'PT1M',
+        aggregation: 'Average',
+        filter: "BackendIPAddress eq '*' and ProtocolType eq 'TCP'",
+        ...(top ? { top } : {}),
+      },
+    );
     expect(result?.metrics[0]?.timeseries).toHaveLength(series);
   });
 
   it('shows the snapshot number as the worst minute, lower minutes and a null last minute', async () => {
-    const [result] = await metricsClient().queryResources([LB_ID], ['UsedSnatPorts'], 'Microsoft.Network/loadBalancers', {
-      startTime: start,
-      endTime: end,
-      interval: 'PT1M',
-      aggregation: 'Average',
-      filter: `BackendIPAddress eq '${nodes[3]?.internalIP}' and ProtocolType eq 'TCP'`,
-    });
+    const [result] = await metricsClient().queryResources(
+      [LB_ID],
+      ['UsedSnatPorts'],
+      'Microsoft.Network/loadBalancers',
+      {
+        startTime: start,
+        endTime: end,
+        interval: 'PT1M',
+        aggregation: 'Average',
+        filter: `BackendIPAddress eq '${nodes[3]?.internalIP}' and ProtocolType eq 'TCP'`,
+      },
+    );
     const ts = result?.metrics[0]?.timeseries ?? [];
     expect(ts).toHaveLength(1);
     expect(ts[0]?.metadatavalues).toContainEqual({ name: 'backendipaddress', value: nodes[3]?.internalIP });
@@ -60,13 +79,18 @@ describe('simulated Azure Monitor (metrics:getBatch, as @azure/monitor-query-met
   });
 
   it('answers one series without a split: Average per instance, Total summed', async () => {
-    const [result] = await metricsClient().queryResources([LB_ID], ['AllocatedSnatPorts'], 'Microsoft.Network/loadBalancers', {
-      startTime: start,
-      endTime: new Date(start.getTime() + 60_000),
-      interval: 'PT1M',
-      aggregation: 'Average,Total',
-      filter: "ProtocolType eq 'TCP'",
-    });
+    const [result] = await metricsClient().queryResources(
+      [LB_ID],
+      ['AllocatedSnatPorts'],
+      'Microsoft.Network/loadBalancers',
+      {
+        startTime: start,
+        endTime: new Date(start.getTime() + 60_000),
+        interval: 'PT1M',
+        aggregation: 'Average,Total',
+        filter: "ProtocolType eq 'TCP'",
+      },
+    );
     const point = result?.metrics[0]?.timeseries[0]?.data?.[0];
     expect(point).toMatchObject({ average: 1024, total: 1024 * 60 });
   });
@@ -77,12 +101,22 @@ describe('simulated Azure Monitor (metrics:getBatch, as @azure/monitor-query-met
     { metric: 'SnatConnectionCount', aggregation: 'Maximum', filter: undefined, error: /not supported/ },
   ])('rejects $metric $aggregation $filter with 400', async ({ metric, aggregation, filter, error }) => {
     await expect(
-      metricsClient().queryResources([LB_ID], [metric], 'Microsoft.Network/loadBalancers', { startTime: start, endTime: end, aggregation, ...(filter ? { filter } : {}) }),
+      metricsClient().queryResources([LB_ID], [metric], 'Microsoft.Network/loadBalancers', {
+        startTime: start,
+        endTime: end,
+        aggregation,
+        ...(filter ? { filter } : {}),
+      }),
     ).rejects.toMatchObject({ statusCode: 400, message: expect.stringMatching(error) });
   });
 
   it('requires a bearer token', async () => {
-    const res = await rawRequest(h, 'POST', `/subscriptions/${SUB}/metrics:getBatch?metricnames=UsedSnatPorts&metricnamespace=x`, { body: '{}' });
+    const res = await rawRequest(
+      h,
+      'POST',
+      `/subscriptions/${SUB}/metrics:getBatch?metricnames=UsedSnatPorts&metricnamespace=x`,
+      { body: '{}' },
+    );
     expect(res.status).toBe(401);
   });
 
@@ -96,20 +130,38 @@ describe('simulated Azure Monitor (metrics:getBatch, as @azure/monitor-query-met
       $filter: "BackendIPAddress eq '*' and ConnectionState eq 'failed'",
       top: '100',
     });
-    const res = await rawRequest(h, 'GET', `${LB_ID}/providers/Microsoft.Insights/metrics?${q}`, { headers: { authorization: 'Bearer x' } });
+    const res = await rawRequest(h, 'GET', `${LB_ID}/providers/Microsoft.Insights/metrics?${q}`, {
+      headers: { authorization: 'Bearer x' },
+    });
     expect(res.status).toBe(200);
     const body = JSON.parse(res.body) as { value: { timeseries: { data: { total?: number }[] }[] }[] };
     const totals = body.value[0]?.timeseries.map((t) => t.data.reduce((s, d) => s + (d.total ?? 0), 0)) ?? [];
     expect(totals).toHaveLength(60);
-    expect(totals.reduce((a, b) => a + b, 0)).toBe(nodes.reduce((s, n) => s + n.metrics.failedSnatConnections, 0));
+    expect(totals.reduce((a, b) => a + b, 0)).toBe(
+      nodes.reduce((s, n) => s + n.metrics.failedSnatConnections, 0),
+    );
   });
 });
 
 describe('simulated Azure Resource Manager', () => {
   it('serves the managed cluster and a kubeconfig pointing at the simulator', async () => {
-    const client = new ContainerServiceClient(recordingCredential(), SUB, { endpoint: h.url, $host: h.url, ...options() });
+    const client = new ContainerServiceClient(recordingCredential(), SUB, {
+      endpoint: h.url,
+      $host: h.url,
+      ...options(),
+    });
     const cluster = await client.managedClusters.get('rg-shop', 'aks-shop');
-    expect(cluster).toMatchObject({ nodeResourceGroup: NODE_RG, networkProfile: { outboundType: 'loadBalancer', loadBalancerProfile: { allocatedOutboundPorts: 1024, managedOutboundIPs: { count: 1 }, idleTimeoutInMinutes: 30 } } });
+    expect(cluster).toMatchObject({
+      nodeResourceGroup: NODE_RG,
+      networkProfile: {
+        outboundType: 'loadBalancer',
+        loadBalancerProfile: {
+          allocatedOutboundPorts: 1024,
+          managedOutboundIPs: { count: 1 },
+          idleTimeoutInMinutes: 30,
+        },
+      },
+    });
     expect(cluster.fqdn).toMatch(/\.hcp\.westeurope\.azmk8s\.io$/);
     const creds = await client.managedClusters.listClusterUserCredentials('rg-shop', 'aks-shop');
     const yaml = Buffer.from(creds.kubeconfigs?.[0]?.value ?? new Uint8Array()).toString('utf8');
@@ -118,16 +170,30 @@ describe('simulated Azure Resource Manager', () => {
   });
 
   it('serves the kubernetes load balancer with nodeIP backends and the outbound rule', async () => {
-    const client = new NetworkManagementClient(recordingCredential(), SUB, { endpoint: h.url, $host: h.url, ...options() });
+    const client = new NetworkManagementClient(recordingCredential(), SUB, {
+      endpoint: h.url,
+      $host: h.url,
+      ...options(),
+    });
     const lb = await client.loadBalancers.get(NODE_RG, 'kubernetes');
     const outbound = lb.backendAddressPools?.find((p) => p.name === 'aksOutboundBackendPool');
-    expect(outbound?.loadBalancerBackendAddresses?.map((a) => a.ipAddress)).toEqual(nodes.map((n) => n.internalIP));
-    expect(lb.outboundRules?.[0]).toMatchObject({ name: 'aksOutboundRule', allocatedOutboundPorts: 1024, idleTimeoutInMinutes: 30 });
+    expect(outbound?.loadBalancerBackendAddresses?.map((a) => a.ipAddress)).toEqual(
+      nodes.map((n) => n.internalIP),
+    );
+    expect(lb.outboundRules?.[0]).toMatchObject({
+      name: 'aksOutboundRule',
+      allocatedOutboundPorts: 1024,
+      idleTimeoutInMinutes: 30,
+    });
     expect(lb.frontendIPConfigurations).toHaveLength(1);
   });
 
   it('answers 404 for an unknown cluster', async () => {
-    const client = new ContainerServiceClient(recordingCredential(), SUB, { endpoint: h.url, $host: h.url, ...options() });
+    const client = new ContainerServiceClient(recordingCredential(), SUB, {
+      endpoint: h.url,
+      $host: h.url,
+      ...options(),
+    });
     await expect(client.managedClusters.get('rg-shop', 'nope')).rejects.toMatchObject({ statusCode: 404 });
   });
 });
@@ -145,18 +211,23 @@ describe('simulator helpers', () => {
   });
 
   it('parses filters with splits, values and or', () => {
-    const f = parseMetricFilter("BackendIPAddress eq '*' and ConnectionState eq 'failed' or ConnectionState eq 'Pending'");
+    const f = parseMetricFilter(
+      "BackendIPAddress eq '*' and ConnectionState eq 'failed' or ConnectionState eq 'Pending'",
+    );
     expect([...f.entries()].map(([k, v]) => [k, [...v]])).toEqual([
       ['backendipaddress', ['*']],
       ['connectionstate', ['failed', 'pending']],
     ]);
   });
 
-  it.each([1, 2, 3, 5, 30])('puts the value in exactly one of %i points and nulls only the last of three or more', (n) => {
-    const gauge = seriesValues(500, n, 'k', 'gauge');
-    expect(gauge.filter((v) => v === 500)).toHaveLength(1);
-    expect(gauge.filter((v) => v === null)).toHaveLength(n >= 3 ? 1 : 0);
-    const counter = seriesValues(7, n, 'k', 'counter');
-    expect(counter.reduce<number>((s, v) => s + (v ?? 0), 0)).toBe(7);
-  });
+  it.each([1, 2, 3, 5, 30])(
+    'puts the value in exactly one of %i points and nulls only the last of three or more',
+    (n) => {
+      const gauge = seriesValues(500, n, 'k', 'gauge');
+      expect(gauge.filter((v) => v === 500)).toHaveLength(1);
+      expect(gauge.filter((v) => v === null)).toHaveLength(n >= 3 ? 1 : 0);
+      const counter = seriesValues(7, n, 'k', 'counter');
+      expect(counter.reduce<number>((s, v) => s + (v ?? 0), 0)).toBe(7);
+    },
+  );
 });

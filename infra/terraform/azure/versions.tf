@@ -4,8 +4,8 @@ terraform {
   required_providers {
     azurerm = {
       source = "hashicorp/azurerm"
-      # azurerm_function_app_flex_consumption arrived in 4.21.
-      version = ">= 4.21, < 5.0"
+      # azurerm_function_app_flex_consumption arrived in 4.21; later 4.x releases accept runtime_version "22".
+      version = ">= 4.40, < 5.0"
     }
   }
 }

@@ -1,0 +1,79 @@
+// The conntrack probe when kube-proxy cannot serve (distroless), and owners the job may not read.
+import { KubeConfig } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { podExec } from '../../src/cluster/exec.js';
+import { nodeProbe } from '../../src/cluster/node-probe.js';
+import { clusterReader } from '../../src/cluster/reader.js';
+import { type RunningSim, startSim } from '../../src/sim/server.js';
+import { parseSnapshot } from '../../src/sim/snapshot.js';
+
+const SNAPSHOT = `
+apiVersion: snatguard.io/v1
+kind: Snapshot
+metadata: { name: probe-fallback }
+cloud: { provider: none }
+cluster: { version: "1.31", podCIDR: 10.244.0.0/16, serviceCIDR: 10.0.0.0/16 }
+nodes:
+  - name: node-a
+    internalIP: 10.224.0.4
+    conntrack: { count: 500, max: 262144, insertFailed: 17, drop: 0, earlyDrop: 0, beLiberal: true }
+workloads:
+  - kind: DaemonSet
+    namespace: kube-system
+    name: kube-proxy
+    labels: { k8s-app: kube-proxy }
+    pods:
+      - { node: node-a, hostNetwork: true, exec: no-cat }
+  - kind: DaemonSet
+    namespace: snatguard
+    name: snatguard-node-probe
+    labels: { app.kubernetes.io/name: snatguard-node-probe }
+    pods:
+      - { node: node-a, hostNetwork: true }
+  - kind: Job
+    namespace: batch
+    name: nightly-export
+    pods:
+      - { node: node-a }
+`;
+
+let sim: RunningSim;
+let kc: KubeConfig;
+const never = new AbortController().signal;
+
+beforeAll(async () => {
+  sim = await startSim(parseSnapshot(SNAPSHOT, 'probe-fallback'));
+  kc = new KubeConfig();
+  kc.loadFromFile(sim.jobKubeconfigPath);
+});
+
+afterAll(async () => {
+  await sim?.close();
+});
+
+describe('nodeProbe fallback', () => {
+  it('skips a distroless kube-proxy and reads through the snatguard node probe', async () => {
+    const pods = await clusterReader(kc).podsOn('node-a');
+    const before = sim.world.requests.length;
+    const reading = await nodeProbe(kc, podExec(kc), {
+      limits: { timeoutMs: 2000, maxBytes: 1 << 20 },
+      knownPods: () => pods,
+    }).conntrack('node-a', never);
+    expect(reading).toMatchObject({ count: 500, max: 262144, insertFailed: 17, beLiberal: true });
+    const execs = sim.world.requests.slice(before).filter((r) => r.path.endsWith('/exec'));
+    expect(execs.map((r) => r.path.split('/')[4])).toEqual(['kube-system', 'snatguard']);
+  });
+});
+
+describe('ownerOf a Job pod', () => {
+  it('names the Job when the job may not read batch objects', async () => {
+    const reader = clusterReader(kc);
+    const pod = (await reader.podsOn('node-a')).find((p) => p.namespace === 'batch');
+    expect(pod).toBeDefined();
+    expect(await reader.ownerOf(pod as NonNullable<typeof pod>)).toEqual({
+      namespace: 'batch',
+      kind: 'Job',
+      name: 'nightly-export',
+    });
+  });
+});
