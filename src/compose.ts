@@ -45,7 +45,13 @@ export async function compose(config: Config, env: ComposeEnv): Promise<RunDeps>
         ? [snapshotPressure(env.world)]
         : []
       : // Cloud SDKs load only when a provider is configured: a smaller cold start for the rest.
-        await (await import('./pressure/index.js')).createPressureSources(config, { log: env.log, ...env.pressure });
+        (await import('./pressure/index.js')).createPressureSources(config, {
+          log: env.log,
+          // NAT gateways and ENA metrics name instances and subnets, not nodes: the sources map them.
+          nodes: () => cluster.nodes(),
+          awsNodeEnv: () => cluster.daemonSetEnv('kube-system', 'aws-node'),
+          ...env.pressure,
+        });
   return {
     log: env.log,
     now,
@@ -53,9 +59,11 @@ export async function compose(config: Config, env: ComposeEnv): Promise<RunDeps>
     cluster,
     exec,
     probe: nodeProbe(kc, exec, {
-      namespace: config.inspect.probeNamespace,
-      selector: config.inspect.probeSelector,
-      fallbackSelector: config.inspect.probeFallbackSelector,
+      targets: [
+        { namespace: config.inspect.probeNamespace, selector: config.inspect.probeSelector },
+        { selector: config.inspect.probeFallbackSelector },
+      ],
+      // The probe's output is four numbers and one line per CPU: a small cap is plenty.
       limits: { timeoutMs: config.exec.timeoutSeconds * 1000, maxBytes: 1 << 20 },
     }),
     remediator: config.mode === 'restart' ? rolloutRemediator(kc, now) : refusingRemediator(),

@@ -194,15 +194,6 @@ async function scanAndAct(
   });
   log.info({ nodes: allNodes.length, hot: hotNodes.map((h) => h.name) }, 'hot nodes found');
 
-  if (config.provider === 'aws') {
-    try {
-      const env = await deps.cluster.daemonSetEnv('kube-system', 'aws-node');
-      if (env) facts.aws = { natGateways: facts.aws?.natGateways ?? [], ...facts.aws, awsNodeEnv: env };
-    } catch (e) {
-      errors.push({ stage: 'nodes', target: 'kube-system/DaemonSet/aws-node', message: messageOf(e) });
-    }
-  }
-
   // inspect: per node, pods and the node's conntrack, every failure contained to its node or pod
   const inspections: PodInspection[] = [];
   const conntrack = new Map<string, ConntrackReading>();

@@ -31,7 +31,7 @@ export interface NodeProbeOptions {
   limits: ExecLimits;
   /** Tried in order; the first matching hostNetwork pod that answers wins. */
   targets?: readonly ProbeTarget[];
-  /** The pods already listed for a node this run (saves a request); undefined → list them. */
+  /** The pods already listed for a node this run, when the caller does not pass them; undefined → list them. */
   knownPods?: (node: string) => PodInfo[] | undefined;
 }
 
@@ -63,8 +63,8 @@ export function nodeProbe(kc: KubeConfig, exec: PodExec, options: NodeProbeOptio
   const core = kc.makeApiClient(CoreV1Api);
   const targets = options.targets ?? DEFAULT_PROBE_TARGETS;
 
-  const podsOn = async (node: string): Promise<PodInfo[]> => {
-    const known = options.knownPods?.(node);
+  const podsOn = async (node: string, given: PodInfo[] | undefined): Promise<PodInfo[]> => {
+    const known = given ?? options.knownPods?.(node);
     if (known !== undefined) return known;
     try {
       const list = await core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${node}` });
@@ -75,8 +75,8 @@ export function nodeProbe(kc: KubeConfig, exec: PodExec, options: NodeProbeOptio
   };
 
   return {
-    async conntrack(node, signal): Promise<ConntrackReading> {
-      const candidates = probeCandidates(node, await podsOn(node), targets);
+    async conntrack(node, signal, podsOnNode): Promise<ConntrackReading> {
+      const candidates = probeCandidates(node, await podsOn(node, podsOnNode), targets);
       if (candidates.length === 0) {
         const wanted = targets
           .map((t) => (t.namespace ? `${t.namespace}:${t.selector}` : t.selector))

@@ -294,6 +294,9 @@ export const configSchema = z
         region: optionalString('AWS region, e.g. eu-west-1.'),
         clusterName: optionalString('EKS cluster name.'),
         endpoint: optionalString('Endpoint override for the AWS clients (the simulator).'),
+        notifySecretArn: optionalString(
+          'Lambda: a Secrets Manager secret (JSON of SNATGUARD_NOTIFY_* keys) read into the environment before the run.',
+        ),
       })
       .prefault({})
       .describe('provider aws.'),

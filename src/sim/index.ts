@@ -13,7 +13,10 @@ export type { NodeMetrics, RecordedRequest, SimFaults, SimRoutes, SimWorld } fro
 export { World } from './world.js';
 
 /** The route modules after the Kubernetes API, in the order the server tries them. */
-export function cloudRoutes(world: SimWorld, opts: CloudRouteOptions): { service: string; routes: SimRoutes }[] {
+export function cloudRoutes(
+  world: SimWorld,
+  opts: CloudRouteOptions,
+): { service: string; routes: SimRoutes }[] {
   return [
     { service: 'azure', routes: azureRoutes(world, opts) },
     { service: 'aws', routes: awsRoutes(world, opts) },

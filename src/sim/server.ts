@@ -1,18 +1,17 @@
 // One HTTPS server on 127.0.0.1 for the whole simulated control plane: the Kubernetes API first,
 // then the cloud and sink route modules (wired in index.ts). Every request is recorded in world.requests.
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
+import { packageRoot } from '../paths.js';
 import type { Log } from '../ports.js';
 import { cloudRoutes } from './index.js';
-import { kubeApi } from './kube/routes.js';
 import { adminUser, parseRbac, serviceAccountUser, type User } from './kube/rbac.js';
+import { kubeApi } from './kube/routes.js';
 import type { Snapshot } from './snapshot.js';
 import { generateTls } from './tls.js';
 import type { RecordedRequest, SimRoutes } from './types.js';
@@ -55,23 +54,26 @@ export interface RunningSim {
 export const JOB_NAMESPACE = 'snatguard';
 export const JOB_SERVICE_ACCOUNT = 'snatguard';
 
-/** infra/kubernetes/rbac.yaml, found by walking up from this module (src/sim or dist/src/sim). */
+/** infra/kubernetes/rbac.yaml of this package (shipped with it: package.json "files"). */
 export function defaultRbacPath(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const candidate = join(dir, 'infra', 'kubernetes', 'rbac.yaml');
-    if (existsSync(candidate)) return candidate;
-    dir = dirname(dir);
-  }
-  return resolve('infra/kubernetes/rbac.yaml');
+  return join(packageRoot(), 'infra', 'kubernetes', 'rbac.yaml');
 }
 
-export function kubeconfigYaml(server: string, ca: string, user: string, token: string, namespace = 'default'): string {
+export function kubeconfigYaml(
+  server: string,
+  ca: string,
+  user: string,
+  token: string,
+  namespace = 'default',
+): string {
   return stringify({
     apiVersion: 'v1',
     kind: 'Config',
     clusters: [
-      { name: 'snatguard-sim', cluster: { server, 'certificate-authority-data': Buffer.from(ca).toString('base64') } },
+      {
+        name: 'snatguard-sim',
+        cluster: { server, 'certificate-authority-data': Buffer.from(ca).toString('base64') },
+      },
     ],
     users: [{ name: user, user: { token } }],
     contexts: [{ name: `${user}@snatguard-sim`, context: { cluster: 'snatguard-sim', user, namespace } }],
@@ -84,7 +86,10 @@ const MAX_BODY = 64 * 1024 * 1024;
 
 export async function startSim(snapshot: Snapshot, opts: StartSimOptions = {}): Promise<RunningSim> {
   const world = new World(snapshot);
-  const [tls, rbacText] = await Promise.all([generateTls(), readFile(opts.rbacPath ?? defaultRbacPath(), 'utf8')]);
+  const [tls, rbacText] = await Promise.all([
+    generateTls(),
+    readFile(opts.rbacPath ?? defaultRbacPath(), 'utf8'),
+  ]);
   const policy = parseRbac(rbacText, opts.rbacPath ?? 'infra/kubernetes/rbac.yaml');
   const adminToken = randomBytes(24).toString('hex');
   const jobToken = randomBytes(24).toString('hex');
@@ -149,9 +154,18 @@ export async function startSim(snapshot: Snapshot, opts: StartSimOptions = {}): 
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', 'https://127.0.0.1');
     const status = kube.upgrade(req, socket, head) ?? 404;
-    if (status === 404 && !socket.destroyed && !socket.writableEnded) socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n');
+    if (status === 404 && !socket.destroyed && !socket.writableEnded)
+      socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n');
     world.count(`kube UPGRADE`);
-    record({ service: 'kube', method: req.method ?? 'GET', path: url.pathname, query: url.search, headers: req.headers, body: '', status });
+    record({
+      service: 'kube',
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: url.search,
+      headers: req.headers,
+      body: '',
+      status,
+    });
   });
   server.on('clientError', (_err, socket) => socket.destroy());
   server.keepAliveTimeout = 5_000;
@@ -174,7 +188,9 @@ export async function startSim(snapshot: Snapshot, opts: StartSimOptions = {}): 
   const caPath = resolve(dir, 'ca.crt');
   await Promise.all([
     writeFile(kubeconfigPath, kubeconfigYaml(url, tls.ca, 'admin', adminToken), { mode: 0o600 }),
-    writeFile(jobKubeconfigPath, kubeconfigYaml(url, tls.ca, 'snatguard', jobToken, JOB_NAMESPACE), { mode: 0o600 }),
+    writeFile(jobKubeconfigPath, kubeconfigYaml(url, tls.ca, 'snatguard', jobToken, JOB_NAMESPACE), {
+      mode: 0o600,
+    }),
     writeFile(caPath, tls.ca),
   ]);
 
@@ -189,7 +205,7 @@ export async function startSim(snapshot: Snapshot, opts: StartSimOptions = {}): 
     webhook: `${url}/sinks/webhook/simulated`,
     ca: caPath,
   };
-  opts.log?.info({ url, kubeconfig: kubeconfigPath }, 'sim started');
+  opts.log?.info({ server: url, kubeconfig: kubeconfigPath }, 'sim started');
 
   let closed = false;
   return {

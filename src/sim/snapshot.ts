@@ -89,11 +89,18 @@ const workloadSchema = z
     labels: stringMap.optional(),
     annotations: stringMap.optional(),
     status: z
-      .object({ unavailableReplicas: count.optional(), updatedReplicas: count.optional(), paused: z.boolean().optional() })
+      .object({
+        unavailableReplicas: count.optional(),
+        updatedReplicas: count.optional(),
+        paused: z.boolean().optional(),
+      })
       .strict()
       .optional(),
     pods: z.array(podSchema).optional(),
-    afterRestart: z.object({ sockets: z.array(socketSchema).optional() }).strict().optional(),
+    afterRestart: z
+      .object({ sockets: z.array(socketSchema).optional() })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -171,11 +178,19 @@ const snapshotSchema = z
     kind: z.literal('Snapshot'),
     metadata: z.object({ name: z.string().min(1), description: z.string().optional() }).strict(),
     cloud: z
-      .object({ provider: z.enum(['azure', 'aws', 'none']), azure: azureSchema.optional(), aws: awsSchema.optional() })
+      .object({
+        provider: z.enum(['azure', 'aws', 'none']),
+        azure: azureSchema.optional(),
+        aws: awsSchema.optional(),
+      })
       .strict()
       .optional(),
     cluster: z
-      .object({ version: z.string().optional(), podCIDR: z.string().optional(), serviceCIDR: z.string().optional() })
+      .object({
+        version: z.string().optional(),
+        podCIDR: z.string().optional(),
+        serviceCIDR: z.string().optional(),
+      })
       .strict()
       .optional(),
     nodes: z.array(nodeSchema).min(1),
@@ -281,7 +296,12 @@ export interface SnapshotAzure {
 export interface SnapshotAws {
   region: string;
   clusterName: string;
-  natGateways: { id: string; errorPortAllocation: number; activeConnectionCount: number; packetsDropCount: number }[];
+  natGateways: {
+    id: string;
+    errorPortAllocation: number;
+    activeConnectionCount: number;
+    packetsDropCount: number;
+  }[];
   awsNodeEnv: Record<string, string>;
 }
 
@@ -449,7 +469,8 @@ function complete(raw: RawSnapshot, problems: string[]): Snapshot {
       clusterName: rawAzure.clusterName,
       location: rawAzure.location,
       nodeResourceGroup:
-        rawAzure.nodeResourceGroup ?? `MC_${rawAzure.resourceGroup}_${rawAzure.clusterName}_${rawAzure.location}`,
+        rawAzure.nodeResourceGroup ??
+        `MC_${rawAzure.resourceGroup}_${rawAzure.clusterName}_${rawAzure.location}`,
       outboundType: rawAzure.outboundType ?? 'loadBalancer',
       loadBalancer: {
         allocatedOutboundPorts: rawAzure.loadBalancer?.allocatedOutboundPorts ?? 0,
@@ -472,7 +493,8 @@ function complete(raw: RawSnapshot, problems: string[]): Snapshot {
       awsNodeEnv: rawAws.awsNodeEnv ?? {},
     };
   }
-  if (provider === 'azure' && !cloud.azure) problems.push('cloud.azure: required when cloud.provider is azure');
+  if (provider === 'azure' && !cloud.azure)
+    problems.push('cloud.azure: required when cloud.provider is azure');
   if (provider === 'aws' && !cloud.aws) problems.push('cloud.aws: required when cloud.provider is aws');
 
   const cluster = {
@@ -483,17 +505,21 @@ function complete(raw: RawSnapshot, problems: string[]): Snapshot {
   const version = /^v?(\d+)\.(\d+)(\.\d+)?$/.exec(cluster.version);
   if (!version) problems.push(`cluster.version: "${cluster.version}" is not MAJOR.MINOR[.PATCH]`);
   else if (Number(version[1]) !== 1 || Number(version[2]) < 30)
-    problems.push(`cluster.version: ${cluster.version} is below 1.30 (kubectl needs >= 1.30 for exec over WebSocket)`);
+    problems.push(
+      `cluster.version: ${cluster.version} is below 1.30 (kubectl needs >= 1.30 for exec over WebSocket)`,
+    );
   const podCidr = parseCidr(cluster.podCIDR);
   if (!podCidr) problems.push(`cluster.podCIDR: "${cluster.podCIDR}" is not an IPv4 CIDR`);
-  if (!parseCidr(cluster.serviceCIDR)) problems.push(`cluster.serviceCIDR: "${cluster.serviceCIDR}" is not an IPv4 CIDR`);
+  if (!parseCidr(cluster.serviceCIDR))
+    problems.push(`cluster.serviceCIDR: "${cluster.serviceCIDR}" is not an IPv4 CIDR`);
 
   // Nodes.
   const nodeNames = new Map<string, number>();
   const nodes: SnapshotNode[] = raw.nodes.map((n, i) => {
     const at = `nodes[${i}]`;
     if (!DNS_SUBDOMAIN.test(n.name)) problems.push(`${at}.name: "${n.name}" is not a valid node name`);
-    if (nodeNames.has(n.name)) problems.push(`${at}.name: duplicate node "${n.name}" (also nodes[${nodeNames.get(n.name)}])`);
+    if (nodeNames.has(n.name))
+      problems.push(`${at}.name: duplicate node "${n.name}" (also nodes[${nodeNames.get(n.name)}])`);
     else nodeNames.set(n.name, i);
     const internalIP = n.internalIP ?? intToIpv4(ipv4ToInt('10.224.0.4') + i);
     if (!isIPv4(internalIP)) problems.push(`${at}.internalIP: "${internalIP}" is not an IPv4 address`);
@@ -544,19 +570,24 @@ function complete(raw: RawSnapshot, problems: string[]): Snapshot {
   const workloads: SnapshotWorkload[] = (raw.workloads ?? []).map((w, wi) => {
     const at = `workloads[${wi}]`;
     const id = `${w.namespace}/${w.kind}/${w.name}`;
-    if (workloadIds.has(id)) problems.push(`${at}: duplicate workload ${id} (also workloads[${workloadIds.get(id)}])`);
+    if (workloadIds.has(id))
+      problems.push(`${at}: duplicate workload ${id} (also workloads[${workloadIds.get(id)}])`);
     else workloadIds.set(id, wi);
-    if (!DNS_LABEL.test(w.namespace)) problems.push(`${at}.namespace: "${w.namespace}" is not a valid namespace name`);
+    if (!DNS_LABEL.test(w.namespace))
+      problems.push(`${at}.namespace: "${w.namespace}" is not a valid namespace name`);
     if (!DNS_SUBDOMAIN.test(w.name) || w.name.length > 63)
       problems.push(`${at}.name: "${w.name}" is not a valid workload name`);
     const rawPods = w.pods ?? [];
-    if (w.kind === 'Pod' && rawPods.length !== 1) problems.push(`${at}.pods: a Pod workload has exactly one pod`);
+    if (w.kind === 'Pod' && rawPods.length !== 1)
+      problems.push(`${at}.pods: a Pod workload has exactly one pod`);
 
     let templateHash: string | undefined;
     if (w.kind === 'Deployment') {
       const prefix = `${w.name}-`;
       for (const p of rawPods) {
-        const m = p.name?.startsWith(prefix) ? /^([a-z0-9]{1,10})-[a-z0-9]{5}$/.exec(p.name.slice(prefix.length)) : null;
+        const m = p.name?.startsWith(prefix)
+          ? /^([a-z0-9]{1,10})-[a-z0-9]{5}$/.exec(p.name.slice(prefix.length))
+          : null;
         if (m?.[1]) {
           templateHash = m[1];
           break;
@@ -584,7 +615,8 @@ function complete(raw: RawSnapshot, problems: string[]): Snapshot {
     const pods: SnapshotPod[] = rawPods.map((p, pi) => {
       const pat = `${at}.pods[${pi}]`;
       const name = p.name ?? generateName(pi);
-      if (!DNS_SUBDOMAIN.test(name) || name.length > 253) problems.push(`${pat}.name: "${name}" is not a valid pod name`);
+      if (!DNS_SUBDOMAIN.test(name) || name.length > 253)
+        problems.push(`${pat}.name: "${name}" is not a valid pod name`);
       const key = `${w.namespace}/${name}`;
       const other = podNames.get(key);
       if (other) problems.push(`${pat}.name: duplicate pod ${key} (also ${other})`);
@@ -593,7 +625,9 @@ function complete(raw: RawSnapshot, problems: string[]): Snapshot {
       if (!node) problems.push(`${pat}.node: unknown node "${p.node}"`);
       const hostNetwork = p.hostNetwork ?? false;
       if (hostNetwork && (p.sockets?.length ?? 0) > 0)
-        problems.push(`${pat}.sockets: a hostNetwork pod has no sockets of its own (give its node hostSockets)`);
+        problems.push(
+          `${pat}.sockets: a hostNetwork pod has no sockets of its own (give its node hostSockets)`,
+        );
       if (hostNetwork && p.ip && node && p.ip !== node.internalIP)
         problems.push(`${pat}.ip: a hostNetwork pod has its node's IP ${node.internalIP}`);
       if (p.ip && !isIPv4(p.ip)) problems.push(`${pat}.ip: "${p.ip}" is not an IPv4 address`);
@@ -623,9 +657,12 @@ function complete(raw: RawSnapshot, problems: string[]): Snapshot {
       pods,
       ...(templateHash ? { templateHash } : {}),
     };
-    if (w.kind === 'Pod' && workload.replicas !== 1) problems.push(`${at}.replicas: a Pod workload has 1 replica`);
+    if (w.kind === 'Pod' && workload.replicas !== 1)
+      problems.push(`${at}.replicas: a Pod workload has 1 replica`);
     if (workload.status.unavailableReplicas > workload.replicas)
-      problems.push(`${at}.status.unavailableReplicas: ${workload.status.unavailableReplicas} is above replicas`);
+      problems.push(
+        `${at}.status.unavailableReplicas: ${workload.status.unavailableReplicas} is above replicas`,
+      );
     for (const [k, v] of Object.entries(workload.labels)) {
       if (!/^([a-z0-9.-]+\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(k) || k.length > 316)
         problems.push(`${at}.labels.${k}: not a valid label key`);
@@ -657,7 +694,8 @@ function complete(raw: RawSnapshot, problems: string[]): Snapshot {
     const known = new Set(workloadIds.keys());
     const checkIds = (ids: string[] | undefined, field: string) =>
       ids?.forEach((id, i) => {
-        if (!known.has(id)) problems.push(`expect.${field}[${i}]: unknown workload "${id}" (namespace/Kind/name)`);
+        if (!known.has(id))
+          problems.push(`expect.${field}[${i}]: unknown workload "${id}" (namespace/Kind/name)`);
       });
     e.hotNodes?.forEach((n, i) => {
       if (!nodeNames.has(n)) problems.push(`expect.hotNodes[${i}]: unknown node "${n}"`);
@@ -711,7 +749,8 @@ function completeSockets(raw: RawSocket[], at: string, problems: string[]): Snap
     if (out.family !== 'ipv6' && v6) problems.push(`${sat}.family: ${out.family} with an IPv6 address`);
     if (s.state === 'LISTEN' && s.remote !== undefined)
       problems.push(`${sat}.remote: a LISTEN socket has only local (IP:PORT or :PORT)`);
-    if (s.state === 'LISTEN' && s.local === undefined) problems.push(`${sat}.local: a LISTEN socket needs local`);
+    if (s.state === 'LISTEN' && s.local === undefined)
+      problems.push(`${sat}.local: a LISTEN socket needs local`);
     return out;
   });
 }

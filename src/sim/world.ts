@@ -9,9 +9,9 @@
 import { createHash } from 'node:crypto';
 import type { ConntrackReading } from '../model.js';
 import { type AddressClassifier, createClassifier } from '../sockets/address.js';
-import { type ConcreteSocket, expandSockets, renderTables, snatByDestination } from './kube/sockets.js';
-import { alreadyExists, ApiError, conflict, invalid, notFound, statusBody } from './kube/status.js';
 import { RESOURCES, type ResourceType } from './kube/resources.js';
+import { type ConcreteSocket, expandSockets, renderTables, snatByDestination } from './kube/sockets.js';
+import { ApiError, alreadyExists, conflict, invalid, notFound, statusBody } from './kube/status.js';
 import {
   type ExecBehaviour,
   intToIpv4,
@@ -146,7 +146,9 @@ export class World implements SimWorld {
   constructor(snapshot: Snapshot, opts: WorldOptions = {}) {
     this.snapshot = snapshot;
     this.now = opts.now ?? (() => new Date());
-    this.classifier = createClassifier({ clusterCidrs: [snapshot.cluster.podCIDR, snapshot.cluster.serviceCIDR] });
+    this.classifier = createClassifier({
+      clusterCidrs: [snapshot.cluster.podCIDR, snapshot.cluster.serviceCIDR],
+    });
     const v = /^v?(\d+)\.(\d+)(?:\.(\d+))?$/.exec(snapshot.cluster.version);
     const major = v?.[1] ?? '1';
     const minor = v?.[2] ?? '31';
@@ -167,7 +169,10 @@ export class World implements SimWorld {
 
   private typeOf(resource: string): ResourceType {
     const t = RESOURCES.find((r) => r.resource === resource);
-    if (!t) throw new ApiError(statusBody(404, 'NotFound', `the server could not find the requested resource (${resource})`));
+    if (!t)
+      throw new ApiError(
+        statusBody(404, 'NotFound', `the server could not find the requested resource (${resource})`),
+      );
     return t;
   }
 
@@ -177,7 +182,9 @@ export class World implements SimWorld {
       (o) => namespace === undefined || o.metadata.namespace === namespace,
     );
     objects.sort((a, b) =>
-      this.key(a.metadata.namespace, a.metadata.name) < this.key(b.metadata.namespace, b.metadata.name) ? -1 : 1,
+      this.key(a.metadata.namespace, a.metadata.name) < this.key(b.metadata.namespace, b.metadata.name)
+        ? -1
+        : 1,
     );
     return objects.map(clone);
   }
@@ -200,7 +207,9 @@ export class World implements SimWorld {
 
   private uid(seed: string): string {
     this.uidCounter += 1;
-    const h = createHash('sha256').update(`${this.snapshot.metadata.name}/${seed}/${this.uidCounter}`).digest('hex');
+    const h = createHash('sha256')
+      .update(`${this.snapshot.metadata.name}/${seed}/${this.uidCounter}`)
+      .digest('hex');
     return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
   }
 
@@ -216,8 +225,12 @@ export class World implements SimWorld {
       throw notFound('namespaces', '', ns);
     const meta = (body.metadata ?? {}) as Partial<ObjectMeta> & { generateName?: string };
     let name = meta.name;
-    if (!name && meta.generateName) name = `${meta.generateName}${nameChars(`${this.rv}/${meta.generateName}`, 5)}`;
-    if (!name) throw invalid(t.kind, t.group, '', [{ field: 'metadata.name', message: 'Required value: name or generateName is required' }]);
+    if (!name && meta.generateName)
+      name = `${meta.generateName}${nameChars(`${this.rv}/${meta.generateName}`, 5)}`;
+    if (!name)
+      throw invalid(t.kind, t.group, '', [
+        { field: 'metadata.name', message: 'Required value: name or generateName is required' },
+      ]);
     if (!DNS_SUBDOMAIN.test(name) || name.length > 253)
       throw invalid(t.kind, t.group, name, [
         {
@@ -242,7 +255,8 @@ export class World implements SimWorld {
       } as ObjectMeta,
     };
     delete (obj.metadata as { generateName?: string }).generateName;
-    if (['deployments', 'statefulsets', 'daemonsets', 'replicasets'].includes(resource)) obj.metadata.generation = 1;
+    if (['deployments', 'statefulsets', 'daemonsets', 'replicasets'].includes(resource))
+      obj.metadata.generation = 1;
     map.set(k, obj);
     return clone(obj);
   }
@@ -260,10 +274,15 @@ export class World implements SimWorld {
     const old = map.get(k);
     if (!old) throw notFound(resource, t.group, name);
     const given = body.metadata?.resourceVersion;
-    if (given !== undefined && given !== '' && given !== old.metadata.resourceVersion) throw conflict(resource, t.group, name);
+    if (given !== undefined && given !== '' && given !== old.metadata.resourceVersion)
+      throw conflict(resource, t.group, name);
     if (body.metadata?.name !== undefined && body.metadata.name !== name)
       throw new ApiError(
-        statusBody(400, 'BadRequest', `the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`),
+        statusBody(
+          400,
+          'BadRequest',
+          `the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`,
+        ),
       );
     const workload = resource in { deployments: 1, statefulsets: 1, daemonsets: 1, replicasets: 1 };
     const next: KubeObject = {
@@ -343,7 +362,8 @@ export class World implements SimWorld {
     if (n?.conntrack) return { ...n.conntrack };
     let count = this.nodeHostSockets(node).filter((s) => s.state !== 'LISTEN').length;
     for (const p of this.podsOnNode(node))
-      if (!p.hostNetwork) count += p.sockets.reduce((sum, s) => sum + (s.state === 'LISTEN' ? 0 : s.count), 0);
+      if (!p.hostNetwork)
+        count += p.sockets.reduce((sum, s) => sum + (s.state === 'LISTEN' ? 0 : s.count), 0);
     return { count, max: DEFAULT_CONNTRACK_MAX, insertFailed: 0, drop: 0, earlyDrop: 0, beLiberal: false };
   }
 
@@ -354,7 +374,8 @@ export class World implements SimWorld {
       for (const [k, v] of m) total.set(k, (total.get(k) ?? 0) + v);
     };
     add(snatByDestination(this.nodeHostSockets(node), this.classifier));
-    for (const p of this.podsOnNode(node)) if (!p.hostNetwork) add(snatByDestination(this.socketsOf(p), this.classifier));
+    for (const p of this.podsOnNode(node))
+      if (!p.hostNetwork) add(snatByDestination(this.socketsOf(p), this.classifier));
     return total;
   }
 
@@ -364,7 +385,9 @@ export class World implements SimWorld {
     const given = n?.metrics ?? {};
     const lb = this.snapshot.cloud.azure?.loadBalancer;
     const perIp =
-      lb && lb.allocatedOutboundPorts > 0 ? lb.allocatedOutboundPorts : defaultSnatPorts(this.snapshot.nodes.length);
+      lb && lb.allocatedOutboundPorts > 0
+        ? lb.allocatedOutboundPorts
+        : defaultSnatPorts(this.snapshot.nodes.length);
     const allocated = given.allocatedSnatPorts ?? perIp * (lb?.outboundIPs ?? 1);
     let busiest = 0;
     if (given.usedSnatPorts === undefined || given.failedSnatConnections === undefined)
@@ -420,7 +443,8 @@ export class World implements SimWorld {
         },
         30 * day,
       );
-    s.nodes.forEach((n, i) => this.create('nodes', undefined, this.nodeObject(n.name, i), 10 * day));
+    for (const [i, n] of s.nodes.entries())
+      this.create('nodes', undefined, this.nodeObject(n.name, i), 10 * day);
     for (const w of s.workloads) for (const p of w.pods) this.usedIps.add(p.ip);
     for (const w of s.workloads) this.seedWorkload(w);
     if (s.cloud.provider === 'aws') this.seedSystemDaemonSet('aws-node', s.cloud.aws?.awsNodeEnv ?? {});
@@ -452,7 +476,12 @@ export class World implements SimWorld {
       labels['kubernetes.azure.com/cluster'] = s.cloud.azure?.nodeResourceGroup ?? '';
     }
     if (aws) labels['eks.amazonaws.com/nodegroup'] = 'default';
-    const ready = { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status' };
+    const ready = {
+      type: 'Ready',
+      status: 'True',
+      reason: 'KubeletReady',
+      message: 'kubelet is posting ready status',
+    };
     return {
       apiVersion: 'v1',
       kind: 'Node',
@@ -470,7 +499,11 @@ export class World implements SimWorld {
           { type: 'DiskPressure', status: 'False', reason: 'KubeletHasNoDiskPressure' },
           { type: 'PIDPressure', status: 'False', reason: 'KubeletHasSufficientPID' },
           ready,
-        ].map((c) => ({ ...c, lastHeartbeatTime: this.timestamp(), lastTransitionTime: this.timestamp(10 * 86_400_000) })),
+        ].map((c) => ({
+          ...c,
+          lastHeartbeatTime: this.timestamp(),
+          lastTransitionTime: this.timestamp(10 * 86_400_000),
+        })),
         nodeInfo: {
           architecture: 'amd64',
           operatingSystem: 'linux',
@@ -542,7 +575,9 @@ export class World implements SimWorld {
             imagePullPolicy: 'IfNotPresent',
           },
         ],
-        ...(hostNetwork ? { hostNetwork: true, dnsPolicy: 'ClusterFirstWithHostNet' } : { dnsPolicy: 'ClusterFirst' }),
+        ...(hostNetwork
+          ? { hostNetwork: true, dnsPolicy: 'ClusterFirstWithHostNet' }
+          : { dnsPolicy: 'ClusterFirst' }),
         restartPolicy: 'Always',
         schedulerName: 'default-scheduler',
         securityContext: {},
@@ -607,7 +642,10 @@ export class World implements SimWorld {
           {
             apiVersion: 'apps/v1',
             kind: 'DaemonSet',
-            metadata: { ...meta, annotations: { ...meta.annotations, 'deprecated.daemonset.template.generation': '1' } },
+            metadata: {
+              ...meta,
+              annotations: { ...meta.annotations, 'deprecated.daemonset.template.generation': '1' },
+            },
             spec: {
               selector,
               template,
@@ -638,12 +676,30 @@ export class World implements SimWorld {
     }
     const snapshotStatus = w.status;
     w.pods.forEach((p) => {
-      this.createPod(rt, podOwner, template.metadata.labels, {}, p.name, p.node, p.ip, p.hostNetwork, p.exec, p.sockets, 2 * 3_600_000);
+      this.createPod(
+        rt,
+        podOwner,
+        template.metadata.labels,
+        {},
+        p.name,
+        p.node,
+        p.ip,
+        p.hostNetwork,
+        p.exec,
+        p.sockets,
+        2 * 3_600_000,
+      );
     });
     if (owner) this.refreshStatus(owner.metadata.namespace!, rt, snapshotStatus);
   }
 
-  private createReplicaSet(deployment: KubeObject, hash: string, replicas: number, revision: number, ageMs: number): KubeObject {
+  private createReplicaSet(
+    deployment: KubeObject,
+    hash: string,
+    replicas: number,
+    revision: number,
+    ageMs: number,
+  ): KubeObject {
     const d = deployment;
     const template = clone(d.spec.template);
     template.metadata.labels = { ...template.metadata.labels, 'pod-template-hash': hash };
@@ -668,7 +724,13 @@ export class World implements SimWorld {
           selector: { matchLabels: { ...d.spec.selector.matchLabels, 'pod-template-hash': hash } },
           template,
         },
-        status: { replicas, fullyLabeledReplicas: replicas, readyReplicas: replicas, availableReplicas: replicas, observedGeneration: 1 },
+        status: {
+          replicas,
+          fullyLabeledReplicas: replicas,
+          readyReplicas: replicas,
+          availableReplicas: replicas,
+          observedGeneration: 1,
+        },
       },
       ageMs,
     );
@@ -711,6 +773,7 @@ export class World implements SimWorld {
       labels['controller-revision-hash'] = rt.hash;
       labels['pod-template-generation'] = String(rt.revision);
     }
+    if (rt.kind === 'Job') rt.jobUid ??= this.uid(`job/${rt.namespace}/${rt.name}`);
     const jobRef =
       rt.kind === 'Job'
         ? [
@@ -718,7 +781,7 @@ export class World implements SimWorld {
               apiVersion: 'batch/v1',
               kind: 'Job',
               name: rt.name,
-              uid: (rt.jobUid ??= this.uid(`job/${rt.namespace}/${rt.name}`)),
+              uid: rt.jobUid ?? '',
               controller: true,
               blockOwnerDeletion: true,
             },
@@ -803,7 +866,9 @@ export class World implements SimWorld {
   }
 
   private podsOwnedBy(namespace: string, ownerUid: string): KubeObject[] {
-    return this.list('pods', namespace).filter((p) => p.metadata.ownerReferences?.some((r) => r.uid === ownerUid));
+    return this.list('pods', namespace).filter((p) =>
+      p.metadata.ownerReferences?.some((r) => r.uid === ownerUid),
+    );
   }
 
   /** Writes a workload's status from its spec and pods (server side, no generation change). */
@@ -921,7 +986,10 @@ export class World implements SimWorld {
             .filter((rs) => rs.metadata.ownerReferences?.some((r) => r.uid === ownerUid))
             .flatMap((rs) => this.podsOwnedBy(namespace, rs.metadata.uid))
         : this.podsOwnedBy(namespace, ownerUid);
-    const templateHash = nameChars(`${namespace}/${next.metadata.name}/${canonicalJson(next.spec.template)}`, 10);
+    const templateHash = nameChars(
+      `${namespace}/${next.metadata.name}/${canonicalJson(next.spec.template)}`,
+      10,
+    );
     rt.revision += 1;
     rt.hash = templateHash;
     const template = next.spec.template ?? {};
@@ -937,10 +1005,16 @@ export class World implements SimWorld {
         stored.metadata.generation = (stored.metadata.generation ?? 1) + 1;
         stored.metadata.resourceVersion = this.nextRv();
       }
-      const existing = this.store.get('replicasets')!.get(this.key(namespace, `${next.metadata.name}-${templateHash}`));
-      podOwner = existing ?? this.createReplicaSet(next, templateHash, next.spec.replicas ?? 1, rt.revision, 0);
+      const existing = this.store
+        .get('replicasets')!
+        .get(this.key(namespace, `${next.metadata.name}-${templateHash}`));
+      podOwner =
+        existing ?? this.createReplicaSet(next, templateHash, next.spec.replicas ?? 1, rt.revision, 0);
       const d = this.store.get('deployments')!.get(this.key(namespace, next.metadata.name))!;
-      d.metadata.annotations = { ...d.metadata.annotations, 'deployment.kubernetes.io/revision': String(rt.revision) };
+      d.metadata.annotations = {
+        ...d.metadata.annotations,
+        'deployment.kubernetes.io/revision': String(rt.revision),
+      };
     }
     if (kind === 'DaemonSet') {
       const d = this.store.get('daemonsets')!.get(this.key(namespace, next.metadata.name))!;
@@ -970,7 +1044,11 @@ export class World implements SimWorld {
     this.refreshStatus(namespace, rt);
   }
 
-  private currentHealth(obj: KubeObject): { unavailableReplicas: number; paused: boolean; updatedReplicas?: number } {
+  private currentHealth(obj: KubeObject): {
+    unavailableReplicas: number;
+    paused: boolean;
+    updatedReplicas?: number;
+  } {
     const s = obj.status ?? {};
     return {
       unavailableReplicas: s.unavailableReplicas ?? s.numberUnavailable ?? 0,
@@ -979,4 +1057,3 @@ export class World implements SimWorld {
     };
   }
 }
-

@@ -27,8 +27,8 @@ const isHex = (s: string) => /^[0-9a-fA-F]{1,16}$/.test(s);
 /** Parses the table; throws {@link ConntrackParseError} if there is no header or no valid row. */
 export function parseConntrackStat(text: string): ConntrackStat {
   const lines = text.split('\n');
-  const at = lines.findIndex((l) => l.trim().startsWith('entries'));
-  if (at < 0) throw new ConntrackParseError('nf_conntrack stat: no header line starting with "entries"');
+  const at = lines.findIndex((l) => /(^|\s)entries(\s|$)/.test(l));
+  if (at < 0) throw new ConntrackParseError('nf_conntrack stat: no header line naming "entries"');
   const names = (lines[at] ?? '').trim().split(/\s+/);
   const columns: Record<string, number> = {};
   let cpus = 0;

@@ -256,6 +256,14 @@ describe('nodeProbe', () => {
     );
   });
 
+  it('uses the pods the caller passes', async () => {
+    const pods = await clusterReader(kc).podsOn('node-a');
+    const before = sim.world.requests.length;
+    const reading = await nodeProbe(kc, podExec(kc), { limits }).conntrack('node-a', never, pods);
+    expect(reading.insertFailed).toBe(3);
+    expect(kubeRequests(before).filter((r) => !r.path.endsWith('/exec'))).toHaveLength(0);
+  });
+
   it('lists the pods itself when none are known', async () => {
     const reading = await nodeProbe(kc, podExec(kc), { limits }).conntrack('node-b', never);
     expect(reading.max).toBeGreaterThan(0);

@@ -55,13 +55,17 @@ describe.runIf(haveKubectl || process.env.CI === 'true')('kubectl against the si
   it('get pods -A -o wide', async () => {
     const out = await kubectl('get', 'pods', '-A', '-o', 'wide');
     expect(out.split('\n')[0]).toMatch(/^NAMESPACE\s+NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\s+IP\s+NODE\s/);
-    expect(out).toMatch(new RegExp(`^shop\\s+${LEAKY}\\s+1/1\\s+Running\\s+0\\s+\\S+\\s+10\\.244\\.0\\.17\\s+${HOT}\\s`, 'm'));
+    expect(out).toMatch(
+      new RegExp(`^shop\\s+${LEAKY}\\s+1/1\\s+Running\\s+0\\s+\\S+\\s+10\\.244\\.0\\.17\\s+${HOT}\\s`, 'm'),
+    );
     expect(out).toMatch(/^kube-system\s+kube-proxy-\S+\s+1\/1\s+Running/m);
   });
 
   it('exec cat /proc/net/tcp prints the rendered table', async () => {
     const out = await kubectl('exec', '-n', 'shop', LEAKY, '--', 'cat', '/proc/net/tcp');
-    expect(out.split('\n')[0]).toMatch(/^\s+sl\s+local_address rem_address\s+st tx_queue rx_queue tr tm->when retrnsmt\s+uid\s+timeout inode/);
+    expect(out.split('\n')[0]).toMatch(
+      /^\s+sl\s+local_address rem_address\s+st tx_queue rx_queue tr tm->when retrnsmt\s+uid\s+timeout inode/,
+    );
     expect(countTo(out, MONGO, '01')).toBe(900);
     expect(out).toContain(sim.world.tablesOf(sim.world.podRuntime('shop', LEAKY)!).tcp);
   });
@@ -76,14 +80,41 @@ describe.runIf(haveKubectl || process.env.CI === 'true')('kubectl against the si
   });
 
   it('rollout restart deployment replaces the pods', async () => {
-    const before = (await kubectl('get', 'pods', '-n', 'shop', '-l', 'app=orders-api', '-o', 'name')).trim().split('\n');
+    const before = (await kubectl('get', 'pods', '-n', 'shop', '-l', 'app=orders-api', '-o', 'name'))
+      .trim()
+      .split('\n');
     expect(before).toContain(`pod/${LEAKY}`);
-    expect(await kubectl('rollout', 'restart', 'deployment/orders-api', '-n', 'shop')).toContain('deployment.apps/orders-api restarted');
-    const after = (await kubectl('get', 'pods', '-n', 'shop', '-l', 'app=orders-api', '-o', 'name')).trim().split('\n');
+    expect(await kubectl('rollout', 'restart', 'deployment/orders-api', '-n', 'shop')).toContain(
+      'deployment.apps/orders-api restarted',
+    );
+    const after = (await kubectl('get', 'pods', '-n', 'shop', '-l', 'app=orders-api', '-o', 'name'))
+      .trim()
+      .split('\n');
     expect(after).toHaveLength(3);
     for (const p of after) expect(before).not.toContain(p);
-    const onHot = (await kubectl('get', 'pods', '-n', 'shop', '-l', 'app=orders-api', '--field-selector', `spec.nodeName=${HOT}`, '-o', 'name')).trim();
-    const table = await kubectl('exec', '-n', 'shop', onHot.replace('pod/', ''), '--', 'cat', '/proc/net/tcp');
+    const onHot = (
+      await kubectl(
+        'get',
+        'pods',
+        '-n',
+        'shop',
+        '-l',
+        'app=orders-api',
+        '--field-selector',
+        `spec.nodeName=${HOT}`,
+        '-o',
+        'name',
+      )
+    ).trim();
+    const table = await kubectl(
+      'exec',
+      '-n',
+      'shop',
+      onHot.replace('pod/', ''),
+      '--',
+      'cat',
+      '/proc/net/tcp',
+    );
     expect(countTo(table, MONGO, '01')).toBe(10);
     const deploy = JSON.parse(await kubectl('get', 'deployment', 'orders-api', '-n', 'shop', '-o', 'json'));
     expect(deploy.spec.template.metadata.annotations['kubectl.kubernetes.io/restartedAt']).toBeTruthy();

@@ -33,14 +33,21 @@ describe('examples', () => {
   });
 
   it('has the two incidents and the contract-check snapshot', () => {
-    expect(examples).toEqual(expect.arrayContaining(['aks-mongo-leak.yaml', 'eks-conntrack.yaml', 'contract-check.yaml']));
+    expect(examples).toEqual(
+      expect.arrayContaining(['aks-mongo-leak.yaml', 'eks-conntrack.yaml', 'contract-check.yaml']),
+    );
   });
 
   it('aks-mongo-leak: one node near its 1,024 ports from ~900 connections to one MongoDB address', async () => {
     const world = new World(await loadSnapshot('examples/aks-mongo-leak.yaml'));
     const hot = world.nodeMetrics('aks-nodepool1-31415926-vmss000000');
     const cold = world.nodeMetrics('aks-nodepool1-31415926-vmss000001');
-    expect(hot).toEqual({ allocatedSnatPorts: 1024, usedSnatPorts: 906, failedSnatConnections: 0, conntrackAllowanceExceeded: 0 });
+    expect(hot).toEqual({
+      allocatedSnatPorts: 1024,
+      usedSnatPorts: 906,
+      failedSnatConnections: 0,
+      conntrackAllowanceExceeded: 0,
+    });
     expect(cold.usedSnatPorts).toBe(23);
     expect(world.nodeDestinations('aks-nodepool1-31415926-vmss000000').get('20.103.144.194:27017')).toBe(906);
   });
@@ -48,7 +55,10 @@ describe('examples', () => {
   it('eks-conntrack: aws-node carries the snapshot env', async () => {
     const world = new World(await loadSnapshot('examples/eks-conntrack.yaml'));
     const ds = world.get('daemonsets', 'kube-system', 'aws-node');
-    expect(ds.spec.template.spec.containers[0].env).toContainEqual({ name: 'AWS_VPC_K8S_CNI_RANDOMIZESNAT', value: 'hashrandom' });
+    expect(ds.spec.template.spec.containers[0].env).toContainEqual({
+      name: 'AWS_VPC_K8S_CNI_RANDOMIZESNAT',
+      value: 'hashrandom',
+    });
     expect(world.list('pods', 'kube-system').filter((p) => p.spec.hostNetwork).length).toBe(6); // aws-node + kube-proxy × 3
   });
 });
@@ -128,7 +138,9 @@ expect:
         'workloads[0].pods[1].sockets[0]: needs remote, local or both',
         'workloads[0].pods[1].sockets[1].remote: port 99999 out of range 1-65535',
         'workloads[0].pods[1].sockets[2].family: ipv4 with an IPv6 address',
-        expect.stringMatching(/^workloads\[0\]\.pods\[1\]\.sockets\[3\]\.remote: a LISTEN socket has only local/),
+        expect.stringMatching(
+          /^workloads\[0\]\.pods\[1\]\.sockets\[3\]\.remote: a LISTEN socket has only local/,
+        ),
         expect.stringMatching(/^workloads\[1\]: duplicate workload shop\/Deployment\/api/),
         expect.stringMatching(/^expect\.restart\[0\]: unknown workload "shop\/Deployment\/nope"/),
         'expect.hotNodes[0]: unknown node "n9"',
@@ -137,11 +149,25 @@ expect:
   });
 
   it.each([
-    ['a missing required field', 'apiVersion: snatguard.io/v1\nkind: Snapshot\nnodes: [{ name: n1 }]\n', 'metadata: required'],
+    [
+      'a missing required field',
+      'apiVersion: snatguard.io/v1\nkind: Snapshot\nnodes: [{ name: n1 }]\n',
+      'metadata: required',
+    ],
     ['a YAML syntax error', 'apiVersion: [\n', 'line '],
     ['a wrong apiVersion', minimal().replace('snatguard.io/v1', 'v2'), 'apiVersion: '],
-    ['an old cluster version', minimal('cluster: { version: "1.28" }'), 'cluster.version: 1.28 is below 1.30'],
-    ['a bad local', minimal('workloads:\n  - { kind: Pod, namespace: a, name: p, pods: [{ node: n1, sockets: [{ local: "8080", state: LISTEN }] }] }'), 'workloads[0].pods[0].sockets[0].local: '],
+    [
+      'an old cluster version',
+      minimal('cluster: { version: "1.28" }'),
+      'cluster.version: 1.28 is below 1.30',
+    ],
+    [
+      'a bad local',
+      minimal(
+        'workloads:\n  - { kind: Pod, namespace: a, name: p, pods: [{ node: n1, sockets: [{ local: "8080", state: LISTEN }] }] }',
+      ),
+      'workloads[0].pods[0].sockets[0].local: ',
+    ],
   ])('rejects %s', (_what, text, expected) => {
     expect(problemsOf(text).some((p) => p.startsWith(expected))).toBe(true);
   });
@@ -171,7 +197,11 @@ workloads:
 
   it('derives the node resource group as AKS does', () => {
     expect(s.cloud.azure?.nodeResourceGroup).toBe('MC_rg-shop_aks-shop_westeurope');
-    expect(s.cloud.azure?.loadBalancer).toEqual({ allocatedOutboundPorts: 0, outboundIPs: 1, idleTimeoutMinutes: 30 });
+    expect(s.cloud.azure?.loadBalancer).toEqual({
+      allocatedOutboundPorts: 0,
+      outboundIPs: 1,
+      idleTimeoutMinutes: 30,
+    });
   });
 
   it('defaults replicas, status, labels, sockets', () => {
@@ -179,7 +209,12 @@ workloads:
     expect(api.replicas).toBe(2);
     expect(api.status).toEqual({ unavailableReplicas: 0, paused: false });
     expect(api.labels).toEqual({ app: 'api' });
-    expect(api.pods[0]!.sockets[0]).toMatchObject({ count: 1, family: 'ipv4', remoteAddress: '20.1.2.3', remotePort: 443 });
+    expect(api.pods[0]!.sockets[0]).toMatchObject({
+      count: 1,
+      family: 'ipv4',
+      remoteAddress: '20.1.2.3',
+      remotePort: 443,
+    });
     expect(api.pods[1]!.exec).toBe('ok');
     expect(s.cluster).toEqual({ version: '1.31', podCIDR: '10.244.0.0/16', serviceCIDR: '10.0.0.0/16' });
   });
@@ -188,7 +223,8 @@ workloads:
     const [api, db, agent] = s.workloads;
     const hash = api!.templateHash!;
     expect(hash).toMatch(/^[bcdfghjklmnpqrstvwxz2456789]{10}$/);
-    for (const p of api!.pods) expect(p.name).toMatch(new RegExp(`^api-${hash}-[bcdfghjklmnpqrstvwxz2456789]{5}$`));
+    for (const p of api!.pods)
+      expect(p.name).toMatch(new RegExp(`^api-${hash}-[bcdfghjklmnpqrstvwxz2456789]{5}$`));
     expect(db!.pods.map((p) => p.name)).toEqual(['db-0', 'db-1']);
     expect(agent!.pods[0]!.name).toMatch(/^agent-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
     expect(parseSnapshot(text).workloads.flatMap((w) => w.pods.map((p) => p.name))).toEqual(
@@ -206,7 +242,9 @@ workloads:
   it('gives pods IPs from the pod CIDR and Azure providerIDs', () => {
     expect(s.workloads[0]!.pods[0]!.ip).toMatch(/^10\.244\.0\.\d+$/);
     expect(s.workloads[0]!.pods[1]!.ip).toMatch(/^10\.244\.1\.\d+$/);
-    expect(s.nodes[0]!.providerID).toMatch(/^azure:\/\/\/subscriptions\/0{8}-.*\/resourceGroups\/mc_rg-shop_aks-shop_westeurope\//);
+    expect(s.nodes[0]!.providerID).toMatch(
+      /^azure:\/\/\/subscriptions\/0{8}-.*\/resourceGroups\/mc_rg-shop_aks-shop_westeurope\//,
+    );
   });
 });
 
@@ -245,7 +283,10 @@ workloads:
   });
 
   it('multiplies configured ports by outbound IPs', () => {
-    expect(metricsFor(2, '[]', ', loadBalancer: { allocatedOutboundPorts: 2048, outboundIPs: 3 }').allocatedSnatPorts).toBe(6144);
+    expect(
+      metricsFor(2, '[]', ', loadBalancer: { allocatedOutboundPorts: 2048, outboundIPs: 3 }')
+        .allocatedSnatPorts,
+    ).toBe(6144);
   });
 
   it('uses the busiest destination, caps it, and reports the excess as failed', () => {
@@ -259,8 +300,16 @@ workloads:
   it.each([
     ['private destinations', '[{ remote: 10.1.1.1:443, state: ESTABLISHED, count: 50 }]', 0],
     ['the cluster pod CIDR', '[{ remote: 10.244.3.3:80, state: ESTABLISHED, count: 50 }]', 0],
-    ['inbound sockets', '[{ local: ":8080", state: LISTEN }, { local: ":8080", remote: 81.2.69.160, state: ESTABLISHED, count: 50 }]', 0],
-    ['TIME_WAIT and SYN_SENT', '[{ remote: 20.1.1.1:443, state: TIME_WAIT, count: 30 }, { remote: 20.1.1.1:443, state: SYN_SENT, count: 5 }]', 35],
+    [
+      'inbound sockets',
+      '[{ local: ":8080", state: LISTEN }, { local: ":8080", remote: 81.2.69.160, state: ESTABLISHED, count: 50 }]',
+      0,
+    ],
+    [
+      'TIME_WAIT and SYN_SENT',
+      '[{ remote: 20.1.1.1:443, state: TIME_WAIT, count: 30 }, { remote: 20.1.1.1:443, state: SYN_SENT, count: 5 }]',
+      35,
+    ],
     ['IPv4-mapped peers', '[{ remote: 20.1.1.1:443, state: ESTABLISHED, count: 7, family: ipv4-mapped }]', 7],
     ['documentation ranges (public)', '[{ remote: 203.0.113.5:443, state: ESTABLISHED, count: 9 }]', 9],
   ])('counts %s correctly', (_what, sockets, used) => {
@@ -269,7 +318,10 @@ workloads:
 
   it('keeps metrics the snapshot gives', () => {
     const s = parseSnapshot(
-      minimal().replace('  - name: n1\n', '  - name: n1\n    metrics: { usedSnatPorts: 5, failedSnatConnections: 37 }\n'),
+      minimal().replace(
+        '  - name: n1\n',
+        '  - name: n1\n    metrics: { usedSnatPorts: 5, failedSnatConnections: 37 }\n',
+      ),
     );
     expect(new World(s).nodeMetrics('n1')).toMatchObject({ usedSnatPorts: 5, failedSnatConnections: 37 });
   });

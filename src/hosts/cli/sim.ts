@@ -21,9 +21,12 @@ export const ENDPOINT_NAMES: Record<string, string> = {
 };
 
 /** The lines `snatguard sim` prints on stdout once it serves. */
-export function simBanner(sim: Pick<RunningSim, 'kubeconfigPath' | 'endpoints' | 'jobKubeconfigPath'>): string {
+export function simBanner(
+  sim: Pick<RunningSim, 'kubeconfigPath' | 'endpoints' | 'jobKubeconfigPath'>,
+): string {
   const lines = [`KUBECONFIG=${sim.kubeconfigPath}`, `SNATGUARD_JOB_KUBECONFIG=${sim.jobKubeconfigPath}`];
-  for (const [key, value] of Object.entries(sim.endpoints)) lines.push(`${ENDPOINT_NAMES[key] ?? key.toUpperCase()}=${value}`);
+  for (const [key, value] of Object.entries(sim.endpoints))
+    lines.push(`${ENDPOINT_NAMES[key] ?? key.toUpperCase()}=${value}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -54,8 +57,14 @@ export function simCommand(): Command {
         throw e;
       }
       const started = performance.now();
-      const sim = await startSim(snapshot, { ...(options.port !== undefined ? { port: options.port } : {}), log });
-      log.info({ snapshot: snapshot.metadata.name, url: sim.url, ms: Math.round(performance.now() - started) }, 'sim serving');
+      const sim = await startSim(snapshot, {
+        ...(options.port !== undefined ? { port: options.port } : {}),
+        log,
+      });
+      log.info(
+        { snapshot: snapshot.metadata.name, server: sim.url, ms: Math.round(performance.now() - started) },
+        'sim serving',
+      );
       process.stdout.write(simBanner(sim));
       await new Promise<void>((done) => {
         const stop = (signal: string) => {

@@ -29,7 +29,12 @@ export function podFile(world: World, pod: PodRuntime, path: string): string | u
         earlyDrop: 0,
       };
   if (net === 'stat/nf_conntrack')
-    return renderConntrackStat({ entries: ct.count, insertFailed: ct.insertFailed, drop: ct.drop, earlyDrop: ct.earlyDrop });
+    return renderConntrackStat({
+      entries: ct.count,
+      insertFailed: ct.insertFailed,
+      drop: ct.drop,
+      earlyDrop: ct.earlyDrop,
+    });
   switch (path) {
     case '/proc/sys/net/netfilter/nf_conntrack_count':
       return `${ct.count}\n`;
@@ -72,7 +77,8 @@ export function notFoundStatus(pod: PodRuntime, command: string): Record<string,
 export function runCommand(world: World, pod: PodRuntime, command: string[]): ExecOutcome {
   const [program = '', ...args] = command;
   const base = program.split('/').pop() ?? program;
-  if (pod.exec === 'no-cat' || base !== 'cat') return { stdout: '', stderr: '', status: notFoundStatus(pod, program) };
+  if (pod.exec === 'no-cat' || base !== 'cat')
+    return { stdout: '', stderr: '', status: notFoundStatus(pod, program) };
   let stdout = '';
   let stderr = '';
   for (const file of args) {

@@ -4,7 +4,8 @@
 import type { Json } from '../world.js';
 import { badRequest, unsupportedMediaType } from './status.js';
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export function mergePatch(target: Json, patch: Json): Json {
   if (!isObject(patch)) return structuredClone(patch);
@@ -32,7 +33,8 @@ const MERGE_KEYS: Record<string, string> = {
 export function strategicMergePatch(target: Json, patch: Json, field = ''): Json {
   if (Array.isArray(patch)) {
     const key = MERGE_KEYS[field];
-    if (!key || !Array.isArray(target)) return structuredClone(patch.filter((p) => !(isObject(p) && '$patch' in p)));
+    if (!key || !Array.isArray(target))
+      return structuredClone(patch.filter((p) => !(isObject(p) && '$patch' in p)));
     const out = [...target];
     for (const item of patch) {
       if (!isObject(item)) continue;
@@ -65,12 +67,12 @@ interface JsonPatchOp {
   value?: unknown;
 }
 
-const unescape = (s: string): string => s.replace(/~1/g, '/').replace(/~0/g, '~');
+const unescapeToken = (s: string): string => s.replace(/~1/g, '/').replace(/~0/g, '~');
 
 function pointer(path: string): string[] {
   if (path === '') return [];
   if (!path.startsWith('/')) throw badRequest(`json patch: path "${path}" does not start with /`);
-  return path.slice(1).split('/').map(unescape);
+  return path.slice(1).split('/').map(unescapeToken);
 }
 
 function parentOf(doc: Json, parts: string[]): { parent: Json; key: string } {
@@ -94,7 +96,8 @@ function getAt(doc: Json, parts: string[]): unknown {
 function remove(doc: Json, parts: string[]): unknown {
   const { parent, key } = parentOf(doc, parts);
   if (Array.isArray(parent)) return parent.splice(Number(key), 1)[0];
-  if (!isObject(parent) || !(key in parent)) throw badRequest(`json patch: path /${parts.join('/')} does not exist`);
+  if (!isObject(parent) || !(key in parent))
+    throw badRequest(`json patch: path /${parts.join('/')} does not exist`);
   const v = parent[key];
   delete parent[key];
   return v;
@@ -105,7 +108,8 @@ function add(doc: Json, parts: string[], value: unknown): Json {
   const { parent, key } = parentOf(doc, parts);
   if (Array.isArray(parent)) {
     const i = key === '-' ? parent.length : Number(key);
-    if (!Number.isInteger(i) || i < 0 || i > parent.length) throw badRequest(`json patch: bad array index ${key}`);
+    if (!Number.isInteger(i) || i < 0 || i > parent.length)
+      throw badRequest(`json patch: bad array index ${key}`);
     parent.splice(i, 0, structuredClone(value));
   } else if (isObject(parent)) parent[key] = structuredClone(value);
   else throw badRequest(`json patch: cannot add at /${parts.join('/')}`);

@@ -120,7 +120,11 @@ export function forbidden(user: User, a: RequestAttributes): ApiError {
   const q = qualified(a.resource, a.group);
   const message = a.name ? `${q} "${a.name}" is forbidden: ${why}` : `${q} is forbidden: ${why}`;
   return new ApiError(
-    statusBody(403, 'Forbidden', message, { ...(a.name ? { name: a.name } : {}), group: a.group, kind: a.resource }),
+    statusBody(403, 'Forbidden', message, {
+      ...(a.name ? { name: a.name } : {}),
+      group: a.group,
+      kind: a.resource,
+    }),
   );
 }
 
@@ -129,4 +133,7 @@ export const serviceAccountUser = (namespace: string, name: string): User => ({
   groups: ['system:serviceaccounts', `system:serviceaccounts:${namespace}`, 'system:authenticated'],
 });
 
-export const adminUser: User = { name: 'kubernetes-admin', groups: ['system:masters', 'system:authenticated'] };
+export const adminUser: User = {
+  name: 'kubernetes-admin',
+  groups: ['system:masters', 'system:authenticated'],
+};

@@ -61,7 +61,16 @@ export const RESOURCES: ResourceType[] = [
     verbs: RW,
     shortNames: ['cm'],
   },
-  { group: '', version: 'v1', resource: 'events', singular: 'event', kind: 'Event', namespaced: true, verbs: RW, shortNames: ['ev'] },
+  {
+    group: '',
+    version: 'v1',
+    resource: 'events',
+    singular: 'event',
+    kind: 'Event',
+    namespaced: true,
+    verbs: RW,
+    shortNames: ['ev'],
+  },
   {
     group: 'apps',
     version: 'v1',

@@ -28,7 +28,7 @@ export interface KubeApi {
 
 const KUBE_PATH = /^\/(api|apis|version|openapi|healthz|livez|readyz)(\/|$)/;
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
+function sendJson(res: ServerResponse, status: number, body: unknown): true {
   const text = JSON.stringify(body);
   res.writeHead(status, {
     'content-type': 'application/json',
@@ -37,6 +37,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
     'x-kubernetes-pf-flowschema-uid': 'sim',
   });
   res.end(text);
+  return true;
 }
 
 function writeRawStatus(socket: Duplex, err: ApiError): void {
@@ -55,9 +56,13 @@ interface Target {
 
 /** `/api/v1/...` or `/apis/G/V/...` → the resource it names, or null for discovery paths. */
 function parseTarget(path: string): { group: string; version: string; rest: string[] } | null {
-  const parts = path.split('/').filter((p) => p !== '').map(decodeURIComponent);
+  const parts = path
+    .split('/')
+    .filter((p) => p !== '')
+    .map(decodeURIComponent);
   if (parts[0] === 'api' && parts[1] === 'v1') return { group: '', version: 'v1', rest: parts.slice(2) };
-  if (parts[0] === 'apis' && parts.length >= 3) return { group: parts[1]!, version: parts[2]!, rest: parts.slice(3) };
+  if (parts[0] === 'apis' && parts.length >= 3)
+    return { group: parts[1]!, version: parts[2]!, rest: parts.slice(3) };
   return null;
 }
 
@@ -123,7 +128,8 @@ export function kubeApi(world: World, opts: KubeApiOptions): KubeApi {
     const f = world.faults.failNext.kube;
     if (f && f.count > 0) {
       f.count -= 1;
-      const reason = f.status === 429 ? 'TooManyRequests' : f.status === 503 ? 'ServiceUnavailable' : 'InternalError';
+      const reason =
+        f.status === 429 ? 'TooManyRequests' : f.status === 503 ? 'ServiceUnavailable' : 'InternalError';
       const text = JSON.stringify(statusBody(f.status, reason, `simulated fault: ${f.status}`));
       res.writeHead(f.status, {
         'content-type': 'application/json',
@@ -142,12 +148,17 @@ export function kubeApi(world: World, opts: KubeApiOptions): KubeApi {
       handle(req, res, url, body);
     } catch (e) {
       if (e instanceof ApiError) sendJson(res, e.status, e.body);
-      else sendJson(res, 500, statusBody(500, 'InternalError', `Internal error occurred: ${(e as Error).message}`));
+      else
+        sendJson(
+          res,
+          500,
+          statusBody(500, 'InternalError', `Internal error occurred: ${(e as Error).message}`),
+        );
     }
     return true;
   };
 
-  function handle(req: IncomingMessage, res: ServerResponse, url: URL, body: Buffer): void {
+  function handle(req: IncomingMessage, res: ServerResponse, url: URL, body: Buffer): true {
     const user = authenticate(req);
     const path = url.pathname.replace(/\/+$/, '') || '/';
     const method = req.method ?? 'GET';
@@ -160,7 +171,7 @@ export function kubeApi(world: World, opts: KubeApiOptions): KubeApi {
       if (/^\/(healthz|livez|readyz)$/.test(path)) {
         res.writeHead(200, { 'content-type': 'text/plain' });
         res.end('ok');
-        return;
+        return true;
       }
       const groupOnly = /^\/apis\/([^/]+)$/.exec(path);
       if (groupOnly?.[1] && GROUPS.includes(groupOnly[1])) return sendJson(res, 200, apiGroup(groupOnly[1]));
@@ -172,7 +183,8 @@ export function kubeApi(world: World, opts: KubeApiOptions): KubeApi {
     }
     const gv = parseTarget(path);
     const target = gv ? resolve(gv.group, gv.version, gv.rest) : undefined;
-    if (!target) throw new ApiError(statusBody(404, 'NotFound', 'the server could not find the requested resource'));
+    if (!target)
+      throw new ApiError(statusBody(404, 'NotFound', 'the server could not find the requested resource'));
     const { type } = target;
     const watch = url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1';
     const verb = verbOf(method, target, watch);
@@ -191,7 +203,8 @@ export function kubeApi(world: World, opts: KubeApiOptions): KubeApi {
       // Reached only without an Upgrade header (upgrades go through `upgrade`).
       throw badRequest('Upgrade request required');
     }
-    if (target.subresource) throw notFound(`${type.resource}/${target.subresource}`, type.group, target.name ?? '');
+    if (target.subresource)
+      throw notFound(`${type.resource}/${target.subresource}`, type.group, target.name ?? '');
     if (watch) throw methodNotAllowed();
 
     const now = Date.now();
@@ -212,7 +225,9 @@ export function kubeApi(world: World, opts: KubeApiOptions): KubeApi {
           items = items.slice(start, start + limit);
         }
         if (table) {
-          const t = toTable(type.resource, items, world.resourceVersion, includeObject, now) as { metadata: object };
+          const t = toTable(type.resource, items, world.resourceVersion, includeObject, now) as {
+            metadata: object;
+          };
           if (cont) t.metadata = { ...t.metadata, continue: cont };
           return sendJson(res, 200, t);
         }
@@ -220,13 +235,20 @@ export function kubeApi(world: World, opts: KubeApiOptions): KubeApi {
       }
       case 'get': {
         const o = world.get(type.resource, target.namespace, target.name!);
-        if (table) return sendJson(res, 200, toTable(type.resource, [o], o.metadata.resourceVersion, includeObject, now));
+        if (table)
+          return sendJson(
+            res,
+            200,
+            toTable(type.resource, [o], o.metadata.resourceVersion, includeObject, now),
+          );
         return sendJson(res, 200, o);
       }
       case 'create': {
         const obj = parseBody(body);
         if (type.namespaced && obj.metadata?.namespace && obj.metadata.namespace !== target.namespace)
-          throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+          throw badRequest(
+            'the namespace of the provided object does not match the namespace sent on the request',
+          );
         if (url.searchParams.get('dryRun') === 'All') return sendJson(res, 201, obj);
         return sendJson(res, 201, world.create(type.resource, target.namespace, obj));
       }
@@ -270,7 +292,12 @@ export function kubeApi(world: World, opts: KubeApiOptions): KubeApi {
       const user = authenticate(req);
       const gv = parseTarget(url.pathname);
       const target = gv ? resolve(gv.group, gv.version, gv.rest) : undefined;
-      if (!target || target.type.resource !== 'pods' || target.subresource !== 'exec' || !target.name || !target.namespace)
+      if (
+        target?.type.resource !== 'pods' ||
+        target.subresource !== 'exec' ||
+        !target.name ||
+        !target.namespace
+      )
         throw new ApiError(statusBody(404, 'NotFound', 'the server could not find the requested resource'));
       const attrs: RequestAttributes = {
         verb: 'get',
@@ -300,11 +327,15 @@ export function kubeApi(world: World, opts: KubeApiOptions): KubeApi {
             `error dialing backend: dial tcp ${world.snapshot.nodes.find((n) => n.name === pod.node)?.internalIP ?? '10.0.0.1'}:10250: connect: connection refused`,
           ),
         );
-      if (!exec.speaks(req)) throw badRequest('unable to upgrade: no supported subprotocol (v5.channel.k8s.io, v4.channel.k8s.io)');
+      if (!exec.speaks(req))
+        throw badRequest(
+          'unable to upgrade: no supported subprotocol (v5.channel.k8s.io, v4.channel.k8s.io)',
+        );
       exec.upgrade(req, socket, head, pod, command);
       return 101;
     } catch (e) {
-      const err = e instanceof ApiError ? e : new ApiError(statusBody(500, 'InternalError', (e as Error).message));
+      const err =
+        e instanceof ApiError ? e : new ApiError(statusBody(500, 'InternalError', (e as Error).message));
       writeRawStatus(socket, err);
       return err.status;
     }

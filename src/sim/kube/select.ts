@@ -32,7 +32,9 @@ export function labelSelector(text: string): (o: KubeObject) => boolean {
     if (m) {
       const [, k = '', op, list = ''] = m;
       const values = new Set(list.split(',').map((v) => v.trim()));
-      return op === 'in' ? (l) => l[k] !== undefined && values.has(l[k]) : (l) => l[k] === undefined || !values.has(l[k]);
+      return op === 'in'
+        ? (l) => l[k] !== undefined && values.has(l[k])
+        : (l) => l[k] === undefined || !values.has(l[k]);
     }
     m = /^(!?)([A-Za-z0-9][-A-Za-z0-9_./]*)$/.exec(t);
     if (m) {

@@ -29,7 +29,11 @@ function podIpv6(ipv4: string): string {
  * LISTEN first (as the kernel lists them), ephemeral ports 32768–60999 chosen deterministically from
  * `seed`, never repeating a 4-tuple, distinct inodes (0 for TIME_WAIT and SYN_RECV, as Linux prints them).
  */
-export function expandSockets(sockets: readonly SnapshotSocket[], localIp: string, seed: string): ConcreteSocket[] {
+export function expandSockets(
+  sockets: readonly SnapshotSocket[],
+  localIp: string,
+  seed: string,
+): ConcreteSocket[] {
   const listening = new Set(sockets.filter((s) => s.state === 'LISTEN').map((s) => s.localPort ?? 0));
   const used = new Set<string>();
   let cursor = seedOf(`${seed}/ports`) % EPHEMERAL_SPAN;
@@ -46,7 +50,10 @@ export function expandSockets(sockets: readonly SnapshotSocket[], localIp: strin
     }
     return EPHEMERAL_LOW + cursor;
   };
-  const ordered = [...sockets.filter((s) => s.state === 'LISTEN'), ...sockets.filter((s) => s.state !== 'LISTEN')];
+  const ordered = [
+    ...sockets.filter((s) => s.state === 'LISTEN'),
+    ...sockets.filter((s) => s.state !== 'LISTEN'),
+  ];
   const out: ConcreteSocket[] = [];
   for (const s of ordered) {
     const table = s.family === 'ipv4' ? 'tcp' : 'tcp6';
@@ -73,7 +80,7 @@ export function expandSockets(sockets: readonly SnapshotSocket[], localIp: strin
         // Outbound: our ephemeral port to the destination.
         localAddress = ownIp;
         remoteAddress = s.remoteAddress ?? any;
-        remotePort = s.remotePort ?? seedOf(`${seed}/rport/${out.length}`) % EPHEMERAL_SPAN + EPHEMERAL_LOW;
+        remotePort = s.remotePort ?? (seedOf(`${seed}/rport/${out.length}`) % EPHEMERAL_SPAN) + EPHEMERAL_LOW;
         localPort = nextPort(remoteAddress, remotePort, true);
       }
       out.push({
@@ -110,7 +117,10 @@ const NOT_SNAT_STATES: ReadonlySet<TcpState> = new Set(['LISTEN', 'CLOSE']);
  * SNAT-consuming sockets per destination `ip:port` (DESIGN.md): public remote per the classifier,
  * state not LISTEN/CLOSE, outbound (local port not LISTENed on in the same table).
  */
-export function snatByDestination(sockets: readonly ConcreteSocket[], classifier: AddressClassifier): Map<string, number> {
+export function snatByDestination(
+  sockets: readonly ConcreteSocket[],
+  classifier: AddressClassifier,
+): Map<string, number> {
   const listen = new Set(sockets.filter((s) => s.state === 'LISTEN').map((s) => `${s.table}|${s.localPort}`));
   const classes = new Map<string, boolean>();
   const out = new Map<string, number>();
@@ -122,7 +132,9 @@ export function snatByDestination(sockets: readonly ConcreteSocket[], classifier
       classes.set(s.remoteAddress, snat);
     }
     if (!snat) continue;
-    const key = s.remoteAddress.includes(':') ? `[${s.remoteAddress}]:${s.remotePort}` : `${s.remoteAddress}:${s.remotePort}`;
+    const key = s.remoteAddress.includes(':')
+      ? `[${s.remoteAddress}]:${s.remotePort}`
+      : `${s.remoteAddress}:${s.remotePort}`;
     out.set(key, (out.get(key) ?? 0) + 1);
   }
   return out;

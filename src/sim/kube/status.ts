@@ -8,7 +8,12 @@ export interface StatusBody {
   status: 'Failure' | 'Success';
   message?: string;
   reason?: string;
-  details?: { name?: string; group?: string; kind?: string; causes?: { reason?: string; message: string; field?: string }[] };
+  details?: {
+    name?: string;
+    group?: string;
+    kind?: string;
+    causes?: { reason?: string; message: string; field?: string }[];
+  };
   code: number;
 }
 
@@ -22,7 +27,12 @@ export class ApiError extends SnatguardError {
   }
 }
 
-export const statusBody = (code: number, reason: string, message: string, details?: StatusBody['details']): StatusBody => ({
+export const statusBody = (
+  code: number,
+  reason: string,
+  message: string,
+  details?: StatusBody['details'],
+): StatusBody => ({
   kind: 'Status',
   apiVersion: 'v1',
   metadata: {},
@@ -34,14 +44,25 @@ export const statusBody = (code: number, reason: string, message: string, detail
 });
 
 /** `pods`, `deployments.apps`, `leases.coordination.k8s.io`: how messages name a resource. */
-export const qualified = (resource: string, group: string): string => (group ? `${resource}.${group}` : resource);
+export const qualified = (resource: string, group: string): string =>
+  group ? `${resource}.${group}` : resource;
 
 export const notFound = (resource: string, group: string, name: string): ApiError =>
-  new ApiError(statusBody(404, 'NotFound', `${qualified(resource, group)} "${name}" not found`, { name, group, kind: resource }));
+  new ApiError(
+    statusBody(404, 'NotFound', `${qualified(resource, group)} "${name}" not found`, {
+      name,
+      group,
+      kind: resource,
+    }),
+  );
 
 export const alreadyExists = (resource: string, group: string, name: string): ApiError =>
   new ApiError(
-    statusBody(409, 'AlreadyExists', `${qualified(resource, group)} "${name}" already exists`, { name, group, kind: resource }),
+    statusBody(409, 'AlreadyExists', `${qualified(resource, group)} "${name}" already exists`, {
+      name,
+      group,
+      kind: resource,
+    }),
   );
 
 export const conflict = (resource: string, group: string, name: string): ApiError =>
@@ -54,22 +75,40 @@ export const conflict = (resource: string, group: string, name: string): ApiErro
     ),
   );
 
-export const invalid = (kind: string, group: string, name: string, causes: { field: string; message: string }[]): ApiError =>
+export const invalid = (
+  kind: string,
+  group: string,
+  name: string,
+  causes: { field: string; message: string }[],
+): ApiError =>
   new ApiError(
     statusBody(
       422,
       'Invalid',
       `${kind}${group ? `.${group}` : ''} "${name}" is invalid: ${causes.map((c) => `${c.field}: ${c.message}`).join(', ')}`,
-      { name, group, kind, causes: causes.map((c) => ({ reason: 'FieldValueInvalid', message: c.message, field: c.field })) },
+      {
+        name,
+        group,
+        kind,
+        causes: causes.map((c) => ({ reason: 'FieldValueInvalid', message: c.message, field: c.field })),
+      },
     ),
   );
 
 export const badRequest = (message: string): ApiError => new ApiError(statusBody(400, 'BadRequest', message));
 
 export const methodNotAllowed = (): ApiError =>
-  new ApiError(statusBody(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'));
+  new ApiError(
+    statusBody(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'),
+  );
 
 export const unsupportedMediaType = (type: string): ApiError =>
-  new ApiError(statusBody(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got ${type})`));
+  new ApiError(
+    statusBody(
+      415,
+      'UnsupportedMediaType',
+      `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got ${type})`,
+    ),
+  );
 
 export const unauthorized = (): ApiError => new ApiError(statusBody(401, 'Unauthorized', 'Unauthorized'));

@@ -50,12 +50,21 @@ const COLUMNS: Record<string, Column[]> = {
         return `${cs.filter((c) => c.ready).length}/${(o.spec?.containers ?? []).length}`;
       },
     },
-    { name: 'Status', type: 'string', cell: (o) => (o.metadata.deletionTimestamp ? 'Terminating' : (o.status?.phase ?? 'Unknown')) },
+    {
+      name: 'Status',
+      type: 'string',
+      cell: (o) => (o.metadata.deletionTimestamp ? 'Terminating' : (o.status?.phase ?? 'Unknown')),
+    },
     {
       name: 'Restarts',
       type: 'string',
       cell: (o) =>
-        String(((o.status?.containerStatuses ?? []) as { restartCount: number }[]).reduce((s, c) => s + c.restartCount, 0)),
+        String(
+          ((o.status?.containerStatuses ?? []) as { restartCount: number }[]).reduce(
+            (s, c) => s + c.restartCount,
+            0,
+          ),
+        ),
     },
     ageColumn,
     wide({ name: 'IP', type: 'string', cell: (o) => o.status?.podIP ?? '<none>' }),
@@ -69,7 +78,9 @@ const COLUMNS: Record<string, Column[]> = {
       name: 'Status',
       type: 'string',
       cell: (o) =>
-        ((o.status?.conditions ?? []) as { type: string; status: string }[]).some((c) => c.type === 'Ready' && c.status === 'True')
+        ((o.status?.conditions ?? []) as { type: string; status: string }[]).some(
+          (c) => c.type === 'Ready' && c.status === 'True',
+        )
           ? 'Ready'
           : 'NotReady',
     },
@@ -88,18 +99,27 @@ const COLUMNS: Record<string, Column[]> = {
       name: 'Internal-IP',
       type: 'string',
       cell: (o) =>
-        ((o.status?.addresses ?? []) as { type: string; address: string }[]).find((a) => a.type === 'InternalIP')?.address ??
-        '<none>',
+        ((o.status?.addresses ?? []) as { type: string; address: string }[]).find(
+          (a) => a.type === 'InternalIP',
+        )?.address ?? '<none>',
     }),
     wide({ name: 'External-IP', type: 'string', cell: () => '<none>' }),
     wide({ name: 'OS-Image', type: 'string', cell: (o) => o.status?.nodeInfo?.osImage ?? '' }),
     wide({ name: 'Kernel-Version', type: 'string', cell: (o) => o.status?.nodeInfo?.kernelVersion ?? '' }),
-    wide({ name: 'Container-Runtime', type: 'string', cell: (o) => o.status?.nodeInfo?.containerRuntimeVersion ?? '' }),
+    wide({
+      name: 'Container-Runtime',
+      type: 'string',
+      cell: (o) => o.status?.nodeInfo?.containerRuntimeVersion ?? '',
+    }),
   ],
   namespaces: [name, { name: 'Status', type: 'string', cell: (o) => o.status?.phase ?? 'Active' }, ageColumn],
   deployments: [
     name,
-    { name: 'Ready', type: 'string', cell: (o) => `${o.status?.readyReplicas ?? 0}/${o.spec?.replicas ?? 0}` },
+    {
+      name: 'Ready',
+      type: 'string',
+      cell: (o) => `${o.status?.readyReplicas ?? 0}/${o.spec?.replicas ?? 0}`,
+    },
     { name: 'Up-to-date', type: 'integer', cell: (o) => o.status?.updatedReplicas ?? 0 },
     { name: 'Available', type: 'integer', cell: (o) => o.status?.availableReplicas ?? 0 },
     ageColumn,
@@ -119,7 +139,11 @@ const COLUMNS: Record<string, Column[]> = {
   ],
   statefulsets: [
     name,
-    { name: 'Ready', type: 'string', cell: (o) => `${o.status?.readyReplicas ?? 0}/${o.spec?.replicas ?? 0}` },
+    {
+      name: 'Ready',
+      type: 'string',
+      cell: (o) => `${o.status?.readyReplicas ?? 0}/${o.spec?.replicas ?? 0}`,
+    },
     ageColumn,
     wide({ name: 'Containers', type: 'string', cell: containers }),
     wide({ name: 'Images', type: 'string', cell: images }),
@@ -138,9 +162,18 @@ const COLUMNS: Record<string, Column[]> = {
     wide({ name: 'Selector', type: 'string', cell: selector }),
   ],
   leases: [name, { name: 'Holder', type: 'string', cell: (o) => o.spec?.holderIdentity ?? '' }, ageColumn],
-  configmaps: [name, { name: 'Data', type: 'integer', cell: (o) => Object.keys((o.data as object) ?? {}).length }, ageColumn],
+  configmaps: [
+    name,
+    { name: 'Data', type: 'integer', cell: (o) => Object.keys((o.data as object) ?? {}).length },
+    ageColumn,
+  ],
   events: [
-    { name: 'Last Seen', type: 'string', cell: (o, now) => humanDuration(now - Date.parse(String(o.lastTimestamp ?? o.metadata.creationTimestamp))) },
+    {
+      name: 'Last Seen',
+      type: 'string',
+      cell: (o, now) =>
+        humanDuration(now - Date.parse(String(o.lastTimestamp ?? o.metadata.creationTimestamp))),
+    },
     { name: 'Type', type: 'string', cell: (o) => String(o.type ?? '') },
     { name: 'Reason', type: 'string', cell: (o) => String(o.reason ?? '') },
     {

@@ -1,0 +1,79 @@
+// `snatguard sim`: the banner on stdout, a clean stop on SIGINT (temp files removed), exit 2 on a bad snapshot.
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { simCommand } from '../../src/hosts/cli/sim.js';
+
+const captured = () => {
+  let out = '';
+  let err = '';
+  const o = vi.spyOn(process.stdout, 'write').mockImplementation((c) => {
+    out += String(c);
+    return true;
+  });
+  const e = vi.spyOn(process.stderr, 'write').mockImplementation((c) => {
+    err += String(c);
+    return true;
+  });
+  const restore = () => {
+    o.mockRestore();
+    e.mockRestore();
+  };
+  return { out: () => out, err: () => err, restore };
+};
+
+const waitFor = async (ok: () => boolean) => {
+  for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 25));
+};
+
+describe('snatguard sim', () => {
+  const savedExit = process.exitCode;
+  afterEach(() => {
+    process.exitCode = savedExit;
+    vi.restoreAllMocks();
+  });
+
+  it('prints KUBECONFIG=/absolute/path then NAME=URL lines, serves, and stops cleanly on SIGINT', async () => {
+    const io = captured();
+    const running = simCommand().parseAsync(['examples/aks-mongo-leak.yaml', '--port', '0'], {
+      from: 'user',
+    });
+    await waitFor(() => /^KUBECONFIG=/m.test(io.out()));
+    const lines = io.out().trim().split('\n');
+    const kubeconfig = /^KUBECONFIG=(\/.+)$/.exec(lines[0] ?? '')?.[1];
+    expect(kubeconfig).toBeDefined();
+    expect(existsSync(kubeconfig!)).toBe(true);
+    for (const l of lines) expect(l).toMatch(/^[A-Z_]+=\S+$/);
+    const api = lines.find((l) => l.startsWith('KUBERNETES_API='))!.split('=')[1]!;
+    expect(api).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    expect(lines).toContainEqual(expect.stringMatching(/^AZURE_ARM_ENDPOINT=https:\/\/127\.0\.0\.1:\d+$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^AWS_ENDPOINT_URL=https:/));
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^SNATGUARD_NOTIFY_SLACK_WEBHOOK_URL=https:.*\/sinks\/slack\//),
+    );
+    process.emit('SIGINT');
+    await running;
+    io.restore();
+    expect(process.exitCode).toBe(0);
+    expect(existsSync(kubeconfig!)).toBe(false);
+  });
+
+  it('exits 2 naming every problem of a bad snapshot', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'snatguard-sim-cli-'));
+    const bad = join(dir, 'bad.yaml');
+    await writeFile(
+      bad,
+      'apiVersion: snatguard.io/v1\nkind: Snapshot\nmetadata: { name: x, typo: 1 }\nnodes: []\n',
+    );
+    const io = captured();
+    await simCommand().parseAsync([bad], { from: 'user' });
+    io.restore();
+    await rm(dir, { recursive: true, force: true });
+    expect(process.exitCode).toBe(2);
+    expect(io.out()).toBe('');
+    expect(io.err()).toContain('metadata.typo: unknown field');
+    expect(io.err()).toMatch(/nodes: /);
+  });
+});

@@ -1,0 +1,156 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { SocketSummary } from '../../src/model.js';
+import { createClassifier } from '../../src/sockets/address.js';
+import { createSummarizer, mergeSummaries, summarize, summarizeStream } from '../../src/sockets/summary.js';
+
+const fixture = (name: string) => readFileSync(join(__dirname, '../fixtures/proc', name), 'utf8');
+
+// Hand-written lines with host-endian words; each constant's comment says what it decodes to.
+const line = (sl: number, local: string, remote: string, state: string) =>
+  `${String(sl).padStart(4)}: ${local} ${remote} ${state} 00000000:00000000 00:00000000 00000000  1001        0 ${1000 + sl} 1 0000000000000000 20 4 0 10 -1`;
+const POD = 'AC00F00A'; // 10.240.0.172
+const ANY = '00000000:0000';
+const MONGO = 'C2906714:6989'; // 20.103.144.194:27017
+const DOC = '0A7100CB:01BB'; // 203.0.113.10:443
+const DOC2 = '07643364:01BB'; // 100.51.100.7:443: public (outside 100.64/10)
+const PRIVATE = '0500000A:1538'; // 10.0.0.5:5432
+const CLUSTER = '0403F40A:0050'; // 10.244.3.4:80
+const LINKLOCAL = 'FEA9FEA9:0050'; // 169.254.169.254:80 — bytes A9 FE A9 FE
+const SHARED = '01004064:01BB'; // 100.64.0.1:443
+
+describe('summarize: the first incident', () => {
+  const summary = summarize(fixture('incident-tcp.txt'));
+
+  it('finds 9 ESTABLISHED outbound sockets to 20.103.144.194:27017, all SNAT-consuming', () => {
+    expect(summary).toEqual<SocketSummary>({
+      lines: 9,
+      parsed: 9,
+      malformed: 0,
+      byState: { ESTABLISHED: 9 },
+      listening: 0,
+      inbound: 0,
+      outbound: 9,
+      snatSockets: 9,
+      destinations: [
+        { remote: '20.103.144.194:27017', address: '20.103.144.194', port: 27017, sockets: 9, byState: { ESTABLISHED: 9 } },
+      ],
+    });
+  });
+
+  it('counts none of them once 20.103.144.0/24 is a non-SNAT destination', () => {
+    const s = summarize(fixture('incident-tcp.txt'), createClassifier({ nonSnatCidrs: ['20.103.144.0/24'] }));
+    expect([s.outbound, s.snatSockets, s.destinations]).toEqual([9, 0, []]);
+  });
+});
+
+describe('summarize: directions', () => {
+  it('splits the real dual-stack capture into listening, inbound and outbound', () => {
+    const s = summarize(fixture('loopback-dual-stack.txt'));
+    expect([s.listening, s.inbound, s.outbound, s.snatSockets]).toEqual([3, 4, 4, 0]);
+    expect(s.byState).toEqual({ LISTEN: 3, ESTABLISHED: 8 });
+  });
+
+  it('treats a socket on a port LISTENed on as inbound, even when the listener comes later (tcp6 after tcp)', () => {
+    const tcp = [line(0, `${POD}:1F90`, MONGO, '01'), line(1, `${POD}:C000`, MONGO, '01')];
+    const tcp6 = [
+      '   0: 00000000000000000000000000000000:1F90 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 9 1 0 100 0 0 10 0',
+    ];
+    const s = summarize([...tcp, ...tcp6].join('\n'));
+    expect([s.listening, s.inbound, s.outbound, s.snatSockets]).toEqual([1, 1, 1, 1]);
+    expect(s.destinations.map((d) => [d.remote, d.sockets])).toEqual([['20.103.144.194:27017', 1]]);
+  });
+
+  it('treats a socket as inbound when the listener came first', () => {
+    const s = summarize([line(0, `${POD}:1F90`, ANY, '0A'), line(1, `${POD}:1F90`, MONGO, '01')].join('\n'));
+    expect([s.listening, s.inbound, s.outbound, s.snatSockets]).toEqual([1, 1, 0, 0]);
+  });
+});
+
+describe('summarize: which sockets consume SNAT ports', () => {
+  it.each([
+    ['ESTABLISHED to a public peer', MONGO, '01', 1],
+    ['TIME_WAIT holds the port too', MONGO, '06', 1],
+    ['SYN_SENT holds the port too', MONGO, '02', 1],
+    ['FIN_WAIT2', MONGO, '05', 1],
+    ['CLOSE_WAIT', MONGO, '08', 1],
+    ['CLOSE does not', MONGO, '07', 0],
+    ['a documentation-range peer is public', DOC, '01', 1],
+    ['100.51.100.7 is public', DOC2, '01', 1],
+    ['an RFC 1918 peer is not', PRIVATE, '01', 0],
+    ['a link-local peer is not', LINKLOCAL, '01', 0],
+    ['a 100.64/10 peer is not', SHARED, '01', 0],
+    ['a cluster peer (by CIDR) is not', CLUSTER, '01', 0],
+  ])('%s', (_name, remote, state, expected) => {
+    const classifier = createClassifier({ clusterCidrs: ['10.244.0.0/16'] });
+    expect(summarize(line(0, `${POD}:C000`, remote, state), classifier).snatSockets).toBe(expected);
+  });
+
+  it('counts IPv6 and IPv4-mapped public peers, per destination and state', () => {
+    const text = [
+      '   0: B80D0120000000000000000005000000:C350 00470626000000000000000011110000:01BB 01 00000000:00000000 00:00000000 00000000     0        0 1 1 0 20 0 0 10 -1',
+      '   1: B80D0120000000000000000005000000:C351 00470626000000000000000011110000:01BB 06 00000000:00000000 03:00001770 00000000     0        0 0 3 0',
+      '   2: 0000000000000000FFFF0000AC00F00A:C9FA 0000000000000000FFFF0000C2906714:6989 01 00000000:00000000 00:00000000 00000000     0        0 2 1 0 20 0 0 10 -1',
+      '   3: 000080FE00000000000000000100000A:C9FB 000080FE000000000000000002000000:0050 01 00000000:00000000 00:00000000 00000000     0        0 3 1 0 20 0 0 10 -1',
+      '   4: 0000000000000000FFFF0000AC00F00A:C9FC 0000000000000000FFFF00000500000A:1538 01 00000000:00000000 00:00000000 00000000     0        0 4 1 0 20 0 0 10 -1',
+    ].join('\n');
+    const s = summarize(text);
+    expect(s.snatSockets).toBe(3);
+    expect(s.destinations).toEqual([
+      { remote: '[2606:4700::1111]:443', address: '2606:4700::1111', port: 443, sockets: 2, byState: { ESTABLISHED: 1, TIME_WAIT: 1 } },
+      { remote: '20.103.144.194:27017', address: '20.103.144.194', port: 27017, sockets: 1, byState: { ESTABLISHED: 1 } },
+    ]);
+  });
+
+  it('sorts destinations by sockets, then remote', () => {
+    const text = [
+      line(0, `${POD}:C000`, DOC, '01'),
+      line(1, `${POD}:C001`, MONGO, '01'),
+      line(2, `${POD}:C002`, '0A7100CB:0050', '01'), // 203.0.113.10:80
+      line(3, `${POD}:C003`, DOC, '06'),
+    ].join('\n');
+    expect(summarize(text).destinations.map((d) => `${d.remote}=${d.sockets}`)).toEqual([
+      '203.0.113.10:443=2',
+      '20.103.144.194:27017=1',
+      '203.0.113.10:80=1',
+    ]);
+  });
+
+  it('counts malformed lines in the summary', () => {
+    const s = summarize(`${line(0, `${POD}:C000`, MONGO, '01')}\nnot a socket\n`);
+    expect([s.lines, s.parsed, s.malformed, s.snatSockets]).toEqual([2, 1, 1, 1]);
+  });
+});
+
+describe('streaming and merging', () => {
+  const text = fixture('incident-tcp.txt') + fixture('loopback-dual-stack.txt');
+
+  it('a streamed summary equals the whole-text summary', async () => {
+    const bytes = Buffer.from(text);
+    const chunks = Array.from({ length: Math.ceil(bytes.length / 33) }, (_, i) => bytes.subarray(i * 33, i * 33 + 33));
+    const { summary, counts } = await summarizeStream(chunks);
+    expect(summary).toEqual(summarize(text));
+    expect(counts).toMatchObject({ headers: 3, bytes: bytes.length });
+  });
+
+  it('a summarizer can be fed chunk by chunk', () => {
+    const s = createSummarizer();
+    for (const part of text.split(/(?<=:)/)) s.push(part);
+    expect(s.finish()).toEqual(summarize(text));
+  });
+
+  it('merges summaries: counts add up and destinations merge by remote', () => {
+    const one = summarize(fixture('incident-tcp.txt'));
+    const mixed = summarize([line(0, `${POD}:C000`, MONGO, '06'), line(1, `${POD}:C001`, DOC, '01')].join('\n'));
+    const merged = mergeSummaries([one, mixed, summarize(fixture('loopback-dual-stack.txt'))]);
+    expect(merged).toMatchObject({ lines: 22, parsed: 22, listening: 3, inbound: 4, outbound: 15, snatSockets: 11 });
+    expect(merged.byState).toEqual({ ESTABLISHED: 18, TIME_WAIT: 1, LISTEN: 3 });
+    expect(merged.destinations).toEqual([
+      { remote: '20.103.144.194:27017', address: '20.103.144.194', port: 27017, sockets: 10, byState: { ESTABLISHED: 9, TIME_WAIT: 1 } },
+      { remote: '203.0.113.10:443', address: '203.0.113.10', port: 443, sockets: 1, byState: { ESTABLISHED: 1 } },
+    ]);
+    // merging does not modify its inputs
+    expect(one.destinations[0]?.sockets).toBe(9);
+  });
+});
