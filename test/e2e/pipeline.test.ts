@@ -105,7 +105,7 @@ describe('rails fail closed', () => {
     const restricted = rbac.replace(/- deployments\n/g, '').replace(/"deployments",?\s*/g, '').replace(/deployments, /g, '');
     expect(restricted).not.toEqual(rbac);
     writeFileSync(join(dir, 'rbac.yaml'), restricted);
-    const h = await harness(aSnapshot([aDeployment('hog', { sockets: [{ remote: MONGO, state: 'ESTABLISHED', count: 400 }] })]), {
+    const h = await harness(aSnapshot([aDeployment('hog', { sockets: [{ remote: MONGO, state: 'ESTABLISHED', count: 500 }] })]), {
       rbacPath: join(dir, 'rbac.yaml'),
     });
     try {
@@ -125,7 +125,7 @@ describe('inspection edge cases', () => {
   it('records a distroless pod as uninspectable, times out a hanging exec, and still finishes', async () => {
     const h = await harness(
       aSnapshot([
-        aDeployment('hog', { sockets: [{ remote: MONGO, state: 'ESTABLISHED', count: 400 }] }),
+        aDeployment('hog', { sockets: [{ remote: MONGO, state: 'ESTABLISHED', count: 500 }] }),
         aDeployment('distroless', { exec: 'no-cat', pods: 1 }),
         aDeployment('stuck', { exec: 'hang', pods: 1 }),
       ]),
@@ -155,7 +155,7 @@ describe('inspection edge cases', () => {
     };
     const snapshot = aSnapshot([
       host,
-      aDeployment('mapped', { sockets: [{ remote: MONGO, state: 'ESTABLISHED', count: 300, family: 'ipv4-mapped' }] }),
+      aDeployment('mapped', { sockets: [{ remote: MONGO, state: 'ESTABLISHED', count: 450, family: 'ipv4-mapped' }] }),
     ]);
     (snapshot as { nodes: object[] }).nodes[0] = {
       name: 'node-a',
@@ -167,10 +167,10 @@ describe('inspection edge cases', () => {
       const report = await h.run();
       const nodeLevel = report.offenders.filter((o) => o.workload.startsWith('node/'));
       const mapped = report.offenders.find((o) => o.workload === 'shop/Deployment/mapped')!;
-      expect(mapped.snatSockets).toBe(600);
-      expect(mapped.topDestinations[0]).toMatchObject({ remote: MONGO, sockets: 600 });
-      // 600 pod sockets + 150 host sockets, the host namespace counted once although two agent pods… one per node
-      expect(report.nodes.find((n) => n.name === 'node-a')?.snatSockets).toBe(750);
+      expect(mapped.snatSockets).toBe(900);
+      expect(mapped.topDestinations[0]).toMatchObject({ remote: MONGO, sockets: 900 });
+      // 900 pod sockets + 150 host sockets: the node namespace counted once, not per hostNetwork pod
+      expect(report.nodes.find((n) => n.name === 'node-a')?.snatSockets).toBe(1050);
       expect(report.offenders.some((o) => o.workload.includes('agent'))).toBe(false);
       expect(nodeLevel.every((o) => o.workload === 'node/node-a')).toBe(true);
     } finally {
@@ -185,7 +185,7 @@ describe('inspection edge cases', () => {
         { local: ':8080', remote: '81.2.69.160', state: 'ESTABLISHED', count: 900 },
       ],
     });
-    const h = await harness(aSnapshot([web, aDeployment('hog', { sockets: [{ remote: MONGO, state: 'ESTABLISHED', count: 400 }] })]));
+    const h = await harness(aSnapshot([web, aDeployment('hog', { sockets: [{ remote: MONGO, state: 'ESTABLISHED', count: 500 }] })]));
     try {
       const report = await h.run();
       expect(report.offenders.map((o) => o.workload)).toEqual(['shop/Deployment/hog']);
@@ -198,7 +198,7 @@ describe('inspection edge cases', () => {
 
 describe('the Lease', () => {
   it('lets exactly one of two concurrent runs act', async () => {
-    const h = await harness(aSnapshot([aDeployment('hog', { sockets: [{ remote: MONGO, state: 'ESTABLISHED', count: 400 }] })]));
+    const h = await harness(aSnapshot([aDeployment('hog', { sockets: [{ remote: MONGO, state: 'ESTABLISHED', count: 500 }] })]));
     try {
       const [a, b] = await Promise.all([h.run({ mode: 'restart' }), h.run({ mode: 'restart' })]);
       const skipped = [a, b].filter((r) => r.skipped === 'locked');

@@ -1,0 +1,117 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { readChunks, type SocketsReport, socketsCommand } from '../../../src/hosts/cli/sockets.js';
+
+const fixtures = join(__dirname, '../../fixtures/proc');
+const incident = readFileSync(join(fixtures, 'incident-tcp.txt'));
+const dir = mkdtempSync(join(tmpdir(), 'snatguard-sockets-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(() => {
+  process.exitCode = undefined;
+});
+
+async function run(args: string[], stdin: (string | Uint8Array)[] = []) {
+  let stdout = '';
+  let stderr = '';
+  const command = socketsCommand({
+    stdout: { write: (s: string) => (stdout += s) },
+    stderr: { write: (s: string) => (stderr += s) },
+    stdin: async function* () {
+      yield* stdin;
+    },
+  });
+  command.exitOverride();
+  await command.parseAsync(args, { from: 'user' });
+  const exitCode = process.exitCode ?? 0;
+  process.exitCode = undefined;
+  return { stdout, stderr, exitCode };
+}
+
+describe('snatguard sockets', () => {
+  it('prints exactly one JSON document naming 20.103.144.194:27017 with 9 for the incident on stdin', async () => {
+    const half = incident.length >> 1;
+    const { stdout, stderr, exitCode } = await run(['--output', 'json', '-'], [incident.subarray(0, half), incident.subarray(half)]);
+    expect([exitCode, stderr]).toEqual([0, '']);
+    const report = JSON.parse(stdout) as SocketsReport;
+    expect(report.destinations).toEqual([
+      { remote: '20.103.144.194:27017', address: '20.103.144.194', port: 27017, sockets: 9, byState: { ESTABLISHED: 9 } },
+    ]);
+    expect(report).toMatchObject({ snatSockets: 9, outbound: 9, malformed: 0 });
+    expect(report.inputs).toEqual([{ name: '-', lines: 9, parsed: 9, malformed: 0, headers: 1, bytes: incident.length }]);
+  });
+
+  it('reads stdin when no file is given and prints a table', async () => {
+    const { stdout, exitCode } = await run([], [incident]);
+    expect(exitCode).toBe(0);
+    expect(stdout).toContain('SNAT-consuming sockets: 9 to 1 destination(s)');
+    expect(stdout).toMatch(/20\.103\.144\.194:27017\s+9\s+ESTABLISHED 9/);
+    expect(stdout).toMatch(/ESTABLISHED\s+9/);
+  });
+
+  it('treats several files as one table: a listener in the second makes sockets in the first inbound', async () => {
+    const tcp = join(dir, 'tcp');
+    const tcp6 = join(dir, 'tcp6');
+    writeFileSync(
+      tcp,
+      '   0: AC00F00A:1F90 C2906714:6989 01 00000000:00000000 00:00000000 00000000     0        0 1 1 0 20 4 0 10 -1\n' +
+        '   1: AC00F00A:C000 C2906714:6989 01 00000000:00000000 00:00000000 00000000     0        0 2 1 0 20 4 0 10 -1', // no newline at the end
+    );
+    writeFileSync(
+      tcp6,
+      '   0: 00000000000000000000000000000000:1F90 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 3 1 0 100 0 0 10 0\n',
+    );
+    const { stdout, exitCode } = await run([tcp, tcp6, '--output', 'json']);
+    expect(exitCode).toBe(0);
+    const report = JSON.parse(stdout) as SocketsReport;
+    expect(report).toMatchObject({ parsed: 3, listening: 1, inbound: 1, outbound: 1, snatSockets: 1 });
+    expect(report.inputs.map((i) => [i.name, i.parsed])).toEqual([
+      [tcp, 2],
+      [tcp6, 1],
+    ]);
+  });
+
+  it('applies --cluster-cidr and --non-snat-cidr (repeatable)', async () => {
+    const { stdout } = await run(['--output', 'json', '--non-snat-cidr', '198.51.100.0/24', '--non-snat-cidr', '20.103.0.0/16'], [incident]);
+    expect(JSON.parse(stdout)).toMatchObject({ outbound: 9, snatSockets: 0, destinations: [] });
+  });
+
+  it.each([
+    ['random bytes', Buffer.from(Array.from({ length: 2048 }, (_, i) => (i * 7919) % 251))],
+    ['prose', Buffer.from('hello\nworld\n')],
+    ['nothing', Buffer.alloc(0)],
+  ])('exits 2 with a clear error for a file of %s', async (_name, content) => {
+    const junk = join(dir, 'junk');
+    writeFileSync(junk, content);
+    const { stdout, stderr, exitCode } = await run([junk]);
+    expect(exitCode).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toContain(`${junk} is not /proc/net/tcp text`);
+  });
+
+  it.each([
+    [['--cluster-cidr', '10.0.0.0/33'], /invalid CIDR "10\.0\.0\.0\/33"/],
+    [['/nonexistent/tcp'], /ENOENT/],
+    [['--top', 'many'], /--top/],
+  ])('exits 2 for %j', async (args, message) => {
+    const { stderr, exitCode } = await run(args, [incident]);
+    expect(exitCode).toBe(2);
+    expect(stderr).toMatch(message);
+  });
+
+  it('rejects an unknown --output with a usage error', async () => {
+    await expect(run(['--output', 'yaml'], [incident])).rejects.toMatchObject({ code: 'commander.invalidArgument' });
+  });
+});
+
+describe('readChunks', () => {
+  it('streams a file through a small reused buffer', async () => {
+    const path = join(dir, 'chunks');
+    writeFileSync(path, incident);
+    const parts: string[] = [];
+    for await (const chunk of readChunks(path, 100)) parts.push(Buffer.from(chunk).toString('latin1'));
+    expect(parts.length).toBe(Math.ceil(incident.length / 100));
+    expect(parts.join('')).toBe(incident.toString('latin1'));
+  });
+});
