@@ -242,10 +242,10 @@ export const DEPLOYMENT_SETTINGS = {
 /**
  * SNATGUARD_* settings the infrastructure sets that the hosts read, not the config loader; each must be
  * in src/config/load.ts `envPassthrough` (the loader rejects unknown SNATGUARD_* variables).
- * SNATGUARD_AWS_NOTIFY_SECRET_ARN: the Lambda host reads that Secrets Manager secret (JSON of
- * SNATGUARD_NOTIFY_* keys) into its environment before loading the config.
+ * (SNATGUARD_AWS_NOTIFY_SECRET_ARN is the config key aws.notifySecretArn: the Lambda host reads that
+ * Secrets Manager secret, JSON of SNATGUARD_NOTIFY_* keys, into its environment before loading the config.)
  */
-export const HOST_READ_SETTINGS = ['SNATGUARD_SCHEDULE', 'SNATGUARD_AWS_NOTIFY_SECRET_ARN'] as const;
+export const HOST_READ_SETTINGS = ['SNATGUARD_SCHEDULE'] as const;
 
 /** Settings that hold secrets: never plain values in app settings or manifests. */
 export const SECRET_SETTINGS = [

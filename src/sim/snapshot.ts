@@ -552,6 +552,7 @@ function complete(raw: RawSnapshot, problems: string[]): Snapshot {
   const podNames = new Map<string, string>();
   const usedIps = new Set<string>();
   for (const w of raw.workloads ?? []) for (const p of w.pods ?? []) if (p.ip) usedIps.add(p.ip);
+  for (const n of nodes) usedIps.add(n.internalIP);
   const podsPerNode = new Map<string, number>();
   const nextPodIp = (node: string): string => {
     const nodeIndex = nodeNames.get(node) ?? 0;

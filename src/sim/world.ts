@@ -446,6 +446,7 @@ export class World implements SimWorld {
     for (const [i, n] of s.nodes.entries())
       this.create('nodes', undefined, this.nodeObject(n.name, i), 10 * day);
     for (const w of s.workloads) for (const p of w.pods) this.usedIps.add(p.ip);
+    for (const n of s.nodes) this.usedIps.add(n.internalIP);
     for (const w of s.workloads) this.seedWorkload(w);
     if (s.cloud.provider === 'aws') this.seedSystemDaemonSet('aws-node', s.cloud.aws?.awsNodeEnv ?? {});
     const hasHostNetwork = s.workloads.some((w) => w.pods.some((p) => p.hostNetwork));

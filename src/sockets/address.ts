@@ -1,7 +1,8 @@
 // IPv4 / IPv6 addresses in a compact numeric form, CIDRs, and the address classes that decide
 // whether a flow leaves the node through SNAT (DESIGN.md, "SNAT-consuming socket").
-import type { AddressClass } from '../model.js';
+
 import { SnatguardError } from '../errors.js';
+import type { AddressClass } from '../model.js';
 
 /** An IPv4 address as an unsigned 32-bit number: `a.b.c.d` = a·2²⁴ + b·2¹⁶ + c·2⁸ + d. */
 export interface Ipv4Address {
@@ -107,7 +108,16 @@ export function isMappedV4(w0: number, w1: number, w2: number): boolean {
 /** RFC 5952 text: lowercase, longest run of two or more zero groups compressed (first on a tie), `::ffff:a.b.c.d`. */
 export function formatIpv6(w0: number, w1: number, w2: number, w3: number): string {
   if (isMappedV4(w0, w1, w2)) return `::ffff:${formatIpv4(w3)}`;
-  const groups = [w0 >>> 16, w0 & 0xffff, w1 >>> 16, w1 & 0xffff, w2 >>> 16, w2 & 0xffff, w3 >>> 16, w3 & 0xffff];
+  const groups = [
+    w0 >>> 16,
+    w0 & 0xffff,
+    w1 >>> 16,
+    w1 & 0xffff,
+    w2 >>> 16,
+    w2 & 0xffff,
+    w3 >>> 16,
+    w3 & 0xffff,
+  ];
   let bestStart = -1;
   let bestLen = 1;
   for (let i = 0; i < 8; ) {
@@ -146,7 +156,8 @@ export function formatEndpoint(address: string, port: number): string {
 
 // ---------------------------------------------------------------- CIDRs
 
-const maskOf = (bits: number): number => (bits <= 0 ? 0 : bits >= 32 ? 0xffffffff : (0xffffffff << (32 - bits)) >>> 0);
+const maskOf = (bits: number): number =>
+  bits <= 0 ? 0 : bits >= 32 ? 0xffffffff : (0xffffffff << (32 - bits)) >>> 0;
 
 /** Parses `a.b.c.d/N` or `v6/N` (a bare address is a host prefix). Throws {@link InvalidCidrError}. */
 export function parseCidr(text: string): Cidr {
@@ -173,7 +184,7 @@ export function parseCidr(text: string): Cidr {
 }
 
 export function cidrContainsV4(cidr: Cidr, value: number): boolean {
-  return cidr.family === 'ipv4' && ((value & maskOf(cidr.prefix)) >>> 0) === cidr.words[0];
+  return cidr.family === 'ipv4' && (value & maskOf(cidr.prefix)) >>> 0 === cidr.words[0];
 }
 
 export function cidrContainsV6(cidr: Cidr, w0: number, w1: number, w2: number, w3: number): boolean {
@@ -182,7 +193,7 @@ export function cidrContainsV6(cidr: Cidr, w0: number, w1: number, w2: number, w
   for (let i = 0; i < 4; i++) {
     const bits = cidr.prefix - 32 * i;
     if (bits <= 0) return true;
-    if ((((ws[i] ?? 0) & maskOf(bits)) >>> 0) !== cidr.words[i]) return false;
+    if (((ws[i] ?? 0) & maskOf(bits)) >>> 0 !== cidr.words[i]) return false;
   }
   return true;
 }
@@ -254,7 +265,7 @@ export function createClassifier(options: ClassifierOptions = {}): AddressClassi
   const cluster6 = clusterCidrs.filter((c) => c.family === 'ipv6');
   const nonSnat6 = nonSnatCidrs.filter((c) => c.family === 'ipv6');
   const in4 = (list: { mask: number; net: number }[], v: number) => {
-    for (const c of list) if (((v & c.mask) >>> 0) === c.net) return true;
+    for (const c of list) if ((v & c.mask) >>> 0 === c.net) return true;
     return false;
   };
   const cv4 = (v: number): AddressClass => {

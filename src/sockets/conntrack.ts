@@ -1,8 +1,9 @@
 // /proc/net/stat/nf_conntrack and the nf_conntrack sysctls (DESIGN.md, "Conntrack"):
 // hex per-CPU rows, columns found by header name (old and new kernels name them differently),
 // `entries` repeats on every row (never summed), the error counters are summed over CPUs.
-import type { ConntrackReading } from '../model.js';
+
 import { SnatguardError } from '../errors.js';
+import type { ConntrackReading } from '../model.js';
 
 export class ConntrackParseError extends SnatguardError {}
 
@@ -71,7 +72,9 @@ export function parseConntrackProbe(text: string): ConntrackReading {
   }
   const [count, max, beLiberal] = numbers;
   if (count === undefined || max === undefined) {
-    throw new ConntrackParseError('conntrack probe: expected nf_conntrack_count and nf_conntrack_max before the stat table');
+    throw new ConntrackParseError(
+      'conntrack probe: expected nf_conntrack_count and nf_conntrack_max before the stat table',
+    );
   }
   const stat = parseConntrackStat(text);
   return {
@@ -125,7 +128,13 @@ export function renderConntrackProbe(r: ConntrackReading & { entries?: number },
   return (
     `${r.count}\n${r.max}\n${r.beLiberal ? 1 : 0}\n` +
     renderConntrackStat(
-      { entries: r.entries ?? r.count, insertFailed: r.insertFailed, drop: r.drop, earlyDrop: r.earlyDrop, invalid: r.invalid },
+      {
+        entries: r.entries ?? r.count,
+        insertFailed: r.insertFailed,
+        drop: r.drop,
+        earlyDrop: r.earlyDrop,
+        invalid: r.invalid,
+      },
       cpus,
     )
   );

@@ -144,60 +144,38 @@ function port4(b: Uint8Array, i: number): number {
 }
 
 /** tx_queue:rx_queue tr:tm->when retrnsmt as hex runs of any width; returns the index after them or -1. */
-function slowCounters(b: Uint8Array, i: number, r: RawSocket): number {
-  const H = HEX;
-  let v = 0;
-  let n = 0;
-  let h = 0;
-  n = 0;
-  while ((h = H[b[i] as number] as number) >= 0) {
-    v = v * 16 + h;
+function slowCounters(b: Uint8Array, start: number, r: RawSocket): number {
+  const values: number[] = [];
+  let i = start;
+  // [max digits, separator after the field]
+  const fields: [number, number][] = [
+    [8, COLON],
+    [8, SPACE],
+    [2, COLON],
+    [16, SPACE],
+    [8, SPACE],
+  ];
+  for (const [max, separator] of fields) {
+    let v = 0;
+    let n = 0;
+    for (let h = HEX[b[i] as number] as number; h >= 0; h = HEX[b[i] as number] as number) {
+      v = v * 16 + h;
+      i++;
+      n++;
+    }
+    if (n === 0 || n > max || b[i] !== separator) return -1;
+    values.push(v);
     i++;
-    n++;
   }
-  if (n === 0 || n > 8 || b[i] !== COLON) return -1;
-  r.txQueue = v;
-  i++;
-  v = 0;
-  n = 0;
-  while ((h = H[b[i] as number] as number) >= 0) {
-    v = v * 16 + h;
-    i++;
-    n++;
-  }
-  if (n === 0 || n > 8 || b[i] !== SPACE) return -1;
-  r.rxQueue = v;
-  i++;
-  v = 0;
-  n = 0;
-  while ((h = H[b[i] as number] as number) >= 0) {
-    v = v * 16 + h;
-    i++;
-    n++;
-  }
-  if (n === 0 || n > 2 || b[i] !== COLON) return -1;
-  r.timerActive = v;
-  i++;
-  v = 0;
-  n = 0;
-  while ((h = H[b[i] as number] as number) >= 0) {
-    v = v * 16 + h;
-    i++;
-    n++;
-  }
-  if (n === 0 || n > 16 || b[i] !== SPACE) return -1;
-  r.timerExpires = v;
-  i++;
-  v = 0;
-  n = 0;
-  while ((h = H[b[i] as number] as number) >= 0) {
-    v = v * 16 + h;
-    i++;
-    n++;
-  }
-  if (n === 0 || n > 8 || b[i] !== SPACE) return -1;
-  r.retransmits = v;
-  return i;
+  [r.txQueue, r.rxQueue, r.timerActive, r.timerExpires, r.retransmits] = values as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  // The caller expects to stand on the space after retrnsmt.
+  return i - 1;
 }
 
 /**

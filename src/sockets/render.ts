@@ -1,8 +1,9 @@
 // The inverse of the parser: sockets → /proc/net/tcp{,6} text exactly as Linux prints it
 // (net/ipv4/tcp_ipv4.c get_tcp4_sock / get_timewait4_sock, net/ipv6/tcp_ipv6.c get_tcp6_sock),
 // on a little-endian host. Used by the simulator and by the round-trip property tests.
-import type { TcpState } from '../model.js';
+
 import { SnatguardError } from '../errors.js';
+import type { TcpState } from '../model.js';
 import { isMappedV4, parseIp } from './address.js';
 import { codeOf } from './states.js';
 

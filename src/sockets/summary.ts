@@ -4,7 +4,13 @@
 // tcp's connections when both files are concatenated, so direction is decided at finish; until
 // then a candidate is two numbers in a growable Uint32Array, not an object.
 import type { DestinationCount, SocketSummary, TcpState } from '../model.js';
-import { type AddressClassifier, createClassifier, formatEndpoint, formatIpv4, formatIpv6 } from './address.js';
+import {
+  type AddressClassifier,
+  createClassifier,
+  formatEndpoint,
+  formatIpv4,
+  formatIpv6,
+} from './address.js';
 import { ProcNetTcpScanner, type RawSocket, type ScanCounts } from './parse.js';
 import { CODE_CLOSE, CODE_LISTEN, STATE_BY_CODE, STATE_CODES } from './states.js';
 
@@ -136,7 +142,8 @@ export function createSummarizer(classifier: AddressClassifier = defaultClassifi
       index = destinationV4(r.remote4, r.remotePort);
     } else {
       const w = r.remote;
-      if (classifier.classifyV6(w[0] as number, w[1] as number, w[2] as number, w[3] as number) !== 'public') return;
+      if (classifier.classifyV6(w[0] as number, w[1] as number, w[2] as number, w[3] as number) !== 'public')
+        return;
       index = destinationV6(w, r.remotePort);
     }
     if (candidateCount * 2 + 2 > candidates.length) {
@@ -196,7 +203,13 @@ export function createSummarizer(classifier: AddressClassifier = defaultClassifi
           const k = states[index * STATE_SLOTS + code] as number;
           if (k > 0) perState[STATE_BY_CODE[code] ?? 'UNKNOWN'] = k;
         }
-        out.push({ remote: formatEndpoint(d.address, d.port), address: d.address, port: d.port, sockets: n, byState: perState });
+        out.push({
+          remote: formatEndpoint(d.address, d.port),
+          address: d.address,
+          port: d.port,
+          sockets: n,
+          byState: perState,
+        });
       });
       return {
         lines: counts.lines,
@@ -239,10 +252,23 @@ export async function summarizeStream(
 }
 
 export function emptySummary(): SocketSummary {
-  return { lines: 0, parsed: 0, malformed: 0, byState: {}, listening: 0, inbound: 0, outbound: 0, snatSockets: 0, destinations: [] };
+  return {
+    lines: 0,
+    parsed: 0,
+    malformed: 0,
+    byState: {},
+    listening: 0,
+    inbound: 0,
+    outbound: 0,
+    snatSockets: 0,
+    destinations: [],
+  };
 }
 
-const addStates = (into: Partial<Record<TcpState, number>>, from: Partial<Record<TcpState, number>>): void => {
+const addStates = (
+  into: Partial<Record<TcpState, number>>,
+  from: Partial<Record<TcpState, number>>,
+): void => {
   for (const [state, n] of Object.entries(from) as [TcpState, number][]) into[state] = (into[state] ?? 0) + n;
 };
 

@@ -13,7 +13,8 @@ const RUNS = 3;
 const HOT_PORT = 27017; // 0x6989
 
 const hex = (n: number, width: number) => n.toString(16).toUpperCase().padStart(width, '0');
-const hostWord = (a: number, b: number, c: number, d: number) => hex(((d << 24) | (c << 16) | (b << 8) | a) >>> 0, 8);
+const hostWord = (a: number, b: number, c: number, d: number) =>
+  hex(((d << 24) | (c << 16) | (b << 8) | a) >>> 0, 8);
 
 /** Writes LINES socket lines as Linux does (padded to 149 columns): listeners, inbound, outbound. */
 function generate(path: string): number {
@@ -71,7 +72,9 @@ function generate(path: string): number {
   return hot;
 }
 
-async function snatguard(path: string): Promise<{ ms: number; established: number; snat: number; lines: number }> {
+async function snatguard(
+  path: string,
+): Promise<{ ms: number; established: number; snat: number; lines: number }> {
   const started = performance.now();
   const summarizer = createSummarizer();
   for await (const chunk of readChunks(path)) summarizer.push(chunk);
@@ -124,17 +127,24 @@ export async function run(): Promise<void> {
     const rows: [string, string][] = [
       ['file', `${LINES.toLocaleString('en')} lines, ${(bytes / 1e6).toFixed(1)} MB`],
       ['snatguard parse+summary (median of 3)', `${ms.toFixed(0)} ms`],
-      ['  throughput', `${((LINES / ms) * 1000 / 1e6).toFixed(2)} M lines/s, ${((bytes / ms) * 1000 / 1e6).toFixed(0)} MB/s`],
+      [
+        '  throughput',
+        `${(((LINES / ms) * 1000) / 1e6).toFixed(2)} M lines/s, ${(((bytes / ms) * 1000) / 1e6).toFixed(0)} MB/s`,
+      ],
       ['  peak RSS delta', `${rssDeltaMb.toFixed(1)} MB`],
       ['  SNAT-consuming sockets', String(last.snat)],
       ['awk count ESTABLISHED to :6989 (median of 3)', `${awkMs.toFixed(0)} ms`],
-      ['counts agree (snatguard / awk / generated)', `${agree} (${last.established} / ${awkCount} / ${expectedHot})`],
+      [
+        'counts agree (snatguard / awk / generated)',
+        `${agree} (${last.established} / ${awkCount} / ${expectedHot})`,
+      ],
       ['ratio snatguard / awk (target <= 1.0)', (ms / awkMs).toFixed(2)],
     ];
     const width = Math.max(...rows.map(([k]) => k.length));
     console.log('\nsockets: /proc/net/tcp parse + summary vs awk');
     for (const [k, v] of rows) console.log(`  ${k.padEnd(width)}  ${v}`);
   } finally {
-    if (!process.env.KEEP) rmSync(dir, { recursive: true, force: true }); else console.log(dir);
+    if (!process.env.KEEP) rmSync(dir, { recursive: true, force: true });
+    else console.log(dir);
   }
 }

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { applyPatch, jsonPatch, mergePatch, strategicMergePatch } from '../../src/sim/kube/patch.js';
 import { adminUser, forbidden, parseRbac, serviceAccountUser } from '../../src/sim/kube/rbac.js';
 import { fieldSelector, labelSelector } from '../../src/sim/kube/select.js';
-import { ApiError } from '../../src/sim/kube/status.js';
+import type { ApiError } from '../../src/sim/kube/status.js';
 import { humanDuration } from '../../src/sim/kube/table.js';
 import type { KubeObject } from '../../src/sim/world.js';
 
@@ -13,7 +13,12 @@ const deployment = {
   spec: {
     template: {
       metadata: { annotations: { a: '1' } },
-      spec: { containers: [{ name: 'app', image: 'x:1' }, { name: 'side', image: 'y:1' }] },
+      spec: {
+        containers: [
+          { name: 'app', image: 'x:1' },
+          { name: 'side', image: 'y:1' },
+        ],
+      },
     },
   },
 };
@@ -25,24 +30,36 @@ describe('patches', () => {
       spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': 't' } } } },
     });
     expect(out.metadata.annotations).toEqual({ 'snatguard.io/reason': 'r' });
-    expect(out.spec.template.metadata.annotations).toEqual({ a: '1', 'kubectl.kubernetes.io/restartedAt': 't' });
+    expect(out.spec.template.metadata.annotations).toEqual({
+      a: '1',
+      'kubectl.kubernetes.io/restartedAt': 't',
+    });
     expect(out.spec.template.spec.containers).toHaveLength(2);
   });
 
   it('strategic merge patch merges containers by name', () => {
-    const out = strategicMergePatch(deployment, { spec: { template: { spec: { containers: [{ name: 'side', image: 'y:2' }] } } } });
+    const out = strategicMergePatch(deployment, {
+      spec: { template: { spec: { containers: [{ name: 'side', image: 'y:2' }] } } },
+    });
     expect(out.spec.template.spec.containers).toEqual([
       { name: 'app', image: 'x:1' },
       { name: 'side', image: 'y:2' },
     ]);
     // a merge patch replaces the list
-    expect(mergePatch(deployment, { spec: { template: { spec: { containers: [] } } } }).spec.template.spec.containers).toEqual([]);
+    expect(
+      mergePatch(deployment, { spec: { template: { spec: { containers: [] } } } }).spec.template.spec
+        .containers,
+    ).toEqual([]);
   });
 
   it('json patch applies add / replace / remove / test', () => {
     const out = jsonPatch(deployment, [
       { op: 'test', path: '/metadata/name', value: 'd' },
-      { op: 'add', path: '/spec/template/metadata/annotations/kubectl.kubernetes.io~1restartedAt', value: 't' },
+      {
+        op: 'add',
+        path: '/spec/template/metadata/annotations/kubectl.kubernetes.io~1restartedAt',
+        value: 't',
+      },
       { op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'x:2' },
       { op: 'remove', path: '/metadata/annotations/keep' },
     ]);
@@ -111,7 +128,13 @@ describe('rbac.yaml', () => {
     ['list', '', 'namespaces', undefined, false],
   ])('%s %s/%s in %s → %s', (verb, group, res, namespace, allowed) => {
     const [resource = '', subresource] = res.split('/');
-    const a = { verb, group, resource, ...(subresource ? { subresource } : {}), ...(namespace ? { namespace } : {}) };
+    const a = {
+      verb,
+      group,
+      resource,
+      ...(subresource ? { subresource } : {}),
+      ...(namespace ? { namespace } : {}),
+    };
     expect(policy.allows(job, a)).toBe(allowed);
     expect(policy.allows(adminUser, a)).toBe(true);
   });
@@ -123,7 +146,14 @@ describe('rbac.yaml', () => {
       'pods is forbidden: User "system:serviceaccount:snatguard:snatguard" cannot list resource "pods" in API group "" at the cluster scope',
     );
     expect(
-      forbidden(job, { verb: 'create', group: '', resource: 'pods', subresource: 'exec', namespace: 'a', name: 'p' }).body.message,
+      forbidden(job, {
+        verb: 'create',
+        group: '',
+        resource: 'pods',
+        subresource: 'exec',
+        namespace: 'a',
+        name: 'p',
+      }).body.message,
     ).toBe(
       'pods "p" is forbidden: User "system:serviceaccount:snatguard:snatguard" cannot create resource "pods/exec" in API group "" in the namespace "a"',
     );

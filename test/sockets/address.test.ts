@@ -74,7 +74,9 @@ describe('createClassifier', () => {
   });
 
   it('rejects an invalid CIDR naming it', () => {
-    expect(() => createClassifier({ nonSnatCidrs: ['10.0.0.0/8', '300.0.0.0/8'] })).toThrow(/"300\.0\.0\.0\/8"/);
+    expect(() => createClassifier({ nonSnatCidrs: ['10.0.0.0/8', '300.0.0.0/8'] })).toThrow(
+      /"300\.0\.0\.0\/8"/,
+    );
   });
 });
 
@@ -93,19 +95,26 @@ describe('parseCidr', () => {
     expect(cidr.prefix).toBe(prefix);
   });
 
-  it.each(['10.0.0.0/33', '10.0.0/8', 'fd00::/129', 'abc', '10.0.0.0/-1', '10.0.0.0/8/9', '', '1.2.3.4/ 8', 'fd00:::/8'])(
-    '"%s" is an InvalidCidrError that names it',
-    (text) => {
-      let error: unknown;
-      try {
-        parseCidr(text);
-      } catch (e) {
-        error = e;
-      }
-      expect(error).toBeInstanceOf(InvalidCidrError);
-      expect((error as Error).message).toContain(`"${text}"`);
-    },
-  );
+  it.each([
+    '10.0.0.0/33',
+    '10.0.0/8',
+    'fd00::/129',
+    'abc',
+    '10.0.0.0/-1',
+    '10.0.0.0/8/9',
+    '',
+    '1.2.3.4/ 8',
+    'fd00:::/8',
+  ])('"%s" is an InvalidCidrError that names it', (text) => {
+    let error: unknown;
+    try {
+      parseCidr(text);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(InvalidCidrError);
+    expect((error as Error).message).toContain(`"${text}"`);
+  });
 
   it.each([
     ['10.0.0.0/8', '10.255.255.255', true],
@@ -138,12 +147,18 @@ describe('parseIp / formatIp', () => {
     expect(formatIp(parsed ?? { family: 'ipv4', value: 0 })).toBe(canonical);
   });
 
-  it.each(['1.2.3', '1.2.3.256', '01.2.3.4.5', '1::2::3', '1:2:3:4:5:6:7:8:9', 'g::1', '1.2.3.4:80', 'fe80::1%eth0'])(
-    '%s is not an address',
-    (text) => {
-      expect(parseIp(text)).toBeNull();
-    },
-  );
+  it.each([
+    '1.2.3',
+    '1.2.3.256',
+    '01.2.3.4.5',
+    '1::2::3',
+    '1:2:3:4:5:6:7:8:9',
+    'g::1',
+    '1.2.3.4:80',
+    'fe80::1%eth0',
+  ])('%s is not an address', (text) => {
+    expect(parseIp(text)).toBeNull();
+  });
 
   it('formats endpoints with brackets for IPv6', () => {
     expect(formatEndpoint('20.103.144.194', 27017)).toBe('20.103.144.194:27017');

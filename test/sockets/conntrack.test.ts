@@ -20,7 +20,11 @@ const OLD = `entries  searched found new invalid ignore delete delete_list inser
 
 describe('parseConntrackStat', () => {
   it.each([
-    ['new header', NEW, { cpus: 2, entries: 0x4a6, insertFailed: 3 + 0x1d, drop: 2 + 0xff, earlyDrop: 1 + 0x10, invalid: 16 }],
+    [
+      'new header',
+      NEW,
+      { cpus: 2, entries: 0x4a6, insertFailed: 3 + 0x1d, drop: 2 + 0xff, earlyDrop: 1 + 0x10, invalid: 16 },
+    ],
     ['old header', OLD, { cpus: 3, entries: 0x100, insertFailed: 15, drop: 1, earlyDrop: 2, invalid: 3 }],
   ])('%s: sums counters over CPUs, never entries', (_name, text, expected) => {
     expect(parseConntrackStat(text)).toMatchObject(expected);
@@ -54,7 +58,11 @@ describe('parseConntrackProbe', () => {
   });
 
   it('takes tcp_be_liberal as off when the kernel has no such file', () => {
-    expect(parseConntrackProbe(`5\n262144\n${OLD}`)).toMatchObject({ count: 5, max: 262144, beLiberal: false });
+    expect(parseConntrackProbe(`5\n262144\n${OLD}`)).toMatchObject({
+      count: 5,
+      max: 262144,
+      beLiberal: false,
+    });
   });
 
   it('fails when count and max are missing', () => {
@@ -66,18 +74,34 @@ describe('rendering for the simulator', () => {
   it.each([1, 2, 4, 7])('renderConntrackStat with %i CPUs parses back to the same counters', (cpus) => {
     const text = renderConntrackStat({ entries: 1190, insertFailed: 13, drop: 5, earlyDrop: 3 }, cpus);
     expect(text.split('\n')[0]).toBe(NEW.split('\n')[0]);
-    expect(parseConntrackStat(text)).toMatchObject({ cpus, entries: 1190, insertFailed: 13, drop: 5, earlyDrop: 3 });
+    expect(parseConntrackStat(text)).toMatchObject({
+      cpus,
+      entries: 1190,
+      insertFailed: 13,
+      drop: 5,
+      earlyDrop: 3,
+    });
   });
 
   it('renders rows laid out as the kernel does', () => {
-    const [, row] = renderConntrackStat({ entries: 0x4a6, insertFailed: 0, drop: 0, earlyDrop: 0 }, 1).split('\n');
+    const [, row] = renderConntrackStat({ entries: 0x4a6, insertFailed: 0, drop: 0, earlyDrop: 0 }, 1).split(
+      '\n',
+    );
     expect(row).toBe(
       '000004a6  00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000  00000000 00000000 00000000 00000000',
     );
   });
 
   it('renderConntrackProbe parses back', () => {
-    const reading = { count: 1190, max: 1200, beLiberal: false, insertFailed: 4, drop: 9, earlyDrop: 0, invalid: 2 };
+    const reading = {
+      count: 1190,
+      max: 1200,
+      beLiberal: false,
+      insertFailed: 4,
+      drop: 9,
+      earlyDrop: 0,
+      invalid: 2,
+    };
     expect(parseConntrackProbe(renderConntrackProbe(reading, 3))).toEqual(reading);
   });
 });

@@ -1,16 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { SocketEntry } from '../../src/model.js';
 import {
   looksLikeProcNetTcp,
   MAX_LINE_BYTES,
-  ParsedProcNetTcp,
+  type ParsedProcNetTcp,
   ProcNetTcpScanner,
   parseProcNetTcp,
   scanProcNetTcp,
   toEntry,
 } from '../../src/sockets/parse.js';
-import type { SocketEntry } from '../../src/model.js';
 
 const fixture = (name: string) => readFileSync(join(__dirname, '../fixtures/proc', name), 'utf8');
 
@@ -30,9 +30,9 @@ describe('parseProcNetTcp: the first incident', () => {
   });
 
   it('decodes host-endian addresses and hex ports', () => {
-    expect(new Set(parsed.entries.map((e) => `${e.localAddress} ${e.remoteAddress}:${e.remotePort} ${e.state}`))).toEqual(
-      new Set(['10.240.0.172 20.103.144.194:27017 ESTABLISHED']),
-    );
+    expect(
+      new Set(parsed.entries.map((e) => `${e.localAddress} ${e.remoteAddress}:${e.remotePort} ${e.state}`)),
+    ).toEqual(new Set(['10.240.0.172 20.103.144.194:27017 ESTABLISHED']));
     expect(parsed.entries.map((e) => e.localPort)).toEqual([
       0xc9fa, 0xca00, 0x8ed0, 0xca02, 0xc9fe, 0x8760, 0xc9fc, 0xc56c, 0x883c,
     ]);
@@ -125,30 +125,66 @@ describe('parseProcNetTcp: hand-written lines', () => {
     const [entry] = parseProcNetTcp(
       '   7: ac00f00a:c9fa c2906714:6989 08 0000000a:00000001 01:FFFFFFFFFFFFFF9C 00000005  1001       -1 99 1 0\n',
     ).entries;
-    expect(entry).toMatchObject({ sl: 7, txQueue: 10, rxQueue: 1, timerActive: 1, retransmits: 5, uid: 1001, timeout: -1, inode: 99 });
+    expect(entry).toMatchObject({
+      sl: 7,
+      txQueue: 10,
+      rxQueue: 1,
+      timerActive: 1,
+      retransmits: 5,
+      uid: 1001,
+      timeout: -1,
+      inode: 99,
+    });
   });
 
   it('maps unknown state codes to UNKNOWN', () => {
-    const parsed = parseProcNetTcp('   0: 0100007F:1F90 0100007F:1F91 1F 00000000:00000000 00:00000000 00000000     0        0 1\n');
+    const parsed = parseProcNetTcp(
+      '   0: 0100007F:1F90 0100007F:1F91 1F 00000000:00000000 00:00000000 00000000     0        0 1\n',
+    );
     expect(parsed.entries[0]?.state).toBe('UNKNOWN');
   });
 });
 
 describe('malformed lines are counted and skipped, never thrown', () => {
-  const good = '   0: 0100007F:1F90 0100007F:A000 01 00000000:00000000 00:00000000 00000000     0        0 1 1 0 20 0 0 10 -1';
+  const good =
+    '   0: 0100007F:1F90 0100007F:A000 01 00000000:00000000 00:00000000 00000000     0        0 1 1 0 20 0 0 10 -1';
   it.each([
     ['garbage', 'hello world'],
     ['truncated after the state', '   0: 0100007F:1F90 0100007F:A000 01'],
     ['truncated inside the remote address', '   0: 0100007F:1F90 0100'],
-    ['truncated before the inode', '   0: 0100007F:1F90 0100007F:A000 01 00000000:00000000 00:00000000 00000000     0        0'],
-    ['7-digit address', '   0: 100007F:1F90 0100007F:A000 01 00000000:00000000 00:00000000 00000000     0        0 1'],
-    ['mixed address widths', '   0: 0100007F:1F90 00000000000000000000000001000000:A000 01 00000000:00000000 00:00000000 00000000 0 0 1'],
-    ['non-hex address', '   0: 0100007G:1F90 0100007F:A000 01 00000000:00000000 00:00000000 00000000     0        0 1'],
-    ['3-digit port', '   0: 0100007F:F90 0100007F:A000 01 00000000:00000000 00:00000000 00000000     0        0 1'],
-    ['1-digit state', '   0: 0100007F:1F90 0100007F:A000 1 00000000:00000000 00:00000000 00000000     0        0 1'],
+    [
+      'truncated before the inode',
+      '   0: 0100007F:1F90 0100007F:A000 01 00000000:00000000 00:00000000 00000000     0        0',
+    ],
+    [
+      '7-digit address',
+      '   0: 100007F:1F90 0100007F:A000 01 00000000:00000000 00:00000000 00000000     0        0 1',
+    ],
+    [
+      'mixed address widths',
+      '   0: 0100007F:1F90 00000000000000000000000001000000:A000 01 00000000:00000000 00:00000000 00000000 0 0 1',
+    ],
+    [
+      'non-hex address',
+      '   0: 0100007G:1F90 0100007F:A000 01 00000000:00000000 00:00000000 00000000     0        0 1',
+    ],
+    [
+      '3-digit port',
+      '   0: 0100007F:F90 0100007F:A000 01 00000000:00000000 00:00000000 00000000     0        0 1',
+    ],
+    [
+      '1-digit state',
+      '   0: 0100007F:1F90 0100007F:A000 1 00000000:00000000 00:00000000 00000000     0        0 1',
+    ],
     ['no sl', '0100007F:1F90 0100007F:A000 01 00000000:00000000 00:00000000 00000000     0        0 1'],
-    ['negative inode', '   0: 0100007F:1F90 0100007F:A000 01 00000000:00000000 00:00000000 00000000     0        0 -1'],
-    ['letters in the inode', '   0: 0100007F:1F90 0100007F:A000 01 00000000:00000000 00:00000000 00000000     0        0 12ab'],
+    [
+      'negative inode',
+      '   0: 0100007F:1F90 0100007F:A000 01 00000000:00000000 00:00000000 00000000     0        0 -1',
+    ],
+    [
+      'letters in the inode',
+      '   0: 0100007F:1F90 0100007F:A000 01 00000000:00000000 00:00000000 00000000     0        0 12ab',
+    ],
     ['NUL bytes', '\0\0\0\0'],
     ['a header look-alike', '  sl  something else'],
   ])('%s', (_name, bad) => {
@@ -173,7 +209,9 @@ describe('headers anywhere and concatenated tables', () => {
   it('accepts header lines in the middle (tcp then tcp6)', () => {
     const text = [
       TCP_HEADER.padEnd(149),
-      '   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0 100 0 0 10 0'.padEnd(149),
+      '   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0 100 0 0 10 0'.padEnd(
+        149,
+      ),
       TCP6_HEADER,
       '   0: 00000000000000000000000001000000:0050 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 2 1 0 100 0 0 10 0',
       TCP_HEADER,
@@ -185,7 +223,9 @@ describe('headers anywhere and concatenated tables', () => {
 
   it('parses a last line without a newline', () => {
     expect(
-      parseProcNetTcp('   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1').parsed,
+      parseProcNetTcp(
+        '   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1',
+      ).parsed,
     ).toBe(1);
   });
 });
@@ -230,7 +270,11 @@ describe('looksLikeProcNetTcp', () => {
   it.each([
     ['the incident', fixture('incident-tcp.txt'), true],
     ['a header only', `${TCP_HEADER}\n`, true],
-    ['one socket line without a header', '   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1\n', true],
+    [
+      'one socket line without a header',
+      '   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1\n',
+      true,
+    ],
     ['prose', 'this is not /proc/net/tcp\nat all\n', false],
     ['empty input', '', false],
     ['JSON', '{"sockets": [1, 2, 3]}', false],

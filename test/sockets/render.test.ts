@@ -36,8 +36,22 @@ describe('renderProcNetTcp', () => {
   it('renders IPv4 peers in tcp6 as ::ffff:a.b.c.d and IPv6 words host-endian', () => {
     const text = renderProcNetTcp(
       [
-        { localAddress: '::1', localPort: 80, remoteAddress: '127.0.0.1', remotePort: 5, state: 'TIME_WAIT', inode: 0 },
-        { localAddress: '2001:db8::5', localPort: 50000, remoteAddress: '2606:4700::1111', remotePort: 443, state: 'ESTABLISHED', inode: 7 },
+        {
+          localAddress: '::1',
+          localPort: 80,
+          remoteAddress: '127.0.0.1',
+          remotePort: 5,
+          state: 'TIME_WAIT',
+          inode: 0,
+        },
+        {
+          localAddress: '2001:db8::5',
+          localPort: 50000,
+          remoteAddress: '2606:4700::1111',
+          remotePort: 443,
+          state: 'ESTABLISHED',
+          inode: 7,
+        },
       ],
       'tcp6',
     );
@@ -114,7 +128,10 @@ describe('properties', () => {
           const parsed = parseProcNetTcp(text);
           expect(parsed).toMatchObject({ malformed: 0, headers: 2, parsed: tcp.length + tcp6.length });
           expect(parsed.entries.map(actual)).toEqual([...tcp, ...tcp6].map(expected));
-          expect(parsed.entries.map((e) => e.table)).toEqual([...tcp.map(() => 'tcp'), ...tcp6.map(() => 'tcp6')]);
+          expect(parsed.entries.map((e) => e.table)).toEqual([
+            ...tcp.map(() => 'tcp'),
+            ...tcp6.map(() => 'tcp6'),
+          ]);
           expect(parsed.entries.map((e) => e.family)).toEqual(
             [...tcp, ...tcp6].map((s) => (canonical(s.remoteAddress).includes(':') ? 'ipv6' : 'ipv4')),
           );

@@ -34,7 +34,13 @@ describe('summarize: the first incident', () => {
       outbound: 9,
       snatSockets: 9,
       destinations: [
-        { remote: '20.103.144.194:27017', address: '20.103.144.194', port: 27017, sockets: 9, byState: { ESTABLISHED: 9 } },
+        {
+          remote: '20.103.144.194:27017',
+          address: '20.103.144.194',
+          port: 27017,
+          sockets: 9,
+          byState: { ESTABLISHED: 9 },
+        },
       ],
     });
   });
@@ -98,8 +104,20 @@ describe('summarize: which sockets consume SNAT ports', () => {
     const s = summarize(text);
     expect(s.snatSockets).toBe(3);
     expect(s.destinations).toEqual([
-      { remote: '[2606:4700::1111]:443', address: '2606:4700::1111', port: 443, sockets: 2, byState: { ESTABLISHED: 1, TIME_WAIT: 1 } },
-      { remote: '20.103.144.194:27017', address: '20.103.144.194', port: 27017, sockets: 1, byState: { ESTABLISHED: 1 } },
+      {
+        remote: '[2606:4700::1111]:443',
+        address: '2606:4700::1111',
+        port: 443,
+        sockets: 2,
+        byState: { ESTABLISHED: 1, TIME_WAIT: 1 },
+      },
+      {
+        remote: '20.103.144.194:27017',
+        address: '20.103.144.194',
+        port: 27017,
+        sockets: 1,
+        byState: { ESTABLISHED: 1 },
+      },
     ]);
   });
 
@@ -128,7 +146,9 @@ describe('streaming and merging', () => {
 
   it('a streamed summary equals the whole-text summary', async () => {
     const bytes = Buffer.from(text);
-    const chunks = Array.from({ length: Math.ceil(bytes.length / 33) }, (_, i) => bytes.subarray(i * 33, i * 33 + 33));
+    const chunks = Array.from({ length: Math.ceil(bytes.length / 33) }, (_, i) =>
+      bytes.subarray(i * 33, i * 33 + 33),
+    );
     const { summary, counts } = await summarizeStream(chunks);
     expect(summary).toEqual(summarize(text));
     expect(counts).toMatchObject({ headers: 3, bytes: bytes.length });
@@ -142,13 +162,34 @@ describe('streaming and merging', () => {
 
   it('merges summaries: counts add up and destinations merge by remote', () => {
     const one = summarize(fixture('incident-tcp.txt'));
-    const mixed = summarize([line(0, `${POD}:C000`, MONGO, '06'), line(1, `${POD}:C001`, DOC, '01')].join('\n'));
+    const mixed = summarize(
+      [line(0, `${POD}:C000`, MONGO, '06'), line(1, `${POD}:C001`, DOC, '01')].join('\n'),
+    );
     const merged = mergeSummaries([one, mixed, summarize(fixture('loopback-dual-stack.txt'))]);
-    expect(merged).toMatchObject({ lines: 22, parsed: 22, listening: 3, inbound: 4, outbound: 15, snatSockets: 11 });
+    expect(merged).toMatchObject({
+      lines: 22,
+      parsed: 22,
+      listening: 3,
+      inbound: 4,
+      outbound: 15,
+      snatSockets: 11,
+    });
     expect(merged.byState).toEqual({ ESTABLISHED: 18, TIME_WAIT: 1, LISTEN: 3 });
     expect(merged.destinations).toEqual([
-      { remote: '20.103.144.194:27017', address: '20.103.144.194', port: 27017, sockets: 10, byState: { ESTABLISHED: 9, TIME_WAIT: 1 } },
-      { remote: '203.0.113.10:443', address: '203.0.113.10', port: 443, sockets: 1, byState: { ESTABLISHED: 1 } },
+      {
+        remote: '20.103.144.194:27017',
+        address: '20.103.144.194',
+        port: 27017,
+        sockets: 10,
+        byState: { ESTABLISHED: 9, TIME_WAIT: 1 },
+      },
+      {
+        remote: '203.0.113.10:443',
+        address: '203.0.113.10',
+        port: 443,
+        sockets: 1,
+        byState: { ESTABLISHED: 1 },
+      },
     ]);
     // merging does not modify its inputs
     expect(one.destinations[0]?.sockets).toBe(9);

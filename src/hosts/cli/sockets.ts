@@ -93,13 +93,25 @@ const collect = (value: string, previous: string[]): string[] => [...previous, v
 
 export function socketsCommand(io: SocketsIo = processIo): Command {
   return new Command('sockets')
-    .description('Summarize /proc/net/tcp and /proc/net/tcp6 text: states, directions, SNAT-consuming sockets by destination')
+    .description(
+      'Summarize /proc/net/tcp and /proc/net/tcp6 text: states, directions, SNAT-consuming sockets by destination',
+    )
     .argument('[files...]', 'files to read; "-" or none reads standard input', [])
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
+    .addOption(
+      new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'),
+    )
     .option('--cluster-cidr <cidr>', 'pod or service CIDR: never SNAT (repeatable)', collect, [])
-    .option('--non-snat-cidr <cidr>', 'destination reached without SNAT, e.g. a peered VNet (repeatable)', collect, [])
+    .option(
+      '--non-snat-cidr <cidr>',
+      'destination reached without SNAT, e.g. a peered VNet (repeatable)',
+      collect,
+      [],
+    )
     .option('--top <n>', 'destinations shown in the table', '10')
-    .addHelpText('after', '\nExample:\n  kubectl exec POD -- cat /proc/net/tcp /proc/net/tcp6 | snatguard sockets -')
+    .addHelpText(
+      'after',
+      '\nExample:\n  kubectl exec POD -- cat /proc/net/tcp /proc/net/tcp6 | snatguard sockets -',
+    )
     .action(
       async (
         files: string[],
@@ -111,7 +123,10 @@ export function socketsCommand(io: SocketsIo = processIo): Command {
         };
         let classifier: AddressClassifier;
         try {
-          classifier = createClassifier({ clusterCidrs: options.clusterCidr, nonSnatCidrs: options.nonSnatCidr });
+          classifier = createClassifier({
+            clusterCidrs: options.clusterCidr,
+            nonSnatCidrs: options.nonSnatCidr,
+          });
         } catch (e) {
           fail(messageOf(e));
           return;
@@ -132,7 +147,11 @@ export function socketsCommand(io: SocketsIo = processIo): Command {
           fail(messageOf(e));
           return;
         }
-        io.stdout.write(options.output === 'json' ? `${JSON.stringify(report, null, 2)}\n` : renderSocketsTable(report, top));
+        io.stdout.write(
+          options.output === 'json'
+            ? `${JSON.stringify(report, null, 2)}\n`
+            : renderSocketsTable(report, top),
+        );
       },
     );
 }
@@ -157,7 +176,8 @@ const statesText = (byState: Partial<Record<TcpState, number>>): string =>
 export function renderSocketsTable(r: SocketsReport, top = 10): string {
   const out: string[] = [];
   out.push(
-    `${r.parsed} socket(s) in ${r.inputs.length} input(s)` + (r.malformed > 0 ? `, ${r.malformed} malformed line(s) skipped` : ''),
+    `${r.parsed} socket(s) in ${r.inputs.length} input(s)` +
+      (r.malformed > 0 ? `, ${r.malformed} malformed line(s) skipped` : ''),
     '',
   );
   const states = STATE_BY_CODE.filter((s) => (r.byState[s] ?? 0) > 0);
@@ -168,9 +188,13 @@ export function renderSocketsTable(r: SocketsReport, top = 10): string {
     out.push('');
     const shown = r.destinations.slice(0, top);
     out.push(
-      columns([['DESTINATION', 'SOCKETS', 'STATES'], ...shown.map((d) => [d.remote, String(d.sockets), statesText(d.byState)])]),
+      columns([
+        ['DESTINATION', 'SOCKETS', 'STATES'],
+        ...shown.map((d) => [d.remote, String(d.sockets), statesText(d.byState)]),
+      ]),
     );
-    if (r.destinations.length > shown.length) out.push(`… ${r.destinations.length - shown.length} more destination(s)`);
+    if (r.destinations.length > shown.length)
+      out.push(`… ${r.destinations.length - shown.length} more destination(s)`);
   }
   return `${out.join('\n')}\n`;
 }

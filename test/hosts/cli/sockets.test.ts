@@ -32,14 +32,25 @@ async function run(args: string[], stdin: (string | Uint8Array)[] = []) {
 describe('snatguard sockets', () => {
   it('prints exactly one JSON document naming 20.103.144.194:27017 with 9 for the incident on stdin', async () => {
     const half = incident.length >> 1;
-    const { stdout, stderr, exitCode } = await run(['--output', 'json', '-'], [incident.subarray(0, half), incident.subarray(half)]);
+    const { stdout, stderr, exitCode } = await run(
+      ['--output', 'json', '-'],
+      [incident.subarray(0, half), incident.subarray(half)],
+    );
     expect([exitCode, stderr]).toEqual([0, '']);
     const report = JSON.parse(stdout) as SocketsReport;
     expect(report.destinations).toEqual([
-      { remote: '20.103.144.194:27017', address: '20.103.144.194', port: 27017, sockets: 9, byState: { ESTABLISHED: 9 } },
+      {
+        remote: '20.103.144.194:27017',
+        address: '20.103.144.194',
+        port: 27017,
+        sockets: 9,
+        byState: { ESTABLISHED: 9 },
+      },
     ]);
     expect(report).toMatchObject({ snatSockets: 9, outbound: 9, malformed: 0 });
-    expect(report.inputs).toEqual([{ name: '-', lines: 9, parsed: 9, malformed: 0, headers: 1, bytes: incident.length }]);
+    expect(report.inputs).toEqual([
+      { name: '-', lines: 9, parsed: 9, malformed: 0, headers: 1, bytes: incident.length },
+    ]);
   });
 
   it('reads stdin when no file is given and prints a table', async () => {
@@ -73,7 +84,10 @@ describe('snatguard sockets', () => {
   });
 
   it('applies --cluster-cidr and --non-snat-cidr (repeatable)', async () => {
-    const { stdout } = await run(['--output', 'json', '--non-snat-cidr', '198.51.100.0/24', '--non-snat-cidr', '20.103.0.0/16'], [incident]);
+    const { stdout } = await run(
+      ['--output', 'json', '--non-snat-cidr', '198.51.100.0/24', '--non-snat-cidr', '20.103.0.0/16'],
+      [incident],
+    );
     expect(JSON.parse(stdout)).toMatchObject({ outbound: 9, snatSockets: 0, destinations: [] });
   });
 
@@ -101,7 +115,9 @@ describe('snatguard sockets', () => {
   });
 
   it('rejects an unknown --output with a usage error', async () => {
-    await expect(run(['--output', 'yaml'], [incident])).rejects.toMatchObject({ code: 'commander.invalidArgument' });
+    await expect(run(['--output', 'yaml'], [incident])).rejects.toMatchObject({
+      code: 'commander.invalidArgument',
+    });
   });
 });
 

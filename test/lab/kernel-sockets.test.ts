@@ -1,0 +1,219 @@
+// The parser and the summary against the real kernel: sockets this test opens, read back from
+// /proc/self/net/tcp{,6}, must come out exactly (counts, states, addresses, ports, directions).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { SocketEntry } from '../../src/model.js';
+import { parseProcNetTcp, summarize } from '../../src/sockets/index.js';
+import { createNetns, type Netns, removeAllNetns, requireRoot, run } from './netns.js';
+
+const procText = (pid: string | number = 'self') =>
+  readFileSync(`/proc/${pid}/net/tcp`, 'utf8') + readFileSync(`/proc/${pid}/net/tcp6`, 'utf8');
+
+/** Only the lines of sockets on the given ports (the namespace is shared with other tests). */
+function ownLines(text: string, ports: Set<number>): { text: string; entries: SocketEntry[] } {
+  const kept: string[] = [];
+  const entries: SocketEntry[] = [];
+  for (const line of text.split('\n')) {
+    const [entry] = parseProcNetTcp(line).entries;
+    if (entry && (ports.has(entry.localPort) || ports.has(entry.remotePort))) {
+      kept.push(line);
+      entries.push(entry);
+    }
+  }
+  return { text: kept.join('\n'), entries };
+}
+
+describe('kernel: loopback sockets of this process', () => {
+  const servers: net.Server[] = [];
+  const sockets: net.Socket[] = [];
+  afterEach(async () => {
+    for (const s of sockets.splice(0)) s.destroy();
+    await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
+  });
+
+  const listen = (host: string, ipv6Only = false) =>
+    new Promise<{ server: net.Server; port: number; accepted: Promise<void>[] }>((resolve, reject) => {
+      const waiting: (() => void)[] = [];
+      const accepted = Array.from({ length: 8 }, () => new Promise<void>((r) => waiting.push(r)));
+      const server = net.createServer((socket) => {
+        sockets.push(socket);
+        waiting.shift()?.();
+      });
+      servers.push(server);
+      server.once('error', reject);
+      server.listen({ host, port: 0, ipv6Only }, () => {
+        const address = server.address();
+        if (address === null || typeof address === 'string') return reject(new Error('no address'));
+        resolve({ server, port: address.port, accepted });
+      });
+    });
+  const connect = (host: string, port: number) =>
+    new Promise<net.Socket>((resolve, reject) => {
+      const socket = net.connect({ host, port }, () => resolve(socket));
+      sockets.push(socket);
+      socket.once('error', reject);
+    });
+
+  it('finds exactly the IPv4, IPv6 and dual-stack sockets it opened, with their directions', async () => {
+    const v4 = await listen('127.0.0.1');
+    const v6 = await listen('::1');
+    const dual = await listen('::'); // dual-stack: IPv4 peers are accepted as ::ffff:a.b.c.d in tcp6
+    const v4Clients = [
+      await connect('127.0.0.1', v4.port),
+      await connect('127.0.0.1', v4.port),
+      await connect('127.0.0.1', v4.port),
+    ];
+    const v6Clients = [await connect('::1', v6.port), await connect('::1', v6.port)];
+    const plainToDual = await connect('127.0.0.1', dual.port); // AF_INET client: in tcp
+    const mappedToDual = await connect('::ffff:127.0.0.1', dual.port); // AF_INET6 client to an IPv4 peer: in tcp6
+    await Promise.all([...v4.accepted.slice(0, 3), ...v6.accepted.slice(0, 2), ...dual.accepted.slice(0, 2)]);
+
+    const ports = new Set([v4.port, v6.port, dual.port]);
+    const { text, entries } = ownLines(procText(), ports);
+    const key = (e: SocketEntry) =>
+      `${e.table} ${e.family} ${e.localAddress}:${e.localPort} ${e.remoteAddress}:${e.remotePort} ${e.state}`;
+    const expected = [
+      `tcp ipv4 127.0.0.1:${v4.port} 0.0.0.0:0 LISTEN`,
+      `tcp6 ipv6 ::1:${v6.port} :::0 LISTEN`,
+      `tcp6 ipv6 :::${dual.port} :::0 LISTEN`,
+      ...v4Clients.flatMap((c) => [
+        `tcp ipv4 127.0.0.1:${c.localPort} 127.0.0.1:${v4.port} ESTABLISHED`,
+        `tcp ipv4 127.0.0.1:${v4.port} 127.0.0.1:${c.localPort} ESTABLISHED`,
+      ]),
+      ...v6Clients.flatMap((c) => [
+        `tcp6 ipv6 ::1:${c.localPort} ::1:${v6.port} ESTABLISHED`,
+        `tcp6 ipv6 ::1:${v6.port} ::1:${c.localPort} ESTABLISHED`,
+      ]),
+      `tcp ipv4 127.0.0.1:${plainToDual.localPort} 127.0.0.1:${dual.port} ESTABLISHED`,
+      `tcp6 ipv4 127.0.0.1:${dual.port} 127.0.0.1:${plainToDual.localPort} ESTABLISHED`,
+      `tcp6 ipv4 127.0.0.1:${mappedToDual.localPort} 127.0.0.1:${dual.port} ESTABLISHED`,
+      `tcp6 ipv4 127.0.0.1:${dual.port} 127.0.0.1:${mappedToDual.localPort} ESTABLISHED`,
+    ];
+    expect(entries.map(key).sort()).toEqual(expected.sort());
+    expect(new Set(entries.map((e) => e.uid))).toEqual(new Set([process.getuid?.() ?? 0]));
+    expect(entries.every((e) => e.state !== 'LISTEN' || e.inode > 0)).toBe(true);
+
+    const summary = summarize(text);
+    expect(summary).toMatchObject({
+      parsed: 17,
+      malformed: 0,
+      listening: 3,
+      inbound: 7,
+      outbound: 7,
+      snatSockets: 0, // loopback never leaves through SNAT
+      byState: { LISTEN: 3, ESTABLISHED: 14 },
+    });
+  });
+});
+
+// ---------------------------------------------------------------- in a network namespace
+
+const lab = requireRoot(['ip']);
+
+/** Runs inside the namespace: listens on ADDRESS:PORT, opens N connections, closes K, prints /proc, waits. */
+const SCRIPT = `
+import net from 'node:net';
+import { readFileSync } from 'node:fs';
+const [address, port, n, k] = process.argv.slice(2).map((a, i) => (i === 0 ? a : Number(a)));
+let accepted = 0;
+const server = net.createServer((s) => { accepted++; s.on('error', () => {}); });
+await new Promise((r) => server.listen(port, address, r));
+const clients = [];
+for (let i = 0; i < n; i++) {
+  clients.push(await new Promise((r, j) => { const c = net.connect({ host: address, port }, () => r(c)); c.on('error', j); }));
+}
+while (accepted < n) await new Promise((r) => setTimeout(r, 10));
+// The client closes first: its sockets go to TIME_WAIT, which still holds a SNAT port.
+await Promise.all(clients.slice(0, k).map((c) => new Promise((r) => { c.on('close', r); c.end(); })));
+process.stdout.write(readFileSync('/proc/self/net/tcp', 'utf8') + readFileSync('/proc/self/net/tcp6', 'utf8'));
+process.stdout.write('--- end of /proc ---\\n');
+process.stdin.resume();
+process.stdin.on('end', () => process.exit(0));
+`;
+
+describe.skipIf(lab.skip)('kernel: SNAT-consuming sockets in a network namespace (root)', () => {
+  let ns: Netns | undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'snatguard-lab-'));
+  const ADDRESS = '203.0.113.10'; // documentation range: a public peer as far as SNAT is concerned
+  const PORT = 27017;
+
+  beforeAll(async () => {
+    lab.check();
+    ns = await createNetns();
+    await ns.exec('ip', ['addr', 'add', `${ADDRESS}/32`, 'dev', 'lo']);
+  });
+  afterAll(async () => {
+    await removeAllNetns();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('counts exactly the N outbound sockets to 203.0.113.10:27017, not their inbound peers', async () => {
+    if (ns === undefined) throw new Error('no namespace');
+    const N = 12;
+    const K = 4;
+    const script = join(dir, 'connect.mjs');
+    writeFileSync(script, SCRIPT);
+    const [command, args] = ns.spawnArgs(process.execPath, [
+      script,
+      ADDRESS,
+      String(PORT),
+      String(N),
+      String(K),
+    ]);
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    try {
+      let out = '';
+      let err = '';
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+      });
+      const text = await new Promise<string>((resolve, reject) => {
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          const end = out.indexOf('--- end of /proc ---');
+          if (end >= 0) resolve(out.slice(0, end));
+        });
+        child.on('close', (code) => reject(new Error(`script exited ${code}: ${err}`)));
+      });
+
+      // What the kernel itself says, through ss: client sockets whose peer is ADDRESS:PORT.
+      const ss = await ns.exec('ss', ['-Htn', 'state', 'all', 'dst', `${ADDRESS}:${PORT}`]);
+      const kernelOutbound = ss.split('\n').filter((l) => l.trim() !== '').length;
+
+      const summary = summarize(text);
+      expect(summary.malformed).toBe(0);
+      expect(summary.listening).toBe(1);
+      expect(summary.snatSockets).toBe(N);
+      expect(kernelOutbound).toBe(N);
+      expect(summary.destinations).toEqual([
+        {
+          remote: `${ADDRESS}:${PORT}`,
+          address: ADDRESS,
+          port: PORT,
+          sockets: N,
+          byState: { ESTABLISHED: N - K, TIME_WAIT: K },
+        },
+      ]);
+      // The accepted (server) sides have a public peer too, but their local port is LISTENed on: inbound.
+      const inbound = parseProcNetTcp(text).entries.filter(
+        (e) => e.localPort === PORT && e.state !== 'LISTEN',
+      );
+      const established = inbound.filter((e) => e.state === 'ESTABLISHED');
+      expect(established.map((e) => e.remoteAddress)).toEqual(Array(N - K).fill(ADDRESS));
+      expect(summary.inbound).toBe(inbound.length);
+    } finally {
+      child.stdin.end();
+      child.kill();
+    }
+  });
+
+  it('the namespace helper can run commands inside it', async () => {
+    if (ns === undefined) throw new Error('no namespace');
+    const r = await run('ip', ['-n', ns.name, '-4', 'addr', 'show', 'dev', 'lo']);
+    expect(r.stdout).toContain(`${ADDRESS}/32`);
+  });
+});
