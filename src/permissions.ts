@@ -220,8 +220,6 @@ export const KUBERNETES_NAMESPACE_RULES: readonly KubernetesRule[] = [
   { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
   // The state ConfigMap (cooldowns, notification dedup).
   { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'create', 'update'] },
-  // Events about the run's actions, in its own namespace.
-  { apiGroups: [''], resources: ['events'], verbs: ['create'] },
 ];
 
 /** Settings (environment variables) every deployment sets, per platform. */

@@ -10,7 +10,7 @@
 // tcp6 addresses are four %08X words. Each word is a host-endian u32: on the little-endian
 // hosts Kubernetes runs on (x86-64, arm64) `0100007F` is 127.0.0.1.
 import type { SocketEntry } from '../model.js';
-import { formatIpv4, formatIpv6, isMappedV4 } from './address.js';
+import { formatIpv4, formatIpv6 } from './address.js';
 import { stateOf } from './states.js';
 
 /** One socket line as numbers. The scanner reuses one record: copy what you keep. */
@@ -119,19 +119,17 @@ function hostWord(b: Uint8Array, i: number): number {
   );
 }
 
-/** 8 hex digits at i as a number, or -1 (a value of 2³¹ or more fails the callers' OR check: they take the slow path). */
-function hex8(b: Uint8Array, i: number): number {
-  const h0 = HEX[b[i] as number] as number;
-  const h1 = HEX[b[i + 1] as number] as number;
-  const h2 = HEX[b[i + 2] as number] as number;
-  const h3 = HEX[b[i + 3] as number] as number;
-  const h4 = HEX[b[i + 4] as number] as number;
-  const h5 = HEX[b[i + 5] as number] as number;
-  const h6 = HEX[b[i + 6] as number] as number;
-  const h7 = HEX[b[i + 7] as number] as number;
-  if ((h0 | h1 | h2 | h3 | h4 | h5 | h6 | h7) < 0) return -1;
-  return h0 * 0x10000000 + ((h1 << 24) | (h2 << 20) | (h3 << 16) | (h4 << 12) | (h5 << 8) | (h6 << 4) | h7);
+/** 32 hex digits at i (four host-endian words) into `words`, in network order. Kept out of scanLines so that its word reads are inlined. */
+function address6(b: Uint8Array, i: number, words: Uint32Array): boolean {
+  for (let k = 0; k < 4; k++) {
+    const w = hostWord(b, i + 8 * k);
+    if (w < 0) return false;
+    words[k] = w;
+  }
+  return true;
 }
+
+const isMapped = (w: Uint32Array): boolean => w[0] === 0 && w[1] === 0 && w[2] === 0xffff;
 
 /** 4 hex digits at i (a port), or -1. */
 function port4(b: Uint8Array, i: number): number {
@@ -203,6 +201,8 @@ function scanLines(
       continue;
     }
     let kind = 0; // 0 malformed, 1 socket, 2 header
+    // A labelled block: `break line` abandons a malformed line without a call per line on the hot path.
+    // biome-ignore lint/suspicious/noConfusingLabels: deliberate, see above
     line: {
       if (c === 115 /* s */ && isHeader(b, i)) {
         kind = 2;
@@ -230,19 +230,10 @@ function scanLines(
         r.local4 = w;
         i += 9;
       } else if (b[i + 32] === COLON) {
-        const l = r.local;
-        const w0 = hostWord(b, i);
-        const w1 = hostWord(b, i + 8);
-        const w2 = hostWord(b, i + 16);
-        const w3 = hostWord(b, i + 24);
-        if (w0 < 0 || w1 < 0 || w2 < 0 || w3 < 0) break line;
-        l[0] = w0;
-        l[1] = w1;
-        l[2] = w2;
-        l[3] = w3;
+        if (!address6(b, i, r.local)) break line;
         v6 = true;
-        r.localV4 = w0 === 0 && w1 === 0 && w2 === 0xffff;
-        r.local4 = w3;
+        r.localV4 = isMapped(r.local);
+        r.local4 = r.local[3] as number;
         i += 33;
       } else break line;
       r.v6 = v6;
@@ -260,18 +251,9 @@ function scanLines(
         i += 9;
       } else {
         if (b[i + 32] !== COLON) break line;
-        const m = r.remote;
-        const w0 = hostWord(b, i);
-        const w1 = hostWord(b, i + 8);
-        const w2 = hostWord(b, i + 16);
-        const w3 = hostWord(b, i + 24);
-        if (w0 < 0 || w1 < 0 || w2 < 0 || w3 < 0) break line;
-        m[0] = w0;
-        m[1] = w1;
-        m[2] = w2;
-        m[3] = w3;
-        r.remoteV4 = w0 === 0 && w1 === 0 && w2 === 0xffff;
-        r.remote4 = w3;
+        if (!address6(b, i, r.remote)) break line;
+        r.remoteV4 = isMapped(r.remote);
+        r.remote4 = r.remote[3] as number;
         i += 33;
       }
       p = port4(b, i);
@@ -287,14 +269,27 @@ function scanLines(
       // tx_queue:rx_queue tr:tm->when retrnsmt: the kernel's fixed widths first (%08X:%08X %02X:%08lX %08X),
       // then hex runs of any width (tm->when is %08lX: 16 digits when negative).
       let v = 0;
-      const tx = hex8(b, i);
-      const rx = hex8(b, i + 9);
+      // Four 8-digit fields read in place (a call per field costs more than the reads).
+      let bad = 0;
+      let tx = 0;
+      let rx = 0;
+      let when = 0;
+      let retr = 0;
+      for (let k = 0; k < 8; k++) {
+        const a = H[b[i + k] as number] as number;
+        const c1 = H[b[i + 9 + k] as number] as number;
+        const c2 = H[b[i + 21 + k] as number] as number;
+        const c3 = H[b[i + 30 + k] as number] as number;
+        bad |= a | c1 | c2 | c3;
+        tx = tx * 16 + a;
+        rx = rx * 16 + c1;
+        when = when * 16 + c2;
+        retr = retr * 16 + c3;
+      }
       const t0 = H[b[i + 18] as number] as number;
       const t1 = H[b[i + 19] as number] as number;
-      const when = hex8(b, i + 21);
-      const retr = hex8(b, i + 30);
       if (
-        (tx | rx | t0 | t1 | when | retr) >= 0 &&
+        (bad | t0 | t1) >= 0 &&
         b[i + 8] === COLON &&
         b[i + 17] === SPACE &&
         b[i + 20] === COLON &&

@@ -28,5 +28,5 @@ export function stateOf(code: number): TcpState {
 
 export function codeOf(state: TcpState): number {
   const code = STATE_BY_CODE.indexOf(state);
-  return code < 0 ? 0 : code;
+  return Math.max(0, code);
 }

@@ -144,7 +144,6 @@ export async function run(): Promise<void> {
     console.log('\nsockets: /proc/net/tcp parse + summary vs awk');
     for (const [k, v] of rows) console.log(`  ${k.padEnd(width)}  ${v}`);
   } finally {
-    if (!process.env.KEEP) rmSync(dir, { recursive: true, force: true });
-    else console.log(dir);
+    rmSync(dir, { recursive: true, force: true });
   }
 }
