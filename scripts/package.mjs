@@ -3,7 +3,7 @@
 //   dist/package/snatguard-lambda.zip  Lambda (index.mjs → handler, chunks)
 // Cloud SDKs are imported lazily by compose.ts, so esbuild splits them into chunks loaded only when configured.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync, copyFileSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -57,7 +57,10 @@ export async function packageAll() {
     outExtension: { '.js': '.mjs' },
     chunkNames: 'chunks/[name]-[hash]',
   });
-  writeFileSync(join(lambdaDir, 'package.json'), JSON.stringify({ name: 'snatguard-lambda', type: 'module' }, null, 2));
+  writeFileSync(
+    join(lambdaDir, 'package.json'),
+    JSON.stringify({ name: 'snatguard-lambda', type: 'module' }, null, 2),
+  );
   copyRuntimeFiles(lambdaDir);
 
   const zips = {};

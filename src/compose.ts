@@ -4,6 +4,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
+import type { connect } from './cluster/connect.js';
 import {
   clusterReader,
   configMapState,
@@ -12,7 +13,6 @@ import {
   podExec,
   rolloutRemediator,
 } from './cluster/index.js';
-import type { connect } from './cluster/connect.js';
 import type { Config } from './config/index.js';
 import { SnatguardError } from './errors.js';
 import type { PressureReading, RunReport, RunState, TimeWindow } from './model.js';
@@ -70,7 +70,11 @@ export async function compose(config: Config, env: ComposeEnv): Promise<RunDeps>
     lock: leaseLock(kc, config.namespace, now),
     state: configMapState(kc, config.namespace, env.log),
     pressure,
-    notify: (report: RunReport, notified: RunState['notified'], signal: AbortSignal): Promise<NotifyOutcome> =>
+    notify: (
+      report: RunReport,
+      notified: RunState['notified'],
+      signal: AbortSignal,
+    ): Promise<NotifyOutcome> =>
       notify(report, notified, now(), notifyConfig(config), { log: env.log, signal, fetch: env.fetch }),
     onProgress: env.onProgress,
   };
@@ -118,7 +122,13 @@ export function snapshotPressure(world: SimWorld): PressureSource {
               ? [{ kind: 'snat-failed' as const, source: 'snapshot', value: m.failedSnatConnections }]
               : []),
             ...(m.conntrackAllowanceExceeded > 0
-              ? [{ kind: 'conntrack-allowance' as const, source: 'snapshot', value: m.conntrackAllowanceExceeded }]
+              ? [
+                  {
+                    kind: 'conntrack-allowance' as const,
+                    source: 'snapshot',
+                    value: m.conntrackAllowanceExceeded,
+                  },
+                ]
               : []),
           ],
         };
@@ -143,6 +153,10 @@ export function clusterTarget(config: Config): Parameters<typeof connect>[0] {
     case 'eks':
       return { kind: 'eks', region: config.aws.region ?? '', clusterName: config.aws.clusterName ?? '' };
     default:
-      return { kind: 'kubeconfig', path: config.cluster.kubeconfig || undefined, context: config.cluster.context || undefined };
+      return {
+        kind: 'kubeconfig',
+        path: config.cluster.kubeconfig || undefined,
+        context: config.cluster.context || undefined,
+      };
   }
 }

@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 /** Paths pino censors wherever they appear in a log object. */
 export const redactPaths = [
@@ -22,7 +22,10 @@ export const redactPaths = [
 /** Replaces anything that looks like a webhook or signed URL in free text. */
 export function redactText(text: string): string {
   return text
-    .replace(/https?:\/\/[^\s"'<>]*(hooks|webhook|workflows|logic\.azure|discord(app)?\.com\/api)[^\s"'<>]*/gi, '[redacted-url]')
+    .replace(
+      /https?:\/\/[^\s"'<>]*(hooks|webhook|workflows|logic\.azure|discord(app)?\.com\/api)[^\s"'<>]*/gi,
+      '[redacted-url]',
+    )
     .replace(/([?&](sig|signature|token|code|key)=)[^&\s"']+/gi, '$1[redacted]');
 }
 

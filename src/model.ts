@@ -93,7 +93,14 @@ export interface ConntrackReading {
 
 // ---------------------------------------------------------------- cluster
 
-export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'ReplicaSet' | 'Job' | 'CronJob' | 'Pod';
+export type WorkloadKind =
+  | 'Deployment'
+  | 'StatefulSet'
+  | 'DaemonSet'
+  | 'ReplicaSet'
+  | 'Job'
+  | 'CronJob'
+  | 'Pod';
 
 export interface WorkloadRef {
   namespace: string;
@@ -209,7 +216,13 @@ export interface CloudFacts {
     natGateway?: { failedSnat: number; totalConnections: number; packetsDropped: number };
   };
   aws?: {
-    natGateways: { id: string; errorPortAllocation: number; activeConnectionCount: number; packetsDropCount: number; ips?: number }[];
+    natGateways: {
+      id: string;
+      errorPortAllocation: number;
+      activeConnectionCount: number;
+      packetsDropCount: number;
+      ips?: number;
+    }[];
     awsNodeEnv?: Record<string, string>;
   };
 }
@@ -315,7 +328,18 @@ export interface Recommendation {
 
 // ---------------------------------------------------------------- report
 
-export type Stage = 'config' | 'lock' | 'pressure' | 'nodes' | 'inspect' | 'conntrack' | 'owners' | 'plan' | 'act' | 'state' | 'notify';
+export type Stage =
+  | 'config'
+  | 'lock'
+  | 'pressure'
+  | 'nodes'
+  | 'inspect'
+  | 'conntrack'
+  | 'owners'
+  | 'plan'
+  | 'act'
+  | 'state'
+  | 'notify';
 
 export interface RunError {
   stage: Stage;

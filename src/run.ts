@@ -78,21 +78,36 @@ export async function runScan(config: Config, deps: RunDeps, signal: AbortSignal
   if (!locked) {
     const reason = errors.length > 0 ? 'lock-failed' : 'locked';
     log.info({ holder, reason }, 'run skipped: lock not acquired');
-    return buildReport({ config, runId: deps.runId, startedAt, finishedAt: deps.now(), errors, skipped: reason });
+    return buildReport({
+      config,
+      runId: deps.runId,
+      startedAt,
+      finishedAt: deps.now(),
+      errors,
+      skipped: reason,
+    });
   }
 
   let state: RunState = emptyState();
   try {
     state = await deps.state.load();
   } catch (e) {
-    errors.push({ stage: 'state', target: `configmap/${config.namespace}/snatguard-state`, message: messageOf(e) });
+    errors.push({
+      stage: 'state',
+      target: `configmap/${config.namespace}/snatguard-state`,
+      message: messageOf(e),
+    });
   }
 
   try {
     await scanAndAct(config, deps, state, ctx, errors, signal);
   } catch (e) {
     // Only an abort (deadline) reaches here: stages turn their own failures into errors.
-    errors.push({ stage: 'plan', target: 'run', message: signal.aborted ? 'deadline reached' : messageOf(e) });
+    errors.push({
+      stage: 'plan',
+      target: 'run',
+      message: signal.aborted ? 'deadline reached' : messageOf(e),
+    });
     if (!signal.aborted) log.error({ err: messageOf(e) }, 'run stage failed');
   }
 
@@ -113,7 +128,10 @@ export async function runScan(config: Config, deps: RunDeps, signal: AbortSignal
     notified = outcome.notified;
     if (outcome.errors.length > 0) report = { ...report, errors: [...report.errors, ...outcome.errors] };
   } catch (e) {
-    report = { ...report, errors: [...report.errors, { stage: 'notify', target: 'all', message: messageOf(e) }] };
+    report = {
+      ...report,
+      errors: [...report.errors, { stage: 'notify', target: 'all', message: messageOf(e) }],
+    };
   }
 
   try {
@@ -132,7 +150,9 @@ export async function runScan(config: Config, deps: RunDeps, signal: AbortSignal
       runId: report.runId,
       hotNodes: report.nodes.filter((n) => n.hot).length,
       offenders: report.offenders.length,
-      actions: report.actions.map((a) => `${a.workload}:${a.status}${a.skipReason ? `/${a.skipReason}` : ''}`),
+      actions: report.actions.map(
+        (a) => `${a.workload}:${a.status}${a.skipReason ? `/${a.skipReason}` : ''}`,
+      ),
       errors: report.errors.length,
     },
     'run finished',
@@ -240,7 +260,8 @@ async function scanAndAct(
     }),
   );
   for (const r of perNode) {
-    if (r.status === 'rejected') errors.push({ stage: 'inspect', target: 'nodes', message: messageOf(r.reason) });
+    if (r.status === 'rejected')
+      errors.push({ stage: 'inspect', target: 'nodes', message: messageOf(r.reason) });
   }
   signal.throwIfAborted();
 
@@ -304,7 +325,11 @@ async function scanAndAct(
   const nodes = nodeReports(hotNodes, cool, allNodes, inspections, analysis.nodeSnatSockets, ct.nodes);
   const uninspectable = inspections
     .filter((i) => i.status === 'uninspectable')
-    .map((i) => ({ pod: `${i.pod.namespace}/${i.pod.name}`, node: i.pod.node, reason: i.reason ?? 'unknown' }));
+    .map((i) => ({
+      pod: `${i.pod.namespace}/${i.pod.name}`,
+      node: i.pod.node,
+      reason: i.reason ?? 'unknown',
+    }));
   const publicOffenders = offenders.map(({ ref: _ref, ...o }) => o);
   const adviceInput: AdviceInput = {
     provider: config.provider,
@@ -315,7 +340,10 @@ async function scanAndAct(
     uninspectable,
     thresholds: config.thresholds,
     nodeProbeFallback: config.inspect.nodeProbeFallback,
-    target: { resourceGroup: config.azure.resourceGroup, cluster: config.azure.clusterName || config.cluster.name },
+    target: {
+      resourceGroup: config.azure.resourceGroup,
+      cluster: config.azure.clusterName || config.cluster.name,
+    },
   };
   ctx.nodes = nodes;
   ctx.offenders = publicOffenders;
@@ -367,9 +395,11 @@ function nodeReports(
   });
   // Nodes the cloud reported on without crossing a threshold, then the rest: the report lists every node.
   const listed = new Set([...hot, ...cool].map((n) => n.name));
-  for (const n of cool) reports.push({ name: n.name, hot: false, signals: n.signals, podsInspected: 0, podsUninspectable: 0 });
+  for (const n of cool)
+    reports.push({ name: n.name, hot: false, signals: n.signals, podsInspected: 0, podsUninspectable: 0 });
   for (const n of all) {
-    if (!listed.has(n.name)) reports.push({ name: n.name, hot: false, signals: [], podsInspected: 0, podsUninspectable: 0 });
+    if (!listed.has(n.name))
+      reports.push({ name: n.name, hot: false, signals: [], podsInspected: 0, podsUninspectable: 0 });
   }
   return reports;
 }
@@ -381,4 +411,3 @@ function mergeFacts(into: Partial<CloudFacts>, from: Partial<CloudFacts>): void 
     into.aws = { ...into.aws, ...from.aws, natGateways };
   }
 }
-

@@ -19,9 +19,15 @@ export interface JobOptions {
 }
 
 /** The run's deadline as a signal: it fires `marginMs` before the host would kill the invocation. */
-export function deadlineSignal(remainingMs: number | undefined, marginMs: number, configSeconds?: number): AbortSignal {
-  const budgets = [remainingMs !== undefined ? remainingMs - marginMs : undefined, configSeconds ? configSeconds * 1000 : undefined]
-    .filter((b): b is number => b !== undefined);
+export function deadlineSignal(
+  remainingMs: number | undefined,
+  marginMs: number,
+  configSeconds?: number,
+): AbortSignal {
+  const budgets = [
+    remainingMs !== undefined ? remainingMs - marginMs : undefined,
+    configSeconds ? configSeconds * 1000 : undefined,
+  ].filter((b): b is number => b !== undefined);
   if (budgets.length === 0) return new AbortController().signal;
   return AbortSignal.timeout(Math.max(1, Math.min(...budgets)));
 }

@@ -27,7 +27,8 @@ export async function lambdaEnv(
   const parsed = JSON.parse(await readSecret(arn)) as Record<string, unknown>;
   const notify = Object.fromEntries(
     Object.entries(parsed).filter(
-      (e): e is [string, string] => e[0].startsWith('SNATGUARD_NOTIFY_') && typeof e[1] === 'string' && e[1] !== '',
+      (e): e is [string, string] =>
+        e[0].startsWith('SNATGUARD_NOTIFY_') && typeof e[1] === 'string' && e[1] !== '',
     ),
   );
   return { ...env, ...notify };

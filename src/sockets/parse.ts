@@ -56,8 +56,6 @@ export type SocketVisitor = (socket: RawSocket) => void;
 export const MAX_LINE_BYTES = 4096;
 
 const NL = 10;
-/** Linux pads every /proc/net/tcp line (not tcp6) with spaces to this width (seq_pad, TMPSZ - 1). */
-const TCP_LINE_COLUMNS = 149;
 const SPACE = 32;
 const COLON = 58;
 
@@ -196,7 +194,6 @@ function scanLines(
   let headers = 0;
   let i = start;
   while (i < end) {
-    const lineStart = i;
     let c = b[i] as number;
     while (c === SPACE || c === 9 || c === 13) c = b[++i] as number;
     if (c === NL) {
@@ -355,11 +352,8 @@ function scanLines(
       visit(r);
     } else if (kind === 0) malformed++;
     else headers++;
-    // The rest of the line (refcount, pointer, rto …) is not needed: jump to its end. Linux pads
-    // tcp lines to 149 columns, so the newline is usually right there; otherwise search for it.
-    const padded = lineStart + TCP_LINE_COLUMNS;
+    // The rest of the line (refcount, pointer, rto …) is not needed: jump to its end.
     if (b[i] === NL) i++;
-    else if (padded > i && padded < end && b[padded] === NL) i = padded + 1;
     else {
       const nl = b.indexOf(NL, i);
       i = nl < 0 || nl >= end ? end : nl + 1;

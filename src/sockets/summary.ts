@@ -104,7 +104,7 @@ export function createSummarizer(classifier: AddressClassifier = defaultClassifi
    * SNAT candidates, (localPort | state << 16, destination index) pairs: appended in order, so the
    * hot path writes memory sequentially; counted at finish, when every LISTEN is known.
    */
-  let candidates = new Uint32Array(4096);
+  let candidates = new Uint32Array(1 << 16);
   let candidateCount = 0;
 
   const destinationV4 = (address: number, port: number): number => {

@@ -15,7 +15,9 @@ function dirSize(dir: string): number {
 function coldImportMs(entry: string, runs = 5): number {
   const script = `const t=performance.now();await import(${JSON.stringify(entry)});console.log(performance.now()-t)`;
   const times = Array.from({ length: runs }, () =>
-    Number(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }).trim()),
+    Number(
+      execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }).trim(),
+    ),
   ).sort((a, b) => a - b);
   return times[Math.floor(runs / 2)]!;
 }

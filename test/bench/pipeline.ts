@@ -19,17 +19,28 @@ const COLD_NODES = 20;
 const PODS_PER_COLD_NODE = 25;
 const LATENCY_MS = 100;
 
-export function generatedSnapshot(hotPods = HOT_PODS, coldNodes = COLD_NODES, podsPerCold = PODS_PER_COLD_NODE) {
+export function generatedSnapshot(
+  hotPods = HOT_PODS,
+  coldNodes = COLD_NODES,
+  podsPerCold = PODS_PER_COLD_NODE,
+) {
   const nodes = [
     { name: 'hot-node-0', internalIP: '10.224.0.4' },
-    ...Array.from({ length: coldNodes }, (_, i) => ({ name: `cold-node-${i + 1}`, internalIP: `10.224.1.${i + 1}` })),
+    ...Array.from({ length: coldNodes }, (_, i) => ({
+      name: `cold-node-${i + 1}`,
+      internalIP: `10.224.1.${i + 1}`,
+    })),
   ];
   const pod = (i: number, node: string, leak: boolean) => ({
     name: `api-${node}-${i}`,
     node,
     ip: `10.244.${nodes.findIndex((n) => n.name === node)}.${(i % 250) + 2}`,
     sockets: [
-      { remote: leak ? '20.103.144.194:27017' : '52.168.1.10:443', state: 'ESTABLISHED', count: leak ? 4 : 2 },
+      {
+        remote: leak ? '20.103.144.194:27017' : '52.168.1.10:443',
+        state: 'ESTABLISHED',
+        count: leak ? 4 : 2,
+      },
       { local: ':8080', state: 'LISTEN' },
     ],
   });

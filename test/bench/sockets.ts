@@ -9,7 +9,7 @@ import { readChunks } from '../../src/hosts/cli/sockets.js';
 import { createSummarizer, TCP_HEADER } from '../../src/sockets/index.js';
 
 const LINES = 1_000_000;
-const RUNS = 3;
+const RUNS = 5;
 const HOT_PORT = 27017; // 0x6989
 
 const hex = (n: number, width: number) => n.toString(16).toUpperCase().padStart(width, '0');
@@ -126,14 +126,14 @@ export async function run(): Promise<void> {
     const agree = last.established === expectedHot && awkCount === expectedHot ? 'yes' : 'NO';
     const rows: [string, string][] = [
       ['file', `${LINES.toLocaleString('en')} lines, ${(bytes / 1e6).toFixed(1)} MB`],
-      ['snatguard parse+summary (median of 3)', `${ms.toFixed(0)} ms`],
+      ['snatguard parse+summary (median of 5)', `${ms.toFixed(0)} ms`],
       [
         '  throughput',
         `${(((LINES / ms) * 1000) / 1e6).toFixed(2)} M lines/s, ${(((bytes / ms) * 1000) / 1e6).toFixed(0)} MB/s`,
       ],
       ['  peak RSS delta', `${rssDeltaMb.toFixed(1)} MB`],
       ['  SNAT-consuming sockets', String(last.snat)],
-      ['awk count ESTABLISHED to :6989 (median of 3)', `${awkMs.toFixed(0)} ms`],
+      ['awk count ESTABLISHED to :6989 (median of 5)', `${awkMs.toFixed(0)} ms`],
       [
         'counts agree (snatguard / awk / generated)',
         `${agree} (${last.established} / ${awkCount} / ${expectedHot})`,

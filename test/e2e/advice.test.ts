@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { aDeployment, aSnapshot, example, harness } from './harness.js';
 
-const idsOf = (r: { recommendations: { id: string }[] }) => [...new Set(r.recommendations.map((x) => x.id))].sort();
+const idsOf = (r: { recommendations: { id: string }[] }) =>
+  [...new Set(r.recommendations.map((x) => x.id))].sort();
 
 describe('recommendations on the example snapshots', () => {
   it('AKS MongoDB leak: pooling and outbound ports, nothing from AWS; healthy after the restart', async () => {
@@ -26,7 +27,9 @@ describe('recommendations on the example snapshots', () => {
     try {
       const report = await h.run();
       const ids = idsOf(report);
-      expect(ids).toEqual(expect.arrayContaining(['AWS_RANDOMIZESNAT_PRNG', 'CONNTRACK_RAISE_MAX', 'AWS_NATGW_ADD_IPS']));
+      expect(ids).toEqual(
+        expect.arrayContaining(['AWS_RANDOMIZESNAT_PRNG', 'CONNTRACK_RAISE_MAX', 'AWS_NATGW_ADD_IPS']),
+      );
       expect(ids.filter((id) => id.startsWith('AZURE_'))).toEqual([]);
       expect(report.recommendations.find((r) => r.id === 'AWS_RANDOMIZESNAT_PRNG')?.fix).toBe(
         'kubectl set env daemonset aws-node -n kube-system AWS_VPC_K8S_CNI_RANDOMIZESNAT=prng',
@@ -39,7 +42,9 @@ describe('recommendations on the example snapshots', () => {
   });
 
   it('a healthy cluster gets no advice at all', async () => {
-    const calm = aDeployment('calm', { sockets: [{ remote: '20.103.144.194:27017', state: 'ESTABLISHED', count: 5 }] });
+    const calm = aDeployment('calm', {
+      sockets: [{ remote: '20.103.144.194:27017', state: 'ESTABLISHED', count: 5 }],
+    });
     const h = await harness(aSnapshot([calm]));
     try {
       const report = await h.run();

@@ -38,7 +38,10 @@ describe('the first incident (examples/aks-mongo-leak.yaml)', () => {
     try {
       const patchesBefore = h.sim.world.requests.filter((r) => r.method === 'PATCH').length;
       const report = await h.run({ mode: 'dry-run' });
-      expect(actionOf(report, 'shop/Deployment/orders-api')).toMatchObject({ status: 'planned', skipReason: 'DRY_RUN' });
+      expect(actionOf(report, 'shop/Deployment/orders-api')).toMatchObject({
+        status: 'planned',
+        skipReason: 'DRY_RUN',
+      });
       expect(report.actions.filter((a) => a.status === 'applied')).toEqual([]);
       expect(h.sim.world.requests.filter((r) => r.method === 'PATCH').length).toBe(patchesBefore);
     } finally {
@@ -65,15 +68,23 @@ describe('every reason code from a snapshot built for it', () => {
         aDeployment('solo', { sockets: leak(50), pods: 1, replicas: 1 }),
         aDeployment('batch', { kind: 'Job', sockets: leak(50), pods: 1 }),
         aDeployment('other', { namespace: 'other', sockets: leak(50) }),
-        aDeployment('small', { sockets: [{ remote: '52.168.1.10:443', state: 'ESTABLISHED', count: 5 }], pods: 1 }),
+        aDeployment('small', {
+          sockets: [{ remote: '52.168.1.10:443', state: 'ESTABLISHED', count: 5 }],
+          pods: 1,
+        }),
       ]),
     );
   });
   afterAll(() => h.close());
 
   it('gives each workload the reason it was built for', async () => {
-    const report = await h.run({ mode: 'dry-run', rails: { namespaces: { include: ['shop', 'kube-system'] } } });
-    const reasons = Object.fromEntries(report.actions.map((a) => [a.workload.split('/').pop(), a.skipReason]));
+    const report = await h.run({
+      mode: 'dry-run',
+      rails: { namespaces: { include: ['shop', 'kube-system'] } },
+    });
+    const reasons = Object.fromEntries(
+      report.actions.map((a) => [a.workload.split('/').pop(), a.skipReason]),
+    );
     expect(reasons).toMatchObject({
       top: 'DRY_RUN',
       next: 'MAX_PER_RUN',
@@ -91,8 +102,13 @@ describe('every reason code from a snapshot built for it', () => {
   });
 
   it('restart mode applies the first candidate only', async () => {
-    const report = await h.run({ mode: 'restart', rails: { namespaces: { include: ['shop', 'kube-system'] } } });
-    expect(report.actions.filter((a) => a.status === 'applied').map((a) => a.workload)).toEqual(['shop/Deployment/top']);
+    const report = await h.run({
+      mode: 'restart',
+      rails: { namespaces: { include: ['shop', 'kube-system'] } },
+    });
+    expect(report.actions.filter((a) => a.status === 'applied').map((a) => a.workload)).toEqual([
+      'shop/Deployment/top',
+    ]);
     expect(actionOf(report, 'shop/Deployment/next')?.skipReason).toBe('MAX_PER_RUN');
   });
 });
@@ -102,18 +118,29 @@ describe('rails fail closed', () => {
     // Prepare: the job's RBAC without read access to Deployments.
     const dir = mkdtempSync(join(tmpdir(), 'sg-rbac-'));
     const rbac = readFileSync(join(packageRoot(), 'infra/kubernetes/rbac.yaml'), 'utf8');
-    const restricted = rbac.replace(/- deployments\n/g, '').replace(/"deployments",?\s*/g, '').replace(/deployments, /g, '');
+    const restricted = rbac
+      .replace(/- deployments\n/g, '')
+      .replace(/"deployments",?\s*/g, '')
+      .replace(/deployments, /g, '');
     expect(restricted).not.toEqual(rbac);
     writeFileSync(join(dir, 'rbac.yaml'), restricted);
-    const h = await harness(aSnapshot([aDeployment('hog', { sockets: [{ remote: MONGO, state: 'ESTABLISHED', count: 500 }] })]), {
-      rbacPath: join(dir, 'rbac.yaml'),
-    });
+    const h = await harness(
+      aSnapshot([aDeployment('hog', { sockets: [{ remote: MONGO, state: 'ESTABLISHED', count: 500 }] })]),
+      {
+        rbacPath: join(dir, 'rbac.yaml'),
+      },
+    );
     try {
       // Act
       const report = await h.run({ mode: 'restart' });
       // Assess
-      expect(actionOf(report, 'shop/Deployment/hog')).toMatchObject({ status: 'skipped', skipReason: 'RAIL_CHECK_FAILED' });
-      expect(h.sim.world.requests.some((r) => r.method === 'PATCH' && r.path.includes('/deployments/'))).toBe(false);
+      expect(actionOf(report, 'shop/Deployment/hog')).toMatchObject({
+        status: 'skipped',
+        skipReason: 'RAIL_CHECK_FAILED',
+      });
+      expect(h.sim.world.requests.some((r) => r.method === 'PATCH' && r.path.includes('/deployments/'))).toBe(
+        false,
+      );
     } finally {
       await h.close();
       rmSync(dir, { recursive: true, force: true });
@@ -155,7 +182,9 @@ describe('inspection edge cases', () => {
     };
     const snapshot = aSnapshot([
       host,
-      aDeployment('mapped', { sockets: [{ remote: MONGO, state: 'ESTABLISHED', count: 450, family: 'ipv4-mapped' }] }),
+      aDeployment('mapped', {
+        sockets: [{ remote: MONGO, state: 'ESTABLISHED', count: 450, family: 'ipv4-mapped' }],
+      }),
     ]);
     (snapshot as { nodes: object[] }).nodes[0] = {
       name: 'node-a',
@@ -185,7 +214,12 @@ describe('inspection edge cases', () => {
         { local: ':8080', remote: '81.2.69.160', state: 'ESTABLISHED', count: 900 },
       ],
     });
-    const h = await harness(aSnapshot([web, aDeployment('hog', { sockets: [{ remote: MONGO, state: 'ESTABLISHED', count: 500 }] })]));
+    const h = await harness(
+      aSnapshot([
+        web,
+        aDeployment('hog', { sockets: [{ remote: MONGO, state: 'ESTABLISHED', count: 500 }] }),
+      ]),
+    );
     try {
       const report = await h.run();
       expect(report.offenders.map((o) => o.workload)).toEqual(['shop/Deployment/hog']);
@@ -198,14 +232,18 @@ describe('inspection edge cases', () => {
 
 describe('the Lease', () => {
   it('lets exactly one of two concurrent runs act', async () => {
-    const h = await harness(aSnapshot([aDeployment('hog', { sockets: [{ remote: MONGO, state: 'ESTABLISHED', count: 500 }] })]));
+    const h = await harness(
+      aSnapshot([aDeployment('hog', { sockets: [{ remote: MONGO, state: 'ESTABLISHED', count: 500 }] })]),
+    );
     try {
       const [a, b] = await Promise.all([h.run({ mode: 'restart' }), h.run({ mode: 'restart' })]);
       const skipped = [a, b].filter((r) => r.skipped === 'locked');
       const acted = [a, b].filter((r) => !r.skipped);
       expect(skipped).toHaveLength(1);
       expect(acted).toHaveLength(1);
-      expect(acted[0]!.actions.filter((x) => x.status === 'applied').map((x) => x.workload)).toEqual(['shop/Deployment/hog']);
+      expect(acted[0]!.actions.filter((x) => x.status === 'applied').map((x) => x.workload)).toEqual([
+        'shop/Deployment/hog',
+      ]);
       expect(skipped[0]!.actions).toEqual([]);
     } finally {
       await h.close();

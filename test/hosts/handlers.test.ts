@@ -3,9 +3,9 @@ import { InvocationContext, type Timer } from '@azure/functions';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect } from '../../src/cluster/connect.js';
 import { azureHandler } from '../../src/hosts/azure.js';
+import { simPressureTargets } from '../../src/hosts/cli/sim-targets.js';
 import { deadlineSignal } from '../../src/hosts/job.js';
 import { lambdaEnv, lambdaHandler } from '../../src/hosts/lambda.js';
-import { simPressureTargets } from '../../src/hosts/cli/sim-targets.js';
 import { createLogger } from '../../src/log.js';
 import type { RunReport } from '../../src/model.js';
 import { example, type Harness, harness } from '../e2e/harness.js';
@@ -34,7 +34,11 @@ const envFor = (h: Harness): Record<string, string> => {
 const timer: Timer = {
   isPastDue: true,
   schedule: { adjustForDST: false },
-  scheduleStatus: { last: '2026-11-21T08:00:00Z', next: '2026-11-21T08:05:00Z', lastUpdated: '2026-11-21T08:00:00Z' },
+  scheduleStatus: {
+    last: '2026-11-21T08:00:00Z',
+    next: '2026-11-21T08:05:00Z',
+    lastUpdated: '2026-11-21T08:00:00Z',
+  },
 };
 
 describe('the Azure Functions timer handler', () => {
@@ -48,7 +52,11 @@ describe('the Azure Functions timer handler', () => {
       logHandler: (level, ...args) => lines.push(`${level} ${args.join(' ')}`),
     });
     const kubeConfig = await connect({ kind: 'kubeconfig', path: h.sim.jobKubeconfigPath }, { log });
-    const handler = azureHandler({ env: envFor(h), kubeConfig, compose: { pressure: simPressureTargets(h.sim) } });
+    const handler = azureHandler({
+      env: envFor(h),
+      kubeConfig,
+      compose: { pressure: simPressureTargets(h.sim) },
+    });
 
     // Act
     await handler(timer, ctx);
@@ -58,7 +66,9 @@ describe('the Azure Functions timer handler', () => {
     const done = lines.find((l) => l.includes('snatguard run complete'));
     expect(done).toMatch(/"restarts":1/);
     expect(done).toMatch(/"hotNodes":1/);
-    const deployment = h.sim.world.requests.filter((r) => r.method === 'PATCH' && r.path.endsWith('/deployments/orders-api'));
+    const deployment = h.sim.world.requests.filter(
+      (r) => r.method === 'PATCH' && r.path.endsWith('/deployments/orders-api'),
+    );
     expect(deployment).toHaveLength(1);
   });
 });
@@ -67,12 +77,19 @@ describe('the Lambda handler', () => {
   it('runs a full scan and returns the RunReport', async () => {
     h = await harness(await example('aks-mongo-leak.yaml'));
     const kubeConfig = await connect({ kind: 'kubeconfig', path: h.sim.jobKubeconfigPath }, { log });
-    const handler = lambdaHandler({ env: envFor(h), kubeConfig, log, compose: { pressure: simPressureTargets(h.sim) } });
+    const handler = lambdaHandler({
+      env: envFor(h),
+      kubeConfig,
+      log,
+      compose: { pressure: simPressureTargets(h.sim) },
+    });
 
     const report: RunReport = await handler({}, { getRemainingTimeInMillis: () => 600_000 });
 
     expect(report.kind).toBe('RunReport');
-    expect(report.actions.filter((a) => a.status === 'applied').map((a) => a.workload)).toEqual(['shop/Deployment/orders-api']);
+    expect(report.actions.filter((a) => a.status === 'applied').map((a) => a.workload)).toEqual([
+      'shop/Deployment/orders-api',
+    ]);
     expect(report.skipped).toBeUndefined();
   });
 
@@ -81,7 +98,12 @@ describe('the Lambda handler', () => {
     h.sim.world.faults.execLatencyMs = 5_000;
     const kubeConfig = await connect({ kind: 'kubeconfig', path: h.sim.jobKubeconfigPath }, { log });
     // 20 s margin + 500 ms: the run gets half a second, the execs need five.
-    const handler = lambdaHandler({ env: envFor(h), kubeConfig, log, compose: { pressure: simPressureTargets(h.sim) } });
+    const handler = lambdaHandler({
+      env: envFor(h),
+      kubeConfig,
+      log,
+      compose: { pressure: simPressureTargets(h.sim) },
+    });
 
     const report = await handler({}, { getRemainingTimeInMillis: () => 20_500 });
 
@@ -91,18 +113,26 @@ describe('the Lambda handler', () => {
     expect(Date.parse(report.finishedAt) - Date.parse(report.startedAt)).toBeLessThan(20_000);
     // the lock was released: a later run can act
     h.sim.world.faults.execLatencyMs = 0;
-    const again = await lambdaHandler({ env: envFor(h), kubeConfig, log, compose: { pressure: simPressureTargets(h.sim) } })(
-      {},
-      { getRemainingTimeInMillis: () => 600_000 },
-    );
+    const again = await lambdaHandler({
+      env: envFor(h),
+      kubeConfig,
+      log,
+      compose: { pressure: simPressureTargets(h.sim) },
+    })({}, { getRemainingTimeInMillis: () => 600_000 });
     expect(again.skipped).toBeUndefined();
   });
 
   it('reads webhook URLs from the notify secret, keeping only SNATGUARD_NOTIFY_* keys', async () => {
-    const env = await lambdaEnv({ SNATGUARD_AWS_NOTIFY_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:1:secret:sg' }, async (arn) => {
-      expect(arn).toBe('arn:aws:secretsmanager:eu-west-1:1:secret:sg');
-      return JSON.stringify({ SNATGUARD_NOTIFY_SLACK_WEBHOOK_URL: 'https://hooks.slack.test/x', SNATGUARD_MODE: 'restart' });
-    });
+    const env = await lambdaEnv(
+      { SNATGUARD_AWS_NOTIFY_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:1:secret:sg' },
+      async (arn) => {
+        expect(arn).toBe('arn:aws:secretsmanager:eu-west-1:1:secret:sg');
+        return JSON.stringify({
+          SNATGUARD_NOTIFY_SLACK_WEBHOOK_URL: 'https://hooks.slack.test/x',
+          SNATGUARD_MODE: 'restart',
+        });
+      },
+    );
     expect(env.SNATGUARD_NOTIFY_SLACK_WEBHOOK_URL).toBe('https://hooks.slack.test/x');
     expect(env.SNATGUARD_MODE).toBeUndefined();
   });

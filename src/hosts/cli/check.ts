@@ -12,12 +12,16 @@ export interface Expectations {
 /** Workloads the run restarted, or would have restarted in dry-run. */
 export function restartedBy(report: RunReport): string[] {
   return report.actions
-    .filter((a) => a.status === 'applied' || (a.status === 'planned' && (!a.skipReason || a.skipReason === 'DRY_RUN')))
+    .filter(
+      (a) =>
+        a.status === 'applied' || (a.status === 'planned' && (!a.skipReason || a.skipReason === 'DRY_RUN')),
+    )
     .map((a) => a.workload)
     .sort();
 }
 
-const sameSet = (a: string[], b: string[]) => a.length === b.length && [...a].sort().every((x, i) => x === [...b].sort()[i]);
+const sameSet = (a: string[], b: string[]) =>
+  a.length === b.length && [...a].sort().every((x, i) => x === [...b].sort()[i]);
 const list = (xs: string[]) => (xs.length ? xs.join(', ') : '(none)');
 
 /** One readable line per difference; empty when the report meets every expectation. */
@@ -25,7 +29,8 @@ export function checkExpectations(report: RunReport, expect: Expectations): stri
   const diffs: string[] = [];
   if (expect.hotNodes) {
     const hot = report.nodes.filter((n) => n.hot).map((n) => n.name);
-    if (!sameSet(hot, expect.hotNodes)) diffs.push(`hotNodes: expected ${list(expect.hotNodes)}, got ${list(hot)}`);
+    if (!sameSet(hot, expect.hotNodes))
+      diffs.push(`hotNodes: expected ${list(expect.hotNodes)}, got ${list(hot)}`);
   }
   const restarted = restartedBy(report);
   if (expect.restart && !sameSet(restarted, expect.restart)) {

@@ -13,7 +13,9 @@ export const DEMO_SNAPSHOT = 'aks-mongo-leak.yaml';
 
 export function demoCommand(): Command {
   return new Command('demo')
-    .description('replay the built-in incident (a MongoDB connection leak on AKS), restart, and show recovery')
+    .description(
+      'replay the built-in incident (a MongoDB connection leak on AKS), restart, and show recovery',
+    )
     .action(async () => {
       const log = createLogger({ level: process.env.SNATGUARD_LOG_LEVEL ?? 'warn' });
       const s = styleFor(process.stdout);
@@ -22,19 +24,29 @@ export function demoCommand(): Command {
         const snapshot = await loadSnapshot(examplePath(DEMO_SNAPSHOT));
         // The demo ignores SNATGUARD_* env on purpose: it must show the same thing on every machine.
         const config = await loadConfig({ env: {}, flags: { mode: 'restart' } });
-        say(s.bold('snatguard demo — the MongoDB connection leak that exhausted an AKS node\'s SNAT ports'));
+        say(s.bold("snatguard demo — the MongoDB connection leak that exhausted an AKS node's SNAT ports"));
         say(s.dim(snapshot.metadata.description ?? ''));
-        say(s.dim('A simulated AKS control plane (Kubernetes API + exec, Azure ARM and Azure Monitor) serves the'));
+        say(
+          s.dim(
+            'A simulated AKS control plane (Kubernetes API + exec, Azure ARM and Azure Monitor) serves the',
+          ),
+        );
         say(s.dim('incident; snatguard runs against it through the same clients it uses on a real cluster.'));
         say('');
         const { report, second } = await replaySnapshot(snapshot, config, log, 'table', true);
-        say(s.bold('Run 1 — Azure Monitor says a node is out of SNAT ports; snatguard finds who holds them:'));
+        say(
+          s.bold('Run 1 — Azure Monitor says a node is out of SNAT ports; snatguard finds who holds them:'),
+        );
         say(renderReport(report, 'table', s));
         if (second) {
           say(s.bold('Run 2 — five minutes later, after the rollout restart:'));
           say(renderReport(second, 'table', s));
         }
-        say(s.dim('Next: `snatguard replay examples/aks-mongo-leak.yaml -o json`, `snatguard sim examples/aks-mongo-leak.yaml`'));
+        say(
+          s.dim(
+            'Next: `snatguard replay examples/aks-mongo-leak.yaml -o json`, `snatguard sim examples/aks-mongo-leak.yaml`',
+          ),
+        );
         say(s.dim('and kubectl against it, or `snatguard scan` on a real cluster (dry-run by default).'));
         process.exitCode = EXIT.ok;
       } catch (e) {

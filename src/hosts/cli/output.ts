@@ -140,28 +140,38 @@ function renderMarkdown(r: RunReport): string {
   const out: string[] = [];
   const hot = r.nodes.filter((n) => n.hot);
   out.push(`## snatguard ${r.mode} run on ${md(r.cluster)}`, '');
-  out.push(`${hot.length} hot node(s), ${r.offenders.length} offender(s), run \`${r.runId}\` at ${r.startedAt}.`, '');
+  out.push(
+    `${hot.length} hot node(s), ${r.offenders.length} offender(s), run \`${r.runId}\` at ${r.startedAt}.`,
+    '',
+  );
   if (r.skipped) out.push(`**Run skipped:** ${md(r.skipped)}`, '');
   if (hot.length > 0) {
     out.push('| node | pods | SNAT sockets | signals |', '|---|---|---|---|');
-    for (const n of hot) out.push(`| ${md(n.name)} | ${n.podsInspected} | ${n.snatSockets ?? 0} | ${md(signalText(n))} |`);
+    for (const n of hot)
+      out.push(`| ${md(n.name)} | ${n.podsInspected} | ${n.snatSockets ?? 0} | ${md(signalText(n))} |`);
     out.push('');
   }
   if (r.offenders.length > 0) {
     out.push('| workload | node | SNAT sockets | share | top destinations |', '|---|---|---|---|---|');
     for (const o of r.offenders) {
       const dests = o.topDestinations.map((d) => `${d.remote} ×${d.sockets}`).join(', ');
-      out.push(`| ${md(o.workload)} | ${md(o.node)} | ${o.snatSockets} | ${Math.round(o.share * 100)}% | ${md(dests)} |`);
+      out.push(
+        `| ${md(o.workload)} | ${md(o.node)} | ${o.snatSockets} | ${Math.round(o.share * 100)}% | ${md(dests)} |`,
+      );
     }
     out.push('');
   }
   if (r.actions.length > 0) {
     out.push('| action | workload | status | why |', '|---|---|---|---|');
-    for (const a of r.actions) out.push(`| ${a.kind} | ${md(a.workload)} | ${actionText(a)} | ${md(a.error ?? a.reason)} |`);
+    for (const a of r.actions)
+      out.push(`| ${a.kind} | ${md(a.workload)} | ${actionText(a)} | ${md(a.error ?? a.reason)} |`);
     out.push('');
   }
   for (const rec of r.recommendations) {
-    out.push(`- **${rec.id}** (${rec.severity}) — ${md(rec.title)}: ${md(rec.detail)}`, `  \`${rec.fix.replace(/`/g, "'")}\``);
+    out.push(
+      `- **${rec.id}** (${rec.severity}) — ${md(rec.title)}: ${md(rec.detail)}`,
+      `  \`${rec.fix.replace(/`/g, "'")}\``,
+    );
   }
   if (r.errors.length > 0) {
     out.push('', `**Errors (${r.errors.length})**`, '');

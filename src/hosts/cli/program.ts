@@ -12,7 +12,9 @@ import { socketsCommand } from './sockets.js';
 export function program(): Command {
   const version = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')).version as string;
   const root = new Command('snatguard')
-    .description('Find the Kubernetes workloads that exhaust SNAT ports or conntrack, restart them safely, say what to fix.')
+    .description(
+      'Find the Kubernetes workloads that exhaust SNAT ports or conntrack, restart them safely, say what to fix.',
+    )
     .version(version)
     .addCommand(scanCommand())
     .addCommand(replayCommand())
@@ -40,4 +42,3 @@ Examples:
   override(root);
   return root;
 }
-

@@ -1,8 +1,8 @@
 // scan, replay and demo: build config, connect, call runScan, print, map the outcome to an exit code.
 import { Command, Option } from 'commander';
+import { connect } from '../../cluster/connect.js';
 import { clusterTarget, compose } from '../../compose.js';
 import { type Config, loadConfig } from '../../config/index.js';
-import { connect } from '../../cluster/connect.js';
 import { createLogger, type Logger } from '../../log.js';
 import type { RunReport } from '../../model.js';
 import { runScan } from '../../run.js';
@@ -22,16 +22,21 @@ interface RunFlags {
   check?: boolean;
 }
 
-const modeOption = () => new Option('--mode <mode>', 'dry-run (default) or restart').choices(['dry-run', 'restart']);
+const modeOption = () =>
+  new Option('--mode <mode>', 'dry-run (default) or restart').choices(['dry-run', 'restart']);
 const outputOption = () =>
-  new Option('-o, --output <format>', 'table, json or markdown').choices(['table', 'json', 'markdown']).default('table');
+  new Option('-o, --output <format>', 'table, json or markdown')
+    .choices(['table', 'json', 'markdown'])
+    .default('table');
 
 export function scanCommand(): Command {
   return new Command('scan')
     .description('one run against the real cluster (kubeconfig, in-cluster, AKS Entra ID or EKS IAM)')
     .option('-c, --config <file>', 'YAML config file')
     .addOption(modeOption())
-    .addOption(new Option('--provider <provider>', 'where SNAT pressure comes from').choices(['azure', 'aws', 'none']))
+    .addOption(
+      new Option('--provider <provider>', 'where SNAT pressure comes from').choices(['azure', 'aws', 'none']),
+    )
     .addOption(outputOption())
     .addHelpText(
       'after',
@@ -123,7 +128,10 @@ export function configForSnapshot(config: Config, snapshot: Snapshot): Config {
   return {
     ...config,
     provider: cloud.provider,
-    cluster: { ...config.cluster, name: cloud.azure?.clusterName ?? cloud.aws?.clusterName ?? snapshot.metadata.name },
+    cluster: {
+      ...config.cluster,
+      name: cloud.azure?.clusterName ?? cloud.aws?.clusterName ?? snapshot.metadata.name,
+    },
     azure: cloud.azure
       ? {
           ...config.azure,
@@ -133,7 +141,9 @@ export function configForSnapshot(config: Config, snapshot: Snapshot): Config {
           location: cloud.azure.location,
         }
       : config.azure,
-    aws: cloud.aws ? { ...config.aws, region: cloud.aws.region, clusterName: cloud.aws.clusterName } : config.aws,
+    aws: cloud.aws
+      ? { ...config.aws, region: cloud.aws.region, clusterName: cloud.aws.clusterName }
+      : config.aws,
     network: { ...config.network, clusterCidrs: [...new Set([...config.network.clusterCidrs, ...cidrs])] },
   };
 }
@@ -145,7 +155,9 @@ async function execute(
 ): Promise<RunReport> {
   const progress = output === 'json' ? undefined : progressReporter(process.stderr);
   const deps = await compose(config, { ...env, onProgress: progress?.update });
-  const deadline = config.deadlineSeconds ? AbortSignal.timeout(config.deadlineSeconds * 1000) : new AbortController().signal;
+  const deadline = config.deadlineSeconds
+    ? AbortSignal.timeout(config.deadlineSeconds * 1000)
+    : new AbortController().signal;
   try {
     return await runScan(config, deps, deadline);
   } finally {

@@ -40,11 +40,14 @@ async function cli(...args: string[]): Promise<number> {
 }
 
 describe('snatguard replay --check', () => {
-  it.each(['aks-mongo-leak.yaml', 'eks-conntrack.yaml', 'contract-check.yaml'])('%s meets its expect in both modes', async (name) => {
-    expect(await cli('replay', examplePath(name), '--check')).toBe(0);
-    expect(await cli('replay', examplePath(name), '--mode', 'restart', '--check')).toBe(0);
-    expect(err).toContain('meets every expectation');
-  });
+  it.each(['aks-mongo-leak.yaml', 'eks-conntrack.yaml', 'contract-check.yaml'])(
+    '%s meets its expect in both modes',
+    async (name) => {
+      expect(await cli('replay', examplePath(name), '--check')).toBe(0);
+      expect(await cli('replay', examplePath(name), '--mode', 'restart', '--check')).toBe(0);
+      expect(err).toContain('meets every expectation');
+    },
+  );
 
   it('a wrong expect fails with a readable difference and exit 1', async () => {
     const wrong = readFileSync(examplePath('aks-mongo-leak.yaml'), 'utf8').replace(
@@ -57,7 +60,9 @@ describe('snatguard replay --check', () => {
     const code = await cli('replay', join(dir, 'wrong.yaml'), '--mode', 'restart', '--check');
 
     expect(code).toBe(1);
-    expect(err).toContain('restart: expected exactly shop/Deployment/payments, got shop/Deployment/orders-api');
+    expect(err).toContain(
+      'restart: expected exactly shop/Deployment/payments, got shop/Deployment/orders-api',
+    );
   });
 
   it('--output json prints exactly one RunReport document', async () => {
@@ -67,7 +72,10 @@ describe('snatguard replay --check', () => {
   });
 
   it('a bad snapshot names every problem with its path and exits 2', async () => {
-    writeFileSync(join(dir, 'bad.yaml'), 'apiVersion: snatguard.io/v1\nkind: Snapshot\nmetadata: {}\nnodes: [{ name: n1, bogus: 1 }]\n');
+    writeFileSync(
+      join(dir, 'bad.yaml'),
+      'apiVersion: snatguard.io/v1\nkind: Snapshot\nmetadata: {}\nnodes: [{ name: n1, bogus: 1 }]\n',
+    );
     expect(await cli('replay', join(dir, 'bad.yaml'))).toBe(2);
     expect(err).toMatch(/metadata\.name/);
     expect(err).toMatch(/nodes\[0\]\.bogus/);
@@ -76,7 +84,9 @@ describe('snatguard replay --check', () => {
 
   it('a bad config exits 2 naming every key', async () => {
     writeFileSync(join(dir, 'bad.yaml'), 'rails:\n  maxRestartsPerRun: -1\n  bogusKey: 1\n');
-    expect(await cli('replay', examplePath('contract-check.yaml'), '--config', join(dir, 'bad.yaml'))).toBe(2);
+    expect(await cli('replay', examplePath('contract-check.yaml'), '--config', join(dir, 'bad.yaml'))).toBe(
+      2,
+    );
     expect(err).toContain('rails.maxRestartsPerRun');
     expect(err).toContain('rails.bogusKey');
   });
