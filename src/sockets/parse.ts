@@ -268,7 +268,6 @@ function scanLines(
       i += 3;
       // tx_queue:rx_queue tr:tm->when retrnsmt: the kernel's fixed widths first (%08X:%08X %02X:%08lX %08X),
       // then hex runs of any width (tm->when is %08lX: 16 digits when negative).
-      let v = 0;
       // Four 8-digit fields read in place (a call per field costs more than the reads).
       let bad = 0;
       let tx = 0;
@@ -308,7 +307,7 @@ function scanLines(
       }
       // uid, timeout (may be negative), inode: space-padded decimals
       while (b[i] === SPACE) i++;
-      v = 0;
+      let v = 0;
       n = 0;
       c = b[i] as number;
       while (c >= 48 && c <= 57) {
@@ -377,6 +376,14 @@ export class ProcNetTcpScanner {
   private skipping = false;
 
   constructor(private readonly visit: SocketVisitor) {}
+
+  /**
+   * Bytes of a partial line held until the next chunk: never more than {@link MAX_LINE_BYTES}, so
+   * every input byte is scanned at most twice and the work stays linear in the input size.
+   */
+  get pendingBytes(): number {
+    return this.carry?.length ?? 0;
+  }
 
   push(chunk: Uint8Array | string): void {
     const b = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;

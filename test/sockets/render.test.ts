@@ -4,7 +4,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { SocketEntry, TcpState } from '../../src/model.js';
 import { formatIpv4, formatIpv6, parseIp } from '../../src/sockets/address.js';
-import { ProcNetTcpScanner, parseProcNetTcp, scanProcNetTcp } from '../../src/sockets/parse.js';
+import {
+  MAX_LINE_BYTES,
+  ProcNetTcpScanner,
+  parseProcNetTcp,
+  scanProcNetTcp,
+} from '../../src/sockets/parse.js';
 import { type RenderSocket, renderProcNetTcp } from '../../src/sockets/render.js';
 import { STATE_BY_CODE } from '../../src/sockets/states.js';
 
@@ -156,6 +161,29 @@ describe('properties', () => {
         expect(scanner.finish()).toEqual(counts);
       }),
       { numRuns: 500 },
+    );
+  });
+
+  it('work stays linear: a pushed chunk leaves at most MAX_LINE_BYTES pending, whatever the input', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(fc.uint8Array({ maxLength: 3000 }), fc.constant(Buffer.from(renderProcNetTcp([], 'tcp')))),
+          {
+            maxLength: 12,
+          },
+        ),
+        (chunks) => {
+          const scanner = new ProcNetTcpScanner(() => {});
+          for (const chunk of chunks) {
+            scanner.push(chunk);
+            expect(scanner.pendingBytes).toBeLessThanOrEqual(MAX_LINE_BYTES);
+          }
+          scanner.finish();
+          expect(scanner.pendingBytes).toBe(0);
+        },
+      ),
+      { numRuns: 200 },
     );
   });
 

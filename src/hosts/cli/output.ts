@@ -35,7 +35,7 @@ function signalText(n: NodeReport): string {
   const parts: string[] = [];
   for (const s of n.signals) {
     if (s.kind === 'snat-ports') parts.push(`SNAT ports ${s.used ?? '?'}/${s.allocated ?? '?'}`);
-    else if (s.value !== undefined) parts.push(`${s.kind} ${s.value}`);
+    else if (s.value) parts.push(`${s.kind} ${s.value}`);
   }
   if (n.conntrack) parts.push(`conntrack ${n.conntrack.count}/${n.conntrack.max}`);
   return parts.join(', ') || (n.reasons ?? []).join(', ');
