@@ -52,6 +52,11 @@ export interface ScanCounts {
 
 export type SocketVisitor = (socket: RawSocket) => void;
 
+export interface ScannerOptions {
+  /** `all` (default): every column up to the inode. `summary`: uid, timeout and inode are not decoded. */
+  columns?: 'all' | 'summary';
+}
+
 /** Longest line kept between chunks; real lines are under 200 bytes. Longer lines are malformed. */
 export const MAX_LINE_BYTES = 4096;
 
@@ -131,6 +136,8 @@ function address6(b: Uint8Array, i: number, words: Uint32Array): boolean {
 
 const isMapped = (w: Uint32Array): boolean => w[0] === 0 && w[1] === 0 && w[2] === 0xffff;
 
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+
 /** 4 hex digits at i (a port), or -1. */
 function port4(b: Uint8Array, i: number): number {
   const p0 = HEX[b[i] as number] as number;
@@ -187,6 +194,7 @@ function scanLines(
   r: RawSocket,
   visit: SocketVisitor,
   counts: ScanCounts,
+  allColumns: boolean,
 ): void {
   const H = HEX;
   let parsed = 0;
@@ -305,7 +313,28 @@ function scanLines(
         i = slowCounters(b, i, r);
         if (i < 0) break line;
       }
-      // uid, timeout (may be negative), inode: space-padded decimals
+      // uid, timeout (may be negative), inode: space-padded decimals. A summary does not need them:
+      // for a line in the kernel's layout (%5u %8d %lu, and the line goes on past the inode's first
+      // digit) it only checks that layout; anything else is parsed in full below.
+      if (!allColumns) {
+        let nl = b.indexOf(NL, i);
+        if (nl < 0 || nl > end) nl = end;
+        if (
+          nl > i + 16 &&
+          isDigit(b[i + 5] as number) &&
+          b[i + 6] === SPACE &&
+          isDigit(b[i + 14] as number) &&
+          b[i + 15] === SPACE &&
+          isDigit(b[i + 16] as number)
+        ) {
+          r.uid = 0;
+          r.timeout = 0;
+          r.inode = 0;
+          kind = 1;
+          i = nl;
+          break line;
+        }
+      }
       while (b[i] === SPACE) i++;
       let v = 0;
       n = 0;
@@ -375,7 +404,18 @@ export class ProcNetTcpScanner {
   /** Inside a line longer than MAX_LINE_BYTES: drop bytes until the next newline. */
   private skipping = false;
 
-  constructor(private readonly visit: SocketVisitor) {}
+  private readonly allColumns: boolean;
+
+  /**
+   * `columns: 'summary'` reads what a summary needs (sl through st, and the counters' layout) and
+   * only checks that uid, timeout and inode are where the kernel puts them; their values stay 0.
+   */
+  constructor(
+    private readonly visit: SocketVisitor,
+    options: ScannerOptions = {},
+  ) {
+    this.allColumns = (options.columns ?? 'all') === 'all';
+  }
 
   /**
    * Bytes of a partial line held until the next chunk: never more than {@link MAX_LINE_BYTES}, so
@@ -401,7 +441,7 @@ export class ProcNetTcpScanner {
     }
     const last = b.lastIndexOf(NL);
     if (last >= start) {
-      scanLines(b, start, last + 1, this.record, this.visit, this.counts);
+      scanLines(b, start, last + 1, this.record, this.visit, this.counts, this.allColumns);
       start = last + 1;
     }
     if (start < b.length) this.hold(b, start);
@@ -421,7 +461,7 @@ export class ProcNetTcpScanner {
     const line = new Uint8Array(carry.length + rest.length);
     line.set(carry, 0);
     line.set(rest, carry.length);
-    scanLines(line, 0, line.length, this.record, this.visit, this.counts);
+    scanLines(line, 0, line.length, this.record, this.visit, this.counts, this.allColumns);
   }
 
   private hold(b: Uint8Array, from: number): void {

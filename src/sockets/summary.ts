@@ -156,7 +156,7 @@ export function createSummarizer(classifier: AddressClassifier = defaultClassifi
     candidateCount++;
   };
 
-  const scanner = new ProcNetTcpScanner(visit);
+  const scanner = new ProcNetTcpScanner(visit, { columns: 'summary' });
 
   return {
     counts: scanner.counts,
