@@ -1,9 +1,11 @@
 // Simulated Azure: ARM (managed cluster, user credentials, `kubernetes` load balancer, NAT gateway, subnet)
 // and Azure Monitor metrics (ARM metrics API and the regional `metrics:getBatch` API of
 // @azure/monitor-query-metrics), served from the snapshot and the world's current node metrics.
+
 import { createHash, X509Certificate } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
+import { defaultPortsPerIp, LB_DEFAULT_MAX_POOL } from '../advice/capacity.js';
 import type { SimRoutes, SimWorld } from './types.js';
 
 // ---------------------------------------------------------------- what this module reads of the snapshot
@@ -126,18 +128,9 @@ export function parseIsoDuration(text: string): number | undefined {
 
 // ---------------------------------------------------------------- the Azure model of the snapshot
 
-const AKS_DEFAULT_PORTS: [number, number][] = [
-  [50, 1024],
-  [100, 512],
-  [200, 256],
-  [400, 128],
-  [800, 64],
-  [1000, 32],
-];
-
+/** Azure's default SNAT ports per backend instance by pool size (the simulator caps pools at 1,000). */
 export function defaultPortsPerNode(nodes: number): number {
-  for (const [max, ports] of AKS_DEFAULT_PORTS) if (nodes <= max) return ports;
-  return 32;
+  return defaultPortsPerIp(Math.min(Math.max(nodes, 1), LB_DEFAULT_MAX_POOL));
 }
 
 interface AzureModel {

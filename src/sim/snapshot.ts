@@ -1,5 +1,6 @@
 // The snapshot format (shared/SNAPSHOT.md): schema, loading, defaults and semantic checks.
 // Every problem is reported at once, each with its path (`workloads[2].pods[0].sockets[1].state: …`).
+
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { isIPv4, isIPv6 } from 'node:net';
@@ -7,23 +8,12 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ValidationError } from '../errors.js';
 import type { RecommendationId, SkipReason, TcpState } from '../model.js';
+import { STATE_BY_CODE } from '../sockets/states.js';
 
 // ---------------------------------------------------------------- schema (the file as written)
 
-const TCP_STATES = [
-  'ESTABLISHED',
-  'SYN_SENT',
-  'SYN_RECV',
-  'FIN_WAIT1',
-  'FIN_WAIT2',
-  'TIME_WAIT',
-  'CLOSE',
-  'CLOSE_WAIT',
-  'LAST_ACK',
-  'LISTEN',
-  'CLOSING',
-  'NEW_SYN_RECV',
-] as const satisfies readonly TcpState[];
+/** Every state name /proc/net/tcp can show (the kernel's codes 1–12). */
+const TCP_STATES = STATE_BY_CODE.filter((s) => s !== 'UNKNOWN') as [TcpState, ...TcpState[]];
 
 const RECOMMENDATION_IDS = [
   'CONNECTION_POOLING',

@@ -6,7 +6,9 @@
 // kube-system (provider aws, env = cloud.aws.awsNodeEnv, one hostNetwork pod per node); and, unless
 // the snapshot already has hostNetwork pods, a `kube-proxy` DaemonSet with one hostNetwork pod per node,
 // so the conntrack probe has a pod to exec into on every node.
+
 import { createHash } from 'node:crypto';
+import { defaultPortsPerIp, LB_DEFAULT_MAX_POOL } from '../advice/capacity.js';
 import type { ConntrackReading } from '../model.js';
 import { type AddressClassifier, createClassifier } from '../sockets/address.js';
 import { RESOURCES, type ResourceType } from './kube/resources.js';
@@ -97,19 +99,9 @@ const WORKLOAD_RESOURCES: Record<string, string> = {
   ReplicaSet: 'replicasets',
 };
 
-const AKS_DEFAULT_PORTS: [number, number][] = [
-  [50, 1024],
-  [100, 512],
-  [200, 256],
-  [400, 128],
-  [800, 64],
-  [1000, 32],
-];
-
-/** Azure's default SNAT ports per backend instance by backend pool size. */
+/** Azure's default SNAT ports per backend instance by pool size (the simulator caps pools at 1,000). */
 export function defaultSnatPorts(nodes: number): number {
-  for (const [max, ports] of AKS_DEFAULT_PORTS) if (nodes <= max) return ports;
-  return 32;
+  return defaultPortsPerIp(Math.min(Math.max(nodes, 1), LB_DEFAULT_MAX_POOL));
 }
 
 const DEFAULT_CONNTRACK_MAX = 131072;

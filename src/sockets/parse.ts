@@ -53,7 +53,10 @@ export interface ScanCounts {
 export type SocketVisitor = (socket: RawSocket) => void;
 
 export interface ScannerOptions {
-  /** `all` (default): every column up to the inode. `summary`: uid, timeout and inode are not decoded. */
+  /**
+   * `all` (default): every column up to the inode is decoded and checked. `summary`: the columns after
+   * st are not decoded (0); a line in the kernel's layout is taken on its layout (separators, length).
+   */
   columns?: 'all' | 'summary';
 }
 
@@ -274,6 +277,38 @@ function scanLines(
       if ((s0 | s1) < 0 || b[i + 2] !== SPACE) break line;
       r.state = (s0 << 4) | s1;
       i += 3;
+      // A summary needs nothing after st. For a line in the kernel's layout
+      // (%08X:%08X %02X:%08lX %08X %5u %8d %lu, going on past the inode's first digit) it checks that
+      // layout — separators and line length, not the digits — and moves on; anything else is parsed in full.
+      if (!allColumns) {
+        let nl = b.indexOf(NL, i);
+        if (nl < 0 || nl > end) nl = end;
+        if (
+          nl > i + 54 &&
+          b[i + 8] === COLON &&
+          b[i + 17] === SPACE &&
+          b[i + 20] === COLON &&
+          b[i + 29] === SPACE &&
+          b[i + 38] === SPACE &&
+          isDigit(b[i + 43] as number) &&
+          b[i + 44] === SPACE &&
+          isDigit(b[i + 52] as number) &&
+          b[i + 53] === SPACE &&
+          isDigit(b[i + 54] as number)
+        ) {
+          r.txQueue = 0;
+          r.rxQueue = 0;
+          r.timerActive = 0;
+          r.timerExpires = 0;
+          r.retransmits = 0;
+          r.uid = 0;
+          r.timeout = 0;
+          r.inode = 0;
+          kind = 1;
+          i = nl;
+          break line;
+        }
+      }
       // tx_queue:rx_queue tr:tm->when retrnsmt: the kernel's fixed widths first (%08X:%08X %02X:%08lX %08X),
       // then hex runs of any width (tm->when is %08lX: 16 digits when negative).
       // Four 8-digit fields read in place (a call per field costs more than the reads).
@@ -313,28 +348,7 @@ function scanLines(
         i = slowCounters(b, i, r);
         if (i < 0) break line;
       }
-      // uid, timeout (may be negative), inode: space-padded decimals. A summary does not need them:
-      // for a line in the kernel's layout (%5u %8d %lu, and the line goes on past the inode's first
-      // digit) it only checks that layout; anything else is parsed in full below.
-      if (!allColumns) {
-        let nl = b.indexOf(NL, i);
-        if (nl < 0 || nl > end) nl = end;
-        if (
-          nl > i + 16 &&
-          isDigit(b[i + 5] as number) &&
-          b[i + 6] === SPACE &&
-          isDigit(b[i + 14] as number) &&
-          b[i + 15] === SPACE &&
-          isDigit(b[i + 16] as number)
-        ) {
-          r.uid = 0;
-          r.timeout = 0;
-          r.inode = 0;
-          kind = 1;
-          i = nl;
-          break line;
-        }
-      }
+      // uid, timeout (may be negative), inode: space-padded decimals
       while (b[i] === SPACE) i++;
       let v = 0;
       n = 0;
@@ -407,8 +421,8 @@ export class ProcNetTcpScanner {
   private readonly allColumns: boolean;
 
   /**
-   * `columns: 'summary'` reads what a summary needs (sl through st, and the counters' layout) and
-   * only checks that uid, timeout and inode are where the kernel puts them; their values stay 0.
+   * `columns: 'summary'` decodes what a summary needs (sl through st) and, for the columns after
+   * st, only checks the kernel's layout; their values stay 0.
    */
   constructor(
     private readonly visit: SocketVisitor,
