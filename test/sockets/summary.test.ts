@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { SocketSummary } from '../../src/model.js';
 import { createClassifier } from '../../src/sockets/address.js';
+import { parseProcNetTcp } from '../../src/sockets/parse.js';
 import { createSummarizer, mergeSummaries, summarize, summarizeStream } from '../../src/sockets/summary.js';
 
 const fixture = (name: string) => readFileSync(join(__dirname, '../fixtures/proc', name), 'utf8');
@@ -193,5 +194,41 @@ describe('streaming and merging', () => {
     ]);
     // merging does not modify its inputs
     expect(one.destinations[0]?.sockets).toBe(9);
+  });
+});
+
+describe('the summary reads only the columns it needs', () => {
+  const real = [
+    ...fixture('incident-tcp.txt').split('\n').slice(1, 3),
+    ...fixture('loopback-dual-stack.txt')
+      .split('\n')
+      .filter((l) => l.includes(': 0000000000000000FFFF0000')),
+  ];
+  const good = line(0, `${POD}:C000`, MONGO, '01');
+
+  it.each(real.map((l, i) => [i, l]))(
+    'agrees with the full parse on every truncation of real line %i',
+    (_i, real) => {
+      for (let at = 0; at <= real.length; at++) {
+        const text = `${real.slice(0, at)}\n${good}\n`;
+        const full = parseProcNetTcp(text);
+        const summary = summarize(text);
+        expect([at, summary.parsed, summary.malformed]).toEqual([at, full.parsed, full.malformed]);
+      }
+    },
+  );
+
+  it('takes a kernel-shaped line on its layout: garbage in the uid column is not checked', () => {
+    const odd = good.replace(' 1001 ', ' 10x1 ');
+    expect(parseProcNetTcp(odd).malformed).toBe(1);
+    expect(summarize(odd)).toMatchObject({ parsed: 1, malformed: 0, snatSockets: 1 });
+  });
+
+  it('parses a line in another layout in full', () => {
+    const wide = good.replace(' 00000000:00000000 00:00000000 ', ' 0:0 00:FFFFFFFFFFFFFF9C ');
+    expect(parseProcNetTcp(wide).parsed).toBe(1);
+    expect(summarize(wide)).toMatchObject({ parsed: 1, malformed: 0, snatSockets: 1 });
+    const broken = good.replace(' 00000000:00000000 00:00000000 ', ' 0:0 00: ');
+    expect(summarize(broken)).toMatchObject({ parsed: 0, malformed: 1 });
   });
 });
