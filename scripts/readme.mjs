@@ -20,7 +20,8 @@ const configTable = [
   '| key | env | default | meaning |',
   '|---|---|---|---|',
   ...describeConfig().map(
-    (r) => `| \`${r.key}\` | \`${r.env}\` | ${r.default === undefined ? '' : `\`${cell(r.default)}\``} | ${cell(r.description)}${r.secret ? ' (secret: `file:/path` or `env:NAME` accepted)' : ''} |`,
+    (r) =>
+      `| \`${r.key}\` | \`${r.env}\` | ${r.default === undefined ? '' : `\`${cell(r.default)}\``} | ${cell(r.description)}${r.secret ? ' (secret: `file:/path` or `env:NAME` accepted)' : ''} |`,
   ),
 ].join('\n');
 
@@ -44,7 +45,11 @@ const sections = {
   deploy: embed('infra/README.md', 'infra/'),
   demo: fence(cli('demo')),
   sockets: fence(`$ kubectl exec POD -- cat /proc/1/net/tcp | snatguard sockets -\n${cli('sockets', '-')}`),
-  capacity: ['--nodes 12', '--nodes 80 --max-surge 5 --want-ports 2048', '--nodes 300 --outbound-ips 4 --resource-group rg-shop --cluster aks-shop']
+  capacity: [
+    '--nodes 12',
+    '--nodes 80 --max-surge 5 --want-ports 2048',
+    '--nodes 300 --outbound-ips 4 --resource-group rg-shop --cluster aks-shop',
+  ]
     .map((a) => fence(`$ snatguard capacity ${a}\n${cli('capacity', ...a.split(' '))}`))
     .join('\n\n'),
   config: configTable,

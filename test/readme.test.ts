@@ -56,7 +56,9 @@ describe('README', () => {
   });
 
   it('runs every command it lists', () => {
-    for (const cmd of ['scan', 'replay', 'demo', 'sim', 'sockets', 'capacity']) expect(readme).toContain(`snatguard ${cmd}`);
-    for (const script of ['test', 'typecheck', 'lint', 'bench', 'package']) expect(pkg.scripts[script]).toBeTruthy();
+    for (const cmd of ['scan', 'replay', 'demo', 'sim', 'sockets', 'capacity'])
+      expect(readme).toContain(`snatguard ${cmd}`);
+    for (const script of ['test', 'typecheck', 'lint', 'bench', 'package'])
+      expect(pkg.scripts[script]).toBeTruthy();
   });
 });
