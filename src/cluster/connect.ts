@@ -4,13 +4,8 @@
 // cached and renewed before they expire; the clock is injectable.
 import { Agent } from 'node:https';
 import { rootCertificates } from 'node:tls';
-import { Sha256 } from '@aws-crypto/sha256-js';
-import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
-import { ContainerServiceClient } from '@azure/arm-containerservice';
 import type { TokenCredential } from '@azure/core-auth';
 import { KubeConfig, type User } from '@kubernetes/client-node';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { parse as parseYaml } from 'yaml';
 import { ClusterError, messageOf } from '../errors.js';
@@ -101,6 +96,11 @@ export async function eksToken(opts: {
 }): Promise<ExpiringToken> {
   const now = opts.now ?? Date.now;
   const hostname = `sts.${opts.region}.amazonaws.com`;
+  // Cloud SDKs load only on the path that needs them (a smaller cold start for the others).
+  const [{ SignatureV4 }, { Sha256 }] = await Promise.all([
+    import('@smithy/signature-v4'),
+    import('@aws-crypto/sha256-js'),
+  ]);
   const signer = new SignatureV4({
     credentials: opts.credentials,
     region: opts.region,
@@ -177,6 +177,7 @@ async function connectAks(
 ): Promise<KubeConfig> {
   const credential = deps.azureCredential ?? (await defaultAzureCredential(target.clientId));
   const arm = (deps.armEndpoint ?? target.armEndpoint)?.replace(/\/+$/, '');
+  const { ContainerServiceClient } = await import('@azure/arm-containerservice');
   const client = new ContainerServiceClient(credential, target.subscriptionId, {
     ...(arm ? { endpoint: arm, $host: arm } : {}),
     retryOptions: { maxRetries: 3 },
@@ -205,6 +206,10 @@ async function connectEks(
 ): Promise<KubeConfig> {
   const credentials = deps.awsCredentials ?? (await defaultAwsCredentials());
   const endpoint = deps.awsEndpoint ?? target.endpoint;
+  const [{ DescribeClusterCommand, EKSClient }, { NodeHttpHandler }] = await Promise.all([
+    import('@aws-sdk/client-eks'),
+    import('@smithy/node-http-handler'),
+  ]);
   const eks = new EKSClient({
     region: target.region,
     credentials,
