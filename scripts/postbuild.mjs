@@ -1,5 +1,23 @@
-// After tsc: make the CLI entry executable (node_modules/.bin/snatguard links to it).
-import { chmodSync, existsSync } from 'node:fs';
+// After tsc: make the CLI entry executable and link it as node_modules/.bin/snatguard, so that in a
+// checkout `npx snatguard …` (and tools that call node_modules/.bin/snatguard) run the build, as they
+// would in a project that installed the package. npm ci runs this through the prepare script.
+import { chmodSync, existsSync, lstatSync, mkdirSync, symlinkSync, unlinkSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const bin = new URL('../dist/src/hosts/cli/main.js', import.meta.url);
-if (existsSync(bin)) chmodSync(bin, 0o755);
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const bin = join(root, 'dist/src/hosts/cli/main.js');
+if (existsSync(bin)) {
+  chmodSync(bin, 0o755);
+  const binDir = join(root, 'node_modules/.bin');
+  if (existsSync(join(root, 'node_modules'))) {
+    mkdirSync(binDir, { recursive: true });
+    const link = join(binDir, 'snatguard');
+    try {
+      if (lstatSync(link)) unlinkSync(link);
+    } catch {
+      // no link yet
+    }
+    symlinkSync(relative(binDir, bin), link);
+  }
+}
