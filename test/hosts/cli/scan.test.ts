@@ -1,0 +1,52 @@
+// `snatguard scan` against a cluster reached through a kubeconfig (the simulator's, with the job's RBAC).
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { program } from '../../../src/hosts/cli/program.js';
+import { example, type Harness, harness } from '../../e2e/harness.js';
+
+let h: Harness;
+let out: string;
+const saved = { ...process.env };
+beforeEach(async () => {
+  h = await harness(await example('contract-check.yaml'));
+  out = '';
+  vi.spyOn(process.stdout, 'write').mockImplementation((s) => {
+    out += String(s);
+    return true;
+  });
+  vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  process.exitCode = undefined;
+});
+afterEach(async () => {
+  vi.restoreAllMocks();
+  process.env = { ...saved };
+  process.exitCode = undefined;
+  await h.close();
+});
+
+describe('snatguard scan', () => {
+  it('provider none inspects the nodes the selector names and reports in dry-run', async () => {
+    process.env.SNATGUARD_CLUSTER_KUBECONFIG = h.sim.jobKubeconfigPath;
+    process.env.SNATGUARD_NETWORK_CLUSTER_CIDRS = '10.244.0.0/16,10.0.0.0/16';
+    process.env.SNATGUARD_INSPECT_NODE_SELECTOR = 'kubernetes.io/hostname=aks-nodepool1-27182818-vmss000000';
+
+    await program().parseAsync(['scan', '--provider', 'none', '--output', 'json'], { from: 'user' });
+
+    const report = JSON.parse(out);
+    expect(process.exitCode ?? 0).toBe(0);
+    expect(report).toMatchObject({ kind: 'RunReport', mode: 'dry-run', provider: 'none' });
+    expect(report.nodes.filter((n: { hot: boolean }) => n.hot).map((n: { name: string }) => n.name)).toEqual([
+      'aks-nodepool1-27182818-vmss000000',
+    ]);
+    expect(report.actions).toContainEqual(
+      expect.objectContaining({ workload: 'shop/Deployment/cart', status: 'planned', skipReason: 'DRY_RUN' }),
+    );
+    expect(h.sim.world.requests.some((r) => r.method === 'PATCH')).toBe(false);
+  });
+
+  it('an unreachable cluster is a failed run, exit 3, with the reason', async () => {
+    process.env.SNATGUARD_CLUSTER_KUBECONFIG = '/nonexistent/kubeconfig';
+    await program().parseAsync(['scan', '--provider', 'none', '--output', 'json'], { from: 'user' });
+    expect(process.exitCode).toBe(3);
+    expect(out).toBe('');
+  });
+});
