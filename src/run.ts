@@ -89,8 +89,11 @@ export async function runScan(config: Config, deps: RunDeps, signal: AbortSignal
   }
 
   let state: RunState = emptyState();
+  // A state that could not be read is not written back: an empty one would erase the dedup history.
+  let stateLoaded = false;
   try {
     state = await deps.state.load();
+    stateLoaded = true;
   } catch (e) {
     errors.push({
       stage: 'state',
@@ -135,7 +138,7 @@ export async function runScan(config: Config, deps: RunDeps, signal: AbortSignal
   }
 
   try {
-    await deps.state.save({ conntrack: { ...state.conntrack, ...ctx.conntrackState }, notified });
+    if (stateLoaded) await deps.state.save({ conntrack: ctx.conntrackState ?? state.conntrack, notified });
   } catch (e) {
     const target = `configmap/${config.namespace}/snatguard-state`;
     report = { ...report, errors: [...report.errors, { stage: 'state', target, message: messageOf(e) }] };
