@@ -11,6 +11,8 @@ import { replaySnapshot } from './run-commands.js';
 
 export const DEMO_SNAPSHOT = 'aks-mongo-leak.yaml';
 
+const indent = (text: string) => text.replace(/^/gm, '  │ ');
+
 export function demoCommand(): Command {
   return new Command('demo')
     .description(
@@ -33,15 +35,20 @@ export function demoCommand(): Command {
         );
         say(s.dim('incident; snatguard runs against it through the same clients it uses on a real cluster.'));
         say('');
-        const { report, second } = await replaySnapshot(snapshot, config, log, 'table', true);
+        const { report, second, slack } = await replaySnapshot(snapshot, config, log, 'table', {
+          rerun: true,
+          slackToSink: true,
+        });
         say(
           s.bold('Run 1 — Azure Monitor says a node is out of SNAT ports; snatguard finds who holds them:'),
         );
         say(renderReport(report, 'table', s));
+        if (slack[0]) say(`${s.bold('What the simulated Slack channel received:')}\n${indent(slack[0])}\n`);
         if (second) {
           say(s.bold('Run 2 — five minutes later, after the rollout restart:'));
           say(renderReport(second, 'table', s));
         }
+        if (slack[1]) say(`${s.bold('And in Slack:')}\n${indent(slack[1])}\n`);
         say(
           s.dim(
             'Next: `snatguard replay examples/aks-mongo-leak.yaml -o json`, `snatguard sim examples/aks-mongo-leak.yaml`',

@@ -5,8 +5,11 @@ import { clusterTarget, compose } from '../../compose.js';
 import { type Config, loadConfig } from '../../config/index.js';
 import { createLogger, type Logger } from '../../log.js';
 import type { RunReport } from '../../model.js';
+import { type SlackPayload, slackPlainText } from '../../notify/slack.js';
 import { runScan } from '../../run.js';
+import { fetchTrusting } from '../../sim/fetch.js';
 import { startSim } from '../../sim/server.js';
+import { receivedOf } from '../../sim/sinks.js';
 import { loadSnapshot, type Snapshot } from '../../sim/snapshot.js';
 import { checkExpectations } from './check.js';
 import { EXIT, handleFailure } from './exit.js';
@@ -106,16 +109,29 @@ export async function replaySnapshot(
   base: Config,
   log: Logger,
   output: OutputFormat,
-  rerun = false,
-): Promise<{ report: RunReport; second?: RunReport }> {
+  options: { rerun?: boolean; slackToSink?: boolean } = {},
+): Promise<{ report: RunReport; second?: RunReport; slack: string[] }> {
   const sim = await startSim(snapshot, { log });
   try {
-    const config = configForSnapshot(base, snapshot);
+    let config = configForSnapshot(base, snapshot);
+    if (options.slackToSink) {
+      // The demo's alerts go to the simulator's Slack sink, through the real HTTP path.
+      config = { ...config, notify: { ...config.notify, slack: { webhookUrl: sim.endpoints.slack! } } };
+    }
     const kubeConfig = await connect({ kind: 'kubeconfig', path: sim.jobKubeconfigPath }, { log });
-    const env = { kubeConfig, log, world: sim.world, pressure: simPressureTargets(sim) };
+    const env = {
+      kubeConfig,
+      log,
+      world: sim.world,
+      pressure: simPressureTargets(sim),
+      fetch: fetchTrusting(sim.ca),
+    };
     const report = await execute(config, env, output);
-    const second = rerun ? await execute(config, env, output) : undefined;
-    return { report, second };
+    const second = options.rerun ? await execute(config, env, output) : undefined;
+    const slack = receivedOf(sim.world)
+      .filter((m) => m.channel === 'slack' && m.status < 300)
+      .map((m) => slackPlainText(m.json as SlackPayload));
+    return { report, second, slack };
   } finally {
     await sim.close();
   }
