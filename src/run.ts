@@ -233,7 +233,8 @@ async function scanAndAct(
         return;
       }
       podsListed += pods.length;
-      progress.pods += pods.filter((p) => !p.hostNetwork).length;
+      // inspectNode reads each pod's namespace, and the node's own (hostNetwork) namespace once.
+      progress.pods += pods.filter((p) => !p.hostNetwork).length + (pods.some((p) => p.hostNetwork) ? 1 : 0);
       const [inspected, probed] = await Promise.allSettled([
         inspectNode(hot.name, pods, {
           exec: deps.exec,
