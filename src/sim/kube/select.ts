@@ -1,10 +1,15 @@
 // Label selectors (`app=web,tier in (a,b),!canary`) and field selectors (`spec.nodeName=n1`).
+
+import {
+  matchesRequirements,
+  parseSelector,
+  type Requirement,
+  SelectorSyntaxError,
+} from '../../policy/selector.js';
 import type { KubeObject } from '../world.js';
 import { badRequest } from './status.js';
 
-type Requirement = (labels: Record<string, string>) => boolean;
-
-/** Splits on commas outside parentheses. */
+/** Splits on commas outside parentheses (field selectors; labels go through the shared parser). */
 function terms(text: string): string[] {
   const out: string[] = [];
   let depth = 0;
@@ -21,29 +26,17 @@ function terms(text: string): string[] {
   return out.map((t) => t.trim()).filter((t) => t !== '');
 }
 
+/** The same label-selector grammar the rails use, answered with a 400 Status as the API server does. */
 export function labelSelector(text: string): (o: KubeObject) => boolean {
-  const reqs: Requirement[] = terms(text).map((t) => {
-    let m = /^([^!=\s]+)\s*(==|=|!=)\s*([^\s]*)$/.exec(t);
-    if (m) {
-      const [, k = '', op, v = ''] = m;
-      return op === '!=' ? (l) => l[k] !== v : (l) => l[k] === v;
-    }
-    m = /^([^\s]+)\s+(in|notin)\s*\(([^)]*)\)$/.exec(t);
-    if (m) {
-      const [, k = '', op, list = ''] = m;
-      const values = new Set(list.split(',').map((v) => v.trim()));
-      return op === 'in'
-        ? (l) => l[k] !== undefined && values.has(l[k])
-        : (l) => l[k] === undefined || !values.has(l[k]);
-    }
-    m = /^(!?)([A-Za-z0-9][-A-Za-z0-9_./]*)$/.exec(t);
-    if (m) {
-      const [, not, k = ''] = m;
-      return not ? (l) => !(k in l) : (l) => k in l;
-    }
-    throw badRequest(`unable to parse requirement: invalid label selector "${text}"`);
-  });
-  return (o) => reqs.every((r) => r(o.metadata.labels ?? {}));
+  let requirements: Requirement[];
+  try {
+    requirements = parseSelector(text);
+  } catch (e) {
+    throw badRequest(
+      `unable to parse requirement: ${e instanceof SelectorSyntaxError ? e.message : String(e)}`,
+    );
+  }
+  return (o) => matchesRequirements(requirements, o.metadata.labels ?? {});
 }
 
 const FIELDS: Record<string, (o: KubeObject) => string | undefined> = {
