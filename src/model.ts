@@ -273,20 +273,23 @@ export interface Offender {
 
 // ---------------------------------------------------------------- plan and act
 
-export type SkipReason =
-  | 'DRY_RUN'
-  | 'COOLDOWN'
-  | 'MAX_PER_RUN'
-  | 'EXCLUDED_NAMESPACE'
-  | 'NOT_SELECTED'
-  | 'OPTED_OUT'
-  | 'ROLLOUT_IN_PROGRESS'
-  | 'UNHEALTHY'
-  | 'PAUSED'
-  | 'SINGLE_REPLICA'
-  | 'UNSUPPORTED_KIND'
-  | 'BELOW_THRESHOLD'
-  | 'RAIL_CHECK_FAILED';
+/** Every reason a restart can be skipped for (shared/DESIGN.md, "Safety rails"). */
+export const SKIP_REASONS = [
+  'DRY_RUN',
+  'COOLDOWN',
+  'MAX_PER_RUN',
+  'EXCLUDED_NAMESPACE',
+  'NOT_SELECTED',
+  'OPTED_OUT',
+  'ROLLOUT_IN_PROGRESS',
+  'UNHEALTHY',
+  'PAUSED',
+  'SINGLE_REPLICA',
+  'UNSUPPORTED_KIND',
+  'BELOW_THRESHOLD',
+  'RAIL_CHECK_FAILED',
+] as const;
+export type SkipReason = (typeof SKIP_REASONS)[number];
 
 export type ActionStatus = 'planned' | 'applied' | 'skipped' | 'failed';
 
@@ -303,17 +306,20 @@ export interface Action {
 
 export type Severity = 'info' | 'warning' | 'critical';
 
-export type RecommendationId =
-  | 'CONNECTION_POOLING'
-  | 'TIME_WAIT_CHURN'
-  | 'AZURE_LB_OUTBOUND_PORTS'
-  | 'AZURE_NAT_GATEWAY'
-  | 'AWS_RANDOMIZESNAT_PRNG'
-  | 'AWS_EXTERNALSNAT'
-  | 'AWS_NATGW_ADD_IPS'
-  | 'CONNTRACK_RAISE_MAX'
-  | 'CONNTRACK_BE_LIBERAL'
-  | 'UNINSPECTABLE_PODS';
+/** The recommendation ids of the contract (shared/DESIGN.md): tools match on them. */
+export const RECOMMENDATION_IDS = [
+  'CONNECTION_POOLING',
+  'TIME_WAIT_CHURN',
+  'AZURE_LB_OUTBOUND_PORTS',
+  'AZURE_NAT_GATEWAY',
+  'AWS_RANDOMIZESNAT_PRNG',
+  'AWS_EXTERNALSNAT',
+  'AWS_NATGW_ADD_IPS',
+  'CONNTRACK_RAISE_MAX',
+  'CONNTRACK_BE_LIBERAL',
+  'UNINSPECTABLE_PODS',
+] as const;
+export type RecommendationId = (typeof RECOMMENDATION_IDS)[number];
 
 export interface Recommendation {
   id: RecommendationId;

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { describeConfig } from '../src/config/index.js';
+import { RECOMMENDATION_IDS, SKIP_REASONS } from '../src/model.js';
 import { packageRoot } from '../src/paths.js';
 
 const root = packageRoot();
@@ -23,31 +24,7 @@ describe('README', () => {
     expect(readme).toContain(`\`${env}\``);
   });
 
-  it.each([
-    'DRY_RUN',
-    'COOLDOWN',
-    'MAX_PER_RUN',
-    'EXCLUDED_NAMESPACE',
-    'NOT_SELECTED',
-    'OPTED_OUT',
-    'ROLLOUT_IN_PROGRESS',
-    'UNHEALTHY',
-    'PAUSED',
-    'SINGLE_REPLICA',
-    'UNSUPPORTED_KIND',
-    'BELOW_THRESHOLD',
-    'RAIL_CHECK_FAILED',
-    'CONNECTION_POOLING',
-    'TIME_WAIT_CHURN',
-    'AZURE_LB_OUTBOUND_PORTS',
-    'AZURE_NAT_GATEWAY',
-    'AWS_RANDOMIZESNAT_PRNG',
-    'AWS_EXTERNALSNAT',
-    'AWS_NATGW_ADD_IPS',
-    'CONNTRACK_RAISE_MAX',
-    'CONNTRACK_BE_LIBERAL',
-    'UNINSPECTABLE_PODS',
-  ])('explains %s', (code) => {
+  it.each([...SKIP_REASONS, ...RECOMMENDATION_IDS])('explains %s', (code) => {
     expect(readme).toContain(`\`${code}\``);
   });
 

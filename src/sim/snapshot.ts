@@ -7,42 +7,19 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ValidationError } from '../errors.js';
-import type { RecommendationId, SkipReason, TcpState } from '../model.js';
+import {
+  RECOMMENDATION_IDS,
+  type RecommendationId,
+  SKIP_REASONS,
+  type SkipReason,
+  type TcpState,
+} from '../model.js';
 import { STATE_BY_CODE } from '../sockets/states.js';
 
 // ---------------------------------------------------------------- schema (the file as written)
 
 /** Every state name /proc/net/tcp can show (the kernel's codes 1–12). */
 const TCP_STATES = STATE_BY_CODE.filter((s) => s !== 'UNKNOWN') as [TcpState, ...TcpState[]];
-
-const RECOMMENDATION_IDS = [
-  'CONNECTION_POOLING',
-  'TIME_WAIT_CHURN',
-  'AZURE_LB_OUTBOUND_PORTS',
-  'AZURE_NAT_GATEWAY',
-  'AWS_RANDOMIZESNAT_PRNG',
-  'AWS_EXTERNALSNAT',
-  'AWS_NATGW_ADD_IPS',
-  'CONNTRACK_RAISE_MAX',
-  'CONNTRACK_BE_LIBERAL',
-  'UNINSPECTABLE_PODS',
-] as const satisfies readonly RecommendationId[];
-
-const SKIP_REASONS = [
-  'DRY_RUN',
-  'COOLDOWN',
-  'MAX_PER_RUN',
-  'EXCLUDED_NAMESPACE',
-  'NOT_SELECTED',
-  'OPTED_OUT',
-  'ROLLOUT_IN_PROGRESS',
-  'UNHEALTHY',
-  'PAUSED',
-  'SINGLE_REPLICA',
-  'UNSUPPORTED_KIND',
-  'BELOW_THRESHOLD',
-  'RAIL_CHECK_FAILED',
-] as const satisfies readonly SkipReason[];
 
 export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'Pod'] as const;
 
