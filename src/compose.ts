@@ -38,7 +38,10 @@ export async function compose(config: Config, env: ComposeEnv): Promise<RunDeps>
   const now = env.now ?? (() => new Date());
   const kc = env.kubeConfig;
   const exec = podExec(kc);
-  const cluster = clusterReader(kc);
+  const reader = clusterReader(kc);
+  // The run and the cloud sources (to map instances and subnets to nodes) share one node list per run.
+  let nodes: ReturnType<typeof reader.nodes> | undefined;
+  const cluster = { ...reader, nodes: () => (nodes ??= reader.nodes()) };
   const pressure: PressureSource[] =
     config.provider === 'none'
       ? env.world
