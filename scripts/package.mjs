@@ -3,7 +3,7 @@
 //   dist/package/snatguard-lambda.zip  Lambda (index.mjs → handler, chunks)
 // Cloud SDKs are imported lazily by compose.ts, so esbuild splits them into chunks loaded only when configured.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -47,7 +47,6 @@ export async function packageAll() {
     join(azureDir, 'package.json'),
     JSON.stringify({ name: 'snatguard-functions', type: 'module', main: 'dist/functions/scan.mjs' }, null, 2),
   );
-  copyRuntimeFiles(azureDir);
 
   const lambdaDir = join(out, 'lambda');
   await build({
@@ -61,7 +60,6 @@ export async function packageAll() {
     join(lambdaDir, 'package.json'),
     JSON.stringify({ name: 'snatguard-lambda', type: 'module' }, null, 2),
   );
-  copyRuntimeFiles(lambdaDir);
 
   const zips = {};
   for (const [name, dir] of [
@@ -73,12 +71,6 @@ export async function packageAll() {
     zips[name] = statSync(zip).size;
   }
   return { azureDir, lambdaDir, zips };
-}
-
-/** Files read at run time next to the bundle: the snapshot examples are not needed, rbac.yaml is (sim only). */
-function copyRuntimeFiles(dir) {
-  mkdirSync(join(dir, 'infra', 'kubernetes'), { recursive: true });
-  copyFileSync(join(root, 'infra/kubernetes/rbac.yaml'), join(dir, 'infra/kubernetes/rbac.yaml'));
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -4,7 +4,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { connect } from './cluster/connect.js';
+import type { ClusterTarget } from './cluster/connect.js';
 import {
   clusterReader,
   configMapState,
@@ -141,7 +141,7 @@ export function snapshotPressure(world: SimWorld): PressureSource {
   };
 }
 
-export function clusterTarget(config: Config): Parameters<typeof connect>[0] {
+export function clusterTarget(config: Config): ClusterTarget {
   switch (config.cluster.connection) {
     case 'in-cluster':
       return { kind: 'in-cluster' };

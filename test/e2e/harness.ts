@@ -20,11 +20,8 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** Starts a simulator serving `snapshot` (YAML text, a plain object, or a loaded Snapshot). */
-export async function harness(snapshot: string | object, options: StartSimOptions = {}): Promise<Harness> {
-  const parsed = isLoaded(snapshot)
-    ? snapshot
-    : parseSnapshot(typeof snapshot === 'string' ? snapshot : stringify(snapshot), 'test');
+/** Starts a simulator serving `snapshot` (from `example()` or `aSnapshot()`). */
+export async function harness(parsed: Snapshot, options: StartSimOptions = {}): Promise<Harness> {
   const sim = await startSim(parsed, options);
   const log = createLogger({ level: 'silent' });
   return {
@@ -45,19 +42,14 @@ export async function harness(snapshot: string | object, options: StartSimOption
   };
 }
 
-const isLoaded = (s: unknown): s is Snapshot => typeof s === 'object' && s !== null && loaded.has(s);
-const loaded = new WeakSet<object>();
-
 /** Loads an example snapshot by file name (examples/). */
 export async function example(name: string): Promise<Snapshot> {
-  const s = await loadSnapshot(examplePath(name));
-  loaded.add(s);
-  return s;
+  return loadSnapshot(examplePath(name));
 }
 
-/** A minimal AKS-like snapshot: two nodes, 1,024 ports each; workloads given by the test. */
-export function aSnapshot(workloads: object[], extra: Record<string, unknown> = {}): object {
-  return {
+/** A minimal AKS-like snapshot, parsed as the loader would: two nodes, 1,024 ports each; workloads from the test. */
+export function aSnapshot(workloads: object[], extra: Record<string, unknown> = {}): Snapshot {
+  const doc = {
     apiVersion: 'snatguard.io/v1',
     kind: 'Snapshot',
     metadata: { name: 'e2e' },
@@ -70,6 +62,7 @@ export function aSnapshot(workloads: object[], extra: Record<string, unknown> = 
     workloads,
     ...extra,
   };
+  return parseSnapshot(stringify(doc), 'test');
 }
 
 let podIp = 10;

@@ -180,17 +180,24 @@ describe('inspection edge cases', () => {
         { node: 'node-b', ip: '10.224.0.5', hostNetwork: true },
       ],
     };
-    const snapshot = aSnapshot([
-      host,
-      aDeployment('mapped', {
-        sockets: [{ remote: MONGO, state: 'ESTABLISHED', count: 450, family: 'ipv4-mapped' }],
-      }),
-    ]);
-    (snapshot as { nodes: object[] }).nodes[0] = {
-      name: 'node-a',
-      internalIP: '10.224.0.4',
-      hostSockets: [{ remote: '198.51.100.7:443', state: 'ESTABLISHED', count: 150 }],
-    };
+    const snapshot = aSnapshot(
+      [
+        host,
+        aDeployment('mapped', {
+          sockets: [{ remote: MONGO, state: 'ESTABLISHED', count: 450, family: 'ipv4-mapped' }],
+        }),
+      ],
+      {
+        nodes: [
+          {
+            name: 'node-a',
+            internalIP: '10.224.0.4',
+            hostSockets: [{ remote: '198.51.100.7:443', state: 'ESTABLISHED', count: 150 }],
+          },
+          { name: 'node-b', internalIP: '10.224.0.5' },
+        ],
+      },
+    );
     const h = await harness(snapshot);
     try {
       const report = await h.run();

@@ -11,6 +11,7 @@ import { fetchTrusting } from '../../sim/fetch.js';
 import { startSim } from '../../sim/server.js';
 import { receivedOf } from '../../sim/sinks.js';
 import { loadSnapshot, type Snapshot } from '../../sim/snapshot.js';
+import { deadlineSignal } from '../job.js';
 import { checkExpectations } from './check.js';
 import { EXIT, handleFailure } from './exit.js';
 import { type OutputFormat, renderReport, styleFor } from './output.js';
@@ -171,9 +172,7 @@ async function execute(
 ): Promise<RunReport> {
   const progress = output === 'json' ? undefined : progressReporter(process.stderr);
   const deps = await compose(config, { ...env, onProgress: progress?.update });
-  const deadline = config.deadlineSeconds
-    ? AbortSignal.timeout(config.deadlineSeconds * 1000)
-    : new AbortController().signal;
+  const deadline = deadlineSignal(undefined, 0, config.deadlineSeconds);
   try {
     return await runScan(config, deps, deadline);
   } finally {
