@@ -257,8 +257,12 @@ export interface PodInspection {
   durationMs?: number;
 }
 
+/** Which measurement counted an offender's sockets: the pod's /proc/net/tcp{,6} or the node's conntrack table. */
+export type AttributionMethod = 'exec' | 'conntrack';
+
 export interface Offender {
   workload: string;
+  method?: AttributionMethod;
   ref: WorkloadRef;
   node: string;
   pods: string[];
@@ -288,6 +292,8 @@ export const SKIP_REASONS = [
   'UNSUPPORTED_KIND',
   'BELOW_THRESHOLD',
   'RAIL_CHECK_FAILED',
+  'RECREATE_STRATEGY',
+  'SETTLING',
 ] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 
@@ -318,6 +324,8 @@ export const RECOMMENDATION_IDS = [
   'CONNTRACK_RAISE_MAX',
   'CONNTRACK_BE_LIBERAL',
   'UNINSPECTABLE_PODS',
+  'SNAT_EXHAUSTION_FORECAST',
+  'SNAT_ALLOCATION_DRIFT',
 ] as const;
 export type RecommendationId = (typeof RECOMMENDATION_IDS)[number];
 
@@ -364,6 +372,14 @@ export interface NodeReport {
   conntrack?: ConntrackReading & { ratio: number; insertFailedDelta?: number; dropDelta?: number };
 }
 
+/**
+ * What the run saw (shared/DESIGN.md): complete = everything it meant to read was read; partial = some of
+ * it (pods, nodes or sources failed, or the deadline cut it short); failed = it could not look; skipped =
+ * another live run holds the lock.
+ */
+export const RUN_STATUSES = ['complete', 'partial', 'failed', 'skipped'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
 export interface RunReport {
   apiVersion: 'snatguard.io/v1';
   kind: 'RunReport';
@@ -373,6 +389,9 @@ export interface RunReport {
   mode: Mode;
   cluster: string;
   provider: 'azure' | 'aws' | 'none';
+  status?: RunStatus;
+  /** A short reason for a status other than complete (`deadline`, `cluster unreachable: …`). */
+  statusReason?: string;
   /** Set when the run did not act: `locked` (another run holds the Lease), `deadline`. */
   skipped?: string;
   nodes: NodeReport[];

@@ -189,6 +189,19 @@ export const configSchema = z
           '',
           'Label selector workloads must match to be restarted, e.g. "db=mongo"; empty = all.',
         ),
+        preemptive: z
+          .boolean()
+          .default(false)
+          .describe(
+            'A forecast (SNAT_EXHAUSTION_FORECAST) may restart, through the same rails, only when true.',
+          ),
+        settleMinutes: z
+          .number()
+          .min(0)
+          .default(10)
+          .describe(
+            'After a run restarted a workload on a node, later runs restart nothing else there for this long (SETTLING).',
+          ),
       })
       .prefault({})
       .describe('Safety rails: every skipped restart carries a reason code.'),
@@ -196,6 +209,14 @@ export const configSchema = z
       .strictObject({
         clusterCidrs: cidrList('Pod and service CIDRs (also read from the cluster when known): never SNAT.'),
         nonSnatCidrs: cidrList('Destinations reached without SNAT (peered VNets, private endpoints).'),
+        snatPortsPerNode: z
+          .number()
+          .int()
+          .min(1)
+          .default(1024)
+          .describe(
+            "provider none: the SNAT port budget a node's busiest destination is held against (thresholds.snatUsedRatio).",
+          ),
       })
       .prefault({}),
     exec: z
@@ -235,6 +256,18 @@ export const configSchema = z
       })
       .prefault({})
       .describe('What is inspected on hot nodes.'),
+    forecast: z
+      .strictObject({
+        horizonMinutes: z
+          .number()
+          .gt(0)
+          .default(60)
+          .describe(
+            'Early warning: warn when a node is projected to run out of SNAT ports within this long.',
+          ),
+      })
+      .prefault({})
+      .describe('Early warning across runs (SNAT_EXHAUSTION_FORECAST, SNAT_ALLOCATION_DRIFT).'),
     notify: z
       .strictObject({
         slack: z
@@ -279,6 +312,12 @@ export const configSchema = z
       .describe('Each channel is on when its URL is set.'),
     azure: z
       .strictObject({
+        cloud: z
+          .enum(['AzurePublicCloud', 'AzureChinaCloud', 'AzureUSGovernment'])
+          .default('AzurePublicCloud')
+          .describe(
+            'Selects the ARM, metrics and authority endpoints together; the endpoint keys still override.',
+          ),
         subscriptionId: optionalString('AKS subscription id.'),
         resourceGroup: optionalString('Resource group of the managed cluster.'),
         clusterName: optionalString('Managed cluster name.'),

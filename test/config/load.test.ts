@@ -51,8 +51,12 @@ describe('defaults', () => {
       allowSingleReplica: false,
       namespaces: { include: [], exclude: ['kube-system'] },
       selector: '',
+      preemptive: false,
+      settleMinutes: 10,
     });
-    expect(c.network).toEqual({ clusterCidrs: [], nonSnatCidrs: [] });
+    expect(c.network).toEqual({ clusterCidrs: [], nonSnatCidrs: [], snatPortsPerNode: 1024 });
+    expect(c.forecast).toEqual({ horizonMinutes: 60 });
+    expect(c.azure.cloud).toBe('AzurePublicCloud');
     expect(c.exec).toEqual({ concurrency: 16, timeoutSeconds: 10, maxBytes: 67108864 });
     expect(c.notify).toEqual({
       slack: { webhookUrl: '' },
@@ -79,7 +83,7 @@ describe('defaults', () => {
     expect(c.lock).toEqual({ ttlSeconds: 600 });
     expect(c.log).toEqual({ level: 'info' });
     expect(c.deadlineSeconds).toBeUndefined();
-    expect(c.azure).toEqual({});
+    expect(c.azure).toEqual({ cloud: 'AzurePublicCloud' });
     expect(c.aws).toEqual({});
   });
 
