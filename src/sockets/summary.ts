@@ -332,13 +332,41 @@ export function summarize(input: string | Uint8Array, classifier?: AddressClassi
   return s.finish();
 }
 
+/** Bytes parsed between two returns to the event loop (a few ms of work): timers and aborts still fire. */
+export const YIELD_BYTES = 1 << 20;
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * Pushes one chunk in slices of {@link YIELD_BYTES}, returning to the event loop between slices, so a
+ * huge chunk cannot hold the loop (a run's deadline and the exec timeouts must fire); stops with the
+ * signal's reason once it is aborted.
+ */
+export async function pushYielding(
+  s: Pick<Summarizer, 'push'>,
+  chunk: Uint8Array | string,
+  signal?: AbortSignal,
+): Promise<void> {
+  const b = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+  for (let at = 0; at < b.length; at += YIELD_BYTES) {
+    signal?.throwIfAborted();
+    s.push(b.subarray(at, at + YIELD_BYTES));
+    if (at + YIELD_BYTES < b.length) await nextTurn();
+  }
+}
+
 /** Summary of a stream of chunks; memory stays bounded by the summary, not the input. */
 export async function summarizeStream(
   chunks: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>,
   classifier?: AddressClassifier,
+  signal?: AbortSignal,
 ): Promise<{ summary: SocketSummary; counts: ScanCounts }> {
   const s = createSummarizer(classifier);
-  for await (const chunk of chunks) s.push(chunk);
+  for await (const chunk of chunks) {
+    await pushYielding(s, chunk, signal);
+    await nextTurn();
+  }
+  signal?.throwIfAborted();
   const summary = s.finish();
   return { summary, counts: { ...s.counts } };
 }

@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createClassifier } from '../../src/sockets/address.js';
-import { createSummarizer } from '../../src/sockets/summary.js';
+import { createSummarizer, summarizeStream } from '../../src/sockets/summary.js';
 
 const classifier = createClassifier();
 
@@ -109,5 +109,34 @@ describe('destination table under chosen peers (issue 16 item 1)', () => {
     const b = createSummarizer(classifier);
     b.push(text);
     expect(a.finish()).toEqual(b.finish());
+  });
+});
+
+describe('parsing yields to the event loop (issue 16 item 1)', () => {
+  // 16 MiB in one chunk: before, summarizeStream parsed it in one synchronous stretch, so a deadline
+  // (a timer aborting the run's signal) could not fire until the whole text was done.
+  const big = (() => {
+    const peers = collidingPeers(64);
+    const block = peers.map((p, i) => line(i, p, 443)).join('');
+    return block.repeat(Math.ceil((16 << 20) / block.length));
+  })();
+
+  it('a deadline that comes due mid-parse aborts it', async () => {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new Error('deadline')), 0);
+    const started = summarizeStream([big], classifier, controller.signal);
+    await expect(started).rejects.toThrow('deadline');
+    clearTimeout(timer);
+  });
+
+  it('without a deadline the same text is summarized in full', async () => {
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 0);
+    const { summary } = await summarizeStream([big], classifier);
+    clearInterval(ticker);
+    expect(summary.malformed).toBe(0);
+    expect(summary.parsed).toBe(summary.lines);
+    // The loop turned while parsing: timers ran between slices.
+    expect(ticks).toBeGreaterThan(0);
   });
 });
