@@ -275,7 +275,11 @@ async function scanAndAct(
   ctx.unseen = unseen;
   // After the deadline, the owner and workload reads that turn findings into a report get a short budget.
   let wrapUp: AbortSignal | undefined;
-  const after = (): AbortSignal => (signal.aborted ? (wrapUp ??= AbortSignal.timeout(WRAP_UP_MS)) : signal);
+  const after = (): AbortSignal => {
+    if (!signal.aborted) return signal;
+    wrapUp ??= AbortSignal.timeout(WRAP_UP_MS);
+    return wrapUp;
+  };
 
   // pressure: every source on its own; one that fails is an error, not the end of the run
   const pressure: NodePressure[] = [];
