@@ -84,3 +84,10 @@ export function clusterName(config: Config, contextCluster?: string): string {
     'kubernetes'
   );
 }
+
+/** Empty `cluster.name` (and no cloud cluster name): the kube context's cluster names the run. */
+export function withContextCluster(config: Config, contextCluster: string | undefined): Config {
+  if (config.cluster.name || config.azure.clusterName || config.aws.clusterName || !contextCluster)
+    return config;
+  return { ...config, cluster: { ...config.cluster, name: contextCluster } };
+}
