@@ -7,22 +7,26 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { packageRoot } from '../src/paths.js';
 
+/** Bundles the CLI; returns its entry file. Remove `dirname(entry)` when done. */
 export async function bundleCli(): Promise<string> {
   const root = packageRoot();
   const dir = join(root, 'node_modules', '.cache', 'snatguard-test');
   await mkdir(dir, { recursive: true });
-  const outfile = join(dir, `cli-${process.pid}-${Math.random().toString(36).slice(2)}.mjs`);
+  const outdir = join(dir, `cli-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  // Split at the CLI's dynamic imports, as the real build keeps them: a command loads only its modules.
   await build({
-    entryPoints: [join(root, 'src/hosts/cli/main.ts')],
+    entryPoints: { main: join(root, 'src/hosts/cli/main.ts') },
     bundle: true,
+    splitting: true,
     platform: 'node',
     format: 'esm',
     target: 'node20',
     packages: 'external',
-    outfile,
+    outdir,
+    outExtension: { '.js': '.mjs' },
     logLevel: 'silent',
   });
-  return outfile;
+  return join(outdir, 'main.mjs');
 }
 
 export interface CliResult {
