@@ -38,7 +38,7 @@ export interface ComposeEnv {
 export async function compose(config: Config, env: ComposeEnv): Promise<RunDeps> {
   const now = env.now ?? (() => new Date());
   const kc = env.kubeConfig;
-  const exec = podExec(kc);
+  const exec = podExec(kc, { maxBytesInFlight: config.exec.maxBytesInFlight });
   const reader = clusterReader(kc);
   // The run and the cloud sources (to map instances and subnets to nodes) share one node list per run.
   let nodes: ReturnType<typeof reader.nodes> | undefined;

@@ -31,6 +31,18 @@ export interface ClusterReader {
 export interface PodExec {
   /** `cat FILES…` in the pod; resolves with stdout, rejects with an ExecError. */
   read(pod: PodRef, files: string[], limits: ExecLimits, signal: AbortSignal): Promise<string>;
+  /**
+   * `cat FILES…` in the pod, stdout handed to `onStdout` frame by frame as it arrives and not kept;
+   * resolves with the byte count once the command succeeded, rejects with an ExecError (whatever was
+   * handed on is then to be discarded). Optional: without it, inspect reads the text whole.
+   */
+  stream?(
+    pod: PodRef,
+    files: string[],
+    limits: ExecLimits,
+    signal: AbortSignal,
+    onStdout: (chunk: Uint8Array) => void,
+  ): Promise<number>;
 }
 
 export interface NodeProbe {

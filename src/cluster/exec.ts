@@ -1,18 +1,29 @@
 // PodExec over the Kubernetes exec WebSocket (client-node 1.4 `Exec`), bounded in size and time.
-// The output comes from inside a pod: it is only ever collected as bytes, never interpreted here.
-import type { IncomingMessage } from 'node:http';
+// The output comes from inside a pod: it is only ever handled as bytes here, never interpreted. stream()
+// hands stdout on frame by frame as it arrives (nothing of a pod's text is kept); read() collects it.
+// All execs of one PodExec share one TLS agent (TLS sessions are resumed, not renegotiated) and one
+// ByteBudget (the run's cap on output in flight).
+import { Agent as HttpAgent, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import { Exec, type KubeConfig, type V1Status } from '@kubernetes/client-node';
 import type { WebSocketInterface } from '@kubernetes/client-node/dist/web-socket-handler.js';
 import WebSocket from 'ws';
 import { ExecError, messageOf } from '../errors.js';
 import type { ExecLimits, PodRef } from '../model.js';
 import type { PodExec } from '../ports.js';
-import { BoundedSink, TailSink } from './bounded.js';
+import { TailSink } from './bounded.js';
+import { ByteBudget, type Holder } from './budget.js';
 
 const STDOUT = 1;
 const STDERR = 2;
 const STATUS = 3;
 const PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io'];
+/**
+ * The largest frame accepted (ws buffers a frame whole before handing it on). kube-apiserver and the
+ * kubelet copy exec streams through 32 KiB buffers, one frame per write (k8s.io/apimachinery
+ * httpstream/wsstream, io.Copy), and the framing is theirs, not the pod's: 1 MiB is a wide margin.
+ */
+export const MAX_FRAME_BYTES = 1 << 20;
 
 /** runc / containerd / CRI-O wording when the binary does not exist in the image (distroless). */
 const NOT_FOUND =
@@ -31,10 +42,11 @@ export function exitCodeOf(status: V1Status): number | undefined {
  * `cat A B` exits 1 when one file is missing (IPv6 disabled: no /proc/net/tcp6) yet prints the rest.
  * That is a usable answer when every stderr line is a missing-file complaint and stdout is not empty.
  */
-export function onlyMissingFiles(stderr: string, stdout: string): boolean {
+export function onlyMissingFiles(stderr: string, stdout: string | number): boolean {
   const lines = stderr.split('\n').filter((l) => l.trim() !== '');
+  const stdoutBytes = typeof stdout === 'number' ? stdout : stdout.length;
   return (
-    stdout.length > 0 &&
+    stdoutBytes > 0 &&
     lines.length > 0 &&
     lines.every((l) => /^cat: .+: No such file or directory$/.test(l.trim()))
   );
@@ -93,27 +105,58 @@ export function refusalMessage(httpStatus: number, body: string): string {
   return `HTTP ${httpStatus}: ${oneLine(message ?? 'no reason given')}`;
 }
 
+export interface PodExecOptions {
+  /** The run's cap on exec output in flight (exec.maxBytesInFlight); one per PodExec, shared by its execs. */
+  maxBytesInFlight?: number;
+}
+
 /** A PodExec that runs `cat FILES…` through the API server's exec WebSocket. */
-export function podExec(kc: KubeConfig): PodExec {
+export function podExec(kc: KubeConfig, options: PodExecOptions = {}): PodExec & { budget: ByteBudget } {
+  const budget = new ByteBudget(options.maxBytesInFlight ?? Number.POSITIVE_INFINITY);
+  let agents: { http: HttpAgent; https: HttpsAgent } | undefined;
+  // One agent per PodExec: the TLS session of the first exec is resumed by the next (no full handshake).
+  const agentFor = (uri: string) => {
+    agents ??= { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
+    return uri.startsWith('wss:') ? agents.https : agents.http;
+  };
+  const shared = { budget, agentFor };
   return {
-    read: (pod, files, limits, signal) => readFiles(kc, pod, files, limits, signal),
+    budget,
+    read: async (pod, files, limits, signal) => {
+      const chunks: Buffer[] = [];
+      await runCat(kc, pod, files, limits, signal, (chunk) => void chunks.push(Buffer.from(chunk)), shared);
+      return Buffer.concat(chunks).toString('utf8');
+    },
+    stream: (pod, files, limits, signal, onStdout) =>
+      runCat(kc, pod, files, limits, signal, onStdout, shared),
   };
 }
 
-function readFiles(
+interface Shared {
+  budget: ByteBudget;
+  agentFor(uri: string): HttpAgent | HttpsAgent;
+}
+
+/** `cat FILES…` in the pod; stdout goes to `onStdout` frame by frame; resolves with the bytes it had. */
+function runCat(
   kc: KubeConfig,
   pod: PodRef,
   files: string[],
   limits: ExecLimits,
   signal: AbortSignal,
-): Promise<string> {
+  onStdout: (chunk: Uint8Array) => void,
+  shared: Shared,
+): Promise<number> {
   const target = `${pod.namespace}/${pod.name}`;
   if (signal.aborted) return Promise.reject(new ExecError(`exec in ${target} aborted`, 'aborted'));
 
-  return new Promise<string>((resolve, reject) => {
+  return new Promise<number>((resolve, reject) => {
     let socket: WebSocket | undefined;
     let settled = false;
     let status: V1Status | undefined;
+    let stdoutBytes = 0;
+    let tooLarge = false;
+    const holder: Holder = shared.budget.holder();
 
     const closeSocket = (hard: boolean): void => {
       const s = socket;
@@ -123,37 +166,50 @@ function readFiles(
       else s.close(1000);
     };
 
-    const finish = (error: ExecError | null, text?: string): void => {
+    const finish = (error: ExecError | null): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
+      holder.release();
       closeSocket(error !== null);
       if (error !== null) reject(error);
-      else resolve(text ?? '');
+      else resolve(stdoutBytes);
     };
 
-    const stdout = new BoundedSink(limits.maxBytes, (bytes) =>
-      finish(
-        new ExecError(
-          `exec output from ${target} exceeded ${limits.maxBytes} bytes (${bytes} so far)`,
-          'too-large',
-        ),
-      ),
-    );
+    /** One stdout frame: counted against the exec's cap and the run's budget, handed on, dropped. */
+    const onStdoutFrame = (s: WebSocket, data: Buffer): void => {
+      stdoutBytes += data.length;
+      if (stdoutBytes > limits.maxBytes) {
+        tooLarge = true;
+        finish(
+          new ExecError(
+            `exec output from ${target} exceeded ${limits.maxBytes} bytes (${stdoutBytes} so far)`,
+            'too-large',
+          ),
+        );
+        return;
+      }
+      onStdout(data);
+      if (!holder.take(data.length) && !s.isPaused) {
+        s.pause();
+        holder.whenFree().then(() => {
+          if (!settled) s.resume();
+        });
+      }
+    };
     const stderr = new TailSink(4096);
 
     const onStatus = (s: V1Status): void => {
       status = s;
-      if (stdout.exceeded) return;
+      if (tooLarge) return;
       const code = exitCodeOf(s);
       if (code === 0) {
-        finish(null, stdout.text());
+        finish(null);
         return;
       }
-      const out = stdout.text();
-      if (code === 1 && onlyMissingFiles(stderr.text(), out)) {
-        finish(null, out);
+      if (code === 1 && onlyMissingFiles(stderr.text(), stdoutBytes)) {
+        finish(null);
         return;
       }
       const err = execFailure(s.message ?? `exit code ${code ?? 'unknown'}`, stderr.text());
@@ -181,9 +237,10 @@ function readFiles(
         return new Promise<WebSocket>((resolveOpen, rejectOpen) => {
           const s = new WebSocket(uri, PROTOCOLS, {
             ...opts,
+            agent: shared.agentFor(uri),
             handshakeTimeout: limits.timeoutMs,
-            // One frame can never be larger than the whole allowed output (plus the channel byte).
-            maxPayload: Math.max(64 * 1024, limits.maxBytes + 1024),
+            // Plus the channel byte.
+            maxPayload: MAX_FRAME_BYTES + 1,
           });
           socket = s;
           s.on('open', () => resolveOpen(s));
@@ -217,6 +274,10 @@ function readFiles(
             if (buff.length < 1) return;
             const stream = buff.readUInt8(0);
             if (stream !== STDOUT && stream !== STDERR && stream !== STATUS) return; // CLOSE frames, resize echoes
+            if (stream === STDOUT) {
+              onStdoutFrame(s, buff.subarray(1));
+              return;
+            }
             try {
               if (!binaryHandler(stream, buff.subarray(1))) s.close(1000);
             } catch (e) {
@@ -234,7 +295,7 @@ function readFiles(
 
     const command = ['cat', ...files];
     new Exec(kc, wsInterface)
-      .exec(pod.namespace, pod.name, pod.container ?? '', command, stdout, stderr, null, false, onStatus)
+      .exec(pod.namespace, pod.name, pod.container ?? '', command, null, stderr, null, false, onStatus)
       .then(
         (ws) => {
           socket = ws as unknown as WebSocket;

@@ -1,12 +1,12 @@
 // The inspect stage for one hot node: `cat /proc/net/tcp /proc/net/tcp6` in every pod on it, with
-// bounded concurrency, summarized at once (the text is dropped). hostNetwork pods share the node's
+// bounded concurrency, each frame of output parsed as it arrives (no pod's text is held whole). hostNetwork pods share the node's
 // namespace: it is read once, through one of them, and stands for the node. Failures are data.
 import { getMaxListeners, setMaxListeners } from 'node:events';
 import { ExecError, messageOf } from '../errors.js';
-import type { ExecLimits, PodInfo, PodInspection, RunError } from '../model.js';
+import type { ExecLimits, PodInfo, PodInspection, PodRef, RunError, SocketSummary } from '../model.js';
 import type { Log, PodExec } from '../ports.js';
 import type { AddressClassifier } from '../sockets/address.js';
-import { summarize } from '../sockets/summary.js';
+import { createSummarizer, pushYielding } from '../sockets/summary.js';
 import { createLimiter } from './limit.js';
 
 export const SOCKET_FILES = ['/proc/net/tcp', '/proc/net/tcp6'];
@@ -34,7 +34,26 @@ export interface NodeInspection {
 
 const podTarget = (p: PodInfo): string => `${p.namespace}/${p.name}`;
 
-type Attempt = { ok: true; text: string; container?: string } | { ok: false; error: unknown };
+type Attempt =
+  | { ok: true; summary: SocketSummary; bytes: number; container?: string }
+  | { ok: false; error: unknown };
+
+/** One pod's tables, summarized frame by frame as the exec streams them (whole only for a PodExec without stream). */
+async function summarizePod(
+  ref: PodRef,
+  deps: InspectDeps,
+): Promise<{ summary: SocketSummary; bytes: number }> {
+  const summarizer = createSummarizer(deps.classifier);
+  if (deps.exec.stream) {
+    const bytes = await deps.exec.stream(ref, SOCKET_FILES, deps.limits, deps.signal, (chunk) =>
+      summarizer.push(chunk),
+    );
+    return { summary: summarizer.finish(), bytes };
+  }
+  const text = await deps.exec.read(ref, SOCKET_FILES, deps.limits, deps.signal);
+  await pushYielding(summarizer, text, deps.signal);
+  return { summary: summarizer.finish(), bytes: Buffer.byteLength(text) };
+}
 
 /** Reads the socket tables of one pod; on "no cat" tries its other containers (same network namespace). */
 async function readPod(pod: PodInfo, deps: InspectDeps): Promise<Attempt> {
@@ -48,8 +67,8 @@ async function readPod(pod: PodInfo, deps: InspectDeps): Promise<Attempt> {
       ? { namespace: pod.namespace, name: pod.name, container }
       : { namespace: pod.namespace, name: pod.name };
     try {
-      const text = await deps.exec.read(ref, SOCKET_FILES, deps.limits, deps.signal);
-      return container ? { ok: true, text, container } : { ok: true, text };
+      const { summary, bytes } = await summarizePod(ref, deps);
+      return container ? { ok: true, summary, bytes, container } : { ok: true, summary, bytes };
     } catch (e) {
       last = e;
       if (!(e instanceof ExecError && e.kind === 'not-found')) break;
@@ -58,27 +77,10 @@ async function readPod(pod: PodInfo, deps: InspectDeps): Promise<Attempt> {
   return { ok: false, error: last };
 }
 
-function toInspection(
-  pod: PodInfo,
-  nodeLevel: boolean,
-  attempt: Attempt,
-  deps: InspectDeps,
-  startedAt: number,
-): PodInspection {
+function toInspection(pod: PodInfo, nodeLevel: boolean, attempt: Attempt, startedAt: number): PodInspection {
   const durationMs = Math.round(performance.now() - startedAt);
   if (attempt.ok) {
-    try {
-      const summary = summarize(attempt.text, deps.classifier);
-      return { pod, status: 'ok', nodeLevel, summary, bytes: Buffer.byteLength(attempt.text), durationMs };
-    } catch (e) {
-      return {
-        pod,
-        status: 'failed',
-        nodeLevel,
-        reason: `unreadable socket tables: ${messageOf(e)}`,
-        durationMs,
-      };
-    }
+    return { pod, status: 'ok', nodeLevel, summary: attempt.summary, bytes: attempt.bytes, durationMs };
   }
   const e = attempt.error;
   if (e instanceof ExecError && e.kind === 'not-found') {
@@ -110,7 +112,7 @@ export async function inspectNode(
   const inspectOrdinary = (pod: PodInfo): Promise<PodInspection> =>
     limit(async () => {
       const t0 = performance.now();
-      const inspection = toInspection(pod, false, await readPod(pod, deps), deps, t0);
+      const inspection = toInspection(pod, false, await readPod(pod, deps), t0);
       progress();
       return inspection;
     });
@@ -123,7 +125,7 @@ export async function inspectNode(
           const t0 = performance.now();
           let first: PodInspection | undefined;
           for (const pod of host) {
-            const inspection = toInspection(pod, true, await readPod(pod, deps), deps, t0);
+            const inspection = toInspection(pod, true, await readPod(pod, deps), t0);
             if (inspection.status === 'ok') {
               first = inspection;
               break;
