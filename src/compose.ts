@@ -23,6 +23,9 @@ import { AZURE_CLOUD_ENDPOINTS } from './pressure/types.js';
 import type { NotifyOutcome, RunDeps } from './run.js';
 import type { SimWorld } from './sim/types.js';
 
+/** The run's cap on exec output in flight, in multiples of exec.maxBytes (issue 16 item 8). */
+export const RUN_EXEC_BYTES_FACTOR = 4;
+
 export interface ComposeEnv {
   kubeConfig: KubeConfig;
   log: Log;
@@ -38,7 +41,8 @@ export interface ComposeEnv {
 export async function compose(config: Config, env: ComposeEnv): Promise<RunDeps> {
   const now = env.now ?? (() => new Date());
   const kc = env.kubeConfig;
-  const exec = podExec(kc, { maxBytesInFlight: config.exec.maxBytesInFlight });
+  // The run's cap on exec output in flight: four pods' worth of the per-exec cap (256 MiB by default).
+  const exec = podExec(kc, { maxBytesInFlight: RUN_EXEC_BYTES_FACTOR * config.exec.maxBytes });
   const reader = clusterReader(kc);
   // The run and the cloud sources (to map instances and subnets to nodes) share one node list per run.
   let nodes: ReturnType<typeof reader.nodes> | undefined;

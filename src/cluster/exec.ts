@@ -106,7 +106,7 @@ export function refusalMessage(httpStatus: number, body: string): string {
 }
 
 export interface PodExecOptions {
-  /** The run's cap on exec output in flight (exec.maxBytesInFlight); one per PodExec, shared by its execs. */
+  /** The run's cap on exec output in flight (compose.ts: 4 × exec.maxBytes); shared by this PodExec's execs. */
   maxBytesInFlight?: number;
 }
 

@@ -229,14 +229,6 @@ export const configSchema = z
           .min(1)
           .default(67108864)
           .describe('Output cap per exec; /proc/net/tcp text is untrusted.'),
-        maxBytesInFlight: z
-          .number()
-          .int()
-          .min(1)
-          .default(268435456)
-          .describe(
-            'Cap on the output of all execs in flight in one run: past it, execs pause reading until others end (the oldest never waits).',
-          ),
       })
       .prefault({}),
     inspect: z
