@@ -107,9 +107,15 @@ function fakes(overrides: Partial<RunDeps> = {}): Fakes {
   const remediator: Remediator = {
     restart: async (w) => {
       restarted.push(`${w.namespace}/${w.kind}/${w.name}`);
+      return { confirmed: true };
     },
   };
-  const lock: Lock = { acquire: async () => true, release: async () => {} };
+  const lock: Lock = {
+    acquire: async () => true,
+    renew: async () => true,
+    settled: () => ({}),
+    release: async () => {},
+  };
   const state: StateStore = {
     load: async () => emptyState(),
     save: async (s) => {
@@ -217,7 +223,14 @@ describe('runScan', () => {
   });
 
   it('skips everything when another run holds the lock', async () => {
-    const f = fakes({ lock: { acquire: async () => false, release: async () => {} } });
+    const f = fakes({
+      lock: {
+        acquire: async () => false,
+        renew: async () => false,
+        settled: () => ({}),
+        release: async () => {},
+      },
+    });
     let listed = false;
     f.deps.cluster.nodes = async () => {
       listed = true;
