@@ -48,7 +48,7 @@ describe('state save with the resourceVersion of the load (failed before: last w
       notified: { 'alert-b': { firstSeen: at, lastSent: at, severity: 'critical' } },
     });
     const cm = h.sim.world.get('configmaps', 'snatguard', 'snatguard-state');
-    const saved = JSON.parse(String(cm.data?.[STATE_KEY]));
+    const saved = JSON.parse(String((cm as { data?: Record<string, string> }).data?.[STATE_KEY]));
     expect(Object.keys(saved.notified).sort()).toEqual(['alert-a', 'alert-b']);
     // b's first write was refused (409) and retried on a's version.
     expect(
