@@ -87,21 +87,22 @@ export async function runScan(config: Config, deps: RunDeps, signal: AbortSignal
   const holder = deps.runId;
   const ttlMs = leaseTtlMs(config);
   let locked = false;
+  let lockError: unknown;
   try {
     locked = await deps.lock.acquire(holder, ttlMs, signal);
   } catch (e) {
+    lockError = e;
     errors.push({ stage: 'lock', target: `lease/${config.namespace}/snatguard`, message: messageOf(e) });
   }
-  if (!locked) {
-    const reason = errors.length > 0 ? 'lock-failed' : 'locked';
-    log.info({ holder, reason }, 'run skipped: lock not acquired');
+  if (!locked && lockError === undefined) {
+    log.info({ holder, reason: 'locked' }, 'run skipped: lock not acquired');
     return buildReport({
       config,
       runId: deps.runId,
       startedAt,
       finishedAt: deps.now(),
       errors,
-      skipped: reason,
+      skipped: 'locked',
     });
   }
 
@@ -119,26 +120,32 @@ export async function runScan(config: Config, deps: RunDeps, signal: AbortSignal
     });
   }
 
+  let failed: string | undefined;
   // Renewed every third of the TTL while the run lives; a failed renewal stops the act stage.
-  const keeper = keepLease(deps.lock, {
-    intervalMs: ttlMs / 3,
-    signal,
-    onLost: (why) => {
-      log.warn({ holder, why }, 'lease lost: no further restarts');
-      errors.push({ stage: 'lock', target: `lease/${config.namespace}/snatguard`, message: why });
-    },
-  });
-
-  try {
-    await scanAndAct(config, deps, state, ctx, errors, signal, keeper);
-  } catch (e) {
-    // Only an abort (deadline) reaches here: stages turn their own failures into errors.
-    errors.push({
-      stage: 'plan',
-      target: 'run',
-      message: signal.aborted ? 'deadline reached' : messageOf(e),
-    });
-    if (!signal.aborted) log.error({ err: messageOf(e) }, 'run stage failed');
+  const keeper = locked
+    ? keepLease(deps.lock, {
+        intervalMs: ttlMs / 3,
+        signal,
+        onLost: (why) => {
+          log.warn({ holder, why }, 'lease lost: no further restarts');
+          errors.push({ stage: 'lock', target: `lease/${config.namespace}/snatguard`, message: why });
+        },
+      })
+    : undefined;
+  if (!locked || keeper === undefined) {
+    // The lock could not even be read: the run cannot look (and must not act). It says so, loudly.
+    failed = failureReason('lock', lockError);
+    log.error({ reason: failed }, 'run failed: lock unreadable');
+  } else {
+    try {
+      failed = await scanAndAct(config, deps, state, ctx, errors, signal, keeper);
+    } catch (e) {
+      // Stages turn their own failures into errors; what reaches here is a defect, and the run could not finish.
+      errors.push({ stage: 'plan', target: 'run', message: messageOf(e) });
+      log.error({ err: messageOf(e) }, 'run stage failed');
+      if (!signal.aborted) failed = `run failed: ${messageOf(e)}`;
+    }
+    if (signal.aborted) errors.push({ stage: 'plan', target: 'run', message: 'deadline reached' });
   }
 
   let report = buildReport({
@@ -147,13 +154,15 @@ export async function runScan(config: Config, deps: RunDeps, signal: AbortSignal
     startedAt,
     finishedAt: deps.now(),
     errors,
-    skipped: signal.aborted ? 'deadline' : undefined,
+    skipped: !locked ? 'lock-failed' : signal.aborted && !failed ? 'deadline' : undefined,
+    ...(failed ? { failed } : {}),
+    deadline: locked && signal.aborted,
     ...ctx,
   });
 
   // The wrap-up has its own time, whatever the run's signal did: a timer held here (not AbortSignal.timeout
   // alone, which Node 20 may collect, nodejs/node#57736), and notify gets only part of it.
-  await keeper.stop();
+  await keeper?.stop();
   const wrapUp = new AbortController();
   const wrapUpTimer = setTimeout(() => wrapUp.abort(new Error('wrap-up time is up')), WRAP_UP_MS);
   const notifyStop = new AbortController();
@@ -187,17 +196,21 @@ export async function runScan(config: Config, deps: RunDeps, signal: AbortSignal
     const target = `configmap/${config.namespace}/snatguard-state`;
     report = { ...report, errors: [...report.errors, { stage: 'state', target, message: messageOf(e) }] };
   }
-  try {
-    await bounded(deps.lock.release(wrapUp.signal), wrapUp.signal, 'lease release');
-  } catch (e) {
-    const target = `lease/${config.namespace}/snatguard`;
-    log.warn({ err: messageOf(e) }, 'lease release failed; it expires on its own');
-    report = { ...report, errors: [...report.errors, { stage: 'lock', target, message: messageOf(e) }] };
+  if (locked) {
+    try {
+      await bounded(deps.lock.release(wrapUp.signal), wrapUp.signal, 'lease release');
+    } catch (e) {
+      const target = `lease/${config.namespace}/snatguard`;
+      log.warn({ err: messageOf(e) }, 'lease release failed; it expires on its own');
+      report = { ...report, errors: [...report.errors, { stage: 'lock', target, message: messageOf(e) }] };
+    }
   }
   clearTimeout(wrapUpTimer);
   log.info(
     {
       runId: report.runId,
+      status: report.status,
+      statusReason: report.statusReason,
       hotNodes: report.nodes.filter((n) => n.hot).length,
       offenders: report.offenders.length,
       actions: report.actions.map(
@@ -210,6 +223,26 @@ export async function runScan(config: Config, deps: RunDeps, signal: AbortSignal
   return { ...report, finishedAt: deps.now().toISOString() };
 }
 
+/** Network failures that mean the API server (or cloud) was never reached, as people name them. */
+const UNREACHABLE =
+  /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ECONNRESET|certificate|self[- ]signed|socket hang up/i;
+
+/** The statusReason of a failed run: what could not be read, and why. */
+export function failureReason(what: 'lock' | 'nodes' | 'pressure' | 'connect', e: unknown): string {
+  const message = messageOf(e);
+  if (what !== 'pressure' && UNREACHABLE.test(message)) return `cluster unreachable: ${message}`;
+  switch (what) {
+    case 'lock':
+      return `lock unreadable: ${message}`;
+    case 'nodes':
+      return `nodes not listable: ${message}`;
+    case 'connect':
+      return `no cluster access: ${message}`;
+    default:
+      return `no pressure source answered: ${message}`;
+  }
+}
+
 /** What the stages found, handed to buildReport. */
 export interface RunContext {
   nodes: NodeReport[];
@@ -218,8 +251,62 @@ export interface RunContext {
   recommendations: RunReport['recommendations'];
   conntrackState: RunState['conntrack'];
   stats: NonNullable<RunReport['stats']>;
+  /** What the run meant to read and could not: the counts behind a `partial` status. */
+  unseen: Unseen;
 }
 
+export interface Unseen {
+  /** Pressure sources that failed outright, of how many. */
+  sourcesFailed: number;
+  sources: number;
+  /** Metric reads that failed inside sources that otherwise answered. */
+  metricErrors: number;
+  /** Hot nodes whose pods could not be listed, or whose inspection the deadline cut short. */
+  nodesNotInspected: number;
+  /** Pods whose inspection failed (exec error, timeout), and pods without a way in (no `cat`). */
+  podsFailed: number;
+  podsUninspectable: number;
+  /** Hot nodes whose conntrack could not be read. */
+  conntrackUnread: number;
+  /** Pods whose owner could not be read. */
+  ownersUnknown: number;
+}
+
+const noneUnseen = (): Unseen => ({
+  sourcesFailed: 0,
+  sources: 0,
+  metricErrors: 0,
+  nodesNotInspected: 0,
+  podsFailed: 0,
+  podsUninspectable: 0,
+  conntrackUnread: 0,
+  ownersUnknown: 0,
+});
+
+/** Resolves `p`, or undefined once `signal` fires (the deadline's wrap-up budget ran out). */
+function within<T>(p: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  if (signal.aborted) return Promise.resolve(undefined);
+  return new Promise<T | undefined>((resolve, reject) => {
+    const onAbort = () => resolve(undefined);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+/**
+ * The stages after the lock. Returns the reason the run could not look at all (status failed), or
+ * undefined. The deadline does not throw away what was found: the stages after inspection still run on
+ * what was read (within a short wrap-up budget), and restarts happen only where a node was read in full.
+ */
 async function scanAndAct(
   config: Config,
   deps: RunDeps,
@@ -228,34 +315,55 @@ async function scanAndAct(
   errors: RunError[],
   signal: AbortSignal,
   keeper: LeaseKeeper,
-): Promise<void> {
+): Promise<string | undefined> {
   const { log } = deps;
   const t0 = Date.now();
   const now = deps.now();
   const window = { start: new Date(now.getTime() - config.window.minutes * 60_000), end: now };
+  const unseen = noneUnseen();
+  ctx.unseen = unseen;
+  // After the deadline, the owner and workload reads that turn findings into a report get a short budget.
+  let wrapUp: AbortSignal | undefined;
+  const after = (): AbortSignal => {
+    if (!signal.aborted) return signal;
+    wrapUp ??= AbortSignal.timeout(WRAP_UP_MS);
+    return wrapUp;
+  };
 
   // pressure: every source on its own; one that fails is an error, not the end of the run
   const pressure: NodePressure[] = [];
   const facts: Partial<CloudFacts> = { provider: config.provider };
   const readings = await Promise.allSettled(deps.pressure.map((s) => s.read(window, signal)));
+  unseen.sources = deps.pressure.length;
+  const sourceFailures: string[] = [];
   readings.forEach((r, i) => {
     const source = deps.pressure[i]!.name;
     if (r.status === 'fulfilled') {
       pressure.push(...r.value.nodes);
       mergeFacts(facts, r.value.facts);
       errors.push(...r.value.errors);
+      // A source that read nothing and reported only errors did not answer either.
+      if (r.value.nodes.length === 0 && r.value.errors.length > 0) {
+        unseen.sourcesFailed++;
+        sourceFailures.push(`${source}: ${r.value.errors[0]!.message}`);
+      } else unseen.metricErrors += r.value.errors.length;
     } else {
+      unseen.sourcesFailed++;
+      sourceFailures.push(`${source}: ${messageOf(r.reason)}`);
       errors.push({ stage: 'pressure', target: source, message: messageOf(r.reason) });
     }
   });
-  signal.throwIfAborted();
+  if (signal.aborted) return undefined;
+  if (config.provider !== 'none' && unseen.sources > 0 && unseen.sourcesFailed === unseen.sources) {
+    return failureReason('pressure', sourceFailures.join('; '));
+  }
 
   let allNodes: NodeInfo[] = [];
   try {
     allNodes = await deps.cluster.nodes(signal);
   } catch (e) {
     errors.push({ stage: 'nodes', target: 'nodes', message: messageOf(e) });
-    return;
+    return failureReason('nodes', e);
   }
   const { hot: hotNodes, cool } = selectHotNodes(config, pressure, allNodes, errors);
   // Pod CIDRs the nodes carry are cluster addresses even when the config does not list them.
@@ -268,15 +376,22 @@ async function scanAndAct(
   // inspect: per node, pods and the node's conntrack, every failure contained to its node or pod
   const inspections: PodInspection[] = [];
   const conntrack = new Map<string, ConntrackReading>();
+  // Nodes read in full before the deadline: the only ones a restart may be planned from.
+  const complete = new Set<string>();
   const progress = { nodesDone: 0, nodes: hotNodes.length, podsDone: 0, pods: 0 };
   let podsListed = 0;
   let execs = 0;
   const perNode = await Promise.allSettled(
     hotNodes.map(async (hot) => {
+      if (signal.aborted) {
+        unseen.nodesNotInspected++;
+        return;
+      }
       let pods: PodInfo[];
       try {
         pods = await deps.cluster.podsOn(hot.name, signal);
       } catch (e) {
+        unseen.nodesNotInspected++;
         errors.push({ stage: 'inspect', target: `node/${hot.name}`, message: messageOf(e) });
         return;
       }
@@ -298,15 +413,22 @@ async function scanAndAct(
         }),
         deps.probe.conntrack(hot.name, signal, pods),
       ]);
+      const cut = signal.aborted;
       if (inspected.status === 'fulfilled') {
         inspections.push(...inspected.value.inspections);
         errors.push(...inspected.value.errors);
         execs += inspected.value.inspections.length;
+        if (!cut) complete.add(hot.name);
+        else unseen.nodesNotInspected++;
       } else {
+        unseen.nodesNotInspected++;
         errors.push({ stage: 'inspect', target: `node/${hot.name}`, message: messageOf(inspected.reason) });
       }
       if (probed.status === 'fulfilled') conntrack.set(hot.name, probed.value);
-      else errors.push({ stage: 'conntrack', target: `node/${hot.name}`, message: messageOf(probed.reason) });
+      else {
+        unseen.conntrackUnread++;
+        errors.push({ stage: 'conntrack', target: `node/${hot.name}`, message: messageOf(probed.reason) });
+      }
       progress.nodesDone++;
       deps.onProgress?.(progress);
     }),
@@ -315,7 +437,8 @@ async function scanAndAct(
     if (r.status === 'rejected')
       errors.push({ stage: 'inspect', target: 'nodes', message: messageOf(r.reason) });
   }
-  signal.throwIfAborted();
+  unseen.podsFailed = inspections.filter((i) => i.status === 'failed').length;
+  unseen.podsUninspectable = inspections.filter((i) => i.status === 'uninspectable').length;
 
   const ct = conntrackFindings(conntrack, state.conntrack, config.thresholds, now);
   ctx.conntrackState = ct.state;
@@ -328,9 +451,12 @@ async function scanAndAct(
       .map(async (i) => {
         const key = `${i.pod.namespace}/${i.pod.name}`;
         try {
-          owners.set(key, await deps.cluster.ownerOf(i.pod, signal));
+          const owner = await within(deps.cluster.ownerOf(i.pod, after()), after());
+          if (owner === undefined) throw new Error('deadline reached before the owner was read');
+          owners.set(key, owner);
         } catch (e) {
           owners.set(key, null);
+          unseen.ownersUnknown++;
           errors.push({ stage: 'owners', target: key, message: messageOf(e) });
         }
       }),
@@ -343,25 +469,33 @@ async function scanAndAct(
   const policy = { mode: config.mode, rails: config.rails };
 
   // The rails read the live state of exactly the candidates that pass the static rails; a read that
-  // fails is recorded and fails closed in plan (RAIL_CHECK_FAILED).
+  // fails is recorded and fails closed in plan (RAIL_CHECK_FAILED). A candidate on a node the deadline
+  // cut short fails closed the same way: its share was measured against part of the node.
   const checks = new Map<string, WorkloadCheck>();
+  const cutShort = new Set(candidates.filter((c) => !complete.has(c.node)).map((c) => c.workload));
   await Promise.all(
     workloadsToCheck(candidates, policy, now).map(async (ref) => {
+      const id = workloadId(ref);
+      if (cutShort.has(id)) {
+        checks.set(id, { ok: false, error: 'the deadline cut the inspection of its node short' });
+        return;
+      }
       try {
-        checks.set(workloadId(ref), { ok: true, status: await deps.cluster.workload(ref, signal) });
+        const status = await within(deps.cluster.workload(ref, after()), after());
+        if (status === undefined) throw new Error('deadline reached before the workload was read');
+        checks.set(id, { ok: true, status });
       } catch (e) {
-        checks.set(workloadId(ref), { ok: false, error: messageOf(e) });
+        checks.set(id, { ok: false, error: messageOf(e) });
         // The skip (RAIL_CHECK_FAILED) says what was not done; the error says what failed.
-        errors.push({ stage: 'plan', target: workloadId(ref), message: messageOf(e) });
+        errors.push({ stage: 'plan', target: id, message: messageOf(e) });
       }
     }),
   );
   // SETTLING: what earlier runs restarted, as the Lease recorded it (read when this run took the lock).
   const history: PlanHistory = { settled: deps.lock.settled(), runId: deps.runId };
   const actions = plan(candidates, checks, policy, now, history);
-  signal.throwIfAborted();
 
-  await act(config, deps, actions, candidates, history, errors, signal, keeper);
+  await act(config, deps, actions, candidates, history, errors, after(), keeper);
 
   const nodes = nodeReports(hotNodes, cool, allNodes, inspections, analysis.nodeSnatSockets, ct.nodes);
   const uninspectable = inspections
@@ -391,6 +525,7 @@ async function scanAndAct(
   ctx.actions = actions;
   ctx.recommendations = recommend(adviceInput);
   ctx.stats = { podsListed, execs, durationMs: Date.now() - t0 };
+  return undefined;
 }
 
 /**
