@@ -306,6 +306,13 @@ export async function loadSnapshot(path: string): Promise<Snapshot> {
 
 /** Parses snapshot text (YAML or JSON); `source` names it in messages. */
 export function parseSnapshot(text: string, source = 'snapshot'): Snapshot {
+  // JSON (what `snatguard snapshot` and generators write) loads at JSON.parse speed: 20 MB in ~0.1 s
+  // instead of ~3 s through the YAML parser. Anything JSON.parse refuses goes the YAML way, for its messages.
+  const json = parseJson(text);
+  if (json !== undefined) {
+    if (json.duplicates.length > 0) throw new ValidationError(source, json.duplicates);
+    return validated(json.data, source);
+  }
   const doc = parseDocument(text, { uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new ValidationError(
@@ -317,7 +324,10 @@ export function parseSnapshot(text: string, source = 'snapshot'): Snapshot {
       }),
     );
   }
-  const data: unknown = doc.toJS();
+  return validated(doc.toJS(), source);
+}
+
+function validated(data: unknown, source: string): Snapshot {
   const result = snapshotSchema.safeParse(data);
   if (!result.success) throw new ValidationError(source, result.error.issues.flatMap(formatIssue));
   const problems: string[] = [];
@@ -327,6 +337,67 @@ export function parseSnapshot(text: string, source = 'snapshot'): Snapshot {
 }
 
 const firstLine = (s: string): string => s.split('\n')[0] ?? s;
+
+/**
+ * JSON text → its value and the duplicate keys in it (JSON.parse keeps the last one silently; the YAML
+ * path rejects them, and so must this one), or undefined when the text is not JSON.
+ */
+export function parseJson(text: string): { data: unknown; duplicates: string[] } | undefined {
+  const start = text.search(/\S/);
+  if (start < 0 || (text[start] !== '{' && text[start] !== '[')) return undefined;
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  return { data, duplicates: duplicateKeys(text) };
+}
+
+/** One linear pass over valid JSON: `line L, column C: Map keys must be unique` per repeated key in an object. */
+function duplicateKeys(text: string): string[] {
+  const problems: string[] = [];
+  // Per open container: the keys of an object so far, or null for an array.
+  const stack: (Set<string> | null)[] = [];
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      const begin = i;
+      let escaped = false;
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c /* \ */) {
+          escaped = true;
+          i++;
+        } else if (d === 0x22) break;
+      }
+      if (expectKey) {
+        const raw = text.slice(begin, i + 1);
+        const key = escaped ? (JSON.parse(raw) as string) : raw.slice(1, -1);
+        const keys = stack[stack.length - 1];
+        if (keys?.has(key)) {
+          const before = text.slice(0, begin);
+          const line = before.split('\n').length;
+          const col = begin - before.lastIndexOf('\n');
+          problems.push(`line ${line}, column ${col}: Map keys must be unique`);
+        }
+        keys?.add(key);
+        expectKey = false;
+      }
+    } else if (c === 0x7b /* { */) {
+      stack.push(new Set());
+      expectKey = true;
+    } else if (c === 0x5b /* [ */) {
+      stack.push(null);
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      stack.pop();
+    } else if (c === 0x2c /* , */) {
+      expectKey = stack[stack.length - 1] instanceof Set;
+    }
+  }
+  return problems;
+}
 
 /** `['workloads', 2, 'pods', 0, 'name']` → `workloads[2].pods[0].name`. */
 export function formatPath(path: readonly PropertyKey[]): string {

@@ -140,9 +140,17 @@ export class World implements SimWorld {
   private readonly usedIps = new Set<string>();
   private rv = 1000;
   private uidCounter = 0;
+  /**
+   * Pods by spec.nodeName and by owner uid (store keys), kept up to date on every pod write, as a real
+   * API server's watch cache is indexed: a field-selector list costs what it returns, not the cluster.
+   */
+  private readonly podsByNode = new Map<string, Set<string>>();
+  private readonly podsByOwner = new Map<string, Set<string>>();
+  private readonly nodesByName = new Map<string, Snapshot['nodes'][number]>();
 
   constructor(snapshot: Snapshot, opts: WorldOptions = {}) {
     this.snapshot = snapshot;
+    for (const n of snapshot.nodes) this.nodesByName.set(n.name, n);
     this.now = opts.now ?? (() => new Date());
     this.classifier = createClassifier({
       clusterCidrs: [snapshot.cluster.podCIDR, snapshot.cluster.serviceCIDR],
@@ -174,17 +182,45 @@ export class World implements SimWorld {
     return t;
   }
 
-  /** Objects of a resource, in one namespace or all; copies, sorted by namespace then name. */
-  list(resource: string, namespace?: string): KubeObject[] {
-    const objects = [...(this.store.get(resource)?.values() ?? [])].filter(
-      (o) => namespace === undefined || o.metadata.namespace === namespace,
-    );
+  /**
+   * Objects of a resource, in one namespace or all; copies, sorted by namespace then name. `nodeName`
+   * (pods only) reads the node index: only that node's pods are looked at.
+   */
+  list(resource: string, namespace?: string, nodeName?: string): KubeObject[] {
+    const map = this.store.get(resource);
+    const candidates =
+      resource === 'pods' && nodeName !== undefined
+        ? [...(this.podsByNode.get(nodeName) ?? [])].map((k) => map?.get(k)).filter((o) => o !== undefined)
+        : [...(map?.values() ?? [])];
+    const objects = candidates.filter((o) => namespace === undefined || o.metadata.namespace === namespace);
     objects.sort((a, b) =>
       this.key(a.metadata.namespace, a.metadata.name) < this.key(b.metadata.namespace, b.metadata.name)
         ? -1
         : 1,
     );
     return objects.map(clone);
+  }
+
+  /** Keeps the pod indexes in step with one pod write (`before` and/or `after` absent on create/delete). */
+  private indexPod(k: string, before: KubeObject | undefined, after: KubeObject | undefined): void {
+    const move = (index: Map<string, Set<string>>, from: string[], to: string[]): void => {
+      for (const v of from) {
+        const set = index.get(v);
+        set?.delete(k);
+        if (set?.size === 0) index.delete(v);
+      }
+      for (const v of to) {
+        const set = index.get(v);
+        if (set === undefined) index.set(v, new Set([k]));
+        else set.add(k);
+      }
+    };
+    const node = (o: KubeObject | undefined): string[] =>
+      o?.spec?.nodeName ? [o.spec.nodeName as string] : [];
+    const owners = (o: KubeObject | undefined): string[] =>
+      (o?.metadata.ownerReferences ?? []).map((r) => r.uid);
+    move(this.podsByNode, node(before), node(after));
+    move(this.podsByOwner, owners(before), owners(after));
   }
 
   get(resource: string, namespace: string | undefined, name: string): KubeObject {
@@ -256,6 +292,7 @@ export class World implements SimWorld {
     if (['deployments', 'statefulsets', 'daemonsets', 'replicasets'].includes(resource))
       obj.metadata.generation = 1;
     map.set(k, obj);
+    if (resource === 'pods') this.indexPod(k, undefined, obj);
     return clone(obj);
   }
 
@@ -303,6 +340,7 @@ export class World implements SimWorld {
     if (canonicalJson(old) === canonicalJson(next)) return clone(old);
     next.metadata.resourceVersion = this.nextRv();
     map.set(k, next);
+    if (resource === 'pods') this.indexPod(k, old, next);
     if (workload && specChanged) this.reconcile(resource, old, next);
     return clone(map.get(k)!);
   }
@@ -315,7 +353,10 @@ export class World implements SimWorld {
     const old = map.get(k);
     if (!old) throw notFound(resource, t.group, name);
     map.delete(k);
-    if (resource === 'pods') this.pods.delete(k);
+    if (resource === 'pods') {
+      this.pods.delete(k);
+      this.indexPod(k, old, undefined);
+    }
     this.nextRv();
     return clone(old);
   }
@@ -343,7 +384,7 @@ export class World implements SimWorld {
   private nodeHostSockets(node: string): ConcreteSocket[] {
     let s = this.hostSockets.get(node);
     if (!s) {
-      const n = this.snapshot.nodes.find((x) => x.name === node);
+      const n = this.nodesByName.get(node);
       s = n ? expandSockets(n.hostSockets, n.internalIP, `node/${node}`) : [];
       this.hostSockets.set(node, s);
     }
@@ -351,12 +392,17 @@ export class World implements SimWorld {
   }
 
   private podsOnNode(node: string): PodRuntime[] {
-    return [...this.pods.values()].filter((p) => p.node === node);
+    const out: PodRuntime[] = [];
+    for (const k of this.podsByNode.get(node) ?? []) {
+      const p = this.pods.get(k);
+      if (p !== undefined && p.node === node) out.push(p);
+    }
+    return out;
   }
 
   /** Conntrack of a node's own network namespace: the snapshot's, else derived from its sockets now. */
   nodeConntrack(node: string): ConntrackReading {
-    const n = this.snapshot.nodes.find((x) => x.name === node);
+    const n = this.nodesByName.get(node);
     if (n?.conntrack) return { ...n.conntrack };
     let count = this.nodeHostSockets(node).filter((s) => s.state !== 'LISTEN').length;
     for (const p of this.podsOnNode(node))
@@ -379,7 +425,7 @@ export class World implements SimWorld {
 
   /** SNAPSHOT.md "Derived metrics"; fields the snapshot gives win. */
   nodeMetrics(node: string): NodeMetrics {
-    const n = this.snapshot.nodes.find((x) => x.name === node);
+    const n = this.nodesByName.get(node);
     const given = n?.metrics ?? {};
     const lb = this.snapshot.cloud.azure?.loadBalancer;
     const perIp =
@@ -804,7 +850,7 @@ export class World implements SimWorld {
       labels['batch.kubernetes.io/job-name'] = rt.name;
       labels['job-name'] = rt.name;
     }
-    const n = this.snapshot.nodes.find((x) => x.name === node);
+    const n = this.nodesByName.get(node);
     const started = this.timestamp(ageMs);
     const podIp = hostNetwork ? (n?.internalIP ?? ip) : ip;
     const ready = [
@@ -879,9 +925,14 @@ export class World implements SimWorld {
   }
 
   private podsOwnedBy(namespace: string, ownerUid: string): KubeObject[] {
-    return this.list('pods', namespace).filter((p) =>
-      p.metadata.ownerReferences?.some((r) => r.uid === ownerUid),
-    );
+    const map = this.store.get('pods')!;
+    const out: KubeObject[] = [];
+    for (const k of this.podsByOwner.get(ownerUid) ?? []) {
+      const p = map.get(k);
+      if (p?.metadata.namespace === namespace) out.push(p);
+    }
+    out.sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
+    return out.map(clone);
   }
 
   /** Writes a workload's status from its spec and pods (server side, no generation change). */

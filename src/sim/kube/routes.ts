@@ -213,9 +213,12 @@ export function kubeApi(world: World, opts: KubeApiOptions): KubeApi {
     const includeObject = url.searchParams.get('includeObject');
     switch (verb) {
       case 'list': {
-        let items = world.list(type.resource, target.namespace);
         const ls = url.searchParams.get('labelSelector');
         const fs = url.searchParams.get('fieldSelector');
+        // spec.nodeName=X reads the node index (as kube-apiserver's pod watch cache does); the whole
+        // selector is still applied below.
+        const onNode = fs ? /(?:^|,)\s*spec\.nodeName\s*==?\s*([^,\s]*)/.exec(fs)?.[1] : undefined;
+        let items = world.list(type.resource, target.namespace, onNode);
         if (ls) items = items.filter(labelSelector(ls));
         if (fs) items = items.filter(fieldSelector(fs));
         const limit = Number(url.searchParams.get('limit') ?? 0);
