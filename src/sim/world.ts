@@ -113,7 +113,22 @@ export function defaultSnatPorts(nodes: number): number {
 const DEFAULT_CONNTRACK_MAX = 131072;
 const SYSTEM_NAMESPACES = ['default', 'kube-node-lease', 'kube-public', 'kube-system', 'snatguard'];
 
-const clone = <T>(o: T): T => structuredClone(o);
+/**
+ * A deep copy of plain JSON data (what Kubernetes objects are): several times faster than structuredClone,
+ * which dominated seeding a 30k-pod world. An own `__proto__` key (JSON.parse makes them) stays a key.
+ */
+function clone<T>(o: T): T {
+  if (o === null || typeof o !== 'object') return o;
+  if (Array.isArray(o)) return o.map(clone) as T;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(o)) {
+    const v = clone((o as Record<string, unknown>)[k]);
+    if (k === '__proto__')
+      Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+    else out[k] = v;
+  }
+  return out as T;
+}
 const canonicalJson = (v: unknown): string =>
   JSON.stringify(v, (_k, val) =>
     val && typeof val === 'object' && !Array.isArray(val)
