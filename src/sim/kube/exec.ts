@@ -4,7 +4,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { messageOf } from '../../errors.js';
 import { renderConntrackStat } from '../../sockets/conntrack.js';
+import type { ExecOutcome } from '../backend.js';
 import type { PodRuntime, World } from '../world.js';
 
 export const EXEC_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io'];
@@ -51,12 +53,6 @@ export function podFile(world: World, pod: PodRuntime, path: string): string | u
   }
 }
 
-interface ExecOutcome {
-  stdout: string;
-  stderr: string;
-  status: Record<string, unknown>;
-}
-
 const success = { metadata: {}, status: 'Success' };
 
 /** The Status kubelet reports when the runtime cannot start the process. */
@@ -100,6 +96,30 @@ export function runCommand(world: World, pod: PodRuntime, command: string[]): Ex
   };
 }
 
+/** The backend's answer for its pods (src/sim/backend.ts), the snapshot's for the rest. */
+async function liveOrSnapshot(world: World, pod: PodRuntime, command: string[]): Promise<ExecOutcome> {
+  if (world.backend?.exec) {
+    try {
+      const live = await world.backend.exec(pod, command);
+      if (live) return live;
+    } catch (e) {
+      // As a kubelet reports a runtime failure: a Status with the message, never a crashed server.
+      return {
+        stdout: '',
+        stderr: '',
+        status: {
+          metadata: {},
+          status: 'Failure',
+          message: `Internal error occurred: ${messageOf(e)}`,
+          reason: 'InternalError',
+          code: 500,
+        },
+      };
+    }
+  }
+  return runCommand(world, pod, command);
+}
+
 function send(ws: WebSocket, channel: number, text: string): void {
   const data = Buffer.from(text, 'utf8');
   for (let at = 0; at < data.length; at += FRAME_BYTES) {
@@ -123,9 +143,10 @@ export function createExecServer(world: World) {
         ws.on('close', () => open.delete(ws));
         ws.on('error', () => ws.terminate());
         if (pod.exec === 'hang') return; // never answers; the socket closes when the client goes away
-        const answer = () => {
+        const answer = async () => {
           if (ws.readyState !== ws.OPEN) return;
-          const out = runCommand(world, pod, command);
+          const out = await liveOrSnapshot(world, pod, command);
+          if (ws.readyState !== ws.OPEN) return;
           if (out.stdout) send(ws, STDOUT, out.stdout);
           if (out.stderr) send(ws, STDERR, out.stderr);
           send(ws, ERROR, JSON.stringify(out.status));
@@ -133,9 +154,9 @@ export function createExecServer(world: World) {
         };
         const delay = world.faults.execLatencyMs;
         if (delay > 0) {
-          const timer = setTimeout(answer, delay);
+          const timer = setTimeout(() => void answer(), delay);
           ws.on('close', () => clearTimeout(timer));
-        } else answer();
+        } else void answer();
       });
     },
     /** Protocols the client offers that we speak. */
