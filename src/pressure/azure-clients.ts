@@ -4,11 +4,8 @@ import { rootCertificates } from 'node:tls';
 import { ContainerServiceClient, type ManagedCluster } from '@azure/arm-containerservice';
 import { NetworkManagementClient } from '@azure/arm-network';
 import type { TokenCredential } from '@azure/core-auth';
-import {
-  MetricsClient,
-  type MetricsQueryResourcesOptions,
-  type MetricsQueryResult,
-} from '@azure/monitor-query-metrics';
+import { MetricsClient, type MetricsQueryResourcesOptions } from '@azure/monitor-query-metrics';
+import { PressureSourceError } from '../errors.js';
 import type { TimeWindow } from '../model.js';
 import type { Point } from './series.js';
 import type { AzureTarget, RetryPolicy } from './types.js';
@@ -82,13 +79,14 @@ export const resourceName = (id: string): string => id.split('/').filter(Boolean
 export interface MetricQuery {
   resourceId: string;
   namespace: string;
-  metricNames: string[];
+  /** Exactly one metric per query: the answer's series belong to it by construction, whatever its display name. */
+  metric: string;
   aggregation: 'Average' | 'Total' | 'Maximum';
   filter?: string;
   top?: number;
 }
 
-/** One time series of one metric: its dimension values (lower-case names) and points of the aggregation. */
+/** One time series of the queried metric: its dimension values (invariant names, lower case) and points. */
 export interface Series {
   metric: string;
   dims: Record<string, string>;
@@ -97,18 +95,75 @@ export interface Series {
 
 export interface MetricAnswer {
   series: Series[];
-  /** Metrics that came back with an error code. */
+  /** The metric came back with an error code. */
   failed: { metric: string; message: string }[];
 }
 
-/** Runs one metrics:getBatch query over the window at one-minute grain and flattens its series. */
+type Raw = Record<string, unknown>;
+const isObject = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
+const arrayOf = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+
+/**
+ * The invariant name of a `{value, localizedValue}` pair. @azure/monitor-query-metrics hands out
+ * `localizedValue || value` (a display name such as "Backend IP Address"), so names are read from the
+ * wire body instead; a bare string is taken as is.
+ */
+export const invariantName = (name: unknown): string =>
+  (isObject(name) ? String(name.value ?? '') : typeof name === 'string' ? name : '').toLowerCase();
+
+/**
+ * Pure: the body of a `metrics:getBatch` answer for ONE resource and ONE metric → series. Which metric a
+ * series belongs to comes from the request (one metric per query), dimension names from their invariant
+ * `name.value`; points whose aggregation is absent or null stay null (not yet ingested).
+ */
+export function seriesOfBatchBody(body: unknown, q: MetricQuery): MetricAnswer {
+  const key = q.aggregation === 'Average' ? 'average' : q.aggregation === 'Total' ? 'total' : 'maximum';
+  const answer: MetricAnswer = { series: [], failed: [] };
+  const values = isObject(body) ? arrayOf(body.values) : [];
+  // Results come back in the order of the request's resource ids; one id was asked for.
+  const result = values[0];
+  if (!isObject(result)) return answer;
+  for (const metric of arrayOf(result.value)) {
+    if (!isObject(metric)) continue;
+    const code = typeof metric.errorCode === 'string' ? metric.errorCode : undefined;
+    if (code && code !== 'Success') {
+      const message =
+        typeof metric.errorMessage === 'string' && metric.errorMessage ? metric.errorMessage : code;
+      answer.failed.push({ metric: q.metric, message });
+      continue;
+    }
+    for (const ts of arrayOf(metric.timeseries)) {
+      if (!isObject(ts)) continue;
+      const dims: Record<string, string> = {};
+      for (const md of arrayOf(ts.metadatavalues)) {
+        if (!isObject(md)) continue;
+        const name = invariantName(md.name);
+        if (name) dims[name] = typeof md.value === 'string' ? md.value : String(md.value ?? '');
+      }
+      const points: Point[] = [];
+      for (const d of arrayOf(ts.data)) {
+        if (!isObject(d)) continue;
+        const v = d[key];
+        points.push({ t: Date.parse(String(d.timeStamp)), v: typeof v === 'number' ? v : null });
+      }
+      answer.series.push({ metric: q.metric, dims, points });
+    }
+  }
+  return answer;
+}
+
+/** Runs one metrics:getBatch query for one metric over the window at one-minute grain. */
 export async function queryMetrics(
   client: MetricsClient,
   q: MetricQuery,
   window: TimeWindow,
   signal: AbortSignal,
 ): Promise<MetricAnswer> {
-  const options: MetricsQueryResourcesOptions & { abortSignal: AbortSignal } = {
+  let body: unknown;
+  const options: MetricsQueryResourcesOptions & {
+    abortSignal: AbortSignal;
+    onResponse: (r: { status: number; parsedBody?: unknown }) => void;
+  } = {
     startTime: window.start,
     endTime: window.end,
     interval: 'PT1M',
@@ -116,31 +171,14 @@ export async function queryMetrics(
     ...(q.filter ? { filter: q.filter } : {}),
     ...(q.top !== undefined ? { top: q.top } : {}),
     abortSignal: signal,
+    onResponse: (r) => {
+      if (r.status === 200) body = r.parsedBody;
+    },
   };
-  const results: MetricsQueryResult[] = await client.queryResources(
-    [q.resourceId],
-    q.metricNames,
-    q.namespace,
-    options,
-  );
-  const key = q.aggregation === 'Average' ? 'average' : q.aggregation === 'Total' ? 'total' : 'maximum';
-  const answer: MetricAnswer = { series: [], failed: [] };
-  for (const result of results) {
-    for (const metric of result.metrics ?? []) {
-      if (metric.errorCode && metric.errorCode !== 'Success') {
-        answer.failed.push({ metric: metric.name, message: metric.errorMessage ?? metric.errorCode });
-        continue;
-      }
-      for (const ts of metric.timeseries ?? []) {
-        const dims: Record<string, string> = {};
-        for (const md of ts.metadatavalues ?? [])
-          if (md.name) dims[String(md.name).toLowerCase()] = md.value ?? '';
-        const points = (ts.data ?? []).map((d) => ({ t: new Date(d.timeStamp).getTime(), v: d[key] }));
-        answer.series.push({ metric: metric.name, dims, points });
-      }
-    }
-  }
-  return answer;
+  // The SDK carries auth, retries and errors; the series are read from the wire body it received.
+  await client.queryResources([q.resourceId], [q.metric], q.namespace, options);
+  if (body === undefined) throw new PressureSourceError(`metrics answer for ${q.metric} had no JSON body`);
+  return seriesOfBatchBody(body, q);
 }
 
 export const clusterLocation = (target: AzureTarget, cluster: ManagedCluster): string =>
