@@ -31,6 +31,11 @@ export interface ClusterReader {
 export interface PodExec {
   /** `cat FILES…` in the pod; resolves with stdout, rejects with an ExecError. */
   read(pod: PodRef, files: string[], limits: ExecLimits, signal: AbortSignal): Promise<string>;
+  /**
+   * Runs one fixed, read-only command (the node probe's `conntrack -L -o extended`); the same bounds and
+   * errors as `read`. Optional: a PodExec that cannot run other programs leaves it out.
+   */
+  run?(pod: PodRef, command: readonly string[], limits: ExecLimits, signal: AbortSignal): Promise<string>;
 }
 
 export interface NodeProbe {

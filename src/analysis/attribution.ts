@@ -58,7 +58,7 @@ const endpoint = (address: string, port: number): string =>
 
 /**
  * Attributes the SNAT flows of one node's table. `nodeAddresses` are the node's own addresses (the
- * MASQUERADE source); when empty, any flow whose source was translated counts.
+ * MASQUERADE source); for a family with no address listed, any flow whose source was translated counts.
  */
 export function attributeFlows(
   flows: Iterable<ConntrackFlow>,
@@ -67,6 +67,8 @@ export function attributeFlows(
   classifier: AddressClassifier,
 ): NodeAttribution {
   const node = new Set(nodeAddresses.map(canonicalIp));
+  const nodeV6 = [...node].some((a) => a.includes(':'));
+  const nodeV4 = [...node].some((a) => !a.includes(':'));
   const byIp = new Map<string, AttributablePod>();
   const hostIps = new Set<string>();
   for (const p of pods) {
@@ -82,7 +84,9 @@ export function attributeFlows(
     const source = canonicalIp(f.original.src);
     const translatedTo = canonicalIp(f.reply.dst);
     if (translatedTo === source) continue; // not source-NATed
-    if (node.size > 0 && !node.has(translatedTo)) continue;
+    // A family the node has no known address of (IPv6 on a node listed by its IPv4): any translation counts.
+    const known = translatedTo.includes(':') ? nodeV6 : nodeV4;
+    if (known && !node.has(translatedTo)) continue;
     const peer = canonicalIp(f.reply.src);
     let isPublic = publicCache.get(peer);
     if (isPublic === undefined) {

@@ -351,7 +351,8 @@ export class World implements SimWorld {
     return s;
   }
 
-  private podsOnNode(node: string): PodRuntime[] {
+  /** The pods the world runs on `node` now. */
+  podsOn(node: string): PodRuntime[] {
     return [...this.pods.values()].filter((p) => p.node === node);
   }
 
@@ -360,7 +361,7 @@ export class World implements SimWorld {
     const n = this.snapshot.nodes.find((x) => x.name === node);
     if (n?.conntrack) return { ...n.conntrack };
     let count = this.nodeHostSockets(node).filter((s) => s.state !== 'LISTEN').length;
-    for (const p of this.podsOnNode(node))
+    for (const p of this.podsOn(node))
       if (!p.hostNetwork)
         count += p.sockets.reduce((sum, s) => sum + (s.state === 'LISTEN' ? 0 : s.count), 0);
     return { count, max: DEFAULT_CONNTRACK_MAX, insertFailed: 0, drop: 0, earlyDrop: 0, beLiberal: false };
@@ -373,7 +374,7 @@ export class World implements SimWorld {
       for (const [k, v] of m) total.set(k, (total.get(k) ?? 0) + v);
     };
     add(snatByDestination(this.nodeHostSockets(node), this.classifier));
-    for (const p of this.podsOnNode(node))
+    for (const p of this.podsOn(node))
       if (!p.hostNetwork) add(snatByDestination(this.socketsOf(p), this.classifier));
     return total;
   }

@@ -7,6 +7,7 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import { messageOf } from '../../errors.js';
 import { renderConntrackStat } from '../../sockets/conntrack.js';
 import type { ExecOutcome } from '../backend.js';
+import { renderConntrackTable } from '../conntrack-table.js';
 import type { PodRuntime, World } from '../world.js';
 
 export const EXEC_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io'];
@@ -73,6 +74,21 @@ export function notFoundStatus(pod: PodRuntime, command: string): Record<string,
 export function runCommand(world: World, pod: PodRuntime, command: string[]): ExecOutcome {
   const [program = '', ...args] = command;
   const base = program.split('/').pop() ?? program;
+  // The node's conntrack table, listed (never changed) from a hostNetwork pod (kube-proxy ships conntrack).
+  if (
+    pod.exec !== 'no-cat' &&
+    pod.hostNetwork &&
+    base === 'conntrack' &&
+    ['-L', '--dump'].includes(args[0] ?? '')
+  ) {
+    const stdout = renderConntrackTable(world, pod.node);
+    const flows = stdout === '' ? 0 : stdout.split('\n').length - 1;
+    return {
+      stdout,
+      stderr: `conntrack v1.4.7 (conntrack-tools): ${flows} flow entries have been shown.\n`,
+      status: success,
+    };
+  }
   if (pod.exec === 'no-cat' || base !== 'cat')
     return { stdout: '', stderr: '', status: notFoundStatus(pod, program) };
   let stdout = '';
