@@ -13,6 +13,7 @@ import {
   podExec,
   rolloutRemediator,
 } from './cluster/index.js';
+import { nodeFlows } from './cluster/node-flows.js';
 import type { Config } from './config/index.js';
 import { SnatguardError } from './errors.js';
 import type { PressureReading, RunReport, RunState, TimeWindow } from './model.js';
@@ -38,6 +39,10 @@ export async function compose(config: Config, env: ComposeEnv): Promise<RunDeps>
   const now = env.now ?? (() => new Date());
   const kc = env.kubeConfig;
   const exec = podExec(kc);
+  const probeTargets = [
+    { namespace: config.inspect.probeNamespace, selector: config.inspect.probeSelector },
+    { selector: config.inspect.probeFallbackSelector },
+  ];
   const reader = clusterReader(kc);
   // The run and the cloud sources (to map instances and subnets to nodes) share one node list per run.
   let nodes: ReturnType<typeof reader.nodes> | undefined;
@@ -61,14 +66,18 @@ export async function compose(config: Config, env: ComposeEnv): Promise<RunDeps>
     runId: randomUUID(),
     cluster,
     exec,
-    probe: nodeProbe(kc, exec, {
-      targets: [
-        { namespace: config.inspect.probeNamespace, selector: config.inspect.probeSelector },
-        { selector: config.inspect.probeFallbackSelector },
-      ],
-      // The probe's output is four numbers and one line per CPU: a small cap is plenty.
-      limits: { timeoutMs: config.exec.timeoutSeconds * 1000, maxBytes: 1 << 20 },
-    }),
+    probe: {
+      ...nodeProbe(kc, exec, {
+        targets: probeTargets,
+        // The probe's output is four numbers and one line per CPU: a small cap is plenty.
+        limits: { timeoutMs: config.exec.timeoutSeconds * 1000, maxBytes: 1 << 20 },
+      }),
+      // The conntrack table: one line per flow, bounded like a pod's socket tables.
+      flows: nodeFlows(exec, {
+        targets: probeTargets,
+        limits: { timeoutMs: config.exec.timeoutSeconds * 1000, maxBytes: config.exec.maxBytes },
+      }),
+    },
     remediator: config.mode === 'restart' ? rolloutRemediator(kc, now) : refusingRemediator(),
     lock: leaseLock(kc, config.namespace, now),
     state: configMapState(kc, config.namespace, env.log),

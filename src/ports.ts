@@ -1,4 +1,5 @@
 // The ports at the I/O edge (shared/DESIGN.md, "Ports"): each has one real implementation and fakes in tests.
+import type { ConntrackTable } from './analysis/conntrack-table.js';
 import type {
   ConntrackReading,
   ExecLimits,
@@ -41,6 +42,8 @@ export interface PodExec {
 export interface NodeProbe {
   /** Conntrack counters of a node's own network namespace, read through a hostNetwork pod on it. */
   conntrack(node: string, signal: AbortSignal, podsOnNode?: PodInfo[]): Promise<ConntrackReading>;
+  /** The node's conntrack table (`conntrack -L`), parsed; absent when the probe cannot list it. */
+  flows?(node: string, signal: AbortSignal, podsOnNode: PodInfo[]): Promise<ConntrackTable>;
 }
 
 export interface Remediator {

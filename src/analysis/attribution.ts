@@ -5,10 +5,10 @@
 // sees every pod, including those without `cat`; hostNetwork pods share the node's address and are
 // never attributed (their flows are not translated). TCP flows are counted as exec counts sockets
 // (CLOSE excluded); UDP flows hold SNAT ports too and are counted separately.
-import type { DestinationCount, SocketSummary, TcpState } from '../model.js';
+import type { DestinationCount, PodInfo, PodInspection, SocketSummary, TcpState } from '../model.js';
 import { type AddressClassifier, formatIp, isSnatClass, parseIp } from '../sockets/address.js';
 import { emptySummary, sortDestinations } from '../sockets/summary.js';
-import type { ConntrackFlow } from './conntrack-table.js';
+import type { ConntrackFlow, ConntrackTable } from './conntrack-table.js';
 
 export interface AttributablePod {
   /** `namespace/name` */
@@ -139,4 +139,71 @@ export function attributeFlows(
     entry.summary.destinations = sortDestinations([...dests.values()]);
   }
   return out;
+}
+
+/** What the node's conntrack table said, for NodeReport.snatFlows. */
+export interface NodeFlowReport {
+  /** Source-NATed flows to public peers (TCP and UDP). */
+  snat: number;
+  /** Of those, from no pod on the node. */
+  unattributed: number;
+  /** Pods (without cat) whose sockets were counted from the table. */
+  podsAttributed: number;
+  /** The table was longer than the parser keeps: nothing was attributed from it. */
+  truncated: boolean;
+  malformed: number;
+  /** Set when the cloud reports pressure but the table shows no SNAT: the datapath hides it. */
+  hidden?: string;
+}
+
+export const HIDDEN_DATAPATH =
+  "the cloud reports SNAT pressure but the node's conntrack table holds no source-NATed flow: the datapath " +
+  'translates outside netfilter (Cilium BPF masquerade, AWS_VPC_K8S_CNI_EXTERNALSNAT=true, or a pod-subnet CNI ' +
+  'whose pods leave with their own VNet/VPC address), so only exec can attribute on this node';
+
+/**
+ * The `conntrack` method for one hot node: pods exec could not read (no `cat`) get their SNAT flows from
+ * the node's table. An empty table proves nothing (the datapath may hide SNAT), so nothing is attributed
+ * from it; `cloudPressure` says whether the cloud reported pressure on this node (for the hidden note).
+ */
+export function attributeUninspectable(
+  inspections: readonly PodInspection[],
+  table: ConntrackTable,
+  nodeAddresses: readonly string[],
+  pods: readonly PodInfo[],
+  classifier: AddressClassifier,
+  cloudPressure: boolean,
+): { inspections: PodInspection[]; report: NodeFlowReport } {
+  const attribution = attributeFlows(
+    table.flows,
+    nodeAddresses,
+    pods.map((p) => ({
+      key: `${p.namespace}/${p.name}`,
+      ips: p.ip ? [p.ip] : [],
+      hostNetwork: p.hostNetwork,
+    })),
+    classifier,
+  );
+  const report: NodeFlowReport = {
+    snat: attribution.snatFlows,
+    unattributed: attribution.unattributed,
+    podsAttributed: 0,
+    truncated: table.truncated,
+    malformed: table.malformed,
+  };
+  if (attribution.snatFlows === 0 && cloudPressure) report.hidden = HIDDEN_DATAPATH;
+  const usable = !table.truncated && attribution.snatFlows > 0;
+  const out = inspections.map((i): PodInspection => {
+    if (!usable || i.status !== 'uninspectable' || i.nodeLevel || !i.pod.ip) return i;
+    const flows = attribution.byPod.get(`${i.pod.namespace}/${i.pod.name}`);
+    report.podsAttributed++;
+    return {
+      ...i,
+      status: 'ok',
+      method: 'conntrack',
+      summary: flows?.summary ?? emptySummary(),
+      reason: `counted from the node's conntrack table (exec: ${i.reason ?? 'unavailable'})`,
+    };
+  });
+  return { inspections: out, report };
 }
