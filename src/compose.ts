@@ -20,6 +20,7 @@ import type { PressureReading, RunReport, RunState, TimeWindow } from './model.j
 import { notify } from './notify/index.js';
 import type { Log, PressureSource, Remediator } from './ports.js';
 import type { PressureTargets } from './pressure/index.js';
+import { AZURE_CLOUD_ENDPOINTS } from './pressure/types.js';
 import type { NotifyOutcome, RunDeps } from './run.js';
 import type { SimWorld } from './sim/types.js';
 
@@ -87,12 +88,13 @@ export async function compose(config: Config, env: ComposeEnv): Promise<RunDeps>
       notified: RunState['notified'],
       signal: AbortSignal,
     ): Promise<NotifyOutcome> =>
-      notify(report, notified, now(), notifyConfig(config), { log: env.log, signal, fetch: env.fetch }),
+      notify(report, notified, now(), notifyConfigOf(config), { log: env.log, signal, fetch: env.fetch }),
     onProgress: env.onProgress,
   };
 }
 
-function notifyConfig(config: Config) {
+/** The notify stage's settings from config: a channel is on when its URL is set. */
+export function notifyConfigOf(config: Config) {
   const n = config.notify;
   return {
     slack: n.slack.webhookUrl ? n.slack : undefined,
@@ -161,6 +163,9 @@ export function clusterTarget(config: Config): ClusterTarget {
         resourceGroup: config.azure.resourceGroup ?? '',
         clusterName: config.azure.clusterName ?? '',
         clientId: config.azure.clientId,
+        // azure.cloud picks ARM and the authority together; azure.armEndpoint still overrides.
+        armEndpoint: config.azure.armEndpoint ?? AZURE_CLOUD_ENDPOINTS[config.azure.cloud].arm,
+        authorityHost: AZURE_CLOUD_ENDPOINTS[config.azure.cloud].authorityHost,
       };
     case 'eks':
       return { kind: 'eks', region: config.aws.region ?? '', clusterName: config.aws.clusterName ?? '' };

@@ -4,11 +4,12 @@ import { rootCertificates } from 'node:tls';
 import { ContainerServiceClient, type ManagedCluster } from '@azure/arm-containerservice';
 import { NetworkManagementClient } from '@azure/arm-network';
 import type { TokenCredential } from '@azure/core-auth';
+import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { MetricsClient, type MetricsQueryResourcesOptions } from '@azure/monitor-query-metrics';
 import { PressureSourceError } from '../errors.js';
 import type { TimeWindow } from '../model.js';
 import type { Point } from './series.js';
-import type { AzureTarget, RetryPolicy } from './types.js';
+import { AZURE_CLOUD_ENDPOINTS, type AzureTarget, type RetryPolicy, retryAfterMs } from './types.js';
 
 export interface AzureClients {
   target: AzureTarget;
@@ -19,7 +20,29 @@ export interface AzureClients {
   metricsEndpoint(location: string): string;
 }
 
-/** Options every Azure client gets: retries bounded by the policy, the extra CA when given. */
+/**
+ * A policy under the retry policy (perRetry): a throttling answer whose Retry-After asks for more than
+ * `capMs` loses its Retry-After headers, so the pipeline does not sleep for it (the SDK honours any
+ * Retry-After, 3,600 s included): the 429 reaches the source as an error at once and the run goes on.
+ */
+export function retryAfterCapPolicy(capMs: number): PipelinePolicy {
+  return {
+    name: 'snatguardRetryAfterCap',
+    async sendRequest(request, next) {
+      const response = await next(request);
+      if (response.status !== 429 && response.status !== 503) return response;
+      const wait = retryAfterMs({ get: (n) => response.headers.get(n) });
+      if (wait !== undefined && wait > capMs)
+        for (const h of ['retry-after', 'retry-after-ms', 'x-ms-retry-after-ms']) response.headers.delete(h);
+      return response;
+    },
+  };
+}
+
+/**
+ * Options every Azure client gets: retries bounded by the policy, every Retry-After capped at the
+ * policy's longest delay, the extra CA when given.
+ */
 export function azurePipelineOptions(policy: RetryPolicy, caPem?: string) {
   return {
     retryOptions: {
@@ -27,6 +50,12 @@ export function azurePipelineOptions(policy: RetryPolicy, caPem?: string) {
       retryDelayInMs: policy.baseDelayMs,
       maxRetryDelayInMs: policy.maxDelayMs,
     },
+    additionalPolicies: [
+      {
+        policy: retryAfterCapPolicy(Math.min(policy.maxDelayMs, policy.totalTimeoutMs)),
+        position: 'perRetry' as const,
+      },
+    ],
     ...(caPem ? { tlsOptions: { ca: [...rootCertificates, caPem] } } : {}),
   };
 }
@@ -38,13 +67,19 @@ export function azureClients(
   caPem?: string,
 ): AzureClients {
   const base = azurePipelineOptions(policy, caPem);
-  const arm = target.armEndpoint?.replace(/\/+$/, '');
+  const cloud = AZURE_CLOUD_ENDPOINTS[target.cloud ?? 'AzurePublicCloud'];
+  // An explicit endpoint wins over the cloud's; the public ARM endpoint is the SDKs' own default.
+  const arm = (target.armEndpoint ?? (target.cloud ? cloud.arm : undefined))?.replace(/\/+$/, '');
   const armOptions = { ...base, ...(arm ? { endpoint: arm, $host: arm } : {}) };
   const metricsEndpoint = (location: string): string =>
     (
-      target.metricsEndpoint ??
-      `https://${location.toLowerCase().replace(/\s+/g, '')}.metrics.monitor.azure.com`
+      target.metricsEndpoint ?? `https://${location.toLowerCase().replace(/\s+/g, '')}.${cloud.metricsHost}`
     ).replace(/\/+$/, '');
+  // Scopes, not `audience`: MetricsClient 1.0.0 passes an audience on without `/.default`.
+  const metricsOptions = {
+    ...base,
+    ...(cloud.metricsAudience ? { credentials: { scopes: [`${cloud.metricsAudience}/.default`] } } : {}),
+  };
   const byEndpoint = new Map<string, MetricsClient>();
   return {
     target,
@@ -55,7 +90,7 @@ export function azureClients(
       const endpoint = metricsEndpoint(location);
       let client = byEndpoint.get(endpoint);
       if (!client) {
-        client = new MetricsClient(endpoint, credential, base);
+        client = new MetricsClient(endpoint, credential, metricsOptions);
         byEndpoint.set(endpoint, client);
       }
       return client;

@@ -179,6 +179,7 @@ export async function createLab(): Promise<Lab> {
   const processes: LabProcess[] = [];
   const nodes: LabNode[] = [];
   const pods: LabPod[] = [];
+  let podCounter = 0;
   const internet = await createNetns(`sg-lab-wan-${tag}`);
   namespaces.push(internet);
   const lab: Lab = {
@@ -231,9 +232,10 @@ export async function createLab(): Promise<Lab> {
     },
     async addPod(node, name, given) {
       const podIp = given ?? `10.244.${node.index}.${node.nextHost++}`;
-      const ns = await createNetns(`sg-lab-pod-${tag}-${pods.length}`);
+      const n = podCounter++;
+      const ns = await createNetns(`sg-lab-pod-${tag}-${n}`);
       namespaces.push(ns);
-      const host = `veth${pods.length}`;
+      const host = `veth${n}`;
       await ip(
         'link',
         'add',
