@@ -1,4 +1,4 @@
-// Simulated AWS: CloudWatch GetMetricData over the AWS JSON 1.0 protocol that @aws-sdk/client-cloudwatch
+// Simulated AWS: CloudWatch GetMetricData and ListMetrics over the AWS JSON 1.0 protocol that @aws-sdk/client-cloudwatch
 // speaks (X-Amz-Target GraniteServiceVersion20100801.*, awsQueryCompatible errors), EKS DescribeCluster
 // (REST JSON), EC2 DescribeNatGateways and STS GetCallerIdentity (Query protocol, XML answers).
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -151,12 +151,101 @@ function metricFor(
       return { value: gw.activeConnectionCount, shape: 'max' };
     return undefined;
   }
-  if (metric?.Namespace === 'CWAgent' && metric.MetricName === 'ethtool_conntrack_allowance_exceeded') {
-    const node = m.nodes.find((n) => n.instanceId && n.instanceId === dims.get('InstanceId'));
-    if (!node) return undefined;
-    return { value: world.nodeMetrics(node.name).conntrackAllowanceExceeded, shape: 'counter' };
+  if (metric?.Namespace === ENA_NAMESPACE && metric.MetricName === ENA_METRIC) {
+    // CloudWatch matches the exact dimension set: {InstanceId} alone finds nothing the agent published
+    // per interface.
+    const asked = JSON.stringify([...dims].sort(([a], [b]) => a.localeCompare(b)));
+    for (const series of enaPublished(m)) {
+      const key = JSON.stringify(
+        series.dimensions.map((d) => [d.Name, d.Value]).sort(([a], [b]) => (a ?? '').localeCompare(b ?? '')),
+      );
+      if (key !== asked) continue;
+      const node = m.nodes.find((n) => n.instanceId === series.instanceId);
+      if (!node) return undefined;
+      return { value: world.nodeMetrics(node.name).conntrackAllowanceExceeded, shape: 'counter' };
+    }
   }
   return undefined;
+}
+
+const ENA_NAMESPACE = 'CWAgent';
+const ENA_METRIC = 'ethtool_conntrack_allowance_exceeded';
+
+/**
+ * What a standard CloudWatch agent publishes for ENA: the ethtool input tags each series with the
+ * interface and driver (telegraf inputs/ethtool `ethtool.go`), the agent appends InstanceId
+ * (amazon-cloudwatch-user-guide CloudWatch-Agent-network-performance.md). Without
+ * `aggregation_dimensions` there is no {InstanceId}-only series. Dimension order as the agent sends it.
+ */
+export function enaPublished(m: { nodes: { instanceId?: string }[] }): {
+  instanceId: string;
+  dimensions: Dimension[];
+}[] {
+  return m.nodes.flatMap((n) =>
+    n.instanceId
+      ? [
+          {
+            instanceId: n.instanceId,
+            dimensions: [
+              { Name: 'InstanceId', Value: n.instanceId },
+              { Name: 'driver', Value: 'ena' },
+              { Name: 'interface', Value: 'eth0' },
+            ],
+          },
+        ]
+      : [],
+  );
+}
+
+interface ListMetricsInput {
+  Namespace?: string;
+  MetricName?: string;
+  Dimensions?: { Name?: string; Value?: string }[];
+  NextToken?: string;
+  RecentlyActive?: string;
+}
+
+/** ListMetrics returns up to 500 results per call (CloudWatch API reference, ListMetrics). */
+const LIST_PAGE = 500;
+
+/** The metrics the simulated account has: NAT gateway metrics and the agent's ENA series. */
+function listMetrics(m: AwsModel, input: ListMetricsInput) {
+  if (input.RecentlyActive !== undefined && input.RecentlyActive !== 'PT3H')
+    throw new AwsError(400, 'InvalidParameterValue', 'The only valid value for RecentlyActive is PT3H.');
+  const all: { Namespace: string; MetricName: string; Dimensions: Dimension[] }[] = [
+    ...m.natGateways.flatMap((g) =>
+      ['ErrorPortAllocation', 'ActiveConnectionCount', 'PacketsDropCount'].map((MetricName) => ({
+        Namespace: 'AWS/NATGateway',
+        MetricName,
+        Dimensions: [{ Name: 'NatGatewayId', Value: g.id }],
+      })),
+    ),
+    ...enaPublished(m).map((s) => ({
+      Namespace: ENA_NAMESPACE,
+      MetricName: ENA_METRIC,
+      Dimensions: s.dimensions,
+    })),
+  ];
+  const matches = all.filter(
+    (x) =>
+      (input.Namespace === undefined || x.Namespace === input.Namespace) &&
+      (input.MetricName === undefined || x.MetricName === input.MetricName) &&
+      (input.Dimensions ?? []).every((f) =>
+        x.Dimensions.some((d) => d.Name === f.Name && (f.Value === undefined || d.Value === f.Value)),
+      ),
+  );
+  let from = 0;
+  if (input.NextToken) {
+    const mt = /^list:(\d+)$/.exec(Buffer.from(input.NextToken, 'base64').toString('utf8'));
+    if (!mt) throw new AwsError(400, 'InvalidNextToken', 'The service cannot process the NextToken.');
+    from = Number(mt[1]);
+  }
+  const page = matches.slice(from, from + LIST_PAGE);
+  const next =
+    from + LIST_PAGE < matches.length
+      ? Buffer.from(`list:${from + LIST_PAGE}`).toString('base64')
+      : undefined;
+  return { Metrics: page, OwningAccounts: page.map(() => ACCOUNT), ...(next ? { NextToken: next } : {}) };
 }
 
 function getMetricData(m: AwsModel, world: SimWorld, input: GetMetricDataInput) {
@@ -271,17 +360,18 @@ function cloudWatch(
         ...headers,
       },
     );
-  if (action !== 'GetMetricData')
+  if (action !== 'GetMetricData' && action !== 'ListMetrics')
     return fail(400, 'InvalidAction', `The action ${action} is not valid for this web service.`);
   if (!m) return fail(400, 'InvalidParameterValue', 'The simulated snapshot has no AWS section.');
-  let input: GetMetricDataInput;
+  let input: GetMetricDataInput & ListMetricsInput;
   try {
-    input = JSON.parse(body.toString('utf8') || '{}') as GetMetricDataInput;
+    input = JSON.parse(body.toString('utf8') || '{}') as GetMetricDataInput & ListMetricsInput;
   } catch {
     return fail(400, 'SerializationException', 'The request body is not valid JSON.');
   }
   try {
-    sendJson(res, 200, getMetricData(m, world, input), { 'content-type': 'application/x-amz-json-1.0' });
+    const answer = action === 'ListMetrics' ? listMetrics(m, input) : getMetricData(m, world, input);
+    sendJson(res, 200, answer, { 'content-type': 'application/x-amz-json-1.0' });
   } catch (e) {
     if (e instanceof AwsError) return fail(e.status, e.code, e.message);
     throw e;
