@@ -1,6 +1,7 @@
 // Simulated AWS: CloudWatch GetMetricData and ListMetrics over the AWS JSON 1.0 protocol that @aws-sdk/client-cloudwatch
 // speaks (X-Amz-Target GraniteServiceVersion20100801.*, awsQueryCompatible errors), EKS DescribeCluster
-// (REST JSON), EC2 DescribeNatGateways and STS GetCallerIdentity (Query protocol, XML answers).
+// (REST JSON), EC2 DescribeNatGateways and STS GetCallerIdentity (Query protocol, XML answers), Secrets
+// Manager GetSecretValue (AWS JSON 1.1, X-Amz-Target secretsmanager.*).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   applyFault,
@@ -15,6 +16,7 @@ import {
 import type { SimRoutes, SimWorld } from './types.js';
 
 const CW_TARGET = 'GraniteServiceVersion20100801.';
+const SM_TARGET = 'secretsmanager.';
 const MAX_QUERIES = 500;
 const DEFAULT_MAX_DATAPOINTS = 100_800;
 const ACCOUNT = '123456789012';
@@ -32,6 +34,8 @@ interface AwsModel {
     packetsDropCount: number;
   }[];
   nodes: { name: string; instanceId?: string }[];
+  /** Secrets Manager: secrets by name; `value` undefined = created without a value (as Terraform does). */
+  secrets: { name: string; value?: string }[];
 }
 
 /** `aws:///eu-west-1a/i-0abc` → `i-0abc`. */
@@ -64,6 +68,7 @@ function awsModel(world: SimWorld): AwsModel | undefined {
     subnetIds: [...privateSubnets, ...gws.map((g) => g.subnetId)],
     natGateways: gws,
     nodes: (snap.nodes ?? []).map((n) => ({ name: n.name, instanceId: instanceOf(n.providerID) })),
+    secrets: (aws as { secrets?: { name: string; value?: string }[] }).secrets ?? [],
   };
 }
 
@@ -378,6 +383,55 @@ function cloudWatch(
   }
 }
 
+// ---------------------------------------------------------------- Secrets Manager (AWS JSON 1.1)
+
+/** The ARN Secrets Manager gives a secret: its name plus a dash and six random characters. */
+export const secretArn = (region: string, name: string): string =>
+  `arn:aws:secretsmanager:${region}:${ACCOUNT}:secret:${name}-${hex(`secret:${name}`, 6)}`;
+
+/**
+ * GetSecretValue as the service answers (AWS API reference, GetSecretValue): by name or full ARN;
+ * ResourceNotFoundException both when the secret does not exist and when it has no value stored yet.
+ */
+function secretsManager(res: ServerResponse, action: string, body: Buffer, m: AwsModel | undefined) {
+  const fail = (status: number, code: string, message: string) =>
+    sendJson(res, status, { __type: code, message }, { 'content-type': 'application/x-amz-json-1.1' });
+  if (action !== 'GetSecretValue')
+    return fail(400, 'InvalidAction', `The action ${action} is not valid for this web service.`);
+  let input: { SecretId?: string; VersionStage?: string };
+  try {
+    input = JSON.parse(body.toString('utf8') || '{}') as typeof input;
+  } catch {
+    return fail(400, 'SerializationException', 'The request body is not valid JSON.');
+  }
+  const region = m?.region ?? 'eu-west-1';
+  const secret = (m?.secrets ?? []).find(
+    (x) => x.name === input.SecretId || secretArn(region, x.name) === input.SecretId,
+  );
+  if (!secret)
+    return fail(400, 'ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+  const stage = input.VersionStage ?? 'AWSCURRENT';
+  if (secret.value === undefined || stage !== 'AWSCURRENT')
+    return fail(
+      400,
+      'ResourceNotFoundException',
+      `Secrets Manager can't find the specified secret value for staging label: ${stage}`,
+    );
+  sendJson(
+    res,
+    200,
+    {
+      ARN: secretArn(region, secret.name),
+      Name: secret.name,
+      VersionId: `${hex(`version:${secret.name}`, 8)}-${hex(`v2:${secret.name}`, 4)}-4${hex(`v3:${secret.name}`, 3)}-8${hex(`v4:${secret.name}`, 3)}-${hex(`v5:${secret.name}`, 12)}`,
+      SecretString: secret.value,
+      VersionStages: ['AWSCURRENT'],
+      CreatedDate: 1_700_000_000.123,
+    },
+    { 'content-type': 'application/x-amz-json-1.1' },
+  );
+}
+
 // ---------------------------------------------------------------- EKS
 
 function describeCluster(
@@ -519,6 +573,7 @@ export function awsRoutes(world: SimWorld, opts: CloudRouteOptions = {}): SimRou
     const eks = /^\/clusters\/([^/]+)$/.exec(url.pathname);
     let service: string;
     if (target.startsWith(CW_TARGET)) service = 'aws:cloudwatch';
+    else if (target.startsWith(SM_TARGET)) service = 'aws:secretsmanager';
     else if (eks) service = 'aws:eks';
     else if (url.pathname === '/' && action === 'GetCallerIdentity') service = 'aws:sts';
     else if (url.pathname === '/' && action) service = 'aws:ec2';
@@ -528,7 +583,17 @@ export function awsRoutes(world: SimWorld, opts: CloudRouteOptions = {}): SimRou
       applyFault(world, [service, 'aws'], res, (status, headers) => {
         const code =
           status === 429 ? 'Throttling' : status === 503 ? 'ServiceUnavailable' : 'InternalFailure';
-        if (service === 'aws:cloudwatch') {
+        if (service === 'aws:secretsmanager') {
+          sendJson(
+            res,
+            status,
+            {
+              __type: status === 429 ? 'ThrottlingException' : 'InternalServiceError',
+              message: `simulated ${status}`,
+            },
+            { 'content-type': 'application/x-amz-json-1.1', ...headers },
+          );
+        } else if (service === 'aws:cloudwatch') {
           sendJson(
             res,
             status,
@@ -547,7 +612,7 @@ export function awsRoutes(world: SimWorld, opts: CloudRouteOptions = {}): SimRou
       return true;
     }
     if (!signed(req, url)) {
-      if (service === 'aws:cloudwatch') {
+      if (service === 'aws:cloudwatch' || service === 'aws:secretsmanager') {
         sendJson(
           res,
           403,
@@ -566,6 +631,7 @@ export function awsRoutes(world: SimWorld, opts: CloudRouteOptions = {}): SimRou
     }
     const m = awsModel(world);
     if (service === 'aws:cloudwatch') cloudWatch(res, target.slice(CW_TARGET.length), body, m, world);
+    else if (service === 'aws:secretsmanager') secretsManager(res, target.slice(SM_TARGET.length), body, m);
     else if (service === 'aws:eks') {
       if (req.method !== 'GET')
         sendJson(res, 405, { message: 'GET only' }, { 'x-amzn-errortype': 'InvalidRequestException' });
