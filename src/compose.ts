@@ -39,10 +39,12 @@ export async function compose(config: Config, env: ComposeEnv): Promise<RunDeps>
   const now = env.now ?? (() => new Date());
   const kc = env.kubeConfig;
   const exec = podExec(kc);
-  const reader = clusterReader(kc);
+  // Every Kubernetes call has its own timeout, and takes the run's signal from runScan.
+  const timeoutMs = config.cluster.requestTimeoutSeconds * 1000;
+  const reader = clusterReader(kc, { timeoutMs });
   // The run and the cloud sources (to map instances and subnets to nodes) share one node list per run.
   let nodes: ReturnType<typeof reader.nodes> | undefined;
-  const cluster = { ...reader, nodes: () => (nodes ??= reader.nodes()) };
+  const cluster = { ...reader, nodes: (signal?: AbortSignal) => (nodes ??= reader.nodes(signal)) };
   const pressure: PressureSource[] =
     config.provider === 'none'
       ? env.world
@@ -63,28 +65,33 @@ export async function compose(config: Config, env: ComposeEnv): Promise<RunDeps>
     cluster,
     exec,
     probe: nodeProbe(kc, exec, {
+      // snatguard's own probe DaemonSet in its namespace; kube-proxy only when named as the fallback.
       targets: [
-        { namespace: config.inspect.probeNamespace, selector: config.inspect.probeSelector },
+        {
+          namespace: config.inspect.probeNamespace || config.namespace,
+          selector: config.inspect.probeSelector,
+        },
         { selector: config.inspect.probeFallbackSelector },
       ],
       // The probe's output is four numbers and one line per CPU: a small cap is plenty.
       limits: { timeoutMs: config.exec.timeoutSeconds * 1000, maxBytes: 1 << 20 },
     }),
-    remediator: config.mode === 'restart' ? rolloutRemediator(kc, now) : refusingRemediator(),
-    lock: leaseLock(kc, config.namespace, now),
-    state: configMapState(kc, config.namespace, env.log),
+    remediator: config.mode === 'restart' ? rolloutRemediator(kc, now, { timeoutMs }) : refusingRemediator(),
+    lock: leaseLock(kc, config.namespace, now, { timeoutMs }),
+    state: configMapState(kc, config.namespace, env.log, { timeoutMs }),
     pressure,
     notify: (
       report: RunReport,
       notified: RunState['notified'],
       signal: AbortSignal,
     ): Promise<NotifyOutcome> =>
-      notify(report, notified, now(), notifyConfig(config), { log: env.log, signal, fetch: env.fetch }),
+      notify(report, notified, now(), notifyConfigOf(config), { log: env.log, signal, fetch: env.fetch }),
     onProgress: env.onProgress,
   };
 }
 
-function notifyConfig(config: Config) {
+/** The notify stage's settings from config: a channel is on when its URL is set. */
+export function notifyConfigOf(config: Config) {
   const n = config.notify;
   return {
     slack: n.slack.webhookUrl ? n.slack : undefined,

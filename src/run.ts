@@ -7,6 +7,8 @@ import { conntrackFindings } from './analysis/conntrack.js';
 import { findHotNodes, selectedNodes } from './analysis/hot-nodes.js';
 import { analyzeOffenders } from './analysis/offenders.js';
 import { inspectNode } from './cluster/inspect.js';
+import { keepLease, type LeaseKeeper } from './cluster/lease.js';
+import { RestartBlockedError } from './cluster/restart.js';
 import type { Config } from './config/index.js';
 import { messageOf } from './errors.js';
 import type {
@@ -25,7 +27,7 @@ import type {
   WorkloadRef,
 } from './model.js';
 import { emptyState, workloadId } from './model.js';
-import { plan, type WorkloadCheck, workloadsToCheck } from './policy/plan.js';
+import { type PlanHistory, plan, recheck, type WorkloadCheck, workloadsToCheck } from './policy/plan.js';
 import type {
   ClusterReader,
   Lock,
@@ -34,6 +36,7 @@ import type {
   PodExec,
   PressureSource,
   Remediator,
+  SettleRecord,
   StateStore,
 } from './ports.js';
 import { buildReport } from './report.js';
@@ -59,8 +62,21 @@ export interface RunDeps {
   onProgress?: (p: { nodesDone: number; nodes: number; podsDone: number; pods: number }) => void;
 }
 
-/** How long the side channels (notify, state, unlock) may take once the run's own signal fired. */
-const WRAP_UP_MS = 10_000;
+/** How long the wrap-up (notify, state, unlock) may take in all, whatever the run's signal did. */
+export const WRAP_UP_MS = 15_000;
+/** Of which notify may take at most this much, so state and unlock keep their share. */
+const NOTIFY_MS = 10_000;
+
+/**
+ * The Lease TTL follows the deadline: a run's Lease outlives it by the wrap-up and no more (a crashed run
+ * frees the lock soon after its deadline), and never exceeds lock.ttlSeconds (renewals keep it alive).
+ */
+export function leaseTtlMs(config: Pick<Config, 'lock' | 'deadlineSeconds'>): number {
+  const ttl = config.lock.ttlSeconds * 1000;
+  return config.deadlineSeconds === undefined
+    ? ttl
+    : Math.min(ttl, config.deadlineSeconds * 1000 + WRAP_UP_MS);
+}
 
 export async function runScan(config: Config, deps: RunDeps, signal: AbortSignal): Promise<RunReport> {
   const { log } = deps;
@@ -69,22 +85,24 @@ export async function runScan(config: Config, deps: RunDeps, signal: AbortSignal
   const ctx: Partial<RunContext> = {};
 
   const holder = deps.runId;
+  const ttlMs = leaseTtlMs(config);
   let locked = false;
+  let lockError: unknown;
   try {
-    locked = await deps.lock.acquire(holder, config.lock.ttlSeconds * 1000);
+    locked = await deps.lock.acquire(holder, ttlMs, signal);
   } catch (e) {
+    lockError = e;
     errors.push({ stage: 'lock', target: `lease/${config.namespace}/snatguard`, message: messageOf(e) });
   }
-  if (!locked) {
-    const reason = errors.length > 0 ? 'lock-failed' : 'locked';
-    log.info({ holder, reason }, 'run skipped: lock not acquired');
+  if (!locked && lockError === undefined) {
+    log.info({ holder, reason: 'locked' }, 'run skipped: lock not acquired');
     return buildReport({
       config,
       runId: deps.runId,
       startedAt,
       finishedAt: deps.now(),
       errors,
-      skipped: reason,
+      skipped: 'locked',
     });
   }
 
@@ -92,7 +110,7 @@ export async function runScan(config: Config, deps: RunDeps, signal: AbortSignal
   // A state that could not be read is not written back: an empty one would erase the dedup history.
   let stateLoaded = false;
   try {
-    state = await deps.state.load();
+    state = await deps.state.load(signal);
     stateLoaded = true;
   } catch (e) {
     errors.push({
@@ -102,16 +120,32 @@ export async function runScan(config: Config, deps: RunDeps, signal: AbortSignal
     });
   }
 
-  try {
-    await scanAndAct(config, deps, state, ctx, errors, signal);
-  } catch (e) {
-    // Only an abort (deadline) reaches here: stages turn their own failures into errors.
-    errors.push({
-      stage: 'plan',
-      target: 'run',
-      message: signal.aborted ? 'deadline reached' : messageOf(e),
-    });
-    if (!signal.aborted) log.error({ err: messageOf(e) }, 'run stage failed');
+  let failed: string | undefined;
+  // Renewed every third of the TTL while the run lives; a failed renewal stops the act stage.
+  const keeper = locked
+    ? keepLease(deps.lock, {
+        intervalMs: ttlMs / 3,
+        signal,
+        onLost: (why) => {
+          log.warn({ holder, why }, 'lease lost: no further restarts');
+          errors.push({ stage: 'lock', target: `lease/${config.namespace}/snatguard`, message: why });
+        },
+      })
+    : undefined;
+  if (!locked || keeper === undefined) {
+    // The lock could not even be read: the run cannot look (and must not act). It says so, loudly.
+    failed = failureReason('lock', lockError);
+    log.error({ reason: failed }, 'run failed: lock unreadable');
+  } else {
+    try {
+      failed = await scanAndAct(config, deps, state, ctx, errors, signal, keeper);
+    } catch (e) {
+      // Stages turn their own failures into errors; what reaches here is a defect, and the run could not finish.
+      errors.push({ stage: 'plan', target: 'run', message: messageOf(e) });
+      log.error({ err: messageOf(e) }, 'run stage failed');
+      if (!signal.aborted) failed = `run failed: ${messageOf(e)}`;
+    }
+    if (signal.aborted) errors.push({ stage: 'plan', target: 'run', message: 'deadline reached' });
   }
 
   let report = buildReport({
@@ -120,14 +154,27 @@ export async function runScan(config: Config, deps: RunDeps, signal: AbortSignal
     startedAt,
     finishedAt: deps.now(),
     errors,
-    skipped: signal.aborted ? 'deadline' : undefined,
+    skipped: !locked ? 'lock-failed' : signal.aborted && !failed ? 'deadline' : undefined,
+    ...(failed ? { failed } : {}),
+    deadline: locked && signal.aborted,
     ...ctx,
   });
 
-  const wrapUp = AbortSignal.timeout(WRAP_UP_MS);
+  // The wrap-up has its own time, whatever the run's signal did: a timer held here (not AbortSignal.timeout
+  // alone, which Node 20 may collect, nodejs/node#57736), and notify gets only part of it.
+  await keeper?.stop();
+  const wrapUp = new AbortController();
+  const wrapUpTimer = setTimeout(() => wrapUp.abort(new Error('wrap-up time is up')), WRAP_UP_MS);
+  const notifyStop = new AbortController();
+  const notifyTimer = setTimeout(() => notifyStop.abort(new Error('notify time is up')), NOTIFY_MS);
+  wrapUp.signal.addEventListener('abort', () => notifyStop.abort(wrapUp.signal.reason), { once: true });
   let notified = state.notified;
   try {
-    const outcome = await deps.notify(report, state.notified, wrapUp);
+    const outcome = await bounded(
+      deps.notify(report, state.notified, notifyStop.signal),
+      notifyStop.signal,
+      'notify',
+    );
     notified = outcome.notified;
     if (outcome.errors.length > 0) report = { ...report, errors: [...report.errors, ...outcome.errors] };
   } catch (e) {
@@ -137,20 +184,33 @@ export async function runScan(config: Config, deps: RunDeps, signal: AbortSignal
     };
   }
 
+  clearTimeout(notifyTimer);
   try {
-    if (stateLoaded) await deps.state.save({ conntrack: ctx.conntrackState ?? state.conntrack, notified });
+    if (stateLoaded)
+      await bounded(
+        deps.state.save({ conntrack: ctx.conntrackState ?? state.conntrack, notified }, wrapUp.signal),
+        wrapUp.signal,
+        'state save',
+      );
   } catch (e) {
     const target = `configmap/${config.namespace}/snatguard-state`;
     report = { ...report, errors: [...report.errors, { stage: 'state', target, message: messageOf(e) }] };
   }
-  try {
-    await deps.lock.release();
-  } catch (e) {
-    log.warn({ err: messageOf(e) }, 'lease release failed; it expires on its own');
+  if (locked) {
+    try {
+      await bounded(deps.lock.release(wrapUp.signal), wrapUp.signal, 'lease release');
+    } catch (e) {
+      const target = `lease/${config.namespace}/snatguard`;
+      log.warn({ err: messageOf(e) }, 'lease release failed; it expires on its own');
+      report = { ...report, errors: [...report.errors, { stage: 'lock', target, message: messageOf(e) }] };
+    }
   }
+  clearTimeout(wrapUpTimer);
   log.info(
     {
       runId: report.runId,
+      status: report.status,
+      statusReason: report.statusReason,
       hotNodes: report.nodes.filter((n) => n.hot).length,
       offenders: report.offenders.length,
       actions: report.actions.map(
@@ -163,6 +223,26 @@ export async function runScan(config: Config, deps: RunDeps, signal: AbortSignal
   return { ...report, finishedAt: deps.now().toISOString() };
 }
 
+/** Network failures that mean the API server (or cloud) was never reached, as people name them. */
+const UNREACHABLE =
+  /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ECONNRESET|certificate|self[- ]signed|socket hang up/i;
+
+/** The statusReason of a failed run: what could not be read, and why. */
+export function failureReason(what: 'lock' | 'nodes' | 'pressure' | 'connect', e: unknown): string {
+  const message = messageOf(e);
+  if (what !== 'pressure' && UNREACHABLE.test(message)) return `cluster unreachable: ${message}`;
+  switch (what) {
+    case 'lock':
+      return `lock unreadable: ${message}`;
+    case 'nodes':
+      return `nodes not listable: ${message}`;
+    case 'connect':
+      return `no cluster access: ${message}`;
+    default:
+      return `no pressure source answered: ${message}`;
+  }
+}
+
 /** What the stages found, handed to buildReport. */
 export interface RunContext {
   nodes: NodeReport[];
@@ -171,8 +251,62 @@ export interface RunContext {
   recommendations: RunReport['recommendations'];
   conntrackState: RunState['conntrack'];
   stats: NonNullable<RunReport['stats']>;
+  /** What the run meant to read and could not: the counts behind a `partial` status. */
+  unseen: Unseen;
 }
 
+export interface Unseen {
+  /** Pressure sources that failed outright, of how many. */
+  sourcesFailed: number;
+  sources: number;
+  /** Metric reads that failed inside sources that otherwise answered. */
+  metricErrors: number;
+  /** Hot nodes whose pods could not be listed, or whose inspection the deadline cut short. */
+  nodesNotInspected: number;
+  /** Pods whose inspection failed (exec error, timeout), and pods without a way in (no `cat`). */
+  podsFailed: number;
+  podsUninspectable: number;
+  /** Hot nodes whose conntrack could not be read. */
+  conntrackUnread: number;
+  /** Pods whose owner could not be read. */
+  ownersUnknown: number;
+}
+
+const noneUnseen = (): Unseen => ({
+  sourcesFailed: 0,
+  sources: 0,
+  metricErrors: 0,
+  nodesNotInspected: 0,
+  podsFailed: 0,
+  podsUninspectable: 0,
+  conntrackUnread: 0,
+  ownersUnknown: 0,
+});
+
+/** Resolves `p`, or undefined once `signal` fires (the deadline's wrap-up budget ran out). */
+function within<T>(p: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  if (signal.aborted) return Promise.resolve(undefined);
+  return new Promise<T | undefined>((resolve, reject) => {
+    const onAbort = () => resolve(undefined);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+/**
+ * The stages after the lock. Returns the reason the run could not look at all (status failed), or
+ * undefined. The deadline does not throw away what was found: the stages after inspection still run on
+ * what was read (within a short wrap-up budget), and restarts happen only where a node was read in full.
+ */
 async function scanAndAct(
   config: Config,
   deps: RunDeps,
@@ -180,34 +314,56 @@ async function scanAndAct(
   ctx: Partial<RunContext>,
   errors: RunError[],
   signal: AbortSignal,
-): Promise<void> {
+  keeper: LeaseKeeper,
+): Promise<string | undefined> {
   const { log } = deps;
   const t0 = Date.now();
   const now = deps.now();
   const window = { start: new Date(now.getTime() - config.window.minutes * 60_000), end: now };
+  const unseen = noneUnseen();
+  ctx.unseen = unseen;
+  // After the deadline, the owner and workload reads that turn findings into a report get a short budget.
+  let wrapUp: AbortSignal | undefined;
+  const after = (): AbortSignal => {
+    if (!signal.aborted) return signal;
+    wrapUp ??= AbortSignal.timeout(WRAP_UP_MS);
+    return wrapUp;
+  };
 
   // pressure: every source on its own; one that fails is an error, not the end of the run
   const pressure: NodePressure[] = [];
   const facts: Partial<CloudFacts> = { provider: config.provider };
   const readings = await Promise.allSettled(deps.pressure.map((s) => s.read(window, signal)));
+  unseen.sources = deps.pressure.length;
+  const sourceFailures: string[] = [];
   readings.forEach((r, i) => {
     const source = deps.pressure[i]!.name;
     if (r.status === 'fulfilled') {
       pressure.push(...r.value.nodes);
       mergeFacts(facts, r.value.facts);
       errors.push(...r.value.errors);
+      // A source that read nothing and reported only errors did not answer either.
+      if (r.value.nodes.length === 0 && r.value.errors.length > 0) {
+        unseen.sourcesFailed++;
+        sourceFailures.push(`${source}: ${r.value.errors[0]!.message}`);
+      } else unseen.metricErrors += r.value.errors.length;
     } else {
+      unseen.sourcesFailed++;
+      sourceFailures.push(`${source}: ${messageOf(r.reason)}`);
       errors.push({ stage: 'pressure', target: source, message: messageOf(r.reason) });
     }
   });
-  signal.throwIfAborted();
+  if (signal.aborted) return undefined;
+  if (config.provider !== 'none' && unseen.sources > 0 && unseen.sourcesFailed === unseen.sources) {
+    return failureReason('pressure', sourceFailures.join('; '));
+  }
 
   let allNodes: NodeInfo[] = [];
   try {
-    allNodes = await deps.cluster.nodes();
+    allNodes = await deps.cluster.nodes(signal);
   } catch (e) {
     errors.push({ stage: 'nodes', target: 'nodes', message: messageOf(e) });
-    return;
+    return failureReason('nodes', e);
   }
   const { hot: hotNodes, cool } = selectHotNodes(config, pressure, allNodes, errors);
   // Pod CIDRs the nodes carry are cluster addresses even when the config does not list them.
@@ -220,15 +376,22 @@ async function scanAndAct(
   // inspect: per node, pods and the node's conntrack, every failure contained to its node or pod
   const inspections: PodInspection[] = [];
   const conntrack = new Map<string, ConntrackReading>();
+  // Nodes read in full before the deadline: the only ones a restart may be planned from.
+  const complete = new Set<string>();
   const progress = { nodesDone: 0, nodes: hotNodes.length, podsDone: 0, pods: 0 };
   let podsListed = 0;
   let execs = 0;
   const perNode = await Promise.allSettled(
     hotNodes.map(async (hot) => {
+      if (signal.aborted) {
+        unseen.nodesNotInspected++;
+        return;
+      }
       let pods: PodInfo[];
       try {
-        pods = await deps.cluster.podsOn(hot.name);
+        pods = await deps.cluster.podsOn(hot.name, signal);
       } catch (e) {
+        unseen.nodesNotInspected++;
         errors.push({ stage: 'inspect', target: `node/${hot.name}`, message: messageOf(e) });
         return;
       }
@@ -250,15 +413,22 @@ async function scanAndAct(
         }),
         deps.probe.conntrack(hot.name, signal, pods),
       ]);
+      const cut = signal.aborted;
       if (inspected.status === 'fulfilled') {
         inspections.push(...inspected.value.inspections);
         errors.push(...inspected.value.errors);
         execs += inspected.value.inspections.length;
+        if (!cut) complete.add(hot.name);
+        else unseen.nodesNotInspected++;
       } else {
+        unseen.nodesNotInspected++;
         errors.push({ stage: 'inspect', target: `node/${hot.name}`, message: messageOf(inspected.reason) });
       }
       if (probed.status === 'fulfilled') conntrack.set(hot.name, probed.value);
-      else errors.push({ stage: 'conntrack', target: `node/${hot.name}`, message: messageOf(probed.reason) });
+      else {
+        unseen.conntrackUnread++;
+        errors.push({ stage: 'conntrack', target: `node/${hot.name}`, message: messageOf(probed.reason) });
+      }
       progress.nodesDone++;
       deps.onProgress?.(progress);
     }),
@@ -267,7 +437,8 @@ async function scanAndAct(
     if (r.status === 'rejected')
       errors.push({ stage: 'inspect', target: 'nodes', message: messageOf(r.reason) });
   }
-  signal.throwIfAborted();
+  unseen.podsFailed = inspections.filter((i) => i.status === 'failed').length;
+  unseen.podsUninspectable = inspections.filter((i) => i.status === 'uninspectable').length;
 
   const ct = conntrackFindings(conntrack, state.conntrack, config.thresholds, now);
   ctx.conntrackState = ct.state;
@@ -280,9 +451,12 @@ async function scanAndAct(
       .map(async (i) => {
         const key = `${i.pod.namespace}/${i.pod.name}`;
         try {
-          owners.set(key, await deps.cluster.ownerOf(i.pod));
+          const owner = await within(deps.cluster.ownerOf(i.pod, after()), after());
+          if (owner === undefined) throw new Error('deadline reached before the owner was read');
+          owners.set(key, owner);
         } catch (e) {
           owners.set(key, null);
+          unseen.ownersUnknown++;
           errors.push({ stage: 'owners', target: key, message: messageOf(e) });
         }
       }),
@@ -295,36 +469,33 @@ async function scanAndAct(
   const policy = { mode: config.mode, rails: config.rails };
 
   // The rails read the live state of exactly the candidates that pass the static rails; a read that
-  // fails is recorded and fails closed in plan (RAIL_CHECK_FAILED).
+  // fails is recorded and fails closed in plan (RAIL_CHECK_FAILED). A candidate on a node the deadline
+  // cut short fails closed the same way: its share was measured against part of the node.
   const checks = new Map<string, WorkloadCheck>();
+  const cutShort = new Set(candidates.filter((c) => !complete.has(c.node)).map((c) => c.workload));
   await Promise.all(
     workloadsToCheck(candidates, policy, now).map(async (ref) => {
+      const id = workloadId(ref);
+      if (cutShort.has(id)) {
+        checks.set(id, { ok: false, error: 'the deadline cut the inspection of its node short' });
+        return;
+      }
       try {
-        checks.set(workloadId(ref), { ok: true, status: await deps.cluster.workload(ref) });
+        const status = await within(deps.cluster.workload(ref, after()), after());
+        if (status === undefined) throw new Error('deadline reached before the workload was read');
+        checks.set(id, { ok: true, status });
       } catch (e) {
-        checks.set(workloadId(ref), { ok: false, error: messageOf(e) });
+        checks.set(id, { ok: false, error: messageOf(e) });
+        // The skip (RAIL_CHECK_FAILED) says what was not done; the error says what failed.
+        errors.push({ stage: 'plan', target: id, message: messageOf(e) });
       }
     }),
   );
-  const actions = plan(candidates, checks, policy, now);
-  signal.throwIfAborted();
+  // SETTLING: what earlier runs restarted, as the Lease recorded it (read when this run took the lock).
+  const history: PlanHistory = { settled: deps.lock.settled(), runId: deps.runId };
+  const actions = plan(candidates, checks, policy, now, history);
 
-  // act: one restart at a time, in plan order; a failure is that action's outcome
-  const refs = new Map(candidates.map((o) => [o.workload, o.ref] as const));
-  for (const action of actions) {
-    if (action.status !== 'planned' || action.skipReason) continue;
-    const ref = refs.get(action.workload)!;
-    try {
-      await deps.remediator.restart(ref, action.reason, signal);
-      action.status = 'applied';
-      log.info({ workload: action.workload, reason: action.reason }, 'restart applied');
-    } catch (e) {
-      action.status = 'failed';
-      action.error = messageOf(e);
-      errors.push({ stage: 'act', target: action.workload, message: messageOf(e) });
-      log.error({ workload: action.workload, err: messageOf(e) }, 'restart failed');
-    }
-  }
+  await act(config, deps, actions, candidates, history, errors, after(), keeper);
 
   const nodes = nodeReports(hotNodes, cool, allNodes, inspections, analysis.nodeSnatSockets, ct.nodes);
   const uninspectable = inspections
@@ -354,6 +525,101 @@ async function scanAndAct(
   ctx.actions = actions;
   ctx.recommendations = recommend(adviceInput);
   ctx.stats = { podsListed, execs, durationMs: Date.now() - t0 };
+  return undefined;
+}
+
+/**
+ * act: one restart at a time, in plan order; a failure is that action's outcome. Before each patch the
+ * settle record (node → this restart) is written into the Lease under its resourceVersion: a run that
+ * lost the Lease learns it here and restarts nothing. The Remediator re-reads the workload, re-checks the
+ * live rails, and patches with a precondition.
+ */
+async function act(
+  config: Config,
+  deps: RunDeps,
+  actions: Action[],
+  candidates: Parameters<typeof plan>[0],
+  history: PlanHistory,
+  errors: RunError[],
+  signal: AbortSignal,
+  keeper: LeaseKeeper,
+): Promise<void> {
+  const { log } = deps;
+  const policy = { mode: config.mode, rails: config.rails };
+  const refs = new Map(candidates.map((o) => [o.workload, o.ref] as const));
+  let settled: SettleRecord = { ...history.settled };
+  for (const action of actions) {
+    if (action.status !== 'planned' || action.skipReason) continue;
+    const ref = refs.get(action.workload)!;
+    const lost = keeper.lost();
+    if (lost !== undefined) {
+      action.status = 'skipped';
+      action.skipReason = 'RAIL_CHECK_FAILED';
+      action.reason = `not restarted: ${lost}; ${action.reason}`;
+      continue;
+    }
+    const at = deps.now();
+    const nodes = new Set(candidates.filter((o) => o.workload === action.workload).map((o) => o.node));
+    const next: SettleRecord = pruneSettled(settled, at, config.rails.settleMinutes);
+    for (const node of nodes)
+      next[node] = {
+        at: at.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        workload: action.workload,
+        runId: deps.runId,
+      };
+    if (!(await keeper.record(next, signal))) {
+      action.status = 'skipped';
+      action.skipReason = 'RAIL_CHECK_FAILED';
+      action.reason = `not restarted: ${keeper.lost() ?? 'the Lease could not be written'}; ${action.reason}`;
+      continue;
+    }
+    settled = next;
+    try {
+      const outcome = await deps.remediator.restart(ref, action.reason, signal, (status) =>
+        recheck(candidates, action.workload, status, policy, deps.now(), {
+          settled: history.settled,
+          runId: deps.runId,
+        }),
+      );
+      action.status = 'applied';
+      if (!outcome.confirmed) {
+        action.unconfirmed = true;
+        if (outcome.detail) action.error = outcome.detail;
+        log.warn({ workload: action.workload, detail: outcome.detail }, 'restart applied, not confirmed');
+      } else log.info({ workload: action.workload, reason: action.reason }, 'restart applied');
+    } catch (e) {
+      if (e instanceof RestartBlockedError) {
+        action.status = 'skipped';
+        action.skipReason = e.code;
+        action.reason = `${e.message}; ${action.reason}`;
+        log.info({ workload: action.workload, code: e.code }, 'restart blocked on re-read');
+        continue;
+      }
+      action.status = 'failed';
+      action.error = messageOf(e);
+      errors.push({ stage: 'act', target: action.workload, message: messageOf(e) });
+      log.error({ workload: action.workload, err: messageOf(e) }, 'restart failed');
+    }
+  }
+}
+
+/** Entries older than the settle time are dropped, so the record stays one entry per recently restarted node. */
+function pruneSettled(settled: SettleRecord, now: Date, settleMinutes: number): SettleRecord {
+  const out: SettleRecord = {};
+  for (const [node, entry] of Object.entries(settled)) {
+    if (now.getTime() - Date.parse(entry.at) < settleMinutes * 60_000) out[node] = entry;
+  }
+  return out;
+}
+
+/** Settles no later than `signal`: a wrap-up step that ignores its signal still cannot hold the run. */
+function bounded<T>(p: Promise<T>, signal: AbortSignal, what: string): Promise<T> {
+  if (signal.aborted) return Promise.reject(new Error(`${what}: no wrap-up time left`));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(new Error(`${what}: did not finish within the wrap-up time`));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 function selectHotNodes(
