@@ -122,13 +122,10 @@ export function podExec(kc: KubeConfig, options: PodExecOptions = {}): PodExec &
   const shared = { budget, agentFor };
   return {
     budget,
-    read: async (pod, files, limits, signal) => {
-      const chunks: Buffer[] = [];
-      await runCat(kc, pod, files, limits, signal, (chunk) => void chunks.push(Buffer.from(chunk)), shared);
-      return Buffer.concat(chunks).toString('utf8');
-    },
+    read: (pod, files, limits, signal) => collect(kc, pod, ['cat', ...files], limits, signal, shared),
+    run: (pod, command, limits, signal) => collect(kc, pod, [...command], limits, signal, shared),
     stream: (pod, files, limits, signal, onStdout) =>
-      runCat(kc, pod, files, limits, signal, onStdout, shared),
+      execCommand(kc, pod, ['cat', ...files], limits, signal, onStdout, shared),
   };
 }
 
@@ -137,11 +134,33 @@ interface Shared {
   agentFor(uri: string): HttpAgent | HttpsAgent;
 }
 
-/** `cat FILES…` in the pod; stdout goes to `onStdout` frame by frame; resolves with the bytes it had. */
-function runCat(
+/** The command's whole stdout as text (bounded by limits.maxBytes like every exec). */
+async function collect(
   kc: KubeConfig,
   pod: PodRef,
-  files: string[],
+  command: string[],
+  limits: ExecLimits,
+  signal: AbortSignal,
+  shared: Shared,
+): Promise<string> {
+  const chunks: Buffer[] = [];
+  await execCommand(
+    kc,
+    pod,
+    command,
+    limits,
+    signal,
+    (chunk) => void chunks.push(Buffer.from(chunk)),
+    shared,
+  );
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Runs `command` in the pod; stdout goes to `onStdout` frame by frame; resolves with its byte count. */
+function execCommand(
+  kc: KubeConfig,
+  pod: PodRef,
+  command: string[],
   limits: ExecLimits,
   signal: AbortSignal,
   onStdout: (chunk: Uint8Array) => void,
@@ -293,7 +312,6 @@ function runCat(
       },
     };
 
-    const command = ['cat', ...files];
     new Exec(kc, wsInterface)
       .exec(pod.namespace, pod.name, pod.container ?? '', command, null, stderr, null, false, onStatus)
       .then(
