@@ -26,6 +26,8 @@ const common = {
   sourcemap: false,
   legalComments: 'none',
   banner,
+  // Which source went into which chunk: the bench finds each cloud's chunk by it.
+  metafile: true,
   logLevel: 'warning',
   // Provided by the Functions host at run time.
   external: ['@azure/functions-core'],
@@ -35,7 +37,7 @@ export async function packageAll() {
   rmSync(out, { recursive: true, force: true });
 
   const azureDir = join(out, 'azure');
-  await build({
+  const azure = await build({
     ...common,
     entryPoints: { 'dist/functions/scan': join(root, 'functions/scan.ts') },
     outdir: azureDir,
@@ -49,7 +51,7 @@ export async function packageAll() {
   );
 
   const lambdaDir = join(out, 'lambda');
-  await build({
+  const lambda = await build({
     ...common,
     entryPoints: { index: join(root, 'src/hosts/lambda.ts') },
     outdir: lambdaDir,
@@ -70,7 +72,7 @@ export async function packageAll() {
     execFileSync('zip', ['-qr', zip, '.'], { cwd: dir });
     zips[name] = statSync(zip).size;
   }
-  return { azureDir, lambdaDir, zips };
+  return { azureDir, lambdaDir, zips, metafiles: { azure: azure.metafile, lambda: lambda.metafile } };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -1,16 +1,22 @@
-// npm run bench: every benchmark prints its own figures. Targets are stated next to them, never asserted.
+// npm run bench [NAME…]: every benchmark runs whole processes and prints its figures beside its target
+// and comparator (ratios from one interleaved run, medians and ranges). Nothing is asserted.
 import { run as bundles } from './bundles.js';
-import { run as pipeline } from './pipeline.js';
+import { run as exec } from './exec.js';
+import { run as scale } from './scale.js';
 import { run as sim } from './sim.js';
 import { run as sockets } from './sockets.js';
+import { run as startup } from './startup.js';
 
 const only = process.argv.slice(2);
 const benches: [string, () => Promise<void>][] = [
+  ['startup', startup],
   ['sockets', sockets],
+  ['exec', exec],
+  ['scale', scale],
   ['sim', sim],
-  ['pipeline', pipeline],
   ['bundles', bundles],
 ];
+console.log(`snatguard bench — node ${process.version}, ${new Date().toISOString()}`);
 for (const [name, run] of benches) {
   if (only.length > 0 && !only.includes(name)) continue;
   console.log(`\n=== ${name} ===`);

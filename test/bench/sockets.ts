@@ -1,15 +1,14 @@
-// Benchmark: parse + summary of a 1,000,000-line /proc/net/tcp file with the CLI's streaming reader,
-// next to `awk` counting ESTABLISHED lines to one remote port in the same file (issue 2's target:
-// ratio ≤ 1.0). Prints figures; asserts nothing.
-import { spawn } from 'node:child_process';
+// `snatguard sockets -o json` on a 1,000,000-line /proc/net/tcp file (150 MB), whole process, next to awk
+// counting the ESTABLISHED lines to one remote port in the same file and `cat` (the floor: reading it),
+// interleaved. Targets: ≤ 0.6× awk, peak RSS ≤ 64 MB. Prints figures; asserts nothing.
 import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readChunks } from '../../src/hosts/cli/sockets.js';
-import { createSummarizer, TCP_HEADER } from '../../src/sockets/index.js';
+import { TCP_HEADER } from '../../src/sockets/index.js';
+import { interleaved, measure, msRange, peakRss, ratio, snatguard, table, verdict } from './proc.js';
 
 const LINES = 1_000_000;
-const RUNS = 5;
+const ROUNDS = 5;
 const HOT_PORT = 27017; // 0x6989
 
 const hex = (n: number, width: number) => n.toString(16).toUpperCase().padStart(width, '0');
@@ -72,43 +71,8 @@ export function generate(path: string): number {
   return hot;
 }
 
-async function snatguard(
-  path: string,
-): Promise<{ ms: number; cpuMs: number; established: number; snat: number; lines: number }> {
-  const started = performance.now();
-  const cpu = process.cpuUsage();
-  const summarizer = createSummarizer();
-  for await (const chunk of readChunks(path)) summarizer.push(chunk);
-  const summary = summarizer.finish();
-  const ms = performance.now() - started;
-  const used = process.cpuUsage(cpu);
-  const hot = summary.destinations.find((d) => d.port === HOT_PORT);
-  return {
-    ms,
-    cpuMs: (used.user + used.system) / 1000,
-    established: hot?.byState.ESTABLISHED ?? 0,
-    snat: summary.snatSockets,
-    lines: summary.lines,
-  };
-}
-
-function awk(path: string): Promise<{ ms: number; count: number }> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn('sh', ['-c', `awk '$3 ~ /:6989$/ && $4 == "01"' "$1" | wc -l`, 'sh', path]);
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) reject(new Error(`awk exited ${code}`));
-      else resolve({ ms: performance.now() - started, count: Number(out.trim()) });
-    });
-  });
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+const awk = (path: string) =>
+  measure('sh', ['-c', `awk '$3 ~ /:6989$/ && $4 == "01"' "$1" | wc -l`, 'sh', path]);
 
 export async function run(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'snatguard-bench-'));
@@ -116,43 +80,39 @@ export async function run(): Promise<void> {
     const path = join(dir, 'tcp');
     const expectedHot = generate(path);
     const bytes = statSync(path).size;
-    const rssBefore = process.resourceUsage().maxRSS;
-    const ours: number[] = [];
-    const theirs: number[] = [];
-    let last = { ms: 0, cpuMs: 0, established: 0, snat: 0, lines: 0 };
-    const cpus: number[] = [];
-    let awkCount = 0;
-    for (let i = 0; i < RUNS; i++) {
-      last = await snatguard(path);
-      ours.push(last.ms);
-      cpus.push(last.cpuMs);
-      const a = await awk(path);
-      theirs.push(a.ms);
-      awkCount = a.count;
-    }
-    const rssDeltaMb = (process.resourceUsage().maxRSS - rssBefore) / 1024;
-    const ms = median(ours);
-    const awkMs = median(theirs);
-    const agree = last.established === expectedHot && awkCount === expectedHot ? 'yes' : 'NO';
-    const rows: [string, string][] = [
-      ['file', `${LINES.toLocaleString('en')} lines, ${(bytes / 1e6).toFixed(1)} MB`],
-      ['snatguard parse+summary (median of 5)', `${ms.toFixed(0)} ms (CPU ${median(cpus).toFixed(0)} ms)`],
+    const r = await interleaved(
+      {
+        snatguard: () => snatguard(['sockets', '-o', 'json', path]),
+        awk: () => awk(path),
+        cat: () => measure('sh', ['-c', 'cat "$1" >/dev/null', 'sh', path]),
+      },
+      ROUNDS,
+    );
+    const ours = r.snatguard!;
+    const last = JSON.parse(ours[ours.length - 1]!.stdout) as {
+      lines: number;
+      snatSockets: number;
+      destinations: { port: number; byState: Record<string, number> }[];
+    };
+    const established = last.destinations.find((d) => d.port === HOT_PORT)?.byState.ESTABLISHED ?? 0;
+    const awkCount = Number(r.awk![0]!.stdout.trim());
+    const x = ratio(ours, r.awk!);
+    const peak = peakRss(ours);
+    table(
+      `sockets: whole process on ${LINES.toLocaleString('en')} lines, ${(bytes / 1e6).toFixed(1)} MB (median [min–max] of ${ROUNDS} interleaved runs)`,
       [
-        '  throughput',
-        `${(((LINES / ms) * 1000) / 1e6).toFixed(2)} M lines/s, ${(((bytes / ms) * 1000) / 1e6).toFixed(0)} MB/s`,
+        ['snatguard sockets -o json FILE', msRange(ours)],
+        ['awk count ESTABLISHED to :6989', msRange(r.awk!)],
+        ['cat FILE >/dev/null (the floor)', msRange(r.cat!)],
+        ['ratio snatguard / awk', `${x.toFixed(2)}  target ≤ 0.60 → ${verdict(x <= 0.6)}`],
+        ['snatguard peak RSS', `${peak.toFixed(0)} MB  target ≤ 64 MB → ${verdict(peak <= 64)}`],
+        [
+          'counts agree (snatguard / awk / generated)',
+          `${established === expectedHot && awkCount === expectedHot ? 'yes' : 'NO'} (${established} / ${awkCount} / ${expectedHot})`,
+        ],
+        ['lines parsed, SNAT-consuming sockets', `${last.lines}, ${last.snatSockets}`],
       ],
-      ['  peak RSS delta', `${rssDeltaMb.toFixed(1)} MB`],
-      ['  SNAT-consuming sockets', String(last.snat)],
-      ['awk count ESTABLISHED to :6989 (median of 5)', `${awkMs.toFixed(0)} ms`],
-      [
-        'counts agree (snatguard / awk / generated)',
-        `${agree} (${last.established} / ${awkCount} / ${expectedHot})`,
-      ],
-      ['ratio snatguard / awk (target <= 1.0)', (ms / awkMs).toFixed(2)],
-    ];
-    const width = Math.max(...rows.map(([k]) => k.length));
-    console.log('\nsockets: /proc/net/tcp parse + summary vs awk');
-    for (const [k, v] of rows) console.log(`  ${k.padEnd(width)}  ${v}`);
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

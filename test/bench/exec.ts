@@ -1,0 +1,121 @@
+// Exec, whole process: `snatguard scan --provider none` against a simulator served from this (separate)
+// process. (1) One hot node with 250 pods and 100 ms injected exec latency, next to the incident's
+// method: a sequential `kubectl exec … cat` loop over all 250 pods against the same simulator (target
+// ≤ 1.8 s; concurrency 16 makes 1.6 s the floor). (2) Peak RSS of the scan with one small pod, one
+// pod of 100k sockets (15 MB of text) and 16 such pods (targets: +≤ 16 MB, +≤ 64 MB).
+
+import { type RunningSim, startSim } from '../../src/sim/server.js';
+import { parseSnapshot } from '../../src/sim/snapshot.js';
+import {
+  interleaved,
+  measure,
+  median,
+  msRange,
+  peakRss,
+  type Sample,
+  snatguard,
+  table,
+  verdict,
+} from './proc.js';
+import { hotNodeSnapshot } from './snapshots.js';
+
+const LATENCY_MS = 100;
+const HOT_PODS = 250;
+
+const serve = async (snapshot: object): Promise<RunningSim> =>
+  startSim(parseSnapshot(JSON.stringify(snapshot), 'bench.json'), {});
+
+const scan = (sim: RunningSim) =>
+  snatguard(['scan', '--provider', 'none', '-o', 'json'], {
+    env: { KUBECONFIG: sim.jobKubeconfigPath, SNATGUARD_LOG_LEVEL: 'error' },
+  });
+
+interface ScanFigures {
+  pods: number;
+  status: string;
+  errors: number;
+}
+function figures(s: Sample): ScanFigures {
+  try {
+    const r = JSON.parse(s.stdout) as {
+      status?: string;
+      nodes: { podsInspected: number }[];
+      errors: unknown[];
+    };
+    return {
+      pods: r.nodes.reduce((n, x) => n + x.podsInspected, 0),
+      status: r.status ?? '?',
+      errors: r.errors.length,
+    };
+  } catch {
+    return { pods: 0, status: `exit ${s.code}`, errors: -1 };
+  }
+}
+
+async function kubectlLoop(sim: RunningSim, pods: string[]): Promise<Sample> {
+  const t0 = performance.now();
+  let failed = 0;
+  for (const name of pods) {
+    const s = await measure(
+      'kubectl',
+      ['exec', '-n', 'bench', name, '--', 'cat', '/proc/net/tcp', '/proc/net/tcp6'],
+      {
+        env: { KUBECONFIG: sim.kubeconfigPath },
+        keepStdout: 0,
+      },
+    );
+    if (s.code !== 0) failed++;
+  }
+  return { ms: performance.now() - t0, code: failed, signal: null, stdout: '', stderr: '' };
+}
+
+export async function run(): Promise<void> {
+  // (1) 250 pods at 100 ms.
+  const hot = await serve(hotNodeSnapshot(HOT_PODS, 4));
+  try {
+    hot.world.faults.execLatencyMs = LATENCY_MS;
+    const names = Array.from({ length: HOT_PODS }, (_, i) => `leaky-${i}`);
+    const r = await interleaved({ snatguard: () => scan(hot) }, 3);
+    const loop = await kubectlLoop(hot, names);
+    const f = figures(r.snatguard![0]!);
+    const ms = median(r.snatguard!.map((s) => s.ms));
+    table(`exec: ${HOT_PORT_LINE(f.pods)} at ${LATENCY_MS} ms exec latency, whole process`, [
+      ['snatguard scan (3 runs)', `${msRange(r.snatguard!)}  target ≤ 1800 ms → ${verdict(ms <= 1800)}`],
+      ['sequential kubectl exec loop (all 250, once)', `${loop.ms.toFixed(0)} ms (${loop.code} failed)`],
+      ['speed-up', `${(loop.ms / ms).toFixed(1)}×`],
+      ['scan report', `status ${f.status}, ${f.pods} pods inspected, ${f.errors} errors`],
+    ]);
+  } finally {
+    await hot.close();
+  }
+
+  // (2) Memory: the text of a pod is never held whole.
+  const small = await serve(hotNodeSnapshot(1, 10));
+  const big = await serve(hotNodeSnapshot(1, 100_000));
+  const many = await serve(hotNodeSnapshot(16, 100_000));
+  try {
+    const r = await interleaved(
+      { small: () => scan(small), big: () => scan(big), many: () => scan(many) },
+      3,
+    );
+    const base = peakRss(r.small!);
+    const oneBig = peakRss(r.big!) - base;
+    const sixteen = peakRss(r.many!) - base;
+    const bytes = Buffer.byteLength(big.world.tablesOf(big.world.podRuntime('bench', 'leaky-0')!).tcp);
+    table('exec memory: peak RSS of the scan process (max of 3 interleaved runs)', [
+      ['one pod, 10 sockets', `${base.toFixed(0)} MB (${figures(r.small![0]!).pods} pod inspected)`],
+      [
+        `one pod, 100k sockets (${(bytes / 1e6).toFixed(1)} MB of text)`,
+        `+${oneBig.toFixed(1)} MB  target ≤ +16 MB → ${verdict(oneBig <= 16)}`,
+      ],
+      [
+        '16 such pods (exec concurrency 16)',
+        `+${sixteen.toFixed(1)} MB  target ≤ +64 MB → ${verdict(sixteen <= 64)} (${figures(r.many![0]!).pods} pods inspected)`,
+      ],
+    ]);
+  } finally {
+    await Promise.all([small.close(), big.close(), many.close()]);
+  }
+}
+
+const HOT_PORT_LINE = (pods: number) => `one hot node, ${pods} pods`;
