@@ -218,6 +218,10 @@ export interface CloudFacts {
     idleTimeoutMinutes?: number;
     nodeCount?: number;
     natGateway?: { failedSnat: number; totalConnections: number; packetsDropped: number };
+    /** The node pools sit in the cluster's own VNet (an agent pool subnet outside the node resource group). */
+    customVnet?: boolean;
+    /** The first agent pool subnet of an own VNet, for the commands. */
+    vnetSubnet?: { resourceGroup: string; vnet: string; subnet: string };
   };
   aws?: {
     natGateways: {
@@ -228,6 +232,8 @@ export interface CloudFacts {
       ips?: number;
     }[];
     awsNodeEnv?: Record<string, string>;
+    /** aws-node as the EKS managed add-on vpc-cni (DescribeAddon); undefined = not known. */
+    vpcCniAddon?: { managed: boolean; configurationValues?: string };
   };
 }
 
