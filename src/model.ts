@@ -367,7 +367,10 @@ export interface NodeReport {
   signals: PressureSignal[];
   reasons?: string[];
   podsInspected: number;
+  /** Pods with no way in (no `cat`): the one count every output shows. */
   podsUninspectable: number;
+  /** Pods whose read failed (timeout, exec error): named in RunReport.errors. */
+  podsFailed?: number;
   snatSockets?: number;
   conntrack?: ConntrackReading & { ratio: number; insertFailedDelta?: number; dropDelta?: number };
 }

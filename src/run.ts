@@ -524,9 +524,13 @@ function nodeReports(
       signals: h.signals,
       reasons: h.reasons,
       podsInspected: mine.filter((i) => i.status === 'ok').length,
-      podsUninspectable: mine.filter((i) => i.status !== 'ok').length,
+      // One count of uninspectable pods everywhere (table, chat, advice): pods with no way in. Pods whose
+      // read failed are counted apart (podsFailed) and named in errors.
+      podsUninspectable: mine.filter((i) => i.status === 'uninspectable').length,
       snatSockets: snatSockets.get(h.name) ?? 0,
     };
+    const failed = mine.filter((i) => i.status === 'failed').length;
+    if (failed > 0) report.podsFailed = failed;
     const ct = conntrack.get(h.name);
     if (ct) report.conntrack = ct;
     return report;

@@ -173,7 +173,7 @@ function nodesSection(report: RunReport): Section | null {
     }
     if (n.conntrack?.insertFailedDelta) facts.push(`insert_failed +${n.conntrack.insertFailedDelta}`);
     if (n.conntrack?.dropDelta) facts.push(`conntrack drops +${n.conntrack.dropDelta}`);
-    const inspected = `${plural(n.podsInspected, 'pod')} inspected${n.podsUninspectable ? `, ${n.podsUninspectable} uninspectable` : ''}`;
+    const inspected = `${plural(n.podsInspected, 'pod')} inspected${n.podsUninspectable ? `, ${n.podsUninspectable} uninspectable` : ''}${n.podsFailed ? `, ${n.podsFailed} failed` : ''}`;
     return { spans: [code(n.name), text(` — ${[...facts, inspected].join(' · ')}`)] };
   });
   return { key: 'nodes', title: 'Hot nodes', items };
