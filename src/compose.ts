@@ -13,6 +13,7 @@ import {
   podExec,
   rolloutRemediator,
 } from './cluster/index.js';
+import { nodeFlows } from './cluster/node-flows.js';
 import type { Config } from './config/index.js';
 import { SnatguardError } from './errors.js';
 import type { PressureReading, RunReport, RunState, TimeWindow } from './model.js';
@@ -41,10 +42,17 @@ export async function compose(config: Config, env: ComposeEnv): Promise<RunDeps>
   const now = env.now ?? (() => new Date());
   const kc = env.kubeConfig;
   const exec = podExec(kc);
-  const reader = clusterReader(kc);
+  // snatguard's own probe DaemonSet in its namespace; kube-proxy only when named as the fallback.
+  const probeTargets = [
+    { namespace: config.inspect.probeNamespace || config.namespace, selector: config.inspect.probeSelector },
+    { selector: config.inspect.probeFallbackSelector },
+  ];
+  // Every Kubernetes call has its own timeout, and takes the run's signal from runScan.
+  const timeoutMs = config.cluster.requestTimeoutSeconds * 1000;
+  const reader = clusterReader(kc, { timeoutMs });
   // The run and the cloud sources (to map instances and subnets to nodes) share one node list per run.
   let nodes: ReturnType<typeof reader.nodes> | undefined;
-  const cluster = { ...reader, nodes: () => (nodes ??= reader.nodes()) };
+  const cluster = { ...reader, nodes: (signal?: AbortSignal) => (nodes ??= reader.nodes(signal)) };
   const pressure: PressureSource[] =
     config.provider === 'none'
       ? env.world
@@ -64,17 +72,21 @@ export async function compose(config: Config, env: ComposeEnv): Promise<RunDeps>
     runId: randomUUID(),
     cluster,
     exec,
-    probe: nodeProbe(kc, exec, {
-      targets: [
-        { namespace: config.inspect.probeNamespace, selector: config.inspect.probeSelector },
-        { selector: config.inspect.probeFallbackSelector },
-      ],
-      // The probe's output is four numbers and one line per CPU: a small cap is plenty.
-      limits: { timeoutMs: config.exec.timeoutSeconds * 1000, maxBytes: 1 << 20 },
-    }),
-    remediator: config.mode === 'restart' ? rolloutRemediator(kc, now) : refusingRemediator(),
-    lock: leaseLock(kc, config.namespace, now),
-    state: configMapState(kc, config.namespace, env.log),
+    probe: {
+      ...nodeProbe(kc, exec, {
+        targets: probeTargets,
+        // The probe's output is four numbers and one line per CPU: a small cap is plenty.
+        limits: { timeoutMs: config.exec.timeoutSeconds * 1000, maxBytes: 1 << 20 },
+      }),
+      // The conntrack table: one line per flow, bounded like a pod's socket tables.
+      flows: nodeFlows(exec, {
+        targets: probeTargets,
+        limits: { timeoutMs: config.exec.timeoutSeconds * 1000, maxBytes: config.exec.maxBytes },
+      }),
+    },
+    remediator: config.mode === 'restart' ? rolloutRemediator(kc, now, { timeoutMs }) : refusingRemediator(),
+    lock: leaseLock(kc, config.namespace, now, { timeoutMs }),
+    state: configMapState(kc, config.namespace, env.log, { timeoutMs }),
     pressure,
     notify: (
       report: RunReport,

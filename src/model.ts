@@ -158,6 +158,10 @@ export interface WorkloadStatus {
   paused: boolean;
   generation: number;
   observedGeneration: number;
+  /** Deployment spec.strategy.type (RollingUpdate | Recreate); absent for other kinds. */
+  strategy?: string;
+  /** metadata.resourceVersion as read: the restart patch's precondition. */
+  resourceVersion?: string;
 }
 
 export interface ExecLimits {
@@ -252,6 +256,8 @@ export interface PodInspection {
   nodeLevel: boolean;
   reason?: string;
   summary?: SocketSummary;
+  /** How `summary` was measured: the pod's own socket tables (default) or the node's conntrack table. */
+  method?: AttributionMethod;
   /** Sockets per destination, per state: kept for TIME_WAIT advice. */
   bytes?: number;
   durationMs?: number;
@@ -308,6 +314,8 @@ export interface Action {
   node?: string;
   snatSockets?: number;
   error?: string;
+  /** status applied, but the read-back that confirms it failed: the patch was accepted, not yet seen. */
+  unconfirmed?: boolean;
 }
 
 export type Severity = 'info' | 'warning' | 'critical';
@@ -373,6 +381,19 @@ export interface NodeReport {
   podsFailed?: number;
   snatSockets?: number;
   conntrack?: ConntrackReading & { ratio: number; insertFailedDelta?: number; dropDelta?: number };
+  /**
+   * The node's conntrack table (the `conntrack` attribution method): source-NATed flows, how many no pod
+   * on the node owns, how many pods without `cat` were counted from it, and `hidden` when the cloud
+   * reports pressure but the table shows no SNAT (the datapath translates outside netfilter).
+   */
+  snatFlows?: {
+    snat: number;
+    unattributed: number;
+    podsAttributed: number;
+    truncated: boolean;
+    malformed: number;
+    hidden?: string;
+  };
 }
 
 /**

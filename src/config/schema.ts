@@ -109,6 +109,13 @@ export const configSchema = z
           .default('')
           .describe('Kubeconfig file; empty = $KUBECONFIG or ~/.kube/config.'),
         context: z.string().default('').describe('Kubeconfig context; empty = the current context.'),
+        requestTimeoutSeconds: z
+          .number()
+          .gt(0)
+          .default(20)
+          .describe(
+            'Each Kubernetes API call (node and pod lists, Lease, workload reads, restart patch, state) gives up after this long; exec has exec.timeoutSeconds.',
+          ),
       })
       .prefault({})
       .describe('Which cluster to talk to.'),
@@ -173,6 +180,12 @@ export const configSchema = z
           .boolean()
           .default(false)
           .describe('Allow restarting workloads with one replica (a restart then means a short outage).'),
+        allowRecreate: z
+          .boolean()
+          .default(false)
+          .describe(
+            'Allow restarting a multi-replica Deployment with strategy Recreate (every pod goes down at once; RECREATE_STRATEGY).',
+          ),
         namespaces: z
           .strictObject({
             include: z
@@ -245,13 +258,16 @@ export const configSchema = z
             'Opt-in: read pods without cat (distroless) through the node probe instead of reporting them uninspectable.',
           ),
         probeSelector: selector(
-          'k8s-app=kube-proxy',
-          'hostNetwork pods used to read a node’s conntrack counters (kube-proxy by default).',
-        ),
-        probeNamespace: z.string().min(1).default('kube-system').describe('Namespace of the probe pods.'),
-        probeFallbackSelector: selector(
           'app.kubernetes.io/name=snatguard-node-probe',
-          'Fallback probe pods (infra/kubernetes/node-probe.yaml), searched in all namespaces.',
+          "hostNetwork pods that read a node's conntrack counters: snatguard's node probe (infra/kubernetes/node-probe.yaml).",
+        ),
+        probeNamespace: z
+          .string()
+          .default('')
+          .describe("Namespace of the probe pods; empty = snatguard's own (namespace)."),
+        probeFallbackSelector: selector(
+          '',
+          'Optional second choice, any namespace, e.g. k8s-app=kube-proxy where kube-proxy has cat (not EKS; AKS: component=kube-proxy); empty = none.',
         ),
       })
       .prefault({})

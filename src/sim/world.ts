@@ -4,13 +4,17 @@
 // Besides the snapshot's workloads the world holds what every cluster has: the namespaces default,
 // kube-system, kube-public, kube-node-lease and snatguard (the job's); an `aws-node` DaemonSet in
 // kube-system (provider aws, env = cloud.aws.awsNodeEnv, one hostNetwork pod per node); and, unless
-// the snapshot already has hostNetwork pods, a `kube-proxy` DaemonSet with one hostNetwork pod per node,
-// so the conntrack probe has a pod to exec into on every node.
+// the snapshot already has hostNetwork pods, a `kube-proxy` DaemonSet with one hostNetwork pod per node
+// (as the clouds ship it: on EKS its image has no `cat`, on AKS its pods are labelled
+// `component=kube-proxy`; ../shared/reference/cloud-facts.md); and, unless the snapshot has a workload
+// named `snatguard-node-probe` (give it `pods: []` for a cluster without it), snatguard's own node probe
+// as infra/kubernetes/node-probe.yaml deploys it, so the conntrack probe has a pod on every node.
 
 import { createHash } from 'node:crypto';
 import { defaultPortsPerIp, LB_DEFAULT_MAX_POOL } from '../advice/capacity.js';
 import type { ConntrackReading } from '../model.js';
 import { type AddressClassifier, createClassifier } from '../sockets/address.js';
+import type { SimBackend } from './backend.js';
 import { RESOURCES, type ResourceType } from './kube/resources.js';
 import { type ConcreteSocket, expandSockets, renderTables, snatByDestination } from './kube/sockets.js';
 import { ApiError, alreadyExists, conflict, invalid, notFound, statusBody } from './kube/status.js';
@@ -24,6 +28,9 @@ import {
   type SnapshotWorkload,
 } from './snapshot.js';
 import type { NodeMetrics, RecordedRequest, SimFaults, SimWorld } from './types.js';
+
+/** snatguard's node probe DaemonSet (infra/kubernetes/node-probe.yaml). */
+const NODE_PROBE = 'snatguard-node-probe';
 
 // biome-ignore lint/suspicious/noExplicitAny: Kubernetes objects are open JSON
 export type Json = any;
@@ -64,6 +71,8 @@ export type NewObject = Omit<KubeObject, 'metadata'> & { metadata: Partial<Objec
 export interface PodRuntime {
   namespace: string;
   name: string;
+  /** metadata.uid of the Pod object (the kubelet names the pod's cgroup after it). */
+  uid: string;
   node: string;
   ip: string;
   hostNetwork: boolean;
@@ -90,6 +99,8 @@ interface WorkloadRuntime {
 
 export interface WorldOptions {
   now?: () => Date;
+  /** Live answers for some pods and nodes (src/sim/backend.ts); the snapshot answers the rest. */
+  backend?: SimBackend;
 }
 
 const WORKLOAD_RESOURCES: Record<string, string> = {
@@ -125,6 +136,7 @@ export class World implements SimWorld {
   readonly requestCounts: Record<string, number> = {};
   readonly classifier: AddressClassifier;
   readonly serverVersion: { major: string; minor: string; gitVersion: string };
+  readonly backend: SimBackend | undefined;
 
   private readonly now: () => Date;
   private readonly store = new Map<string, Map<string, KubeObject>>();
@@ -138,6 +150,7 @@ export class World implements SimWorld {
   constructor(snapshot: Snapshot, opts: WorldOptions = {}) {
     this.snapshot = snapshot;
     this.now = opts.now ?? (() => new Date());
+    this.backend = opts.backend;
     this.classifier = createClassifier({
       clusterCidrs: [snapshot.cluster.podCIDR, snapshot.cluster.serviceCIDR],
     });
@@ -344,7 +357,8 @@ export class World implements SimWorld {
     return s;
   }
 
-  private podsOnNode(node: string): PodRuntime[] {
+  /** The pods the world runs on `node` now. */
+  podsOn(node: string): PodRuntime[] {
     return [...this.pods.values()].filter((p) => p.node === node);
   }
 
@@ -353,7 +367,7 @@ export class World implements SimWorld {
     const n = this.snapshot.nodes.find((x) => x.name === node);
     if (n?.conntrack) return { ...n.conntrack };
     let count = this.nodeHostSockets(node).filter((s) => s.state !== 'LISTEN').length;
-    for (const p of this.podsOnNode(node))
+    for (const p of this.podsOn(node))
       if (!p.hostNetwork)
         count += p.sockets.reduce((sum, s) => sum + (s.state === 'LISTEN' ? 0 : s.count), 0);
     return { count, max: DEFAULT_CONNTRACK_MAX, insertFailed: 0, drop: 0, earlyDrop: 0, beLiberal: false };
@@ -366,13 +380,15 @@ export class World implements SimWorld {
       for (const [k, v] of m) total.set(k, (total.get(k) ?? 0) + v);
     };
     add(snatByDestination(this.nodeHostSockets(node), this.classifier));
-    for (const p of this.podsOnNode(node))
+    for (const p of this.podsOn(node))
       if (!p.hostNetwork) add(snatByDestination(this.socketsOf(p), this.classifier));
     return total;
   }
 
   /** SNAPSHOT.md "Derived metrics"; fields the snapshot gives win. */
   nodeMetrics(node: string): NodeMetrics {
+    const live = this.backend?.nodeMetrics?.(node);
+    if (live) return live;
     const n = this.snapshot.nodes.find((x) => x.name === node);
     const given = n?.metrics ?? {};
     const lb = this.snapshot.cloud.azure?.loadBalancer;
@@ -444,6 +460,7 @@ export class World implements SimWorld {
     const hasHostNetwork = s.workloads.some((w) => w.pods.some((p) => p.hostNetwork));
     if (!hasHostNetwork && !s.workloads.some((w) => w.namespace === 'kube-system' && w.name === 'kube-proxy'))
       this.seedSystemDaemonSet('kube-proxy', {});
+    if (!s.workloads.some((w) => w.name === NODE_PROBE)) this.seedSystemDaemonSet(NODE_PROBE, {});
   }
 
   private nodeObject(name: string, index: number): NewObject {
@@ -513,21 +530,34 @@ export class World implements SimWorld {
     };
   }
 
-  private seedSystemDaemonSet(name: string, env: Record<string, string>): void {
+  private seedSystemDaemonSet(
+    name: 'aws-node' | 'kube-proxy' | typeof NODE_PROBE,
+    env: Record<string, string>,
+  ): void {
+    const provider = this.snapshot.cloud.provider;
+    const namespace = name === NODE_PROBE ? 'snatguard' : 'kube-system';
+    const labels: Record<string, string> =
+      name === NODE_PROBE
+        ? { 'app.kubernetes.io/name': NODE_PROBE, 'app.kubernetes.io/part-of': 'snatguard' }
+        : name === 'kube-proxy' && provider === 'azure'
+          ? { component: 'kube-proxy', tier: 'node' }
+          : { 'k8s-app': name };
+    // EKS's kube-proxy image (eks-distro minimal base) has no shell and no `cat`.
+    const exec = name === 'kube-proxy' && provider === 'aws' ? ('no-cat' as const) : ('ok' as const);
     const w: SnapshotWorkload = {
       kind: 'DaemonSet',
-      namespace: 'kube-system',
+      namespace,
       name,
       replicas: this.snapshot.nodes.length,
-      labels: name === 'aws-node' ? { 'k8s-app': 'aws-node' } : { 'k8s-app': 'kube-proxy' },
+      labels,
       annotations: {},
       status: { unavailableReplicas: 0, paused: false },
       pods: this.snapshot.nodes.map((n) => ({
-        name: `${name}-${nameChars(`${this.snapshot.metadata.name}/kube-system/${name}/${n.name}`, 5)}`,
+        name: `${name}-${nameChars(`${this.snapshot.metadata.name}/${namespace}/${name}/${n.name}`, 5)}`,
         node: n.name,
         ip: n.internalIP,
         hostNetwork: true,
-        exec: 'ok' as const,
+        exec,
         sockets: [],
       })),
     };
@@ -794,7 +824,7 @@ export class World implements SimWorld {
       { type: 'ContainersReady', status: 'True' },
       { type: 'PodScheduled', status: 'True' },
     ].map((c) => ({ ...c, lastProbeTime: null, lastTransitionTime: started }));
-    this.create(
+    const created = this.create(
       'pods',
       rt.namespace,
       {
@@ -849,6 +879,7 @@ export class World implements SimWorld {
     this.pods.set(this.key(rt.namespace, name), {
       namespace: rt.namespace,
       name,
+      uid: created.metadata.uid,
       node,
       ip: podIp,
       hostNetwork,
@@ -1016,8 +1047,11 @@ export class World implements SimWorld {
         'deprecated.daemonset.template.generation': String(d.metadata.generation ?? 1),
       };
     }
+    const replaced: PodRuntime[] = [];
+    const replacements: PodRuntime[] = [];
     oldPods.forEach((p, i) => {
       const before = this.pods.get(this.key(namespace, p.metadata.name));
+      if (before) replaced.push(before);
       this.delete('pods', namespace, p.metadata.name);
       const name =
         kind === 'StatefulSet'
@@ -1033,8 +1067,12 @@ export class World implements SimWorld {
       const exec: ExecBehaviour = before?.exec === 'no-cat' ? 'no-cat' : 'ok';
       const sockets = hostNetwork ? [] : (rt.afterRestart ?? []);
       this.createPod(rt, podOwner, labels, annotations, name, node, ip, hostNetwork, exec, sockets, 0);
+      const after = this.pods.get(this.key(namespace, name));
+      if (before && after) replacements.push(after);
     });
     this.refreshStatus(namespace, rt);
+    if (replaced.length > 0)
+      this.backend?.podsReplaced?.({ kind, namespace, name: next.metadata.name }, replaced, replacements);
   }
 
   private currentHealth(obj: KubeObject): {

@@ -49,6 +49,7 @@ describe('defaults', () => {
       maxRestartsPerRun: 1,
       cooldownMinutes: 60,
       allowSingleReplica: false,
+      allowRecreate: false,
       namespaces: { include: [], exclude: ['kube-system'] },
       selector: '',
       preemptive: false,
@@ -70,15 +71,22 @@ describe('defaults', () => {
 
   it('include the keys the rest of the code needs', () => {
     const c = defaultConfig();
-    expect(c.cluster).toEqual({ name: '', connection: 'kubeconfig', kubeconfig: '', context: '' });
+    expect(c.cluster).toEqual({
+      name: '',
+      connection: 'kubeconfig',
+      kubeconfig: '',
+      context: '',
+      requestTimeoutSeconds: 20,
+    });
     expect(c.namespace).toBe('snatguard');
     expect(c.inspect).toEqual({
       nodeSelector: '',
       podSelector: '',
       nodeProbeFallback: false,
-      probeSelector: 'k8s-app=kube-proxy',
-      probeNamespace: 'kube-system',
-      probeFallbackSelector: 'app.kubernetes.io/name=snatguard-node-probe',
+      // #11 item 4: snatguard's own probe, in its own namespace; kube-proxy is no default reader.
+      probeSelector: 'app.kubernetes.io/name=snatguard-node-probe',
+      probeNamespace: '',
+      probeFallbackSelector: '',
     });
     expect(c.lock).toEqual({ ttlSeconds: 600 });
     expect(c.log).toEqual({ level: 'info' });
