@@ -262,6 +262,8 @@ export interface PodInspection {
   nodeLevel: boolean;
   reason?: string;
   summary?: SocketSummary;
+  /** How `summary` was measured: the pod's own socket tables (default) or the node's conntrack table. */
+  method?: AttributionMethod;
   /** Sockets per destination, per state: kept for TIME_WAIT advice. */
   bytes?: number;
   durationMs?: number;
@@ -379,9 +381,25 @@ export interface NodeReport {
   signals: PressureSignal[];
   reasons?: string[];
   podsInspected: number;
+  /** Pods with no way in (no `cat`): the one count every output shows. */
   podsUninspectable: number;
+  /** Pods whose read failed (timeout, exec error): named in RunReport.errors. */
+  podsFailed?: number;
   snatSockets?: number;
   conntrack?: ConntrackReading & { ratio: number; insertFailedDelta?: number; dropDelta?: number };
+  /**
+   * The node's conntrack table (the `conntrack` attribution method): source-NATed flows, how many no pod
+   * on the node owns, how many pods without `cat` were counted from it, and `hidden` when the cloud
+   * reports pressure but the table shows no SNAT (the datapath translates outside netfilter).
+   */
+  snatFlows?: {
+    snat: number;
+    unattributed: number;
+    podsAttributed: number;
+    truncated: boolean;
+    malformed: number;
+    hidden?: string;
+  };
 }
 
 /**

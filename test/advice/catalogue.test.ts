@@ -705,20 +705,27 @@ describe('UNINSPECTABLE_PODS', () => {
       reason: 'executable file not found: cat',
     }));
 
-  it('lists up to 5 pods, then "…and N more", and how to turn on the fallback', () => {
+  it('lists up to 5 pods, then "…and N more", and how to read one by hand', () => {
     const r = one(anAksInput({ uninspectable: pods(7) }), 'UNINSPECTABLE_PODS');
     expect(r.detail).toContain('7 pods on node-a could not be read');
     expect(r.detail).toContain('…and 2 more');
     expect(r.detail).toContain('executable file not found: cat (7)');
-    expect(r.fix).toContain('inspect.nodeProbeFallback: true');
+    expect(r.fix).toMatch(
+      /^kubectl debug -n shop distroless-\S+ -q --attach --image=busybox:1\.36 -- cat \/proc\/net\/tcp \/proc\/net\/tcp6 \| snatguard sockets -$/,
+    );
     expect(r.severity).toBe('warning');
   });
 
-  it('info pointing at the probe when the fallback is already on', () => {
-    const r = one(anAksInput({ uninspectable: pods(1), nodeProbeFallback: true }), 'UNINSPECTABLE_PODS');
-    expect(r.severity).toBe('info');
-    expect(r.fix).toBe('kubectl apply -f infra/kubernetes/node-probe.yaml');
-  });
+  // Was: the advice pointed at inspect.nodeProbeFallback (not implemented) and turning it on lowered the
+  // finding to info.
+  it.each([false, true])(
+    'never points at the unimplemented node-probe fallback nor lowers severity (fallback %s)',
+    (on) => {
+      const r = one(anAksInput({ uninspectable: pods(1), nodeProbeFallback: on }), 'UNINSPECTABLE_PODS');
+      expect(r.severity).toBe('warning');
+      expect(`${r.detail} ${r.fix}`).not.toMatch(/nodeProbeFallback|NODE_PROBE_FALLBACK|node-probe\.yaml/);
+    },
+  );
 
   it('nothing when every pod was read', () => {
     expect(only(anAksInput({ uninspectable: [] }), 'UNINSPECTABLE_PODS')).toEqual([]);
