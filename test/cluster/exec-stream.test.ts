@@ -38,7 +38,6 @@ const reused: boolean[] = [];
 const open = new Set<WebSocket>();
 /** Pod name → the stdout the endpoint sends, in 32 KiB frames; `gate` pods wait for release(). */
 const outputs = new Map<string, Buffer>();
-let framesSent = 0;
 const gates = new Map<string, () => void>();
 
 function send(ws: WebSocket, data: Buffer, then: () => void): void {
@@ -46,10 +45,12 @@ function send(ws: WebSocket, data: Buffer, then: () => void): void {
   const next = (): void => {
     // Paced by the client: each frame goes when the previous one is flushed (as a real server under TCP back-pressure).
     if (ws.readyState !== ws.OPEN) return;
-    if (at >= data.length) return then();
+    if (at >= data.length) {
+      then();
+      return;
+    }
     const chunk = data.subarray(at, at + FRAME);
     at += FRAME;
-    framesSent++;
     ws.send(frame(1, chunk), () => setImmediate(next));
   };
   next();
