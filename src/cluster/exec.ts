@@ -5,6 +5,7 @@
 // ByteBudget (the run's cap on output in flight).
 import { Agent as HttpAgent, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
 import { Exec, type KubeConfig, type V1Status } from '@kubernetes/client-node';
 import type { WebSocketInterface } from '@kubernetes/client-node/dist/web-socket-handler.js';
 import WebSocket from 'ws';
@@ -119,7 +120,24 @@ export function podExec(kc: KubeConfig, options: PodExecOptions = {}): PodExec &
     agents ??= { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
     return uri.startsWith('wss:') ? agents.https : agents.http;
   };
-  const shared = { budget, agentFor };
+  // One TLS context per PodExec too: with ca/cert/key in each request's options, every connection built
+  // a new SecureContext (parsing the CA and key again); the same material now reuses the first one.
+  let context: { key: string; value: SecureContext } | undefined;
+  const tlsOf = (opts: WebSocket.ClientOptions): WebSocket.ClientOptions => {
+    const { ca, cert, key, pfx, passphrase, ...rest } = opts as WebSocket.ClientOptions &
+      Record<string, unknown>;
+    if (pfx !== undefined || (ca === undefined && cert === undefined && key === undefined)) return opts;
+    const id = JSON.stringify(
+      [ca, cert, key, passphrase].map((x) => (Buffer.isBuffer(x) ? x.toString('base64') : x)),
+    );
+    if (context?.key !== id)
+      context = {
+        key: id,
+        value: createSecureContext({ ca, cert, key, passphrase } as SecureContextOptions),
+      };
+    return { ...rest, secureContext: context.value } as WebSocket.ClientOptions;
+  };
+  const shared = { budget, agentFor, tlsOf };
   return {
     budget,
     read: (pod, files, limits, signal) => collect(kc, pod, ['cat', ...files], limits, signal, shared),
@@ -132,6 +150,7 @@ export function podExec(kc: KubeConfig, options: PodExecOptions = {}): PodExec &
 interface Shared {
   budget: ByteBudget;
   agentFor(uri: string): HttpAgent | HttpsAgent;
+  tlsOf(opts: WebSocket.ClientOptions): WebSocket.ClientOptions;
 }
 
 /** The command's whole stdout as text (bounded by limits.maxBytes like every exec). */
@@ -255,7 +274,7 @@ function execCommand(
         if (settled) throw new Error('exec cancelled');
         return new Promise<WebSocket>((resolveOpen, rejectOpen) => {
           const s = new WebSocket(uri, PROTOCOLS, {
-            ...opts,
+            ...shared.tlsOf(opts),
             agent: shared.agentFor(uri),
             handshakeTimeout: limits.timeoutMs,
             // Plus the channel byte.

@@ -97,7 +97,7 @@ export async function inspectNode(
 ): Promise<NodeInspection> {
   const limit = createLimiter(deps.concurrency);
   // Every exec in flight listens on the run's signal: not a leak, so no MaxListenersExceededWarning.
-  const wanted = Math.max(1, Math.floor(deps.concurrency)) + 10;
+  const wanted = 2 * Math.max(1, Math.floor(deps.concurrency)) + 10;
   const current = getMaxListeners(deps.signal);
   if (current !== 0 && current < wanted) setMaxListeners(wanted, deps.signal);
   const ordinary = pods.filter((p) => !p.hostNetwork);
