@@ -1,5 +1,6 @@
 // Renders a RunReport for people: a terminal table or Markdown. JSON is the report itself.
 import type { Action, NodeReport, RunReport } from '../../model.js';
+import { stripTerminalDeep } from '../../terminal.js';
 
 export type OutputFormat = 'table' | 'json' | 'markdown';
 
@@ -28,7 +29,9 @@ export function styleFor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = p
 
 export function renderReport(report: RunReport, format: OutputFormat, style: Style = plain): string {
   if (format === 'json') return `${JSON.stringify(report, null, 2)}\n`;
-  return format === 'markdown' ? renderMarkdown(report) : renderTable(report, style);
+  // Names, reasons and error messages come from the cluster: no control sequence reaches the terminal.
+  const safe = stripTerminalDeep(report);
+  return format === 'markdown' ? renderMarkdown(safe) : renderTable(safe, style);
 }
 
 function signalText(n: NodeReport): string {
