@@ -108,7 +108,13 @@ export function redactWebhookUrl(text: string, url: string): string {
   } catch {
     return text;
   }
-  const needles = new Set<string>([url, u.href, `${u.origin}${u.pathname}`, `${u.pathname}${u.search}`, u.search]);
+  const needles = new Set<string>([
+    url,
+    u.href,
+    `${u.origin}${u.pathname}`,
+    `${u.pathname}${u.search}`,
+    u.search,
+  ]);
   if (u.pathname.length > 1) needles.add(u.pathname);
   for (const seg of u.pathname.split('/')) if (seg.length >= 6) needles.add(seg);
   for (const [k, v] of u.searchParams) {
@@ -131,7 +137,9 @@ export function redactWebhookUrl(text: string, url: string): string {
 
 async function responseSnippet(res: Response, url: string): Promise<string> {
   const body = (await readAtMost(res)).replace(/\s+/g, ' ').trim();
-  return redactText(redactWebhookUrl(body, url)).replace(/https?:\/\/\S+/g, '[redacted-url]').slice(0, 200);
+  return redactText(redactWebhookUrl(body, url))
+    .replace(/https?:\/\/\S+/g, '[redacted-url]')
+    .slice(0, 200);
 }
 
 export async function deliver(
