@@ -3,6 +3,7 @@
 // Rails fail closed (a workload whose state cannot be read is not restarted); side channels fail open.
 
 import { type AdviceInput, recommend } from './advice/index.js';
+import { attributeUninspectable } from './analysis/attribution.js';
 import { conntrackFindings } from './analysis/conntrack.js';
 import { findHotNodes, selectedNodes } from './analysis/hot-nodes.js';
 import { analyzeOffenders } from './analysis/offenders.js';
@@ -381,6 +382,40 @@ async function scanAndAct(
   const progress = { nodesDone: 0, nodes: hotNodes.length, podsDone: 0, pods: 0 };
   let podsListed = 0;
   let execs = 0;
+  // The `conntrack` method: the node's table counts the pods exec could not read (DESIGN.md).
+  const flowReports = new Map<string, NonNullable<NodeReport['snatFlows']>>();
+  const nodeFlows = async (
+    hot: HotNode,
+    pods: PodInfo[],
+    mine: PodInspection[],
+  ): Promise<{ inspections: PodInspection[] }> => {
+    if (deps.probe.flows === undefined) return { inspections: mine };
+    const needed = mine.some((i) => i.status === 'uninspectable');
+    try {
+      const table = await deps.probe.flows(hot.name, signal, pods);
+      const address = hot.internalIP ?? allNodes.find((n) => n.name === hot.name)?.internalIP;
+      const r = attributeUninspectable(
+        mine,
+        table,
+        address ? [address] : [],
+        pods,
+        classifier,
+        hot.signals.length > 0,
+      );
+      flowReports.set(hot.name, r.report);
+      return r;
+    } catch (e) {
+      // Only a table that was needed (pods without cat on the node) makes the run partial.
+      if (needed)
+        errors.push({
+          stage: 'conntrack',
+          target: `node/${hot.name}`,
+          message: `conntrack table: ${messageOf(e)}`,
+        });
+      else log.debug({ node: hot.name, err: messageOf(e) }, 'conntrack table not read');
+      return { inspections: mine };
+    }
+  };
   const perNode = await Promise.allSettled(
     hotNodes.map(async (hot) => {
       if (signal.aborted) {
@@ -415,7 +450,8 @@ async function scanAndAct(
       ]);
       const cut = signal.aborted;
       if (inspected.status === 'fulfilled') {
-        inspections.push(...inspected.value.inspections);
+        const flows = await nodeFlows(hot, pods, inspected.value.inspections);
+        inspections.push(...flows.inspections);
         errors.push(...inspected.value.errors);
         execs += inspected.value.inspections.length;
         if (!cut) complete.add(hot.name);
@@ -498,6 +534,10 @@ async function scanAndAct(
   await act(config, deps, actions, candidates, history, errors, after(), keeper);
 
   const nodes = nodeReports(hotNodes, cool, allNodes, inspections, analysis.nodeSnatSockets, ct.nodes);
+  for (const n of nodes) {
+    const flows = flowReports.get(n.name);
+    if (flows) n.snatFlows = flows;
+  }
   const uninspectable = inspections
     .filter((i) => i.status === 'uninspectable')
     .map((i) => ({
