@@ -69,6 +69,16 @@ function toInspection(
   if (attempt.ok) {
     try {
       const summary = summarize(attempt.text, deps.classifier);
+      // Output with lines but not one socket line is not a socket table (a pod answering `cat` with
+      // garbage): an error, never "inspected, 0 sockets".
+      if (summary.parsed === 0 && summary.malformed > 0)
+        return {
+          pod,
+          status: 'failed',
+          nodeLevel,
+          reason: `not /proc/net/tcp output: ${summary.malformed} unreadable line${summary.malformed === 1 ? '' : 's'}, no socket line`,
+          durationMs,
+        };
       return { pod, status: 'ok', nodeLevel, summary, bytes: Buffer.byteLength(attempt.text), durationMs };
     } catch (e) {
       return {
