@@ -14,6 +14,7 @@ import {
   rolloutRemediator,
 } from './cluster/index.js';
 import { nodeFlows } from './cluster/node-flows.js';
+import { procFallback } from './cluster/proc-fallback.js';
 import type { Config } from './config/index.js';
 import { SnatguardError } from './errors.js';
 import type { PressureReading, RunReport, RunState, TimeWindow } from './model.js';
@@ -34,6 +35,8 @@ export interface ComposeEnv {
   world?: SimWorld;
   fetch?: typeof fetch;
   onProgress?: RunDeps['onProgress'];
+  /** Marks every chat message (`replay of NAME`). */
+  notifyTag?: string;
 }
 
 export async function compose(config: Config, env: ComposeEnv): Promise<RunDeps> {
@@ -81,6 +84,15 @@ export async function compose(config: Config, env: ComposeEnv): Promise<RunDeps>
         targets: probeTargets,
         limits: { timeoutMs: config.exec.timeoutSeconds * 1000, maxBytes: config.exec.maxBytes },
       }),
+      // Opt-in: distroless pods read on their node through snatguard-node-sockets (hostPID).
+      ...(config.inspect.nodeProbeFallback
+        ? {
+            podSockets: procFallback(exec, {
+              namespace: config.inspect.probeNamespace || config.namespace,
+              limits: { timeoutMs: config.exec.timeoutSeconds * 1000, maxBytes: config.exec.maxBytes },
+            }),
+          }
+        : {}),
     },
     remediator: config.mode === 'restart' ? rolloutRemediator(kc, now, { timeoutMs }) : refusingRemediator(),
     lock: leaseLock(kc, config.namespace, now, { timeoutMs }),
@@ -91,7 +103,13 @@ export async function compose(config: Config, env: ComposeEnv): Promise<RunDeps>
       notified: RunState['notified'],
       signal: AbortSignal,
     ): Promise<NotifyOutcome> =>
-      notify(report, notified, now(), notifyConfigOf(config), { log: env.log, signal, fetch: env.fetch }),
+      notify(
+        report,
+        notified,
+        now(),
+        { ...notifyConfigOf(config), ...(env.notifyTag ? { tag: env.notifyTag } : {}) },
+        { log: env.log, signal, fetch: env.fetch },
+      ),
     onProgress: env.onProgress,
   };
 }

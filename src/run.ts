@@ -5,7 +5,7 @@
 import { type AdviceInput, recommend } from './advice/index.js';
 import { attributeUninspectable } from './analysis/attribution.js';
 import { conntrackFindings } from './analysis/conntrack.js';
-import { findHotNodes, selectedNodes } from './analysis/hot-nodes.js';
+import { findHotNodes, hotOnEvidence, type NodeEvidence, selectedNodes } from './analysis/hot-nodes.js';
 import { analyzeOffenders } from './analysis/offenders.js';
 import { inspectNode } from './cluster/inspect.js';
 import { keepLease, type LeaseKeeper } from './cluster/lease.js';
@@ -41,7 +41,7 @@ import type {
   StateStore,
 } from './ports.js';
 import { buildReport } from './report.js';
-import { createClassifier } from './sockets/index.js';
+import { createClassifier, summarize } from './sockets/index.js';
 
 export interface NotifyOutcome {
   errors: RunError[];
@@ -366,29 +366,72 @@ async function scanAndAct(
     errors.push({ stage: 'nodes', target: 'nodes', message: messageOf(e) });
     return failureReason('nodes', e);
   }
-  const { hot: hotNodes, cool } = selectHotNodes(config, pressure, allNodes, errors);
+  const selection = selectHotNodes(config, pressure, allNodes, errors);
+  // provider none (scan): every selected node is inspected, and hot only on what is measured there.
+  const toInspect = selection.hot;
+  let hotNodes = selection.hot;
+  let cool = selection.cool;
   // Pod CIDRs the nodes carry are cluster addresses even when the config does not list them.
   const classifier = createClassifier({
     clusterCidrs: [...new Set([...config.network.clusterCidrs, ...allNodes.flatMap((n) => n.podCIDRs)])],
     nonSnatCidrs: config.network.nonSnatCidrs,
   });
-  log.info({ nodes: allNodes.length, hot: hotNodes.map((h) => h.name) }, 'hot nodes found');
+  log.info(
+    { nodes: allNodes.length, [selection.onEvidence ? 'inspect' : 'hot']: toInspect.map((h) => h.name) },
+    selection.onEvidence ? 'nodes to inspect' : 'hot nodes found',
+  );
 
   // inspect: per node, pods and the node's conntrack, every failure contained to its node or pod
   const inspections: PodInspection[] = [];
   const conntrack = new Map<string, ConntrackReading>();
   // Nodes read in full before the deadline: the only ones a restart may be planned from.
   const complete = new Set<string>();
-  const progress = { nodesDone: 0, nodes: hotNodes.length, podsDone: 0, pods: 0 };
+  const progress = { nodesDone: 0, nodes: toInspect.length, podsDone: 0, pods: 0 };
   let podsListed = 0;
   let execs = 0;
   // The `conntrack` method: the node's table counts the pods exec could not read (DESIGN.md).
   const flowReports = new Map<string, NonNullable<NodeReport['snatFlows']>>();
+  // inspect.nodeProbeFallback: pods without cat read on their node (/proc/<pid>/net/tcp by pod UID).
+  const readOnNode = async (
+    hot: HotNode,
+    pods: PodInfo[],
+    mine: PodInspection[],
+  ): Promise<PodInspection[]> => {
+    const unread = mine.filter((i) => i.status === 'uninspectable' && !i.nodeLevel).map((i) => i.pod);
+    if (deps.probe.podSockets === undefined || unread.length === 0) return mine;
+    let read: Map<string, { text: string } | { error: string }>;
+    try {
+      read = await deps.probe.podSockets(hot.name, unread, pods, signal);
+    } catch (e) {
+      read = new Map(unread.map((p) => [`${p.namespace}/${p.name}`, { error: messageOf(e) }]));
+    }
+    return mine.map((i): PodInspection => {
+      const r = read.get(`${i.pod.namespace}/${i.pod.name}`);
+      if (i.status !== 'uninspectable' || r === undefined) return i;
+      if ('error' in r) return { ...i, reason: `${i.reason ?? 'no cat'}; on the node: ${r.error}` };
+      try {
+        return {
+          ...i,
+          status: 'ok',
+          method: 'exec',
+          summary: summarize(r.text, classifier),
+          bytes: Buffer.byteLength(r.text),
+          reason: `read on the node through snatguard-node-sockets (exec: ${i.reason ?? 'unavailable'})`,
+        };
+      } catch (e) {
+        return {
+          ...i,
+          reason: `${i.reason ?? 'no cat'}; on the node: unreadable socket tables: ${messageOf(e)}`,
+        };
+      }
+    });
+  };
   const nodeFlows = async (
     hot: HotNode,
     pods: PodInfo[],
     mine: PodInspection[],
   ): Promise<{ inspections: PodInspection[] }> => {
+    mine = await readOnNode(hot, pods, mine);
     if (deps.probe.flows === undefined) return { inspections: mine };
     const needed = mine.some((i) => i.status === 'uninspectable');
     try {
@@ -417,7 +460,7 @@ async function scanAndAct(
     }
   };
   const perNode = await Promise.allSettled(
-    hotNodes.map(async (hot) => {
+    toInspect.map(async (hot) => {
       if (signal.aborted) {
         unseen.nodesNotInspected++;
         return;
@@ -478,6 +521,16 @@ async function scanAndAct(
 
   const ct = conntrackFindings(conntrack, state.conntrack, config.thresholds, now);
   ctx.conntrackState = ct.state;
+  if (selection.onEvidence) {
+    const measured = hotOnEvidence(
+      toInspect,
+      evidenceOf(inspections, conntrack),
+      config.network.snatPortsPerNode,
+      config.thresholds,
+    );
+    hotNodes = measured.hot;
+    cool = measured.cool;
+  }
 
   // owners, with the reader's per-run cache
   const owners = new Map<string, WorkloadRef | null>();
@@ -566,6 +619,32 @@ async function scanAndAct(
   ctx.recommendations = recommend(adviceInput);
   ctx.stats = { podsListed, execs, durationMs: Date.now() - t0 };
   return undefined;
+}
+
+/** Per node: the busiest destination's SNAT-consuming sockets over every pod read there, and conntrack. */
+function evidenceOf(
+  inspections: readonly PodInspection[],
+  conntrack: ReadonlyMap<string, ConntrackReading>,
+): Map<string, NodeEvidence> {
+  const perNode = new Map<string, Map<string, number>>();
+  for (const i of inspections) {
+    if (i.status !== 'ok' || !i.summary) continue;
+    const dests = perNode.get(i.pod.node) ?? new Map<string, number>();
+    for (const d of i.summary.destinations) dests.set(d.remote, (dests.get(d.remote) ?? 0) + d.sockets);
+    perNode.set(i.pod.node, dests);
+  }
+  const out = new Map<string, NodeEvidence>();
+  for (const [node, dests] of perNode) {
+    let busiest: { remote: string; sockets: number } | undefined;
+    for (const [remote, sockets] of dests) {
+      if (!busiest || sockets > busiest.sockets || (sockets === busiest.sockets && remote < busiest.remote))
+        busiest = { remote, sockets };
+    }
+    if (busiest) out.set(node, { busiest });
+  }
+  for (const [node, r] of conntrack)
+    out.set(node, { ...out.get(node), conntrack: { count: r.count, max: r.max } });
+  return out;
 }
 
 /**
@@ -667,10 +746,10 @@ function selectHotNodes(
   pressure: NodePressure[],
   nodes: NodeInfo[],
   errors: RunError[],
-): { hot: HotNode[]; cool: HotNode[] } {
+): { hot: HotNode[]; cool: HotNode[]; onEvidence?: boolean } {
   if (config.provider === 'none' && pressure.length === 0) {
-    // No cloud to ask: inspect every node the selector names (scan --provider none).
-    return { hot: selectedNodes(nodes, config.inspect.nodeSelector), cool: [] };
+    // No cloud to ask: inspect every node the selector names (scan --provider none); hot on evidence.
+    return { hot: selectedNodes(nodes, config.inspect.nodeSelector), cool: [], onEvidence: true };
   }
   const { hot, cool, unmatched } = findHotNodes(pressure, nodes, config.thresholds);
   for (const key of unmatched) {
@@ -696,17 +775,34 @@ function nodeReports(
       signals: h.signals,
       reasons: h.reasons,
       podsInspected: mine.filter((i) => i.status === 'ok').length,
-      podsUninspectable: mine.filter((i) => i.status !== 'ok').length,
+      // One count of uninspectable pods everywhere (table, chat, advice): pods with no way in. Pods whose
+      // read failed are counted apart (podsFailed) and named in errors.
+      podsUninspectable: mine.filter((i) => i.status === 'uninspectable').length,
       snatSockets: snatSockets.get(h.name) ?? 0,
     };
+    const failed = mine.filter((i) => i.status === 'failed').length;
+    if (failed > 0) report.podsFailed = failed;
     const ct = conntrack.get(h.name);
     if (ct) report.conntrack = ct;
     return report;
   });
   // Nodes the cloud reported on without crossing a threshold, then the rest: the report lists every node.
   const listed = new Set([...hot, ...cool].map((n) => n.name));
-  for (const n of cool)
-    reports.push({ name: n.name, hot: false, signals: n.signals, podsInspected: 0, podsUninspectable: 0 });
+  for (const n of cool) {
+    const mine = inspections.filter((i) => i.pod.node === n.name);
+    const report: NodeReport = {
+      name: n.name,
+      hot: false,
+      signals: n.signals,
+      podsInspected: mine.filter((i) => i.status === 'ok').length,
+      podsUninspectable: mine.filter((i) => i.status === 'uninspectable').length,
+    };
+    const failed = mine.filter((i) => i.status === 'failed').length;
+    if (failed > 0) report.podsFailed = failed;
+    const ct = conntrack.get(n.name);
+    if (ct) report.conntrack = ct;
+    reports.push(report);
+  }
   for (const n of all) {
     if (!listed.has(n.name))
       reports.push({ name: n.name, hot: false, signals: [], podsInspected: 0, podsUninspectable: 0 });

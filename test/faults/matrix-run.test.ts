@@ -69,7 +69,7 @@ describe('fault matrix: exec', () => {
       times: 1,
       fault: {
         kind: 'after',
-        then: () => {
+        run: () => {
           const cache = world.list('pods', 'shop').find((p) => p.metadata.name.startsWith('cache-'))!;
           world.delete('pods', 'shop', cache.metadata.name);
         },

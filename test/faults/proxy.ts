@@ -15,7 +15,7 @@ export type Fault =
   | { kind: 'reset' }
   | { kind: 'delay'; ms: number }
   /** Forwards, then runs `then` once the answer is sent (e.g. delete a pod between list and exec). */
-  | { kind: 'after'; then: () => void }
+  | { kind: 'after'; run: () => void }
   /** exec upgrades: forwards the first `bytes` bytes of the server's stream, then closes it. */
   | { kind: 'truncate'; bytes: number }
   /** exec upgrades: the server's WebSocket frames keep their shape, their stdout bytes become garbage. */
@@ -154,7 +154,7 @@ export async function startFaultProxy(sim: RunningSim): Promise<FaultProxy> {
     if (f.kind === 'hang') return; // never answers; closed with the proxy
     if (f.kind === 'delay') return void setTimeout(() => forward(req, res), f.ms);
     if (f.kind === 'after') {
-      res.on('finish', f.then);
+      res.on('finish', f.run);
       return forward(req, res);
     }
     if (f.kind === 'truncate' || f.kind === 'garbage') return forward(req, res);

@@ -39,6 +39,10 @@ export function replayCommand(): Command {
     .addOption(modeOption())
     .addOption(outputOption())
     .option('--check', "compare with the snapshot's expect block; exit 1 on a mismatch")
+    .option(
+      '--notify',
+      'post to the configured chat channels (marked as a replay); without it, nothing is sent',
+    )
     .addHelpText(
       'after',
       `
