@@ -36,6 +36,7 @@ export async function scanAction(flags: RunFlags): Promise<void> {
   const log = createLogger();
   try {
     const config = await loadConfig({ file: flags.config, env: process.env, flags: pick(flags) });
+    log.level = config.log.level;
     let kubeConfig: Awaited<ReturnType<typeof connect>>;
     try {
       kubeConfig = await connect(clusterTarget(config), { log });
@@ -102,7 +103,14 @@ export async function replayAction(file: string, flags: RunFlags): Promise<void>
   const log = createLogger({ level: process.env.SNATGUARD_LOG_LEVEL ?? 'warn' });
   try {
     const snapshot = await loadSnapshot(file);
-    const loaded = await loadConfig({ file: flags.config, env: process.env, flags: pick(flags) });
+    // Replay is quiet unless the file or SNATGUARD_LOG_LEVEL says otherwise.
+    const loaded = await loadConfig({
+      file: flags.config,
+      env: process.env,
+      flags: pick(flags),
+      defaults: { 'log.level': 'warn' },
+    });
+    log.level = loaded.log.level;
     // A replay speaks to chat only when asked, and then says it is a replay.
     const config = flags.notify ? loaded : withoutChannels(loaded);
     const { report } = await replaySnapshot(snapshot, config, log, flags.output, {
