@@ -279,6 +279,8 @@ export interface Offender {
   matched: string[];
   /** The largest count a single pod holds to one rule-matching destination port. */
   maxSocketsPerPod?: number;
+  /** With more than one pod: the pods holding the most SNAT-consuming sockets, most first (at most 3). */
+  topPods?: { pod: string; sockets: number }[];
 }
 
 // ---------------------------------------------------------------- plan and act

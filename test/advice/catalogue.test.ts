@@ -296,12 +296,17 @@ describe('CONNECTION_POOLING', () => {
     expect(r.workload).toBe('shop/Deployment/cart');
   });
 
-  it('names the workload, the count, the share and the per-pod figure', () => {
+  // Was: "about 511 per pod over 2 pods", which hid that one pod held 1,010 and the other 12.
+  it('names the workload, the count, the share and the pods that hold them (not an average)', () => {
     const r = one(
       anAksInput({
         offenders: [
           anOffender({
             pods: ['cart-1', 'cart-2'],
+            topPods: [
+              { pod: 'cart-1', sockets: 988 },
+              { pod: 'cart-2', sockets: 12 },
+            ],
             snatSockets: 1000,
             topDestinations: [
               { remote: '20.61.15.3:27017', sockets: 800 },
@@ -315,7 +320,8 @@ describe('CONNECTION_POOLING', () => {
     expect(r.title).toBe('shop/Deployment/cart holds 800 open connections to 20.61.15.3:27017 (MongoDB)');
     expect(r.detail).toContain('1,000 SNAT-consuming sockets on node-a');
     expect(r.detail).toContain('(80% of them)');
-    expect(r.detail).toContain('about 400 per pod over 2 pods');
+    expect(r.detail).toContain('SNAT sockets by pod: cart-1 988, cart-2 12');
+    expect(r.detail).not.toMatch(/per pod/);
   });
 
   it('one recommendation per workload, merging its offenders on several nodes', () => {

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { connect } from '../../src/cluster/connect.js';
 import { compose } from '../../src/compose.js';
 import { type Config, loadConfig } from '../../src/config/index.js';
+import { renderReport } from '../../src/hosts/cli/output.js';
 import { configForSnapshot } from '../../src/hosts/cli/run-commands.js';
 import { simPressureTargets } from '../../src/hosts/cli/sim-targets.js';
 import { createLogger } from '../../src/log.js';
@@ -136,6 +137,42 @@ describe('status end to end', () => {
         }),
       ]);
       expect(h.sim.world.requests.some((r) => r.method === 'PATCH')).toBe(false);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe('what a run shows of what it found', () => {
+  it('a bare Pod holding 300 sockets appears, skipped with UNSUPPORTED_KIND, in JSON, table and chat', async () => {
+    const h = await harness(
+      aSnapshot([
+        aDeployment('hog', {
+          pods: 2,
+          sockets: [{ remote: '20.103.144.194:27017', state: 'ESTABLISHED', count: 300 }],
+        }),
+        aDeployment('lonely', {
+          kind: 'Pod',
+          pods: 1,
+          sockets: [{ remote: '20.103.144.194:27017', state: 'ESTABLISHED', count: 300 }],
+        }),
+      ]),
+    );
+    try {
+      const report = await run(h, { mode: 'restart' });
+      expect(report.actions).toContainEqual(
+        expect.objectContaining({
+          workload: 'shop/Pod/lonely',
+          status: 'skipped',
+          skipReason: 'UNSUPPORTED_KIND',
+        }),
+      );
+      expect(renderReport(report, 'table')).toMatch(/shop\/Pod\/lonely +skipped \(UNSUPPORTED_KIND\)/);
+      const chat = receivedOf(h.sim.world)
+        .map((m) => slackPlainText(m.json as SlackPayload))
+        .join('\n');
+      expect(chat).toContain('shop/Pod/lonely');
+      expect(chat).toContain('UNSUPPORTED_KIND');
     } finally {
       await h.close();
     }
