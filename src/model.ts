@@ -137,6 +137,10 @@ export interface PodRef {
 export interface PodInfo extends PodRef {
   node: string;
   ip?: string;
+  /** status.podIPs (dual-stack: one per family); `ip` is the first. */
+  ips?: string[];
+  /** metadata.uid: the kubelet names the pod's cgroup after it (nodeProbeFallback). */
+  uid?: string;
   hostNetwork: boolean;
   phase: string;
   labels: Record<string, string>;
@@ -218,6 +222,10 @@ export interface CloudFacts {
     idleTimeoutMinutes?: number;
     nodeCount?: number;
     natGateway?: { failedSnat: number; totalConnections: number; packetsDropped: number };
+    /** The node pools sit in the cluster's own VNet (an agent pool subnet outside the node resource group). */
+    customVnet?: boolean;
+    /** The first agent pool subnet of an own VNet, for the commands. */
+    vnetSubnet?: { resourceGroup: string; vnet: string; subnet: string };
   };
   aws?: {
     natGateways: {
@@ -228,6 +236,8 @@ export interface CloudFacts {
       ips?: number;
     }[];
     awsNodeEnv?: Record<string, string>;
+    /** aws-node as the EKS managed add-on vpc-cni (DescribeAddon); undefined = not known. */
+    vpcCniAddon?: { managed: boolean; configurationValues?: string };
   };
 }
 

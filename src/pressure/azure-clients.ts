@@ -158,8 +158,11 @@ export function seriesOfBatchBody(body: unknown, q: MetricQuery): MetricAnswer {
   // Results come back in the order of the request's resource ids; one id was asked for.
   const result = values[0];
   if (!isObject(result)) return answer;
-  for (const metric of arrayOf(result.value)) {
-    if (!isObject(metric)) continue;
+  const metrics = arrayOf(result.value).filter(isObject);
+  // One metric was asked for; should more come back, keep the one whose invariant name is that metric.
+  const asked =
+    metrics.length > 1 ? metrics.filter((m) => invariantName(m.name) === q.metric.toLowerCase()) : metrics;
+  for (const metric of asked) {
     const code = typeof metric.errorCode === 'string' ? metric.errorCode : undefined;
     if (code && code !== 'Success') {
       const message =
@@ -218,3 +221,19 @@ export async function queryMetrics(
 
 export const clusterLocation = (target: AzureTarget, cluster: ManagedCluster): string =>
   target.location ?? cluster.location;
+
+/**
+ * Whether the node pools sit in the cluster's own VNet: an agent pool `vnetSubnetID` outside the node
+ * resource group (AKS creates its managed VNet there, and leaves vnetSubnetID unset or pointing into it).
+ */
+export function vnetFacts(cluster: ManagedCluster): {
+  customVnet: boolean;
+  vnetSubnet?: { resourceGroup: string; vnet: string; subnet: string };
+} {
+  const nodeRg = (cluster.nodeResourceGroup ?? '').toLowerCase();
+  for (const pool of cluster.agentPoolProfiles ?? []) {
+    const parts = pool.vnetSubnetID ? parseSubnetId(pool.vnetSubnetID) : undefined;
+    if (parts && parts.resourceGroup.toLowerCase() !== nodeRg) return { customVnet: true, vnetSubnet: parts };
+  }
+  return { customVnet: false };
+}
