@@ -2,10 +2,18 @@
 // Partial failure is data: every stage's failures become RunReport.errors and the run goes on.
 // Rails fail closed (a workload whose state cannot be read is not restarted); side channels fail open.
 
-import { type AdviceInput, recommend } from './advice/index.js';
+import { driftAdvice, forecastAdvice } from './advice/forecast.js';
+import { type AdviceInput, compareRecommendations, recommend } from './advice/index.js';
 import { conntrackFindings } from './analysis/conntrack.js';
+import {
+  emptyHistory,
+  type ForecastResult,
+  forecast,
+  type NodeAllocation,
+  nodesToWatch,
+} from './analysis/forecast.js';
 import { findHotNodes, selectedNodes } from './analysis/hot-nodes.js';
-import { analyzeOffenders } from './analysis/offenders.js';
+import { analyzeOffenders, type OffenderAnalysis } from './analysis/offenders.js';
 import { inspectNode } from './cluster/inspect.js';
 import type { Config } from './config/index.js';
 import { messageOf } from './errors.js';
@@ -138,7 +146,12 @@ export async function runScan(config: Config, deps: RunDeps, signal: AbortSignal
   }
 
   try {
-    if (stateLoaded) await deps.state.save({ conntrack: ctx.conntrackState ?? state.conntrack, notified });
+    if (stateLoaded)
+      await deps.state.save({
+        conntrack: ctx.conntrackState ?? state.conntrack,
+        notified,
+        ...((ctx.history ?? state.history) ? { history: ctx.history ?? state.history } : {}),
+      });
   } catch (e) {
     const target = `configmap/${config.namespace}/snatguard-state`;
     report = { ...report, errors: [...report.errors, { stage: 'state', target, message: messageOf(e) }] };
@@ -170,6 +183,8 @@ export interface RunContext {
   actions: Action[];
   recommendations: RunReport['recommendations'];
   conntrackState: RunState['conntrack'];
+  /** Early warning: the history this run leaves for the next. */
+  history: NonNullable<RunState['history']>;
   stats: NonNullable<RunReport['stats']>;
 }
 
@@ -215,16 +230,27 @@ async function scanAndAct(
     clusterCidrs: [...new Set([...config.network.clusterCidrs, ...allNodes.flatMap((n) => n.podCIDRs)])],
     nonSnatCidrs: config.network.nonSnatCidrs,
   });
-  log.info({ nodes: allNodes.length, hot: hotNodes.map((h) => h.name) }, 'hot nodes found');
+  // Early warning: not-hot nodes whose cloud figures show pressure or growth are read too (never acted on).
+  const allocations = nodeAllocations([...hotNodes, ...cool]);
+  const watched = nodesToWatch({
+    now,
+    horizonMinutes: config.forecast.horizonMinutes,
+    watchRatio: config.forecast.watchRatio,
+    nodes: allocations,
+    history: state.history ?? emptyHistory(),
+  });
+  const watchSet = new Set(watched);
+  log.info({ nodes: allNodes.length, hot: hotNodes.map((h) => h.name), watched }, 'hot nodes found');
 
   // inspect: per node, pods and the node's conntrack, every failure contained to its node or pod
   const inspections: PodInspection[] = [];
   const conntrack = new Map<string, ConntrackReading>();
-  const progress = { nodesDone: 0, nodes: hotNodes.length, podsDone: 0, pods: 0 };
+  const toInspect = [...hotNodes, ...cool.filter((c) => watchSet.has(c.name))];
+  const progress = { nodesDone: 0, nodes: toInspect.length, podsDone: 0, pods: 0 };
   let podsListed = 0;
   let execs = 0;
   const perNode = await Promise.allSettled(
-    hotNodes.map(async (hot) => {
+    toInspect.map(async (hot) => {
       let pods: PodInfo[];
       try {
         pods = await deps.cluster.podsOn(hot.name);
@@ -248,7 +274,7 @@ async function scanAndAct(
             deps.onProgress?.(progress);
           },
         }),
-        deps.probe.conntrack(hot.name, signal, pods),
+        watchSet.has(hot.name) ? Promise.resolve(undefined) : deps.probe.conntrack(hot.name, signal, pods),
       ]);
       if (inspected.status === 'fulfilled') {
         inspections.push(...inspected.value.inspections);
@@ -257,8 +283,10 @@ async function scanAndAct(
       } else {
         errors.push({ stage: 'inspect', target: `node/${hot.name}`, message: messageOf(inspected.reason) });
       }
-      if (probed.status === 'fulfilled') conntrack.set(hot.name, probed.value);
-      else errors.push({ stage: 'conntrack', target: `node/${hot.name}`, message: messageOf(probed.reason) });
+      if (probed.status === 'fulfilled') {
+        if (probed.value) conntrack.set(hot.name, probed.value);
+      } else
+        errors.push({ stage: 'conntrack', target: `node/${hot.name}`, message: messageOf(probed.reason) });
       progress.nodesDone++;
       deps.onProgress?.(progress);
     }),
@@ -292,6 +320,28 @@ async function scanAndAct(
   const { offenders } = analysis;
   // Below-threshold consumers go to plan too, so the report says why they were left alone.
   const candidates = [...offenders, ...analysis.belowThreshold];
+
+  const watchedAnalysis = analyzeOffenders(inspections, owners, config.offender, watched);
+  const early = earlyWarning(config, now, state, allocations, [...hotNodes.map((h) => h.name), ...watched], {
+    nodeCount: allNodes.length,
+    facts,
+    analyses: [analysis, watchedAnalysis],
+  });
+  ctx.history = early.history;
+  // A forecast restarts only when rails.preemptive is true, and then through the same rails.
+  if (config.rails.preemptive) {
+    const planned = new Set(candidates.map((c) => c.workload));
+    for (const f of early.forecasts) {
+      const u = watchedAnalysis.usage.find((x) => x.workload === f.workload && x.node === f.node);
+      if (!u || u.nodeLevel || planned.has(f.workload)) continue;
+      planned.add(f.workload);
+      const { hotShare: _h, nodeLevel: _n, ...entry } = u;
+      candidates.push({
+        ...entry,
+        matched: [`forecast: ports to ${f.destination} run out in ~${Math.round(f.minutesToExhaustion)} min`],
+      });
+    }
+  }
   const policy = { mode: config.mode, rails: config.rails };
 
   // The rails read the live state of exactly the candidates that pass the static rails; a read that
@@ -352,8 +402,86 @@ async function scanAndAct(
   ctx.nodes = nodes;
   ctx.offenders = publicOffenders;
   ctx.actions = actions;
-  ctx.recommendations = recommend(adviceInput);
+  ctx.recommendations = [
+    ...recommend(adviceInput),
+    ...early.forecasts.map((f) => forecastAdvice(f, config.rails.preemptive)),
+    ...early.drifts.map((d) => driftAdvice(d, adviceInput.target ?? {}, allNodes.length)),
+  ].sort(compareRecommendations);
   ctx.stats = { podsListed, execs, durationMs: Date.now() - t0 };
+}
+
+/** Per node, the SNAT ports its cloud signals report (the fullest signal when there are several). */
+function nodeAllocations(nodes: readonly HotNode[]): NodeAllocation[] {
+  const out: NodeAllocation[] = [];
+  for (const n of nodes) {
+    let best: { used?: number; allocated: number; ratio: number } | undefined;
+    for (const s of n.signals) {
+      if (s.kind !== 'snat-ports' || !s.allocated) continue;
+      const ratio = (s.used ?? 0) / s.allocated;
+      if (!best || ratio > best.ratio) best = { used: s.used, allocated: s.allocated, ratio };
+    }
+    if (best)
+      out.push({
+        name: n.name,
+        allocated: best.allocated,
+        ...(best.used !== undefined ? { used: best.used } : {}),
+        hot: n.reasons.length > 0 && n.signals.length > 0,
+      });
+  }
+  return out;
+}
+
+/**
+ * The forecast over every inspected node. Nodes without a cloud figure (provider none) are held against
+ * network.snatPortsPerNode with their busiest destination as "used", and count as hot at snatUsedRatio.
+ */
+function earlyWarning(
+  config: Config,
+  now: Date,
+  state: RunState,
+  cloud: NodeAllocation[],
+  inspectedNodes: string[],
+  seen: { nodeCount: number; facts: Partial<CloudFacts>; analyses: OffenderAnalysis[] },
+): ForecastResult {
+  const { nodeCount, facts, analyses } = seen;
+  const usage = analyses.flatMap((a) => a.usage);
+  const nodeDestinations = new Map<string, Map<string, number>>();
+  for (const u of usage) {
+    const dests = nodeDestinations.get(u.node) ?? new Map<string, number>();
+    for (const d of u.topDestinations) dests.set(d.remote, (dests.get(d.remote) ?? 0) + d.sockets);
+    nodeDestinations.set(u.node, dests);
+  }
+  const known = new Set(cloud.map((n) => n.name));
+  const budget = config.network.snatPortsPerNode;
+  const inspected = new Set(inspectedNodes);
+  const nodes = [...cloud];
+  for (const name of inspected) {
+    if (known.has(name)) continue;
+    const used = Math.max(0, ...(nodeDestinations.get(name)?.values() ?? []));
+    nodes.push({ name, allocated: budget, used, hot: used / budget >= config.thresholds.snatUsedRatio });
+  }
+  return forecast({
+    now,
+    horizonMinutes: config.forecast.horizonMinutes,
+    history: state.history ?? emptyHistory(),
+    nodes,
+    inspected,
+    usage: usage.flatMap((u) => {
+      const top = u.topDestinations[0];
+      return top
+        ? [{ node: u.node, workload: u.workload, destination: top.remote, sockets: top.sockets }]
+        : [];
+    }),
+    nodeDestinations,
+    cluster: {
+      provider: config.provider,
+      nodes: nodeCount,
+      ...(facts.azure?.allocatedOutboundPorts !== undefined
+        ? { allocatedOutboundPorts: facts.azure.allocatedOutboundPorts }
+        : {}),
+      ...(facts.azure?.outboundIPs !== undefined ? { outboundIPs: facts.azure.outboundIPs } : {}),
+    },
+  });
 }
 
 function selectHotNodes(

@@ -1,6 +1,7 @@
 // StateStore on the ConfigMap `snatguard-state` (key `state.json`): what one run leaves for the next
 // (conntrack counters, notification dedup). A missing or corrupt state is an empty one, never a crash.
 import { CoreV1Api, type KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
+import { parseHistory } from '../analysis/forecast.js';
 import { messageOf } from '../errors.js';
 import { emptyState, type NotifyRecord, type RunState } from '../model.js';
 import type { Log, StateStore } from '../ports.js';
@@ -63,6 +64,8 @@ export function parseState(text: string | undefined): { state: RunState; problem
       } else problems.push(`notified.${key}: malformed`);
     }
   } else if (raw.notified !== undefined) problems.push('notified: not an object');
+  const history = parseHistory(raw.history, problems);
+  if (history) state.history = history;
   return { state, problems };
 }
 
