@@ -24,6 +24,7 @@ interface RunFlags {
   output: OutputFormat;
   provider?: 'azure' | 'aws' | 'none';
   check?: boolean;
+  timeline?: boolean;
 }
 
 const modeOption = () =>
@@ -72,6 +73,10 @@ export function replayCommand(): Command {
     .addOption(modeOption())
     .addOption(outputOption())
     .option('--check', "compare with the snapshot's expect block; exit 1 on a mismatch")
+    .option(
+      '--timeline',
+      "run the job at the snapshot and at each frame of its timeline, clock advanced, state carried; print each run and the chat messages (--check: each frame's expect)",
+    )
     .addHelpText(
       'after',
       `
@@ -85,6 +90,10 @@ Examples:
       try {
         const snapshot = await loadSnapshot(file);
         const config = await loadConfig({ file: flags.config, env: process.env, flags: pick(flags) });
+        if (flags.timeline) {
+          await replayTimelineCommand(snapshot, config, log, flags);
+          return;
+        }
         const { report } = await replaySnapshot(snapshot, config, log, flags.output);
         print(report, flags.output);
         process.exitCode = EXIT.ok;
@@ -165,7 +174,24 @@ export function configForSnapshot(config: Config, snapshot: Snapshot): Config {
   };
 }
 
-async function execute(
+async function replayTimelineCommand(snapshot: Snapshot, config: Config, log: Logger, flags: RunFlags) {
+  const { checkTimeline, renderTimeline, replayTimeline } = await import('./timeline.js');
+  const timeline = await replayTimeline(snapshot, config, log);
+  process.stdout.write(
+    flags.output === 'json' ? `${JSON.stringify(timeline, null, 2)}\n` : renderTimeline(timeline),
+  );
+  process.exitCode = EXIT.ok;
+  if (flags.check) {
+    const diffs = checkTimeline(timeline);
+    if (diffs.length > 0) {
+      process.stderr.write(`replay --timeline --check: ${diffs.length} difference(s) from expect:\n`);
+      for (const d of diffs) process.stderr.write(`  - ${d}\n`);
+      process.exitCode = EXIT.checkMismatch;
+    } else process.stderr.write("replay --timeline --check: every run meets its frame's expectations\n");
+  }
+}
+
+export async function execute(
   config: Config,
   env: Omit<Parameters<typeof compose>[1], 'onProgress'>,
   output: OutputFormat,
