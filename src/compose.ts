@@ -19,6 +19,7 @@ import type { PressureReading, RunReport, RunState, TimeWindow } from './model.j
 import { notify } from './notify/index.js';
 import type { Log, PressureSource, Remediator } from './ports.js';
 import type { PressureTargets } from './pressure/index.js';
+import { AZURE_CLOUD_ENDPOINTS } from './pressure/types.js';
 import type { NotifyOutcome, RunDeps } from './run.js';
 import type { SimWorld } from './sim/types.js';
 
@@ -152,6 +153,9 @@ export function clusterTarget(config: Config): ClusterTarget {
         resourceGroup: config.azure.resourceGroup ?? '',
         clusterName: config.azure.clusterName ?? '',
         clientId: config.azure.clientId,
+        // azure.cloud picks ARM and the authority together; azure.armEndpoint still overrides.
+        armEndpoint: config.azure.armEndpoint ?? AZURE_CLOUD_ENDPOINTS[config.azure.cloud].arm,
+        authorityHost: AZURE_CLOUD_ENDPOINTS[config.azure.cloud].authorityHost,
       };
     case 'eks':
       return { kind: 'eks', region: config.aws.region ?? '', clusterName: config.aws.clusterName ?? '' };

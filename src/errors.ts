@@ -18,12 +18,15 @@ export class ValidationError extends SnatguardError {
 }
 
 export class ExecError extends SnatguardError {
+  /** The HTTP status the API server answered when it refused the exec upgrade (400, 403, 404, 500…). */
+  readonly status?: number;
   constructor(
     message: string,
     readonly kind: 'not-found' | 'timeout' | 'too-large' | 'failed' | 'aborted',
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; status?: number },
   ) {
     super(message, options);
+    if (options?.status !== undefined) this.status = options.status;
   }
 }
 

@@ -21,6 +21,8 @@ export type ClusterTarget =
       clusterName: string;
       clientId?: string;
       armEndpoint?: string;
+      /** Entra ID authority of the cluster's cloud (azure.cloud); default the public cloud's. */
+      authorityHost?: string;
     }
   | { kind: 'eks'; region: string; clusterName: string; endpoint?: string };
 
@@ -175,7 +177,8 @@ async function connectAks(
   deps: ConnectDeps,
   now: () => number,
 ): Promise<KubeConfig> {
-  const credential = deps.azureCredential ?? (await defaultAzureCredential(target.clientId));
+  const credential =
+    deps.azureCredential ?? (await defaultAzureCredential(target.clientId, target.authorityHost));
   const arm = (deps.armEndpoint ?? target.armEndpoint)?.replace(/\/+$/, '');
   const { ContainerServiceClient } = await import('@azure/arm-containerservice');
   const client = new ContainerServiceClient(credential, target.subscriptionId, {
@@ -236,9 +239,12 @@ async function connectEks(
   return kc;
 }
 
-async function defaultAzureCredential(clientId?: string): Promise<TokenCredential> {
+async function defaultAzureCredential(clientId?: string, authorityHost?: string): Promise<TokenCredential> {
   const { DefaultAzureCredential } = await import('@azure/identity');
-  return new DefaultAzureCredential(clientId ? { managedIdentityClientId: clientId } : {});
+  return new DefaultAzureCredential({
+    ...(authorityHost ? { authorityHost } : {}),
+    ...(clientId ? { managedIdentityClientId: clientId } : {}),
+  });
 }
 
 async function defaultAwsCredentials(): Promise<AwsCredentialIdentityProvider> {

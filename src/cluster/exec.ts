@@ -1,5 +1,6 @@
 // PodExec over the Kubernetes exec WebSocket (client-node 1.4 `Exec`), bounded in size and time.
 // The output comes from inside a pod: it is only ever collected as bytes, never interpreted here.
+import type { IncomingMessage } from 'node:http';
 import { Exec, type KubeConfig, type V1Status } from '@kubernetes/client-node';
 import type { WebSocketInterface } from '@kubernetes/client-node/dist/web-socket-handler.js';
 import WebSocket from 'ws';
@@ -69,6 +70,28 @@ function upgradeMessage(e: unknown): string {
 }
 
 const oneLine = (s: string): string => s.replace(/\s+/g, ' ').trim();
+
+/** How much of a refused upgrade's body is read: a Status is a few hundred bytes. */
+const REFUSAL_BYTES = 16 * 1024;
+
+/**
+ * What the API server said when it answered the upgrade with an HTTP error instead of 101: a Status
+ * (`{"kind":"Status","code":500,"message":"error dialing backend: …"}`), or any text a proxy sends.
+ */
+export function refusalMessage(httpStatus: number, body: string): string {
+  let message: string | undefined;
+  try {
+    const parsed: unknown = JSON.parse(body);
+    if (typeof parsed === 'object' && parsed !== null) {
+      const { message: m, reason } = parsed as { message?: unknown; reason?: unknown };
+      if (typeof m === 'string' && m) message = m;
+      else if (typeof reason === 'string' && reason) message = reason;
+    }
+  } catch {
+    message = oneLine(body).slice(0, 300) || undefined;
+  }
+  return `HTTP ${httpStatus}: ${oneLine(message ?? 'no reason given')}`;
+}
 
 /** A PodExec that runs `cat FILES…` through the API server's exec WebSocket. */
 export function podExec(kc: KubeConfig): PodExec {
@@ -164,6 +187,24 @@ function readFiles(
           });
           socket = s;
           s.on('open', () => resolveOpen(s));
+          // The API server refused the upgrade (RBAC 403, 400 bad container, 500 kubelet unreachable):
+          // keep its status and Status message instead of ws's bare "Unexpected server response".
+          s.on('unexpected-response', (req, res: IncomingMessage) => {
+            const code = res.statusCode ?? 0;
+            const chunks: Buffer[] = [];
+            let size = 0;
+            const refused = (): void => {
+              const err = execFailure(refusalMessage(code, Buffer.concat(chunks).toString('utf8')), '');
+              finish(new ExecError(`exec in ${target} failed: ${err.message}`, err.kind, { status: code }));
+              req.destroy();
+            };
+            res.on('data', (chunk: Buffer) => {
+              if (size < REFUSAL_BYTES) chunks.push(chunk);
+              size += chunk.length;
+            });
+            res.on('end', refused);
+            res.on('error', refused);
+          });
           s.on('error', (e) => rejectOpen(e));
           s.on('close', () => {
             rejectOpen(new Error('connection closed during the upgrade'));

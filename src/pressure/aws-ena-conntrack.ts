@@ -9,11 +9,11 @@ import { type AwsClients, awsClients, getMetricData } from './aws-clients.js';
 import { counterIncrease, type Point } from './series.js';
 import {
   type AwsTarget,
-  boundedSignal,
   instanceIdFromProviderID,
   type PressureDeps,
   pressureError,
   retryOf,
+  withBound,
 } from './types.js';
 
 export const AWS_ENA_SOURCE = 'aws-ena-conntrack';
@@ -67,54 +67,54 @@ export function awsEnaConntrackSource(
   const aws = clients ?? awsClients(target, policy, deps);
   return {
     name: AWS_ENA_SOURCE,
-    async read(window: TimeWindow, callerSignal: AbortSignal): Promise<PressureReading> {
-      const signal = boundedSignal(callerSignal, policy);
-      const errors: RunError[] = [];
-      const target_ = `aws/${target.region}/cloudwatch/${ENA_NAMESPACE}/${ENA_METRIC}`;
-      if (!deps.nodes)
-        return {
-          nodes: [],
-          facts: { provider: 'aws' },
-          errors: [{ stage: 'pressure', target: target_, message: 'no node list: instances unknown' }],
-        };
-      let instances: { node: NodeInfo; instanceId: string }[];
-      try {
-        instances = (await deps.nodes()).flatMap((node) => {
-          const instanceId = instanceIdFromProviderID(node.providerID);
-          return instanceId ? [{ node, instanceId }] : [];
-        });
-      } catch (e) {
-        return {
-          nodes: [],
-          facts: { provider: 'aws' },
-          errors: [pressureError(callerSignal, target_, 'node list failed', e)],
-        };
-      }
-      if (instances.length === 0) return { nodes: [], facts: { provider: 'aws' }, errors };
-      try {
-        const points = await getMetricData(
-          aws.cloudwatch,
-          enaQueries(instances.map((x) => x.instanceId)),
-          window,
-          signal,
-          maxDatapoints,
-        );
-        const { nodes, missing } = enaPressure(instances, points);
-        if (missing.length > 0) {
-          errors.push({
-            stage: 'pressure',
-            target: target_,
-            message: `no ${ENA_METRIC} data for ${missing.length} of ${instances.length} instances (${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}): is the CloudWatch agent's ethtool plugin configured with InstanceId?`,
+    read: (window: TimeWindow, callerSignal: AbortSignal): Promise<PressureReading> =>
+      withBound(callerSignal, policy, async (signal) => {
+        const errors: RunError[] = [];
+        const target_ = `aws/${target.region}/cloudwatch/${ENA_NAMESPACE}/${ENA_METRIC}`;
+        if (!deps.nodes)
+          return {
+            nodes: [],
+            facts: { provider: 'aws' },
+            errors: [{ stage: 'pressure', target: target_, message: 'no node list: instances unknown' }],
+          };
+        let instances: { node: NodeInfo; instanceId: string }[];
+        try {
+          instances = (await deps.nodes()).flatMap((node) => {
+            const instanceId = instanceIdFromProviderID(node.providerID);
+            return instanceId ? [{ node, instanceId }] : [];
           });
+        } catch (e) {
+          return {
+            nodes: [],
+            facts: { provider: 'aws' },
+            errors: [pressureError(callerSignal, target_, 'node list failed', e)],
+          };
         }
-        return { nodes, facts: { provider: 'aws' }, errors };
-      } catch (e) {
-        return {
-          nodes: [],
-          facts: { provider: 'aws' },
-          errors: [pressureError(callerSignal, target_, 'GetMetricData failed', e)],
-        };
-      }
-    },
+        if (instances.length === 0) return { nodes: [], facts: { provider: 'aws' }, errors };
+        try {
+          const points = await getMetricData(
+            aws.cloudwatch,
+            enaQueries(instances.map((x) => x.instanceId)),
+            window,
+            signal,
+            maxDatapoints,
+          );
+          const { nodes, missing } = enaPressure(instances, points);
+          if (missing.length > 0) {
+            errors.push({
+              stage: 'pressure',
+              target: target_,
+              message: `no ${ENA_METRIC} data for ${missing.length} of ${instances.length} instances (${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}): is the CloudWatch agent's ethtool plugin configured with InstanceId?`,
+            });
+          }
+          return { nodes, facts: { provider: 'aws' }, errors };
+        } catch (e) {
+          return {
+            nodes: [],
+            facts: { provider: 'aws' },
+            errors: [pressureError(callerSignal, target_, 'GetMetricData failed', e)],
+          };
+        }
+      }),
   };
 }

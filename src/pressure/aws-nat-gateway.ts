@@ -11,11 +11,11 @@ import { type AwsClients, awsClients, getMetricData } from './aws-clients.js';
 import { maxOf, type Point, sumOf } from './series.js';
 import {
   type AwsTarget,
-  boundedSignal,
   instanceIdFromProviderID,
   type PressureDeps,
   pressureError,
   retryOf,
+  withBound,
 } from './types.js';
 
 export const AWS_NATGW_SOURCE = 'aws-nat-gateway';
@@ -129,52 +129,52 @@ export function awsNatGatewaySource(
   const aws = clients ?? awsClients(target, policy, deps);
   return {
     name: AWS_NATGW_SOURCE,
-    async read(window: TimeWindow, callerSignal: AbortSignal): Promise<PressureReading> {
-      const signal = boundedSignal(callerSignal, policy);
-      const errors: RunError[] = [];
-      const facts: Partial<CloudFacts> = { provider: 'aws' };
-      const envRead = deps.awsNodeEnv?.().catch((e: unknown) => {
-        errors.push(
-          pressureError(callerSignal, 'kube-system/DaemonSet/aws-node', 'aws-node env read failed', e),
-        );
-        return null;
-      });
-      const target_ = `aws/${target.region}/eks/${target.clusterName}`;
-      let gateways: GatewayFacts[] = [];
-      try {
-        const { ids, ips } = await discoverGateways(aws, target, signal);
-        if (ids.length === 0)
+    read: (window: TimeWindow, callerSignal: AbortSignal): Promise<PressureReading> =>
+      withBound(callerSignal, policy, async (signal) => {
+        const errors: RunError[] = [];
+        const facts: Partial<CloudFacts> = { provider: 'aws' };
+        const envRead = deps.awsNodeEnv?.().catch((e: unknown) => {
+          errors.push(
+            pressureError(callerSignal, 'kube-system/DaemonSet/aws-node', 'aws-node env read failed', e),
+          );
+          return null;
+        });
+        const target_ = `aws/${target.region}/eks/${target.clusterName}`;
+        let gateways: GatewayFacts[] = [];
+        try {
+          const { ids, ips } = await discoverGateways(aws, target, signal);
+          if (ids.length === 0)
+            errors.push({
+              stage: 'pressure',
+              target: target_,
+              message: 'no available NAT gateway in the cluster VPC',
+            });
+          else
+            gateways = natGatewayFacts(
+              ids,
+              await getMetricData(aws.cloudwatch, natGatewayQueries(ids), window, signal),
+              ips,
+            );
+        } catch (e) {
+          errors.push(pressureError(callerSignal, target_, 'NAT gateway metrics failed', e));
+        }
+        const env = envRead ? await envRead : null;
+        facts.aws = { natGateways: gateways, ...(env ? { awsNodeEnv: env } : {}) };
+        if (gateways.length === 0) return { nodes: [], facts, errors };
+        if (!deps.nodes) {
           errors.push({
             stage: 'pressure',
             target: target_,
-            message: 'no available NAT gateway in the cluster VPC',
+            message: 'no node list: gateway-level pressure cannot name candidate nodes',
           });
-        else
-          gateways = natGatewayFacts(
-            ids,
-            await getMetricData(aws.cloudwatch, natGatewayQueries(ids), window, signal),
-            ips,
-          );
-      } catch (e) {
-        errors.push(pressureError(callerSignal, target_, 'NAT gateway metrics failed', e));
-      }
-      const env = envRead ? await envRead : null;
-      facts.aws = { natGateways: gateways, ...(env ? { awsNodeEnv: env } : {}) };
-      if (gateways.length === 0) return { nodes: [], facts, errors };
-      if (!deps.nodes) {
-        errors.push({
-          stage: 'pressure',
-          target: target_,
-          message: 'no node list: gateway-level pressure cannot name candidate nodes',
-        });
-        return { nodes: [], facts, errors };
-      }
-      try {
-        return { nodes: awsNatNodePressure(gateways, await deps.nodes()), facts, errors };
-      } catch (e) {
-        errors.push(pressureError(callerSignal, target_, 'node list failed', e));
-        return { nodes: [], facts, errors };
-      }
-    },
+          return { nodes: [], facts, errors };
+        }
+        try {
+          return { nodes: awsNatNodePressure(gateways, await deps.nodes()), facts, errors };
+        } catch (e) {
+          errors.push(pressureError(callerSignal, target_, 'node list failed', e));
+          return { nodes: [], facts, errors };
+        }
+      }),
   };
 }

@@ -4,14 +4,12 @@ import { rootCertificates } from 'node:tls';
 import { ContainerServiceClient, type ManagedCluster } from '@azure/arm-containerservice';
 import { NetworkManagementClient } from '@azure/arm-network';
 import type { TokenCredential } from '@azure/core-auth';
-import {
-  MetricsClient,
-  type MetricsQueryResourcesOptions,
-  type MetricsQueryResult,
-} from '@azure/monitor-query-metrics';
+import type { PipelinePolicy } from '@azure/core-rest-pipeline';
+import { MetricsClient, type MetricsQueryResourcesOptions } from '@azure/monitor-query-metrics';
+import { PressureSourceError } from '../errors.js';
 import type { TimeWindow } from '../model.js';
 import type { Point } from './series.js';
-import type { AzureTarget, RetryPolicy } from './types.js';
+import { AZURE_CLOUD_ENDPOINTS, type AzureTarget, type RetryPolicy, retryAfterMs } from './types.js';
 
 export interface AzureClients {
   target: AzureTarget;
@@ -22,7 +20,29 @@ export interface AzureClients {
   metricsEndpoint(location: string): string;
 }
 
-/** Options every Azure client gets: retries bounded by the policy, the extra CA when given. */
+/**
+ * A policy under the retry policy (perRetry): a throttling answer whose Retry-After asks for more than
+ * `capMs` loses its Retry-After headers, so the pipeline does not sleep for it (the SDK honours any
+ * Retry-After, 3,600 s included): the 429 reaches the source as an error at once and the run goes on.
+ */
+export function retryAfterCapPolicy(capMs: number): PipelinePolicy {
+  return {
+    name: 'snatguardRetryAfterCap',
+    async sendRequest(request, next) {
+      const response = await next(request);
+      if (response.status !== 429 && response.status !== 503) return response;
+      const wait = retryAfterMs({ get: (n) => response.headers.get(n) });
+      if (wait !== undefined && wait > capMs)
+        for (const h of ['retry-after', 'retry-after-ms', 'x-ms-retry-after-ms']) response.headers.delete(h);
+      return response;
+    },
+  };
+}
+
+/**
+ * Options every Azure client gets: retries bounded by the policy, every Retry-After capped at the
+ * policy's longest delay, the extra CA when given.
+ */
 export function azurePipelineOptions(policy: RetryPolicy, caPem?: string) {
   return {
     retryOptions: {
@@ -30,6 +50,12 @@ export function azurePipelineOptions(policy: RetryPolicy, caPem?: string) {
       retryDelayInMs: policy.baseDelayMs,
       maxRetryDelayInMs: policy.maxDelayMs,
     },
+    additionalPolicies: [
+      {
+        policy: retryAfterCapPolicy(Math.min(policy.maxDelayMs, policy.totalTimeoutMs)),
+        position: 'perRetry' as const,
+      },
+    ],
     ...(caPem ? { tlsOptions: { ca: [...rootCertificates, caPem] } } : {}),
   };
 }
@@ -41,13 +67,19 @@ export function azureClients(
   caPem?: string,
 ): AzureClients {
   const base = azurePipelineOptions(policy, caPem);
-  const arm = target.armEndpoint?.replace(/\/+$/, '');
+  const cloud = AZURE_CLOUD_ENDPOINTS[target.cloud ?? 'AzurePublicCloud'];
+  // An explicit endpoint wins over the cloud's; the public ARM endpoint is the SDKs' own default.
+  const arm = (target.armEndpoint ?? (target.cloud ? cloud.arm : undefined))?.replace(/\/+$/, '');
   const armOptions = { ...base, ...(arm ? { endpoint: arm, $host: arm } : {}) };
   const metricsEndpoint = (location: string): string =>
     (
-      target.metricsEndpoint ??
-      `https://${location.toLowerCase().replace(/\s+/g, '')}.metrics.monitor.azure.com`
+      target.metricsEndpoint ?? `https://${location.toLowerCase().replace(/\s+/g, '')}.${cloud.metricsHost}`
     ).replace(/\/+$/, '');
+  // Scopes, not `audience`: MetricsClient 1.0.0 passes an audience on without `/.default`.
+  const metricsOptions = {
+    ...base,
+    ...(cloud.metricsAudience ? { credentials: { scopes: [`${cloud.metricsAudience}/.default`] } } : {}),
+  };
   const byEndpoint = new Map<string, MetricsClient>();
   return {
     target,
@@ -58,7 +90,7 @@ export function azureClients(
       const endpoint = metricsEndpoint(location);
       let client = byEndpoint.get(endpoint);
       if (!client) {
-        client = new MetricsClient(endpoint, credential, base);
+        client = new MetricsClient(endpoint, credential, metricsOptions);
         byEndpoint.set(endpoint, client);
       }
       return client;
@@ -82,13 +114,14 @@ export const resourceName = (id: string): string => id.split('/').filter(Boolean
 export interface MetricQuery {
   resourceId: string;
   namespace: string;
-  metricNames: string[];
+  /** Exactly one metric per query: the answer's series belong to it by construction, whatever its display name. */
+  metric: string;
   aggregation: 'Average' | 'Total' | 'Maximum';
   filter?: string;
   top?: number;
 }
 
-/** One time series of one metric: its dimension values (lower-case names) and points of the aggregation. */
+/** One time series of the queried metric: its dimension values (invariant names, lower case) and points. */
 export interface Series {
   metric: string;
   dims: Record<string, string>;
@@ -97,18 +130,75 @@ export interface Series {
 
 export interface MetricAnswer {
   series: Series[];
-  /** Metrics that came back with an error code. */
+  /** The metric came back with an error code. */
   failed: { metric: string; message: string }[];
 }
 
-/** Runs one metrics:getBatch query over the window at one-minute grain and flattens its series. */
+type Raw = Record<string, unknown>;
+const isObject = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
+const arrayOf = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+
+/**
+ * The invariant name of a `{value, localizedValue}` pair. @azure/monitor-query-metrics hands out
+ * `localizedValue || value` (a display name such as "Backend IP Address"), so names are read from the
+ * wire body instead; a bare string is taken as is.
+ */
+export const invariantName = (name: unknown): string =>
+  (isObject(name) ? String(name.value ?? '') : typeof name === 'string' ? name : '').toLowerCase();
+
+/**
+ * Pure: the body of a `metrics:getBatch` answer for ONE resource and ONE metric → series. Which metric a
+ * series belongs to comes from the request (one metric per query), dimension names from their invariant
+ * `name.value`; points whose aggregation is absent or null stay null (not yet ingested).
+ */
+export function seriesOfBatchBody(body: unknown, q: MetricQuery): MetricAnswer {
+  const key = q.aggregation === 'Average' ? 'average' : q.aggregation === 'Total' ? 'total' : 'maximum';
+  const answer: MetricAnswer = { series: [], failed: [] };
+  const values = isObject(body) ? arrayOf(body.values) : [];
+  // Results come back in the order of the request's resource ids; one id was asked for.
+  const result = values[0];
+  if (!isObject(result)) return answer;
+  for (const metric of arrayOf(result.value)) {
+    if (!isObject(metric)) continue;
+    const code = typeof metric.errorCode === 'string' ? metric.errorCode : undefined;
+    if (code && code !== 'Success') {
+      const message =
+        typeof metric.errorMessage === 'string' && metric.errorMessage ? metric.errorMessage : code;
+      answer.failed.push({ metric: q.metric, message });
+      continue;
+    }
+    for (const ts of arrayOf(metric.timeseries)) {
+      if (!isObject(ts)) continue;
+      const dims: Record<string, string> = {};
+      for (const md of arrayOf(ts.metadatavalues)) {
+        if (!isObject(md)) continue;
+        const name = invariantName(md.name);
+        if (name) dims[name] = typeof md.value === 'string' ? md.value : String(md.value ?? '');
+      }
+      const points: Point[] = [];
+      for (const d of arrayOf(ts.data)) {
+        if (!isObject(d)) continue;
+        const v = d[key];
+        points.push({ t: Date.parse(String(d.timeStamp)), v: typeof v === 'number' ? v : null });
+      }
+      answer.series.push({ metric: q.metric, dims, points });
+    }
+  }
+  return answer;
+}
+
+/** Runs one metrics:getBatch query for one metric over the window at one-minute grain. */
 export async function queryMetrics(
   client: MetricsClient,
   q: MetricQuery,
   window: TimeWindow,
   signal: AbortSignal,
 ): Promise<MetricAnswer> {
-  const options: MetricsQueryResourcesOptions & { abortSignal: AbortSignal } = {
+  let body: unknown;
+  const options: MetricsQueryResourcesOptions & {
+    abortSignal: AbortSignal;
+    onResponse: (r: { status: number; parsedBody?: unknown }) => void;
+  } = {
     startTime: window.start,
     endTime: window.end,
     interval: 'PT1M',
@@ -116,31 +206,14 @@ export async function queryMetrics(
     ...(q.filter ? { filter: q.filter } : {}),
     ...(q.top !== undefined ? { top: q.top } : {}),
     abortSignal: signal,
+    onResponse: (r) => {
+      if (r.status === 200) body = r.parsedBody;
+    },
   };
-  const results: MetricsQueryResult[] = await client.queryResources(
-    [q.resourceId],
-    q.metricNames,
-    q.namespace,
-    options,
-  );
-  const key = q.aggregation === 'Average' ? 'average' : q.aggregation === 'Total' ? 'total' : 'maximum';
-  const answer: MetricAnswer = { series: [], failed: [] };
-  for (const result of results) {
-    for (const metric of result.metrics ?? []) {
-      if (metric.errorCode && metric.errorCode !== 'Success') {
-        answer.failed.push({ metric: metric.name, message: metric.errorMessage ?? metric.errorCode });
-        continue;
-      }
-      for (const ts of metric.timeseries ?? []) {
-        const dims: Record<string, string> = {};
-        for (const md of ts.metadatavalues ?? [])
-          if (md.name) dims[String(md.name).toLowerCase()] = md.value ?? '';
-        const points = (ts.data ?? []).map((d) => ({ t: new Date(d.timeStamp).getTime(), v: d[key] }));
-        answer.series.push({ metric: metric.name, dims, points });
-      }
-    }
-  }
-  return answer;
+  // The SDK carries auth, retries and errors; the series are read from the wire body it received.
+  await client.queryResources([q.resourceId], [q.metric], q.namespace, options);
+  if (body === undefined) throw new PressureSourceError(`metrics answer for ${q.metric} had no JSON body`);
+  return seriesOfBatchBody(body, q);
 }
 
 export const clusterLocation = (target: AzureTarget, cluster: ManagedCluster): string =>

@@ -139,33 +139,18 @@ export async function readLoadBalancer(
     `/subscriptions/${clients.target.subscriptionId}/resourceGroups/${nodeRg}/providers/Microsoft.Network/loadBalancers/kubernetes`;
   const client = clients.metrics(clusterLocation(clients.target, cluster));
   const top = topFor(pool.length, knownNodes);
-  const [ports, failed] = await Promise.allSettled([
+  // One metric per query: a series belongs to the metric that was asked for, never to a display name.
+  const query = (metric: string, aggregation: 'Average' | 'Total', filter: string) =>
     queryMetrics(
       client,
-      {
-        resourceId,
-        namespace: LB_NAMESPACE,
-        metricNames: ['AllocatedSnatPorts', 'UsedSnatPorts'],
-        aggregation: 'Average',
-        filter: PORTS_FILTER,
-        top,
-      },
+      { resourceId, namespace: LB_NAMESPACE, metric, aggregation, filter, top },
       window,
       signal,
-    ),
-    queryMetrics(
-      client,
-      {
-        resourceId,
-        namespace: LB_NAMESPACE,
-        metricNames: ['SnatConnectionCount'],
-        aggregation: 'Total',
-        filter: FAILED_FILTER,
-        top,
-      },
-      window,
-      signal,
-    ),
+    );
+  const [used, allocated, failed] = await Promise.allSettled([
+    query('UsedSnatPorts', 'Average', PORTS_FILTER),
+    query('AllocatedSnatPorts', 'Average', PORTS_FILTER),
+    query('SnatConnectionCount', 'Total', FAILED_FILTER),
   ]);
   const take = (r: PromiseSettledResult<MetricAnswer>, what: string): Series[] => {
     if (r.status === 'rejected') {
@@ -176,15 +161,13 @@ export async function readLoadBalancer(
       errors.push({ stage: 'pressure', target: `${lbTarget}/${f.metric}`, message: f.message });
     return r.value.series;
   };
-  const portSeries = take(ports, 'SNAT ports');
-  const failedSeries = take(failed, 'SNAT connection');
   const lbSeries: LbSeries = {
-    used: portSeries.filter((s) => s.metric === 'UsedSnatPorts'),
-    allocated: portSeries.filter((s) => s.metric === 'AllocatedSnatPorts'),
-    failed: failedSeries,
+    used: take(used, 'UsedSnatPorts'),
+    allocated: take(allocated, 'AllocatedSnatPorts'),
+    failed: take(failed, 'SnatConnectionCount'),
   };
   // When a query failed, missing data says nothing about the pool members: do not report them one by one.
-  const queried = ports.status === 'fulfilled' ? pool : [];
+  const queried = used.status === 'fulfilled' && allocated.status === 'fulfilled' ? pool : [];
   const result = lbPressure(lbSeries, queried);
   return { nodes: result.nodes, facts, errors: [...errors, ...result.errors] };
 }

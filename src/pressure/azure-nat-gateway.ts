@@ -8,16 +8,17 @@ import type { CloudFacts, NodeInfo, NodePressure, PressureReading, RunError, Tim
 import {
   type AzureClients,
   clusterLocation,
+  type MetricAnswer,
   parseSubnetId,
   queryMetrics,
   resourceName,
-  type Series,
 } from './azure-clients.js';
-import { maxOf, sumOf } from './series.js';
+import { maxOf, type Point, sumOf } from './series.js';
 import { inCidr4, pressureError } from './types.js';
 
 export const AZURE_NATGW_SOURCE = 'azure-nat-gateway';
 const NATGW_NAMESPACE = 'Microsoft.Network/natGateways';
+export const FAILED_SNAT_FILTER = "ConnectionState eq 'Failed'";
 
 export interface GatewayNumbers {
   failedSnat: number;
@@ -119,53 +120,46 @@ export async function readNatGateway(
     facts.azure.idleTimeoutMinutes = gw.idleTimeoutInMinutes;
   if (facts.azure && gw.publicIpAddresses?.length) facts.azure.outboundIPs = gw.publicIpAddresses.length;
   const client = clients.metrics(clusterLocation(clients.target, cluster));
-  const [failed, totals] = await Promise.allSettled([
+  // One metric per query: a series belongs to the metric that was asked for, never to a display name.
+  const query = (metric: string, filter?: string) =>
     queryMetrics(
       client,
       {
-        resourceId: gw.id,
+        resourceId: gw.id as string,
         namespace: NATGW_NAMESPACE,
-        metricNames: ['SNATConnectionCount'],
+        metric,
         aggregation: 'Total',
-        filter: "ConnectionState eq 'Failed'",
+        ...(filter ? { filter } : {}),
       },
       window,
       signal,
-    ),
-    queryMetrics(
-      client,
-      {
-        resourceId: gw.id,
-        namespace: NATGW_NAMESPACE,
-        metricNames: ['TotalConnectionCount', 'PacketDropCount'],
-        aggregation: 'Total',
-      },
-      window,
-      signal,
-    ),
+    );
+  const answers = await Promise.allSettled([
+    query('SNATConnectionCount', FAILED_SNAT_FILTER),
+    query('TotalConnectionCount'),
+    query('PacketDropCount'),
   ]);
-  const series = (
-    r: PromiseSettledResult<{ series: Series[]; failed: { metric: string; message: string }[] }>,
-    what: string,
-  ): Series[] => {
+  const points = (r: PromiseSettledResult<MetricAnswer> | undefined, metric: string): Point[] | undefined => {
+    if (!r) return undefined;
     if (r.status === 'rejected') {
-      errors.push(pressureError(signal, gwTarget, `${what} query failed`, r.reason));
-      return [];
+      errors.push(pressureError(signal, gwTarget, `${metric} query failed`, r.reason));
+      return undefined;
     }
     for (const f of r.value.failed)
       errors.push({ stage: 'pressure', target: `${gwTarget}/${f.metric}`, message: f.message });
-    return r.value.series;
+    return r.value.series.flatMap((s) => s.points);
   };
-  const failedSeries = series(failed, 'SNAT connection');
-  const totalSeries = series(totals, 'connection');
-  if (failed.status === 'rejected' && totals.status === 'rejected') return { nodes: [], facts, errors };
-  const points = (list: Series[], metric: string) =>
-    list.filter((s) => s.metric === metric).flatMap((s) => s.points);
+  const [failedPoints, totalPoints, droppedPoints] = [
+    points(answers[0], 'SNATConnectionCount'),
+    points(answers[1], 'TotalConnectionCount'),
+    points(answers[2], 'PacketDropCount'),
+  ];
+  if (!failedPoints && !totalPoints && !droppedPoints) return { nodes: [], facts, errors };
   const numbers: GatewayNumbers = {
-    failedSnat: sumOf(points(failedSeries, 'SNATConnectionCount')) ?? 0,
+    failedSnat: sumOf(failedPoints ?? []) ?? 0,
     // Connections per minute: the busiest minute of the window.
-    totalConnections: maxOf(points(totalSeries, 'TotalConnectionCount')) ?? 0,
-    packetsDropped: sumOf(points(totalSeries, 'PacketDropCount')) ?? 0,
+    totalConnections: maxOf(totalPoints ?? []) ?? 0,
+    packetsDropped: sumOf(droppedPoints ?? []) ?? 0,
   };
   if (facts.azure) facts.azure.natGateway = numbers;
   if (!listNodes) {

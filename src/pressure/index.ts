@@ -8,10 +8,11 @@ import { awsEnaConntrackSource } from './aws-ena-conntrack.js';
 import { awsNatGatewaySource } from './aws-nat-gateway.js';
 import { azurePressureSource } from './azure.js';
 import type { AwsTarget, AzureTarget, PressureConfig, PressureDeps } from './types.js';
-import { retryOf } from './types.js';
+import { AZURE_CLOUD_ENDPOINTS, retryOf } from './types.js';
 
 export type {
   AwsTarget,
+  AzureCloud,
   AzureTarget,
   PressureConfig,
   PressureDeps,
@@ -19,7 +20,7 @@ export type {
   Provider,
   RetryPolicy,
 } from './types.js';
-export { instanceIdFromProviderID } from './types.js';
+export { AZURE_CLOUD_ENDPOINTS, instanceIdFromProviderID } from './types.js';
 
 /** The Azure target from config and overrides; throws a ValidationError naming every missing key. */
 export function azureTarget(cfg: PressureConfig, deps: PressureDeps = {}): AzureTarget {
@@ -29,6 +30,7 @@ export function azureTarget(cfg: PressureConfig, deps: PressureDeps = {}): Azure
     .map((k) => `azure.${k}: required when provider is azure`);
   if (missing.length > 0) throw new ValidationError('config', missing);
   return {
+    ...(a.cloud ? { cloud: a.cloud } : {}),
     subscriptionId: a.subscriptionId as string,
     resourceGroup: a.resourceGroup as string,
     clusterName: a.clusterName as string,
@@ -55,12 +57,21 @@ export function awsTarget(cfg: PressureConfig, deps: PressureDeps = {}): AwsTarg
   };
 }
 
+/** DefaultAzureCredential's options: the cloud's authority, the user-assigned identity when given. */
+export function azureCredentialOptions(cfg: PressureConfig): {
+  authorityHost: string;
+  managedIdentityClientId?: string;
+} {
+  const clientId = cfg.azure?.clientId;
+  return {
+    authorityHost: AZURE_CLOUD_ENDPOINTS[cfg.azure?.cloud ?? 'AzurePublicCloud'].authorityHost,
+    ...(clientId ? { managedIdentityClientId: clientId } : {}),
+  };
+}
+
 export function createPressureSources(cfg: PressureConfig, deps: PressureDeps = {}): PressureSource[] {
   if (cfg.provider === 'azure') {
-    const clientId = cfg.azure?.clientId;
-    const credential =
-      deps.azureCredential ??
-      new DefaultAzureCredential(clientId ? { managedIdentityClientId: clientId } : {});
+    const credential = deps.azureCredential ?? new DefaultAzureCredential(azureCredentialOptions(cfg));
     return [azurePressureSource(azureTarget(cfg, deps), credential, deps)];
   }
   if (cfg.provider === 'aws') {

@@ -6,15 +6,57 @@ import { messageOf, PressureSourceError } from '../errors.js';
 import type { NodeInfo, RunError } from '../model.js';
 import type { Log } from '../ports.js';
 
+export const AZURE_CLOUDS = ['AzurePublicCloud', 'AzureChinaCloud', 'AzureUSGovernment'] as const;
+export type AzureCloud = (typeof AZURE_CLOUDS)[number];
+
+export interface AzureCloudEndpoints {
+  /** Resource Manager. */
+  arm: string;
+  /** Azure Monitor's regional metrics host: https://<location>.<metricsHost>. */
+  metricsHost: string;
+  /** Token audience of the metrics endpoint; undefined = the SDK's own default (public cloud). */
+  metricsAudience?: string;
+  /** Entra ID authority for credentials. */
+  authorityHost: string;
+}
+
+/**
+ * The endpoints of each Azure cloud, chosen together by `azure.cloud`. ARM and authority hosts:
+ * @azure/identity AzureAuthorityHosts and the ARM endpoints of the national clouds (learn.microsoft.com
+ * azure/china and azure-government developer guides); metrics hosts and audiences: the Azure Monitor
+ * query SDKs' sovereign-cloud samples (KnownMonitorAudience, `https://usgovvirginia.metrics.monitor.azure.us`).
+ */
+export const AZURE_CLOUD_ENDPOINTS: Record<AzureCloud, AzureCloudEndpoints> = {
+  AzurePublicCloud: {
+    arm: 'https://management.azure.com',
+    metricsHost: 'metrics.monitor.azure.com',
+    authorityHost: 'https://login.microsoftonline.com',
+  },
+  AzureChinaCloud: {
+    arm: 'https://management.chinacloudapi.cn',
+    metricsHost: 'metrics.monitor.azure.cn',
+    metricsAudience: 'https://metrics.monitor.azure.cn',
+    authorityHost: 'https://login.chinacloudapi.cn',
+  },
+  AzureUSGovernment: {
+    arm: 'https://management.usgovcloudapi.net',
+    metricsHost: 'metrics.monitor.azure.us',
+    metricsAudience: 'https://metrics.monitor.azure.us',
+    authorityHost: 'https://login.microsoftonline.us',
+  },
+};
+
 export interface AzureTarget {
+  /** Picks the ARM, metrics and authority endpoints together; default AzurePublicCloud. */
+  cloud?: AzureCloud;
   subscriptionId: string;
   resourceGroup: string;
   clusterName: string;
   /** The cluster's region; read from the managed cluster when absent (it picks the metrics endpoint). */
   location?: string;
-  /** ARM endpoint, default https://management.azure.com. */
+  /** ARM endpoint; default the cloud's (https://management.azure.com). */
   armEndpoint?: string;
-  /** Azure Monitor metrics endpoint, default https://<location>.metrics.monitor.azure.com. */
+  /** Azure Monitor metrics endpoint; default https://<location>.<the cloud's metrics host>. */
   metricsEndpoint?: string;
 }
 
@@ -76,9 +118,51 @@ export interface PressureDeps extends Partial<PressureTargets> {
 
 export const retryOf = (deps: PressureDeps): RetryPolicy => ({ ...defaultRetry, ...deps.retry });
 
-/** The caller's signal, bounded by the policy's total time. */
-export const boundedSignal = (signal: AbortSignal, policy: RetryPolicy): AbortSignal =>
-  AbortSignal.any([signal, AbortSignal.timeout(policy.totalTimeoutMs)]);
+/**
+ * Runs one source's read with the caller's signal bounded by the policy's total time. The cap is a timer
+ * held here until the read ends (then cleared), never a timeout signal held only by `AbortSignal.any`:
+ * on Node 20 such a signal can be garbage-collected and never fire (nodejs/node#57736).
+ */
+export async function withBound<T>(
+  caller: AbortSignal,
+  policy: RetryPolicy,
+  read: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const controller = new AbortController();
+  const ms = policy.totalTimeoutMs;
+  const timer = setTimeout(
+    () => controller.abort(new PressureSourceError(`cloud read did not finish within its cap of ${ms} ms`)),
+    ms,
+  );
+  const onAbort = () => controller.abort(caller.reason);
+  if (caller.aborted) onAbort();
+  else caller.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await read(controller.signal);
+  } finally {
+    clearTimeout(timer);
+    caller.removeEventListener('abort', onAbort);
+  }
+}
+
+/** Retry-After headers the Azure pipeline honours (seconds, or milliseconds for the `-ms` ones). */
+const RETRY_AFTER_HEADERS = ['retry-after', 'retry-after-ms', 'x-ms-retry-after-ms'] as const;
+
+/** The wait a throttling answer asks for, in ms; undefined when it names none. */
+export function retryAfterMs(
+  headers: { get(name: string): string | undefined },
+  now = Date.now(),
+): number | undefined {
+  for (const name of RETRY_AFTER_HEADERS) {
+    const text = headers.get(name)?.trim();
+    if (!text) continue;
+    const n = Number(text);
+    if (Number.isFinite(n)) return name === 'retry-after' ? n * 1000 : n;
+    const date = Date.parse(text);
+    if (Number.isFinite(date)) return Math.max(0, date - now);
+  }
+  return undefined;
+}
 
 /**
  * Turns a failure into a report entry. Rethrows only when the caller aborted: a provider failure (or our

@@ -381,6 +381,8 @@ function subnet(m: AzureModel) {
 type Agg = 'average' | 'total' | 'minimum' | 'maximum' | 'count';
 
 interface MetricDef {
+  /** The display name Azure Monitor sends as `name.localizedValue` (supported-metrics tables). */
+  display: string;
   dims: string[];
   unit: string;
   /** gauge: lower minutes around the worst; counter: the whole value in one minute, zeros elsewhere; constant: every minute. */
@@ -388,18 +390,38 @@ interface MetricDef {
   noMinMax?: boolean;
 }
 
+/**
+ * Display names of the dimensions (`metadatavalues[].name.localizedValue`). The invariant `name.value`
+ * comes lower-case, as in Azure/azure-rest-api-specs MetricBatchExample.json ("apiname"); the display
+ * names are the portal's ("Backend IP Address"), so a client that reads the SDK's `localizedValue ||
+ * value` sees a name it cannot match.
+ */
+export const DIMENSION_DISPLAY: Record<string, string> = {
+  frontendipaddress: 'Frontend IP Address',
+  backendipaddress: 'Backend IP Address',
+  protocoltype: 'Protocol Type',
+  isawaitingremoval: 'Is Awaiting Removal',
+  connectionstate: 'Connection State',
+  protocol: 'Protocol',
+};
+
+// Metric definitions: names, units, dimensions and display names from MicrosoftDocs/azure-reference-other
+// supported-metrics tables (microsoft-network-loadbalancers / natgateways metrics includes).
 const LB_METRICS: Record<string, MetricDef> = {
   AllocatedSnatPorts: {
+    display: 'Allocated SNAT Ports',
     dims: ['FrontendIPAddress', 'BackendIPAddress', 'ProtocolType', 'IsAwaitingRemoval'],
     unit: 'Count',
     kind: 'constant',
   },
   UsedSnatPorts: {
+    display: 'Used SNAT Ports',
     dims: ['FrontendIPAddress', 'BackendIPAddress', 'ProtocolType', 'IsAwaitingRemoval'],
     unit: 'Count',
     kind: 'gauge',
   },
   SnatConnectionCount: {
+    display: 'SNAT Connection Count',
     dims: ['FrontendIPAddress', 'BackendIPAddress', 'ConnectionState'],
     unit: 'Count',
     kind: 'counter',
@@ -409,13 +431,20 @@ const LB_METRICS: Record<string, MetricDef> = {
 
 const NATGW_METRICS: Record<string, MetricDef> = {
   SNATConnectionCount: {
+    display: 'SNAT Connection Count',
     dims: ['Protocol', 'ConnectionState'],
     unit: 'Count',
     kind: 'counter',
     noMinMax: true,
   },
-  TotalConnectionCount: { dims: ['Protocol'], unit: 'Count', kind: 'counter', noMinMax: true },
-  PacketDropCount: { dims: [], unit: 'Count', kind: 'counter', noMinMax: true },
+  TotalConnectionCount: {
+    display: 'Total SNAT Connection Count',
+    dims: ['Protocol'],
+    unit: 'Count',
+    kind: 'counter',
+    noMinMax: true,
+  },
+  PacketDropCount: { display: 'Dropped Packets', dims: [], unit: 'Count', kind: 'counter', noMinMax: true },
 };
 
 /** One elementary series before filtering and grouping: dimension values (lower-case names) and a value. */
@@ -688,13 +717,13 @@ function metricValue(metricDef: MetricDef, name: string, atoms: Atom[], q: Metri
   return {
     id: `${resourceId}/providers/Microsoft.Insights/metrics/${name}`,
     type: 'Microsoft.Insights/metrics',
-    name: { value: name, localizedValue: name },
+    name: { value: name, localizedValue: metricDef.display },
     displayDescription: '',
     unit: metricDef.unit,
     errorCode: 'Success',
     timeseries: series.map((s) => ({
       metadatavalues: Object.entries(s.dims).map(([k, v]) => ({
-        name: { value: k, localizedValue: k },
+        name: { value: k, localizedValue: DIMENSION_DISPLAY[k] ?? k },
         value: v,
       })),
       data: s.data,
@@ -737,6 +766,20 @@ function resourceMetrics(m: AzureModel, world: SimWorld, resourceId: string, q: 
 
 const armError = (code: string, message: string) => ({ error: { code, message } });
 
+/**
+ * ARM's throttling answer: 429, Retry-After, `x-ms-ratelimit-remaining-subscription-reads: 0` and the
+ * SubscriptionRequestsThrottled error (learn.microsoft.com azure-resource-manager/management/
+ * request-limits-and-throttling; troubleshoot/azure/azure-kubernetes error-code-toomanyrequestsreceived-
+ * subscriptionrequeststhrottled).
+ */
+export function throttled(path: string, retryAfter: string | undefined) {
+  const sub = /^\/subscriptions\/([^/]+)/i.exec(path)?.[1] ?? '';
+  return armError(
+    'SubscriptionRequestsThrottled',
+    `Number of 'read' requests for subscription '${sub}' actor 'snatguard' exceeded. Please try again after '${retryAfter ?? '5'}' seconds after additional tasks are completed.`,
+  );
+}
+
 const statusOf = (e: MetricsRequestError): number => (e.code === 'ResourceNotFound' ? 404 : 400);
 
 /** Routes of simulated Azure. Handles paths under `/subscriptions/`; anything else falls through. */
@@ -750,12 +793,12 @@ export function azureRoutes(world: SimWorld, opts: CloudRouteOptions = {}): SimR
     const keys = isMetrics ? ['azure:metrics', 'azure'] : ['azure:arm', 'azure'];
     if (
       applyFault(world, keys, res, (status, headers) =>
-        sendJson(
-          res,
-          status,
-          armError(status === 429 ? 'TooManyRequests' : 'InternalServerError', `simulated ${status}`),
-          headers,
-        ),
+        status === 429
+          ? sendJson(res, 429, throttled(path, headers['retry-after']), {
+              ...headers,
+              'x-ms-ratelimit-remaining-subscription-reads': '0',
+            })
+          : sendJson(res, status, armError('InternalServerError', `simulated ${status}`), headers),
       )
     ) {
       return true;

@@ -1,5 +1,6 @@
 // PodExec against a minimal exec WebSocket endpoint on loopback (protocol edge cases the simulator may not
 // produce: v5 CLOSE frames, partial output, oversized output). The simulator tests cover the real path.
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -62,6 +63,22 @@ const behaviours: Record<string, (ws: WebSocket, command: string[]) => void> = {
   },
 };
 
+/** Upgrades the real kube-apiserver refused, as it answered them (test/fixtures/wire/kube-real). */
+interface Refusal {
+  source: string;
+  status: number;
+  statusLine: string;
+  headers: Record<string, string>;
+  body: string;
+}
+const FIXTURES = new URL('../fixtures/wire/kube-real/', import.meta.url);
+const REFUSALS = readdirSync(FIXTURES)
+  .filter((f) => f.startsWith('exec-'))
+  .map((f) => ({
+    name: `refused-${f.replace(/\.json$/, '')}`,
+    fixture: JSON.parse(readFileSync(new URL(f, FIXTURES), 'utf8')) as Refusal,
+  }));
+
 let server: Server;
 let kc: KubeConfig;
 const openSockets = new Set<WebSocket>();
@@ -81,6 +98,15 @@ beforeAll(async () => {
     const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/exec$/.exec(url.pathname);
     if (m === null || m[2] === 'upgrade-fails') {
       socket.end('HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    const refusal = REFUSALS.find((r) => r.name === m[2]);
+    if (refusal !== undefined) {
+      const { statusLine, headers, body } = refusal.fixture;
+      const lines = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`);
+      socket.end(
+        `${statusLine}\r\n${lines.join('')}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
       return;
     }
     seenQueries.push(url.searchParams);
@@ -148,6 +174,34 @@ describe('podExec (protocol edge cases)', () => {
     ['upgrade-fails', 'failed'],
   ])('%s → %s', async (name, kind) => {
     expect(await kindOf(read(name))).toBe(kind);
+  });
+
+  // Defect #11.5: these failed with "connection closed without an exit status" (the reason was lost).
+  it.each(REFUSALS.map((r) => [r.name, r.fixture] as const))(
+    'keeps the API server status and message of a refused upgrade: %s',
+    async (name, fixture) => {
+      expect(fixture.source).toMatch(/kube-apiserver v1\.20\.2/);
+      const message = (JSON.parse(fixture.body) as { message: string }).message;
+      const e = await read(name).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(ExecError);
+      expect((e as ExecError).kind).toBe('failed');
+      expect((e as ExecError).status).toBe(fixture.status);
+      expect((e as ExecError).message).toBe(`exec in ns/${name} failed: HTTP ${fixture.status}: ${message}`);
+    },
+  );
+
+  it('finds the four refusals the issue names among the real server answers', () => {
+    const said = REFUSALS.map((r) => `${r.fixture.status} ${r.fixture.body}`).join('\n');
+    expect(said).toMatch(/500 .*error dialing backend: dial tcp/);
+    expect(said).toMatch(/400 .*container nope is not valid for pod db-0/);
+    expect(said).toMatch(/403 .*cannot get resource \\"pods\/exec\\"/);
+    expect(said).toMatch(/404 .*pods \\"nope\\" not found/);
+  });
+
+  it('keeps the status of a refusal whose body is not a Status (a proxy page)', async () => {
+    const e = await read('upgrade-fails').catch((x: unknown) => x);
+    expect((e as ExecError).status).toBe(500);
+    expect((e as ExecError).message).toBe('exec in ns/upgrade-fails failed: HTTP 500: no reason given');
   });
 
   it('keeps the stderr tail in the failure message', async () => {

@@ -1,4 +1,6 @@
 // Every cluster port against the simulator: HTTPS, the exec WebSocket, the job's RBAC, the real client.
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { podExec } from '../../src/cluster/exec.js';
@@ -11,6 +13,7 @@ import { configMapState, STATE_CONFIGMAP } from '../../src/cluster/state.js';
 import { ClusterError, ExecError } from '../../src/errors.js';
 import { emptyState, type PodInfo, type RunState } from '../../src/model.js';
 import type { Log } from '../../src/ports.js';
+import { forbidden } from '../../src/sim/kube/rbac.js';
 import { type RunningSim, startSim } from '../../src/sim/server.js';
 import { parseSnapshot } from '../../src/sim/snapshot.js';
 import { createClassifier } from '../../src/sockets/address.js';
@@ -206,6 +209,125 @@ describe('podExec', () => {
       .catch((x: unknown) => x);
     expect(e).toBeInstanceOf(ExecError);
     expect((e as ExecError).kind).toBe(kind);
+  });
+});
+
+/** The raw answer to an exec upgrade, as a client sees it before any WebSocket exists. */
+async function upgradeAnswer(config: KubeConfig, path: string): Promise<{ status: number; body: string }> {
+  const server = config.getCurrentCluster()?.server ?? '';
+  const opts: https.RequestOptions = {};
+  await config.applyToHTTPSOptions(opts);
+  return new Promise((resolve, reject) => {
+    const req = https.request(`${server}${path}`, {
+      ...opts,
+      headers: {
+        ...opts.headers,
+        connection: 'Upgrade',
+        upgrade: 'websocket',
+        'sec-websocket-version': '13',
+        'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+        'sec-websocket-protocol': 'v4.channel.k8s.io',
+      },
+    });
+    req.on('upgrade', (_res, socket) => {
+      socket.destroy();
+      resolve({ status: 101, body: '' });
+    });
+    req.on('response', (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => {
+        body += c.toString('utf8');
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const realRefusal = (name: string): { status: number; body: Record<string, unknown> } => {
+  const f = JSON.parse(
+    readFileSync(new URL(`../fixtures/wire/kube-real/${name}.json`, import.meta.url), 'utf8'),
+  ) as { status: number; body: string };
+  return { status: f.status, body: JSON.parse(f.body) as Record<string, unknown> };
+};
+
+/** The same Status with the names that differ between two clusters (pods, nodes, IPs, users) blanked. */
+const shapeOf = (body: Record<string, unknown>, names: string[]): unknown =>
+  JSON.parse(
+    names.reduce(
+      (text, n) => text.split(n).join('<name>'),
+      JSON.stringify(body).replace(/\d+\.\d+\.\d+\.\d+:\d+/g, '<addr>'),
+    ),
+  );
+
+// Defect #11.5: the simulator refuses exec upgrades with the Status bodies kube-apiserver v1.20.2 sends.
+describe('exec refusals as the real API server words them', () => {
+  it('500 error dialing backend (no reason), kept in the ExecError', async () => {
+    const pods = await clusterReader(kc).podsOn('node-a');
+    const broken = podNamed(pods, 'broken');
+    const path = `/api/v1/namespaces/shop/pods/${broken.name}/exec?command=cat&container=${broken.containers[0]}&stdout=1`;
+    const sim = await upgradeAnswer(kc, path);
+    const real = realRefusal('exec-dial-error');
+    expect(sim.status).toBe(real.status);
+    expect(shapeOf(JSON.parse(sim.body), [broken.name])).toEqual(shapeOf(real.body, ['gone']));
+    const e = await podExec(kc)
+      .read(broken, SOCKET_FILES, limits, never)
+      .catch((x: unknown) => x);
+    expect((e as ExecError).status).toBe(500);
+    expect((e as ExecError).message).toBe(
+      `exec in shop/${broken.name} failed: HTTP 500: error dialing backend: dial tcp 10.224.0.4:10250: connect: connection refused`,
+    );
+  });
+
+  it('400 for a container the pod does not have', async () => {
+    const pods = await clusterReader(kc).podsOn('node-a');
+    const orders = podNamed(pods, 'orders-api');
+    const path = `/api/v1/namespaces/shop/pods/${orders.name}/exec?command=cat&container=nope&stdout=1`;
+    const sim = await upgradeAnswer(kc, path);
+    const real = realRefusal('exec-container-not-valid');
+    expect(sim.status).toBe(400);
+    expect(shapeOf(JSON.parse(sim.body), [orders.name])).toEqual(shapeOf(real.body, ['db-0']));
+    const e = await podExec(kc)
+      .read({ namespace: 'shop', name: orders.name, container: 'nope' }, SOCKET_FILES, limits, never)
+      .catch((x: unknown) => x);
+    expect((e as ExecError).message).toBe(
+      `exec in shop/${orders.name} failed: HTTP 400: container nope is not valid for pod ${orders.name}`,
+    );
+  });
+
+  it('404 for a pod that is gone', async () => {
+    const sim = await upgradeAnswer(
+      kc,
+      '/api/v1/namespaces/shop/pods/nope/exec?command=cat&container=main&stdout=1',
+    );
+    expect(sim.status).toBe(404);
+    expect(JSON.parse(sim.body)).toEqual(realRefusal('exec-pod-not-found').body);
+  });
+
+  it('403 worded as RBAC words it', () => {
+    const real = realRefusal('exec-forbidden');
+    const body = forbidden(
+      { name: 'readonly', groups: [] },
+      { verb: 'get', group: '', resource: 'pods', subresource: 'exec', namespace: 'shop', name: 'db-0' },
+    ).body;
+    expect(real.status).toBe(403);
+    expect(body).toEqual(real.body);
+  });
+
+  it('RunReport errors keep the reason (inspectNode)', async () => {
+    const pods = await clusterReader(kc).podsOn('node-a');
+    const { errors } = await inspectNode('node-a', pods, {
+      exec: podExec(kc),
+      limits: { timeoutMs: 400, maxBytes: 1 << 20 },
+      concurrency: 4,
+      classifier: createClassifier({ clusterCidrs: ['10.244.0.0/16'] }),
+      signal: never,
+      log: silent,
+    });
+    const broken = errors.find((e) => e.target.startsWith('shop/broken'));
+    expect(broken?.message).toMatch(/HTTP 500: error dialing backend: dial tcp 10\.224\.0\.4:10250/);
+    expect(broken?.message).not.toMatch(/closed without an exit status/);
   });
 });
 

@@ -75,16 +75,20 @@ describe('azure load balancer pressure through the simulator', () => {
       nodeCount: 60,
     });
 
-    const [portsQuery, failedQuery] = metricRequests(harness)
+    // One metric per query: the answer's series belong to the metric asked for (never to a display name).
+    const [allocatedQuery, failedQuery, usedQuery] = metricRequests(harness)
       .map((r) => params(r.query))
       .sort((a, b) => (a.get('metricnames') ?? '').localeCompare(b.get('metricnames') ?? ''));
-    expect(portsQuery?.get('metricnames')).toBe('AllocatedSnatPorts,UsedSnatPorts');
-    expect(portsQuery?.get('aggregation')).toBe('Average');
-    expect(portsQuery?.get('filter')).toBe(PORTS_FILTER);
+    expect(allocatedQuery?.get('metricnames')).toBe('AllocatedSnatPorts');
+    expect(usedQuery?.get('metricnames')).toBe('UsedSnatPorts');
+    for (const q of [allocatedQuery, usedQuery]) {
+      expect(q?.get('aggregation')).toBe('Average');
+      expect(q?.get('filter')).toBe(PORTS_FILTER);
+    }
     expect(failedQuery?.get('metricnames')).toBe('SnatConnectionCount');
     expect(failedQuery?.get('aggregation')).toBe('Total');
     expect(failedQuery?.get('filter')).toBe(FAILED_FILTER);
-    for (const q of [portsQuery, failedQuery]) {
+    for (const q of [allocatedQuery, usedQuery, failedQuery]) {
       expect(q?.get('interval')).toBe('PT1M');
       expect(q?.get('metricnamespace')).toBe('Microsoft.Network/loadBalancers');
       expect(q?.get('starttime')).toBe(window.start.toISOString());
@@ -122,7 +126,7 @@ describe('azure load balancer pressure through the simulator', () => {
         .sort((a, b) => (a ?? 0) - (b ?? 0)),
     ).toEqual([10, 1024]);
     expect(metricRequests(harness).map((r) => r.status)).toContain(429);
-    expect(metricRequests(harness).filter((r) => r.status === 200)).toHaveLength(2);
+    expect(metricRequests(harness).filter((r) => r.status === 200)).toHaveLength(3);
   });
 
   it('turns a provider that is down into an error entry, without throwing', async () => {
@@ -165,8 +169,9 @@ describe('azure load balancer pressure through the simulator', () => {
     expect(reading.nodes).toEqual([]);
     expect(reading.facts.azure?.allocatedOutboundPorts).toBe(1024);
     expect(reading.errors.map((e) => e.message)).toEqual([
-      expect.stringMatching(/SNAT ports query failed/),
-      expect.stringMatching(/SNAT connection query failed/),
+      expect.stringMatching(/UsedSnatPorts query failed/),
+      expect.stringMatching(/AllocatedSnatPorts query failed/),
+      expect.stringMatching(/SnatConnectionCount query failed/),
     ]);
   });
 
@@ -252,6 +257,12 @@ describe('azure NAT gateway pressure through the simulator', () => {
     expect(queries.map((q) => q.get('metricnamespace'))).toEqual([
       'Microsoft.Network/natGateways',
       'Microsoft.Network/natGateways',
+      'Microsoft.Network/natGateways',
+    ]);
+    expect(queries.map((q) => q.get('metricnames')).sort()).toEqual([
+      'PacketDropCount',
+      'SNATConnectionCount',
+      'TotalConnectionCount',
     ]);
     expect(queries.find((q) => q.get('metricnames') === 'SNATConnectionCount')?.get('filter')).toBe(
       "ConnectionState eq 'Failed'",

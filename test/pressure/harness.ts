@@ -98,9 +98,11 @@ export function fakeWorld(cloud: FakeCloud, nodes: FakeNode[]): SimWorld {
   };
 }
 
-export async function startHarness(world: SimWorld): Promise<Harness> {
+/** `before`: routes tried ahead of the simulator's (a test's own answers, e.g. one that never answers). */
+export async function startHarness(world: SimWorld, before: [string, SimRoutes][] = []): Promise<Harness> {
   const { ca, key, cert } = await certificates();
   const routes: [string, SimRoutes][] = [
+    ...before,
     ['azure', azureRoutes(world, { ca })],
     ['aws', awsRoutes(world, { ca })],
   ];

@@ -69,7 +69,9 @@ describe('simulated Azure Monitor (metrics:getBatch, as @azure/monitor-query-met
     );
     const ts = result?.metrics[0]?.timeseries ?? [];
     expect(ts).toHaveLength(1);
-    expect(ts[0]?.metadatavalues).toContainEqual({ name: 'backendipaddress', value: nodes[3]?.internalIP });
+    // The SDK hands out display names (localizedValue || value), as it does against Azure.
+    expect(result?.metrics[0]?.name).toBe('Used SNAT Ports');
+    expect(ts[0]?.metadatavalues).toContainEqual({ name: 'Backend IP Address', value: nodes[3]?.internalIP });
     const values = (ts[0]?.data ?? []).map((d) => d.average);
     expect(values).toHaveLength(5);
     expect(values[4]).toBeUndefined();

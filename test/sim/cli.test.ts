@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { simCommand } from '../../src/hosts/cli/sim.js';
+import { simCommand } from '../../src/hosts/cli/commands.js';
 
 const captured = () => {
   let out = '';
@@ -58,6 +58,25 @@ describe('snatguard sim', () => {
     io.restore();
     expect(process.exitCode).toBe(0);
     expect(existsSync(kubeconfig!)).toBe(false);
+  });
+
+  it('exits 0 on a SIGINT that arrives while it is still starting (the handler comes first)', async () => {
+    // Regression: the handler was installed after the banner, so a Ctrl-C during start-up was lost (or,
+    // in a real process, killed it with the signal instead of exit 0).
+    const io = captured();
+    const running = simCommand().parseAsync(['examples/aks-mongo-leak.yaml', '--port', '0'], {
+      from: 'user',
+    });
+    // The first moment a handler exists; the old code installed it only after printing the banner.
+    await waitFor(() => process.listenerCount('SIGINT') > 0);
+    const bannerAlready = /KUBECONFIG=/.test(io.out());
+    process.emit('SIGINT');
+    await running;
+    io.restore();
+    expect(bannerAlready).toBe(false);
+    expect(process.exitCode).toBe(0);
+    expect(io.out()).toBe('');
+    expect(process.listenerCount('SIGINT')).toBe(0);
   });
 
   it('exits 2 naming every problem of a bad snapshot', async () => {

@@ -1,12 +1,11 @@
-// The snatguard CLI's commands, assembled. Each command lives in its own module.
+// The snatguard CLI's commands, assembled. Importing this loads commander and the light commands
+// (sockets, capacity) only; scan, replay, demo and sim load their modules when they run (commands.ts).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { packageRoot } from '../../paths.js';
 import { capacityCommand } from './capacity.js';
-import { demoCommand } from './demo.js';
-import { replayCommand, scanCommand } from './run-commands.js';
-import { simCommand } from './sim.js';
+import { demoCommand, replayCommand, scanCommand, simCommand } from './commands.js';
 import { socketsCommand } from './sockets.js';
 
 export function program(): Command {

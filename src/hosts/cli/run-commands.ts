@@ -1,5 +1,5 @@
 // scan, replay and demo: build config, connect, call runScan, print, map the outcome to an exit code.
-import { Command, Option } from 'commander';
+// Loaded only when one of them runs (commands.ts defines their options without importing this).
 import { connect } from '../../cluster/connect.js';
 import { clusterTarget, compose } from '../../compose.js';
 import { type Config, loadConfig } from '../../config/index.js';
@@ -18,7 +18,7 @@ import { type OutputFormat, renderReport, styleFor } from './output.js';
 import { progressReporter } from './progress.js';
 import { simPressureTargets } from './sim-targets.js';
 
-interface RunFlags {
+export interface RunFlags {
   config?: string;
   mode?: 'dry-run' | 'restart';
   output: OutputFormat;
@@ -27,90 +27,46 @@ interface RunFlags {
   timeline?: boolean;
 }
 
-const modeOption = () =>
-  new Option('--mode <mode>', 'dry-run (default) or restart').choices(['dry-run', 'restart']);
-const outputOption = () =>
-  new Option('-o, --output <format>', 'table, json or markdown')
-    .choices(['table', 'json', 'markdown'])
-    .default('table');
-
-export function scanCommand(): Command {
-  return new Command('scan')
-    .description('one run against the real cluster (kubeconfig, in-cluster, AKS Entra ID or EKS IAM)')
-    .option('-c, --config <file>', 'YAML config file')
-    .addOption(modeOption())
-    .addOption(
-      new Option('--provider <provider>', 'where SNAT pressure comes from').choices(['azure', 'aws', 'none']),
-    )
-    .addOption(outputOption())
-    .addHelpText(
-      'after',
-      `
-Examples:
-  snatguard scan                                   dry-run, kubeconfig's current context, provider from config
-  snatguard scan --provider none -o json           inspect every node, no cloud metrics
-  SNATGUARD_PROVIDER=azure SNATGUARD_AZURE_SUBSCRIPTION_ID=… snatguard scan --mode restart`,
-    )
-    .action(async (flags: RunFlags) => {
-      const log = createLogger();
-      try {
-        const config = await loadConfig({ file: flags.config, env: process.env, flags: pick(flags) });
-        const kubeConfig = await connect(clusterTarget(config), { log });
-        const report = await execute(config, { kubeConfig, log }, flags.output);
-        print(report, flags.output);
-        process.exitCode = EXIT.ok;
-      } catch (e) {
-        handleFailure(e, log);
-      }
-    });
+/** `snatguard scan` (its options: commands.ts). */
+export async function scanAction(flags: RunFlags): Promise<void> {
+  const log = createLogger();
+  try {
+    const config = await loadConfig({ file: flags.config, env: process.env, flags: pick(flags) });
+    const kubeConfig = await connect(clusterTarget(config), { log });
+    const report = await execute(config, { kubeConfig, log }, flags.output);
+    print(report, flags.output);
+    process.exitCode = EXIT.ok;
+  } catch (e) {
+    handleFailure(e, log);
+  }
 }
 
-export function replayCommand(): Command {
-  return new Command('replay')
-    .description('one run against the simulated control plane serving SNAPSHOT, through the same clients')
-    .argument('<snapshot>', 'snapshot file (YAML or JSON, see SNAPSHOT.md)')
-    .option('-c, --config <file>', 'YAML config file')
-    .addOption(modeOption())
-    .addOption(outputOption())
-    .option('--check', "compare with the snapshot's expect block; exit 1 on a mismatch")
-    .option(
-      '--timeline',
-      "run the job at the snapshot and at each frame of its timeline, clock advanced, state carried; print each run and the chat messages (--check: each frame's expect)",
-    )
-    .addHelpText(
-      'after',
-      `
-Examples:
-  snatguard replay examples/aks-mongo-leak.yaml
-  snatguard replay examples/aks-mongo-leak.yaml --mode restart --check
-  snatguard replay incident.yaml -o json | jq '.offenders[0]'`,
-    )
-    .action(async (file: string, flags: RunFlags) => {
-      const log = createLogger({ level: process.env.SNATGUARD_LOG_LEVEL ?? 'warn' });
-      try {
-        const snapshot = await loadSnapshot(file);
-        const config = await loadConfig({ file: flags.config, env: process.env, flags: pick(flags) });
-        if (flags.timeline) {
-          await replayTimelineCommand(snapshot, config, log, flags);
-          return;
-        }
-        const { report } = await replaySnapshot(snapshot, config, log, flags.output);
-        print(report, flags.output);
-        process.exitCode = EXIT.ok;
-        if (flags.check) {
-          const diffs = checkExpectations(report, snapshot.expect ?? {});
-          if (diffs.length > 0) {
-            process.stderr.write(`replay --check: ${diffs.length} difference(s) from expect:\n`);
-            for (const d of diffs) process.stderr.write(`  - ${d}\n`);
-            process.exitCode = EXIT.checkMismatch;
-          } else {
-            process.stderr.write('replay --check: the run meets every expectation of the snapshot\n');
-          }
-        }
-      } catch (e) {
-        handleFailure(e, log);
+/** `snatguard replay SNAPSHOT` (its options: commands.ts). */
+export async function replayAction(file: string, flags: RunFlags): Promise<void> {
+  const log = createLogger({ level: process.env.SNATGUARD_LOG_LEVEL ?? 'warn' });
+  try {
+    const snapshot = await loadSnapshot(file);
+    const config = await loadConfig({ file: flags.config, env: process.env, flags: pick(flags) });
+    if (flags.timeline) {
+      await replayTimelineCommand(snapshot, config, log, flags);
+      return;
+    }
+    const { report } = await replaySnapshot(snapshot, config, log, flags.output);
+    print(report, flags.output);
+    process.exitCode = EXIT.ok;
+    if (flags.check) {
+      const diffs = checkExpectations(report, snapshot.expect ?? {});
+      if (diffs.length > 0) {
+        process.stderr.write(`replay --check: ${diffs.length} difference(s) from expect:\n`);
+        for (const d of diffs) process.stderr.write(`  - ${d}\n`);
+        process.exitCode = EXIT.checkMismatch;
+      } else {
+        process.stderr.write('replay --check: the run meets every expectation of the snapshot\n');
       }
-    });
+    }
+  } catch (e) {
+    handleFailure(e, log);
+  }
 }
 
 /** Serves the snapshot, points config at the simulator, and runs once (twice with `rerun`). */

@@ -1,7 +1,6 @@
 // `snatguard sim SNAPSHOT [--port N]`: serve the simulated control plane until SIGINT/SIGTERM.
 // stdout: `KUBECONFIG=/absolute/path` on its own line, then one `NAME=URL` line per endpoint
 // (so `eval "$(snatguard sim … | head -n 12)"`-style scripts can pick them up); logs go to stderr.
-import { Command, InvalidArgumentError } from 'commander';
 import { ValidationError } from '../../errors.js';
 import { createLogger } from '../../log.js';
 import { type RunningSim, startSim } from '../../sim/server.js';
@@ -30,54 +29,54 @@ export function simBanner(
   return `${lines.join('\n')}\n`;
 }
 
-const parsePort = (text: string): number => {
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || n > 65535) throw new InvalidArgumentError('a port number 0-65535');
-  return n;
-};
-
-export function simCommand(): Command {
-  return new Command('sim')
-    .description(
-      'Serve the simulated control plane for SNAPSHOT (Kubernetes API with exec, Azure ARM/Monitor, CloudWatch, chat sinks) until interrupted; prints KUBECONFIG=/path, then the endpoints',
-    )
-    .argument('<snapshot>', 'snapshot file (YAML or JSON, snatguard.io/v1)')
-    .option('--port <n>', 'port on 127.0.0.1 (default: a free one)', parsePort)
-    .action(async (path: string, options: { port?: number }) => {
-      const log = createLogger();
-      let snapshot: Awaited<ReturnType<typeof loadSnapshot>>;
-      try {
-        snapshot = await loadSnapshot(path);
-      } catch (e) {
-        if (e instanceof ValidationError) {
-          process.stderr.write(`snatguard: ${e.message}\n`);
-          process.exitCode = 2;
-          return;
-        }
-        throw e;
+/**
+ * `snatguard sim SNAPSHOT` (its options: commands.ts). SIGINT/SIGTERM are handled from the first moment,
+ * before the banner says the simulator is ready: a signal while starting stops it as soon as it serves.
+ */
+export async function simAction(path: string, options: { port?: number }): Promise<void> {
+  const log = createLogger();
+  let signalled: string | undefined;
+  let wake: (() => void) | undefined;
+  const onSignal = (signal: string): void => {
+    signalled ??= signal;
+    wake?.();
+  };
+  const onInt = () => onSignal('SIGINT');
+  const onTerm = () => onSignal('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  try {
+    let snapshot: Awaited<ReturnType<typeof loadSnapshot>>;
+    try {
+      snapshot = await loadSnapshot(path);
+    } catch (e) {
+      if (e instanceof ValidationError) {
+        process.stderr.write(`snatguard: ${e.message}\n`);
+        process.exitCode = 2;
+        return;
       }
-      const started = performance.now();
-      const sim = await startSim(snapshot, {
-        ...(options.port !== undefined ? { port: options.port } : {}),
-        log,
-      });
-      log.info(
-        { snapshot: snapshot.metadata.name, server: sim.url, ms: Math.round(performance.now() - started) },
-        'sim serving',
-      );
+      throw e;
+    }
+    const started = performance.now();
+    const sim = await startSim(snapshot, {
+      ...(options.port !== undefined ? { port: options.port } : {}),
+      log,
+    });
+    log.info(
+      { snapshot: snapshot.metadata.name, server: sim.url, ms: Math.round(performance.now() - started) },
+      'sim serving',
+    );
+    if (signalled === undefined) {
       process.stdout.write(simBanner(sim));
       await new Promise<void>((done) => {
-        const stop = (signal: string) => {
-          process.off('SIGINT', onInt);
-          process.off('SIGTERM', onTerm);
-          log.info({ signal }, 'sim stopping');
-          sim.close().then(done, done);
-        };
-        const onInt = () => stop('SIGINT');
-        const onTerm = () => stop('SIGTERM');
-        process.on('SIGINT', onInt);
-        process.on('SIGTERM', onTerm);
+        wake = done;
       });
-      process.exitCode = 0;
-    });
+    }
+    log.info({ signal: signalled }, 'sim stopping');
+    await sim.close().catch(() => undefined);
+    process.exitCode = 0;
+  } finally {
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
+  }
 }

@@ -1,6 +1,6 @@
 // The Kubernetes API: discovery, CRUD + patch of the served resources, Tables for kubectl, exec over
 // WebSocket, bearer-token authentication and RBAC from infra/kubernetes/rbac.yaml.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { SimRoutes } from '../types.js';
 import type { KubeObject, World } from '../world.js';
@@ -40,10 +40,11 @@ function sendJson(res: ServerResponse, status: number, body: unknown): true {
   return true;
 }
 
+/** The refused upgrade as kube-apiserver writes it (status line, JSON Status, no upgrade headers). */
 function writeRawStatus(socket: Duplex, err: ApiError): void {
   const text = JSON.stringify(err.body);
   socket.end(
-    `HTTP/1.1 ${err.status} ${err.body.reason ?? 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,
+    `HTTP/1.1 ${err.status} ${STATUS_CODES[err.status] ?? 'Error'}\r\ncache-control: no-cache, private\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,
   );
 }
 
@@ -311,22 +312,29 @@ export function kubeApi(world: World, opts: KubeApiOptions): KubeApi {
       authorize(user, attrs);
       // From 1.35 the API server also checks `create` for a WebSocket upgrade (KEP-4006).
       if (Number(world.serverVersion.minor) >= 35) authorize(user, { ...attrs, verb: 'create' });
-      world.get('pods', target.namespace, target.name);
+      // In the order kube-apiserver checks them (pkg/registry/core/pod/strategy.go ExecLocation), worded
+      // as v1.20.2 answers (test/fixtures/wire/kube-real/exec-*.json).
+      const podObject = world.get('pods', target.namespace, target.name);
       const pod = world.podRuntime(target.namespace, target.name);
       if (!pod) throw notFound('pods', '', target.name);
-      const container = url.searchParams.get('container');
-      if (container && container !== pod.container)
+      const names = ((podObject.spec?.containers as { name: string }[] | undefined) ?? []).map((c) => c.name);
+      const container = url.searchParams.get('container') ?? '';
+      if (container === '' && names.length > 1)
+        throw badRequest(
+          `a container name must be specified for pod ${target.name}, choose one of: [${names.join(' ')}]`,
+        );
+      if (container !== '' && !names.includes(container))
         throw badRequest(`container ${container} is not valid for pod ${target.name}`);
+      if (!podObject.spec?.nodeName) throw badRequest(`pod ${target.name} does not have a host assigned`);
       const command = url.searchParams.getAll('command');
       if (command.length === 0) throw badRequest('you must specify at least 1 command');
-      if (pod.exec === 'error')
+      if (pod.exec === 'error') {
+        // The kubelet does not answer: the proxy's dial error, code 500 and no reason (StatusReasonUnknown).
+        const ip = world.snapshot.nodes.find((n) => n.name === pod.node)?.internalIP ?? '10.0.0.1';
         throw new ApiError(
-          statusBody(
-            500,
-            'InternalError',
-            `error dialing backend: dial tcp ${world.snapshot.nodes.find((n) => n.name === pod.node)?.internalIP ?? '10.0.0.1'}:10250: connect: connection refused`,
-          ),
+          statusBody(500, '', `error dialing backend: dial tcp ${ip}:10250: connect: connection refused`),
         );
+      }
       if (!exec.speaks(req))
         throw badRequest(
           'unable to upgrade: no supported subprotocol (v5.channel.k8s.io, v4.channel.k8s.io)',

@@ -27,21 +27,32 @@ export class ApiError extends SnatguardError {
   }
 }
 
+/**
+ * A Status as the API server serializes it: empty `reason` and `details.group` are omitted (omitempty),
+ * e.g. kube-apiserver v1.20.2 answers `{"name":"db-0","kind":"pods"}` for a core resource and no
+ * `reason` at all for "error dialing backend" (StatusReasonUnknown). Source: responses of the real
+ * kube-apiserver in ../shared/tools/kube-real, kept in test/fixtures/wire/kube-real/.
+ */
 export const statusBody = (
   code: number,
   reason: string,
   message: string,
   details?: StatusBody['details'],
-): StatusBody => ({
-  kind: 'Status',
-  apiVersion: 'v1',
-  metadata: {},
-  status: 'Failure',
-  message,
-  reason,
-  ...(details ? { details } : {}),
-  code,
-});
+): StatusBody => {
+  const d = details
+    ? Object.fromEntries(Object.entries(details).filter(([k, v]) => !(k === 'group' && v === '')))
+    : undefined;
+  return {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message,
+    ...(reason ? { reason } : {}),
+    ...(d ? { details: d } : {}),
+    code,
+  };
+};
 
 /** `pods`, `deployments.apps`, `leases.coordination.k8s.io`: how messages name a resource. */
 export const qualified = (resource: string, group: string): string =>

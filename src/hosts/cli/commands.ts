@@ -1,0 +1,84 @@
+// The options and help of the commands whose work needs the heavy modules (the Kubernetes client, the
+// cloud SDKs, the simulator). Only commander is imported here: each action imports its module when the
+// command runs, so `snatguard --version`, `--help` and `sockets` start as fast as node itself.
+import { Command, InvalidArgumentError, Option } from 'commander';
+import type { RunFlags } from './run-commands.js';
+
+const modeOption = () =>
+  new Option('--mode <mode>', 'dry-run (default) or restart').choices(['dry-run', 'restart']);
+const outputOption = () =>
+  new Option('-o, --output <format>', 'table, json or markdown')
+    .choices(['table', 'json', 'markdown'])
+    .default('table');
+
+export function scanCommand(): Command {
+  return new Command('scan')
+    .description('one run against the real cluster (kubeconfig, in-cluster, AKS Entra ID or EKS IAM)')
+    .option('-c, --config <file>', 'YAML config file')
+    .addOption(modeOption())
+    .addOption(
+      new Option('--provider <provider>', 'where SNAT pressure comes from').choices(['azure', 'aws', 'none']),
+    )
+    .addOption(outputOption())
+    .addHelpText(
+      'after',
+      `
+Examples:
+  snatguard scan                                   dry-run, kubeconfig's current context, provider from config
+  snatguard scan --provider none -o json           inspect every node, no cloud metrics
+  SNATGUARD_PROVIDER=azure SNATGUARD_AZURE_SUBSCRIPTION_ID=… snatguard scan --mode restart`,
+    )
+    .action(async (flags: RunFlags) => (await import('./run-commands.js')).scanAction(flags));
+}
+
+export function replayCommand(): Command {
+  return new Command('replay')
+    .description('one run against the simulated control plane serving SNAPSHOT, through the same clients')
+    .argument('<snapshot>', 'snapshot file (YAML or JSON, see SNAPSHOT.md)')
+    .option('-c, --config <file>', 'YAML config file')
+    .addOption(modeOption())
+    .addOption(outputOption())
+    .option('--check', "compare with the snapshot's expect block; exit 1 on a mismatch")
+    .option(
+      '--timeline',
+      "run the job at the snapshot and at each frame of its timeline, clock advanced, state carried; print each run and the chat messages (--check: each frame's expect)",
+    )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  snatguard replay examples/aks-mongo-leak.yaml
+  snatguard replay examples/aks-mongo-leak.yaml --mode restart --check
+  snatguard replay examples/aks-leak-forecast.yaml --timeline
+  snatguard replay incident.yaml -o json | jq '.offenders[0]'`,
+    )
+    .action(async (file: string, flags: RunFlags) =>
+      (await import('./run-commands.js')).replayAction(file, flags),
+    );
+}
+
+export function demoCommand(): Command {
+  return new Command('demo')
+    .description(
+      'replay the built-in incident (a MongoDB connection leak on AKS), restart, and show recovery',
+    )
+    .action(async () => (await import('./demo.js')).demoAction());
+}
+
+const parsePort = (text: string): number => {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n > 65535) throw new InvalidArgumentError('a port number 0-65535');
+  return n;
+};
+
+export function simCommand(): Command {
+  return new Command('sim')
+    .description(
+      'Serve the simulated control plane for SNAPSHOT (Kubernetes API with exec, Azure ARM/Monitor, CloudWatch, chat sinks) until interrupted; prints KUBECONFIG=/path, then the endpoints',
+    )
+    .argument('<snapshot>', 'snapshot file (YAML or JSON, snatguard.io/v1)')
+    .option('--port <n>', 'port on 127.0.0.1 (default: a free one)', parsePort)
+    .action(async (path: string, options: { port?: number }) =>
+      (await import('./sim.js')).simAction(path, options),
+    );
+}

@@ -1,0 +1,67 @@
+// Start-up stays light: what `snatguard --version`, `--help` and `sockets` load is the static import
+// graph of main.ts (every `import … from` that is not `import type`; the commands' dynamic imports load
+// only when they run). It must not reach the Kubernetes client, the cloud SDKs, the simulator, the
+// config loader (zod, yaml) or the logger. Regression: before commands.ts, program.ts imported every
+// command module statically and `--version` loaded all of it (~700 ms).
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const root = resolve(import.meta.dirname, '../../..');
+
+/** Static value imports (and re-exports) of a TypeScript module: relative ones resolved to .ts paths, packages by name. */
+function staticImports(file: string): { local: string[]; packages: string[] } {
+  const text = readFileSync(file, 'utf8');
+  const local: string[] = [];
+  const packages: string[] = [];
+  const re = /^(?:import|export)\s+(?!type\s)(?:[^'";]*?\s+from\s+)?['"]([^'"]+)['"]/gm;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    const spec = m[1] as string;
+    if (spec.startsWith('.')) local.push(join(dirname(file), spec.replace(/\.js$/, '.ts')));
+    else packages.push(spec);
+  }
+  return { local, packages };
+}
+
+function graph(entry: string): { files: Set<string>; packages: Set<string> } {
+  const files = new Set<string>();
+  const packages = new Set<string>();
+  const visit = (file: string): void => {
+    if (files.has(file)) return;
+    files.add(file);
+    const { local, packages: p } = staticImports(file);
+    for (const x of p) packages.add(x);
+    local.forEach(visit);
+  };
+  visit(entry);
+  return { files, packages };
+}
+
+describe('CLI start-up import graph', () => {
+  const { files, packages } = graph(join(root, 'src/hosts/cli/main.ts'));
+  const rel = [...files].map((f) => f.slice(root.length + 1));
+
+  it('reaches only commander and node built-ins among packages', () => {
+    expect([...packages].filter((p) => !p.startsWith('node:'))).toEqual(['commander']);
+  });
+
+  it.each([
+    'src/cluster/connect.ts',
+    'src/run.ts',
+    'src/compose.ts',
+    'src/sim/server.ts',
+    'src/sim/snapshot.ts',
+    'src/config/index.ts',
+    'src/log.ts',
+    'src/hosts/cli/run-commands.ts',
+    'src/hosts/cli/sim.ts',
+    'src/hosts/cli/demo.ts',
+  ])('does not load %s at start-up', (heavy) => {
+    expect(rel).not.toContain(heavy);
+  });
+
+  it('still loads the light commands it serves at once (sockets)', () => {
+    expect(rel).toContain('src/hosts/cli/sockets.ts');
+    expect(rel).toContain('src/sockets/summary.ts');
+  });
+});
