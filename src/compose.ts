@@ -79,12 +79,13 @@ export async function compose(config: Config, env: ComposeEnv): Promise<RunDeps>
       notified: RunState['notified'],
       signal: AbortSignal,
     ): Promise<NotifyOutcome> =>
-      notify(report, notified, now(), notifyConfig(config), { log: env.log, signal, fetch: env.fetch }),
+      notify(report, notified, now(), notifyConfigOf(config), { log: env.log, signal, fetch: env.fetch }),
     onProgress: env.onProgress,
   };
 }
 
-function notifyConfig(config: Config) {
+/** The notify stage's settings from config: a channel is on when its URL is set. */
+export function notifyConfigOf(config: Config) {
   const n = config.notify;
   return {
     slack: n.slack.webhookUrl ? n.slack : undefined,

@@ -78,21 +78,22 @@ export async function runScan(config: Config, deps: RunDeps, signal: AbortSignal
 
   const holder = deps.runId;
   let locked = false;
+  let lockError: unknown;
   try {
     locked = await deps.lock.acquire(holder, config.lock.ttlSeconds * 1000);
   } catch (e) {
+    lockError = e;
     errors.push({ stage: 'lock', target: `lease/${config.namespace}/snatguard`, message: messageOf(e) });
   }
-  if (!locked) {
-    const reason = errors.length > 0 ? 'lock-failed' : 'locked';
-    log.info({ holder, reason }, 'run skipped: lock not acquired');
+  if (!locked && lockError === undefined) {
+    log.info({ holder, reason: 'locked' }, 'run skipped: lock not acquired');
     return buildReport({
       config,
       runId: deps.runId,
       startedAt,
       finishedAt: deps.now(),
       errors,
-      skipped: reason,
+      skipped: 'locked',
     });
   }
 
@@ -110,16 +111,21 @@ export async function runScan(config: Config, deps: RunDeps, signal: AbortSignal
     });
   }
 
-  try {
-    await scanAndAct(config, deps, state, ctx, errors, signal);
-  } catch (e) {
-    // Only an abort (deadline) reaches here: stages turn their own failures into errors.
-    errors.push({
-      stage: 'plan',
-      target: 'run',
-      message: signal.aborted ? 'deadline reached' : messageOf(e),
-    });
-    if (!signal.aborted) log.error({ err: messageOf(e) }, 'run stage failed');
+  let failed: string | undefined;
+  if (!locked) {
+    // The lock could not even be read: the run cannot look (and must not act). It says so, loudly.
+    failed = failureReason('lock', lockError);
+    log.error({ reason: failed }, 'run failed: lock unreadable');
+  } else {
+    try {
+      failed = await scanAndAct(config, deps, state, ctx, errors, signal);
+    } catch (e) {
+      // Stages turn their own failures into errors; what reaches here is a defect, and the run could not finish.
+      errors.push({ stage: 'plan', target: 'run', message: messageOf(e) });
+      log.error({ err: messageOf(e) }, 'run stage failed');
+      if (!signal.aborted) failed = `run failed: ${messageOf(e)}`;
+    }
+    if (signal.aborted) errors.push({ stage: 'plan', target: 'run', message: 'deadline reached' });
   }
 
   let report = buildReport({
@@ -128,7 +134,9 @@ export async function runScan(config: Config, deps: RunDeps, signal: AbortSignal
     startedAt,
     finishedAt: deps.now(),
     errors,
-    skipped: signal.aborted ? 'deadline' : undefined,
+    skipped: !locked ? 'lock-failed' : signal.aborted && !failed ? 'deadline' : undefined,
+    ...(failed ? { failed } : {}),
+    deadline: locked && signal.aborted,
     ...ctx,
   });
 
@@ -156,14 +164,18 @@ export async function runScan(config: Config, deps: RunDeps, signal: AbortSignal
     const target = `configmap/${config.namespace}/snatguard-state`;
     report = { ...report, errors: [...report.errors, { stage: 'state', target, message: messageOf(e) }] };
   }
-  try {
-    await deps.lock.release();
-  } catch (e) {
-    log.warn({ err: messageOf(e) }, 'lease release failed; it expires on its own');
+  if (locked) {
+    try {
+      await deps.lock.release();
+    } catch (e) {
+      log.warn({ err: messageOf(e) }, 'lease release failed; it expires on its own');
+    }
   }
   log.info(
     {
       runId: report.runId,
+      status: report.status,
+      statusReason: report.statusReason,
       hotNodes: report.nodes.filter((n) => n.hot).length,
       offenders: report.offenders.length,
       actions: report.actions.map(
@@ -176,6 +188,26 @@ export async function runScan(config: Config, deps: RunDeps, signal: AbortSignal
   return { ...report, finishedAt: deps.now().toISOString() };
 }
 
+/** Network failures that mean the API server (or cloud) was never reached, as people name them. */
+const UNREACHABLE =
+  /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ECONNRESET|certificate|self[- ]signed|socket hang up/i;
+
+/** The statusReason of a failed run: what could not be read, and why. */
+export function failureReason(what: 'lock' | 'nodes' | 'pressure' | 'connect', e: unknown): string {
+  const message = messageOf(e);
+  if (what !== 'pressure' && UNREACHABLE.test(message)) return `cluster unreachable: ${message}`;
+  switch (what) {
+    case 'lock':
+      return `lock unreadable: ${message}`;
+    case 'nodes':
+      return `nodes not listable: ${message}`;
+    case 'connect':
+      return `no cluster access: ${message}`;
+    default:
+      return `no pressure source answered: ${message}`;
+  }
+}
+
 /** What the stages found, handed to buildReport. */
 export interface RunContext {
   nodes: NodeReport[];
@@ -186,8 +218,62 @@ export interface RunContext {
   /** Early warning: the history this run leaves for the next. */
   history: NonNullable<RunState['history']>;
   stats: NonNullable<RunReport['stats']>;
+  /** What the run meant to read and could not: the counts behind a `partial` status. */
+  unseen: Unseen;
 }
 
+export interface Unseen {
+  /** Pressure sources that failed outright, of how many. */
+  sourcesFailed: number;
+  sources: number;
+  /** Metric reads that failed inside sources that otherwise answered. */
+  metricErrors: number;
+  /** Hot nodes whose pods could not be listed, or whose inspection the deadline cut short. */
+  nodesNotInspected: number;
+  /** Pods whose inspection failed (exec error, timeout), and pods without a way in (no `cat`). */
+  podsFailed: number;
+  podsUninspectable: number;
+  /** Hot nodes whose conntrack could not be read. */
+  conntrackUnread: number;
+  /** Pods whose owner could not be read. */
+  ownersUnknown: number;
+}
+
+const noneUnseen = (): Unseen => ({
+  sourcesFailed: 0,
+  sources: 0,
+  metricErrors: 0,
+  nodesNotInspected: 0,
+  podsFailed: 0,
+  podsUninspectable: 0,
+  conntrackUnread: 0,
+  ownersUnknown: 0,
+});
+
+/** Resolves `p`, or undefined once `signal` fires (the deadline's wrap-up budget ran out). */
+function within<T>(p: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  if (signal.aborted) return Promise.resolve(undefined);
+  return new Promise<T | undefined>((resolve, reject) => {
+    const onAbort = () => resolve(undefined);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+/**
+ * The stages after the lock. Returns the reason the run could not look at all (status failed), or
+ * undefined. The deadline does not throw away what was found: the stages after inspection still run on
+ * what was read (within a short wrap-up budget), and restarts happen only where a node was read in full.
+ */
 async function scanAndAct(
   config: Config,
   deps: RunDeps,
@@ -195,34 +281,55 @@ async function scanAndAct(
   ctx: Partial<RunContext>,
   errors: RunError[],
   signal: AbortSignal,
-): Promise<void> {
+): Promise<string | undefined> {
   const { log } = deps;
   const t0 = Date.now();
   const now = deps.now();
   const window = { start: new Date(now.getTime() - config.window.minutes * 60_000), end: now };
+  const unseen = noneUnseen();
+  ctx.unseen = unseen;
+  // After the deadline, the owner and workload reads that turn findings into a report get a short budget.
+  let wrapUp: AbortSignal | undefined;
+  const after = (): AbortSignal => {
+    if (!signal.aborted) return signal;
+    wrapUp ??= AbortSignal.timeout(WRAP_UP_MS);
+    return wrapUp;
+  };
 
   // pressure: every source on its own; one that fails is an error, not the end of the run
   const pressure: NodePressure[] = [];
   const facts: Partial<CloudFacts> = { provider: config.provider };
   const readings = await Promise.allSettled(deps.pressure.map((s) => s.read(window, signal)));
+  unseen.sources = deps.pressure.length;
+  const sourceFailures: string[] = [];
   readings.forEach((r, i) => {
     const source = deps.pressure[i]!.name;
     if (r.status === 'fulfilled') {
       pressure.push(...r.value.nodes);
       mergeFacts(facts, r.value.facts);
       errors.push(...r.value.errors);
+      // A source that read nothing and reported only errors did not answer either.
+      if (r.value.nodes.length === 0 && r.value.errors.length > 0) {
+        unseen.sourcesFailed++;
+        sourceFailures.push(`${source}: ${r.value.errors[0]!.message}`);
+      } else unseen.metricErrors += r.value.errors.length;
     } else {
+      unseen.sourcesFailed++;
+      sourceFailures.push(`${source}: ${messageOf(r.reason)}`);
       errors.push({ stage: 'pressure', target: source, message: messageOf(r.reason) });
     }
   });
-  signal.throwIfAborted();
+  if (signal.aborted) return undefined;
+  if (config.provider !== 'none' && unseen.sources > 0 && unseen.sourcesFailed === unseen.sources) {
+    return failureReason('pressure', sourceFailures.join('; '));
+  }
 
   let allNodes: NodeInfo[] = [];
   try {
     allNodes = await deps.cluster.nodes();
   } catch (e) {
     errors.push({ stage: 'nodes', target: 'nodes', message: messageOf(e) });
-    return;
+    return failureReason('nodes', e);
   }
   const { hot: hotNodes, cool } = selectHotNodes(config, pressure, allNodes, errors);
   // Pod CIDRs the nodes carry are cluster addresses even when the config does not list them.
@@ -246,15 +353,26 @@ async function scanAndAct(
   const inspections: PodInspection[] = [];
   const conntrack = new Map<string, ConntrackReading>();
   const toInspect = [...hotNodes, ...cool.filter((c) => watchSet.has(c.name))];
+  // Nodes read in full before the deadline: the only ones a restart may be planned from.
+  const complete = new Set<string>();
   const progress = { nodesDone: 0, nodes: toInspect.length, podsDone: 0, pods: 0 };
   let podsListed = 0;
   let execs = 0;
+  // A watched node (read for the forecast only) that cannot be read does not make the run partial.
+  const miss = (node: string, key: 'nodesNotInspected' | 'conntrackUnread') => {
+    if (!watchSet.has(node)) unseen[key]++;
+  };
   const perNode = await Promise.allSettled(
     toInspect.map(async (hot) => {
+      if (signal.aborted) {
+        miss(hot.name, 'nodesNotInspected');
+        return;
+      }
       let pods: PodInfo[];
       try {
         pods = await deps.cluster.podsOn(hot.name);
       } catch (e) {
+        miss(hot.name, 'nodesNotInspected');
         errors.push({ stage: 'inspect', target: `node/${hot.name}`, message: messageOf(e) });
         return;
       }
@@ -276,17 +394,23 @@ async function scanAndAct(
         }),
         watchSet.has(hot.name) ? Promise.resolve(undefined) : deps.probe.conntrack(hot.name, signal, pods),
       ]);
+      const cut = signal.aborted;
       if (inspected.status === 'fulfilled') {
         inspections.push(...inspected.value.inspections);
         errors.push(...inspected.value.errors);
         execs += inspected.value.inspections.length;
+        if (!cut) complete.add(hot.name);
+        else miss(hot.name, 'nodesNotInspected');
       } else {
+        miss(hot.name, 'nodesNotInspected');
         errors.push({ stage: 'inspect', target: `node/${hot.name}`, message: messageOf(inspected.reason) });
       }
       if (probed.status === 'fulfilled') {
         if (probed.value) conntrack.set(hot.name, probed.value);
-      } else
+      } else {
+        miss(hot.name, 'conntrackUnread');
         errors.push({ stage: 'conntrack', target: `node/${hot.name}`, message: messageOf(probed.reason) });
+      }
       progress.nodesDone++;
       deps.onProgress?.(progress);
     }),
@@ -295,7 +419,9 @@ async function scanAndAct(
     if (r.status === 'rejected')
       errors.push({ stage: 'inspect', target: 'nodes', message: messageOf(r.reason) });
   }
-  signal.throwIfAborted();
+  const onHot = inspections.filter((i) => !watchSet.has(i.pod.node));
+  unseen.podsFailed = onHot.filter((i) => i.status === 'failed').length;
+  unseen.podsUninspectable = onHot.filter((i) => i.status === 'uninspectable').length;
 
   const ct = conntrackFindings(conntrack, state.conntrack, config.thresholds, now);
   ctx.conntrackState = ct.state;
@@ -308,9 +434,12 @@ async function scanAndAct(
       .map(async (i) => {
         const key = `${i.pod.namespace}/${i.pod.name}`;
         try {
-          owners.set(key, await deps.cluster.ownerOf(i.pod));
+          const owner = await within(deps.cluster.ownerOf(i.pod), after());
+          if (owner === undefined) throw new Error('deadline reached before the owner was read');
+          owners.set(key, owner);
         } catch (e) {
           owners.set(key, null);
+          if (!watchSet.has(i.pod.node)) unseen.ownersUnknown++;
           errors.push({ stage: 'owners', target: key, message: messageOf(e) });
         }
       }),
@@ -345,19 +474,27 @@ async function scanAndAct(
   const policy = { mode: config.mode, rails: config.rails };
 
   // The rails read the live state of exactly the candidates that pass the static rails; a read that
-  // fails is recorded and fails closed in plan (RAIL_CHECK_FAILED).
+  // fails is recorded and fails closed in plan (RAIL_CHECK_FAILED). A candidate on a node the deadline
+  // cut short fails closed the same way: its share was measured against part of the node.
   const checks = new Map<string, WorkloadCheck>();
+  const cutShort = new Set(candidates.filter((c) => !complete.has(c.node)).map((c) => c.workload));
   await Promise.all(
     workloadsToCheck(candidates, policy, now).map(async (ref) => {
+      const id = workloadId(ref);
+      if (cutShort.has(id)) {
+        checks.set(id, { ok: false, error: 'the deadline cut the inspection of its node short' });
+        return;
+      }
       try {
-        checks.set(workloadId(ref), { ok: true, status: await deps.cluster.workload(ref) });
+        const status = await within(deps.cluster.workload(ref), after());
+        if (status === undefined) throw new Error('deadline reached before the workload was read');
+        checks.set(id, { ok: true, status });
       } catch (e) {
-        checks.set(workloadId(ref), { ok: false, error: messageOf(e) });
+        checks.set(id, { ok: false, error: messageOf(e) });
       }
     }),
   );
   const actions = plan(candidates, checks, policy, now);
-  signal.throwIfAborted();
 
   // act: one restart at a time, in plan order; a failure is that action's outcome
   const refs = new Map(candidates.map((o) => [o.workload, o.ref] as const));
@@ -365,7 +502,7 @@ async function scanAndAct(
     if (action.status !== 'planned' || action.skipReason) continue;
     const ref = refs.get(action.workload)!;
     try {
-      await deps.remediator.restart(ref, action.reason, signal);
+      await deps.remediator.restart(ref, action.reason, after());
       action.status = 'applied';
       log.info({ workload: action.workload, reason: action.reason }, 'restart applied');
     } catch (e) {
@@ -408,6 +545,7 @@ async function scanAndAct(
     ...early.drifts.map((d) => driftAdvice(d, adviceInput.target ?? {}, allNodes.length)),
   ].sort(compareRecommendations);
   ctx.stats = { podsListed, execs, durationMs: Date.now() - t0 };
+  return undefined;
 }
 
 /** Per node, the SNAT ports its cloud signals report (the fullest signal when there are several). */

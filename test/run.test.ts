@@ -1,7 +1,8 @@
 // runScan with fake ports: partial failure is data, rails fail closed, side channels fail open.
 import { describe, expect, it } from 'vitest';
 import { defaultConfig } from '../src/config/index.js';
-import type { NodeInfo, PodInfo, RunState, WorkloadStatus } from '../src/model.js';
+import { ExecError } from '../src/errors.js';
+import type { NodeInfo, PodInfo, RunReport, RunState, WorkloadStatus } from '../src/model.js';
 import { emptyState } from '../src/model.js';
 import type {
   ClusterReader,
@@ -145,7 +146,7 @@ describe('runScan', () => {
     expect(f.saved).toHaveLength(1);
   });
 
-  it('goes on without the cloud when a pressure source fails (and then has no hot node)', async () => {
+  it('a run whose only pressure source failed is status failed and does not inspect (was: green all-clear)', async () => {
     const failing: PressureSource = {
       name: 'azure',
       read: async () => {
@@ -153,9 +154,16 @@ describe('runScan', () => {
       },
     };
     const f = fakes({ pressure: [failing] });
+    let listedPods = false;
+    f.deps.cluster.podsOn = async () => {
+      listedPods = true;
+      return [];
+    };
     const report = await runScan({ ...config(), provider: 'azure' }, f.deps, signal());
     expect(report.errors).toEqual([{ stage: 'pressure', target: 'azure', message: 'ARM unreachable' }]);
-    expect(report.nodes.map((n) => [n.name, n.hot])).toEqual([['n1', false]]);
+    expect(report.status).toBe('failed');
+    expect(report.statusReason).toBe('no pressure source answered: azure: ARM unreachable');
+    expect(listedPods).toBe(false);
     expect(f.restarted).toEqual([]);
   });
 
@@ -227,5 +235,235 @@ describe('runScan', () => {
     expect(report.skipped).toBe('locked');
     expect(listed).toBe(false);
     expect(f.saved).toEqual([]);
+  });
+});
+
+// Issue 12: a run that could not look says so. Each of these failed on the code before RunReport.status.
+describe('runScan status', () => {
+  const everyPodReadable = (f: Fakes) => {
+    f.deps.cluster.podsOn = async () => [pod('orders-api-1')];
+  };
+
+  it('complete: everything it meant to read was read', async () => {
+    const f = fakes();
+    everyPodReadable(f);
+    const report = await runScan(config(), f.deps, signal());
+    expect(report.status).toBe('complete');
+    expect(report.statusReason).toBeUndefined();
+  });
+
+  it('partial: a pod that could not be read is counted', async () => {
+    const f = fakes();
+    const report = await runScan(config(), f.deps, signal());
+    expect(report.status).toBe('partial');
+    expect(report.statusReason).toBe('1 pod could not be read');
+    expect(f.restarted).toEqual(['shop/Deployment/orders-api']);
+  });
+
+  it('partial: one of two pressure sources failed, the other found the hot node', async () => {
+    const broken: PressureSource = {
+      name: 'aws-ena-conntrack',
+      read: async () => {
+        throw new Error('AccessDenied');
+      },
+    };
+    const f = fakes();
+    everyPodReadable(f);
+    f.deps.pressure = [...f.deps.pressure, broken];
+    const report = await runScan({ ...config(), provider: 'aws' }, f.deps, signal());
+    expect(report.status).toBe('partial');
+    expect(report.statusReason).toBe('1 of 2 pressure sources failed');
+    expect(report.nodes.filter((n) => n.hot).map((n) => n.name)).toEqual(['n1']);
+  });
+
+  it('failed: every pressure source answered only with errors while a provider is set', async () => {
+    const empty: PressureSource = {
+      name: 'aws-nat-gateway',
+      read: async () => ({
+        nodes: [],
+        facts: {},
+        errors: [{ stage: 'pressure', target: 'nat-0abc', message: 'GetMetricData: ThrottlingException' }],
+      }),
+    };
+    const f = fakes({ pressure: [empty] });
+    const report = await runScan({ ...config(), provider: 'aws' }, f.deps, signal());
+    expect(report.status).toBe('failed');
+    expect(report.statusReason).toMatch(/^no pressure source answered: aws-nat-gateway: GetMetricData/);
+  });
+
+  it('failed: nodes not listable; the notifier hears of it and the dedup state is kept', async () => {
+    const f = fakes();
+    const previous: RunState = {
+      conntrack: {},
+      notified: {
+        'snat|n1|shop%2FDeployment%2Forders-api|-|-': {
+          firstSeen: '2026-11-21T07:00:00Z',
+          lastSent: '2026-11-21T07:00:00Z',
+          severity: 'critical',
+        },
+      },
+    };
+    f.deps.state.load = async () => previous;
+    f.deps.cluster.nodes = async () => {
+      throw new Error('nodes is forbidden: User "system:serviceaccount:snatguard:snatguard" cannot list');
+    };
+    const heard: RunReport[] = [];
+    f.deps.notify = async (r, notified) => {
+      heard.push(r);
+      return { errors: [], notified };
+    };
+    const report = await runScan(config(), f.deps, signal());
+    expect(report.status).toBe('failed');
+    expect(report.statusReason).toMatch(/^nodes not listable: nodes is forbidden/);
+    expect(heard.map((r) => r.status)).toEqual(['failed']);
+    expect(f.saved[0]?.notified).toEqual(previous.notified);
+  });
+
+  it('failed: the Lease read fails (API server refused); nothing is listed, the lock is not released', async () => {
+    let released = false;
+    const f = fakes({
+      lock: {
+        acquire: async () => {
+          throw new Error('connect ECONNREFUSED 127.0.0.1:6443');
+        },
+        release: async () => {
+          released = true;
+        },
+      },
+    });
+    let listed = false;
+    f.deps.cluster.nodes = async () => {
+      listed = true;
+      return [node];
+    };
+    const heard: RunReport[] = [];
+    f.deps.notify = async (r, notified) => {
+      heard.push(r);
+      return { errors: [], notified };
+    };
+    const report = await runScan(config(), f.deps, signal());
+    expect(report.status).toBe('failed');
+    expect(report.statusReason).toBe('cluster unreachable: connect ECONNREFUSED 127.0.0.1:6443');
+    expect(report.skipped).toBe('lock-failed');
+    expect(listed).toBe(false);
+    expect(released).toBe(false);
+    expect(heard).toHaveLength(1);
+  });
+
+  it('failed: a Lease read refused by RBAC is "lock unreadable"', async () => {
+    const f = fakes({
+      lock: {
+        acquire: async () => {
+          throw new Error('leases.coordination.k8s.io "snatguard" is forbidden');
+        },
+        release: async () => {},
+      },
+    });
+    const report = await runScan(config(), f.deps, signal());
+    expect(report).toMatchObject({
+      status: 'failed',
+      statusReason: expect.stringMatching(/^lock unreadable: /),
+    });
+  });
+
+  it('skipped: another live run holds the lock', async () => {
+    const f = fakes({ lock: { acquire: async () => false, release: async () => {} } });
+    const report = await runScan(config(), f.deps, signal());
+    expect(report).toMatchObject({ status: 'skipped', skipped: 'locked' });
+  });
+
+  it('deadline with a hanging pod beside a hog: keeps the hot node, offender and advice; restarts nothing there', async () => {
+    const deadline = new AbortController();
+    let hogRead!: () => void;
+    const hogDone = new Promise<void>((r) => {
+      hogRead = r;
+    });
+    const f = fakes();
+    f.deps.cluster.podsOn = async () => [pod('orders-api-1'), { ...pod('hang-1'), ip: '10.244.0.11' }];
+    f.deps.exec = {
+      read: async (p, _files, _limits, s) => {
+        if (p.name === 'orders-api-1') {
+          hogRead();
+          return leaking;
+        }
+        // The hanging pod: answers only when the deadline fires, which it does once the hog was read.
+        return new Promise<string>((_, reject) => {
+          s.addEventListener('abort', () => reject(new ExecError('exec aborted', 'aborted')), { once: true });
+          void hogDone.then(() => deadline.abort(new Error('deadline')));
+        });
+      },
+    };
+    const report = await runScan(config(), f.deps, deadline.signal);
+    expect(report.status).toBe('partial');
+    expect(report.statusReason).toBe('deadline');
+    expect(report.nodes.find((n) => n.name === 'n1')).toMatchObject({ hot: true, podsInspected: 1 });
+    expect(report.offenders.map((o) => [o.workload, o.snatSockets])).toEqual([
+      ['shop/Deployment/orders-api', 900],
+    ]);
+    expect(report.recommendations.length).toBeGreaterThan(0);
+    expect(report.actions).toEqual([
+      expect.objectContaining({
+        workload: 'shop/Deployment/orders-api',
+        status: 'skipped',
+        skipReason: 'RAIL_CHECK_FAILED',
+      }),
+    ]);
+    expect(f.restarted).toEqual([]);
+    expect(report.errors).toContainEqual(expect.objectContaining({ message: 'deadline reached' }));
+  });
+
+  it('deadline: a node read in full before it may still be acted on; the cut node is not', async () => {
+    const deadline = new AbortController();
+    const n2: NodeInfo = { ...node, name: 'n2', internalIP: '10.224.0.5', podCIDRs: ['10.244.1.0/24'] };
+    const f = fakes();
+    let firstDone!: () => void;
+    const n1Done = new Promise<void>((r) => {
+      firstDone = r;
+    });
+    f.deps.cluster.nodes = async () => [node, n2];
+    f.deps.pressure = [
+      {
+        name: 'fake',
+        read: async () => ({
+          nodes: ['10.224.0.4', '10.224.0.5'].map((ip) => ({
+            node: { internalIP: ip },
+            signals: [{ kind: 'snat-ports' as const, used: 1024, allocated: 1024, ratio: 1 }],
+          })),
+          facts: {},
+          errors: [],
+        }),
+      },
+    ];
+    f.deps.cluster.podsOn = async (name) =>
+      name === 'n1' ? [pod('orders-api-1')] : [{ ...pod('hang-1'), node: 'n2', ip: '10.244.1.9' }];
+    f.deps.probe = {
+      conntrack: async (name, s) => {
+        if (name === 'n1') {
+          firstDone();
+          return { count: 1, max: 1000, beLiberal: false, insertFailed: 0, drop: 0, earlyDrop: 0 };
+        }
+        return new Promise((_, reject) => {
+          s.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
+        });
+      },
+    };
+    f.deps.exec = {
+      read: async (p, _files, _limits, s) => {
+        if (p.name === 'orders-api-1') return leaking;
+        return new Promise<string>((_, reject) => {
+          s.addEventListener('abort', () => reject(new ExecError('exec aborted', 'aborted')), { once: true });
+          void n1Done.then(() => setImmediate(() => deadline.abort(new Error('deadline'))));
+        });
+      },
+    };
+    const report = await runScan(config(), f.deps, deadline.signal);
+    expect(report).toMatchObject({ status: 'partial', statusReason: 'deadline' });
+    expect(
+      report.nodes
+        .filter((n) => n.hot)
+        .map((n) => n.name)
+        .sort(),
+    ).toEqual(['n1', 'n2']);
+    expect(f.restarted).toEqual(['shop/Deployment/orders-api']);
   });
 });

@@ -5,6 +5,7 @@ import { type ComposeEnv, clusterTarget, compose } from '../compose.js';
 import { type Config, loadConfig } from '../config/index.js';
 import type { RunReport } from '../model.js';
 import type { Log } from '../ports.js';
+import { withContextCluster } from '../report.js';
 import { runScan } from '../run.js';
 
 export interface JobOptions {
@@ -36,8 +37,9 @@ export async function runJob(options: JobOptions): Promise<{ config: Config; rep
   const config = await loadConfig({ env: options.env });
   const kubeConfig = options.kubeConfig ?? (await connect(clusterTarget(config), { log: options.log }));
   const deps = await compose(config, { kubeConfig, log: options.log, ...options.compose });
+  const named = withContextCluster(config, kubeConfig.getCurrentCluster()?.name);
   // Notifications and the state save get their own short budget after the deadline (run.ts).
   const signal = deadlineSignal(options.remainingMs?.(), options.marginMs ?? 20_000, config.deadlineSeconds);
-  const report = await runScan(config, deps, signal);
-  return { config, report };
+  const report = await runScan(named, deps, signal);
+  return { config: named, report };
 }

@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { packageRoot } from '../paths.js';
 import type { Log } from '../ports.js';
+import { IDENTITY_PATH, identityRoutes } from './identity.js';
 import { cloudRoutes } from './index.js';
 import { adminUser, parseRbac, serviceAccountUser, type User } from './kube/rbac.js';
 import { kubeApi } from './kube/routes.js';
@@ -41,6 +42,8 @@ export interface RunningSim {
   /** The job's service account token (system:serviceaccount:snatguard:snatguard), held to rbac.yaml. */
   jobToken: string;
   jobKubeconfigPath: string;
+  /** The secret the simulated managed-identity endpoint (endpoints.identity) wants as X-IDENTITY-HEADER. */
+  identityHeader: string;
   /**
    * Endpoint name → URL (all on `url`): kubernetes, arm (Azure Resource Manager), metrics (Azure Monitor,
    * regional and ARM), aws (CloudWatch, EKS, EC2, STS), slack, teams, discord, webhook (chat sinks), and
@@ -98,8 +101,10 @@ export async function startSim(snapshot: Snapshot, opts: StartSimOptions = {}): 
     [jobToken, serviceAccountUser(JOB_NAMESPACE, JOB_SERVICE_ACCOUNT)],
   ]);
   const kube = kubeApi(world, { tokens, policy });
+  const identity = identityRoutes();
   const modules: { service: string; routes: SimRoutes }[] = [
     { service: 'kube', routes: kube.routes },
+    { service: 'identity', routes: identity.routes },
     ...cloudRoutes(world, { ca: tls.ca }),
   ];
 
@@ -203,6 +208,7 @@ export async function startSim(snapshot: Snapshot, opts: StartSimOptions = {}): 
     teams: `${url}/sinks/teams/workflows/simulated`,
     discord: `${url}/sinks/discord/api/webhooks/0/simulated`,
     webhook: `${url}/sinks/webhook/simulated`,
+    identity: `${url}${IDENTITY_PATH}`,
     ca: caPath,
   };
   opts.log?.info({ server: url, kubeconfig: kubeconfigPath }, 'sim started');
@@ -217,6 +223,7 @@ export async function startSim(snapshot: Snapshot, opts: StartSimOptions = {}): 
     adminToken,
     jobToken,
     jobKubeconfigPath,
+    identityHeader: identity.header,
     endpoints,
     async close() {
       if (closed) return;

@@ -46,10 +46,17 @@ describe('snatguard sim', () => {
     expect(kubeconfig).toBeDefined();
     expect(existsSync(kubeconfig!)).toBe(true);
     for (const l of lines) expect(l).toMatch(/^[A-Z_]+=\S+$/);
-    const api = lines.find((l) => l.startsWith('KUBERNETES_API='))!.split('=')[1]!;
-    expect(api).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
-    expect(lines).toContainEqual(expect.stringMatching(/^AZURE_ARM_ENDPOINT=https:\/\/127\.0\.0\.1:\d+$/));
-    expect(lines).toContainEqual(expect.stringMatching(/^AWS_ENDPOINT_URL=https:/));
+    expect(lines).toContainEqual(expect.stringMatching(/^SNATGUARD_CLUSTER_KUBECONFIG=\/.+job-kubeconfig$/));
+    expect(lines).toContainEqual('SNATGUARD_PROVIDER=azure');
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^SNATGUARD_AZURE_ARM_ENDPOINT=https:\/\/127\.0\.0\.1:\d+$/),
+    );
+    expect(lines).toContainEqual(expect.stringMatching(/^SNATGUARD_AWS_ENDPOINT=https:/));
+    expect(lines).toContainEqual(expect.stringMatching(/^IDENTITY_ENDPOINT=https:.*\/msi\/token$/));
+    // Only lines scan reads (was: SNATGUARD_JOB_KUBECONFIG, KUBERNETES_API, which nothing reads).
+    const names = lines.map((l) => l.split('=')[0]);
+    expect(names).not.toContain('SNATGUARD_JOB_KUBECONFIG');
+    expect(names).not.toContain('KUBERNETES_API');
     expect(lines).toContainEqual(
       expect.stringMatching(/^SNATGUARD_NOTIFY_SLACK_WEBHOOK_URL=https:.*\/sinks\/slack\//),
     );

@@ -1,12 +1,16 @@
 // scan, replay and demo: build config, connect, call runScan, print, map the outcome to an exit code.
 // Loaded only when one of them runs (commands.ts defines their options without importing this).
+import { randomUUID } from 'node:crypto';
 import { connect } from '../../cluster/connect.js';
-import { clusterTarget, compose } from '../../compose.js';
+import { clusterTarget, compose, notifyConfigOf } from '../../compose.js';
 import { type Config, loadConfig } from '../../config/index.js';
+import { messageOf, ValidationError } from '../../errors.js';
 import { createLogger, type Logger } from '../../log.js';
 import type { RunReport } from '../../model.js';
+import { notify } from '../../notify/index.js';
 import { type SlackPayload, slackPlainText } from '../../notify/slack.js';
-import { runScan } from '../../run.js';
+import { buildReport, withContextCluster } from '../../report.js';
+import { failureReason, runScan } from '../../run.js';
 import { fetchTrusting } from '../../sim/fetch.js';
 import { startSim } from '../../sim/server.js';
 import { receivedOf } from '../../sim/sinks.js';
@@ -32,13 +36,51 @@ export async function scanAction(flags: RunFlags): Promise<void> {
   const log = createLogger();
   try {
     const config = await loadConfig({ file: flags.config, env: process.env, flags: pick(flags) });
-    const kubeConfig = await connect(clusterTarget(config), { log });
-    const report = await execute(config, { kubeConfig, log }, flags.output);
+    let kubeConfig: Awaited<ReturnType<typeof connect>>;
+    try {
+      kubeConfig = await connect(clusterTarget(config), { log });
+    } catch (e) {
+      if (e instanceof ValidationError) throw e;
+      // No way into the cluster: the run could not look. It says so in every output, exit 3.
+      const report = await couldNotConnect(config, e, log);
+      print(report, flags.output);
+      process.exitCode = exitFor(report);
+      return;
+    }
+    const named = withContextCluster(config, kubeConfig.getCurrentCluster()?.name);
+    const report = await execute(named, { kubeConfig, log }, flags.output);
     print(report, flags.output);
-    process.exitCode = EXIT.ok;
+    process.exitCode = exitFor(report);
   } catch (e) {
     handleFailure(e, log);
   }
+}
+
+/** Exit code of a run (shared/DESIGN.md): 3 when it could not look, 0 whatever it found otherwise. */
+export function exitFor(report: RunReport): number {
+  return report.status === 'failed' ? EXIT.failed : EXIT.ok;
+}
+
+/** The report of a run that never reached the cluster, sent to chat like any failed run. */
+async function couldNotConnect(config: Config, e: unknown, log: Logger): Promise<RunReport> {
+  const now = new Date();
+  const reason = failureReason('connect', e);
+  log.error({ reason }, 'run failed: no cluster access');
+  let report = buildReport({
+    config,
+    runId: randomUUID(),
+    startedAt: now,
+    finishedAt: now,
+    errors: [{ stage: 'lock', target: 'cluster', message: messageOf(e) }],
+    failed: reason,
+  });
+  // No cluster, so no dedup state: the failure is sent each time it happens.
+  const outcome = await notify(report, {}, now, notifyConfigOf(config), {
+    log,
+    signal: AbortSignal.timeout(10_000),
+  });
+  if (outcome.errors.length > 0) report = { ...report, errors: [...report.errors, ...outcome.errors] };
+  return report;
 }
 
 /** `snatguard replay SNAPSHOT` (its options: commands.ts). */
@@ -53,7 +95,7 @@ export async function replayAction(file: string, flags: RunFlags): Promise<void>
     }
     const { report } = await replaySnapshot(snapshot, config, log, flags.output);
     print(report, flags.output);
-    process.exitCode = EXIT.ok;
+    process.exitCode = exitFor(report);
     if (flags.check) {
       const diffs = checkExpectations(report, snapshot.expect ?? {});
       if (diffs.length > 0) {

@@ -1,7 +1,20 @@
 // `snatguard scan` against a cluster reached through a kubeconfig (the simulator's, with the job's RBAC).
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { program } from '../../../src/hosts/cli/program.js';
 import { example, type Harness, harness } from '../../e2e/harness.js';
+
+/** A port nothing listens on: bound, read, closed. */
+const closedPort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
 
 let h: Harness;
 let out: string;
@@ -43,10 +56,32 @@ describe('snatguard scan', () => {
     expect(h.sim.world.requests.some((r) => r.method === 'PATCH')).toBe(false);
   });
 
-  it('an unreachable cluster is a failed run, exit 3, with the reason', async () => {
+  it('no kubeconfig is a failed run: exit 3 and a RunReport saying why (was: no report at all)', async () => {
     process.env.SNATGUARD_CLUSTER_KUBECONFIG = '/nonexistent/kubeconfig';
     await program().parseAsync(['scan', '--provider', 'none', '--output', 'json'], { from: 'user' });
     expect(process.exitCode).toBe(3);
-    expect(out).toBe('');
+    const report = JSON.parse(out);
+    expect(report).toMatchObject({ kind: 'RunReport', status: 'failed', nodes: [] });
+    expect(report.statusReason).toMatch(/^no cluster access: .*nonexistent/);
+  });
+
+  it('an API server on a closed port is a failed run, exit 3 (was: green all-clear, exit 0)', async () => {
+    const port = await closedPort();
+    const dir = await mkdtemp(join(tmpdir(), 'snatguard-closed-'));
+    const kubeconfig = join(dir, 'kubeconfig');
+    await writeFile(
+      kubeconfig,
+      `apiVersion: v1\nkind: Config\nclusters: [{name: prod-east, cluster: {server: "https://127.0.0.1:${port}", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: x}}]\ncontexts: [{name: c, context: {cluster: prod-east, user: u}}]\ncurrent-context: c\n`,
+    );
+    process.env.KUBECONFIG = kubeconfig;
+    delete process.env.SNATGUARD_CLUSTER_KUBECONFIG;
+    await program().parseAsync(['scan', '--provider', 'none', '--output', 'json'], { from: 'user' });
+    await rm(dir, { recursive: true, force: true });
+    expect(process.exitCode).toBe(3);
+    const report = JSON.parse(out);
+    expect(report.status).toBe('failed');
+    expect(report.statusReason).toMatch(/^cluster unreachable: .*ECONNREFUSED/);
+    // Empty cluster.name: the kube context's cluster names the run (was: "kubernetes").
+    expect(report.cluster).toBe('prod-east');
   });
 });
