@@ -63,8 +63,12 @@ export async function compose(config: Config, env: ComposeEnv): Promise<RunDeps>
     cluster,
     exec,
     probe: nodeProbe(kc, exec, {
+      // snatguard's own probe DaemonSet in its namespace; kube-proxy only when named as the fallback.
       targets: [
-        { namespace: config.inspect.probeNamespace, selector: config.inspect.probeSelector },
+        {
+          namespace: config.inspect.probeNamespace || config.namespace,
+          selector: config.inspect.probeSelector,
+        },
         { selector: config.inspect.probeFallbackSelector },
       ],
       // The probe's output is four numbers and one line per CPU: a small cap is plenty.

@@ -188,7 +188,7 @@ export interface KubernetesRule {
   resourceNames?: readonly string[];
 }
 
-/** Kubernetes names shared by rbac.yaml, cronjob.yaml, node-probe.yaml and the cloud access mappings. */
+/** Kubernetes names shared by namespace.yaml, rbac.yaml, cronjob.yaml, node-probe.yaml and the cloud access mappings. */
 export const KUBERNETES_NAMES = {
   namespace: 'snatguard',
   serviceAccount: 'snatguard',
@@ -198,6 +198,18 @@ export const KUBERNETES_NAMES = {
   role: 'snatguard',
   nodeProbeLabel: 'snatguard-node-probe',
 } as const;
+
+/**
+ * The cluster side every deployment path applies: the namespace, rbac.yaml and snatguard's node probe
+ * (the default conntrack reader; kube-proxy cannot serve on AKS or EKS). The CronJob path applies them
+ * with `kubectl apply -k infra/kubernetes`. Bicep and Terraform print these commands as an output
+ * instead of applying them: those templates hold no Kubernetes credentials (a Terraform kubernetes
+ * provider would need the cluster reachable at plan time and cluster-admin rights in its state; Bicep's
+ * Kubernetes extension is a preview that needs the admin kubeconfig, which Entra-only clusters refuse).
+ */
+export const KUBERNETES_SETUP_COMMANDS = [
+  'kubectl apply -f infra/kubernetes/namespace.yaml -f infra/kubernetes/rbac.yaml -f infra/kubernetes/node-probe.yaml',
+] as const;
 
 /** Cluster-wide rules (ClusterRole `snatguard`). */
 export const KUBERNETES_CLUSTER_RULES: readonly KubernetesRule[] = [

@@ -426,6 +426,12 @@ output functionAppName string = functionApp.name
 output identityClientId string = identity.properties.clientId
 output identityPrincipalId string = identity.properties.principalId
 output keyVaultName string = keyVault.name
+// Run once against the cluster, before the binding commands (src/permissions.ts KUBERNETES_SETUP_COMMANDS):
+// the namespace, rbac.yaml and snatguard's node probe, the conntrack reader. Not applied from here: this
+// template holds no Kubernetes credentials.
+output kubernetesSetupCommands array = [
+  'kubectl apply -f infra/kubernetes/namespace.yaml -f infra/kubernetes/rbac.yaml -f infra/kubernetes/node-probe.yaml'
+]
 output kubernetesBindingCommands array = [
   'kubectl create clusterrolebinding snatguard-azure-identity --clusterrole=snatguard --user=${identity.properties.principalId}'
   'kubectl -n ${namespace} create rolebinding snatguard-azure-identity --role=snatguard --user=${identity.properties.principalId}'

@@ -1,8 +1,11 @@
-// NodeProbe: a node's own conntrack counters, read through a hostNetwork pod on that node
-// (kube-proxy by default, the snatguard node-probe DaemonSet as the fallback).
+// NodeProbe: a node's own conntrack counters, read through a hostNetwork pod on that node: snatguard's
+// own node probe (infra/kubernetes/node-probe.yaml, a DaemonSet found by its pods' label on that node).
+// kube-proxy is no reader by default: EKS's image has no `cat`, AKS labels it `component=kube-proxy`,
+// and upstream dropped `conntrack`; it can be named as a fallback (inspect.probeFallbackSelector).
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { ClusterError, ExecError, messageOf } from '../errors.js';
 import type { ConntrackReading, ExecLimits, PodInfo } from '../model.js';
+import { KUBERNETES_NAMES } from '../permissions.js';
 import { matchesSelector } from '../policy/selector.js';
 import type { NodeProbe, PodExec } from '../ports.js';
 import { parseConntrackProbe } from '../sockets/conntrack.js';
@@ -16,26 +19,35 @@ export const CONNTRACK_FILES = [
   '/proc/net/stat/nf_conntrack',
 ];
 
-/** Where to look for a probe pod: a label selector, optionally limited to one namespace. */
+/** Where to look for a probe pod: a label selector (never empty), optionally limited to one namespace. */
 export interface ProbeTarget {
   namespace?: string;
   selector: string;
 }
 
+/** The label node-probe.yaml puts on its pods. */
+export const NODE_PROBE_SELECTOR = `app.kubernetes.io/name=${KUBERNETES_NAMES.nodeProbeLabel}`;
+
 export const DEFAULT_PROBE_TARGETS: readonly ProbeTarget[] = [
-  { namespace: 'kube-system', selector: 'k8s-app=kube-proxy' },
-  { selector: 'app.kubernetes.io/name=snatguard-node-probe' },
+  { namespace: KUBERNETES_NAMES.namespace, selector: NODE_PROBE_SELECTOR },
 ];
+
+/** What to do when no probe answers on a node: said in the report's error. */
+export const DEPLOY_PROBE_HINT =
+  'deploy snatguard\'s node probe: kubectl apply -f infra/kubernetes/node-probe.yaml (DaemonSet snatguard-node-probe in namespace snatguard; included in "kubectl apply -k infra/kubernetes")';
 
 export interface NodeProbeOptions {
   limits: ExecLimits;
-  /** Tried in order; the first matching hostNetwork pod that answers wins. */
+  /** Tried in order; the first matching hostNetwork pod that answers wins. Empty selectors are ignored. */
   targets?: readonly ProbeTarget[];
   /** The pods already listed for a node this run, when the caller does not pass them; undefined → list them. */
   knownPods?: (node: string) => PodInfo[] | undefined;
 }
 
-/** The hostNetwork pods on `node` matching the targets, in target order then by name. */
+const describeTarget = (t: ProbeTarget): string =>
+  `${t.selector} in ${t.namespace ? `namespace ${t.namespace}` : 'any namespace'}`;
+
+/** The running hostNetwork pods on `node` matching the targets, in target order then by name. */
 export function probeCandidates(
   node: string,
   pods: readonly PodInfo[],
@@ -43,6 +55,8 @@ export function probeCandidates(
 ): PodInfo[] {
   const out: PodInfo[] = [];
   for (const t of targets) {
+    // An empty selector matches every pod: it names no probe.
+    if (t.selector.trim() === '') continue;
     const matching = pods
       .filter(
         (p) =>
@@ -61,7 +75,7 @@ export function probeCandidates(
 
 export function nodeProbe(kc: KubeConfig, exec: PodExec, options: NodeProbeOptions): NodeProbe {
   const core = kc.makeApiClient(CoreV1Api);
-  const targets = options.targets ?? DEFAULT_PROBE_TARGETS;
+  const targets = (options.targets ?? DEFAULT_PROBE_TARGETS).filter((t) => t.selector.trim() !== '');
 
   const podsOn = async (node: string, given: PodInfo[] | undefined): Promise<PodInfo[]> => {
     const known = given ?? options.knownPods?.(node);
@@ -74,14 +88,34 @@ export function nodeProbe(kc: KubeConfig, exec: PodExec, options: NodeProbeOptio
     }
   };
 
+  /** Probe pods on the node that are not running (Pending, failing): named in the error. Best effort. */
+  const notRunning = async (node: string): Promise<string[]> => {
+    const out: string[] = [];
+    for (const t of targets) {
+      try {
+        const query = { fieldSelector: `spec.nodeName=${node}`, labelSelector: t.selector };
+        const list = t.namespace
+          ? await core.listNamespacedPod({ namespace: t.namespace, ...query })
+          : await core.listPodForAllNamespaces(query);
+        for (const p of list.items)
+          out.push(`${p.metadata?.namespace}/${p.metadata?.name} is ${p.status?.phase ?? 'Unknown'}`);
+      } catch {
+        // The error already says what is missing; this only adds detail.
+      }
+    }
+    return out;
+  };
+
   return {
     async conntrack(node, signal, podsOnNode): Promise<ConntrackReading> {
       const candidates = probeCandidates(node, await podsOn(node, podsOnNode), targets);
       if (candidates.length === 0) {
-        const wanted = targets
-          .map((t) => (t.namespace ? `${t.namespace}:${t.selector}` : t.selector))
-          .join(', ');
-        throw new ClusterError(`no hostNetwork probe pod on node ${node} (looked for ${wanted})`);
+        const found = await notRunning(node);
+        throw new ClusterError(
+          `no node probe answered on node ${node}: no running hostNetwork pod labelled ` +
+            `${targets.map(describeTarget).join(', or ') || '(no probe selector configured)'} there` +
+            `${found.length > 0 ? ` (${found.join(', ')})` : ''}; ${DEPLOY_PROBE_HINT}`,
+        );
       }
       const failures: string[] = [];
       for (const pod of candidates) {
@@ -89,7 +123,8 @@ export function nodeProbe(kc: KubeConfig, exec: PodExec, options: NodeProbeOptio
         try {
           text = await exec.read(pod, CONNTRACK_FILES, options.limits, signal);
         } catch (e) {
-          // A distroless probe pod: try the next candidate; anything else ends the probe for this node.
+          // A pod without cat (a distroless kube-proxy named as fallback): try the next candidate;
+          // anything else ends the probe for this node, with the API server's reason.
           if (e instanceof ExecError && e.kind === 'not-found') {
             failures.push(`${pod.namespace}/${pod.name}: ${e.message}`);
             continue;
@@ -102,13 +137,14 @@ export function nodeProbe(kc: KubeConfig, exec: PodExec, options: NodeProbeOptio
           throw new ClusterError(
             `conntrack probe on node ${node} via ${pod.namespace}/${pod.name}: ${messageOf(e)}`,
             undefined,
-            {
-              cause: e,
-            },
+            { cause: e },
           );
         }
       }
-      throw new ExecError(`no probe pod on node ${node} could be read: ${failures.join('; ')}`, 'not-found');
+      throw new ExecError(
+        `no node probe answered on node ${node}: ${failures.join('; ')}; ${DEPLOY_PROBE_HINT}`,
+        'not-found',
+      );
     },
   };
 }

@@ -245,13 +245,16 @@ export const configSchema = z
             'Opt-in: read pods without cat (distroless) through the node probe instead of reporting them uninspectable.',
           ),
         probeSelector: selector(
-          'k8s-app=kube-proxy',
-          'hostNetwork pods used to read a node’s conntrack counters (kube-proxy by default).',
-        ),
-        probeNamespace: z.string().min(1).default('kube-system').describe('Namespace of the probe pods.'),
-        probeFallbackSelector: selector(
           'app.kubernetes.io/name=snatguard-node-probe',
-          'Fallback probe pods (infra/kubernetes/node-probe.yaml), searched in all namespaces.',
+          "hostNetwork pods that read a node's conntrack counters: snatguard's node probe (infra/kubernetes/node-probe.yaml).",
+        ),
+        probeNamespace: z
+          .string()
+          .default('')
+          .describe("Namespace of the probe pods; empty = snatguard's own (namespace)."),
+        probeFallbackSelector: selector(
+          '',
+          'Optional second choice, any namespace, e.g. k8s-app=kube-proxy where kube-proxy has cat (not EKS; AKS: component=kube-proxy); empty = none.',
         ),
       })
       .prefault({})

@@ -4,8 +4,11 @@
 // Besides the snapshot's workloads the world holds what every cluster has: the namespaces default,
 // kube-system, kube-public, kube-node-lease and snatguard (the job's); an `aws-node` DaemonSet in
 // kube-system (provider aws, env = cloud.aws.awsNodeEnv, one hostNetwork pod per node); and, unless
-// the snapshot already has hostNetwork pods, a `kube-proxy` DaemonSet with one hostNetwork pod per node,
-// so the conntrack probe has a pod to exec into on every node.
+// the snapshot already has hostNetwork pods, a `kube-proxy` DaemonSet with one hostNetwork pod per node
+// (as the clouds ship it: on EKS its image has no `cat`, on AKS its pods are labelled
+// `component=kube-proxy`; ../shared/reference/cloud-facts.md); and, unless the snapshot has a workload
+// named `snatguard-node-probe` (give it `pods: []` for a cluster without it), snatguard's own node probe
+// as infra/kubernetes/node-probe.yaml deploys it, so the conntrack probe has a pod on every node.
 
 import { createHash } from 'node:crypto';
 import { defaultPortsPerIp, LB_DEFAULT_MAX_POOL } from '../advice/capacity.js';
@@ -26,6 +29,9 @@ import {
   type SnapshotWorkload,
 } from './snapshot.js';
 import type { NodeMetrics, RecordedRequest, SimFaults, SimWorld } from './types.js';
+
+/** snatguard's node probe DaemonSet (infra/kubernetes/node-probe.yaml). */
+const NODE_PROBE = 'snatguard-node-probe';
 
 // biome-ignore lint/suspicious/noExplicitAny: Kubernetes objects are open JSON
 export type Json = any;
@@ -517,6 +523,7 @@ export class World implements SimWorld {
     const hasHostNetwork = s.workloads.some((w) => w.pods.some((p) => p.hostNetwork));
     if (!hasHostNetwork && !s.workloads.some((w) => w.namespace === 'kube-system' && w.name === 'kube-proxy'))
       this.seedSystemDaemonSet('kube-proxy', {});
+    if (!s.workloads.some((w) => w.name === NODE_PROBE)) this.seedSystemDaemonSet(NODE_PROBE, {});
   }
 
   private nodeObject(name: string, index: number): NewObject {
@@ -586,21 +593,34 @@ export class World implements SimWorld {
     };
   }
 
-  private seedSystemDaemonSet(name: string, env: Record<string, string>): void {
+  private seedSystemDaemonSet(
+    name: 'aws-node' | 'kube-proxy' | typeof NODE_PROBE,
+    env: Record<string, string>,
+  ): void {
+    const provider = this.snapshot.cloud.provider;
+    const namespace = name === NODE_PROBE ? 'snatguard' : 'kube-system';
+    const labels: Record<string, string> =
+      name === NODE_PROBE
+        ? { 'app.kubernetes.io/name': NODE_PROBE, 'app.kubernetes.io/part-of': 'snatguard' }
+        : name === 'kube-proxy' && provider === 'azure'
+          ? { component: 'kube-proxy', tier: 'node' }
+          : { 'k8s-app': name };
+    // EKS's kube-proxy image (eks-distro minimal base) has no shell and no `cat`.
+    const exec = name === 'kube-proxy' && provider === 'aws' ? ('no-cat' as const) : ('ok' as const);
     const w: SnapshotWorkload = {
       kind: 'DaemonSet',
-      namespace: 'kube-system',
+      namespace,
       name,
       replicas: this.snapshot.nodes.length,
-      labels: name === 'aws-node' ? { 'k8s-app': 'aws-node' } : { 'k8s-app': 'kube-proxy' },
+      labels,
       annotations: {},
       status: { unavailableReplicas: 0, paused: false },
       pods: this.snapshot.nodes.map((n) => ({
-        name: `${name}-${nameChars(`${this.snapshot.metadata.name}/kube-system/${name}/${n.name}`, 5)}`,
+        name: `${name}-${nameChars(`${this.snapshot.metadata.name}/${namespace}/${name}/${n.name}`, 5)}`,
         node: n.name,
         ip: n.internalIP,
         hostNetwork: true,
-        exec: 'ok' as const,
+        exec,
         sockets: [],
       })),
     };

@@ -52,14 +52,6 @@ export interface ScanCounts {
 
 export type SocketVisitor = (socket: RawSocket) => void;
 
-export interface ScannerOptions {
-  /**
-   * `all` (default): every column up to the inode is decoded and checked. `summary`: the columns after
-   * st are not decoded (0); a line in the kernel's layout is taken on its layout (separators, length).
-   */
-  columns?: 'all' | 'summary';
-}
-
 /** Longest line kept between chunks; real lines are under 200 bytes. Longer lines are malformed. */
 export const MAX_LINE_BYTES = 4096;
 
@@ -139,8 +131,6 @@ function address6(b: Uint8Array, i: number, words: Uint32Array): boolean {
 
 const isMapped = (w: Uint32Array): boolean => w[0] === 0 && w[1] === 0 && w[2] === 0xffff;
 
-const isDigit = (c: number): boolean => c >= 48 && c <= 57;
-
 /** 4 hex digits at i (a port), or -1. */
 function port4(b: Uint8Array, i: number): number {
   const p0 = HEX[b[i] as number] as number;
@@ -197,7 +187,6 @@ function scanLines(
   r: RawSocket,
   visit: SocketVisitor,
   counts: ScanCounts,
-  allColumns: boolean,
 ): void {
   const H = HEX;
   let parsed = 0;
@@ -277,38 +266,6 @@ function scanLines(
       if ((s0 | s1) < 0 || b[i + 2] !== SPACE) break line;
       r.state = (s0 << 4) | s1;
       i += 3;
-      // A summary needs nothing after st. For a line in the kernel's layout
-      // (%08X:%08X %02X:%08lX %08X %5u %8d %lu, going on past the inode's first digit) it checks that
-      // layout — separators and line length, not the digits — and moves on; anything else is parsed in full.
-      if (!allColumns) {
-        let nl = b.indexOf(NL, i);
-        if (nl < 0 || nl > end) nl = end;
-        if (
-          nl > i + 54 &&
-          b[i + 8] === COLON &&
-          b[i + 17] === SPACE &&
-          b[i + 20] === COLON &&
-          b[i + 29] === SPACE &&
-          b[i + 38] === SPACE &&
-          isDigit(b[i + 43] as number) &&
-          b[i + 44] === SPACE &&
-          isDigit(b[i + 52] as number) &&
-          b[i + 53] === SPACE &&
-          isDigit(b[i + 54] as number)
-        ) {
-          r.txQueue = 0;
-          r.rxQueue = 0;
-          r.timerActive = 0;
-          r.timerExpires = 0;
-          r.retransmits = 0;
-          r.uid = 0;
-          r.timeout = 0;
-          r.inode = 0;
-          kind = 1;
-          i = nl;
-          break line;
-        }
-      }
       // tx_queue:rx_queue tr:tm->when retrnsmt: the kernel's fixed widths first (%08X:%08X %02X:%08lX %08X),
       // then hex runs of any width (tm->when is %08lX: 16 digits when negative).
       // Four 8-digit fields read in place (a call per field costs more than the reads).
@@ -414,22 +371,15 @@ function scanLines(
 export class ProcNetTcpScanner {
   readonly counts: ScanCounts = { lines: 0, parsed: 0, malformed: 0, headers: 0, bytes: 0 };
   private readonly record = newRecord();
-  private carry: Uint8Array | null = null;
+  private carry: Buffer | null = null;
   /** Inside a line longer than MAX_LINE_BYTES: drop bytes until the next newline. */
   private skipping = false;
 
-  private readonly allColumns: boolean;
-
   /**
-   * `columns: 'summary'` decodes what a summary needs (sl through st) and, for the columns after
-   * st, only checks the kernel's layout; their values stay 0.
+   * One rule for every caller: a line is a socket when every column through the inode reads as the
+   * kernel prints it (the summary and the full parse count the same lines as malformed).
    */
-  constructor(
-    private readonly visit: SocketVisitor,
-    options: ScannerOptions = {},
-  ) {
-    this.allColumns = (options.columns ?? 'all') === 'all';
-  }
+  constructor(private readonly visit: SocketVisitor) {}
 
   /**
    * Bytes of a partial line held until the next chunk: never more than {@link MAX_LINE_BYTES}, so
@@ -440,7 +390,13 @@ export class ProcNetTcpScanner {
   }
 
   push(chunk: Uint8Array | string): void {
-    const b = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+    // Every array the line readers see is a Buffer: one shape keeps them monomorphic (and fast).
+    const b =
+      typeof chunk === 'string'
+        ? Buffer.from(chunk, 'utf8')
+        : Buffer.isBuffer(chunk)
+          ? chunk
+          : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     this.counts.bytes += b.length;
     let start = 0;
     if (this.carry !== null || this.skipping) {
@@ -455,7 +411,7 @@ export class ProcNetTcpScanner {
     }
     const last = b.lastIndexOf(NL);
     if (last >= start) {
-      scanLines(b, start, last + 1, this.record, this.visit, this.counts, this.allColumns);
+      scanLines(b, start, last + 1, this.record, this.visit, this.counts);
       start = last + 1;
     }
     if (start < b.length) this.hold(b, start);
@@ -472,10 +428,10 @@ export class ProcNetTcpScanner {
   private completeCarry(rest: Uint8Array): void {
     const carry = this.carry ?? EMPTY;
     this.carry = null;
-    const line = new Uint8Array(carry.length + rest.length);
+    const line = Buffer.allocUnsafe(carry.length + rest.length);
     line.set(carry, 0);
     line.set(rest, carry.length);
-    scanLines(line, 0, line.length, this.record, this.visit, this.counts, this.allColumns);
+    scanLines(line, 0, line.length, this.record, this.visit, this.counts);
   }
 
   private hold(b: Uint8Array, from: number): void {
@@ -488,15 +444,15 @@ export class ProcNetTcpScanner {
       this.counts.malformed++;
       return;
     }
-    const next = new Uint8Array(held + b.length - from);
+    const next = Buffer.allocUnsafe(held + b.length - from);
     if (this.carry !== null) next.set(this.carry, 0);
     next.set(b.subarray(from), held);
     this.carry = next;
   }
 }
 
-const NEWLINE = new Uint8Array([NL]);
-const EMPTY = new Uint8Array(0);
+const NEWLINE = Buffer.from([NL]);
+const EMPTY = Buffer.alloc(0);
 
 /** Visits every socket of a whole text (both files may be concatenated). */
 export function scanProcNetTcp(input: string | Uint8Array, visit: SocketVisitor): ScanCounts {

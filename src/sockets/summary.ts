@@ -10,6 +10,7 @@ import {
   formatEndpoint,
   formatIpv4,
   formatIpv6,
+  isMappedV4,
 } from './address.js';
 import { ProcNetTcpScanner, type RawSocket, type ScanCounts } from './parse.js';
 import { CODE_CLOSE, CODE_LISTEN, STATE_BY_CODE, STATE_CODES } from './states.js';
@@ -24,106 +25,190 @@ export interface Summarizer {
   finish(): SocketSummary;
   /** Lines, headers and bytes seen so far (complete after finish). */
   readonly counts: ScanCounts;
+  /** Hash-table slots examined so far (a work measure: tests check it stays linear on hostile input). */
+  readonly probes: number;
 }
 
-interface Destination {
-  address: string;
-  port: number;
-}
-
-const defaultClassifier = createClassifier();
-
-/** murmur3's finalizer over (address, port): every input bit reaches the low bits used as a slot. */
-function hash(address: number, port: number): number {
-  let h = address ^ Math.imul(port, 0x9e3779b1);
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
-}
+/** Words per slot: address word 3, port + 1 (0 = empty), destination index, unused (16 bytes). */
+const SLOT_WORDS = 4;
+/** Key bytes: 16 of the address, 2 of the port; tabulation draws one random 32-bit word per byte value. */
+const KEY_BYTES = 18;
 
 /**
- * Open-addressing hash of (IPv4 address, port) → destination index, no key objects, no strings.
- * One slot is 4 consecutive words (address, port + 1, index, unused): a probe touches one cache line.
+ * (address, port) → destination index, with no key objects and no strings on the hot path.
+ *
+ * Peer addresses are chosen by tenants. A fixed hash can be inverted so that chosen peers share one
+ * slot, and linear probing turns quadratic (64 MiB of crafted text took 46 s with the murmur finalizer
+ * used before). So the hash is simple tabulation with tables drawn at random per summarizer: it is
+ * 3-independent, and with linear probing it takes expected constant time per key for any key set
+ * chosen without knowledge of the tables (Pătraşcu and Thorup, "The Power of Simple Tabulation
+ * Hashing", 2012). The tables never leave the process.
+ *
+ * Int32 throughout: addresses ≥ 2³¹ held as uint32 would leave V8's small-integer fast path.
  */
-class V4Table {
-  private slots = new Uint32Array(4096 * 4);
-  private size = 0;
+class DestinationTable {
+  private readonly t = new Int32Array(KEY_BYTES * 256);
+  /** The tabulation of the 12 address bytes before an IPv4 address in `::ffff:a.b.c.d`. */
+  private readonly mapped: number;
+  /** A slot holds the address's last word (all of IPv4), the port + 1 and the index; the rest is in keys. */
+  private slots = new Int32Array(SLOT_WORDS * 1024);
+  private mask = 1023;
+  /** Destinations in first-seen order: w0 w1 w2 w3 port per index. */
+  private keys = new Int32Array(5 * 512);
+  size = 0;
+  /** Slots looked at by every lookup so far: the work, which stays linear in the keys on any input. */
+  probes = 0;
+  /** The last key looked up (sockets to one destination often come in runs) and its index. */
+  private last0 = 0;
+  private last1 = 0;
+  private last2 = 0;
+  private last3 = 0;
+  private lastPort = -1;
+  private lastIndex = 0;
 
-  /** The index of (address, port), or `next` after inserting it with that index. */
-  indexOf(address: number, port: number, next: number): number {
-    const slots = this.slots;
-    const mask = (slots.length >>> 2) - 1;
-    let slot = hash(address, port) & mask;
+  constructor(random: (into: Int32Array) => void = (into) => void globalThis.crypto.getRandomValues(into)) {
+    random(this.t);
+    const t = this.t;
+    // ::ffff:0:0/96 — bytes 0-9 are 0, bytes 10 and 11 are 0xff.
+    let m = 0;
+    for (let b = 0; b < 10; b++) m ^= t[b * 256] as number;
+    this.mapped = m ^ (t[10 * 256 + 255] as number) ^ (t[11 * 256 + 255] as number);
+  }
+
+  /** The tabulation of one address word, its bytes drawn from the tables at `first` (word k: 1024·k). */
+  private word(w: number, first: number): number {
+    const t = this.t;
+    return (
+      (t[first + (w >>> 24)] as number) ^
+      (t[first + 256 + ((w >>> 16) & 255)] as number) ^
+      (t[first + 512 + ((w >>> 8) & 255)] as number) ^
+      (t[first + 768 + (w & 255)] as number)
+    );
+  }
+
+  private hash(w0: number, w1: number, w2: number, w3: number, port: number): number {
+    const t = this.t;
+    const head =
+      w0 === 0 && w1 === 0 && w2 === 0xffff
+        ? this.mapped
+        : this.word(w0, 0) ^ this.word(w1, 1024) ^ this.word(w2, 2048);
+    return (
+      head ^ this.word(w3, 3072) ^ (t[4096 + (port & 255)] as number) ^ (t[4352 + (port >>> 8)] as number)
+    );
+  }
+
+  /** The index of (address, port), inserting it (as the next index) when new. IPv4 is `::ffff:a.b.c.d`. */
+  indexOf(u0: number, u1: number, u2: number, u3: number, port: number): number {
+    const w0 = u0 | 0;
+    const w1 = u1 | 0;
+    const w2 = u2 | 0;
+    const w3 = u3 | 0;
+    if (
+      port === this.lastPort &&
+      w3 === this.last3 &&
+      w2 === this.last2 &&
+      w1 === this.last1 &&
+      w0 === this.last0
+    )
+      return this.lastIndex;
+    const index = this.lookup(w0, w1, w2, w3, port);
+    this.last0 = w0;
+    this.last1 = w1;
+    this.last2 = w2;
+    this.last3 = w3;
+    this.lastPort = port;
+    this.lastIndex = index;
+    return index;
+  }
+
+  private lookup(w0: number, w1: number, w2: number, w3: number, port: number): number {
+    let slots = this.slots;
+    const keys = this.keys;
+    let slot = this.hash(w0, w1, w2, w3, port) & this.mask;
     const tag = port + 1;
     for (;;) {
-      const at = slot << 2;
+      this.probes++;
+      const at = slot * SLOT_WORDS;
       const t = slots[at + 1] as number;
       if (t === 0) break;
-      if (t === tag && slots[at] === address) return slots[at + 2] as number;
-      slot = (slot + 1) & mask;
+      if (t === tag && slots[at] === w3) {
+        const index = slots[at + 2] as number;
+        const k = index * 5;
+        if (keys[k + 2] === w2 && keys[k + 1] === w1 && keys[k] === w0) return index;
+      }
+      slot = (slot + 1) & this.mask;
     }
-    if ((this.size + 1) * 2 > mask + 1) {
+    const index = this.size;
+    if ((index + 1) * 2 > this.mask + 1) {
       this.grow();
-      return this.indexOf(address, port, next);
+      slots = this.slots;
+      slot = this.hash(w0, w1, w2, w3, port) & this.mask;
+      while ((slots[slot * SLOT_WORDS + 1] as number) !== 0) slot = (slot + 1) & this.mask;
     }
-    const at = slot << 2;
-    slots[at] = address;
+    const at = slot * SLOT_WORDS;
+    slots[at] = w3;
     slots[at + 1] = tag;
-    slots[at + 2] = next;
-    this.size++;
-    return next;
+    slots[at + 2] = index;
+    if ((index + 1) * 5 > this.keys.length) {
+      const grown = new Int32Array(this.keys.length * 2);
+      grown.set(this.keys);
+      this.keys = grown;
+    }
+    const k = index * 5;
+    this.keys[k] = w0;
+    this.keys[k + 1] = w1;
+    this.keys[k + 2] = w2;
+    this.keys[k + 3] = w3;
+    this.keys[k + 4] = port;
+    this.size = index + 1;
+    return index;
+  }
+
+  /** Word `j` of destination `index`'s key: address words 0-3 (unsigned), then the port. */
+  keyWord(index: number, j: number): number {
+    return (this.keys[index * 5 + j] as number) >>> 0;
   }
 
   private grow(): void {
     const old = this.slots;
-    const slots = new Uint32Array(old.length * 2);
-    const mask = (slots.length >>> 2) - 1;
-    for (let at = 0; at < old.length; at += 4) {
+    const capacity = (this.mask + 1) * 2;
+    const slots = new Int32Array(capacity * SLOT_WORDS);
+    const mask = capacity - 1;
+    for (let at = 0; at < old.length; at += SLOT_WORDS) {
       const tag = old[at + 1] as number;
       if (tag === 0) continue;
-      const address = old[at] as number;
-      let slot = hash(address, tag - 1) & mask;
-      while ((slots[(slot << 2) + 1] as number) !== 0) slot = (slot + 1) & mask;
-      slots[slot << 2] = address;
-      slots[(slot << 2) + 1] = tag;
-      slots[(slot << 2) + 2] = old[at + 2] as number;
+      const k = (old[at + 2] as number) * 5;
+      const keys = this.keys;
+      let slot =
+        this.hash(
+          keys[k] as number,
+          keys[k + 1] as number,
+          keys[k + 2] as number,
+          old[at] as number,
+          tag - 1,
+        ) & mask;
+      while ((slots[slot * SLOT_WORDS + 1] as number) !== 0) slot = (slot + 1) & mask;
+      slots.set(old.subarray(at, at + SLOT_WORDS), slot * SLOT_WORDS);
     }
     this.slots = slots;
+    this.mask = mask;
   }
 }
+
+const defaultClassifier = createClassifier();
 
 export function createSummarizer(classifier: AddressClassifier = defaultClassifier): Summarizer {
   const stateCounts = new Float64Array(256);
   const listenPorts = new Uint8Array(65536);
   /** Sockets not in LISTEN, per local port: inbound/outbound is decided from these at finish. */
   const nonListenByPort = new Uint32Array(65536);
-  const destinations: Destination[] = [];
-  const v4Destinations = new V4Table();
-  const byV6 = new Map<string, number>();
+  const destinations = new DestinationTable();
   /**
    * SNAT candidates, (localPort | state << 16, destination index) pairs: appended in order, so the
    * hot path writes memory sequentially; counted at finish, when every LISTEN is known.
    */
   let candidates = new Uint32Array(1 << 16);
   let candidateCount = 0;
-
-  const destinationV4 = (address: number, port: number): number => {
-    const index = v4Destinations.indexOf(address, port, destinations.length);
-    if (index === destinations.length) destinations.push({ address: formatIpv4(address), port });
-    return index;
-  };
-
-  const destinationV6 = (w: Uint32Array, port: number): number => {
-    const address = formatIpv6(w[0] as number, w[1] as number, w[2] as number, w[3] as number);
-    const key = `${address}|${port}`;
-    let index = byV6.get(key);
-    if (index === undefined) {
-      index = destinations.length;
-      destinations.push({ address, port });
-      byV6.set(key, index);
-    }
-    return index;
-  };
 
   const visit = (r: RawSocket): void => {
     const state = r.state;
@@ -139,12 +224,15 @@ export function createSummarizer(classifier: AddressClassifier = defaultClassifi
     let index: number;
     if (r.remoteV4) {
       if (classifier.classifyV4(r.remote4) !== 'public') return;
-      index = destinationV4(r.remote4, r.remotePort);
+      index = destinations.indexOf(0, 0, 0xffff, r.remote4, r.remotePort);
     } else {
       const w = r.remote;
-      if (classifier.classifyV6(w[0] as number, w[1] as number, w[2] as number, w[3] as number) !== 'public')
-        return;
-      index = destinationV6(w, r.remotePort);
+      const w0 = w[0] as number;
+      const w1 = w[1] as number;
+      const w2 = w[2] as number;
+      const w3 = w[3] as number;
+      if (classifier.classifyV6(w0, w1, w2, w3) !== 'public') return;
+      index = destinations.indexOf(w0, w1, w2, w3, r.remotePort);
     }
     if (candidateCount * 2 + 2 > candidates.length) {
       const grown = new Uint32Array(candidates.length * 2);
@@ -156,10 +244,13 @@ export function createSummarizer(classifier: AddressClassifier = defaultClassifi
     candidateCount++;
   };
 
-  const scanner = new ProcNetTcpScanner(visit, { columns: 'summary' });
+  const scanner = new ProcNetTcpScanner(visit);
 
   return {
     counts: scanner.counts,
+    get probes() {
+      return destinations.probes;
+    },
     push: (chunk) => scanner.push(chunk),
     flush: () => {
       scanner.finish();
@@ -180,8 +271,8 @@ export function createSummarizer(classifier: AddressClassifier = defaultClassifi
         nonListen += n;
         if (listenPorts[port] === 1) inbound += n;
       }
-      const sockets = new Uint32Array(destinations.length);
-      const states = new Uint32Array(destinations.length * STATE_SLOTS);
+      const sockets = new Uint32Array(destinations.size);
+      const states = new Uint32Array(destinations.size * STATE_SLOTS);
       let snatSockets = 0;
       for (let c = 0; c < candidateCount; c++) {
         const packed = candidates[c * 2] as number;
@@ -195,22 +286,23 @@ export function createSummarizer(classifier: AddressClassifier = defaultClassifi
         snatSockets++;
       }
       const out: DestinationCount[] = [];
-      destinations.forEach((d, index) => {
+      for (let index = 0; index < destinations.size; index++) {
         const n = sockets[index] as number;
-        if (n === 0) return;
+        if (n === 0) continue;
+        // Text only for the destinations that hold SNAT sockets, once each.
+        const w0 = destinations.keyWord(index, 0);
+        const w1 = destinations.keyWord(index, 1);
+        const w2 = destinations.keyWord(index, 2);
+        const w3 = destinations.keyWord(index, 3);
+        const port = destinations.keyWord(index, 4);
+        const address = isMappedV4(w0, w1, w2) ? formatIpv4(w3) : formatIpv6(w0, w1, w2, w3);
         const perState: Partial<Record<TcpState, number>> = {};
         for (let code = 0; code < STATE_SLOTS; code++) {
           const k = states[index * STATE_SLOTS + code] as number;
           if (k > 0) perState[STATE_BY_CODE[code] ?? 'UNKNOWN'] = k;
         }
-        out.push({
-          remote: formatEndpoint(d.address, d.port),
-          address: d.address,
-          port: d.port,
-          sockets: n,
-          byState: perState,
-        });
-      });
+        out.push({ remote: formatEndpoint(address, port), address, port, sockets: n, byState: perState });
+      }
       return {
         lines: counts.lines,
         parsed: counts.parsed,
@@ -240,13 +332,41 @@ export function summarize(input: string | Uint8Array, classifier?: AddressClassi
   return s.finish();
 }
 
+/** Bytes parsed between two returns to the event loop (a few ms of work): timers and aborts still fire. */
+export const YIELD_BYTES = 1 << 20;
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * Pushes one chunk in slices of {@link YIELD_BYTES}, returning to the event loop between slices, so a
+ * huge chunk cannot hold the loop (a run's deadline and the exec timeouts must fire); stops with the
+ * signal's reason once it is aborted.
+ */
+export async function pushYielding(
+  s: Pick<Summarizer, 'push'>,
+  chunk: Uint8Array | string,
+  signal?: AbortSignal,
+): Promise<void> {
+  const b = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+  for (let at = 0; at < b.length; at += YIELD_BYTES) {
+    signal?.throwIfAborted();
+    s.push(b.subarray(at, at + YIELD_BYTES));
+    if (at + YIELD_BYTES < b.length) await nextTurn();
+  }
+}
+
 /** Summary of a stream of chunks; memory stays bounded by the summary, not the input. */
 export async function summarizeStream(
   chunks: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>,
   classifier?: AddressClassifier,
+  signal?: AbortSignal,
 ): Promise<{ summary: SocketSummary; counts: ScanCounts }> {
   const s = createSummarizer(classifier);
-  for await (const chunk of chunks) s.push(chunk);
+  for await (const chunk of chunks) {
+    await pushYielding(s, chunk, signal);
+    await nextTurn();
+  }
+  signal?.throwIfAborted();
   const summary = s.finish();
   return { summary, counts: { ...s.counts } };
 }

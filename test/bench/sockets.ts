@@ -17,7 +17,7 @@ const hostWord = (a: number, b: number, c: number, d: number) =>
   hex(((d << 24) | (c << 16) | (b << 8) | a) >>> 0, 8);
 
 /** Writes LINES socket lines as Linux does (padded to 149 columns): listeners, inbound, outbound. */
-function generate(path: string): number {
+export function generate(path: string): number {
   const fd = openSync(path, 'w');
   let hot = 0;
   let rng = 0x2545f491;

@@ -1,4 +1,5 @@
-// The conntrack probe when kube-proxy cannot serve (distroless), and owners the job may not read.
+// The conntrack probe: snatguard's own DaemonSet by default, a distroless kube-proxy skipped when named as
+// a fallback; and owners the job may not read.
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { podExec } from '../../src/cluster/exec.js';
@@ -52,7 +53,7 @@ afterAll(async () => {
 });
 
 describe('nodeProbe fallback', () => {
-  it('skips a distroless kube-proxy and reads through the snatguard node probe', async () => {
+  it('reads through the snatguard node probe only, by default', async () => {
     const pods = await clusterReader(kc).podsOn('node-a');
     const before = sim.world.requests.length;
     const reading = await nodeProbe(kc, podExec(kc), {
@@ -61,7 +62,37 @@ describe('nodeProbe fallback', () => {
     }).conntrack('node-a', never);
     expect(reading).toMatchObject({ count: 500, max: 262144, insertFailed: 17, beLiberal: true });
     const execs = sim.world.requests.slice(before).filter((r) => r.path.endsWith('/exec'));
+    expect(execs.map((r) => r.path.split('/')[4])).toEqual(['snatguard']);
+  });
+
+  it('skips a distroless kube-proxy named first and reads through the snatguard node probe', async () => {
+    const pods = await clusterReader(kc).podsOn('node-a');
+    const before = sim.world.requests.length;
+    const reading = await nodeProbe(kc, podExec(kc), {
+      limits: { timeoutMs: 2000, maxBytes: 1 << 20 },
+      targets: [
+        { namespace: 'kube-system', selector: 'k8s-app=kube-proxy' },
+        { selector: 'app.kubernetes.io/name=snatguard-node-probe' },
+      ],
+      knownPods: () => pods,
+    }).conntrack('node-a', never);
+    expect(reading).toMatchObject({ count: 500, max: 262144, insertFailed: 17, beLiberal: true });
+    const execs = sim.world.requests.slice(before).filter((r) => r.path.endsWith('/exec'));
     expect(execs.map((r) => r.path.split('/')[4])).toEqual(['kube-system', 'snatguard']);
+  });
+
+  it('names the node and what to deploy when only a kube-proxy without cat is there', async () => {
+    const pods = (await clusterReader(kc).podsOn('node-a')).filter((p) => p.namespace !== 'snatguard');
+    const e = await nodeProbe(kc, podExec(kc), {
+      limits: { timeoutMs: 2000, maxBytes: 1 << 20 },
+      targets: [{ namespace: 'kube-system', selector: 'k8s-app=kube-proxy' }],
+      knownPods: () => pods,
+    })
+      .conntrack('node-a', never)
+      .catch((x: unknown) => x);
+    expect((e as Error).message).toMatch(
+      /^no node probe answered on node node-a: kube-system\/kube-proxy-\S+: exec in kube-system\/kube-proxy-\S+ failed: cat not available in the container: .*; deploy snatguard's node probe: kubectl apply -f infra\/kubernetes\/node-probe.yaml/,
+    );
   });
 });
 

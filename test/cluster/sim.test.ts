@@ -357,7 +357,7 @@ describe('inspectNode', () => {
 });
 
 describe('nodeProbe', () => {
-  it('reads conntrack through the kube-proxy pod, reusing the listed pods', async () => {
+  it("reads conntrack through snatguard's node probe, reusing the listed pods", async () => {
     const pods = await clusterReader(kc).podsOn('node-a');
     const before = sim.world.requests.length;
     const probe = nodeProbe(kc, podExec(kc), {
@@ -391,9 +391,20 @@ describe('nodeProbe', () => {
     expect(reading.max).toBeGreaterThan(0);
   });
 
-  it('fails clearly when no probe pod matches', async () => {
+  it('fails clearly when no probe pod matches, saying what to deploy', async () => {
     const probe = nodeProbe(kc, podExec(kc), { limits, targets: [{ selector: 'app=nothing-here' }] });
-    await expect(probe.conntrack('node-a', never)).rejects.toThrow(/no hostNetwork probe pod on node node-a/);
+    await expect(probe.conntrack('node-a', never)).rejects.toThrow(
+      /^no node probe answered on node node-a: no running hostNetwork pod labelled app=nothing-here in any namespace there; deploy snatguard's node probe: kubectl apply -f infra\/kubernetes\/node-probe.yaml/,
+    );
+  });
+
+  it('execs into snatguard-node-probe in namespace snatguard, never kube-proxy, by default', async () => {
+    const before = sim.world.requests.length;
+    await nodeProbe(kc, podExec(kc), { limits }).conntrack('node-b', never);
+    const execs = kubeRequests(before).filter((r) => r.path.endsWith('/exec'));
+    expect(execs.map((r) => r.path.split('/').slice(4, 7).join('/'))).toEqual([
+      expect.stringMatching(/^snatguard\/pods\/snatguard-node-probe-/),
+    ]);
   });
 });
 

@@ -76,9 +76,10 @@ describe('defaults', () => {
       nodeSelector: '',
       podSelector: '',
       nodeProbeFallback: false,
-      probeSelector: 'k8s-app=kube-proxy',
-      probeNamespace: 'kube-system',
-      probeFallbackSelector: 'app.kubernetes.io/name=snatguard-node-probe',
+      // #11 item 4: snatguard's own probe, in its own namespace; kube-proxy is no default reader.
+      probeSelector: 'app.kubernetes.io/name=snatguard-node-probe',
+      probeNamespace: '',
+      probeFallbackSelector: '',
     });
     expect(c.lock).toEqual({ ttlSeconds: 600 });
     expect(c.log).toEqual({ level: 'info' });

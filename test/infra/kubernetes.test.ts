@@ -5,8 +5,21 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { configLeaves, defaultConfig, envPassthrough } from '../../src/config/index.js';
-import { HOST_READ_SETTINGS, KUBERNETES_NAMES, SECRET_SETTINGS } from '../../src/permissions.js';
-import { filesUnder, infraDir, loadManifests, type Manifest, repoRoot } from './helpers.js';
+import {
+  HOST_READ_SETTINGS,
+  KUBERNETES_NAMES,
+  KUBERNETES_SETUP_COMMANDS,
+  SECRET_SETTINGS,
+} from '../../src/permissions.js';
+import {
+  filesUnder,
+  infraDir,
+  loadManifests,
+  type Manifest,
+  readRepoFile,
+  repoRoot,
+  terraformModule,
+} from './helpers.js';
 
 const files = filesUnder(`${infraDir}/kubernetes`, ['.yaml', '.yml']);
 const manifestFiles = files.filter((f) => !f.endsWith('kustomization.yaml'));
@@ -132,6 +145,7 @@ describe('Kubernetes manifests', () => {
     expect(files).toEqual(
       expect.arrayContaining([
         'infra/kubernetes/cronjob.yaml',
+        'infra/kubernetes/namespace.yaml',
         'infra/kubernetes/node-probe.yaml',
         'infra/kubernetes/rbac.yaml',
         'infra/kubernetes/kustomization.yaml',
@@ -247,7 +261,9 @@ describe('node-probe.yaml', () => {
   const pod = probe?.doc.spec.template.spec;
 
   it('carries the label snatguard looks for by default, on a hostNetwork pod', () => {
-    const [key, value] = defaultConfig().inspect.probeFallbackSelector.split('=');
+    const [key, value] = defaultConfig().inspect.probeSelector.split('=');
+    expect(value).toBe('snatguard-node-probe');
+    expect(probe?.doc.metadata.namespace).toBe(defaultConfig().namespace);
     expect(probe?.doc.spec.template.metadata.labels[key!]).toBe(value);
     expect(probe?.doc.spec.selector.matchLabels[key!]).toBe(value);
     expect(pod?.hostNetwork).toBe(true);
@@ -260,5 +276,44 @@ describe('node-probe.yaml', () => {
     expect(pod?.containers).toHaveLength(1);
     expect(pod?.containers[0].image).toBe('busybox:1.36');
     expect(pod?.containers[0].resources.limits.memory).toBe('32Mi');
+  });
+});
+
+// #11 item 4: the probe is the conntrack reader, so every deployment path puts it on the cluster.
+describe('every deployment path applies the node probe', () => {
+  const files = KUBERNETES_SETUP_COMMANDS.flatMap((c) => [...c.matchAll(/-f (\S+)/g)].map((m) => m[1]));
+
+  it('the setup commands apply the namespace, rbac.yaml and node-probe.yaml, which exist', () => {
+    expect(files).toEqual([
+      'infra/kubernetes/namespace.yaml',
+      'infra/kubernetes/rbac.yaml',
+      'infra/kubernetes/node-probe.yaml',
+    ]);
+    for (const f of files) expect(loadManifests(f!).length).toBeGreaterThan(0);
+  });
+
+  it('kubectl apply -k (the CronJob path) includes them', () => {
+    const [k] = loadManifests('infra/kubernetes/kustomization.yaml');
+    for (const f of files) expect(k?.doc.resources).toContain(f!.split('/').pop());
+  });
+
+  it('Bicep prints them as the kubernetesSetupCommands output', () => {
+    const bicep = readRepoFile('infra/bicep/main.bicep');
+    const output = /^output kubernetesSetupCommands array = \[\n([\s\S]*?)\n\]/m.exec(bicep)?.[1] ?? '';
+    expect(output.split('\n').map((l) => l.trim().replace(/^'|'$/g, ''))).toEqual([
+      ...KUBERNETES_SETUP_COMMANDS,
+    ]);
+  });
+
+  it.each(['azure', 'aws'])('Terraform (%s) prints them as kubernetes_setup_commands', async (cloud) => {
+    const module = await terraformModule(cloud);
+    expect(module.output?.kubernetes_setup_commands?.[0]?.value).toEqual([...KUBERNETES_SETUP_COMMANDS]);
+  });
+
+  it('infra/README.md gives the command in the Functions and Lambda paths, and apply -k for the CronJob', () => {
+    const readme = readRepoFile('infra/README.md');
+    for (const c of KUBERNETES_SETUP_COMMANDS) expect(readme).toContain(c);
+    expect(readme).toContain('kubectl apply -k infra/kubernetes');
+    expect(readme).not.toMatch(/node-probe\.yaml\s+# optional/);
   });
 });

@@ -135,6 +135,60 @@ describe('infra/README.md', () => {
   );
 });
 
+/**
+ * The README's Kubernetes permissions table as rule atoms: rows like
+ * "| `apps/deployments,statefulsets,daemonsets` get, patch | cluster | why |".
+ */
+function readmeKubernetesAtoms(readme: string): { cluster: string[]; namespace: string[] } {
+  const start = readme.indexOf('### Kubernetes (`infra/kubernetes/rbac.yaml`, every path)');
+  const table = readme.slice(start, readme.indexOf('\n\n', readme.indexOf('|---', start)));
+  const out = { cluster: [] as KubernetesRule[], namespace: [] as KubernetesRule[] };
+  for (const line of table.split('\n')) {
+    const m = /^\| `([^`]+)` ([^|]+)\| ([^|]+)\|/.exec(line);
+    if (!m) continue;
+    const [path, verbs, scope] = [m[1]!, m[2]!, m[3]!.trim()];
+    const slash = path.lastIndexOf('/');
+    // `pods/exec` is a core subresource; `apps/…` and `coordination.k8s.io/…` name a group.
+    const grouped = slash > 0 && (path.startsWith('apps/') || path.includes('.'));
+    const rule: KubernetesRule = {
+      apiGroups: [grouped ? path.slice(0, slash) : ''],
+      resources: (grouped ? path.slice(slash + 1) : path).split(','),
+      verbs: verbs.split(',').map((v) => v.trim()),
+    };
+    (scope === 'cluster' ? out.cluster : out.namespace).push(rule);
+  }
+  return { cluster: ruleAtoms(out.cluster), namespace: ruleAtoms(out.namespace) };
+}
+
+// #11 item 7: the table listed `events` create, which nothing grants or uses.
+describe("infra/README.md's Kubernetes table = src/permissions.ts (both ways)", () => {
+  const atoms = readmeKubernetesAtoms(readRepoFile('infra/README.md'));
+
+  it('cluster-scoped rows', () => {
+    expect(atoms.cluster.length).toBeGreaterThan(0);
+    expect(setDiff(atoms.cluster, ruleAtoms(KUBERNETES_CLUSTER_RULES))).toEqual({ missing: [], extra: [] });
+  });
+
+  it('namespace-scoped rows', () => {
+    expect(setDiff(atoms.namespace, ruleAtoms(KUBERNETES_NAMESPACE_RULES))).toEqual({
+      missing: [],
+      extra: [],
+    });
+  });
+
+  it('a stale row is caught (the comparison can fail)', () => {
+    const stale = readmeKubernetesAtoms(
+      readRepoFile('infra/README.md').replace(
+        '| `configmaps` get, create, update |',
+        '| `events` create | namespace `snatguard` | x |\n| `configmaps` get, create, update |',
+      ),
+    );
+    expect(setDiff(stale.namespace, ruleAtoms(KUBERNETES_NAMESPACE_RULES)).extra).toEqual([
+      'core/events[*]:create',
+    ]);
+  });
+});
+
 describe('rbac.yaml bindings', () => {
   it.each([
     ['ClusterRoleBinding', 'ClusterRole'],

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { SocketSummary } from '../../src/model.js';
 import { createClassifier } from '../../src/sockets/address.js';
@@ -197,7 +198,7 @@ describe('streaming and merging', () => {
   });
 });
 
-describe('the summary reads only the columns it needs', () => {
+describe('the summary and the full parse count the same lines (issue 16 item 9)', () => {
   const real = [
     ...fixture('incident-tcp.txt').split('\n').slice(1, 3),
     ...fixture('loopback-dual-stack.txt')
@@ -218,10 +219,37 @@ describe('the summary reads only the columns it needs', () => {
     },
   );
 
-  it('takes a kernel-shaped line on its layout: garbage in the uid column is not checked', () => {
-    const odd = good.replace(' 1001 ', ' 10x1 ');
-    expect(parseProcNetTcp(odd).malformed).toBe(1);
-    expect(summarize(odd)).toMatchObject({ parsed: 1, malformed: 0, snatSockets: 1 });
+  // Regression: the summary took a kernel-shaped line on its layout alone, so garbage in a column after
+  // st was a socket to it and a malformed line to the full parse.
+  it.each([
+    ['uid', ' 1001 ', ' 10x1 '],
+    ['tx_queue', ' 00000000:00000000 ', ' 0000z000:00000000 '],
+    ['tm->when', ' 00:00000000 ', ' 00:0000G000 '],
+    ['retrnsmt', ' 00000000  1001', ' 0000-000  1001'],
+    ['inode', ' 1000 1 ', ' 1x00 1 '],
+    ['timeout', '  1001        0 ', '  1001        x '],
+  ])('rejects garbage in the %s column in both', (_column, from, to) => {
+    const odd = good.replace(from, to);
+    expect(odd).not.toBe(good);
+    expect(parseProcNetTcp(odd)).toMatchObject({ parsed: 0, malformed: 1 });
+    expect(summarize(odd)).toMatchObject({ parsed: 0, malformed: 1, snatSockets: 0 });
+  });
+
+  it('agrees with the full parse on any one-byte change of a real line (fast-check)', () => {
+    const base = `${real[0]}\n`;
+    fc.assert(
+      fc.property(fc.nat({ max: base.length - 1 }), fc.integer({ min: 0, max: 255 }), (at, byte) => {
+        const text = base.slice(0, at) + String.fromCharCode(byte) + base.slice(at + 1);
+        const full = parseProcNetTcp(text);
+        const summary = summarize(text);
+        expect([summary.lines, summary.parsed, summary.malformed]).toEqual([
+          full.lines,
+          full.parsed,
+          full.malformed,
+        ]);
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('parses a line in another layout in full', () => {

@@ -19,3 +19,10 @@ output "log_group_name" {
 output "schedule_name" {
   value = aws_scheduler_schedule.this.name
 }
+
+output "kubernetes_setup_commands" {
+  description = "Run once against the cluster: the namespace, rbac.yaml and snatguard's node probe (the conntrack reader). Not applied by Terraform, which holds no Kubernetes credentials."
+  value = [
+    "kubectl apply -f infra/kubernetes/namespace.yaml -f infra/kubernetes/rbac.yaml -f infra/kubernetes/node-probe.yaml",
+  ]
+}

@@ -20,6 +20,13 @@ output "key_vault_name" {
   value = azurerm_key_vault.this.name
 }
 
+output "kubernetes_setup_commands" {
+  description = "Run once against the cluster: the namespace, rbac.yaml and snatguard's node probe (the conntrack reader). Not applied by Terraform, which holds no Kubernetes credentials."
+  value = [
+    "kubectl apply -f infra/kubernetes/namespace.yaml -f infra/kubernetes/rbac.yaml -f infra/kubernetes/node-probe.yaml",
+  ]
+}
+
 output "kubernetes_binding_commands" {
   description = "Run once against the cluster: binds the identity to rbac.yaml's ClusterRole and Role."
   value = [
