@@ -342,7 +342,8 @@ async function scanAndAct(
   const watched = nodesToWatch({
     now,
     horizonMinutes: config.forecast.horizonMinutes,
-    watchRatio: config.forecast.watchRatio,
+    // Half the hot threshold: far enough below it that three samples exist before the node is hot.
+    watchRatio: config.thresholds.snatUsedRatio / 2,
     nodes: allocations,
     history: state.history ?? emptyHistory(),
   });

@@ -268,10 +268,6 @@ export const configSchema = z
           .describe(
             'Early warning: warn when a node is projected to run out of SNAT ports within this long.',
           ),
-        watchRatio: ratio(
-          0.5,
-          'Early warning: a node below the hot threshold is still inspected (read-only) when used/allocated SNAT ports >= this, or when its used ports grow fast enough to run out within twice the horizon.',
-        ),
       })
       .prefault({})
       .describe('Early warning across runs (SNAT_EXHAUSTION_FORECAST, SNAT_ALLOCATION_DRIFT).'),
