@@ -39,10 +39,12 @@ export async function compose(config: Config, env: ComposeEnv): Promise<RunDeps>
   const now = env.now ?? (() => new Date());
   const kc = env.kubeConfig;
   const exec = podExec(kc);
-  const reader = clusterReader(kc);
+  // Every Kubernetes call has its own timeout, and takes the run's signal from runScan.
+  const timeoutMs = config.cluster.requestTimeoutSeconds * 1000;
+  const reader = clusterReader(kc, { timeoutMs });
   // The run and the cloud sources (to map instances and subnets to nodes) share one node list per run.
   let nodes: ReturnType<typeof reader.nodes> | undefined;
-  const cluster = { ...reader, nodes: () => (nodes ??= reader.nodes()) };
+  const cluster = { ...reader, nodes: (signal?: AbortSignal) => (nodes ??= reader.nodes(signal)) };
   const pressure: PressureSource[] =
     config.provider === 'none'
       ? env.world
@@ -74,9 +76,9 @@ export async function compose(config: Config, env: ComposeEnv): Promise<RunDeps>
       // The probe's output is four numbers and one line per CPU: a small cap is plenty.
       limits: { timeoutMs: config.exec.timeoutSeconds * 1000, maxBytes: 1 << 20 },
     }),
-    remediator: config.mode === 'restart' ? rolloutRemediator(kc, now) : refusingRemediator(),
-    lock: leaseLock(kc, config.namespace, now),
-    state: configMapState(kc, config.namespace, env.log),
+    remediator: config.mode === 'restart' ? rolloutRemediator(kc, now, { timeoutMs }) : refusingRemediator(),
+    lock: leaseLock(kc, config.namespace, now, { timeoutMs }),
+    state: configMapState(kc, config.namespace, env.log, { timeoutMs }),
     pressure,
     notify: (
       report: RunReport,

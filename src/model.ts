@@ -158,6 +158,10 @@ export interface WorkloadStatus {
   paused: boolean;
   generation: number;
   observedGeneration: number;
+  /** Deployment spec.strategy.type (RollingUpdate | Recreate); absent for other kinds. */
+  strategy?: string;
+  /** metadata.resourceVersion as read: the restart patch's precondition. */
+  resourceVersion?: string;
 }
 
 export interface ExecLimits {
@@ -308,6 +312,8 @@ export interface Action {
   node?: string;
   snatSockets?: number;
   error?: string;
+  /** status applied, but the read-back that confirms it failed: the patch was accepted, not yet seen. */
+  unconfirmed?: boolean;
 }
 
 export type Severity = 'info' | 'warning' | 'critical';

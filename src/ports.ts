@@ -8,6 +8,7 @@ import type {
   PressureReading,
   RunReport,
   RunState,
+  SkipReason,
   TimeWindow,
   WorkloadRef,
   WorkloadStatus,
@@ -18,14 +19,15 @@ export interface PressureSource {
   read(window: TimeWindow, signal: AbortSignal): Promise<PressureReading>;
 }
 
+// Every Kubernetes call takes the run's signal (its deadline) and has its own timeout in the implementation.
 export interface ClusterReader {
-  nodes(): Promise<NodeInfo[]>;
-  podsOn(node: string): Promise<PodInfo[]>;
-  ownerOf(pod: PodInfo): Promise<WorkloadRef | null>;
+  nodes(signal?: AbortSignal): Promise<NodeInfo[]>;
+  podsOn(node: string, signal?: AbortSignal): Promise<PodInfo[]>;
+  ownerOf(pod: PodInfo, signal?: AbortSignal): Promise<WorkloadRef | null>;
   /** Live spec/status for the rails; throws when it cannot be read (the rail then fails closed). */
-  workload(ref: WorkloadRef): Promise<WorkloadStatus>;
+  workload(ref: WorkloadRef, signal?: AbortSignal): Promise<WorkloadStatus>;
   /** Env of a DaemonSet's first container (aws-node), null when absent. */
-  daemonSetEnv(namespace: string, name: string): Promise<Record<string, string> | null>;
+  daemonSetEnv(namespace: string, name: string, signal?: AbortSignal): Promise<Record<string, string> | null>;
 }
 
 export interface PodExec {
@@ -38,9 +40,27 @@ export interface NodeProbe {
   conntrack(node: string, signal: AbortSignal, podsOnNode?: PodInfo[]): Promise<ConntrackReading>;
 }
 
-export interface Remediator {
-  restart(w: WorkloadRef, reason: string, signal: AbortSignal): Promise<void>;
+/** What a restart did: `confirmed` false when the patch was accepted but the read-back failed. */
+export interface RestartOutcome {
+  confirmed: boolean;
+  detail?: string;
 }
+
+export interface Remediator {
+  /**
+   * Re-reads the workload, re-checks `precheck` on what it read (a restart seen since planning blocks it),
+   * then patches with that read's resourceVersion as a precondition (a concurrent writer makes it 409).
+   */
+  restart(
+    w: WorkloadRef,
+    reason: string,
+    signal: AbortSignal,
+    precheck?: RestartPrecheck,
+  ): Promise<RestartOutcome>;
+}
+
+/** Returns null to go ahead, else why the restart must not happen (thrown as a RestartBlockedError). */
+export type RestartPrecheck = (current: WorkloadStatus) => { code: SkipReason; detail: string } | null;
 
 export interface Notifier {
   name: string;
@@ -48,13 +68,31 @@ export interface Notifier {
 }
 
 export interface Lock {
-  acquire(holder: string, ttlMs: number): Promise<boolean>;
-  release(): Promise<void>;
+  acquire(holder: string, ttlMs: number, signal?: AbortSignal): Promise<boolean>;
+  /**
+   * Extends the hold by the TTL, and records `settle` (node → when a restart there was decided) in the
+   * Lease. Resolves false when the Lease is no longer ours (taken over, deleted): stop acting.
+   */
+  renew(signal?: AbortSignal, settle?: SettleRecord): Promise<boolean>;
+  /** Node → the latest restart decided on it, as read at acquire (and written since). */
+  settled(): SettleRecord;
+  release(signal?: AbortSignal): Promise<void>;
+}
+
+/** Node name → the latest restart a run decided on it (the SETTLING rail's record). */
+export type SettleRecord = Record<string, SettleEntry>;
+
+export interface SettleEntry {
+  /** RFC 3339: when the restart was decided (written before the patch). */
+  at: string;
+  workload: string;
+  runId: string;
 }
 
 export interface StateStore {
-  load(): Promise<RunState>;
-  save(s: RunState): Promise<void>;
+  load(signal?: AbortSignal): Promise<RunState>;
+  /** Writes with the resourceVersion of the last load: a concurrent save is merged, never overwritten. */
+  save(s: RunState, signal?: AbortSignal): Promise<void>;
 }
 
 /** What stages log through: passed in, never imported (a pino Logger satisfies it). */

@@ -15,6 +15,8 @@ import {
 import { findHotNodes, selectedNodes } from './analysis/hot-nodes.js';
 import { analyzeOffenders, type OffenderAnalysis } from './analysis/offenders.js';
 import { inspectNode } from './cluster/inspect.js';
+import { keepLease, type LeaseKeeper } from './cluster/lease.js';
+import { RestartBlockedError } from './cluster/restart.js';
 import type { Config } from './config/index.js';
 import { messageOf } from './errors.js';
 import type {
@@ -33,7 +35,7 @@ import type {
   WorkloadRef,
 } from './model.js';
 import { emptyState, workloadId } from './model.js';
-import { plan, type WorkloadCheck, workloadsToCheck } from './policy/plan.js';
+import { type PlanHistory, plan, recheck, type WorkloadCheck, workloadsToCheck } from './policy/plan.js';
 import type {
   ClusterReader,
   Lock,
@@ -42,6 +44,7 @@ import type {
   PodExec,
   PressureSource,
   Remediator,
+  SettleRecord,
   StateStore,
 } from './ports.js';
 import { buildReport } from './report.js';
@@ -67,8 +70,21 @@ export interface RunDeps {
   onProgress?: (p: { nodesDone: number; nodes: number; podsDone: number; pods: number }) => void;
 }
 
-/** How long the side channels (notify, state, unlock) may take once the run's own signal fired. */
-const WRAP_UP_MS = 10_000;
+/** How long the wrap-up (notify, state, unlock) may take in all, whatever the run's signal did. */
+export const WRAP_UP_MS = 15_000;
+/** Of which notify may take at most this much, so state and unlock keep their share. */
+const NOTIFY_MS = 10_000;
+
+/**
+ * The Lease TTL follows the deadline: a run's Lease outlives it by the wrap-up and no more (a crashed run
+ * frees the lock soon after its deadline), and never exceeds lock.ttlSeconds (renewals keep it alive).
+ */
+export function leaseTtlMs(config: Pick<Config, 'lock' | 'deadlineSeconds'>): number {
+  const ttl = config.lock.ttlSeconds * 1000;
+  return config.deadlineSeconds === undefined
+    ? ttl
+    : Math.min(ttl, config.deadlineSeconds * 1000 + WRAP_UP_MS);
+}
 
 export async function runScan(config: Config, deps: RunDeps, signal: AbortSignal): Promise<RunReport> {
   const { log } = deps;
@@ -77,10 +93,11 @@ export async function runScan(config: Config, deps: RunDeps, signal: AbortSignal
   const ctx: Partial<RunContext> = {};
 
   const holder = deps.runId;
+  const ttlMs = leaseTtlMs(config);
   let locked = false;
   let lockError: unknown;
   try {
-    locked = await deps.lock.acquire(holder, config.lock.ttlSeconds * 1000);
+    locked = await deps.lock.acquire(holder, ttlMs, signal);
   } catch (e) {
     lockError = e;
     errors.push({ stage: 'lock', target: `lease/${config.namespace}/snatguard`, message: messageOf(e) });
@@ -101,7 +118,7 @@ export async function runScan(config: Config, deps: RunDeps, signal: AbortSignal
   // A state that could not be read is not written back: an empty one would erase the dedup history.
   let stateLoaded = false;
   try {
-    state = await deps.state.load();
+    state = await deps.state.load(signal);
     stateLoaded = true;
   } catch (e) {
     errors.push({
@@ -112,13 +129,24 @@ export async function runScan(config: Config, deps: RunDeps, signal: AbortSignal
   }
 
   let failed: string | undefined;
-  if (!locked) {
+  // Renewed every third of the TTL while the run lives; a failed renewal stops the act stage.
+  const keeper = locked
+    ? keepLease(deps.lock, {
+        intervalMs: ttlMs / 3,
+        signal,
+        onLost: (why) => {
+          log.warn({ holder, why }, 'lease lost: no further restarts');
+          errors.push({ stage: 'lock', target: `lease/${config.namespace}/snatguard`, message: why });
+        },
+      })
+    : undefined;
+  if (!locked || keeper === undefined) {
     // The lock could not even be read: the run cannot look (and must not act). It says so, loudly.
     failed = failureReason('lock', lockError);
     log.error({ reason: failed }, 'run failed: lock unreadable');
   } else {
     try {
-      failed = await scanAndAct(config, deps, state, ctx, errors, signal);
+      failed = await scanAndAct(config, deps, state, ctx, errors, signal, keeper);
     } catch (e) {
       // Stages turn their own failures into errors; what reaches here is a defect, and the run could not finish.
       errors.push({ stage: 'plan', target: 'run', message: messageOf(e) });
@@ -140,10 +168,21 @@ export async function runScan(config: Config, deps: RunDeps, signal: AbortSignal
     ...ctx,
   });
 
-  const wrapUp = AbortSignal.timeout(WRAP_UP_MS);
+  // The wrap-up has its own time, whatever the run's signal did: a timer held here (not AbortSignal.timeout
+  // alone, which Node 20 may collect, nodejs/node#57736), and notify gets only part of it.
+  await keeper?.stop();
+  const wrapUp = new AbortController();
+  const wrapUpTimer = setTimeout(() => wrapUp.abort(new Error('wrap-up time is up')), WRAP_UP_MS);
+  const notifyStop = new AbortController();
+  const notifyTimer = setTimeout(() => notifyStop.abort(new Error('notify time is up')), NOTIFY_MS);
+  wrapUp.signal.addEventListener('abort', () => notifyStop.abort(wrapUp.signal.reason), { once: true });
   let notified = state.notified;
   try {
-    const outcome = await deps.notify(report, state.notified, wrapUp);
+    const outcome = await bounded(
+      deps.notify(report, state.notified, notifyStop.signal),
+      notifyStop.signal,
+      'notify',
+    );
     notified = outcome.notified;
     if (outcome.errors.length > 0) report = { ...report, errors: [...report.errors, ...outcome.errors] };
   } catch (e) {
@@ -153,24 +192,35 @@ export async function runScan(config: Config, deps: RunDeps, signal: AbortSignal
     };
   }
 
+  clearTimeout(notifyTimer);
   try {
     if (stateLoaded)
-      await deps.state.save({
-        conntrack: ctx.conntrackState ?? state.conntrack,
-        notified,
-        ...((ctx.history ?? state.history) ? { history: ctx.history ?? state.history } : {}),
-      });
+      await bounded(
+        deps.state.save(
+          {
+            conntrack: ctx.conntrackState ?? state.conntrack,
+            notified,
+            ...((ctx.history ?? state.history) ? { history: ctx.history ?? state.history } : {}),
+          },
+          wrapUp.signal,
+        ),
+        wrapUp.signal,
+        'state save',
+      );
   } catch (e) {
     const target = `configmap/${config.namespace}/snatguard-state`;
     report = { ...report, errors: [...report.errors, { stage: 'state', target, message: messageOf(e) }] };
   }
   if (locked) {
     try {
-      await deps.lock.release();
+      await bounded(deps.lock.release(wrapUp.signal), wrapUp.signal, 'lease release');
     } catch (e) {
+      const target = `lease/${config.namespace}/snatguard`;
       log.warn({ err: messageOf(e) }, 'lease release failed; it expires on its own');
+      report = { ...report, errors: [...report.errors, { stage: 'lock', target, message: messageOf(e) }] };
     }
   }
+  clearTimeout(wrapUpTimer);
   log.info(
     {
       runId: report.runId,
@@ -281,6 +331,7 @@ async function scanAndAct(
   ctx: Partial<RunContext>,
   errors: RunError[],
   signal: AbortSignal,
+  keeper: LeaseKeeper,
 ): Promise<string | undefined> {
   const { log } = deps;
   const t0 = Date.now();
@@ -326,7 +377,7 @@ async function scanAndAct(
 
   let allNodes: NodeInfo[] = [];
   try {
-    allNodes = await deps.cluster.nodes();
+    allNodes = await deps.cluster.nodes(signal);
   } catch (e) {
     errors.push({ stage: 'nodes', target: 'nodes', message: messageOf(e) });
     return failureReason('nodes', e);
@@ -353,9 +404,9 @@ async function scanAndAct(
   // inspect: per node, pods and the node's conntrack, every failure contained to its node or pod
   const inspections: PodInspection[] = [];
   const conntrack = new Map<string, ConntrackReading>();
-  const toInspect = [...hotNodes, ...cool.filter((c) => watchSet.has(c.name))];
   // Nodes read in full before the deadline: the only ones a restart may be planned from.
   const complete = new Set<string>();
+  const toInspect = [...hotNodes, ...cool.filter((c) => watchSet.has(c.name))];
   const progress = { nodesDone: 0, nodes: toInspect.length, podsDone: 0, pods: 0 };
   let podsListed = 0;
   let execs = 0;
@@ -371,7 +422,7 @@ async function scanAndAct(
       }
       let pods: PodInfo[];
       try {
-        pods = await deps.cluster.podsOn(hot.name);
+        pods = await deps.cluster.podsOn(hot.name, signal);
       } catch (e) {
         miss(hot.name, 'nodesNotInspected');
         errors.push({ stage: 'inspect', target: `node/${hot.name}`, message: messageOf(e) });
@@ -435,7 +486,7 @@ async function scanAndAct(
       .map(async (i) => {
         const key = `${i.pod.namespace}/${i.pod.name}`;
         try {
-          const owner = await within(deps.cluster.ownerOf(i.pod), after());
+          const owner = await within(deps.cluster.ownerOf(i.pod, after()), after());
           if (owner === undefined) throw new Error('deadline reached before the owner was read');
           owners.set(key, owner);
         } catch (e) {
@@ -487,32 +538,21 @@ async function scanAndAct(
         return;
       }
       try {
-        const status = await within(deps.cluster.workload(ref), after());
+        const status = await within(deps.cluster.workload(ref, after()), after());
         if (status === undefined) throw new Error('deadline reached before the workload was read');
         checks.set(id, { ok: true, status });
       } catch (e) {
         checks.set(id, { ok: false, error: messageOf(e) });
+        // The skip (RAIL_CHECK_FAILED) says what was not done; the error says what failed.
+        errors.push({ stage: 'plan', target: id, message: messageOf(e) });
       }
     }),
   );
-  const actions = plan(candidates, checks, policy, now);
+  // SETTLING: what earlier runs restarted, as the Lease recorded it (read when this run took the lock).
+  const history: PlanHistory = { settled: deps.lock.settled(), runId: deps.runId };
+  const actions = plan(candidates, checks, policy, now, history);
 
-  // act: one restart at a time, in plan order; a failure is that action's outcome
-  const refs = new Map(candidates.map((o) => [o.workload, o.ref] as const));
-  for (const action of actions) {
-    if (action.status !== 'planned' || action.skipReason) continue;
-    const ref = refs.get(action.workload)!;
-    try {
-      await deps.remediator.restart(ref, action.reason, after());
-      action.status = 'applied';
-      log.info({ workload: action.workload, reason: action.reason }, 'restart applied');
-    } catch (e) {
-      action.status = 'failed';
-      action.error = messageOf(e);
-      errors.push({ stage: 'act', target: action.workload, message: messageOf(e) });
-      log.error({ workload: action.workload, err: messageOf(e) }, 'restart failed');
-    }
-  }
+  await act(config, deps, actions, candidates, history, errors, after(), keeper);
 
   const nodes = nodeReports(hotNodes, cool, allNodes, inspections, analysis.nodeSnatSockets, ct.nodes);
   const uninspectable = inspections
@@ -547,6 +587,100 @@ async function scanAndAct(
   ].sort(compareRecommendations);
   ctx.stats = { podsListed, execs, durationMs: Date.now() - t0 };
   return undefined;
+}
+
+/**
+ * act: one restart at a time, in plan order; a failure is that action's outcome. Before each patch the
+ * settle record (node → this restart) is written into the Lease under its resourceVersion: a run that
+ * lost the Lease learns it here and restarts nothing. The Remediator re-reads the workload, re-checks the
+ * live rails, and patches with a precondition.
+ */
+async function act(
+  config: Config,
+  deps: RunDeps,
+  actions: Action[],
+  candidates: Parameters<typeof plan>[0],
+  history: PlanHistory,
+  errors: RunError[],
+  signal: AbortSignal,
+  keeper: LeaseKeeper,
+): Promise<void> {
+  const { log } = deps;
+  const policy = { mode: config.mode, rails: config.rails };
+  const refs = new Map(candidates.map((o) => [o.workload, o.ref] as const));
+  let settled: SettleRecord = { ...history.settled };
+  for (const action of actions) {
+    if (action.status !== 'planned' || action.skipReason) continue;
+    const ref = refs.get(action.workload)!;
+    const lost = keeper.lost();
+    if (lost !== undefined) {
+      action.status = 'skipped';
+      action.skipReason = 'RAIL_CHECK_FAILED';
+      action.reason = `not restarted: ${lost}; ${action.reason}`;
+      continue;
+    }
+    const at = deps.now();
+    const nodes = new Set(candidates.filter((o) => o.workload === action.workload).map((o) => o.node));
+    const next: SettleRecord = pruneSettled(settled, at, config.rails.settleMinutes);
+    for (const node of nodes)
+      next[node] = {
+        at: at.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        workload: action.workload,
+        runId: deps.runId,
+      };
+    if (!(await keeper.record(next, signal))) {
+      action.status = 'skipped';
+      action.skipReason = 'RAIL_CHECK_FAILED';
+      action.reason = `not restarted: ${keeper.lost() ?? 'the Lease could not be written'}; ${action.reason}`;
+      continue;
+    }
+    settled = next;
+    try {
+      const outcome = await deps.remediator.restart(ref, action.reason, signal, (status) =>
+        recheck(candidates, action.workload, status, policy, deps.now(), {
+          settled: history.settled,
+          runId: deps.runId,
+        }),
+      );
+      action.status = 'applied';
+      if (!outcome.confirmed) {
+        action.unconfirmed = true;
+        if (outcome.detail) action.error = outcome.detail;
+        log.warn({ workload: action.workload, detail: outcome.detail }, 'restart applied, not confirmed');
+      } else log.info({ workload: action.workload, reason: action.reason }, 'restart applied');
+    } catch (e) {
+      if (e instanceof RestartBlockedError) {
+        action.status = 'skipped';
+        action.skipReason = e.code;
+        action.reason = `${e.message}; ${action.reason}`;
+        log.info({ workload: action.workload, code: e.code }, 'restart blocked on re-read');
+        continue;
+      }
+      action.status = 'failed';
+      action.error = messageOf(e);
+      errors.push({ stage: 'act', target: action.workload, message: messageOf(e) });
+      log.error({ workload: action.workload, err: messageOf(e) }, 'restart failed');
+    }
+  }
+}
+
+/** Entries older than the settle time are dropped, so the record stays one entry per recently restarted node. */
+function pruneSettled(settled: SettleRecord, now: Date, settleMinutes: number): SettleRecord {
+  const out: SettleRecord = {};
+  for (const [node, entry] of Object.entries(settled)) {
+    if (now.getTime() - Date.parse(entry.at) < settleMinutes * 60_000) out[node] = entry;
+  }
+  return out;
+}
+
+/** Settles no later than `signal`: a wrap-up step that ignores its signal still cannot hold the run. */
+function bounded<T>(p: Promise<T>, signal: AbortSignal, what: string): Promise<T> {
+  if (signal.aborted) return Promise.reject(new Error(`${what}: no wrap-up time left`));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(new Error(`${what}: did not finish within the wrap-up time`));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /** Per node, the SNAT ports its cloud signals report (the fullest signal when there are several). */

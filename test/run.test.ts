@@ -1,5 +1,5 @@
 // runScan with fake ports: partial failure is data, rails fail closed, side channels fail open.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { defaultConfig } from '../src/config/index.js';
 import { ExecError } from '../src/errors.js';
 import type { NodeInfo, PodInfo, RunReport, RunState, WorkloadStatus } from '../src/model.js';
@@ -13,7 +13,7 @@ import type {
   Remediator,
   StateStore,
 } from '../src/ports.js';
-import { type RunDeps, runScan } from '../src/run.js';
+import { leaseTtlMs, type RunDeps, runScan, WRAP_UP_MS } from '../src/run.js';
 import { renderProcNetTcp } from '../src/sockets/index.js';
 
 const node: NodeInfo = {
@@ -108,9 +108,15 @@ function fakes(overrides: Partial<RunDeps> = {}): Fakes {
   const remediator: Remediator = {
     restart: async (w) => {
       restarted.push(`${w.namespace}/${w.kind}/${w.name}`);
+      return { confirmed: true };
     },
   };
-  const lock: Lock = { acquire: async () => true, release: async () => {} };
+  const lock: Lock = {
+    acquire: async () => true,
+    renew: async () => true,
+    settled: () => ({}),
+    release: async () => {},
+  };
   const state: StateStore = {
     load: async () => emptyState(),
     save: async (s) => {
@@ -225,7 +231,14 @@ describe('runScan', () => {
   });
 
   it('skips everything when another run holds the lock', async () => {
-    const f = fakes({ lock: { acquire: async () => false, release: async () => {} } });
+    const f = fakes({
+      lock: {
+        acquire: async () => false,
+        renew: async () => false,
+        settled: () => ({}),
+        release: async () => {},
+      },
+    });
     let listed = false;
     f.deps.cluster.nodes = async () => {
       listed = true;
@@ -235,6 +248,68 @@ describe('runScan', () => {
     expect(report.skipped).toBe('locked');
     expect(listed).toBe(false);
     expect(f.saved).toEqual([]);
+  });
+});
+
+describe('runScan under faults (issue 16)', () => {
+  it('a failed rail read is an error too, not only a skip (failed before: only the skip)', async () => {
+    const f = fakes();
+    f.deps.cluster.workload = async () => {
+      throw new Error('get Deployment shop/orders-api: HTTP 500: etcdserver: leader changed');
+    };
+    const report = await runScan(config(), f.deps, signal());
+    expect(report.actions[0]).toMatchObject({ status: 'skipped', skipReason: 'RAIL_CHECK_FAILED' });
+    expect(report.errors).toContainEqual({
+      stage: 'plan',
+      target: 'shop/Deployment/orders-api',
+      message: 'get Deployment shop/orders-api: HTTP 500: etcdserver: leader changed',
+    });
+  });
+
+  it('an applied restart whose read-back failed is applied, unconfirmed (failed before: failed)', async () => {
+    const f = fakes({
+      remediator: {
+        restart: async () => ({ confirmed: false, detail: 'patch accepted; confirm restart: HTTP 503' }),
+      },
+    });
+    const report = await runScan(config(), f.deps, signal());
+    expect(report.actions[0]).toMatchObject({
+      status: 'applied',
+      unconfirmed: true,
+      error: 'patch accepted; confirm restart: HTTP 503',
+    });
+    expect(report.errors.filter((e) => e.stage === 'act')).toEqual([]);
+  });
+
+  it('the wrap-up is bounded: a notifier and a state save that never settle do not hold the run (failed before: it hung)', async () => {
+    const never = new Promise<never>(() => {});
+    const f = fakes({ notify: () => never });
+    f.deps.state.save = () => never;
+    f.deps.lock.release = () => never;
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    try {
+      const running = runScan(config(), f.deps, signal());
+      await vi.advanceTimersByTimeAsync(60_000);
+      const report = await running;
+      expect(report.errors.map((e) => e.stage)).toEqual(expect.arrayContaining(['notify', 'state', 'lock']));
+      expect(report.actions[0]?.status).toBe('applied');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('the Lease TTL follows the deadline, never above lock.ttlSeconds (failed before: always 600 s)', async () => {
+    expect(leaseTtlMs({ lock: { ttlSeconds: 600 }, deadlineSeconds: 60 })).toBe(60_000 + WRAP_UP_MS);
+    expect(leaseTtlMs({ lock: { ttlSeconds: 600 }, deadlineSeconds: 3600 })).toBe(600_000);
+    expect(leaseTtlMs({ lock: { ttlSeconds: 600 }, deadlineSeconds: undefined })).toBe(600_000);
+    const f = fakes();
+    const ttls: number[] = [];
+    f.deps.lock.acquire = async (_holder, ttl) => {
+      ttls.push(ttl);
+      return true;
+    };
+    await runScan({ ...config(), deadlineSeconds: 30 }, f.deps, signal());
+    expect(ttls).toEqual([30_000 + WRAP_UP_MS]);
   });
 });
 
@@ -323,6 +398,8 @@ describe('runScan status', () => {
     let released = false;
     const f = fakes({
       lock: {
+        renew: async () => false,
+        settled: () => ({}),
         acquire: async () => {
           throw new Error('connect ECONNREFUSED 127.0.0.1:6443');
         },
@@ -353,6 +430,8 @@ describe('runScan status', () => {
   it('failed: a Lease read refused by RBAC is "lock unreadable"', async () => {
     const f = fakes({
       lock: {
+        renew: async () => false,
+        settled: () => ({}),
         acquire: async () => {
           throw new Error('leases.coordination.k8s.io "snatguard" is forbidden');
         },
@@ -367,7 +446,14 @@ describe('runScan status', () => {
   });
 
   it('skipped: another live run holds the lock', async () => {
-    const f = fakes({ lock: { acquire: async () => false, release: async () => {} } });
+    const f = fakes({
+      lock: {
+        acquire: async () => false,
+        renew: async () => false,
+        settled: () => ({}),
+        release: async () => {},
+      },
+    });
     const report = await runScan(config(), f.deps, signal());
     expect(report).toMatchObject({ status: 'skipped', skipped: 'locked' });
   });

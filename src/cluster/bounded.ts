@@ -1,5 +1,7 @@
 // Writable sinks for exec output: bounded in size, never throwing (the text comes from inside a pod).
 import { Writable } from 'node:stream';
+import { type ConfigurationOptions, Observable, type ObservableMiddleware } from '@kubernetes/client-node';
+import { ClusterError } from '../errors.js';
 
 /** Collects bytes up to `maxBytes`; past that it drops data and calls `onOverflow` once. */
 export class BoundedSink extends Writable {
@@ -63,5 +65,84 @@ export class TailSink extends Writable {
 
   text(): string {
     return this.buf.toString('utf8');
+  }
+}
+
+// ---------------------------------------------------------------- bounded API calls
+
+/**
+ * The time one Kubernetes API call may take: the run's signal (deadline) and the call's own timeout.
+ * Every call in reader, lease, restart and state takes one, so a hung API server cannot outlive the run.
+ */
+export interface CallBudget {
+  signal?: AbortSignal;
+  timeoutMs: number;
+}
+
+/** Default per-call timeout when a caller gives none (cluster.requestTimeoutSeconds overrides). */
+export const DEFAULT_CALL_TIMEOUT_MS = 20_000;
+
+export const budgetOf = (signal: AbortSignal | undefined, timeoutMs = DEFAULT_CALL_TIMEOUT_MS): CallBudget =>
+  signal === undefined ? { timeoutMs } : { signal, timeoutMs };
+
+/**
+ * client-node 1.x per-request options carrying an AbortSignal (its fetch takes `request.getSignal()`), so an
+ * abandoned call also closes its socket. Merged with other middleware (e.g. the patch Content-Type).
+ */
+export function signalOptions(signal: AbortSignal, more?: ConfigurationOptions): ConfigurationOptions {
+  const setSignal: ObservableMiddleware = {
+    pre: (ctx) => {
+      ctx.setSignal(signal);
+      return new Observable(Promise.resolve(ctx));
+    },
+    post: (res) => new Observable(Promise.resolve(res)),
+  };
+  return {
+    ...more,
+    middleware: [...(more?.middleware ?? []), setSignal],
+    middlewareMergeStrategy: 'append',
+  };
+}
+
+/**
+ * Runs one API call under `budget`: it settles no later than its timeout or the run's abort, whatever the
+ * server does. The timer is held here (not only through AbortSignal.any, which Node 20 may collect:
+ * nodejs/node#57736) and cleared when the call settles.
+ */
+export async function boundedCall<T>(
+  what: string,
+  budget: CallBudget,
+  call: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const outer = budget.signal;
+  if (outer?.aborted)
+    throw new ClusterError(`${what}: aborted before it started`, undefined, { cause: outer.reason });
+  const ac = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    ac.abort(new Error(`timed out after ${budget.timeoutMs} ms`));
+  }, budget.timeoutMs);
+  const onAbort = (): void => ac.abort(outer?.reason);
+  outer?.addEventListener('abort', onAbort, { once: true });
+  const stopped = new Promise<never>((_, reject) => {
+    ac.signal.addEventListener(
+      'abort',
+      () =>
+        reject(
+          new ClusterError(
+            timedOut ? `${what}: timed out after ${budget.timeoutMs} ms` : `${what}: aborted (run deadline)`,
+            undefined,
+            { cause: ac.signal.reason },
+          ),
+        ),
+      { once: true },
+    );
+  });
+  try {
+    return await Promise.race([call(ac.signal), stopped]);
+  } finally {
+    clearTimeout(timer);
+    outer?.removeEventListener('abort', onAbort);
   }
 }

@@ -1,8 +1,53 @@
 // Lock on a coordination.k8s.io/v1 Lease: one run acts at a time. Optimistic concurrency through
 // resourceVersion: whoever loses a write race gets 409 and backs off (like kured's daemonset lock).
+// The holder renews it while the run lives (run.ts); every write carries the resourceVersion last seen,
+// so a run whose Lease was taken over learns it on its next write and stops acting.
+// The Lease also carries the settle record (annotation snatguard.io/settle: node → time of the latest
+// restart decided there): it is read in the same step that grants the right to act, and written under the
+// same precondition, so no run can act without having seen every earlier run's record.
 import { CoordinationV1Api, type KubeConfig, type V1Lease, V1MicroTime } from '@kubernetes/client-node';
-import type { Lock } from '../ports.js';
+import type { Lock, SettleEntry, SettleRecord } from '../ports.js';
+import { boundedCall, type CallBudget, DEFAULT_CALL_TIMEOUT_MS, signalOptions } from './bounded.js';
 import { clusterError, isConflict, isNotFound } from './errors.js';
+
+/** The Lease annotation holding the settle record (JSON object, node → { at, workload, runId }). */
+export const SETTLE_ANNOTATION = 'snatguard.io/settle';
+
+/** Reads the settle record; a malformed one is an error (the rail fails closed on it). */
+export function parseSettle(text: string | undefined): SettleRecord {
+  if (text === undefined || text.trim() === '') return {};
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new Error(`annotation ${SETTLE_ANNOTATION} is not JSON`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new Error(`annotation ${SETTLE_ANNOTATION} is not a JSON object`);
+  const out: SettleRecord = {};
+  for (const [node, v] of Object.entries(raw as Record<string, unknown>)) {
+    const e = v as Partial<SettleEntry> | null;
+    if (
+      typeof e !== 'object' ||
+      e === null ||
+      typeof e.at !== 'string' ||
+      Number.isNaN(Date.parse(e.at)) ||
+      typeof e.workload !== 'string' ||
+      typeof e.runId !== 'string'
+    )
+      throw new Error(
+        `annotation ${SETTLE_ANNOTATION}: entry ${JSON.stringify(node).slice(0, 80)} is malformed`,
+      );
+    // defineProperty: a node named __proto__ stays a plain key.
+    Object.defineProperty(out, node, {
+      value: { at: e.at, workload: e.workload, runId: e.runId },
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return out;
+}
 
 export const LEASE_NAME = 'snatguard';
 
@@ -29,6 +74,12 @@ export function liveHolder(lease: V1Lease, nowMs: number): string | undefined {
 
 export interface LeaseLockOptions {
   name?: string;
+  /** Per API call (default 20 s); the run's signal bounds it too. */
+  timeoutMs?: number;
+  /** Attempts of release on a transient failure (default 3): a Lease left held blocks runs for its TTL. */
+  releaseAttempts?: number;
+  /** Wait between release attempts (default 500 ms). */
+  releaseBackoffMs?: number;
 }
 
 export function leaseLock(
@@ -40,49 +91,78 @@ export function leaseLock(
   const api = kc.makeApiClient(CoordinationV1Api);
   const name = options.name ?? LEASE_NAME;
   const id = `${namespace}/${name}`;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+  const budget = (signal?: AbortSignal): CallBudget => (signal ? { signal, timeoutMs } : { timeoutMs });
   let heldBy: string | undefined;
+  let durationSeconds = 0;
+  /** The Lease as last written or read by this holder: its resourceVersion is the next write's precondition. */
+  let mine: V1Lease | undefined;
+  let settle: SettleRecord = {};
 
-  const read = async (): Promise<V1Lease | undefined> => {
+  const read = async (signal?: AbortSignal): Promise<V1Lease | undefined> => {
     try {
-      return await api.readNamespacedLease({ namespace, name });
+      return await boundedCall(`get Lease ${id}`, budget(signal), (s) =>
+        api.readNamespacedLease({ namespace, name }, signalOptions(s)),
+      );
     } catch (e) {
       if (isNotFound(e)) return undefined;
       throw clusterError(`get Lease ${id}`, e);
     }
   };
+  const replace = (body: V1Lease, what: string, signal?: AbortSignal): Promise<V1Lease> =>
+    boundedCall(`${what} Lease ${id}`, budget(signal), (s) =>
+      api.replaceNamespacedLease({ namespace, name, body }, signalOptions(s)),
+    );
+  const withSettle = (lease: V1Lease, record: SettleRecord): V1Lease => ({
+    ...lease,
+    metadata: {
+      ...lease.metadata,
+      annotations: { ...(lease.metadata?.annotations ?? {}), [SETTLE_ANNOTATION]: JSON.stringify(record) },
+    },
+  });
 
   return {
-    async acquire(holder, ttlMs) {
+    async acquire(holder, ttlMs, signal) {
       const at = now();
-      const durationSeconds = Math.max(1, Math.ceil(ttlMs / 1000));
-      const current = await read();
+      durationSeconds = Math.max(1, Math.ceil(ttlMs / 1000));
+      const current = await read(signal);
       if (current === undefined) {
+        let created: V1Lease;
         try {
-          await api.createNamespacedLease({
-            namespace,
-            body: {
-              apiVersion: 'coordination.k8s.io/v1',
-              kind: 'Lease',
-              metadata: { name, namespace },
-              spec: {
-                holderIdentity: holder,
-                leaseDurationSeconds: durationSeconds,
-                acquireTime: new V1MicroTime(at),
-                renewTime: new V1MicroTime(at),
-                leaseTransitions: 0,
+          created = await boundedCall(`create Lease ${id}`, budget(signal), (s) =>
+            api.createNamespacedLease(
+              {
+                namespace,
+                body: {
+                  apiVersion: 'coordination.k8s.io/v1',
+                  kind: 'Lease',
+                  metadata: { name, namespace },
+                  spec: {
+                    holderIdentity: holder,
+                    leaseDurationSeconds: durationSeconds,
+                    acquireTime: new V1MicroTime(at),
+                    renewTime: new V1MicroTime(at),
+                    leaseTransitions: 0,
+                  },
+                },
               },
-            },
-          });
+              signalOptions(s),
+            ),
+          );
         } catch (e) {
           if (isConflict(e)) return false; // another run created it first
           throw clusterError(`create Lease ${id}`, e);
         }
         heldBy = holder;
+        mine = created;
+        settle = {};
         return true;
       }
 
       const live = liveHolder(current, at.getTime());
       if (live !== undefined && live !== holder) return false;
+      // Read before taking the lock: a malformed record fails here, before any action (fail closed).
+      const record = parseSettle(current.metadata?.annotations?.[SETTLE_ANNOTATION]);
       const previous = current.spec?.holderIdentity;
       const takeover = previous !== holder;
       const body: V1Lease = {
@@ -98,32 +178,135 @@ export function leaseLock(
       };
       try {
         // metadata.resourceVersion from the read: a concurrent writer makes this 409.
-        await api.replaceNamespacedLease({ namespace, name, body });
+        mine = await replace(body, 'update', signal);
       } catch (e) {
         if (isConflict(e)) return false;
         throw clusterError(`update Lease ${id}`, e);
       }
       heldBy = holder;
+      settle = record;
       return true;
     },
 
-    async release() {
+    async renew(signal, record) {
+      if (heldBy === undefined || mine === undefined) return false;
+      const at = now();
+      const next = record === undefined ? mine : withSettle(mine, record);
+      const body: V1Lease = {
+        ...next,
+        spec: { ...next.spec, leaseDurationSeconds: durationSeconds, renewTime: new V1MicroTime(at) },
+      };
+      try {
+        mine = await replace(body, 'renew', signal);
+      } catch (e) {
+        // 409: someone wrote the Lease since our last write (a takeover after it expired): it is not ours.
+        // 404: deleted. Either way this run must stop acting.
+        if (isConflict(e) || isNotFound(e)) {
+          heldBy = undefined;
+          mine = undefined;
+          return false;
+        }
+        throw clusterError(`renew Lease ${id}`, e);
+      }
+      if (record !== undefined) settle = { ...record };
+      return true;
+    },
+
+    settled: () => ({ ...settle }),
+
+    async release(signal) {
       const holder = heldBy;
       if (holder === undefined) return;
-      heldBy = undefined;
-      // One retry: a 409 here can only be a concurrent write, re-read and decide again.
-      for (let attempt = 0; attempt < 2; attempt++) {
-        const current = await read();
-        if (current === undefined || current.spec?.holderIdentity !== holder) return; // not ours any more
-        const { holderIdentity: _dropped, ...spec } = current.spec ?? {};
+      const attempts = Math.max(1, options.releaseAttempts ?? 3);
+      let lastError: unknown;
+      // A transient failure is retried: a Lease left held blocks every run until it expires.
+      for (let attempt = 0; attempt < attempts; attempt++) {
+        if (attempt > 0) await pause(options.releaseBackoffMs ?? 500, signal);
         try {
-          await api.replaceNamespacedLease({ namespace, name, body: { ...current, spec } });
+          const current = await read(signal);
+          if (current === undefined || current.spec?.holderIdentity !== holder) {
+            heldBy = undefined;
+            return; // not ours any more
+          }
+          // Dropping the holder frees the Lease; the settle record (an annotation) stays for the next run.
+          const { holderIdentity: _dropped, ...spec } = current.spec ?? {};
+          await replace({ ...current, spec }, 'release', signal);
+          heldBy = undefined;
+          mine = undefined;
           return;
         } catch (e) {
-          if (isConflict(e)) continue;
-          throw clusterError(`release Lease ${id}`, e);
+          lastError = e;
+          if (signal?.aborted) break;
         }
       }
+      throw clusterError(`release Lease ${id}`, lastError);
+    },
+  };
+}
+
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** Keeps a held Lease alive while the run lives; every write to the Lease goes through it, one at a time. */
+export interface LeaseKeeper {
+  /** Writes `settle` into the Lease (with the renewal). False when the Lease is lost: do not act. */
+  record(settle: SettleRecord, signal?: AbortSignal): Promise<boolean>;
+  /** Why the Lease was lost (taken over, deleted, a renewal that failed), or undefined while held. */
+  lost(): string | undefined;
+  stop(): Promise<void>;
+}
+
+export interface KeepLeaseOptions {
+  /** Between renewals: a third of the TTL leaves two chances before it expires. */
+  intervalMs: number;
+  signal?: AbortSignal;
+  onLost?: (why: string) => void;
+}
+
+/**
+ * Renews `lock` every `intervalMs` until stopped. A renewal that fails, for any reason, marks the Lease lost:
+ * the run stops acting (it cannot prove it still holds the lock; fail closed), and goes on reporting.
+ */
+export function keepLease(lock: Lock, options: KeepLeaseOptions): LeaseKeeper {
+  let lostWhy: string | undefined;
+  let chain: Promise<unknown> = Promise.resolve();
+  const lose = (why: string): void => {
+    if (lostWhy !== undefined) return;
+    lostWhy = why;
+    options.onLost?.(why);
+  };
+  const write = (settle?: SettleRecord, signal?: AbortSignal): Promise<boolean> => {
+    const next = chain.then(async () => {
+      if (lostWhy !== undefined) return false;
+      try {
+        const ok = await lock.renew(signal ?? options.signal, settle);
+        if (!ok) lose('the Lease was taken over or deleted');
+        return ok;
+      } catch (e) {
+        lose(`Lease renewal failed: ${e instanceof Error ? e.message : String(e)}`);
+        return false;
+      }
+    });
+    chain = next;
+    return next;
+  };
+  const timer = setInterval(() => void write(), Math.max(100, options.intervalMs));
+  timer.unref();
+  return {
+    record: (settle, signal) => write(settle, signal),
+    lost: () => lostWhy,
+    async stop() {
+      clearInterval(timer);
+      await chain.catch(() => {});
     },
   };
 }

@@ -16,6 +16,7 @@ import {
 import { ClusterError } from '../errors.js';
 import type { NodeInfo, OwnerReference, PodInfo, WorkloadRef, WorkloadStatus } from '../model.js';
 import type { ClusterReader } from '../ports.js';
+import { boundedCall, DEFAULT_CALL_TIMEOUT_MS, signalOptions } from './bounded.js';
 import { clusterError, httpStatusOf, isNotFound } from './errors.js';
 
 const PAGE = 500;
@@ -84,6 +85,7 @@ const meta = (m: V1ObjectMeta | undefined) => ({
   labels: { ...(m?.labels ?? {}) },
   annotations: { ...(m?.annotations ?? {}) },
   generation: num(m?.generation),
+  ...(m?.resourceVersion ? { resourceVersion: m.resourceVersion } : {}),
 });
 
 export function deploymentStatus(ref: WorkloadRef, d: V1Deployment): WorkloadStatus {
@@ -98,6 +100,8 @@ export function deploymentStatus(ref: WorkloadRef, d: V1Deployment): WorkloadSta
     unavailableReplicas: d.status?.unavailableReplicas ?? Math.max(0, replicas - available),
     paused: d.spec?.paused === true,
     observedGeneration: num(d.status?.observedGeneration),
+    // The API server defaults it to RollingUpdate.
+    strategy: d.spec?.strategy?.type ?? 'RollingUpdate',
   };
 }
 
@@ -131,17 +135,30 @@ export function daemonSetStatus(ref: WorkloadRef, d: V1DaemonSet): WorkloadStatu
   };
 }
 
+export interface ClusterReaderOptions {
+  /** Per API call (default 20 s); the caller's signal (the run's deadline) bounds it too. */
+  timeoutMs?: number;
+}
+
 /** A reader for one run: its owner cache lives as long as the reader. */
-export function clusterReader(kc: KubeConfig): ClusterReader {
+export function clusterReader(kc: KubeConfig, options: ClusterReaderOptions = {}): ClusterReader {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
   const core = kc.makeApiClient(CoreV1Api);
   const apps = kc.makeApiClient(AppsV1Api);
   const batch = kc.makeApiClient(BatchV1Api);
   // namespace/Kind/name of an intermediate owner (ReplicaSet, Job) → its controller, as a promise.
   const parents = new Map<string, Promise<OwnerReference | undefined>>();
 
-  const call = async <T>(what: string, f: () => Promise<T>): Promise<T> => {
+  /** One API call bounded by its own timeout and the run's signal; `f` gets client-node options carrying both. */
+  const call = async <T>(
+    what: string,
+    signal: AbortSignal | undefined,
+    f: (opts: ReturnType<typeof signalOptions>) => Promise<T>,
+  ): Promise<T> => {
     try {
-      return await f();
+      return await boundedCall(what, signal ? { signal, timeoutMs } : { timeoutMs }, (s) =>
+        f(signalOptions(s)),
+      );
     } catch (e) {
       throw clusterError(what, e);
     }
@@ -152,16 +169,18 @@ export function clusterReader(kc: KubeConfig): ClusterReader {
     namespace: string,
     kind: 'ReplicaSet' | 'Job',
     name: string,
+    signal: AbortSignal | undefined,
   ): Promise<OwnerReference | undefined> => {
     const key = `${namespace}/${kind}/${name}`;
     let p = parents.get(key);
     if (p === undefined) {
       p = (async () => {
         try {
-          const obj =
+          const obj = await call<{ metadata?: V1ObjectMeta }>(`get ${kind} ${key}`, signal, (o) =>
             kind === 'ReplicaSet'
-              ? await apps.readNamespacedReplicaSet({ namespace, name })
-              : await batch.readNamespacedJob({ namespace, name });
+              ? apps.readNamespacedReplicaSet({ namespace, name }, o)
+              : batch.readNamespacedJob({ namespace, name }, o),
+          );
           return controllerOf(obj.metadata?.ownerReferences);
         } catch (e) {
           // Deleted (404); or a Job the job's RBAC may not read (infra/kubernetes/rbac.yaml grants no batch
@@ -178,12 +197,12 @@ export function clusterReader(kc: KubeConfig): ClusterReader {
   };
 
   return {
-    async nodes() {
+    async nodes(signal) {
       const out: NodeInfo[] = [];
       let cont: string | undefined;
       do {
-        const list = await call('list nodes', () =>
-          core.listNode({ limit: PAGE, ...(cont ? { _continue: cont } : {}) }),
+        const list = await call('list nodes', signal, (o) =>
+          core.listNode({ limit: PAGE, ...(cont ? { _continue: cont } : {}) }, o),
         );
         out.push(...list.items.map(toNodeInfo));
         cont = list.metadata?._continue || undefined;
@@ -191,16 +210,19 @@ export function clusterReader(kc: KubeConfig): ClusterReader {
       return out;
     },
 
-    async podsOn(node) {
+    async podsOn(node, signal) {
       const out: PodInfo[] = [];
       let cont: string | undefined;
       do {
-        const list = await call(`list pods on node ${node}`, () =>
-          core.listPodForAllNamespaces({
-            fieldSelector: `spec.nodeName=${node}`,
-            limit: PAGE,
-            ...(cont ? { _continue: cont } : {}),
-          }),
+        const list = await call(`list pods on node ${node}`, signal, (o) =>
+          core.listPodForAllNamespaces(
+            {
+              fieldSelector: `spec.nodeName=${node}`,
+              limit: PAGE,
+              ...(cont ? { _continue: cont } : {}),
+            },
+            o,
+          ),
         );
         for (const p of list.items) {
           // Only running pods hold sockets worth reading; the field selector is the server's promise, checked anyway.
@@ -213,13 +235,13 @@ export function clusterReader(kc: KubeConfig): ClusterReader {
       return out;
     },
 
-    async ownerOf(pod) {
+    async ownerOf(pod, signal) {
       const owner = controllerOf(pod.ownerReferences);
       if (owner === undefined) return null;
       const ns = pod.namespace;
       if (owner.kind === 'ReplicaSet' || owner.kind === 'Job') {
         // Pod → ReplicaSet → Deployment, Pod → Job → CronJob; a bare ReplicaSet or Job is the workload itself.
-        const parent = await parentOf(ns, owner.kind, owner.name);
+        const parent = await parentOf(ns, owner.kind, owner.name, signal);
         if (parent !== undefined) return { namespace: ns, kind: parent.kind, name: parent.name };
       }
       // A mirror pod's "owner" is its Node: no workload to act on.
@@ -227,34 +249,36 @@ export function clusterReader(kc: KubeConfig): ClusterReader {
       return { namespace: ns, kind: owner.kind, name: owner.name };
     },
 
-    async workload(ref) {
+    async workload(ref, signal) {
       const what = `get ${ref.kind} ${ref.namespace}/${ref.name}`;
       const { namespace, name } = ref;
       switch (ref.kind) {
         case 'Deployment':
           return deploymentStatus(
             ref,
-            await call(what, () => apps.readNamespacedDeployment({ namespace, name })),
+            await call(what, signal, (o) => apps.readNamespacedDeployment({ namespace, name }, o)),
           );
         case 'StatefulSet':
           return statefulSetStatus(
             ref,
-            await call(what, () => apps.readNamespacedStatefulSet({ namespace, name })),
+            await call(what, signal, (o) => apps.readNamespacedStatefulSet({ namespace, name }, o)),
           );
         case 'DaemonSet':
           return daemonSetStatus(
             ref,
-            await call(what, () => apps.readNamespacedDaemonSet({ namespace, name })),
+            await call(what, signal, (o) => apps.readNamespacedDaemonSet({ namespace, name }, o)),
           );
         default:
           throw new ClusterError(`${what}: kind ${ref.kind} has no restartable status`);
       }
     },
 
-    async daemonSetEnv(namespace, name) {
+    async daemonSetEnv(namespace, name, signal) {
       let ds: V1DaemonSet;
       try {
-        ds = await apps.readNamespacedDaemonSet({ namespace, name });
+        ds = await call(`get DaemonSet ${namespace}/${name}`, signal, (o) =>
+          apps.readNamespacedDaemonSet({ namespace, name }, o),
+        );
       } catch (e) {
         if (isNotFound(e)) return null;
         throw clusterError(`get DaemonSet ${namespace}/${name}`, e);

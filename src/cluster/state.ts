@@ -1,10 +1,13 @@
 // StateStore on the ConfigMap `snatguard-state` (key `state.json`): what one run leaves for the next
 // (conntrack counters, notification dedup). A missing or corrupt state is an empty one, never a crash.
+// A save writes with the resourceVersion of the load (no last-writer-wins): on 409 it re-reads, merges
+// the other writer's entries with its own (newest wins per key) and tries again.
 import { CoreV1Api, type KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
 import { parseHistory } from '../analysis/forecast.js';
-import { messageOf } from '../errors.js';
+import { ClusterError, messageOf } from '../errors.js';
 import { emptyState, type NotifyRecord, type RunState } from '../model.js';
 import type { Log, StateStore } from '../ports.js';
+import { boundedCall, DEFAULT_CALL_TIMEOUT_MS, signalOptions } from './bounded.js';
 import { clusterError, isConflict, isNotFound } from './errors.js';
 
 export const STATE_CONFIGMAP = 'snatguard-state';
@@ -69,8 +72,25 @@ export function parseState(text: string | undefined): { state: RunState; problem
   return { state, problems };
 }
 
+/** Two states merged entry by entry: the newer record of each key wins (ISO times compare as strings). */
+export function mergeStates(mine: RunState, theirs: RunState): RunState {
+  const conntrack = { ...theirs.conntrack };
+  for (const [node, v] of Object.entries(mine.conntrack)) {
+    const other = conntrack[node];
+    if (other === undefined || other.at <= v.at) conntrack[node] = v;
+  }
+  const notified = { ...theirs.notified };
+  for (const [key, v] of Object.entries(mine.notified)) {
+    const other = notified[key];
+    if (other === undefined || other.lastSent <= v.lastSent) notified[key] = v;
+  }
+  return { ...theirs, ...mine, conntrack, notified };
+}
+
 export interface ConfigMapStateOptions {
   name?: string;
+  /** Per API call (default 20 s); the run's signal bounds it too. */
+  timeoutMs?: number;
 }
 
 export function configMapState(
@@ -82,59 +102,82 @@ export function configMapState(
   const api = kc.makeApiClient(CoreV1Api);
   const name = options.name ?? STATE_CONFIGMAP;
   const id = `${namespace}/${name}`;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+  const budget = (signal?: AbortSignal) => (signal ? { signal, timeoutMs } : { timeoutMs });
+  /** What load() saw: the ConfigMap (its resourceVersion is the save's precondition), or null when absent. */
+  let loaded: V1ConfigMap | null | undefined;
 
-  const read = async (): Promise<V1ConfigMap | undefined> => {
+  const read = async (signal?: AbortSignal): Promise<V1ConfigMap | undefined> => {
     try {
-      return await api.readNamespacedConfigMap({ namespace, name });
+      return await boundedCall(`get ConfigMap ${id}`, budget(signal), (s) =>
+        api.readNamespacedConfigMap({ namespace, name }, signalOptions(s)),
+      );
     } catch (e) {
       if (isNotFound(e)) return undefined;
       throw clusterError(`get ConfigMap ${id}`, e);
     }
   };
 
-  const write = async (data: string): Promise<void> => {
-    const current = await read();
-    if (current === undefined) {
-      await api.createNamespacedConfigMap({
-        namespace,
-        body: {
-          apiVersion: 'v1',
-          kind: 'ConfigMap',
-          metadata: { name, namespace, labels: { 'app.kubernetes.io/name': 'snatguard' } },
-          data: { [STATE_KEY]: data },
-        },
-      });
-      return;
-    }
-    // resourceVersion from the read: a concurrent save makes this 409.
-    await api.replaceNamespacedConfigMap({
-      namespace,
-      name,
-      body: { ...current, data: { ...(current.data ?? {}), [STATE_KEY]: data } },
-    });
+  const parse = (cm: V1ConfigMap | undefined): RunState => {
+    const { state, problems } = parseState(cm?.data?.[STATE_KEY]);
+    if (problems.length > 0)
+      log.warn({ configMap: id, problems: problems.slice(0, 10) }, 'state ignored where corrupt');
+    return state;
+  };
+
+  /** Creates (when `base` is null) or replaces `base` with its resourceVersion: a concurrent writer → 409. */
+  const write = async (
+    base: V1ConfigMap | null,
+    data: string,
+    signal?: AbortSignal,
+  ): Promise<V1ConfigMap> => {
+    if (base === null)
+      return boundedCall(`create ConfigMap ${id}`, budget(signal), (s) =>
+        api.createNamespacedConfigMap(
+          {
+            namespace,
+            body: {
+              apiVersion: 'v1',
+              kind: 'ConfigMap',
+              metadata: { name, namespace, labels: { 'app.kubernetes.io/name': 'snatguard' } },
+              data: { [STATE_KEY]: data },
+            },
+          },
+          signalOptions(s),
+        ),
+      );
+    return boundedCall(`replace ConfigMap ${id}`, budget(signal), (s) =>
+      api.replaceNamespacedConfigMap(
+        { namespace, name, body: { ...base, data: { ...(base.data ?? {}), [STATE_KEY]: data } } },
+        signalOptions(s),
+      ),
+    );
   };
 
   return {
-    async load() {
-      const cm = await read();
-      const { state, problems } = parseState(cm?.data?.[STATE_KEY]);
-      if (problems.length > 0)
-        log.warn({ configMap: id, problems: problems.slice(0, 10) }, 'state ignored where corrupt');
-      return state;
+    async load(signal) {
+      const cm = await read(signal);
+      loaded = cm ?? null;
+      return parse(cm);
     },
 
-    async save(s) {
-      const data = JSON.stringify(s);
-      try {
-        await write(data);
-      } catch (e) {
-        if (!isConflict(e)) throw clusterError(`save ConfigMap ${id}`, e);
+    async save(s, signal) {
+      // Without a load, the current object is the base (its entries are merged in, never dropped).
+      let base: V1ConfigMap | null = loaded === undefined ? ((await read(signal)) ?? null) : loaded;
+      let state = loaded === undefined && base !== null ? mergeStates(s, parse(base)) : s;
+      for (let attempt = 0; attempt < 3; attempt++) {
         try {
-          await write(data);
-        } catch (e2) {
-          throw clusterError(`save ConfigMap ${id} (after a conflict)`, e2);
+          loaded = await write(base, JSON.stringify(state), signal);
+          return;
+        } catch (e) {
+          if (!isConflict(e)) throw clusterError(`save ConfigMap ${id}`, e);
+          // Someone saved since our load: merge their entries with ours and try on their version.
+          const current = await read(signal);
+          base = current ?? null;
+          state = mergeStates(state, parse(current));
         }
       }
+      throw new ClusterError(`save ConfigMap ${id}: still conflicting after 3 attempts`, 409);
     },
   };
 }

@@ -109,6 +109,13 @@ export const configSchema = z
           .default('')
           .describe('Kubeconfig file; empty = $KUBECONFIG or ~/.kube/config.'),
         context: z.string().default('').describe('Kubeconfig context; empty = the current context.'),
+        requestTimeoutSeconds: z
+          .number()
+          .gt(0)
+          .default(20)
+          .describe(
+            'Each Kubernetes API call (node and pod lists, Lease, workload reads, restart patch, state) gives up after this long; exec has exec.timeoutSeconds.',
+          ),
       })
       .prefault({})
       .describe('Which cluster to talk to.'),
@@ -173,6 +180,12 @@ export const configSchema = z
           .boolean()
           .default(false)
           .describe('Allow restarting workloads with one replica (a restart then means a short outage).'),
+        allowRecreate: z
+          .boolean()
+          .default(false)
+          .describe(
+            'Allow restarting a multi-replica Deployment with strategy Recreate (every pod goes down at once; RECREATE_STRATEGY).',
+          ),
         namespaces: z
           .strictObject({
             include: z

@@ -14,11 +14,21 @@ export interface RailsPolicy {
   allowSingleReplica: boolean;
   namespaces: { include: readonly string[]; exclude: readonly string[] };
   selector: string;
+  /** Allow restarting a multi-replica Deployment whose strategy is Recreate (every pod goes down at once). */
+  allowRecreate?: boolean;
+  /** After a run restarted on a node, later runs restart nothing else there for this long (SETTLING). */
+  settleMinutes?: number;
 }
 
 export interface PlanPolicy {
   mode: Mode;
   rails: RailsPolicy;
+}
+
+/** What earlier runs decided, for the SETTLING rail: node → latest restart (from the Lease), and this run's id. */
+export interface PlanHistory {
+  settled: Readonly<Record<string, { at: string; workload: string; runId: string }>>;
+  runId: string;
 }
 
 export const ANNOTATIONS = {
@@ -120,6 +130,7 @@ interface RailContext {
   candidate: Candidate;
   policy: PlanPolicy;
   now: Date;
+  history?: PlanHistory;
 }
 
 interface Rail {
@@ -198,6 +209,27 @@ export const liveRails: readonly LiveRail[] = [
     },
   },
   {
+    // Cloud metrics and idle timeouts lag the socket counts: after an earlier run restarted a workload on
+    // one of this workload's hot nodes, wait for the node to settle. Within one run maxRestartsPerRun governs.
+    code: 'SETTLING',
+    blocks: ({ candidate, policy, now, history }) => {
+      const minutes = policy.rails.settleMinutes ?? 0;
+      if (history === undefined || minutes <= 0) return null;
+      for (const node of new Set(candidate.entries.map((e) => e.node))) {
+        const entry = Object.hasOwn(history.settled, node) ? history.settled[node] : undefined;
+        if (entry === undefined || entry.runId === history.runId || entry.workload === candidate.workload)
+          continue;
+        const at = Date.parse(entry.at);
+        if (!Number.isFinite(at))
+          throw new Error(`settle record of node ${node} is not a time: "${entry.at}"`);
+        const age = (now.getTime() - at) / 60_000;
+        if (age < minutes)
+          return `node ${node}: ${entry.workload} restarted ${Math.max(0, Math.floor(age))} min ago (rails.settleMinutes ${minutes})`;
+      }
+      return null;
+    },
+  },
+  {
     code: 'PAUSED',
     blocks: (_ctx, status) => (status.paused ? 'rollouts are paused' : null),
   },
@@ -219,6 +251,16 @@ export const liveRails: readonly LiveRail[] = [
     blocks: ({ policy }, s) =>
       s.replicas <= 1 && !policy.rails.allowSingleReplica
         ? `${s.replicas} replica${s.replicas === 1 ? '' : 's'}: a restart would be an outage (rails.allowSingleReplica)`
+        : null,
+  },
+  {
+    code: 'RECREATE_STRATEGY',
+    blocks: ({ policy }, s) =>
+      s.ref.kind === 'Deployment' &&
+      s.strategy === 'Recreate' &&
+      s.replicas > 1 &&
+      policy.rails.allowRecreate !== true
+        ? `strategy Recreate: a restart takes all ${s.replicas} pods down at once (rails.allowRecreate)`
         : null,
   },
 ];
@@ -243,9 +285,13 @@ function runStatic(ctx: RailContext): Verdict {
 function runLive(ctx: RailContext, check: WorkloadCheck | undefined): Verdict {
   if (!check) return { code: 'RAIL_CHECK_FAILED', detail: 'workload state was not read' };
   if (!check.ok) return { code: 'RAIL_CHECK_FAILED', detail: `cannot read workload: ${check.error}` };
+  return liveVerdict(ctx, check.status);
+}
+
+function liveVerdict(ctx: RailContext, status: WorkloadStatus): Verdict {
   for (const rail of liveRails) {
     try {
-      const detail = rail.blocks(ctx, check.status);
+      const detail = rail.blocks(ctx, status);
       if (detail !== null) return { code: rail.code, detail };
     } catch (e) {
       return {
@@ -255,6 +301,23 @@ function runLive(ctx: RailContext, check: WorkloadCheck | undefined): Verdict {
     }
   }
   return null;
+}
+
+/**
+ * The live rails again, on the workload as re-read right before its patch (a restart by another actor
+ * since planning shows as COOLDOWN; a node settled since, as SETTLING). Null: go ahead.
+ */
+export function recheck(
+  offenders: readonly Offender[],
+  workload: string,
+  status: WorkloadStatus,
+  policy: PlanPolicy,
+  now: Date,
+  history?: PlanHistory,
+): { code: SkipReason; detail: string } | null {
+  const candidate = candidatesOf(offenders).find((c) => c.workload === workload);
+  if (candidate === undefined) return { code: 'RAIL_CHECK_FAILED', detail: `${workload} is not a candidate` };
+  return liveVerdict(history ? { candidate, policy, now, history } : { candidate, policy, now }, status);
 }
 
 /**
@@ -283,10 +346,11 @@ export function plan(
   workloads: ReadonlyMap<string, WorkloadCheck>,
   policy: PlanPolicy,
   now: Date,
+  history?: PlanHistory,
 ): Action[] {
   let passing = 0;
   return candidatesOf(offenders).map((candidate): Action => {
-    const ctx: RailContext = { candidate, policy, now };
+    const ctx: RailContext = history ? { candidate, policy, now, history } : { candidate, policy, now };
     const why = candidateReason(candidate);
     const base = {
       kind: 'restart' as const,

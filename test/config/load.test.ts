@@ -49,6 +49,7 @@ describe('defaults', () => {
       maxRestartsPerRun: 1,
       cooldownMinutes: 60,
       allowSingleReplica: false,
+      allowRecreate: false,
       namespaces: { include: [], exclude: ['kube-system'] },
       selector: '',
       preemptive: false,
@@ -70,7 +71,13 @@ describe('defaults', () => {
 
   it('include the keys the rest of the code needs', () => {
     const c = defaultConfig();
-    expect(c.cluster).toEqual({ name: '', connection: 'kubeconfig', kubeconfig: '', context: '' });
+    expect(c.cluster).toEqual({
+      name: '',
+      connection: 'kubeconfig',
+      kubeconfig: '',
+      context: '',
+      requestTimeoutSeconds: 20,
+    });
     expect(c.namespace).toBe('snatguard');
     expect(c.inspect).toEqual({
       nodeSelector: '',

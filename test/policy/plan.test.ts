@@ -237,3 +237,67 @@ describe('restart annotations', () => {
     expect(restartAnnotations('x'.repeat(5000), now).metadata['snatguard.io/reason']).toHaveLength(1024);
   });
 });
+
+describe('RECREATE_STRATEGY (issue 16 item 5; failed before: a Recreate Deployment was planned)', () => {
+  const orders = anOffender();
+  const recreate = (replicas: number) => ok({ strategy: 'Recreate', replicas, updatedReplicas: replicas });
+
+  it('skips a multi-replica Deployment with strategy Recreate', () => {
+    const [action] = plan([orders], checks([orders, recreate(3)]), restart, now);
+    expect(action).toMatchObject({ status: 'skipped', skipReason: 'RECREATE_STRATEGY' });
+    expect(action?.reason).toMatch(/all 3 pods down at once \(rails.allowRecreate\)/);
+  });
+
+  it('lets it through with rails.allowRecreate, and never blocks RollingUpdate', () => {
+    const allowed = { mode: 'restart' as const, rails: { ...rails, allowRecreate: true } };
+    expect(plan([orders], checks([orders, recreate(3)]), allowed, now)[0]?.status).toBe('planned');
+    expect(plan([orders], checks([orders, ok({ strategy: 'RollingUpdate' })]), restart, now)[0]?.status).toBe(
+      'planned',
+    );
+  });
+
+  it('a single replica is SINGLE_REPLICA, not RECREATE_STRATEGY', () => {
+    const [action] = plan([orders], checks([orders, recreate(1)]), restart, now);
+    expect(action?.skipReason).toBe('SINGLE_REPLICA');
+  });
+});
+
+describe('SETTLING (issue 16 item 3)', () => {
+  const orders = anOffender();
+  const settleRails = { mode: 'restart' as const, rails: { ...rails, settleMinutes: 10 } };
+  const history = (at: string, workload = 'shop/Deployment/billing', runId = 'run-0') => ({
+    settled: { n1: { at, workload, runId } },
+    runId: 'run-1',
+  });
+
+  it.each([
+    ['another workload restarted on the node 9 min ago', history(minutesAgo(9)), 'SETTLING'],
+    ['… 10 min ago (settled)', history(minutesAgo(10)), undefined],
+    [
+      'the same workload (COOLDOWN governs it)',
+      history(minutesAgo(1), 'shop/Deployment/orders-api'),
+      undefined,
+    ],
+    [
+      'this run restarted it (maxRestartsPerRun governs)',
+      history(minutesAgo(0), 'x/Deployment/y', 'run-1'),
+      undefined,
+    ],
+  ])('%s', (_name, h, code) => {
+    const [action] = plan([orders], checks([orders, ok()]), settleRails, now, h);
+    expect(action?.skipReason).toBe(code);
+  });
+
+  it('a record naming another node does not block', () => {
+    const h = {
+      settled: { n2: { at: minutesAgo(1), workload: 'shop/Deployment/billing', runId: 'run-0' } },
+      runId: 'run-1',
+    };
+    expect(plan([orders], checks([orders, ok()]), settleRails, now, h)[0]?.status).toBe('planned');
+  });
+
+  it('an unreadable record fails closed', () => {
+    const [action] = plan([orders], checks([orders, ok()]), settleRails, now, history('soon'));
+    expect(action?.skipReason).toBe('RAIL_CHECK_FAILED');
+  });
+});

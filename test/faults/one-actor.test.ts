@@ -1,0 +1,162 @@
+// Issue 16 item 3: one actor at a time, never a double restart. Real concurrency: whole runs (compose,
+// real clients, the fault proxy) at the same moment against one simulator.
+import { KubeConfig } from '@kubernetes/client-node';
+import { afterEach, describe, expect, it } from 'vitest';
+import { leaseLock, SETTLE_ANNOTATION } from '../../src/cluster/lease.js';
+import { RestartBlockedError, rolloutRemediator } from '../../src/cluster/restart.js';
+import type { RunReport } from '../../src/model.js';
+import { aDeployment, aSnapshot } from '../e2e/harness.js';
+import { type FaultHarness, faultHarness } from './harness.js';
+
+const twoOffendersOnOneNode = () =>
+  aSnapshot([
+    // orders first (960 sockets), billing next (900): each alone keeps node-a hot (of 1,024 ports).
+    aDeployment('orders', {
+      replicas: 3,
+      pods: 3,
+      node: 'node-a',
+      sockets: [{ remote: '20.103.144.194:27017', state: 'ESTABLISHED', count: 320 }],
+    }),
+    aDeployment('billing', {
+      replicas: 3,
+      pods: 3,
+      node: 'node-a',
+      sockets: [{ remote: '20.103.144.195:443', state: 'ESTABLISHED', count: 300 }],
+    }),
+  ]);
+
+const restartFlags = { mode: 'restart', rails: { maxRestartsPerRun: 1 } };
+const applied = (reports: RunReport[]) =>
+  reports.flatMap((r) => r.actions.filter((a) => a.status === 'applied').map((a) => a.workload));
+/** Pod-template changes the simulator saw (each one rolls the workload's pods). */
+const templateChanges = (h: FaultHarness, name: string) =>
+  h.sim.world.list('replicasets', 'shop').filter((rs) => rs.metadata.name.startsWith(`${name}-`)).length - 1;
+
+let h: FaultHarness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+describe('settle rail (SETTLING)', () => {
+  it('a run right after another restarts nothing else on the same node (failed before: billing restarted too)', async () => {
+    h = await faultHarness(twoOffendersOnOneNode());
+    const first = await h.run(restartFlags);
+    const second = await h.run(restartFlags);
+    expect(applied([first])).toEqual(['shop/Deployment/orders']);
+    expect(applied([second])).toEqual([]);
+    const billing = second.actions.find((a) => a.workload === 'shop/Deployment/billing');
+    expect(billing?.skipReason).toBe('SETTLING');
+    expect(billing?.reason).toMatch(
+      /node node-a: shop\/Deployment\/orders restarted 0 min ago \(rails.settleMinutes 10\)/,
+    );
+    // The record lives in the Lease, where every run reads it before it may act.
+    const lease = h.sim.world.get('leases', 'snatguard', 'snatguard');
+    expect(JSON.parse(lease.metadata.annotations?.[SETTLE_ANNOTATION] ?? '{}')).toMatchObject({
+      'node-a': { workload: 'shop/Deployment/orders', runId: first.runId },
+    });
+  });
+
+  it.each([2, 4])('%i runs started at the same moment restart one workload on the node, once', async (n) => {
+    h = await faultHarness(twoOffendersOnOneNode());
+    const reports = await Promise.all(Array.from({ length: n }, () => h!.run(restartFlags)));
+    expect(applied(reports)).toHaveLength(1);
+    expect(templateChanges(h, 'orders') + templateChanges(h, 'billing')).toBe(1);
+    // Every other run either saw the lock held or the node settling.
+    for (const r of reports.filter((r) => applied([r]).length === 0)) {
+      const skipped = r.skipped === 'locked' || r.actions.every((a) => a.status === 'skipped');
+      expect(skipped, JSON.stringify(r.actions)).toBe(true);
+    }
+  });
+
+  it('with settleMinutes 0 the next run may restart the other workload', async () => {
+    h = await faultHarness(twoOffendersOnOneNode());
+    const flags = { ...restartFlags, rails: { maxRestartsPerRun: 1, settleMinutes: 0 } };
+    await h.run(flags);
+    const second = await h.run(flags);
+    expect(applied([second])).toEqual(['shop/Deployment/billing']);
+  });
+});
+
+describe('the Lease is renewed while the run lives', () => {
+  it('a run slower than its TTL keeps the lock: a second run cannot take it over (failed before: it took the Lease and planned the same Deployment)', async () => {
+    h = await faultHarness(aSnapshot([aDeployment('orders', { replicas: 3, pods: 3, node: 'node-a' })]));
+    // Every exec answers after 1.5 s: run A outlives its 1 s TTL while inspecting.
+    h.fault({ match: /^UPGRADE .*\/exec/, fault: { kind: 'delay', ms: 1500 } });
+    const flags = { ...restartFlags, lock: { ttlSeconds: 1 } };
+    const a = h.run(flags);
+    await new Promise((r) => setTimeout(r, 1200));
+    const b = h.run(flags);
+    const reports = await Promise.all([a, b]);
+    expect(applied(reports)).toEqual(['shop/Deployment/orders']);
+    expect(templateChanges(h, 'orders')).toBe(1);
+    expect(reports[1]!.skipped).toBe('locked');
+  });
+
+  it('a run whose Lease was taken over restarts nothing', async () => {
+    h = await faultHarness(aSnapshot([aDeployment('orders', { replicas: 3, pods: 3, node: 'node-a' })]));
+    h.fault({ match: /^UPGRADE .*\/exec/, fault: { kind: 'delay', ms: 800 } });
+    const running = h.run({ ...restartFlags, lock: { ttlSeconds: 3 } });
+    // Another actor takes the Lease while the run inspects (what a takeover after an expiry looks like).
+    await new Promise((r) => setTimeout(r, 300));
+    const lease = h.sim.world.get('leases', 'snatguard', 'snatguard');
+    h.sim.world.update('leases', 'snatguard', 'snatguard', {
+      ...lease,
+      spec: { ...lease.spec, holderIdentity: 'someone-else' },
+    });
+    const report = await running;
+    expect(applied([report])).toEqual([]);
+    expect(report.actions[0]?.skipReason).toBe('RAIL_CHECK_FAILED');
+    expect(report.actions[0]?.reason).toMatch(/^not restarted: the Lease was taken over/);
+    expect(report.errors).toContainEqual(expect.objectContaining({ stage: 'lock' }));
+    expect(templateChanges(h, 'orders')).toBe(0);
+  });
+});
+
+describe('the restart patch has a precondition', () => {
+  it('two actors restarting one Deployment at once: the second gets 409, re-reads, sees the restart (failed before: both applied)', async () => {
+    h = await faultHarness(aSnapshot([aDeployment('orders', { replicas: 3, pods: 3, node: 'node-a' })]));
+    // A's PATCH is held 600 ms in flight; B reads, patches and confirms meanwhile.
+    h.fault({
+      match: /^PATCH \/apis\/apps\/v1\/namespaces\/shop\/deployments\/orders/,
+      fault: { kind: 'delay', ms: 600 },
+      times: 1,
+    });
+    const kc = new KubeConfig();
+    kc.loadFromString(h.proxy.kubeconfigYaml());
+    const ref = { namespace: 'shop', kind: 'Deployment', name: 'orders' };
+    const cooldown = (s: { annotations: Record<string, string> }) =>
+      s.annotations['snatguard.io/restarted-at']
+        ? { code: 'COOLDOWN' as const, detail: 'restarted since planning' }
+        : null;
+    const signal = new AbortController().signal;
+    const a = rolloutRemediator(kc, () => new Date()).restart(ref, 'test A', signal, cooldown);
+    await new Promise((r) => setTimeout(r, 150));
+    const b = await rolloutRemediator(kc, () => new Date()).restart(ref, 'test B', signal, cooldown);
+    expect(b.confirmed).toBe(true);
+    await expect(a).rejects.toBeInstanceOf(RestartBlockedError);
+    await expect(a).rejects.toMatchObject({ code: 'COOLDOWN' });
+    expect(templateChanges(h, 'orders')).toBe(1);
+    expect(
+      h.sim.world.get('deployments', 'shop', 'orders').metadata.annotations?.['snatguard.io/reason'],
+    ).toBe('test B');
+  });
+});
+
+describe('Lease release', () => {
+  it('a release that fails once is retried (failed before: the Lease stayed held for its TTL)', async () => {
+    h = await faultHarness(aSnapshot([aDeployment('orders', { node: 'node-a' })]));
+    const kc = new KubeConfig();
+    kc.loadFromString(h.proxy.kubeconfigYaml());
+    const lock = leaseLock(kc, 'snatguard', () => new Date(), { releaseBackoffMs: 10 });
+    expect(await lock.acquire('run-1', 60_000)).toBe(true);
+    h.fault({
+      match: /^PUT \/apis\/coordination\.k8s\.io/,
+      fault: { kind: 'status', status: 500 },
+      times: 1,
+    });
+    await lock.release();
+    expect(h.sim.world.get('leases', 'snatguard', 'snatguard').spec?.holderIdentity).toBeUndefined();
+    expect(await leaseLock(kc, 'snatguard', () => new Date()).acquire('run-2', 60_000)).toBe(true);
+  });
+});
