@@ -13,6 +13,7 @@ import {
   podExec,
   rolloutRemediator,
 } from './cluster/index.js';
+import { nodeFlows } from './cluster/node-flows.js';
 import type { Config } from './config/index.js';
 import { SnatguardError } from './errors.js';
 import type { PressureReading, RunReport, RunState, TimeWindow } from './model.js';
@@ -39,6 +40,11 @@ export async function compose(config: Config, env: ComposeEnv): Promise<RunDeps>
   const now = env.now ?? (() => new Date());
   const kc = env.kubeConfig;
   const exec = podExec(kc);
+  // snatguard's own probe DaemonSet in its namespace; kube-proxy only when named as the fallback.
+  const probeTargets = [
+    { namespace: config.inspect.probeNamespace || config.namespace, selector: config.inspect.probeSelector },
+    { selector: config.inspect.probeFallbackSelector },
+  ];
   // Every Kubernetes call has its own timeout, and takes the run's signal from runScan.
   const timeoutMs = config.cluster.requestTimeoutSeconds * 1000;
   const reader = clusterReader(kc, { timeoutMs });
@@ -64,18 +70,18 @@ export async function compose(config: Config, env: ComposeEnv): Promise<RunDeps>
     runId: randomUUID(),
     cluster,
     exec,
-    probe: nodeProbe(kc, exec, {
-      // snatguard's own probe DaemonSet in its namespace; kube-proxy only when named as the fallback.
-      targets: [
-        {
-          namespace: config.inspect.probeNamespace || config.namespace,
-          selector: config.inspect.probeSelector,
-        },
-        { selector: config.inspect.probeFallbackSelector },
-      ],
-      // The probe's output is four numbers and one line per CPU: a small cap is plenty.
-      limits: { timeoutMs: config.exec.timeoutSeconds * 1000, maxBytes: 1 << 20 },
-    }),
+    probe: {
+      ...nodeProbe(kc, exec, {
+        targets: probeTargets,
+        // The probe's output is four numbers and one line per CPU: a small cap is plenty.
+        limits: { timeoutMs: config.exec.timeoutSeconds * 1000, maxBytes: 1 << 20 },
+      }),
+      // The conntrack table: one line per flow, bounded like a pod's socket tables.
+      flows: nodeFlows(exec, {
+        targets: probeTargets,
+        limits: { timeoutMs: config.exec.timeoutSeconds * 1000, maxBytes: config.exec.maxBytes },
+      }),
+    },
     remediator: config.mode === 'restart' ? rolloutRemediator(kc, now, { timeoutMs }) : refusingRemediator(),
     lock: leaseLock(kc, config.namespace, now, { timeoutMs }),
     state: configMapState(kc, config.namespace, env.log, { timeoutMs }),

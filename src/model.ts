@@ -256,6 +256,8 @@ export interface PodInspection {
   nodeLevel: boolean;
   reason?: string;
   summary?: SocketSummary;
+  /** How `summary` was measured: the pod's own socket tables (default) or the node's conntrack table. */
+  method?: AttributionMethod;
   /** Sockets per destination, per state: kept for TIME_WAIT advice. */
   bytes?: number;
   durationMs?: number;
@@ -376,6 +378,19 @@ export interface NodeReport {
   podsUninspectable: number;
   snatSockets?: number;
   conntrack?: ConntrackReading & { ratio: number; insertFailedDelta?: number; dropDelta?: number };
+  /**
+   * The node's conntrack table (the `conntrack` attribution method): source-NATed flows, how many no pod
+   * on the node owns, how many pods without `cat` were counted from it, and `hidden` when the cloud
+   * reports pressure but the table shows no SNAT (the datapath translates outside netfilter).
+   */
+  snatFlows?: {
+    snat: number;
+    unattributed: number;
+    podsAttributed: number;
+    truncated: boolean;
+    malformed: number;
+    hidden?: string;
+  };
 }
 
 /**

@@ -123,12 +123,13 @@ export const AWS_IAM: readonly AwsIamGrant[] = [
   {
     sid: 'ReadMetrics',
     principal: 'lambda',
-    actions: ['cloudwatch:GetMetricData'],
+    actions: ['cloudwatch:GetMetricData', 'cloudwatch:ListMetrics'],
     resource: 'any',
     neededBy: 'code',
     why:
       'NAT gateway ErrorPortAllocation/ActiveConnectionCount and ENA conntrack_allowance_exceeded; ' +
-      'GetMetricData has no resource-level permissions.',
+      'ListMetrics finds the dimension sets the CloudWatch agent published (InstanceId, interface, driver); ' +
+      'neither has resource-level permissions.',
   },
   {
     sid: 'DescribeCluster',

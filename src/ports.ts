@@ -1,4 +1,5 @@
 // The ports at the I/O edge (shared/DESIGN.md, "Ports"): each has one real implementation and fakes in tests.
+import type { ConntrackTable } from './analysis/conntrack-table.js';
 import type {
   ConntrackReading,
   ExecLimits,
@@ -33,11 +34,18 @@ export interface ClusterReader {
 export interface PodExec {
   /** `cat FILES…` in the pod; resolves with stdout, rejects with an ExecError. */
   read(pod: PodRef, files: string[], limits: ExecLimits, signal: AbortSignal): Promise<string>;
+  /**
+   * Runs one fixed, read-only command (the node probe's `conntrack -L -o extended`); the same bounds and
+   * errors as `read`. Optional: a PodExec that cannot run other programs leaves it out.
+   */
+  run?(pod: PodRef, command: readonly string[], limits: ExecLimits, signal: AbortSignal): Promise<string>;
 }
 
 export interface NodeProbe {
   /** Conntrack counters of a node's own network namespace, read through a hostNetwork pod on it. */
   conntrack(node: string, signal: AbortSignal, podsOnNode?: PodInfo[]): Promise<ConntrackReading>;
+  /** The node's conntrack table (`conntrack -L`), parsed; absent when the probe cannot list it. */
+  flows?(node: string, signal: AbortSignal, podsOnNode: PodInfo[]): Promise<ConntrackTable>;
 }
 
 /** What a restart did: `confirmed` false when the patch was accepted but the read-back failed. */

@@ -4,6 +4,7 @@
 
 import { driftAdvice, forecastAdvice } from './advice/forecast.js';
 import { type AdviceInput, compareRecommendations, recommend } from './advice/index.js';
+import { attributeUninspectable } from './analysis/attribution.js';
 import { conntrackFindings } from './analysis/conntrack.js';
 import {
   emptyHistory,
@@ -414,6 +415,40 @@ async function scanAndAct(
   const miss = (node: string, key: 'nodesNotInspected' | 'conntrackUnread') => {
     if (!watchSet.has(node)) unseen[key]++;
   };
+  // The `conntrack` method: the node's table counts the pods exec could not read (DESIGN.md).
+  const flowReports = new Map<string, NonNullable<NodeReport['snatFlows']>>();
+  const nodeFlows = async (
+    hot: HotNode,
+    pods: PodInfo[],
+    mine: PodInspection[],
+  ): Promise<{ inspections: PodInspection[] }> => {
+    if (deps.probe.flows === undefined || watchSet.has(hot.name)) return { inspections: mine };
+    const needed = mine.some((i) => i.status === 'uninspectable');
+    try {
+      const table = await deps.probe.flows(hot.name, signal, pods);
+      const address = hot.internalIP ?? allNodes.find((n) => n.name === hot.name)?.internalIP;
+      const r = attributeUninspectable(
+        mine,
+        table,
+        address ? [address] : [],
+        pods,
+        classifier,
+        hot.signals.length > 0,
+      );
+      flowReports.set(hot.name, r.report);
+      return r;
+    } catch (e) {
+      // Only a table that was needed (pods without cat on the node) makes the run partial.
+      if (needed)
+        errors.push({
+          stage: 'conntrack',
+          target: `node/${hot.name}`,
+          message: `conntrack table: ${messageOf(e)}`,
+        });
+      else log.debug({ node: hot.name, err: messageOf(e) }, 'conntrack table not read');
+      return { inspections: mine };
+    }
+  };
   const perNode = await Promise.allSettled(
     toInspect.map(async (hot) => {
       if (signal.aborted) {
@@ -448,7 +483,8 @@ async function scanAndAct(
       ]);
       const cut = signal.aborted;
       if (inspected.status === 'fulfilled') {
-        inspections.push(...inspected.value.inspections);
+        const flows = await nodeFlows(hot, pods, inspected.value.inspections);
+        inspections.push(...flows.inspections);
         errors.push(...inspected.value.errors);
         execs += inspected.value.inspections.length;
         if (!cut) complete.add(hot.name);
@@ -555,6 +591,10 @@ async function scanAndAct(
   await act(config, deps, actions, candidates, history, errors, after(), keeper);
 
   const nodes = nodeReports(hotNodes, cool, allNodes, inspections, analysis.nodeSnatSockets, ct.nodes);
+  for (const n of nodes) {
+    const flows = flowReports.get(n.name);
+    if (flows) n.snatFlows = flows;
+  }
   const uninspectable = inspections
     .filter((i) => i.status === 'uninspectable')
     .map((i) => ({

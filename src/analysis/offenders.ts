@@ -1,5 +1,13 @@
 // Pure: pod inspections on hot nodes + owners → the workloads that hold a node's SNAT ports.
-import type { DestinationCount, HotNode, Offender, PodInspection, TcpState, WorkloadRef } from '../model.js';
+import type {
+  AttributionMethod,
+  DestinationCount,
+  HotNode,
+  Offender,
+  PodInspection,
+  TcpState,
+  WorkloadRef,
+} from '../model.js';
 import { nodeSubject, workloadId } from '../model.js';
 
 export interface OffenderThresholds {
@@ -46,6 +54,8 @@ interface Group {
   node: string;
   nodeLevel: boolean;
   pods: Set<string>;
+  /** How its pods were measured: `conntrack` as soon as one of them was counted from the node's table. */
+  method: AttributionMethod;
   snatSockets: number;
   destinations: Map<string, { sockets: number; port: number; byState: Partial<Record<TcpState, number>> }>;
   /** Per pod: SNAT sockets per destination port (for destination rules). */
@@ -111,11 +121,13 @@ function groupUsage(
       node: pod.node,
       nodeLevel: inspection.nodeLevel,
       pods: new Set<string>(),
+      method: 'exec',
       snatSockets: 0,
       destinations: new Map(),
       perPodPorts: new Map(),
     };
     if (!inspection.nodeLevel) group.pods.add(pod.name);
+    if (inspection.method === 'conntrack') group.method = 'conntrack';
     group.snatSockets += summary.snatSockets;
     addDestinations(group, pod.name, summary.destinations);
     groups.set(key, group);
@@ -192,6 +204,7 @@ export function analyzeOffenders(
       .map(([remote, d]) => ({ remote, sockets: d.sockets, timeWait: d.byState.TIME_WAIT ?? 0 }));
     const entry: WorkloadUsage = {
       workload: g.id,
+      method: g.method,
       ref: g.ref,
       node: g.node,
       pods: [...g.pods].sort(cmp),

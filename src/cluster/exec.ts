@@ -96,14 +96,15 @@ export function refusalMessage(httpStatus: number, body: string): string {
 /** A PodExec that runs `cat FILES…` through the API server's exec WebSocket. */
 export function podExec(kc: KubeConfig): PodExec {
   return {
-    read: (pod, files, limits, signal) => readFiles(kc, pod, files, limits, signal),
+    read: (pod, files, limits, signal) => execCommand(kc, pod, ['cat', ...files], limits, signal),
+    run: (pod, command, limits, signal) => execCommand(kc, pod, [...command], limits, signal),
   };
 }
 
-function readFiles(
+function execCommand(
   kc: KubeConfig,
   pod: PodRef,
-  files: string[],
+  command: string[],
   limits: ExecLimits,
   signal: AbortSignal,
 ): Promise<string> {
@@ -232,7 +233,6 @@ function readFiles(
       },
     };
 
-    const command = ['cat', ...files];
     new Exec(kc, wsInterface)
       .exec(pod.namespace, pod.name, pod.container ?? '', command, stdout, stderr, null, false, onStatus)
       .then(

@@ -1,6 +1,7 @@
-// Simulated AWS: CloudWatch GetMetricData over the AWS JSON 1.0 protocol that @aws-sdk/client-cloudwatch
+// Simulated AWS: CloudWatch GetMetricData and ListMetrics over the AWS JSON 1.0 protocol that @aws-sdk/client-cloudwatch
 // speaks (X-Amz-Target GraniteServiceVersion20100801.*, awsQueryCompatible errors), EKS DescribeCluster
-// (REST JSON), EC2 DescribeNatGateways and STS GetCallerIdentity (Query protocol, XML answers).
+// (REST JSON), EC2 DescribeNatGateways and STS GetCallerIdentity (Query protocol, XML answers), Secrets
+// Manager GetSecretValue (AWS JSON 1.1, X-Amz-Target secretsmanager.*).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   applyFault,
@@ -15,6 +16,7 @@ import {
 import type { SimRoutes, SimWorld } from './types.js';
 
 const CW_TARGET = 'GraniteServiceVersion20100801.';
+const SM_TARGET = 'secretsmanager.';
 const MAX_QUERIES = 500;
 const DEFAULT_MAX_DATAPOINTS = 100_800;
 const ACCOUNT = '123456789012';
@@ -32,6 +34,8 @@ interface AwsModel {
     packetsDropCount: number;
   }[];
   nodes: { name: string; instanceId?: string }[];
+  /** Secrets Manager: secrets by name; `value` undefined = created without a value (as Terraform does). */
+  secrets: { name: string; value?: string }[];
 }
 
 /** `aws:///eu-west-1a/i-0abc` → `i-0abc`. */
@@ -64,6 +68,7 @@ function awsModel(world: SimWorld): AwsModel | undefined {
     subnetIds: [...privateSubnets, ...gws.map((g) => g.subnetId)],
     natGateways: gws,
     nodes: (snap.nodes ?? []).map((n) => ({ name: n.name, instanceId: instanceOf(n.providerID) })),
+    secrets: (aws as { secrets?: { name: string; value?: string }[] }).secrets ?? [],
   };
 }
 
@@ -151,12 +156,101 @@ function metricFor(
       return { value: gw.activeConnectionCount, shape: 'max' };
     return undefined;
   }
-  if (metric?.Namespace === 'CWAgent' && metric.MetricName === 'ethtool_conntrack_allowance_exceeded') {
-    const node = m.nodes.find((n) => n.instanceId && n.instanceId === dims.get('InstanceId'));
-    if (!node) return undefined;
-    return { value: world.nodeMetrics(node.name).conntrackAllowanceExceeded, shape: 'counter' };
+  if (metric?.Namespace === ENA_NAMESPACE && metric.MetricName === ENA_METRIC) {
+    // CloudWatch matches the exact dimension set: {InstanceId} alone finds nothing the agent published
+    // per interface.
+    const asked = JSON.stringify([...dims].sort(([a], [b]) => a.localeCompare(b)));
+    for (const series of enaPublished(m)) {
+      const key = JSON.stringify(
+        series.dimensions.map((d) => [d.Name, d.Value]).sort(([a], [b]) => (a ?? '').localeCompare(b ?? '')),
+      );
+      if (key !== asked) continue;
+      const node = m.nodes.find((n) => n.instanceId === series.instanceId);
+      if (!node) return undefined;
+      return { value: world.nodeMetrics(node.name).conntrackAllowanceExceeded, shape: 'counter' };
+    }
   }
   return undefined;
+}
+
+const ENA_NAMESPACE = 'CWAgent';
+const ENA_METRIC = 'ethtool_conntrack_allowance_exceeded';
+
+/**
+ * What a standard CloudWatch agent publishes for ENA: the ethtool input tags each series with the
+ * interface and driver (telegraf inputs/ethtool `ethtool.go`), the agent appends InstanceId
+ * (amazon-cloudwatch-user-guide CloudWatch-Agent-network-performance.md). Without
+ * `aggregation_dimensions` there is no {InstanceId}-only series. Dimension order as the agent sends it.
+ */
+export function enaPublished(m: { nodes: { instanceId?: string }[] }): {
+  instanceId: string;
+  dimensions: Dimension[];
+}[] {
+  return m.nodes.flatMap((n) =>
+    n.instanceId
+      ? [
+          {
+            instanceId: n.instanceId,
+            dimensions: [
+              { Name: 'InstanceId', Value: n.instanceId },
+              { Name: 'driver', Value: 'ena' },
+              { Name: 'interface', Value: 'eth0' },
+            ],
+          },
+        ]
+      : [],
+  );
+}
+
+interface ListMetricsInput {
+  Namespace?: string;
+  MetricName?: string;
+  Dimensions?: { Name?: string; Value?: string }[];
+  NextToken?: string;
+  RecentlyActive?: string;
+}
+
+/** ListMetrics returns up to 500 results per call (CloudWatch API reference, ListMetrics). */
+const LIST_PAGE = 500;
+
+/** The metrics the simulated account has: NAT gateway metrics and the agent's ENA series. */
+function listMetrics(m: AwsModel, input: ListMetricsInput) {
+  if (input.RecentlyActive !== undefined && input.RecentlyActive !== 'PT3H')
+    throw new AwsError(400, 'InvalidParameterValue', 'The only valid value for RecentlyActive is PT3H.');
+  const all: { Namespace: string; MetricName: string; Dimensions: Dimension[] }[] = [
+    ...m.natGateways.flatMap((g) =>
+      ['ErrorPortAllocation', 'ActiveConnectionCount', 'PacketsDropCount'].map((MetricName) => ({
+        Namespace: 'AWS/NATGateway',
+        MetricName,
+        Dimensions: [{ Name: 'NatGatewayId', Value: g.id }],
+      })),
+    ),
+    ...enaPublished(m).map((s) => ({
+      Namespace: ENA_NAMESPACE,
+      MetricName: ENA_METRIC,
+      Dimensions: s.dimensions,
+    })),
+  ];
+  const matches = all.filter(
+    (x) =>
+      (input.Namespace === undefined || x.Namespace === input.Namespace) &&
+      (input.MetricName === undefined || x.MetricName === input.MetricName) &&
+      (input.Dimensions ?? []).every((f) =>
+        x.Dimensions.some((d) => d.Name === f.Name && (f.Value === undefined || d.Value === f.Value)),
+      ),
+  );
+  let from = 0;
+  if (input.NextToken) {
+    const mt = /^list:(\d+)$/.exec(Buffer.from(input.NextToken, 'base64').toString('utf8'));
+    if (!mt) throw new AwsError(400, 'InvalidNextToken', 'The service cannot process the NextToken.');
+    from = Number(mt[1]);
+  }
+  const page = matches.slice(from, from + LIST_PAGE);
+  const next =
+    from + LIST_PAGE < matches.length
+      ? Buffer.from(`list:${from + LIST_PAGE}`).toString('base64')
+      : undefined;
+  return { Metrics: page, OwningAccounts: page.map(() => ACCOUNT), ...(next ? { NextToken: next } : {}) };
 }
 
 function getMetricData(m: AwsModel, world: SimWorld, input: GetMetricDataInput) {
@@ -271,21 +365,71 @@ function cloudWatch(
         ...headers,
       },
     );
-  if (action !== 'GetMetricData')
+  if (action !== 'GetMetricData' && action !== 'ListMetrics')
     return fail(400, 'InvalidAction', `The action ${action} is not valid for this web service.`);
   if (!m) return fail(400, 'InvalidParameterValue', 'The simulated snapshot has no AWS section.');
-  let input: GetMetricDataInput;
+  let input: GetMetricDataInput & ListMetricsInput;
   try {
-    input = JSON.parse(body.toString('utf8') || '{}') as GetMetricDataInput;
+    input = JSON.parse(body.toString('utf8') || '{}') as GetMetricDataInput & ListMetricsInput;
   } catch {
     return fail(400, 'SerializationException', 'The request body is not valid JSON.');
   }
   try {
-    sendJson(res, 200, getMetricData(m, world, input), { 'content-type': 'application/x-amz-json-1.0' });
+    const answer = action === 'ListMetrics' ? listMetrics(m, input) : getMetricData(m, world, input);
+    sendJson(res, 200, answer, { 'content-type': 'application/x-amz-json-1.0' });
   } catch (e) {
     if (e instanceof AwsError) return fail(e.status, e.code, e.message);
     throw e;
   }
+}
+
+// ---------------------------------------------------------------- Secrets Manager (AWS JSON 1.1)
+
+/** The ARN Secrets Manager gives a secret: its name plus a dash and six random characters. */
+export const secretArn = (region: string, name: string): string =>
+  `arn:aws:secretsmanager:${region}:${ACCOUNT}:secret:${name}-${hex(`secret:${name}`, 6)}`;
+
+/**
+ * GetSecretValue as the service answers (AWS API reference, GetSecretValue): by name or full ARN;
+ * ResourceNotFoundException both when the secret does not exist and when it has no value stored yet.
+ */
+function secretsManager(res: ServerResponse, action: string, body: Buffer, m: AwsModel | undefined) {
+  const fail = (status: number, code: string, message: string) =>
+    sendJson(res, status, { __type: code, message }, { 'content-type': 'application/x-amz-json-1.1' });
+  if (action !== 'GetSecretValue')
+    return fail(400, 'InvalidAction', `The action ${action} is not valid for this web service.`);
+  let input: { SecretId?: string; VersionStage?: string };
+  try {
+    input = JSON.parse(body.toString('utf8') || '{}') as typeof input;
+  } catch {
+    return fail(400, 'SerializationException', 'The request body is not valid JSON.');
+  }
+  const region = m?.region ?? 'eu-west-1';
+  const secret = (m?.secrets ?? []).find(
+    (x) => x.name === input.SecretId || secretArn(region, x.name) === input.SecretId,
+  );
+  if (!secret)
+    return fail(400, 'ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+  const stage = input.VersionStage ?? 'AWSCURRENT';
+  if (secret.value === undefined || stage !== 'AWSCURRENT')
+    return fail(
+      400,
+      'ResourceNotFoundException',
+      `Secrets Manager can't find the specified secret value for staging label: ${stage}`,
+    );
+  sendJson(
+    res,
+    200,
+    {
+      ARN: secretArn(region, secret.name),
+      Name: secret.name,
+      VersionId: `${hex(`version:${secret.name}`, 8)}-${hex(`v2:${secret.name}`, 4)}-4${hex(`v3:${secret.name}`, 3)}-8${hex(`v4:${secret.name}`, 3)}-${hex(`v5:${secret.name}`, 12)}`,
+      SecretString: secret.value,
+      VersionStages: ['AWSCURRENT'],
+      CreatedDate: 1_700_000_000.123,
+    },
+    { 'content-type': 'application/x-amz-json-1.1' },
+  );
 }
 
 // ---------------------------------------------------------------- EKS
@@ -429,6 +573,7 @@ export function awsRoutes(world: SimWorld, opts: CloudRouteOptions = {}): SimRou
     const eks = /^\/clusters\/([^/]+)$/.exec(url.pathname);
     let service: string;
     if (target.startsWith(CW_TARGET)) service = 'aws:cloudwatch';
+    else if (target.startsWith(SM_TARGET)) service = 'aws:secretsmanager';
     else if (eks) service = 'aws:eks';
     else if (url.pathname === '/' && action === 'GetCallerIdentity') service = 'aws:sts';
     else if (url.pathname === '/' && action) service = 'aws:ec2';
@@ -438,7 +583,17 @@ export function awsRoutes(world: SimWorld, opts: CloudRouteOptions = {}): SimRou
       applyFault(world, [service, 'aws'], res, (status, headers) => {
         const code =
           status === 429 ? 'Throttling' : status === 503 ? 'ServiceUnavailable' : 'InternalFailure';
-        if (service === 'aws:cloudwatch') {
+        if (service === 'aws:secretsmanager') {
+          sendJson(
+            res,
+            status,
+            {
+              __type: status === 429 ? 'ThrottlingException' : 'InternalServiceError',
+              message: `simulated ${status}`,
+            },
+            { 'content-type': 'application/x-amz-json-1.1', ...headers },
+          );
+        } else if (service === 'aws:cloudwatch') {
           sendJson(
             res,
             status,
@@ -457,7 +612,7 @@ export function awsRoutes(world: SimWorld, opts: CloudRouteOptions = {}): SimRou
       return true;
     }
     if (!signed(req, url)) {
-      if (service === 'aws:cloudwatch') {
+      if (service === 'aws:cloudwatch' || service === 'aws:secretsmanager') {
         sendJson(
           res,
           403,
@@ -476,6 +631,7 @@ export function awsRoutes(world: SimWorld, opts: CloudRouteOptions = {}): SimRou
     }
     const m = awsModel(world);
     if (service === 'aws:cloudwatch') cloudWatch(res, target.slice(CW_TARGET.length), body, m, world);
+    else if (service === 'aws:secretsmanager') secretsManager(res, target.slice(SM_TARGET.length), body, m);
     else if (service === 'aws:eks') {
       if (req.method !== 'GET')
         sendJson(res, 405, { message: 'GET only' }, { 'x-amzn-errortype': 'InvalidRequestException' });

@@ -5,6 +5,7 @@ import { azureRoutes, type CloudRouteOptions } from './azure.js';
 import { sinkRoutes } from './sinks.js';
 import type { SimRoutes, SimWorld } from './types.js';
 
+export type { ExecOutcome, ReplacedWorkload, SimBackend } from './backend.js';
 export type { RunningSim, StartSimOptions } from './server.js';
 export { JOB_NAMESPACE, JOB_SERVICE_ACCOUNT, kubeconfigYaml, startSim } from './server.js';
 export type { Snapshot } from './snapshot.js';

@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { packageRoot } from '../paths.js';
 import type { Log } from '../ports.js';
+import type { SimBackend } from './backend.js';
 import { IDENTITY_PATH, identityRoutes } from './identity.js';
 import { cloudRoutes } from './index.js';
 import { adminUser, parseRbac, serviceAccountUser, type User } from './kube/rbac.js';
@@ -26,6 +27,8 @@ export interface StartSimOptions {
   /** The RBAC file the job is held to; default infra/kubernetes/rbac.yaml of this package. */
   rbacPath?: string;
   log?: Log;
+  /** Live answers for some pods and nodes (src/sim/backend.ts), e.g. the lab's network namespaces. */
+  backend?: SimBackend;
 }
 
 export interface RunningSim {
@@ -88,7 +91,7 @@ export function kubeconfigYaml(
 const MAX_BODY = 64 * 1024 * 1024;
 
 export async function startSim(snapshot: Snapshot, opts: StartSimOptions = {}): Promise<RunningSim> {
-  const world = new World(snapshot);
+  const world = new World(snapshot, opts.backend ? { backend: opts.backend } : {});
   const [tls, rbacText] = await Promise.all([
     generateTls(),
     readFile(opts.rbacPath ?? defaultRbacPath(), 'utf8'),

@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { defaultPortsPerIp, LB_DEFAULT_MAX_POOL } from '../advice/capacity.js';
 import type { ConntrackReading } from '../model.js';
 import { type AddressClassifier, createClassifier } from '../sockets/address.js';
+import type { SimBackend } from './backend.js';
 import { RESOURCES, type ResourceType } from './kube/resources.js';
 import { type ConcreteSocket, expandSockets, renderTables, snatByDestination } from './kube/sockets.js';
 import { ApiError, alreadyExists, conflict, invalid, notFound, statusBody } from './kube/status.js';
@@ -72,6 +73,8 @@ export type NewObject = Omit<KubeObject, 'metadata'> & { metadata: Partial<Objec
 export interface PodRuntime {
   namespace: string;
   name: string;
+  /** metadata.uid of the Pod object (the kubelet names the pod's cgroup after it). */
+  uid: string;
   node: string;
   ip: string;
   hostNetwork: boolean;
@@ -98,6 +101,8 @@ interface WorkloadRuntime {
 
 export interface WorldOptions {
   now?: () => Date;
+  /** Live answers for some pods and nodes (src/sim/backend.ts); the snapshot answers the rest. */
+  backend?: SimBackend;
 }
 
 const WORKLOAD_RESOURCES: Record<string, string> = {
@@ -134,6 +139,7 @@ export class World implements SimWorld {
   readonly requestCounts: Record<string, number> = {};
   readonly classifier: AddressClassifier;
   readonly serverVersion: { major: string; minor: string; gitVersion: string };
+  readonly backend: SimBackend | undefined;
 
   private readonly now: () => Date;
   private readonly store = new Map<string, Map<string, KubeObject>>();
@@ -147,6 +153,7 @@ export class World implements SimWorld {
   constructor(snapshot: Snapshot, opts: WorldOptions = {}) {
     this.snapshot = snapshot;
     this.now = opts.now ?? (() => new Date());
+    this.backend = opts.backend;
     this.classifier = createClassifier({
       clusterCidrs: [snapshot.cluster.podCIDR, snapshot.cluster.serviceCIDR],
     });
@@ -353,7 +360,8 @@ export class World implements SimWorld {
     return s;
   }
 
-  private podsOnNode(node: string): PodRuntime[] {
+  /** The pods the world runs on `node` now. */
+  podsOn(node: string): PodRuntime[] {
     return [...this.pods.values()].filter((p) => p.node === node);
   }
 
@@ -362,7 +370,7 @@ export class World implements SimWorld {
     const n = this.snapshot.nodes.find((x) => x.name === node);
     if (n?.conntrack) return { ...n.conntrack };
     let count = this.nodeHostSockets(node).filter((s) => s.state !== 'LISTEN').length;
-    for (const p of this.podsOnNode(node))
+    for (const p of this.podsOn(node))
       if (!p.hostNetwork)
         count += p.sockets.reduce((sum, s) => sum + (s.state === 'LISTEN' ? 0 : s.count), 0);
     return { count, max: DEFAULT_CONNTRACK_MAX, insertFailed: 0, drop: 0, earlyDrop: 0, beLiberal: false };
@@ -375,13 +383,15 @@ export class World implements SimWorld {
       for (const [k, v] of m) total.set(k, (total.get(k) ?? 0) + v);
     };
     add(snatByDestination(this.nodeHostSockets(node), this.classifier));
-    for (const p of this.podsOnNode(node))
+    for (const p of this.podsOn(node))
       if (!p.hostNetwork) add(snatByDestination(this.socketsOf(p), this.classifier));
     return total;
   }
 
   /** SNAPSHOT.md "Derived metrics"; fields the snapshot gives win. */
   nodeMetrics(node: string): NodeMetrics {
+    const live = this.backend?.nodeMetrics?.(node);
+    if (live) return live;
     const n = this.snapshot.nodes.find((x) => x.name === node);
     const given = n?.metrics ?? {};
     const lb = this.snapshot.cloud.azure?.loadBalancer;
@@ -887,7 +897,7 @@ export class World implements SimWorld {
       { type: 'ContainersReady', status: 'True' },
       { type: 'PodScheduled', status: 'True' },
     ].map((c) => ({ ...c, lastProbeTime: null, lastTransitionTime: started }));
-    this.create(
+    const created = this.create(
       'pods',
       rt.namespace,
       {
@@ -942,6 +952,7 @@ export class World implements SimWorld {
     this.pods.set(this.key(rt.namespace, name), {
       namespace: rt.namespace,
       name,
+      uid: created.metadata.uid,
       node,
       ip: podIp,
       hostNetwork,
@@ -1109,8 +1120,11 @@ export class World implements SimWorld {
         'deprecated.daemonset.template.generation': String(d.metadata.generation ?? 1),
       };
     }
+    const replaced: PodRuntime[] = [];
+    const replacements: PodRuntime[] = [];
     oldPods.forEach((p, i) => {
       const before = this.pods.get(this.key(namespace, p.metadata.name));
+      if (before) replaced.push(before);
       this.delete('pods', namespace, p.metadata.name);
       const name =
         kind === 'StatefulSet'
@@ -1126,8 +1140,12 @@ export class World implements SimWorld {
       const exec: ExecBehaviour = before?.exec === 'no-cat' ? 'no-cat' : 'ok';
       const sockets = hostNetwork ? [] : (rt.afterRestart ?? []);
       this.createPod(rt, podOwner, labels, annotations, name, node, ip, hostNetwork, exec, sockets, 0);
+      const after = this.pods.get(this.key(namespace, name));
+      if (before && after) replacements.push(after);
     });
     this.refreshStatus(namespace, rt);
+    if (replaced.length > 0)
+      this.backend?.podsReplaced?.({ kind, namespace, name: next.metadata.name }, replaced, replacements);
   }
 
   private currentHealth(obj: KubeObject): {

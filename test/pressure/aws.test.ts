@@ -46,8 +46,8 @@ function setup(h: Harness, nodes: FakeNode[]): { target: AwsTarget; deps: Pressu
   };
 }
 
-const cloudWatchCalls = (h: Harness) =>
-  h.world.requests.filter((r) => r.headers['x-amz-target'] === 'GraniteServiceVersion20100801.GetMetricData');
+const cloudWatchCalls = (h: Harness, action = 'GetMetricData') =>
+  h.world.requests.filter((r) => r.headers['x-amz-target'] === `GraniteServiceVersion20100801.${action}`);
 
 describe('aws sources through the simulator', () => {
   it('reads the NAT gateways of the cluster VPC back from CloudWatch', async () => {
@@ -105,6 +105,24 @@ describe('aws sources through the simulator', () => {
       (r) => (JSON.parse(r.body) as { MetricDataQueries: unknown[] }).MetricDataQueries.length,
     );
     expect(sizes).toEqual([500, 100]);
+    // The agent's series were found by ListMetrics (500 a page, then its NextToken) with their full
+    // dimension sets {InstanceId, driver, interface}.
+    const lists = cloudWatchCalls(harness, 'ListMetrics').map(
+      (r) => JSON.parse(r.body) as { NextToken?: string },
+    );
+    expect(lists).toHaveLength(2);
+    expect(lists[0]?.NextToken).toBeUndefined();
+    expect(lists[1]?.NextToken).toEqual(expect.any(String));
+    const firstQuery = (
+      JSON.parse(cloudWatchCalls(harness)[0]?.body ?? '{}') as {
+        MetricDataQueries: { MetricStat: { Metric: { Dimensions: { Name: string }[] } } }[];
+      }
+    ).MetricDataQueries[0];
+    expect(firstQuery?.MetricStat.Metric.Dimensions.map((d) => d.Name).sort()).toEqual([
+      'InstanceId',
+      'driver',
+      'interface',
+    ]);
   });
 
   it('follows NextToken and merges a query split across pages', async () => {
@@ -139,7 +157,9 @@ describe('aws sources through the simulator', () => {
 
     expect(reading.errors).toEqual([]);
     expect(reading.nodes.map((n) => n.signals[0]?.value)).toEqual([1, 2]);
-    expect(cloudWatchCalls(harness).map((r) => r.status)).toEqual([429, 200]);
+    // The first CloudWatch call (ListMetrics) is throttled and retried; GetMetricData then succeeds.
+    expect(cloudWatchCalls(harness, 'ListMetrics').map((r) => r.status)).toEqual([429, 200]);
+    expect(cloudWatchCalls(harness).map((r) => r.status)).toEqual([200]);
   });
 
   it('turns a provider that is down into error entries, without throwing', async () => {

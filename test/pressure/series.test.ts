@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { NodeInfo } from '../../src/model.js';
-import { enaPressure } from '../../src/pressure/aws-ena-conntrack.js';
+import { enaPressure, enaSeries } from '../../src/pressure/aws-ena-conntrack.js';
 import { awsNatNodePressure, natGatewayFacts } from '../../src/pressure/aws-nat-gateway.js';
 import { lbPressure } from '../../src/pressure/azure-load-balancer.js';
 import { natGatewayPressure } from '../../src/pressure/azure-nat-gateway.js';
@@ -140,20 +140,70 @@ describe('gateway-level pressure', () => {
     expect(out[0]?.signals.find((s) => s.kind === 'natgw-port-allocation')?.value).toBe(5);
   });
 
-  it('aws ENA: increase per instance, missing instances listed', () => {
+  it('aws ENA: increase per instance, summed over its interfaces; missing instances listed', () => {
+    const dims = (id: string, iface?: string) => [
+      { Name: 'InstanceId', Value: id },
+      ...(iface ? [{ Name: 'interface', Value: iface }] : []),
+    ];
+    const series = [
+      { instanceId: 'i-1', dimensions: dims('i-1', 'eth0') },
+      { instanceId: 'i-1', dimensions: dims('i-1', 'eth1') },
+      { instanceId: 'i-2', dimensions: dims('i-2') },
+    ];
     const out = enaPressure(
       [
         { node: node('n1'), instanceId: 'i-1' },
         { node: node('n2'), instanceId: 'i-2' },
       ],
-      new Map([['c0', pts(10, 15, 40)]]),
+      series,
+      new Map([
+        ['c0', pts(10, 15, 40)],
+        ['c1', pts(5, 7)],
+      ]),
     );
     expect(out.nodes).toEqual([
       {
         node: { name: 'n1', instanceId: 'i-1' },
-        signals: [{ kind: 'conntrack-allowance', source: 'aws-ena-conntrack', value: 30 }],
+        signals: [{ kind: 'conntrack-allowance', source: 'aws-ena-conntrack', value: 32 }],
       },
     ]);
     expect(out.missing).toEqual(['i-2']);
+  });
+
+  it('aws ENA: per-interface series win over the aggregated one; other instances and metrics ignored', () => {
+    const m = (
+      dimensions: { Name: string; Value: string }[],
+      name = 'ethtool_conntrack_allowance_exceeded',
+    ) => ({
+      Namespace: 'CWAgent',
+      MetricName: name,
+      Dimensions: dimensions,
+    });
+    const agent = (id: string, iface: string) => [
+      { Name: 'InstanceId', Value: id },
+      { Name: 'interface', Value: iface },
+      { Name: 'driver', Value: 'ena' },
+    ];
+    const found = enaSeries(
+      [
+        m([{ Name: 'InstanceId', Value: 'i-1' }]),
+        m(agent('i-1', 'eth0')),
+        m(agent('i-1', 'eth1')),
+        m(agent('i-1', 'eth1')), // listed twice (pages overlap): read once
+        m([{ Name: 'InstanceId', Value: 'i-2' }]),
+        m(agent('i-9', 'eth0')), // not a node of this cluster
+        m(agent('i-2', 'eth0'), 'ethtool_bw_in_allowance_exceeded'),
+      ],
+      ['i-1', 'i-2', 'i-3'],
+    );
+    expect(found.get('i-1')?.map((s) => s.dimensions.find((d) => d.Name === 'interface')?.Value)).toEqual([
+      'eth0',
+      'eth1',
+    ]);
+    expect(found.get('i-2')).toEqual([
+      { instanceId: 'i-2', dimensions: [{ Name: 'InstanceId', Value: 'i-2' }] },
+    ]);
+    expect(found.has('i-3')).toBe(false);
+    expect(found.has('i-9')).toBe(false);
   });
 });

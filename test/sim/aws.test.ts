@@ -1,5 +1,10 @@
 import { Agent } from 'node:https';
-import { CloudWatchClient, GetMetricDataCommand, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
+import {
+  CloudWatchClient,
+  GetMetricDataCommand,
+  ListMetricsCommand,
+  type MetricDataQuery,
+} from '@aws-sdk/client-cloudwatch';
 import { DescribeNatGatewaysCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
@@ -38,13 +43,20 @@ const config = () => ({
 });
 const start = new Date('2026-11-20T10:00:00Z');
 const end = new Date('2026-11-20T10:05:00Z');
-const ena = (instanceId: string, id = 'c0'): MetricDataQuery => ({
+/** The agent's layout: {InstanceId, driver, interface} (`aggregated`: {InstanceId} alone). */
+const ena = (instanceId: string, id = 'c0', aggregated = false): MetricDataQuery => ({
   Id: id,
   MetricStat: {
     Metric: {
       Namespace: 'CWAgent',
       MetricName: 'ethtool_conntrack_allowance_exceeded',
-      Dimensions: [{ Name: 'InstanceId', Value: instanceId }],
+      Dimensions: aggregated
+        ? [{ Name: 'InstanceId', Value: instanceId }]
+        : [
+            { Name: 'InstanceId', Value: instanceId },
+            { Name: 'interface', Value: 'eth0' },
+            { Name: 'driver', Value: 'ena' },
+          ],
     },
     Period: 60,
     Stat: 'Maximum',
@@ -128,6 +140,48 @@ describe('simulated CloudWatch (AWS JSON 1.0, as @aws-sdk/client-cloudwatch spea
       ...(second.MetricDataResults?.[0]?.Values ?? []),
     ];
     expect((values.at(-1) ?? 0) - (values[0] ?? 0)).toBe(10);
+  });
+
+  it('matches the exact dimension set: {InstanceId} alone finds nothing the agent published per interface', async () => {
+    const cw = new CloudWatchClient(config());
+    const out = await cw.send(
+      new GetMetricDataCommand({
+        StartTime: start,
+        EndTime: end,
+        MetricDataQueries: [ena(instance(1), 'full'), ena(instance(1), 'agg', true)],
+      }),
+    );
+    const byId = new Map(out.MetricDataResults?.map((r) => [r.Id, r.Values ?? []]));
+    expect(byId.get('full')?.length).toBeGreaterThan(0);
+    expect(byId.get('agg')).toEqual([]);
+  });
+
+  it('lists the agent’s ENA series with their dimension sets (ListMetrics, filtered by dimension name)', async () => {
+    const cw = new CloudWatchClient(config());
+    const out = await cw.send(
+      new ListMetricsCommand({
+        Namespace: 'CWAgent',
+        MetricName: 'ethtool_conntrack_allowance_exceeded',
+        Dimensions: [{ Name: 'InstanceId' }],
+      }),
+    );
+    expect(out.NextToken).toBeUndefined();
+    expect(out.Metrics).toHaveLength(3);
+    expect(out.Metrics?.[1]).toEqual({
+      Namespace: 'CWAgent',
+      MetricName: 'ethtool_conntrack_allowance_exceeded',
+      Dimensions: [
+        { Name: 'InstanceId', Value: instance(1) },
+        { Name: 'driver', Value: 'ena' },
+        { Name: 'interface', Value: 'eth0' },
+      ],
+    });
+    const nat = await cw.send(new ListMetricsCommand({ Namespace: 'AWS/NATGateway' }));
+    expect(nat.Metrics?.map((m) => m.MetricName).sort()).toEqual([
+      'ActiveConnectionCount',
+      'ErrorPortAllocation',
+      'PacketsDropCount',
+    ]);
   });
 
   it('refuses unsigned requests', async () => {

@@ -25,6 +25,21 @@ resource "aws_secretsmanager_secret" "notify" {
   tags        = var.tags
 }
 
+# The CloudWatch agent configuration that publishes ENA ethtool_conntrack_allowance_exceeded (namespace
+# CWAgent, dimensions InstanceId + the ethtool input's interface and driver). Nodes fetch it with
+#   amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c ssm:AmazonCloudWatch-snatguard-ena
+# (CloudWatchAgentServerPolicy on the node role allows ssm:GetParameter on AmazonCloudWatch-*).
+# snatguard lists the series first, so {InstanceId, interface, driver} is found as published; adding
+# aggregation_dimensions [["InstanceId"]] is optional.
+resource "aws_ssm_parameter" "cloudwatch_agent" {
+  count       = var.create_agent_config ? 1 : 0
+  name        = "AmazonCloudWatch-${var.name}-ena"
+  description = "CloudWatch agent config: ENA conntrack allowance metrics for snatguard."
+  type        = "String"
+  value       = file("${path.module}/cloudwatch-agent-ena.json")
+  tags        = var.tags
+}
+
 # ----------------------------------------------------------------------------------------------
 # IAM: the function's role (what snatguard calls) and the scheduler's role (invoke only)
 # ----------------------------------------------------------------------------------------------
@@ -49,7 +64,7 @@ resource "aws_iam_role" "lambda" {
 data "aws_iam_policy_document" "lambda" {
   statement {
     sid       = "ReadMetrics"
-    actions   = ["cloudwatch:GetMetricData"]
+    actions   = ["cloudwatch:GetMetricData", "cloudwatch:ListMetrics"]
     resources = ["*"]
   }
 

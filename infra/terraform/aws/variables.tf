@@ -84,3 +84,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "create_agent_config" {
+  description = "Store the CloudWatch agent config for ENA conntrack metrics as SSM parameter AmazonCloudWatch-<name>-ena."
+  type        = bool
+  default     = true
+}

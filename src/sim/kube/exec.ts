@@ -4,7 +4,10 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { messageOf } from '../../errors.js';
 import { renderConntrackStat } from '../../sockets/conntrack.js';
+import type { ExecOutcome } from '../backend.js';
+import { renderConntrackTable } from '../conntrack-table.js';
 import type { PodRuntime, World } from '../world.js';
 
 export const EXEC_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io'];
@@ -51,12 +54,6 @@ export function podFile(world: World, pod: PodRuntime, path: string): string | u
   }
 }
 
-interface ExecOutcome {
-  stdout: string;
-  stderr: string;
-  status: Record<string, unknown>;
-}
-
 const success = { metadata: {}, status: 'Success' };
 
 /** The Status kubelet reports when the runtime cannot start the process. */
@@ -77,6 +74,21 @@ export function notFoundStatus(pod: PodRuntime, command: string): Record<string,
 export function runCommand(world: World, pod: PodRuntime, command: string[]): ExecOutcome {
   const [program = '', ...args] = command;
   const base = program.split('/').pop() ?? program;
+  // The node's conntrack table, listed (never changed) from a hostNetwork pod (kube-proxy ships conntrack).
+  if (
+    pod.exec !== 'no-cat' &&
+    pod.hostNetwork &&
+    base === 'conntrack' &&
+    ['-L', '--dump'].includes(args[0] ?? '')
+  ) {
+    const stdout = renderConntrackTable(world, pod.node);
+    const flows = stdout === '' ? 0 : stdout.split('\n').length - 1;
+    return {
+      stdout,
+      stderr: `conntrack v1.4.7 (conntrack-tools): ${flows} flow entries have been shown.\n`,
+      status: success,
+    };
+  }
   if (pod.exec === 'no-cat' || base !== 'cat')
     return { stdout: '', stderr: '', status: notFoundStatus(pod, program) };
   let stdout = '';
@@ -98,6 +110,30 @@ export function runCommand(world: World, pod: PodRuntime, command: string[]): Ex
       details: { causes: [{ reason: 'ExitCode', message: '1' }] },
     },
   };
+}
+
+/** The backend's answer for its pods (src/sim/backend.ts), the snapshot's for the rest. */
+async function liveOrSnapshot(world: World, pod: PodRuntime, command: string[]): Promise<ExecOutcome> {
+  if (world.backend?.exec) {
+    try {
+      const live = await world.backend.exec(pod, command);
+      if (live) return live;
+    } catch (e) {
+      // As a kubelet reports a runtime failure: a Status with the message, never a crashed server.
+      return {
+        stdout: '',
+        stderr: '',
+        status: {
+          metadata: {},
+          status: 'Failure',
+          message: `Internal error occurred: ${messageOf(e)}`,
+          reason: 'InternalError',
+          code: 500,
+        },
+      };
+    }
+  }
+  return runCommand(world, pod, command);
 }
 
 function send(ws: WebSocket, channel: number, text: string): void {
@@ -123,9 +159,10 @@ export function createExecServer(world: World) {
         ws.on('close', () => open.delete(ws));
         ws.on('error', () => ws.terminate());
         if (pod.exec === 'hang') return; // never answers; the socket closes when the client goes away
-        const answer = () => {
+        const answer = async () => {
           if (ws.readyState !== ws.OPEN) return;
-          const out = runCommand(world, pod, command);
+          const out = await liveOrSnapshot(world, pod, command);
+          if (ws.readyState !== ws.OPEN) return;
           if (out.stdout) send(ws, STDOUT, out.stdout);
           if (out.stderr) send(ws, STDERR, out.stderr);
           send(ws, ERROR, JSON.stringify(out.status));
@@ -133,9 +170,9 @@ export function createExecServer(world: World) {
         };
         const delay = world.faults.execLatencyMs;
         if (delay > 0) {
-          const timer = setTimeout(answer, delay);
+          const timer = setTimeout(() => void answer(), delay);
           ws.on('close', () => clearTimeout(timer));
-        } else answer();
+        } else void answer();
       });
     },
     /** Protocols the client offers that we speak. */

@@ -1,0 +1,42 @@
+// The node's conntrack table, read through the node probe: `conntrack -L -o extended` (netlink; the
+// /proc/net/nf_conntrack file is often absent) in a hostNetwork pod on the node that has the tool and
+// NET_ADMIN (kube-proxy, or snatguard's node-probe DaemonSet). Read-only: only the listing is ever run.
+import { type ConntrackTable, parseConntrackTable } from '../analysis/conntrack-table.js';
+import { ClusterError, ExecError } from '../errors.js';
+import type { ExecLimits, PodInfo } from '../model.js';
+import type { PodExec } from '../ports.js';
+import { type ProbeTarget, probeCandidates } from './node-probe.js';
+
+export const CONNTRACK_LIST = ['conntrack', '-L', '-o', 'extended'] as const;
+
+export interface NodeFlowsOptions {
+  targets: readonly ProbeTarget[];
+  limits: ExecLimits;
+}
+
+export type NodeFlows = (node: string, signal: AbortSignal, podsOnNode: PodInfo[]) => Promise<ConntrackTable>;
+
+/** Reads a node's conntrack table through the first probe pod that has `conntrack`. */
+export function nodeFlows(exec: PodExec, options: NodeFlowsOptions): NodeFlows {
+  return async (node, signal, podsOnNode) => {
+    const run = exec.run;
+    if (run === undefined) throw new ClusterError('this exec cannot run conntrack');
+    const candidates = probeCandidates(node, podsOnNode, options.targets);
+    if (candidates.length === 0) throw new ClusterError(`no hostNetwork probe pod on node ${node}`);
+    const failures: string[] = [];
+    for (const pod of candidates) {
+      try {
+        const text = await run.call(exec, pod, CONNTRACK_LIST, options.limits, signal);
+        return parseConntrackTable(text);
+      } catch (e) {
+        // A probe without the conntrack tool: try the next candidate.
+        if (e instanceof ExecError && e.kind === 'not-found') {
+          failures.push(`${pod.namespace}/${pod.name}: no conntrack`);
+          continue;
+        }
+        throw e;
+      }
+    }
+    throw new ExecError(`no probe pod on node ${node} has conntrack: ${failures.join('; ')}`, 'not-found');
+  };
+}
