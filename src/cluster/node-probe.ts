@@ -88,17 +88,27 @@ export function nodeProbe(kc: KubeConfig, exec: PodExec, options: NodeProbeOptio
     }
   };
 
-  /** Probe pods on the node that are not running (Pending, failing): named in the error. Best effort. */
+  /**
+   * Probe pods meant for the node that are not running, named in the error. A DaemonSet pod the
+   * scheduler has not placed has no spec.nodeName yet, only a required node affinity on
+   * metadata.name (so a spec.nodeName field selector misses it). Best effort.
+   */
   const notRunning = async (node: string): Promise<string[]> => {
     const out: string[] = [];
     for (const t of targets) {
       try {
-        const query = { fieldSelector: `spec.nodeName=${node}`, labelSelector: t.selector };
         const list = t.namespace
-          ? await core.listNamespacedPod({ namespace: t.namespace, ...query })
-          : await core.listPodForAllNamespaces(query);
-        for (const p of list.items)
-          out.push(`${p.metadata?.namespace}/${p.metadata?.name} is ${p.status?.phase ?? 'Unknown'}`);
+          ? await core.listNamespacedPod({ namespace: t.namespace, labelSelector: t.selector })
+          : await core.listPodForAllNamespaces({ labelSelector: t.selector });
+        for (const p of list.items) {
+          const pinned =
+            p.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms?.some(
+              (term) => term.matchFields?.some((f) => f.key === 'metadata.name' && f.values?.includes(node)),
+            );
+          if (p.spec?.nodeName !== node && !(p.spec?.nodeName === undefined && pinned)) continue;
+          const where = p.spec?.nodeName ? '' : ', not scheduled';
+          out.push(`${p.metadata?.namespace}/${p.metadata?.name} is ${p.status?.phase ?? 'Unknown'}${where}`);
+        }
       } catch {
         // The error already says what is missing; this only adds detail.
       }

@@ -17,7 +17,15 @@ import { type AddressClassifier, createClassifier } from '../sockets/address.js'
 import type { SimBackend } from './backend.js';
 import { RESOURCES, type ResourceType } from './kube/resources.js';
 import { type ConcreteSocket, expandSockets, renderTables, snatByDestination } from './kube/sockets.js';
-import { ApiError, alreadyExists, conflict, invalid, notFound, statusBody } from './kube/status.js';
+import {
+  ApiError,
+  alreadyExists,
+  conflict,
+  invalid,
+  notFound,
+  qualified,
+  statusBody,
+} from './kube/status.js';
 import {
   type ExecBehaviour,
   intToIpv4,
@@ -282,6 +290,24 @@ export class World implements SimWorld {
     const old = map.get(k);
     if (!old) throw notFound(resource, t.group, name);
     const given = body.metadata?.resourceVersion;
+    // Leases allow no unconditional update (their strategy's AllowUnconditionalUpdate is false):
+    // kube-apiserver v1.20.2 answers 422 (test/fixtures/wire/kube-real/lease-update-without-resourceversion.json).
+    if ((given === undefined || given === '') && resource === 'leases') {
+      const message = 'Invalid value: 0x0: must be specified for an update';
+      throw new ApiError(
+        statusBody(
+          422,
+          'Invalid',
+          `${qualified(resource, t.group)} "${name}" is invalid: metadata.resourceVersion: ${message}`,
+          {
+            name,
+            group: t.group,
+            kind: resource,
+            causes: [{ reason: 'FieldValueInvalid', message, field: 'metadata.resourceVersion' }],
+          },
+        ),
+      );
+    }
     if (given !== undefined && given !== '' && given !== old.metadata.resourceVersion)
       throw conflict(resource, t.group, name);
     if (body.metadata?.name !== undefined && body.metadata.name !== name)
