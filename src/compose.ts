@@ -34,6 +34,8 @@ export interface ComposeEnv {
   world?: SimWorld;
   fetch?: typeof fetch;
   onProgress?: RunDeps['onProgress'];
+  /** Marks every chat message (`replay of NAME`). */
+  notifyTag?: string;
 }
 
 export async function compose(config: Config, env: ComposeEnv): Promise<RunDeps> {
@@ -91,7 +93,13 @@ export async function compose(config: Config, env: ComposeEnv): Promise<RunDeps>
       notified: RunState['notified'],
       signal: AbortSignal,
     ): Promise<NotifyOutcome> =>
-      notify(report, notified, now(), notifyConfigOf(config), { log: env.log, signal, fetch: env.fetch }),
+      notify(
+        report,
+        notified,
+        now(),
+        { ...notifyConfigOf(config), ...(env.notifyTag ? { tag: env.notifyTag } : {}) },
+        { log: env.log, signal, fetch: env.fetch },
+      ),
     onProgress: env.onProgress,
   };
 }

@@ -218,6 +218,10 @@ export interface CloudFacts {
     idleTimeoutMinutes?: number;
     nodeCount?: number;
     natGateway?: { failedSnat: number; totalConnections: number; packetsDropped: number };
+    /** The node pools sit in the cluster's own VNet (an agent pool subnet outside the node resource group). */
+    customVnet?: boolean;
+    /** The first agent pool subnet of an own VNet, for the commands. */
+    vnetSubnet?: { resourceGroup: string; vnet: string; subnet: string };
   };
   aws?: {
     natGateways: {
@@ -228,6 +232,8 @@ export interface CloudFacts {
       ips?: number;
     }[];
     awsNodeEnv?: Record<string, string>;
+    /** aws-node as the EKS managed add-on vpc-cni (DescribeAddon); undefined = not known. */
+    vpcCniAddon?: { managed: boolean; configurationValues?: string };
   };
 }
 
@@ -375,7 +381,10 @@ export interface NodeReport {
   signals: PressureSignal[];
   reasons?: string[];
   podsInspected: number;
+  /** Pods with no way in (no `cat`): the one count every output shows. */
   podsUninspectable: number;
+  /** Pods whose read failed (timeout, exec error): named in RunReport.errors. */
+  podsFailed?: number;
   snatSockets?: number;
   conntrack?: ConntrackReading & { ratio: number; insertFailedDelta?: number; dropDelta?: number };
   /**

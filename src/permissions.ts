@@ -107,7 +107,13 @@ export const AZURE_KUBERNETES_ACCESS = {
 /** Which IAM principal an AWS grant belongs to. */
 export type AwsPrincipal = 'lambda' | 'scheduler';
 /** What an AWS statement's Resource is. `*` where the action has no resource-level permissions. */
-export type AwsResourceKind = 'any' | 'cluster' | 'notify-secret' | 'log-group' | 'function';
+export type AwsResourceKind =
+  | 'any'
+  | 'cluster'
+  | 'vpc-cni-addon'
+  | 'notify-secret'
+  | 'log-group'
+  | 'function';
 
 export interface AwsIamGrant {
   /** Statement id used in Terraform's policy documents. */
@@ -138,6 +144,16 @@ export const AWS_IAM: readonly AwsIamGrant[] = [
     resource: 'cluster',
     neededBy: 'code',
     why: 'API server endpoint and CA for the IAM-authenticated Kubernetes client.',
+  },
+  {
+    sid: 'DescribeAddon',
+    principal: 'lambda',
+    actions: ['eks:DescribeAddon'],
+    resource: 'vpc-cni-addon',
+    neededBy: 'code',
+    why:
+      'Whether aws-node is the managed add-on vpc-cni (and its configuration values): the advice then says ' +
+      'aws eks update-addon --configuration-values, which add-on updates keep, instead of kubectl set env.',
   },
   {
     sid: 'DescribeNetwork',

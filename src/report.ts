@@ -66,7 +66,7 @@ export function unseenParts(u: Unseen | undefined): string[] {
   const parts: string[] = [];
   if (u.sourcesFailed > 0) parts.push(`${u.sourcesFailed} of ${count(u.sources, 'pressure source')} failed`);
   if (u.metricErrors > 0) parts.push(`${count(u.metricErrors, 'metric read')} failed`);
-  if (u.nodesNotInspected > 0) parts.push(`${count(u.nodesNotInspected, 'hot node')} not inspected`);
+  if (u.nodesNotInspected > 0) parts.push(`${count(u.nodesNotInspected, 'node')} not inspected`);
   if (u.podsFailed > 0) parts.push(`${count(u.podsFailed, 'pod')} could not be read`);
   if (u.podsUninspectable > 0) parts.push(`${count(u.podsUninspectable, 'pod')} uninspectable`);
   if (u.conntrackUnread > 0) parts.push(`conntrack unread on ${count(u.conntrackUnread, 'node')}`);

@@ -13,7 +13,7 @@ import {
   type NodeAllocation,
   nodesToWatch,
 } from './analysis/forecast.js';
-import { findHotNodes, selectedNodes } from './analysis/hot-nodes.js';
+import { findHotNodes, hotOnEvidence, type NodeEvidence, selectedNodes } from './analysis/hot-nodes.js';
 import { analyzeOffenders, type OffenderAnalysis } from './analysis/offenders.js';
 import { inspectNode } from './cluster/inspect.js';
 import { keepLease, type LeaseKeeper } from './cluster/lease.js';
@@ -383,31 +383,40 @@ async function scanAndAct(
     errors.push({ stage: 'nodes', target: 'nodes', message: messageOf(e) });
     return failureReason('nodes', e);
   }
-  const { hot: hotNodes, cool } = selectHotNodes(config, pressure, allNodes, errors);
-  // Pod CIDRs the nodes carry are cluster addresses even when the config does not list them.
-  const classifier = createClassifier({
-    clusterCidrs: [...new Set([...config.network.clusterCidrs, ...allNodes.flatMap((n) => n.podCIDRs)])],
-    nonSnatCidrs: config.network.nonSnatCidrs,
-  });
+  const selection = selectHotNodes(config, pressure, allNodes, errors);
+  // provider none (scan): every selected node is inspected, and hot only on what is measured there.
   // Early warning: not-hot nodes whose cloud figures show pressure or growth are read too (never acted on).
-  const allocations = nodeAllocations([...hotNodes, ...cool]);
   const watched = nodesToWatch({
     now,
     horizonMinutes: config.forecast.horizonMinutes,
     // Half the hot threshold: far enough below it that three samples exist before the node is hot.
     watchRatio: config.thresholds.snatUsedRatio / 2,
-    nodes: allocations,
+    nodes: nodeAllocations(selection.hot, selection.cool),
     history: state.history ?? emptyHistory(),
   });
   const watchSet = new Set(watched);
-  log.info({ nodes: allNodes.length, hot: hotNodes.map((h) => h.name), watched }, 'hot nodes found');
+  const toInspect = [...selection.hot, ...selection.cool.filter((c) => watchSet.has(c.name))];
+  let hotNodes = selection.hot;
+  let cool = selection.cool;
+  // Pod CIDRs the nodes carry are cluster addresses even when the config does not list them.
+  const classifier = createClassifier({
+    clusterCidrs: [...new Set([...config.network.clusterCidrs, ...allNodes.flatMap((n) => n.podCIDRs)])],
+    nonSnatCidrs: config.network.nonSnatCidrs,
+  });
+  log.info(
+    {
+      nodes: allNodes.length,
+      [selection.onEvidence ? 'inspect' : 'hot']: selection.hot.map((h) => h.name),
+      watched,
+    },
+    selection.onEvidence ? 'nodes to inspect' : 'hot nodes found',
+  );
 
   // inspect: per node, pods and the node's conntrack, every failure contained to its node or pod
   const inspections: PodInspection[] = [];
   const conntrack = new Map<string, ConntrackReading>();
   // Nodes read in full before the deadline: the only ones a restart may be planned from.
   const complete = new Set<string>();
-  const toInspect = [...hotNodes, ...cool.filter((c) => watchSet.has(c.name))];
   const progress = { nodesDone: 0, nodes: toInspect.length, podsDone: 0, pods: 0 };
   let podsListed = 0;
   let execs = 0;
@@ -513,6 +522,16 @@ async function scanAndAct(
 
   const ct = conntrackFindings(conntrack, state.conntrack, config.thresholds, now);
   ctx.conntrackState = ct.state;
+  if (selection.onEvidence) {
+    const measured = hotOnEvidence(
+      toInspect,
+      evidenceOf(inspections, conntrack),
+      config.network.snatPortsPerNode,
+      config.thresholds,
+    );
+    hotNodes = measured.hot;
+    cool = measured.cool;
+  }
 
   // owners, with the reader's per-run cache
   const owners = new Map<string, WorkloadRef | null>();
@@ -539,11 +558,18 @@ async function scanAndAct(
   const candidates = [...offenders, ...analysis.belowThreshold];
 
   const watchedAnalysis = analyzeOffenders(inspections, owners, config.offender, watched);
-  const early = earlyWarning(config, now, state, allocations, [...hotNodes.map((h) => h.name), ...watched], {
-    nodeCount: allNodes.length,
-    facts,
-    analyses: [analysis, watchedAnalysis],
-  });
+  const early = earlyWarning(
+    config,
+    now,
+    state,
+    nodeAllocations(hotNodes, cool),
+    [...hotNodes.map((h) => h.name), ...watched],
+    {
+      nodeCount: allNodes.length,
+      facts,
+      analyses: [analysis, watchedAnalysis],
+    },
+  );
   ctx.history = early.history;
   // A forecast restarts only when rails.preemptive is true, and then through the same rails.
   if (config.rails.preemptive) {
@@ -627,6 +653,32 @@ async function scanAndAct(
   ].sort(compareRecommendations);
   ctx.stats = { podsListed, execs, durationMs: Date.now() - t0 };
   return undefined;
+}
+
+/** Per node: the busiest destination's SNAT-consuming sockets over every pod read there, and conntrack. */
+function evidenceOf(
+  inspections: readonly PodInspection[],
+  conntrack: ReadonlyMap<string, ConntrackReading>,
+): Map<string, NodeEvidence> {
+  const perNode = new Map<string, Map<string, number>>();
+  for (const i of inspections) {
+    if (i.status !== 'ok' || !i.summary) continue;
+    const dests = perNode.get(i.pod.node) ?? new Map<string, number>();
+    for (const d of i.summary.destinations) dests.set(d.remote, (dests.get(d.remote) ?? 0) + d.sockets);
+    perNode.set(i.pod.node, dests);
+  }
+  const out = new Map<string, NodeEvidence>();
+  for (const [node, dests] of perNode) {
+    let busiest: { remote: string; sockets: number } | undefined;
+    for (const [remote, sockets] of dests) {
+      if (!busiest || sockets > busiest.sockets || (sockets === busiest.sockets && remote < busiest.remote))
+        busiest = { remote, sockets };
+    }
+    if (busiest) out.set(node, { busiest });
+  }
+  for (const [node, r] of conntrack)
+    out.set(node, { ...out.get(node), conntrack: { count: r.count, max: r.max } });
+  return out;
 }
 
 /**
@@ -724,9 +776,10 @@ function bounded<T>(p: Promise<T>, signal: AbortSignal, what: string): Promise<T
 }
 
 /** Per node, the SNAT ports its cloud signals report (the fullest signal when there are several). */
-function nodeAllocations(nodes: readonly HotNode[]): NodeAllocation[] {
+function nodeAllocations(hot: readonly HotNode[], cool: readonly HotNode[]): NodeAllocation[] {
   const out: NodeAllocation[] = [];
-  for (const n of nodes) {
+  const hotNames = new Set(hot.map((h) => h.name));
+  for (const n of [...hot, ...cool]) {
     let best: { used?: number; allocated: number; ratio: number } | undefined;
     for (const s of n.signals) {
       if (s.kind !== 'snat-ports' || !s.allocated) continue;
@@ -738,7 +791,7 @@ function nodeAllocations(nodes: readonly HotNode[]): NodeAllocation[] {
         name: n.name,
         allocated: best.allocated,
         ...(best.used !== undefined ? { used: best.used } : {}),
-        hot: n.reasons.length > 0 && n.signals.length > 0,
+        hot: hotNames.has(n.name),
       });
   }
   return out;
@@ -802,10 +855,10 @@ function selectHotNodes(
   pressure: NodePressure[],
   nodes: NodeInfo[],
   errors: RunError[],
-): { hot: HotNode[]; cool: HotNode[] } {
+): { hot: HotNode[]; cool: HotNode[]; onEvidence?: boolean } {
   if (config.provider === 'none' && pressure.length === 0) {
-    // No cloud to ask: inspect every node the selector names (scan --provider none).
-    return { hot: selectedNodes(nodes, config.inspect.nodeSelector), cool: [] };
+    // No cloud to ask: inspect every node the selector names (scan --provider none); hot on evidence.
+    return { hot: selectedNodes(nodes, config.inspect.nodeSelector), cool: [], onEvidence: true };
   }
   const { hot, cool, unmatched } = findHotNodes(pressure, nodes, config.thresholds);
   for (const key of unmatched) {
@@ -831,17 +884,34 @@ function nodeReports(
       signals: h.signals,
       reasons: h.reasons,
       podsInspected: mine.filter((i) => i.status === 'ok').length,
-      podsUninspectable: mine.filter((i) => i.status !== 'ok').length,
+      // One count of uninspectable pods everywhere (table, chat, advice): pods with no way in. Pods whose
+      // read failed are counted apart (podsFailed) and named in errors.
+      podsUninspectable: mine.filter((i) => i.status === 'uninspectable').length,
       snatSockets: snatSockets.get(h.name) ?? 0,
     };
+    const failed = mine.filter((i) => i.status === 'failed').length;
+    if (failed > 0) report.podsFailed = failed;
     const ct = conntrack.get(h.name);
     if (ct) report.conntrack = ct;
     return report;
   });
   // Nodes the cloud reported on without crossing a threshold, then the rest: the report lists every node.
   const listed = new Set([...hot, ...cool].map((n) => n.name));
-  for (const n of cool)
-    reports.push({ name: n.name, hot: false, signals: n.signals, podsInspected: 0, podsUninspectable: 0 });
+  for (const n of cool) {
+    const mine = inspections.filter((i) => i.pod.node === n.name);
+    const report: NodeReport = {
+      name: n.name,
+      hot: false,
+      signals: n.signals,
+      podsInspected: mine.filter((i) => i.status === 'ok').length,
+      podsUninspectable: mine.filter((i) => i.status === 'uninspectable').length,
+    };
+    const failed = mine.filter((i) => i.status === 'failed').length;
+    if (failed > 0) report.podsFailed = failed;
+    const ct = conntrack.get(n.name);
+    if (ct) report.conntrack = ct;
+    reports.push(report);
+  }
   for (const n of all) {
     if (!listed.has(n.name))
       reports.push({ name: n.name, hot: false, signals: [], podsInspected: 0, podsUninspectable: 0 });

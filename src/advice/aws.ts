@@ -11,6 +11,43 @@ import type { AdviceInput } from './types.js';
 
 export const RANDOMIZESNAT = 'AWS_VPC_K8S_CNI_RANDOMIZESNAT';
 export const EXTERNALSNAT = 'AWS_VPC_K8S_CNI_EXTERNALSNAT';
+/** RANDOMIZESNAT values whose SNAT port choice races under load (aws/amazon-vpc-cni-k8s README). */
+const RACY_MODES = new Set(['none', 'hashrandom']);
+
+/**
+ * How to set an aws-node variable so that it lasts. On the EKS managed add-on `vpc-cni`, `kubectl set
+ * env` is reverted by the next add-on update: the add-on's configuration values carry the env
+ * (`aws eks update-addon --configuration-values`, merged into what is configured now). Self-managed:
+ * `kubectl set env`. Unknown (DescribeAddon not answered): both, add-on first.
+ */
+export function awsNodeEnvFix(input: AdviceInput, name: string, value: string): string {
+  const cluster = input.target?.cluster ?? '<cluster>';
+  const addon = input.cloud.aws?.vpcCniAddon;
+  const kubectl = `kubectl set env daemonset aws-node -n kube-system ${name}=${value}`;
+  if (addon && !addon.managed) return kubectl;
+  let config: Record<string, unknown> = {};
+  try {
+    const parsed: unknown = addon?.configurationValues ? JSON.parse(addon.configurationValues) : {};
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
+      config = parsed as Record<string, unknown>;
+  } catch {
+    // YAML or unreadable configuration values: start from the variable alone and say so below.
+  }
+  const env = config.env && typeof config.env === 'object' ? (config.env as Record<string, unknown>) : {};
+  const values = JSON.stringify({ ...config, env: { ...env, [name]: value } });
+  const update = `aws eks update-addon --cluster-name ${cluster} --addon-name vpc-cni --configuration-values '${values}'`;
+  return addon ? update : `${update}  # managed add-on vpc-cni; self-managed aws-node: ${kubectl}`;
+}
+
+/** The sentence that says which of the two forms applies and why. */
+export function awsNodeEnvHow(input: AdviceInput): string {
+  const addon = input.cloud.aws?.vpcCniAddon;
+  if (addon?.managed)
+    return ' aws-node is the EKS managed add-on vpc-cni: set the variable in its configuration values (kubectl set env would be reverted by the next add-on update).';
+  if (addon && !addon.managed)
+    return ' aws-node is self-managed (no vpc-cni add-on), so kubectl set env lasts.';
+  return ' Whether aws-node is the managed add-on vpc-cni is unknown (eks:DescribeAddon did not answer): on the add-on use its configuration values (kubectl set env is reverted by add-on updates); on a self-managed aws-node, kubectl set env.';
+}
 
 /**
  * insert_failed growth on a node: the delta since the last run when known; on a first run (no delta)
@@ -35,10 +72,10 @@ export function randomizeSnatPrng(input: AdviceInput): Recommendation[] {
   if (input.provider !== 'aws') return [];
   const env = input.cloud.aws?.awsNodeEnv;
   if (!env) return []; // unknown: never guess
-  const mode = env[RANDOMIZESNAT]?.trim();
-  // Unset means prng (the default since VPC CNI 1.7); EXTERNALSNAT=true makes the setting moot.
-  if (mode === undefined || mode === '' || mode.toLowerCase() === 'prng' || isTrue(env[EXTERNALSNAT]))
-    return [];
+  const mode = env[RANDOMIZESNAT]?.trim() ?? '';
+  // Only the two non-random modes: unset means prng (the default since VPC CNI 1.7), any other value is
+  // not one aws-node knows; EXTERNALSNAT=true makes the setting moot.
+  if (!RACY_MODES.has(mode.toLowerCase()) || isTrue(env[EXTERNALSNAT])) return [];
   const growing = input.nodes.filter((n) => insertFailedGrowth(n) > 0);
   const pressured = input.nodes.filter((n) => n.hot || conntrackPressured(n, input));
   const gatewayErrors = (input.cloud.aws?.natGateways ?? []).filter((g) => g.errorPortAllocation > 0);
@@ -65,8 +102,9 @@ export function randomizeSnatPrng(input: AdviceInput): Recommendation[] {
         `${evidence.join('; ')}. aws-node sets ${RANDOMIZESNAT}=${mode}, so its SNAT rule picks source ports ` +
         `${mode.toLowerCase() === 'none' ? 'sequentially' : 'by hash'}; under load two connections race for the same port, ` +
         `the conntrack insert fails (insert_failed grows) and the SYN is retransmitted: connects take exactly 1 s or 3 s. ` +
-        `prng (--random-fully) is the VPC CNI default since 1.7 and avoids the race.`,
-      fix: `kubectl set env daemonset aws-node -n kube-system ${RANDOMIZESNAT}=prng`,
+        `prng (--random-fully) is the VPC CNI default since 1.7 and avoids the race.` +
+        awsNodeEnvHow(input),
+      fix: awsNodeEnvFix(input, RANDOMIZESNAT, 'prng'),
     },
   ];
 }
@@ -103,8 +141,9 @@ export function externalSnat(input: AdviceInput): Recommendation[] {
         `Only for nodes in private subnets whose route to the internet is the NAT gateway: nodes in public subnets lose internet access.` +
         (mode === 'prng'
           ? ''
-          : ' Switching RANDOMIZESNAT to prng (AWS_RANDOMIZESNAT_PRNG) is the smaller change; try it first.'),
-      fix: `kubectl set env daemonset aws-node -n kube-system ${EXTERNALSNAT}=true`,
+          : ' Switching RANDOMIZESNAT to prng (AWS_RANDOMIZESNAT_PRNG) is the smaller change; try it first.') +
+        awsNodeEnvHow(input),
+      fix: awsNodeEnvFix(input, EXTERNALSNAT, 'true'),
     },
   ];
 }

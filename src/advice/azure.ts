@@ -109,6 +109,49 @@ function evidence(pressured: NodeSnat[]): string {
   return listSome(lines, 3);
 }
 
+/** The smallest IPv4 public IP prefix length holding `ips` addresses (Azure prefixes are /28–/31). */
+export function prefixLengthFor(ips: number): number {
+  let length = 31;
+  while (length > 28 && 2 ** (32 - length) < ips) length -= 1;
+  return length;
+}
+
+/**
+ * The move to a NAT gateway that AKS supports for this cluster (azure-aks-docs egress-outboundtype.md,
+ * migration tables): managedNATGateway only for the AKS-managed VNet; in the cluster's own VNet a NAT
+ * gateway is created, attached to the node subnet, and the outbound type becomes userAssignedNATGateway.
+ * VNet unknown: the managed command, with the own-VNet path in the text.
+ */
+export function natGatewayMove(input: AdviceInput, ips: number): { fix: string; how: string } {
+  const { rg, cluster } = names(input);
+  const azure = input.cloud.azure ?? {};
+  const managed = `az aks update --resource-group ${rg} --name ${cluster} --outbound-type managedNATGateway --nat-gateway-managed-outbound-ip-count ${ips}`;
+  const sub = azure.vnetSubnet;
+  const vrg = sub?.resourceGroup ?? '<vnet-resource-group>';
+  const length = prefixLengthFor(ips);
+  const userAssigned = [
+    `az network public-ip prefix create --resource-group ${vrg} --name ${cluster}-natgw-ips --length ${length}`,
+    `az network nat gateway create --resource-group ${vrg} --name ${cluster}-natgw --public-ip-prefixes ${cluster}-natgw-ips --idle-timeout 4`,
+    `az network vnet subnet update --resource-group ${vrg} --vnet-name ${sub?.vnet ?? '<vnet>'} --name ${sub?.subnet ?? '<node-subnet>'} --nat-gateway ${cluster}-natgw`,
+    `az aks update --resource-group ${rg} --name ${cluster} --outbound-type userAssignedNATGateway`,
+  ].join(' && ');
+  const ownVnet = `with the cluster in its own VNet, managedNATGateway is not supported: create a NAT gateway with a /${length} public IP prefix (${2 ** (32 - length)} IPs), attach it to the node subnet, then switch the outbound type to userAssignedNATGateway`;
+  if (azure.customVnet === true)
+    return {
+      fix: userAssigned,
+      how: `The node pools sit in your own VNet (${sub ? `${sub.vnet}/${sub.subnet}` : 'vnetSubnetID'}): ${ownVnet}.`,
+    };
+  if (azure.customVnet === false)
+    return {
+      fix: managed,
+      how: 'The cluster uses the AKS-managed VNet, so AKS can create and attach the NAT gateway (managedNATGateway).',
+    };
+  return {
+    fix: `${managed}  # own VNet: ${userAssigned}`,
+    how: `Whether the node pools use the AKS-managed VNet was not read: managedNATGateway is for the managed VNet; ${ownVnet}.`,
+  };
+}
+
 /** AZURE_LB_OUTBOUND_PORTS and AZURE_NAT_GATEWAY for a cluster whose egress is the AKS load balancer. */
 export function azureOutbound(input: AdviceInput): Recommendation[] {
   if (input.provider !== 'azure') return [];
@@ -144,13 +187,14 @@ export function azureOutbound(input: AdviceInput): Recommendation[] {
   const natPorts = 2 * Math.max(inUse, demand);
   const nat = azureNatGatewayIpsFor(natPorts);
   const natIps = Math.min(nat.ips, AZURE_NATGW_MAX_IPS);
-  const natFix = `az aks update --resource-group ${rg} --name ${cluster} --outbound-type managedNATGateway --nat-gateway-managed-outbound-ip-count ${natIps}`;
+  const { fix: natFix, how: natHow } = natGatewayMove(input, natIps);
   const natDetail =
     `A NAT gateway gives ${num(AZURE_NATGW_PORTS_PER_IP)} SNAT ports per public IP (up to ${AZURE_NATGW_MAX_IPS}), handed out on demand to the nodes that need them rather than preallocated; ` +
     `the nodes use ${num(inUse)} ports now, twice that is ${num(natPorts)} → ${plural(natIps, 'IP')}` +
     (nat.feasible
       ? '.'
-      : ` (${nat.ips} would be needed: even ${AZURE_NATGW_MAX_IPS} IPs are not enough; the demand itself has to come down — see CONNECTION_POOLING).`);
+      : ` (${nat.ips} would be needed: even ${AZURE_NATGW_MAX_IPS} IPs are not enough; the demand itself has to come down — see CONNECTION_POOLING).`) +
+    ` ${natHow}`;
 
   if (!lb.feasible) {
     return [

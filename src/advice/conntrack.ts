@@ -3,8 +3,12 @@ import type { NodeReport, Recommendation } from '../model.js';
 import { num, pct } from './format.js';
 import type { AdviceInput } from './types.js';
 
-/** The kernel's default: nf_conntrack_max = 4 × nf_conntrack_buckets. */
-export const CONNTRACK_ENTRIES_PER_BUCKET = 4;
+/**
+ * Entries per hash bucket the advice keeps: current kernels default nf_conntrack_max to
+ * nf_conntrack_buckets (Documentation/networking/nf_conntrack-sysctl.rst), one entry per bucket on
+ * average. (Older documentation said max = 4 × buckets.)
+ */
+export const CONNTRACK_ENTRIES_PER_BUCKET = 1;
 
 /** The smallest power of two ≥ n (n ≥ 1). */
 export function nextPowerOfTwo(n: number): number {
@@ -13,7 +17,7 @@ export function nextPowerOfTwo(n: number): number {
   return p;
 }
 
-/** A new table size: twice the current max (and twice the count), rounded up to a power of two; buckets = max / 4. */
+/** A new table size: twice the current max (and twice the count), rounded up to a power of two; buckets = max, as the kernel's default. */
 export function conntrackTarget(c: { count: number; max: number }): { max: number; buckets: number } {
   const max = nextPowerOfTwo(Math.max(2 * c.max, 2 * c.count, CONNTRACK_ENTRIES_PER_BUCKET));
   return { max, buckets: max / CONNTRACK_ENTRIES_PER_BUCKET };
@@ -44,7 +48,8 @@ export function conntrackRaiseMax(input: AdviceInput): Recommendation[] {
         `nf_conntrack_count ${num(c.count)} of nf_conntrack_max ${num(c.max)} (${pct(c.ratio)}, threshold ${pct(input.thresholds.conntrackUsedRatio)})` +
         (drops > 0 ? `; ${num(drops)} packets dropped for lack of room` : '') +
         `. When the table is full, new connections are dropped or marked INVALID and reset. ` +
-        `Raise nf_conntrack_max to ${num(target.max)} with ${num(target.buckets)} buckets (max = ${CONNTRACK_ENTRIES_PER_BUCKET} × buckets). ` +
+        `Raise nf_conntrack_max to ${num(target.max)} and nf_conntrack_buckets to ${num(target.buckets)}: current kernels default the max to the bucket count ` +
+        `(one entry per hash bucket on average; raising the max alone lengthens the hash chains). nf_conntrack_buckets can only be written in the node's own network namespace. ` +
         `kube-proxy sets the limit when it starts, so make it last with \`--conntrack-min=${target.max}\` ` +
         `(or \`--conntrack-max-per-core\` × cores ≥ ${num(target.max)}; conntrack.min / maxPerCore in KubeProxyConfiguration).`,
       fix: `sysctl -w net.netfilter.nf_conntrack_max=${target.max} net.netfilter.nf_conntrack_buckets=${target.buckets}`,

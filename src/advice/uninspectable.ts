@@ -22,24 +22,18 @@ export function uninspectablePods(input: AdviceInput): Recommendation[] {
   const base =
     `${plural(pods.length, 'pod')} on ${listSome(nodes, 3)} could not be read: ${listSome(names, UNINSPECTABLE_LIST_LIMIT)}. ` +
     `Reasons: ${reasonText}. Their sockets are not counted, so an offender may hide among them (a distroless image has no \`cat\`).`;
-  if (!input.nodeProbeFallback) {
-    return [
-      {
-        id: 'UNINSPECTABLE_PODS',
-        severity: 'warning',
-        title: `${plural(pods.length, 'pod')} could not be inspected`,
-        detail: `${base} The opt-in node-probe fallback reads such pods through snatguard's node probe instead of exec into them.`,
-        fix: 'inspect.nodeProbeFallback: true  (env SNATGUARD_INSPECT_NODE_PROBE_FALLBACK=true)',
-      },
-    ];
-  }
+  // Advise only what works today: an ephemeral debug container shares the pod's network namespace, so its
+  // `cat` reads the pod's socket tables. (Node-side reading is the kernel-lab issue's; until it ships, it
+  // is not advised, and no setting lowers this finding's severity.)
+  const first = pods[0]!.pod;
+  const [ns, name] = first.split('/');
   return [
     {
       id: 'UNINSPECTABLE_PODS',
-      severity: 'info',
-      title: `${plural(pods.length, 'pod')} could not be inspected, even through the node probe`,
-      detail: `${base} The node-probe fallback is on but did not reach them: check that the probe DaemonSet runs on ${listSome(nodes, 3)}.`,
-      fix: 'kubectl apply -f infra/kubernetes/node-probe.yaml',
+      severity: 'warning',
+      title: `${plural(pods.length, 'pod')} could not be inspected`,
+      detail: `${base} Read one by hand through an ephemeral debug container (it shares the pod's network namespace), or give the image a \`cat\`.`,
+      fix: `kubectl debug -n ${ns} ${name} -q --attach --image=busybox:1.36 -- cat /proc/net/tcp /proc/net/tcp6 | snatguard sockets -`,
     },
   ];
 }

@@ -133,6 +133,54 @@ export function findHotNodes(
   return { hot, cool, unmatched };
 }
 
+/** What was measured on a node itself: its busiest destination's SNAT-consuming sockets, its conntrack. */
+export interface NodeEvidence {
+  busiest?: { remote: string; sockets: number };
+  conntrack?: { count: number; max: number };
+}
+
+/**
+ * provider none: a node inspected for want of cloud metrics is hot only on what was measured on it — the
+ * sockets of its busiest destination against the per-node SNAT budget (`network.snatPortsPerNode`; ports
+ * run out per destination) at `snatUsedRatio`, or its conntrack table at `conntrackUsedRatio`.
+ */
+export function hotOnEvidence(
+  inspected: readonly HotNode[],
+  evidence: ReadonlyMap<string, NodeEvidence>,
+  snatPortsPerNode: number,
+  thresholds: HotNodeThresholds,
+): { hot: HotNode[]; cool: HotNode[] } {
+  const hot: HotNode[] = [];
+  const cool: HotNode[] = [];
+  for (const node of inspected) {
+    const e = evidence.get(node.name);
+    const signals: PressureSignal[] = [];
+    if (e?.busiest && snatPortsPerNode > 0) {
+      signals.push({
+        kind: 'snat-ports',
+        source: `busiest destination ${e.busiest.remote}`,
+        used: e.busiest.sockets,
+        allocated: snatPortsPerNode,
+        ratio: e.busiest.sockets / snatPortsPerNode,
+      });
+    }
+    if (e?.conntrack && e.conntrack.max > 0) {
+      signals.push({
+        kind: 'conntrack',
+        source: 'node probe',
+        used: e.conntrack.count,
+        allocated: e.conntrack.max,
+        ratio: e.conntrack.count / e.conntrack.max,
+      });
+    }
+    const reasons = signals.map((s) => hotReason(s, thresholds)).filter((r): r is string => r !== null);
+    const entry: HotNode = { ...node, signals, reasons: reasons.length > 0 ? reasons : node.reasons };
+    (reasons.length > 0 ? hot : cool).push(entry);
+  }
+  hot.sort(compareHotNodes);
+  return { hot, cool };
+}
+
 /**
  * provider none: no cloud metrics, so every node matching `inspect.nodeSelector` is inspected.
  * Throws SelectorSyntaxError for a bad selector (config validation normally catches it first).

@@ -103,20 +103,72 @@ export function fingerprints(report: RunReport): Fingerprint[] {
   return [...out.values()].sort((a, b) => a.key.localeCompare(b.key));
 }
 
+/** The fingerprint of "this cluster could not be checked": one, whatever the reason, so it dedups. */
+export const SIGHT_KEY = makeKey('sight', undefined, undefined, undefined, 'failed');
+
 /**
- * A run that did not look (locked, or no pressure readings) cannot tell that something recovered:
- * it may add alerts but resolves nothing.
+ * A run that did not look everywhere cannot tell that something recovered: it may add alerts but resolves
+ * nothing. That is a failed or skipped run, one cut by the deadline, and one whose pressure or lock read
+ * failed (it does not know which nodes are hot).
  */
 function isBlind(report: RunReport): boolean {
   return (
-    report.skipped !== undefined || report.errors.some((e) => e.stage === 'pressure' || e.stage === 'lock')
+    report.status === 'failed' ||
+    report.status === 'skipped' ||
+    report.skipped !== undefined ||
+    report.statusReason === 'deadline' ||
+    report.errors.some((e) => e.stage === 'pressure' || e.stage === 'lock' || e.stage === 'nodes')
   );
+}
+
+/** Nodes this run could not read (a pod list or a probe that failed): nothing about them resolves. */
+function unseenNodes(report: RunReport): Set<string> {
+  const out = new Set<string>();
+  for (const e of report.errors) {
+    if ((e.stage === 'inspect' || e.stage === 'conntrack') && e.target.startsWith('node/'))
+      out.add(e.target.slice('node/'.length));
+  }
+  return out;
+}
+
+/**
+ * A failed run: the "could not check" notice, deduplicated like a finding (sent when new, then again after
+ * renotifyMinutes). Every other fingerprint is kept as it was: a run that did not look resolves nothing.
+ */
+function decideFailed(
+  report: RunReport,
+  notified: RunState['notified'],
+  now: Date,
+  policy: DedupPolicy,
+): Decision {
+  const prev = notified[SIGHT_KEY];
+  const due =
+    prev !== undefined &&
+    policy.renotifyMinutes > 0 &&
+    now.getTime() - Date.parse(prev.lastSent) >= policy.renotifyMinutes * 60_000;
+  if (prev !== undefined && !due) return { notice: null, next: notified };
+  const nowIso = now.toISOString();
+  const next: RunState['notified'] = {
+    ...notified,
+    [SIGHT_KEY]: { firstSeen: prev?.firstSeen ?? nowIso, lastSent: nowIso, severity: 'critical' },
+  };
+  const notice: Notice = {
+    kind: 'alert',
+    severity: 'critical',
+    reasons: [prev ? 'renotify' : 'new'],
+    report,
+    changed: prev ? [] : [SIGHT_KEY],
+    resolved: [],
+    recovered: [],
+  };
+  return { notice, next };
 }
 
 /**
  * Decide what to send for this run. Sends when a fingerprint is new or its severity went up, when
  * `renotifyMinutes` passed since it was last sent, or when a node recovered; otherwise silence.
  * `next` marks every current fingerprint as sent at `now` (when sending) and drops resolved ones.
+ * A failed run sends its own notice (decideFailed); the first run that sees again says so.
  */
 export function decide(
   report: RunReport,
@@ -124,6 +176,8 @@ export function decide(
   now: Date,
   policy: DedupPolicy = defaultDedupPolicy,
 ): Decision {
+  if (report.status === 'failed') return decideFailed(report, notified, now, policy);
+  const blindSince = notified[SIGHT_KEY]?.firstSeen;
   const all = fingerprints(report);
   const current = all.filter((f) => severityAtLeast(f.severity, policy.minSeverity));
   const currentKeys = new Set(current.map((f) => f.key));
@@ -145,7 +199,16 @@ export function decide(
     });
 
   const blind = isBlind(report);
-  const resolved = blind ? [] : Object.keys(notified).filter((k) => !currentKeys.has(k));
+  const unseen = unseenNodes(report);
+  // A fingerprint about a node this run could not read stays open. (A node gone from a list that was
+  // read is seen to be gone: it resolves.)
+  const seenKey = (k: string): boolean => {
+    const node = nodeOfKey(k);
+    return node === undefined || !unseen.has(node);
+  };
+  const resolved = blind
+    ? []
+    : Object.keys(notified).filter((k) => k !== SIGHT_KEY && !currentKeys.has(k) && seenKey(k));
   const stillMentioned = new Set(all.map((f) => f.node).filter((n): n is string => n !== undefined));
   const hotNodes = new Set(report.nodes.filter((n) => n.hot).map((n) => n.name));
   const recoveredNodes = new Map<string, string>();
@@ -159,18 +222,22 @@ export function decide(
   const recovered: RecoveredNode[] = [...recoveredNodes]
     .map(([node, firstSeen]) => ({ node, firstSeen }))
     .sort((a, b) => a.node.localeCompare(b.node));
+  // The first run after failed ones that looked again (a skipped run did not look).
+  const restored = blindSince !== undefined && report.status !== 'skipped';
 
   const reasons: NoticeReason[] = [];
   if (isNew) reasons.push('new');
   if (escalated) reasons.push('escalated');
   if (due) reasons.push('renotify');
-  if (recovered.length > 0) reasons.push('resolved');
+  if (recovered.length > 0 || restored) reasons.push('resolved');
 
   const kept: RunState['notified'] = {};
-  for (const [key, record] of Object.entries(notified)) if (!resolved.includes(key)) kept[key] = record;
+  for (const [key, record] of Object.entries(notified)) {
+    if (!resolved.includes(key) && !(restored && key === SIGHT_KEY)) kept[key] = record;
+  }
 
   const alerting = isNew || escalated || due;
-  if (!alerting && recovered.length === 0) {
+  if (!alerting && recovered.length === 0 && !restored) {
     // Silence: resolved fingerprints whose node still has others (an action that changed) drop quietly.
     return { notice: null, next: kept };
   }
@@ -188,8 +255,9 @@ export function decide(
     reasons,
     report,
     changed: changed.map((f) => f.key),
-    resolved,
+    resolved: restored ? [...resolved, SIGHT_KEY] : resolved,
     recovered,
+    ...(restored ? { blindSince } : {}),
   };
   return { notice, next };
 }

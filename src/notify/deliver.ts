@@ -67,9 +67,22 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
 function describeFetchError(e: unknown, timedOut: boolean, timeoutMs: number, runAborted: boolean): string {
   if (runAborted) return 'aborted';
   if (timedOut) return `timed out after ${timeoutMs} ms`;
-  const cause = (e as { cause?: { code?: unknown } } | undefined)?.cause;
-  const code = typeof cause?.code === 'string' ? cause.code : undefined;
-  return code ? `network error (${code})` : 'network error';
+  return networkProblem(e);
+}
+
+/** Why a request never got an answer, in words with the system's code: refused, DNS, certificate. */
+export function networkProblem(e: unknown): string {
+  type Coded = { code?: unknown; cause?: Coded; errors?: Coded[] };
+  const cause = (e as Coded | undefined)?.cause;
+  const codeOf = (c: Coded | undefined): string | undefined =>
+    typeof c?.code === 'string' ? c.code : c?.errors?.map(codeOf).find((x) => x !== undefined);
+  const code = codeOf(cause) ?? codeOf(cause?.cause);
+  if (!code) return 'network error';
+  if (code === 'ECONNREFUSED') return 'network error: connection refused (ECONNREFUSED)';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `network error: DNS lookup failed (${code})`;
+  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code))
+    return `network error: TLS certificate not accepted (${code})`;
+  return `network error (${code})`;
 }
 
 async function responseSnippet(res: Response): Promise<string> {

@@ -9,7 +9,7 @@ import { discordChannel } from './discord.js';
 import { alertNotice, render } from './render.js';
 import { slackChannel } from './slack.js';
 import { teamsChannel } from './teams.js';
-import type { Channel, ChannelName } from './types.js';
+import type { Channel, ChannelName, Message } from './types.js';
 import { webhookChannel } from './webhook.js';
 
 export interface NotifyConfig {
@@ -27,6 +27,8 @@ export interface NotifyConfig {
   maxTotalMs?: number;
   /** Attempts per channel, including the first (default 3). */
   maxAttempts?: number;
+  /** Marks every message, e.g. `replay of aks-mongo-leak`: `[replay of aks-mongo-leak] headline`. */
+  tag?: string;
 }
 
 export interface NotifyDeps {
@@ -105,7 +107,7 @@ export async function notify(
   const results = await Promise.all(
     channels.map((c): Promise<DeliveryResult> | DeliveryResult => {
       try {
-        return deliver(c.name, c.request(notice, render(notice), now), options);
+        return deliver(c.name, c.request(notice, tagged(render(notice), cfg.tag), now), options);
       } catch (e) {
         // Rendering is pure and should not throw; if it does, it is a failure of this channel only.
         deps.log.error(
@@ -120,6 +122,12 @@ export async function notify(
   const sent = results.filter((r) => r.ok).map((r) => r.channel as ChannelName);
   const errors = results.flatMap((r) => (r.ok ? [] : [r.error]));
   return { errors, notified: sent.length > 0 ? decision.next : notified, sent };
+}
+
+/** A message marked for what it is (a replay), in its headline and context, so no one takes it for live. */
+export function tagged(message: Message, tag: string | undefined): Message {
+  if (!tag) return message;
+  return { ...message, headline: `[${tag}] ${message.headline}`, context: `${tag} · ${message.context}` };
 }
 
 /**

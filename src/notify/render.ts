@@ -58,7 +58,8 @@ export function reportSeverity(report: RunReport): Severity {
   ]);
 }
 
-function signalText(s: PressureSignal): string {
+/** A pressure signal in words (`3 NAT gateway port-allocation errors`), never a raw metric id. */
+export function signalText(s: PressureSignal): string {
   switch (s.kind) {
     case 'snat-ports':
       return s.used !== undefined && s.allocated !== undefined
@@ -100,7 +101,8 @@ function exhaustionKind(report: RunReport): string {
   return 'snatguard errors';
 }
 
-function actionsSummary(report: RunReport): string {
+/** `1 restart planned (dry-run)`, `1 restart applied, 1 restart skipped`: the same words everywhere. */
+export function actionsSummary(report: RunReport): string {
   if (report.actions.length === 0) return 'no restart';
   const order: Action['status'][] = ['applied', 'failed', 'planned', 'skipped'];
   return order
@@ -114,7 +116,13 @@ function actionsSummary(report: RunReport): string {
     .join(', ');
 }
 
+/** What a failed run could not check, for people: the first line of its message. */
+export function couldNotCheck(report: RunReport): string {
+  return `snatguard could not check ${report.cluster}: ${report.statusReason ?? 'unknown reason'}`;
+}
+
 export function alertHeadline(report: RunReport): string {
+  if (report.status === 'failed') return couldNotCheck(report);
   const hot = report.nodes.filter((n) => n.hot).length;
   return `${exhaustionKind(report)} on ${report.cluster} — ${plural(hot, 'hot node')}, ${actionsSummary(report)}`;
 }
@@ -122,6 +130,37 @@ export function alertHeadline(report: RunReport): string {
 export function recoveredHeadline(cluster: string, recovered: RecoveredNode[]): string {
   const what = recovered.length === 1 ? `node ${recovered[0]!.node}` : plural(recovered.length, 'node');
   return `Recovered on ${cluster} — ${what} recovered`;
+}
+
+/**
+ * What the run could not see, first: a failed run says what was not checked and why; a partial run what it
+ * missed; a run after failed ones that it sees again.
+ */
+function statusSection(report: RunReport, blindSince?: string): Section | null {
+  const items: Item[] = [];
+  if (report.status === 'failed') {
+    items.push({
+      spans: [
+        strong('Not checked: '),
+        text('SNAT ports, conntrack and sockets of every node — nothing was read'),
+      ],
+      detail: redactText(report.statusReason ?? 'unknown reason'),
+    });
+  } else if (report.status === 'partial') {
+    items.push({
+      spans: [
+        strong('Partial run: '),
+        text(report.statusReason === 'deadline' ? 'the deadline cut it short' : 'not everything was read'),
+      ],
+      detail: redactText(report.statusReason ?? ''),
+    });
+  }
+  if (blindSince !== undefined) {
+    items.push({
+      spans: [text(`snatguard can see ${report.cluster} again (could not since ${blindSince})`)],
+    });
+  }
+  return items.length > 0 ? { key: 'status', title: 'Status', items } : null;
 }
 
 function nodesSection(report: RunReport): Section | null {
@@ -134,7 +173,7 @@ function nodesSection(report: RunReport): Section | null {
     }
     if (n.conntrack?.insertFailedDelta) facts.push(`insert_failed +${n.conntrack.insertFailedDelta}`);
     if (n.conntrack?.dropDelta) facts.push(`conntrack drops +${n.conntrack.dropDelta}`);
-    const inspected = `${plural(n.podsInspected, 'pod')} inspected${n.podsUninspectable ? `, ${n.podsUninspectable} uninspectable` : ''}`;
+    const inspected = `${plural(n.podsInspected, 'pod')} inspected${n.podsUninspectable ? `, ${n.podsUninspectable} uninspectable` : ''}${n.podsFailed ? `, ${n.podsFailed} failed` : ''}`;
     return { spans: [code(n.name), text(` — ${[...facts, inspected].join(' · ')}`)] };
   });
   return { key: 'nodes', title: 'Hot nodes', items };
@@ -215,13 +254,19 @@ export function render(notice: Notice): Message {
     at: report.finishedAt,
   };
   if (notice.kind === 'recovered') {
+    const headline =
+      notice.recovered.length > 0
+        ? recoveredHeadline(report.cluster, notice.recovered)
+        : `snatguard can see ${report.cluster} again`;
     return {
       ...base,
-      headline: recoveredHeadline(report.cluster, notice.recovered),
+      headline,
       context: `resolved · ${report.mode} · run ${report.runId} · ${report.finishedAt}`,
-      sections: [recoveredSection(notice.recovered), errorsSection(report)].filter(
-        (s): s is Section => s !== null,
-      ),
+      sections: [
+        statusSection(report, notice.blindSince),
+        recoveredSection(notice.recovered),
+        errorsSection(report),
+      ].filter((s): s is Section => s !== null),
     };
   }
   return {
@@ -229,6 +274,7 @@ export function render(notice: Notice): Message {
     headline: alertHeadline(report),
     context: `${notice.severity} · ${report.mode} · run ${report.runId} · ${report.finishedAt}`,
     sections: [
+      statusSection(report, notice.blindSince),
       nodesSection(report),
       offendersSection(report),
       actionsSection(report),

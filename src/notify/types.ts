@@ -24,6 +24,8 @@ export interface Notice {
   resolved: string[];
   /** Nodes of which every alerted fingerprint is gone and which are no longer hot. */
   recovered: RecoveredNode[];
+  /** Set when this run sees the cluster again after failed runs: since when it could not. */
+  blindSince?: string;
 }
 
 /**
@@ -43,7 +45,14 @@ export interface Item {
   code?: string;
 }
 
-export type SectionKey = 'nodes' | 'offenders' | 'actions' | 'recommendations' | 'errors' | 'recovered';
+export type SectionKey =
+  | 'status'
+  | 'nodes'
+  | 'offenders'
+  | 'actions'
+  | 'recommendations'
+  | 'errors'
+  | 'recovered';
 
 export interface Section {
   key: SectionKey;

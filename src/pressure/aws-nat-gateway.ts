@@ -4,7 +4,7 @@
 // totals, and the pipeline ranks them by the node probe's conntrack entries toward public destinations.
 import type { MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import { DescribeNatGatewaysCommand } from '@aws-sdk/client-ec2';
-import { DescribeClusterCommand } from '@aws-sdk/client-eks';
+import { DescribeAddonCommand, DescribeClusterCommand } from '@aws-sdk/client-eks';
 import type { CloudFacts, NodeInfo, NodePressure, PressureReading, RunError, TimeWindow } from '../model.js';
 import type { PressureSource } from '../ports.js';
 import { type AwsClients, awsClients, getMetricData } from './aws-clients.js';
@@ -84,6 +84,32 @@ export function awsNatNodePressure(gateways: GatewayFacts[], nodes: NodeInfo[]):
   });
 }
 
+/**
+ * Whether aws-node is the EKS managed add-on `vpc-cni` (and its configuration values): DescribeAddon
+ * answers the add-on, or ResourceNotFoundException when aws-node is self-managed. Anything else (the
+ * role lacks eks:DescribeAddon, a failure) leaves it unknown: undefined, and the advice gives both forms.
+ */
+export async function describeVpcCni(
+  clients: AwsClients,
+  target: AwsTarget,
+  signal: AbortSignal,
+): Promise<NonNullable<CloudFacts['aws']>['vpcCniAddon']> {
+  try {
+    const { addon } = await clients.eks.send(
+      new DescribeAddonCommand({ clusterName: target.clusterName, addonName: 'vpc-cni' }),
+      { abortSignal: signal },
+    );
+    return {
+      managed: true,
+      ...(addon?.configurationValues ? { configurationValues: addon.configurationValues } : {}),
+    };
+  } catch (e) {
+    if ((e as { name?: string }).name === 'ResourceNotFoundException') return { managed: false };
+    if (signal.aborted) throw e;
+    return undefined;
+  }
+}
+
 async function discoverGateways(
   clients: AwsClients,
   target: AwsTarget,
@@ -139,6 +165,7 @@ export function awsNatGatewaySource(
           );
           return null;
         });
+        const addonRead = describeVpcCni(aws, target, signal).catch(() => undefined);
         const target_ = `aws/${target.region}/eks/${target.clusterName}`;
         let gateways: GatewayFacts[] = [];
         try {
@@ -159,7 +186,14 @@ export function awsNatGatewaySource(
           errors.push(pressureError(callerSignal, target_, 'NAT gateway metrics failed', e));
         }
         const env = envRead ? await envRead : null;
-        facts.aws = { natGateways: gateways, ...(env ? { awsNodeEnv: env } : {}) };
+        const addon = await addonRead;
+        if (!addon)
+          deps.log?.warn({ cluster: target.clusterName }, 'vpc-cni add-on unknown (eks:DescribeAddon)');
+        facts.aws = {
+          natGateways: gateways,
+          ...(env ? { awsNodeEnv: env } : {}),
+          ...(addon ? { vpcCniAddon: addon } : {}),
+        };
         if (gateways.length === 0) return { nodes: [], facts, errors };
         if (!deps.nodes) {
           errors.push({

@@ -218,3 +218,19 @@ export async function queryMetrics(
 
 export const clusterLocation = (target: AzureTarget, cluster: ManagedCluster): string =>
   target.location ?? cluster.location;
+
+/**
+ * Whether the node pools sit in the cluster's own VNet: an agent pool `vnetSubnetID` outside the node
+ * resource group (AKS creates its managed VNet there, and leaves vnetSubnetID unset or pointing into it).
+ */
+export function vnetFacts(cluster: ManagedCluster): {
+  customVnet: boolean;
+  vnetSubnet?: { resourceGroup: string; vnet: string; subnet: string };
+} {
+  const nodeRg = (cluster.nodeResourceGroup ?? '').toLowerCase();
+  for (const pool of cluster.agentPoolProfiles ?? []) {
+    const parts = pool.vnetSubnetID ? parseSubnetId(pool.vnetSubnetID) : undefined;
+    if (parts && parts.resourceGroup.toLowerCase() !== nodeRg) return { customVnet: true, vnetSubnet: parts };
+  }
+  return { customVnet: false };
+}

@@ -19,7 +19,9 @@ import {
   clusterLocation,
   type MetricAnswer,
   queryMetrics,
+  resourceName,
   type Series,
+  vnetFacts,
 } from './azure-clients.js';
 import { sumOf, worstMinute } from './series.js';
 import { pressureError } from './types.js';
@@ -96,22 +98,63 @@ export function lbPressure(series: LbSeries, pool: string[]): { nodes: NodePress
   return { nodes, errors };
 }
 
+/** Addresses in an IPv4 prefix of this length (`/28` → 16). */
+export const prefixSize = (length: number): number => 2 ** (32 - length);
+
+/**
+ * The cluster's outbound IPs: each frontend of the outbound rule is one public IP or a public IP prefix
+ * (all of its addresses give SNAT ports); without the load balancer, the profile's own IPs and prefixes,
+ * else its managed IP count. A prefix whose size was not read counts as one address (a lower bound).
+ */
+export function outboundIpCount(
+  cluster: ManagedCluster,
+  lb: LoadBalancer | undefined,
+  prefixSizes: ReadonlyMap<string, number>,
+): number | undefined {
+  const sizeOf = (id: string | undefined) => (id ? (prefixSizes.get(id.toLowerCase()) ?? 1) : 1);
+  const rule = outboundRule(lb);
+  if (rule?.frontendIPConfigurations?.length) {
+    const frontends = new Map((lb?.frontendIPConfigurations ?? []).map((f) => [f.id?.toLowerCase(), f]));
+    return rule.frontendIPConfigurations.reduce((n, ref) => {
+      const prefix = frontends.get(ref.id?.toLowerCase())?.publicIPPrefix?.id;
+      return n + (prefix ? sizeOf(prefix) : 1);
+    }, 0);
+  }
+  const profile = cluster.networkProfile?.loadBalancerProfile;
+  const own =
+    (profile?.outboundIPs?.publicIPs?.length ?? 0) +
+    (profile?.outboundIPPrefixes?.publicIPPrefixes ?? []).reduce((n, p) => n + sizeOf(p.id), 0);
+  if (own > 0) return own;
+  return profile?.managedOutboundIPs?.count ?? profile?.effectiveOutboundIPs?.length;
+}
+
+/** Public IP prefixes the outbound path uses (frontends of the LB, or the cluster profile). */
+export function outboundPrefixIds(cluster: ManagedCluster, lb: LoadBalancer | undefined): string[] {
+  const ids = new Set<string>();
+  for (const f of lb?.frontendIPConfigurations ?? []) if (f.publicIPPrefix?.id) ids.add(f.publicIPPrefix.id);
+  for (const p of cluster.networkProfile?.loadBalancerProfile?.outboundIPPrefixes?.publicIPPrefixes ?? [])
+    if (p.id) ids.add(p.id);
+  return [...ids];
+}
+
+const outboundRule = (lb: LoadBalancer | undefined) =>
+  lb?.outboundRules?.find((r) => r.name === 'aksOutboundRule') ?? lb?.outboundRules?.[0];
+
 export function lbFacts(
   cluster: ManagedCluster,
   lb: LoadBalancer | undefined,
   backends: number,
+  prefixSizes: ReadonlyMap<string, number> = new Map(),
 ): NonNullable<CloudFacts['azure']> {
   const profile = cluster.networkProfile?.loadBalancerProfile;
-  const rule = lb?.outboundRules?.find((r) => r.name === 'aksOutboundRule') ?? lb?.outboundRules?.[0];
+  const rule = outboundRule(lb);
   return {
     outboundType: cluster.networkProfile?.outboundType ?? 'loadBalancer',
     allocatedOutboundPorts: rule?.allocatedOutboundPorts ?? profile?.allocatedOutboundPorts,
-    outboundIPs:
-      profile?.managedOutboundIPs?.count ??
-      profile?.effectiveOutboundIPs?.length ??
-      rule?.frontendIPConfigurations?.length,
+    outboundIPs: outboundIpCount(cluster, lb, prefixSizes),
     idleTimeoutMinutes: rule?.idleTimeoutInMinutes ?? profile?.idleTimeoutInMinutes,
     nodeCount: backends || undefined,
+    ...vnetFacts(cluster),
   };
 }
 
@@ -133,7 +176,31 @@ export async function readLoadBalancer(
     errors.push(pressureError(signal, lbTarget, 'load balancer lookup failed', e));
   }
   const pool = lb ? backendIPs(lb) : [];
-  const facts: Partial<CloudFacts> = { provider: 'azure', azure: lbFacts(cluster, lb, pool.length) };
+  const prefixSizes = new Map<string, number>();
+  await Promise.all(
+    outboundPrefixIds(cluster, lb).map(async (id) => {
+      const rg = /\/resourceGroups\/([^/]+)\//i.exec(id)?.[1] ?? nodeRg;
+      try {
+        const prefix = await clients.network.publicIPPrefixes.get(rg, resourceName(id), {
+          abortSignal: signal,
+        });
+        if (prefix.prefixLength) prefixSizes.set(id.toLowerCase(), prefixSize(prefix.prefixLength));
+      } catch (e) {
+        errors.push(
+          pressureError(
+            signal,
+            `azure/${rg}/publicIPPrefixes/${resourceName(id)}`,
+            'public IP prefix lookup failed',
+            e,
+          ),
+        );
+      }
+    }),
+  );
+  const facts: Partial<CloudFacts> = {
+    provider: 'azure',
+    azure: lbFacts(cluster, lb, pool.length, prefixSizes),
+  };
   const resourceId =
     lb?.id ??
     `/subscriptions/${clients.target.subscriptionId}/resourceGroups/${nodeRg}/providers/Microsoft.Network/loadBalancers/kubernetes`;

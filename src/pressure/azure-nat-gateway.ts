@@ -12,7 +12,9 @@ import {
   parseSubnetId,
   queryMetrics,
   resourceName,
+  vnetFacts,
 } from './azure-clients.js';
+import { prefixSize } from './azure-load-balancer.js';
 import { maxOf, type Point, sumOf } from './series.js';
 import { inCidr4, pressureError } from './types.js';
 
@@ -96,6 +98,7 @@ export async function readNatGateway(
       outboundType,
       outboundIPs: profile?.managedOutboundIPProfile?.count ?? profile?.effectiveOutboundIPs?.length,
       idleTimeoutMinutes: profile?.idleTimeoutInMinutes,
+      ...vnetFacts(cluster),
     },
   };
   const errors: RunError[] = [];
@@ -118,7 +121,30 @@ export async function readNatGateway(
   const gwTarget = `azure/natGateways/${gw.name ?? resourceName(gw.id)}`;
   if (facts.azure && gw.idleTimeoutInMinutes !== undefined)
     facts.azure.idleTimeoutMinutes = gw.idleTimeoutInMinutes;
-  if (facts.azure && gw.publicIpAddresses?.length) facts.azure.outboundIPs = gw.publicIpAddresses.length;
+  // Own public IPs and every address of its public IP prefixes give the gateway SNAT ports.
+  const prefixIds = (gw.publicIpPrefixes ?? []).map((p) => p.id).filter((id): id is string => !!id);
+  let prefixAddresses = 0;
+  for (const id of prefixIds) {
+    const rg = /\/resourceGroups\/([^/]+)\//i.exec(id)?.[1] ?? cluster.nodeResourceGroup ?? '';
+    try {
+      const prefix = await clients.network.publicIPPrefixes.get(rg, resourceName(id), {
+        abortSignal: signal,
+      });
+      prefixAddresses += prefix.prefixLength ? prefixSize(prefix.prefixLength) : 1;
+    } catch (e) {
+      prefixAddresses += 1;
+      errors.push(
+        pressureError(
+          signal,
+          `azure/${rg}/publicIPPrefixes/${resourceName(id)}`,
+          'public IP prefix lookup failed',
+          e,
+        ),
+      );
+    }
+  }
+  const gatewayIps = (gw.publicIpAddresses?.length ?? 0) + prefixAddresses;
+  if (facts.azure && gatewayIps > 0) facts.azure.outboundIPs = gatewayIps;
   const client = clients.metrics(clusterLocation(clients.target, cluster));
   // One metric per query: a series belongs to the metric that was asked for, never to a display name.
   const query = (metric: string, filter?: string) =>

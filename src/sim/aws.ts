@@ -36,6 +36,8 @@ interface AwsModel {
   nodes: { name: string; instanceId?: string }[];
   /** Secrets Manager: secrets by name; `value` undefined = created without a value (as Terraform does). */
   secrets: { name: string; value?: string }[];
+  /** aws-node as the managed add-on vpc-cni; absent = self-managed (EKS's default bootstrap). */
+  vpcCniAddon?: { addonVersion?: string; configurationValues?: string };
 }
 
 /** `aws:///eu-west-1a/i-0abc` → `i-0abc`. */
@@ -69,6 +71,9 @@ function awsModel(world: SimWorld): AwsModel | undefined {
     natGateways: gws,
     nodes: (snap.nodes ?? []).map((n) => ({ name: n.name, instanceId: instanceOf(n.providerID) })),
     secrets: (aws as { secrets?: { name: string; value?: string }[] }).secrets ?? [],
+    ...((aws as { vpcCniAddon?: AwsModel['vpcCniAddon'] }).vpcCniAddon
+      ? { vpcCniAddon: (aws as { vpcCniAddon?: AwsModel['vpcCniAddon'] }).vpcCniAddon }
+      : {}),
   };
 }
 
@@ -481,6 +486,42 @@ function describeCluster(
   });
 }
 
+/**
+ * EKS DescribeAddon (GET /clusters/{name}/addons/{addonName}, EKS API reference): the add-on, or 404
+ * ResourceNotFoundException when it is not installed as a managed add-on.
+ */
+function describeAddon(res: ServerResponse, cluster: string, addonName: string, m: AwsModel | undefined) {
+  if (!m || cluster !== m.cluster)
+    return sendJson(
+      res,
+      404,
+      { message: `No cluster found for name: ${cluster}.` },
+      { 'x-amzn-errortype': 'ResourceNotFoundException' },
+    );
+  const addon = addonName === 'vpc-cni' ? m.vpcCniAddon : undefined;
+  if (!addon)
+    return sendJson(
+      res,
+      404,
+      { clusterName: cluster, addonName, message: `No addon: ${addonName} found in cluster: ${cluster}` },
+      { 'x-amzn-errortype': 'ResourceNotFoundException' },
+    );
+  sendJson(res, 200, {
+    addon: {
+      addonName,
+      clusterName: cluster,
+      status: 'ACTIVE',
+      addonVersion: addon.addonVersion ?? 'v1.19.2-eksbuild.1',
+      health: { issues: [] },
+      addonArn: `arn:aws:eks:${m.region}:${ACCOUNT}:addon/${cluster}/${addonName}/${hex(`${cluster}:${addonName}`, 8)}-${hex(`a:${cluster}`, 4)}-${hex(`b:${cluster}`, 4)}-${hex(`c:${cluster}`, 4)}-${hex(`d:${cluster}`, 12)}`,
+      createdAt: 1_700_000_000,
+      modifiedAt: 1_700_000_000,
+      tags: {},
+      ...(addon.configurationValues ? { configurationValues: addon.configurationValues } : {}),
+    },
+  });
+}
+
 // ---------------------------------------------------------------- EC2 and STS (Query protocol)
 
 const xmlEscape = (s: string): string => s.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -570,7 +611,7 @@ export function awsRoutes(world: SimWorld, opts: CloudRouteOptions = {}): SimRou
         ? new URLSearchParams(body.toString('utf8'))
         : url.searchParams;
     const action = form.get('Action') ?? '';
-    const eks = /^\/clusters\/([^/]+)$/.exec(url.pathname);
+    const eks = /^\/clusters\/([^/]+)(?:\/addons\/([^/]+))?$/.exec(url.pathname);
     let service: string;
     if (target.startsWith(CW_TARGET)) service = 'aws:cloudwatch';
     else if (target.startsWith(SM_TARGET)) service = 'aws:secretsmanager';
@@ -635,6 +676,7 @@ export function awsRoutes(world: SimWorld, opts: CloudRouteOptions = {}): SimRou
     else if (service === 'aws:eks') {
       if (req.method !== 'GET')
         sendJson(res, 405, { message: 'GET only' }, { 'x-amzn-errortype': 'InvalidRequestException' });
+      else if (eks?.[2]) describeAddon(res, decodeURIComponent(eks[1] ?? ''), decodeURIComponent(eks[2]), m);
       else describeCluster(req, res, decodeURIComponent(eks?.[1] ?? ''), m, world, opts);
     } else if (service === 'aws:sts') getCallerIdentity(res);
     else if (action === 'DescribeNatGateways') describeNatGateways(res, form, m);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { prefixLengthFor } from '../../src/advice/azure.js';
 import { type AdviceInput, compareRecommendations, recommend } from '../../src/advice/catalogue.js';
 import type { Recommendation } from '../../src/model.js';
 import { aConntrack, aNode, anAksInput, anEksInput, anOffender, aSnatNode } from './builders.js';
@@ -197,11 +198,59 @@ describe('AZURE_NAT_GATEWAY', () => {
     expect(ids(input)).toEqual(['AZURE_NAT_GATEWAY']);
     const r = one(input, 'AZURE_NAT_GATEWAY');
     expect(r.severity).toBe('critical');
-    // in use 40,000 + 100 on node-b; twice that = 80,200 → 2 IPs of 64,512.
+    // in use 40,000 + 100 on node-b; twice that = 80,200 → 2 IPs of 64,512. The VNet was not read:
+    // the managed command, and the own-VNet path after it.
+    expect(r.fix).toMatch(
+      /^az aks update --resource-group rg --name aks --outbound-type managedNATGateway --nat-gateway-managed-outbound-ip-count 2 {2}# own VNet: /,
+    );
+    expect(r.detail).toContain("above the load balancer's maximum of 64,000");
+  });
+
+  const natInput = (azure: Record<string, unknown>) =>
+    anAksInput({
+      target: { resourceGroup: 'rg', cluster: 'aks' },
+      cloud: {
+        provider: 'azure',
+        azure: { outboundType: 'loadBalancer', allocatedOutboundPorts: 40_000, outboundIPs: 2, ...azure },
+      },
+      nodes: [aSnatNode('node-a', 40_000, 40_000, 3)],
+    });
+
+  it('AKS-managed VNet: managedNATGateway', () => {
+    const r = one(natInput({ customVnet: false }), 'AZURE_NAT_GATEWAY');
     expect(r.fix).toBe(
       'az aks update --resource-group rg --name aks --outbound-type managedNATGateway --nat-gateway-managed-outbound-ip-count 2',
     );
-    expect(r.detail).toContain("above the load balancer's maximum of 64,000");
+  });
+
+  it('own VNet: a NAT gateway on the node subnet and userAssignedNATGateway, never managedNATGateway (issue 11 item 6, failed before the fix)', () => {
+    const r = one(
+      natInput({
+        customVnet: true,
+        vnetSubnet: { resourceGroup: 'rg-net', vnet: 'hub', subnet: 'aks-nodes' },
+      }),
+      'AZURE_NAT_GATEWAY',
+    );
+    expect(r.fix).not.toContain('managedNATGateway --');
+    expect(r.fix).toBe(
+      [
+        'az network public-ip prefix create --resource-group rg-net --name aks-natgw-ips --length 31',
+        'az network nat gateway create --resource-group rg-net --name aks-natgw --public-ip-prefixes aks-natgw-ips --idle-timeout 4',
+        'az network vnet subnet update --resource-group rg-net --vnet-name hub --name aks-nodes --nat-gateway aks-natgw',
+        'az aks update --resource-group rg --name aks --outbound-type userAssignedNATGateway',
+      ].join(' && '),
+    );
+    expect(r.detail).toContain('managedNATGateway is not supported');
+  });
+
+  it.each([
+    [1, 31],
+    [2, 31],
+    [3, 30],
+    [8, 29],
+    [16, 28],
+  ])('%s IPs fit a /%s prefix', (ips, length) => {
+    expect(prefixLengthFor(ips)).toBe(length);
   });
 
   it('replaces the LB advice when more than 100 IPs would be needed (401 nodes × 16,000)', () => {
@@ -403,6 +452,12 @@ describe('AWS_RANDOMIZESNAT_PRNG', () => {
     ['prng', { AWS_VPC_K8S_CNI_RANDOMIZESNAT: 'prng' }, false],
     ['unset (prng since VPC CNI 1.7)', {}, false],
     [
+      'an unknown value (not none or hashrandom: issue 11 item 6, failed before the fix)',
+      { AWS_VPC_K8S_CNI_RANDOMIZESNAT: 'random' },
+      false,
+    ],
+    ['HashRandom (case-insensitive)', { AWS_VPC_K8S_CNI_RANDOMIZESNAT: 'HashRandom' }, true],
+    [
       'hashrandom with EXTERNALSNAT=true',
       { AWS_VPC_K8S_CNI_RANDOMIZESNAT: 'hashrandom', AWS_VPC_K8S_CNI_EXTERNALSNAT: 'true' },
       false,
@@ -411,13 +466,40 @@ describe('AWS_RANDOMIZESNAT_PRNG', () => {
     expect(only(eks(env), 'AWS_RANDOMIZESNAT_PRNG')).toHaveLength(fires ? 1 : 0);
   });
 
-  it('critical when insert_failed grows, with the exact command', () => {
-    const r = one(eks({ AWS_VPC_K8S_CNI_RANDOMIZESNAT: 'hashrandom' }), 'AWS_RANDOMIZESNAT_PRNG');
+  it('critical when insert_failed grows, with the exact command for a self-managed aws-node', () => {
+    const input = eks({ AWS_VPC_K8S_CNI_RANDOMIZESNAT: 'hashrandom' });
+    input.cloud.aws = { ...input.cloud.aws!, vpcCniAddon: { managed: false } };
+    const r = one(input, 'AWS_RANDOMIZESNAT_PRNG');
     expect(r.severity).toBe('critical');
     expect(r.detail).toContain('insert_failed grew on ip-10-0-1-10 (+120)');
     expect(r.fix).toBe(
       'kubectl set env daemonset aws-node -n kube-system AWS_VPC_K8S_CNI_RANDOMIZESNAT=prng',
     );
+  });
+
+  it('on the managed add-on vpc-cni: aws eks update-addon, merged into its configuration (issue 11 item 6, failed before the fix)', () => {
+    const input = eks({ AWS_VPC_K8S_CNI_RANDOMIZESNAT: 'none' }, { target: { cluster: 'eks-shop' } });
+    input.cloud.aws = {
+      ...input.cloud.aws!,
+      vpcCniAddon: {
+        managed: true,
+        configurationValues: '{"env":{"ENABLE_PREFIX_DELEGATION":"true"},"enableNetworkPolicy":"true"}',
+      },
+    };
+    const r = one(input, 'AWS_RANDOMIZESNAT_PRNG');
+    expect(r.fix).toBe(
+      `aws eks update-addon --cluster-name eks-shop --addon-name vpc-cni --configuration-values '{"env":{"ENABLE_PREFIX_DELEGATION":"true","AWS_VPC_K8S_CNI_RANDOMIZESNAT":"prng"},"enableNetworkPolicy":"true"}'`,
+    );
+    expect(r.fix).not.toContain('kubectl set env');
+    expect(r.detail).toContain('reverted by the next add-on update');
+  });
+
+  it('says both forms when it is not known whether aws-node is the managed add-on', () => {
+    const r = one(eks({ AWS_VPC_K8S_CNI_RANDOMIZESNAT: 'hashrandom' }), 'AWS_RANDOMIZESNAT_PRNG');
+    expect(r.fix).toBe(
+      `aws eks update-addon --cluster-name <cluster> --addon-name vpc-cni --configuration-values '{"env":{"AWS_VPC_K8S_CNI_RANDOMIZESNAT":"prng"}}'  # managed add-on vpc-cni; self-managed aws-node: kubectl set env daemonset aws-node -n kube-system AWS_VPC_K8S_CNI_RANDOMIZESNAT=prng`,
+    );
+    expect(r.detail).toContain('unknown');
   });
 
   it('warning when the node is hot but insert_failed does not grow', () => {
@@ -461,10 +543,16 @@ describe('AWS_EXTERNALSNAT', () => {
     anEksInput({ cloud: { provider: 'aws', aws: { natGateways, awsNodeEnv: env } }, nodes });
 
   it('warning when aws-node is on prng, nodes sit behind a NAT gateway and insert_failed grows', () => {
-    const r = one(eks({ AWS_VPC_K8S_CNI_RANDOMIZESNAT: 'prng' }), 'AWS_EXTERNALSNAT');
+    const input = eks({ AWS_VPC_K8S_CNI_RANDOMIZESNAT: 'prng' });
+    input.cloud.aws = { ...input.cloud.aws!, vpcCniAddon: { managed: false } };
+    const r = one(input, 'AWS_EXTERNALSNAT');
     expect(r.severity).toBe('warning');
     expect(r.detail).toContain('nat-0a1b2c3d');
     expect(r.fix).toBe('kubectl set env daemonset aws-node -n kube-system AWS_VPC_K8S_CNI_EXTERNALSNAT=true');
+    input.cloud.aws.vpcCniAddon = { managed: true };
+    expect(one(input, 'AWS_EXTERNALSNAT').fix).toBe(
+      `aws eks update-addon --cluster-name <cluster> --addon-name vpc-cni --configuration-values '{"env":{"AWS_VPC_K8S_CNI_EXTERNALSNAT":"true"}}'`,
+    );
   });
 
   it('info, after PRNG, when RANDOMIZESNAT is not prng', () => {
@@ -560,21 +648,23 @@ describe('CONNTRACK_RAISE_MAX', () => {
     expect(only(withConntrack({ count, max }), 'CONNTRACK_RAISE_MAX')).toHaveLength(fires ? 1 : 0);
   });
 
-  it('doubles the max to a power of two with max = 4 × buckets', () => {
+  it('doubles the max to a power of two with buckets = max, the kernel default (issue 11 item 6, failed before the fix)', () => {
     const r = one(withConntrack({ count: 1190, max: 1200 }), 'CONNTRACK_RAISE_MAX');
-    // 2 × 1,200 = 2,400 → 4,096; buckets 1,024.
+    // 2 × 1,200 = 2,400 → 4,096; current kernels default nf_conntrack_max to nf_conntrack_buckets.
     expect(r.fix).toBe(
-      'sysctl -w net.netfilter.nf_conntrack_max=4096 net.netfilter.nf_conntrack_buckets=1024',
+      'sysctl -w net.netfilter.nf_conntrack_max=4096 net.netfilter.nf_conntrack_buckets=4096',
     );
+    expect(r.detail).toContain('default the max to the bucket count');
+    expect(r.detail).not.toMatch(/4 × buckets/);
     expect(r.detail).toContain('--conntrack-min=4096');
     expect(r.node).toBe('node-a');
     expect(r.severity).toBe('warning');
   });
 
-  it('262,144 at 95% → 524,288 and 131,072 buckets; critical when full', () => {
+  it('262,144 at 95% → 524,288 and 524,288 buckets; critical when full', () => {
     const r = one(withConntrack({ count: 262_144, max: 262_144 }), 'CONNTRACK_RAISE_MAX');
     expect(r.fix).toBe(
-      'sysctl -w net.netfilter.nf_conntrack_max=524288 net.netfilter.nf_conntrack_buckets=131072',
+      'sysctl -w net.netfilter.nf_conntrack_max=524288 net.netfilter.nf_conntrack_buckets=524288',
     );
     expect(r.severity).toBe('critical');
   });
@@ -615,20 +705,27 @@ describe('UNINSPECTABLE_PODS', () => {
       reason: 'executable file not found: cat',
     }));
 
-  it('lists up to 5 pods, then "…and N more", and how to turn on the fallback', () => {
+  it('lists up to 5 pods, then "…and N more", and how to read one by hand', () => {
     const r = one(anAksInput({ uninspectable: pods(7) }), 'UNINSPECTABLE_PODS');
     expect(r.detail).toContain('7 pods on node-a could not be read');
     expect(r.detail).toContain('…and 2 more');
     expect(r.detail).toContain('executable file not found: cat (7)');
-    expect(r.fix).toContain('inspect.nodeProbeFallback: true');
+    expect(r.fix).toMatch(
+      /^kubectl debug -n shop distroless-\S+ -q --attach --image=busybox:1\.36 -- cat \/proc\/net\/tcp \/proc\/net\/tcp6 \| snatguard sockets -$/,
+    );
     expect(r.severity).toBe('warning');
   });
 
-  it('info pointing at the probe when the fallback is already on', () => {
-    const r = one(anAksInput({ uninspectable: pods(1), nodeProbeFallback: true }), 'UNINSPECTABLE_PODS');
-    expect(r.severity).toBe('info');
-    expect(r.fix).toBe('kubectl apply -f infra/kubernetes/node-probe.yaml');
-  });
+  // Was: the advice pointed at inspect.nodeProbeFallback (not implemented) and turning it on lowered the
+  // finding to info.
+  it.each([false, true])(
+    'never points at the unimplemented node-probe fallback nor lowers severity (fallback %s)',
+    (on) => {
+      const r = one(anAksInput({ uninspectable: pods(1), nodeProbeFallback: on }), 'UNINSPECTABLE_PODS');
+      expect(r.severity).toBe('warning');
+      expect(`${r.detail} ${r.fix}`).not.toMatch(/nodeProbeFallback|NODE_PROBE_FALLBACK|node-probe\.yaml/);
+    },
+  );
 
   it('nothing when every pod was read', () => {
     expect(only(anAksInput({ uninspectable: [] }), 'UNINSPECTABLE_PODS')).toEqual([]);

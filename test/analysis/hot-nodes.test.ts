@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { findHotNodes, instanceIdOf, matchNode, selectedNodes } from '../../src/analysis/hot-nodes.js';
+import {
+  findHotNodes,
+  hotOnEvidence,
+  instanceIdOf,
+  matchNode,
+  selectedNodes,
+} from '../../src/analysis/hot-nodes.js';
 import type { NodeKey, PressureSignal } from '../../src/model.js';
 import { aNode, aNodePressure, aSignal } from '../builders.js';
 
@@ -143,5 +149,40 @@ describe('selectedNodes (provider none)', () => {
     expect(selectedNodes(all, 'pool=user').map((n) => n.name)).toEqual(['n1', 'n2']);
     expect(selectedNodes(all, '').map((n) => n.name)).toEqual(['n1', 'n2', 's1']);
     expect(selectedNodes(all, 'pool=user')[0]!.reasons).toEqual(['inspected: matches "pool=user"']);
+  });
+});
+
+// provider none: hot only on what was measured on the node (was: every inspected node was hot).
+describe('hotOnEvidence', () => {
+  const inspected = selectedNodes([aNode({ name: 'a' }), aNode({ name: 'b' }), aNode({ name: 'c' })], '');
+  it.each([
+    ['busiest destination at 80% of 1024', { busiest: { remote: '20.1.2.3:443', sockets: 820 } }, true],
+    ['busiest destination below', { busiest: { remote: '20.1.2.3:443', sockets: 818 } }, false],
+    ['conntrack at 90%', { conntrack: { count: 900, max: 1000 } }, true],
+    ['conntrack below', { conntrack: { count: 899, max: 1000 } }, false],
+    ['nothing measured', {}, false],
+  ])('%s → hot %s', (_name, evidence, hot) => {
+    const r = hotOnEvidence(inspected.slice(0, 1), new Map([['a', evidence]]), 1024, thresholds);
+    expect(r.hot.map((n) => n.name)).toEqual(hot ? ['a'] : []);
+    expect(r.cool.map((n) => n.name)).toEqual(hot ? [] : ['a']);
+  });
+
+  it('says why, with the destination, and keeps the others cool', () => {
+    const r = hotOnEvidence(
+      inspected,
+      new Map([
+        ['a', { busiest: { remote: '20.61.15.3:27017', sockets: 1010 } }],
+        ['b', { busiest: { remote: '20.61.15.3:27017', sockets: 12 } }],
+      ]),
+      1024,
+      thresholds,
+    );
+    expect(r.hot).toEqual([
+      expect.objectContaining({
+        name: 'a',
+        reasons: ['SNAT ports 1010/1024 used (99% ≥ 80%) (busiest destination 20.61.15.3:27017)'],
+      }),
+    ]);
+    expect(r.cool.map((n) => n.name)).toEqual(['b', 'c']);
   });
 });

@@ -170,6 +170,7 @@ describe('terraform/aws', () => {
   const RESOURCE: Record<AwsResourceKind, string> = {
     any: '*',
     cluster: '${data.aws_eks_cluster.this.arn}',
+    'vpc-cni-addon': '${replace(data.aws_eks_cluster.this.arn, ":cluster/", ":addon/")}/vpc-cni/*',
     'notify-secret': '${aws_secretsmanager_secret.notify.arn}',
     'log-group': '${aws_cloudwatch_log_group.this.arn}:*',
     function: '${aws_lambda_function.this.arn}',

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RunReport, RunState } from '../../src/model.js';
-import { decide, fingerprints, nodeOfKey } from '../../src/notify/dedup.js';
+import { decide, fingerprints, nodeOfKey, SIGHT_KEY } from '../../src/notify/dedup.js';
+import { render } from '../../src/notify/render.js';
 import { firstIncident, incidentNode, recovered } from './builders.js';
 
 const at = (minutes: number) => new Date(Date.parse('2026-03-02T09:05:20.000Z') + minutes * 60_000);
@@ -159,5 +160,100 @@ describe('decide', () => {
 
   it('is silent when nothing happened and nothing was sent before', () => {
     expect(decide(recovered(), {}, at(0), policy)).toEqual({ notice: null, next: {} });
+  });
+});
+
+// Issue 12: a run that did not look never declares a recovery nor wipes the dedup state; a failed run has
+// its own deduplicated notice, and the first run that sees again says so. Each failed on the old code.
+describe('dedup of runs that could not look', () => {
+  const failed = (reason = 'nodes not listable: nodes is forbidden'): RunReport => ({
+    ...recovered(),
+    status: 'failed',
+    statusReason: reason,
+    nodes: [],
+    offenders: [],
+    actions: [],
+    recommendations: [],
+    errors: [{ stage: 'nodes', target: 'nodes', message: 'nodes is forbidden' }],
+  });
+
+  it('a failed run sends "could not check", keeps every open fingerprint, then stays quiet', () => {
+    const [first, blind, again] = runs([
+      { report: firstIncident(), minute: 0 },
+      { report: failed(), minute: 5 },
+      { report: failed('cluster unreachable: connect ECONNREFUSED 127.0.0.1:6443'), minute: 10 },
+    ]);
+    expect(blind!.kind).toBe('alert');
+    expect(blind!.notice!.severity).toBe('critical');
+    expect(blind!.notice!.recovered).toEqual([]);
+    expect(render(blind!.notice!).headline).toBe(
+      'snatguard could not check aks-prod: nodes not listable: nodes is forbidden',
+    );
+    for (const key of Object.keys(first!.state)) expect(blind!.state[key]).toEqual(first!.state[key]);
+    expect(blind!.state[SIGHT_KEY]).toBeDefined();
+    expect(again!.kind).toBe('silence');
+    expect(again!.state).toEqual(blind!.state);
+  });
+
+  it('a failed run is sent again after renotifyMinutes', () => {
+    const [, , later] = runs([
+      { report: failed(), minute: 0 },
+      { report: failed(), minute: 30 },
+      { report: failed(), minute: 61 },
+    ]);
+    expect(later!.notice?.reasons).toEqual(['renotify']);
+  });
+
+  it('the first run that sees again says so, and only then may a node recover', () => {
+    const [, , back] = runs([
+      { report: firstIncident(), minute: 0 },
+      { report: failed(), minute: 5 },
+      { report: { ...recovered(), status: 'complete' }, minute: 10 },
+    ]);
+    expect(back!.kind).toBe('recovered');
+    expect(back!.notice!.blindSince).toBe(at(5).toISOString());
+    expect(back!.notice!.recovered.map((r) => r.node)).toEqual([incidentNode]);
+    expect(back!.state[SIGHT_KEY]).toBeUndefined();
+    const message = render(back!.notice!);
+    expect(message.headline).toBe(`Recovered on aks-prod — node ${incidentNode} recovered`);
+    expect(message.sections[0]?.items[0]?.spans.map((s) => s.text).join('')).toMatch(
+      /^snatguard can see aks-prod again \(could not since /,
+    );
+  });
+
+  it('sight restored with nothing to recover: its own short notice', () => {
+    const [, back] = runs([
+      { report: failed(), minute: 0 },
+      { report: { ...recovered(), status: 'complete' }, minute: 5 },
+    ]);
+    expect(back!.kind).toBe('recovered');
+    expect(render(back!.notice!).headline).toBe('snatguard can see aks-prod again');
+  });
+
+  it('a partial run that could not read a node never declares that node recovered', () => {
+    const cut: RunReport = {
+      ...recovered(),
+      status: 'partial',
+      statusReason: '1 hot node not inspected',
+      errors: [{ stage: 'inspect', target: `node/${incidentNode}`, message: 'pods is forbidden' }],
+    };
+    const [first, partial] = runs([
+      { report: firstIncident(), minute: 0 },
+      { report: cut, minute: 5 },
+    ]);
+    expect(partial!.kind).toBe('silence');
+    expect(partial!.state).toEqual(first!.state);
+  });
+
+  it('a run cut by the deadline resolves nothing', () => {
+    const [first, cut] = runs([
+      { report: firstIncident(), minute: 0 },
+      {
+        report: { ...recovered(), status: 'partial', statusReason: 'deadline', skipped: 'deadline' },
+        minute: 5,
+      },
+    ]);
+    expect(cut!.kind).toBe('silence');
+    expect(cut!.state).toEqual(first!.state);
   });
 });

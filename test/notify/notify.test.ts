@@ -270,7 +270,7 @@ describe('notify', () => {
         {
           stage: 'notify',
           target: 'slack',
-          message: expect.stringMatching(/network error \(ECONNREFUSED\).*2 attempts/),
+          message: expect.stringMatching(/network error: connection refused \(ECONNREFUSED\).*2 attempts/),
         },
         {
           stage: 'notify',

@@ -86,7 +86,52 @@ describe('aws sources through the simulator', () => {
     const paths = harness.world.requests.map((r) =>
       `${r.method} ${r.path} ${r.body.startsWith('Action=') ? r.body.split('&')[0] : ''}`.trim(),
     );
-    expect(paths.slice(0, 2)).toEqual(['GET /clusters/eks-shop', 'POST / Action=DescribeNatGateways']);
+    expect(paths.filter((p) => !p.startsWith('GET /clusters/eks-shop/addons')).slice(0, 2)).toEqual([
+      'GET /clusters/eks-shop',
+      'POST / Action=DescribeNatGateways',
+    ]);
+    // aws-node is self-managed in this world: DescribeAddon answers ResourceNotFoundException.
+    expect(paths).toContain('GET /clusters/eks-shop/addons/vpc-cni');
+    expect(reading.facts.aws?.vpcCniAddon).toEqual({ managed: false });
+  });
+
+  it('tells the managed add-on vpc-cni apart, with its configuration values (DescribeAddon)', async () => {
+    const nodes = eksNodes(1, () => metrics(0, 0));
+    const configurationValues = '{"env":{"ENABLE_PREFIX_DELEGATION":"true"}}';
+    harness = await startHarness(
+      fakeWorld({ aws: { ...awsCloud.aws, vpcCniAddon: { configurationValues } } }, nodes),
+    );
+    const { target, deps } = setup(harness, nodes);
+
+    const reading = await awsNatGatewaySource(target, deps).read(window, new AbortController().signal);
+
+    expect(reading.facts.aws?.vpcCniAddon).toEqual({ managed: true, configurationValues });
+  });
+
+  it('leaves the add-on unknown when DescribeAddon fails, without an error entry', async () => {
+    const nodes = eksNodes(1, () => metrics(0, 0));
+    const world = fakeWorld(awsCloud, nodes);
+    harness = await startHarness(world, [
+      [
+        'addon-denied',
+        (_req, res, url) => {
+          if (!url.pathname.includes('/addons/')) return false;
+          res.writeHead(403, {
+            'content-type': 'application/json',
+            'x-amzn-errortype': 'AccessDeniedException',
+          });
+          res.end(JSON.stringify({ message: 'User is not authorized to perform: eks:DescribeAddon' }));
+          return true;
+        },
+      ],
+    ]);
+    const { target, deps } = setup(harness, nodes);
+
+    const reading = await awsNatGatewaySource(target, deps).read(window, new AbortController().signal);
+
+    expect(reading.errors).toEqual([]);
+    expect(reading.facts.aws?.vpcCniAddon).toBeUndefined();
+    expect(reading.facts.aws?.natGateways).toHaveLength(natGateways.length);
   });
 
   it('reads the ENA conntrack allowance increase of 600 instances in calls of at most 500 queries', async () => {

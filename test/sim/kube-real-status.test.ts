@@ -13,7 +13,10 @@ interface Fixture {
   source: string;
   request: { method: string; path: string; body?: unknown };
   status: number;
-  body: string;
+  /** A Status body, verbatim. */
+  body?: string;
+  /** A list page: its envelope verbatim, the items cut to their names. */
+  envelope?: { kind: string; apiVersion: string; metadata: Record<string, unknown>; itemNames: string[] };
 }
 
 const DIR = new URL('../fixtures/wire/kube-real/', import.meta.url);
@@ -29,6 +32,7 @@ cloud: { provider: none }
 cluster: { version: "1.31", podCIDR: 10.244.0.0/16, serviceCIDR: 10.0.0.0/16 }
 nodes:
   - { name: node-a, internalIP: 10.224.0.4 }
+  - { name: node-b, internalIP: 10.224.0.5 }
 workloads:
   - kind: Deployment
     namespace: shop
@@ -85,6 +89,9 @@ describe('Status bodies as kube-apiserver v1.20.2 sends them', () => {
       'lease-list-forbidden.json',
       'lease-update-stale.json',
       'lease-update-without-resourceversion.json',
+      'list-nodes-page.json',
+      'list-pods-field-label-not-supported.json',
+      'list-pods-field-selector-page.json',
     ]);
   });
 
@@ -92,6 +99,23 @@ describe('Status bodies as kube-apiserver v1.20.2 sends them', () => {
     expect(f.source).toMatch(/^kube-apiserver v1\.20\.2/);
     const answer = await send(f.request.method, f.request.path, f.request.body);
     expect(answer.status).toBe(f.status);
-    expect(JSON.parse(answer.body)).toEqual(asJob(f.body));
+    if (f.body !== undefined) {
+      expect(JSON.parse(answer.body)).toEqual(asJob(f.body));
+      return;
+    }
+    // A list page: the same kind, the same metadata fields (continue, and remainingItemCount only
+    // when no selector filtered the list), as many items; tokens and versions are the server's own.
+    const page = JSON.parse(answer.body) as {
+      kind: string;
+      apiVersion: string;
+      metadata: object;
+      items: unknown[];
+    };
+    expect({ kind: page.kind, apiVersion: page.apiVersion }).toEqual({
+      kind: f.envelope?.kind,
+      apiVersion: f.envelope?.apiVersion,
+    });
+    expect(Object.keys(page.metadata).sort()).toEqual(Object.keys(f.envelope?.metadata ?? {}).sort());
+    expect(page.items).toHaveLength(f.envelope?.itemNames.length ?? -1);
   });
 });

@@ -75,6 +75,12 @@ data "aws_iam_policy_document" "lambda" {
   }
 
   statement {
+    sid       = "DescribeAddon"
+    actions   = ["eks:DescribeAddon"]
+    resources = ["${replace(data.aws_eks_cluster.this.arn, ":cluster/", ":addon/")}/vpc-cni/*"]
+  }
+
+  statement {
     sid       = "DescribeNetwork"
     actions   = ["ec2:DescribeNatGateways"]
     resources = ["*"]

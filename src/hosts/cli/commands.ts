@@ -43,6 +43,10 @@ export function replayCommand(): Command {
       '--timeline',
       "run the job at the snapshot and at each frame of its timeline, clock advanced, state carried; print each run and the chat messages (--check: each frame's expect)",
     )
+    .option(
+      '--notify',
+      'post to the configured chat channels (marked as a replay); without it, nothing is sent',
+    )
     .addHelpText(
       'after',
       `

@@ -1,5 +1,8 @@
 // Renders a RunReport for people: a terminal table or Markdown. JSON is the report itself.
+// Both lead with the run's status: a run that could not look says so first, in red, and "every node is
+// within its limits" is said only of a complete run that found nothing.
 import type { Action, NodeReport, RunReport } from '../../model.js';
+import { actionsSummary, couldNotCheck, signalText as signalWords } from '../../notify/render.js';
 
 export type OutputFormat = 'table' | 'json' | 'markdown';
 
@@ -31,26 +34,70 @@ export function renderReport(report: RunReport, format: OutputFormat, style: Sty
   return format === 'markdown' ? renderMarkdown(report) : renderTable(report, style);
 }
 
+/** A node's signals in words, as chat shows them (`3 NAT gateway port-allocation errors`), not metric ids. */
 function signalText(n: NodeReport): string {
-  const parts: string[] = [];
-  for (const s of n.signals) {
-    if (s.kind === 'snat-ports') parts.push(`SNAT ports ${s.used ?? '?'}/${s.allocated ?? '?'}`);
-    else if (s.value) parts.push(`${s.kind} ${s.value}`);
-  }
-  if (n.conntrack) parts.push(`conntrack ${n.conntrack.count}/${n.conntrack.max}`);
+  const parts = n.signals
+    .filter((s) => s.kind === 'snat-ports' || s.kind === 'conntrack' || (s.value ?? 0) > 0)
+    .map(signalWords);
+  if (n.conntrack && !n.signals.some((s) => s.kind === 'conntrack'))
+    parts.push(`conntrack ${n.conntrack.count}/${n.conntrack.max}`);
   return parts.join(', ') || (n.reasons ?? []).join(', ');
+}
+
+/** `12 (+1 uninspectable, 1 failed)`: the same counts as chat and the advice. */
+function podsText(n: NodeReport): string {
+  const extra = [
+    n.podsUninspectable ? `${n.podsUninspectable} uninspectable` : '',
+    n.podsFailed ? `${n.podsFailed} failed` : '',
+  ].filter(Boolean);
+  return `${n.podsInspected}${extra.length > 0 ? ` (+${extra.join(', ')})` : ''}`;
+}
+
+/** The status line every human output starts with. */
+export function statusLine(r: RunReport): { level: 'ok' | 'warn' | 'bad'; text: string } {
+  switch (r.status) {
+    case 'failed':
+      return {
+        level: 'bad',
+        text: `FAILED — ${couldNotCheck(r)}. Nothing was checked: no node's SNAT ports, conntrack or sockets were read.`,
+      };
+    case 'partial':
+      return {
+        level: 'warn',
+        text: `PARTIAL — ${r.statusReason === 'deadline' ? 'the deadline cut the run short; what was found before it is below' : `not everything was read: ${r.statusReason ?? 'unknown'}`}`,
+      };
+    case 'skipped':
+      return {
+        level: 'warn',
+        text: `SKIPPED — ${r.statusReason ?? r.skipped ?? 'another run holds the lock'}`,
+      };
+    default:
+      return { level: 'ok', text: 'COMPLETE — every node it meant to read was read' };
+  }
+}
+
+/** What the Hot nodes section says when it lists none: an all-clear only for a complete run. */
+function noHotNodes(r: RunReport): string | null {
+  if (r.status === 'failed') return 'unknown: the run could not look';
+  if (r.status === 'skipped') return 'unknown: the run was skipped';
+  if (r.status === 'partial') return 'none among what was read (the run was partial: see above)';
+  return null;
 }
 
 function actionText(a: Action): string {
   return a.skipReason ? `${a.status} (${a.skipReason})` : a.status;
 }
 
+/** Width on a terminal: escape codes take no columns. */
+const visibleWidth = (s: string): number => s.replace(/\x1b\[[0-9;]*m/g, '').length;
+const padVisible = (s: string, width: number): string => s + ' '.repeat(Math.max(0, width - visibleWidth(s)));
+
 export function table(rows: string[][], style: Style = plain): string {
   if (rows.length === 0) return '';
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => visibleWidth(r[c] ?? ''))));
   return rows
     .map((r, i) => {
-      const line = r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ');
+      const line = r.map((cell, c) => (c === r.length - 1 ? cell : padVisible(cell, widths[c]!))).join('  ');
       return i === 0 ? style.bold(line) : line;
     })
     .join('\n');
@@ -59,23 +106,23 @@ export function table(rows: string[][], style: Style = plain): string {
 function renderTable(r: RunReport, s: Style): string {
   const out: string[] = [];
   const hot = r.nodes.filter((n) => n.hot);
-  const head = `snatguard ${r.mode} run on ${r.cluster} (${r.provider}) — ${hot.length} hot node(s), ${r.offenders.length} offender(s), ${r.actions.filter((a) => a.status === 'applied').length} restart(s) applied`;
+  const status = statusLine(r);
+  const colour = status.level === 'bad' ? s.red : status.level === 'warn' ? s.yellow : s.green;
+  out.push(s.bold(colour(status.text)));
+  const head = `snatguard ${r.mode} run on ${r.cluster} (${r.provider}) — ${plural(hot.length, 'hot node')}, ${plural(r.offenders.length, 'offender')}, ${actionsSummary(r)}`;
   out.push(s.bold(head));
-  if (r.skipped) out.push(s.yellow(`run skipped: ${r.skipped}`));
   out.push('');
   out.push(s.bold('Hot nodes'));
+  const unknown = noHotNodes(r);
   out.push(
     hot.length === 0
-      ? s.green('  none: every node is within its SNAT and conntrack limits')
+      ? unknown
+        ? (r.status === 'failed' ? s.red : s.yellow)(`  ${unknown}`)
+        : s.green('  none: every node is within its SNAT and conntrack limits')
       : table(
           [
             ['NODE', 'PODS', 'SNAT SOCKETS', 'SIGNALS'],
-            ...hot.map((n) => [
-              n.name,
-              `${n.podsInspected}${n.podsUninspectable ? ` (+${n.podsUninspectable} uninspectable)` : ''}`,
-              String(n.snatSockets ?? 0),
-              signalText(n),
-            ]),
+            ...hot.map((n) => [n.name, podsText(n), String(n.snatSockets ?? 0), signalText(n)]),
           ],
           s,
         ),
@@ -134,21 +181,33 @@ function renderTable(r: RunReport, s: Style): string {
   return `${out.join('\n')}\n`;
 }
 
+const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
+
 const md = (s: string) => s.replace(/([\\`*_[\]<>|])/g, '\\$1');
 
 function renderMarkdown(r: RunReport): string {
   const out: string[] = [];
   const hot = r.nodes.filter((n) => n.hot);
   out.push(`## snatguard ${r.mode} run on ${md(r.cluster)}`, '');
+  const status = statusLine(r);
+  const [word, ...rest] = status.text.split(' — ');
+  out.push(`**${word}** — ${md(rest.join(' — '))}`, '');
   out.push(
-    `${hot.length} hot node(s), ${r.offenders.length} offender(s), run \`${r.runId}\` at ${r.startedAt}.`,
+    `${plural(hot.length, 'hot node')}, ${plural(r.offenders.length, 'offender')}, ${actionsSummary(r)}; run \`${r.runId}\` at ${r.startedAt}.`,
     '',
   );
-  if (r.skipped) out.push(`**Run skipped:** ${md(r.skipped)}`, '');
+  const unknown = noHotNodes(r);
+  if (hot.length === 0)
+    out.push(
+      unknown
+        ? `Hot nodes: ${md(unknown)}.`
+        : 'Hot nodes: none — every node is within its SNAT and conntrack limits.',
+      '',
+    );
   if (hot.length > 0) {
     out.push('| node | pods | SNAT sockets | signals |', '|---|---|---|---|');
     for (const n of hot)
-      out.push(`| ${md(n.name)} | ${n.podsInspected} | ${n.snatSockets ?? 0} | ${md(signalText(n))} |`);
+      out.push(`| ${md(n.name)} | ${md(podsText(n))} | ${n.snatSockets ?? 0} | ${md(signalText(n))} |`);
     out.push('');
   }
   if (r.offenders.length > 0) {

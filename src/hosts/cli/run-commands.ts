@@ -29,6 +29,7 @@ export interface RunFlags {
   provider?: 'azure' | 'aws' | 'none';
   check?: boolean;
   timeline?: boolean;
+  notify?: boolean;
 }
 
 /** `snatguard scan` (its options: commands.ts). */
@@ -54,6 +55,20 @@ export async function scanAction(flags: RunFlags): Promise<void> {
   } catch (e) {
     handleFailure(e, log);
   }
+}
+
+/** The config with every chat channel off. */
+export function withoutChannels(config: Config): Config {
+  return {
+    ...config,
+    notify: {
+      ...config.notify,
+      slack: { ...config.notify.slack, webhookUrl: '' },
+      teams: { ...config.notify.teams, webhookUrl: '' },
+      discord: { ...config.notify.discord, webhookUrl: '' },
+      webhook: { ...config.notify.webhook, url: '' },
+    },
+  };
 }
 
 /** Exit code of a run (shared/DESIGN.md): 3 when it could not look, 0 whatever it found otherwise. */
@@ -88,12 +103,16 @@ export async function replayAction(file: string, flags: RunFlags): Promise<void>
   const log = createLogger({ level: process.env.SNATGUARD_LOG_LEVEL ?? 'warn' });
   try {
     const snapshot = await loadSnapshot(file);
-    const config = await loadConfig({ file: flags.config, env: process.env, flags: pick(flags) });
+    const loaded = await loadConfig({ file: flags.config, env: process.env, flags: pick(flags) });
+    // A replay speaks to chat only when asked, and then says it is a replay.
+    const config = flags.notify ? loaded : withoutChannels(loaded);
     if (flags.timeline) {
       await replayTimelineCommand(snapshot, config, log, flags);
       return;
     }
-    const { report } = await replaySnapshot(snapshot, config, log, flags.output);
+    const { report } = await replaySnapshot(snapshot, config, log, flags.output, {
+      ...(flags.notify ? { notifyTag: `replay of ${snapshot.metadata.name}` } : {}),
+    });
     print(report, flags.output);
     process.exitCode = exitFor(report);
     if (flags.check) {
@@ -117,7 +136,7 @@ export async function replaySnapshot(
   base: Config,
   log: Logger,
   output: OutputFormat,
-  options: { rerun?: boolean; slackToSink?: boolean } = {},
+  options: { rerun?: boolean; slackToSink?: boolean; notifyTag?: string } = {},
 ): Promise<{ report: RunReport; second?: RunReport; slack: string[] }> {
   const sim = await startSim(snapshot, { log });
   try {
@@ -133,6 +152,7 @@ export async function replaySnapshot(
       world: sim.world,
       pressure: simPressureTargets(sim),
       fetch: fetchTrusting(sim.ca),
+      ...(options.notifyTag ? { notifyTag: options.notifyTag } : {}),
     };
     const report = await execute(config, env, output);
     const second = options.rerun ? await execute(config, env, output) : undefined;

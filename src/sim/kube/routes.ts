@@ -98,11 +98,26 @@ function verbOf(method: string, t: Target, watch: boolean): string {
 }
 
 /** List items carry no kind/apiVersion on a real server. */
-function listOf(t: ResourceType, items: KubeObject[], resourceVersion: string, cont?: string) {
+/**
+ * A list page. Like kube-apiserver v1.20.2, a page with more to come carries `continue` and, only when
+ * no label or field selector filtered it, `remainingItemCount`
+ * (`GET /api/v1/nodes?limit=1` → `{"resourceVersion":"341","continue":"…","remainingItemCount":1}`).
+ */
+function listOf(
+  t: ResourceType,
+  items: KubeObject[],
+  resourceVersion: string,
+  cont?: string,
+  remaining?: number,
+) {
   return {
     kind: `${t.kind}List`,
     apiVersion: groupVersion(t),
-    metadata: { resourceVersion, ...(cont ? { continue: cont } : {}) },
+    metadata: {
+      resourceVersion,
+      ...(cont ? { continue: cont } : {}),
+      ...(cont && remaining !== undefined ? { remainingItemCount: remaining } : {}),
+    },
     items: items.map(({ apiVersion: _a, kind: _k, ...rest }) => rest),
   };
 }
@@ -221,8 +236,12 @@ export function kubeApi(world: World, opts: KubeApiOptions): KubeApi {
         const limit = Number(url.searchParams.get('limit') ?? 0);
         const start = Number(Buffer.from(url.searchParams.get('continue') ?? '', 'base64').toString() || 0);
         let cont: string | undefined;
+        let remaining: number | undefined;
         if (limit > 0) {
-          if (start + limit < items.length) cont = Buffer.from(String(start + limit)).toString('base64');
+          if (start + limit < items.length) {
+            cont = Buffer.from(String(start + limit)).toString('base64');
+            if (!ls && !fs) remaining = items.length - start - limit;
+          }
           items = items.slice(start, start + limit);
         }
         if (table) {
@@ -232,7 +251,7 @@ export function kubeApi(world: World, opts: KubeApiOptions): KubeApi {
           if (cont) t.metadata = { ...t.metadata, continue: cont };
           return sendJson(res, 200, t);
         }
-        return sendJson(res, 200, listOf(type, items, world.resourceVersion, cont));
+        return sendJson(res, 200, listOf(type, items, world.resourceVersion, cont, remaining));
       }
       case 'get': {
         const o = world.get(type.resource, target.namespace, target.name!);

@@ -24,7 +24,7 @@ describe('snatguard demo', () => {
     expect(run1).toContain('20.103.144.194:27017 ×900');
     expect(run1).toContain('What the simulated Slack channel received:');
     expect(run1).toContain('CONNECTION_POOLING');
-    expect(run2).toContain('0 hot node(s)');
+    expect(run2).toContain('0 hot nodes');
     expect(run2).toMatch(/Recovered on aks-shop — node aks-nodepool1-\d+-vmss000000 recovered/);
   });
 });

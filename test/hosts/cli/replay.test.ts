@@ -91,3 +91,61 @@ describe('snatguard replay --check', () => {
     expect(err).toContain('rails.bogusKey');
   });
 });
+
+describe('snatguard replay and chat', () => {
+  const saved = { ...process.env };
+  afterEach(() => {
+    process.env = { ...saved };
+  });
+
+  /** A plain http:// receiver on loopback that records each POST body. */
+  async function receiver() {
+    const { createServer } = await import('node:http');
+    const bodies: string[] = [];
+    const server = createServer((q, r) => {
+      let body = '';
+      q.on('data', (c: Buffer) => {
+        body += c.toString('utf8');
+      });
+      q.on('end', () => {
+        bodies.push(body);
+        r.writeHead(200).end('ok');
+      });
+    });
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    const { port } = server.address() as { port: number };
+    return {
+      url: `http://127.0.0.1:${port}/hook`,
+      bodies,
+      close: () => new Promise<void>((ok) => server.close(() => ok())),
+    };
+  }
+
+  it('sends nothing without --notify, although SNATGUARD_NOTIFY_* is set (was: posted to it)', async () => {
+    const r = await receiver();
+    try {
+      process.env.SNATGUARD_NOTIFY_WEBHOOK_URL = r.url;
+      process.env.SNATGUARD_NOTIFY_WEBHOOK_SECRET = 'replay-test';
+      expect(await cli('replay', examplePath('aks-mongo-leak.yaml'), '-o', 'json')).toBe(0);
+      expect(r.bodies).toEqual([]);
+      expect(JSON.parse(out).errors.filter((e: { stage: string }) => e.stage === 'notify')).toEqual([]);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('with --notify reaches a plain http:// receiver, marked as a replay', async () => {
+    const r = await receiver();
+    try {
+      process.env.SNATGUARD_NOTIFY_WEBHOOK_URL = r.url;
+      process.env.SNATGUARD_NOTIFY_WEBHOOK_SECRET = 'replay-test';
+      expect(await cli('replay', examplePath('aks-mongo-leak.yaml'), '--notify', '-o', 'json')).toBe(0);
+      expect(r.bodies).toHaveLength(1);
+      const body = JSON.parse(r.bodies[0]!);
+      expect(body.notice.headline).toMatch(/^\[replay of aks-mongo-leak\] SNAT \w+ on aks-shop/);
+      expect(body.kind).toBe('RunReport');
+    } finally {
+      await r.close();
+    }
+  });
+});

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { program } from '../../../src/hosts/cli/program.js';
-import { example, type Harness, harness } from '../../e2e/harness.js';
+import { aDeployment, aSnapshot, example, type Harness, harness } from '../../e2e/harness.js';
 
 /** A port nothing listens on: bound, read, closed. */
 const closedPort = () =>
@@ -83,5 +83,53 @@ describe('snatguard scan', () => {
     expect(report.statusReason).toMatch(/^cluster unreachable: .*ECONNREFUSED/);
     // Empty cluster.name: the kube context's cluster names the run (was: "kubernetes").
     expect(report.cluster).toBe('prod-east');
+  });
+});
+
+describe('snatguard scan --provider none on a healthy cluster', () => {
+  it('marks no node hot and sends no alert (was: every node hot, an alert)', async () => {
+    const healthy = await harness(
+      aSnapshot([
+        aDeployment('web', { sockets: [{ remote: '20.103.144.194:443', state: 'ESTABLISHED', count: 40 }] }),
+        aDeployment('api', {
+          node: 'node-b',
+          sockets: [{ remote: '20.103.144.194:27017', state: 'ESTABLISHED', count: 8 }],
+        }),
+      ]),
+    );
+    const { createServer } = await import('node:http');
+    const posts: string[] = [];
+    const server = createServer((q, r) => {
+      posts.push(q.url ?? '');
+      q.resume();
+      q.on('end', () => r.writeHead(200).end('ok'));
+    });
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    try {
+      process.env.SNATGUARD_CLUSTER_KUBECONFIG = healthy.sim.jobKubeconfigPath;
+      process.env.SNATGUARD_NETWORK_CLUSTER_CIDRS = '10.244.0.0/16,10.0.0.0/16';
+      process.env.SNATGUARD_NOTIFY_WEBHOOK_URL = `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`;
+      process.env.SNATGUARD_NOTIFY_WEBHOOK_SECRET = 'healthy';
+      await program().parseAsync(['scan', '--provider', 'none', '--output', 'json'], { from: 'user' });
+      const report = JSON.parse(out);
+      expect(process.exitCode ?? 0).toBe(0);
+      expect(report.status).toBe('complete');
+      expect(
+        report.nodes.map((n: { name: string; hot: boolean; podsInspected: number }) => [
+          n.name,
+          n.hot,
+          n.podsInspected,
+        ]),
+      ).toEqual([
+        // every node inspected: its two pods and its own (hostNetwork) namespace, through the node probe
+        ['node-a', false, 3],
+        ['node-b', false, 3],
+      ]);
+      expect(report.offenders).toEqual([]);
+      expect(posts).toEqual([]);
+    } finally {
+      await new Promise<void>((ok) => server.close(() => ok()));
+      await healthy.close();
+    }
   });
 });
