@@ -137,6 +137,10 @@ export interface PodRef {
 export interface PodInfo extends PodRef {
   node: string;
   ip?: string;
+  /** status.podIPs (dual-stack: one per family); `ip` is the first. */
+  ips?: string[];
+  /** metadata.uid: the kubelet names the pod's cgroup after it (nodeProbeFallback). */
+  uid?: string;
   hostNetwork: boolean;
   phase: string;
   labels: Record<string, string>;

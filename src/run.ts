@@ -49,7 +49,7 @@ import type {
   StateStore,
 } from './ports.js';
 import { buildReport } from './report.js';
-import { createClassifier } from './sockets/index.js';
+import { createClassifier, summarize } from './sockets/index.js';
 
 export interface NotifyOutcome {
   errors: RunError[];
@@ -426,12 +426,49 @@ async function scanAndAct(
   };
   // The `conntrack` method: the node's table counts the pods exec could not read (DESIGN.md).
   const flowReports = new Map<string, NonNullable<NodeReport['snatFlows']>>();
+  // inspect.nodeProbeFallback: pods without cat read on their node (/proc/<pid>/net/tcp by pod UID).
+  const readOnNode = async (
+    hot: HotNode,
+    pods: PodInfo[],
+    mine: PodInspection[],
+  ): Promise<PodInspection[]> => {
+    const unread = mine.filter((i) => i.status === 'uninspectable' && !i.nodeLevel).map((i) => i.pod);
+    if (deps.probe.podSockets === undefined || unread.length === 0) return mine;
+    let read: Map<string, { text: string } | { error: string }>;
+    try {
+      read = await deps.probe.podSockets(hot.name, unread, pods, signal);
+    } catch (e) {
+      read = new Map(unread.map((p) => [`${p.namespace}/${p.name}`, { error: messageOf(e) }]));
+    }
+    return mine.map((i): PodInspection => {
+      const r = read.get(`${i.pod.namespace}/${i.pod.name}`);
+      if (i.status !== 'uninspectable' || r === undefined) return i;
+      if ('error' in r) return { ...i, reason: `${i.reason ?? 'no cat'}; on the node: ${r.error}` };
+      try {
+        return {
+          ...i,
+          status: 'ok',
+          method: 'exec',
+          summary: summarize(r.text, classifier),
+          bytes: Buffer.byteLength(r.text),
+          reason: `read on the node through snatguard-node-sockets (exec: ${i.reason ?? 'unavailable'})`,
+        };
+      } catch (e) {
+        return {
+          ...i,
+          reason: `${i.reason ?? 'no cat'}; on the node: unreadable socket tables: ${messageOf(e)}`,
+        };
+      }
+    });
+  };
   const nodeFlows = async (
     hot: HotNode,
     pods: PodInfo[],
     mine: PodInspection[],
   ): Promise<{ inspections: PodInspection[] }> => {
-    if (deps.probe.flows === undefined || watchSet.has(hot.name)) return { inspections: mine };
+    if (watchSet.has(hot.name)) return { inspections: mine };
+    mine = await readOnNode(hot, pods, mine);
+    if (deps.probe.flows === undefined) return { inspections: mine };
     const needed = mine.some((i) => i.status === 'uninspectable');
     try {
       const table = await deps.probe.flows(hot.name, signal, pods);

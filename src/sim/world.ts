@@ -86,6 +86,8 @@ export interface PodRuntime {
   node: string;
   ip: string;
   hostNetwork: boolean;
+  /** In the host's PID namespace (snatguard-node-sockets, infra/kubernetes/node-sockets.yaml). */
+  hostPID?: boolean;
   exec: ExecBehaviour;
   container: string;
   sockets: readonly SnapshotSocket[];
@@ -982,6 +984,7 @@ export class World implements SimWorld {
       node,
       ip: podIp,
       hostNetwork,
+      ...(labels['app.kubernetes.io/name'] === 'snatguard-node-sockets' ? { hostPID: true } : {}),
       exec,
       container: rt.container,
       sockets,
