@@ -14,6 +14,7 @@ import {
   rolloutRemediator,
 } from './cluster/index.js';
 import { nodeFlows } from './cluster/node-flows.js';
+import { procFallback } from './cluster/proc-fallback.js';
 import type { Config } from './config/index.js';
 import { SnatguardError } from './errors.js';
 import type { PressureReading, RunReport, RunState, TimeWindow } from './model.js';
@@ -83,6 +84,15 @@ export async function compose(config: Config, env: ComposeEnv): Promise<RunDeps>
         targets: probeTargets,
         limits: { timeoutMs: config.exec.timeoutSeconds * 1000, maxBytes: config.exec.maxBytes },
       }),
+      // Opt-in: distroless pods read on their node through snatguard-node-sockets (hostPID).
+      ...(config.inspect.nodeProbeFallback
+        ? {
+            podSockets: procFallback(exec, {
+              namespace: config.inspect.probeNamespace || config.namespace,
+              limits: { timeoutMs: config.exec.timeoutSeconds * 1000, maxBytes: config.exec.maxBytes },
+            }),
+          }
+        : {}),
     },
     remediator: config.mode === 'restart' ? rolloutRemediator(kc, now, { timeoutMs }) : refusingRemediator(),
     lock: leaseLock(kc, config.namespace, now, { timeoutMs }),

@@ -46,6 +46,16 @@ export interface NodeProbe {
   conntrack(node: string, signal: AbortSignal, podsOnNode?: PodInfo[]): Promise<ConntrackReading>;
   /** The node's conntrack table (`conntrack -L`), parsed; absent when the probe cannot list it. */
   flows?(node: string, signal: AbortSignal, podsOnNode: PodInfo[]): Promise<ConntrackTable>;
+  /**
+   * inspect.nodeProbeFallback: the socket tables of pods without `cat`, read on their node by pod UID
+   * (src/cluster/proc-fallback.ts); absent when the fallback is off.
+   */
+  podSockets?(
+    node: string,
+    pods: readonly PodInfo[],
+    podsOnNode: PodInfo[],
+    signal: AbortSignal,
+  ): Promise<Map<string, { text: string } | { error: string }>>;
 }
 
 /** What a restart did: `confirmed` false when the patch was accepted but the read-back failed. */

@@ -179,7 +179,7 @@ export function attributeUninspectable(
     nodeAddresses,
     pods.map((p) => ({
       key: `${p.namespace}/${p.name}`,
-      ips: p.ip ? [p.ip] : [],
+      ips: p.ips ?? (p.ip ? [p.ip] : []),
       hostNetwork: p.hostNetwork,
     })),
     classifier,

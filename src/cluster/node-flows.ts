@@ -8,6 +8,8 @@ import type { PodExec } from '../ports.js';
 import { type ProbeTarget, probeCandidates } from './node-probe.js';
 
 export const CONNTRACK_LIST = ['conntrack', '-L', '-o', 'extended'] as const;
+/** The node probe's container that has conntrack-tools and CAP_NET_ADMIN (infra/kubernetes/node-probe.yaml). */
+export const CONNTRACK_CONTAINER = 'conntrack';
 
 export interface NodeFlowsOptions {
   targets: readonly ProbeTarget[];
@@ -26,7 +28,11 @@ export function nodeFlows(exec: PodExec, options: NodeFlowsOptions): NodeFlows {
     const failures: string[] = [];
     for (const pod of candidates) {
       try {
-        const text = await run.call(exec, pod, CONNTRACK_LIST, options.limits, signal);
+        // snatguard's probe lists the table from its `conntrack` container (NET_ADMIN); another probe, its default one.
+        const ref = pod.containers.includes(CONNTRACK_CONTAINER)
+          ? { ...pod, container: CONNTRACK_CONTAINER }
+          : pod;
+        const text = await run.call(exec, ref, CONNTRACK_LIST, options.limits, signal);
         return parseConntrackTable(text);
       } catch (e) {
         // A probe without the conntrack tool: try the next candidate.

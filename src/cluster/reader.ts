@@ -68,6 +68,11 @@ export function toPodInfo(p: V1Pod): PodInfo {
   const container = defaultContainer(p, containers);
   if (container !== undefined) info.container = container;
   if (p.status?.podIP) info.ip = p.status.podIP;
+  const ips = (p.status?.podIPs ?? [])
+    .map((a) => a.ip)
+    .filter((a): a is string => typeof a === 'string' && a !== '');
+  if (ips.length > 0) info.ips = ips;
+  if (p.metadata?.uid) info.uid = p.metadata.uid;
   return info;
 }
 

@@ -255,7 +255,7 @@ export const configSchema = z
           .boolean()
           .default(false)
           .describe(
-            'Opt-in: read pods without cat (distroless) through the node probe instead of reporting them uninspectable.',
+            'Opt-in: read pods without cat (distroless) on their node, by pod UID, through infra/kubernetes/node-sockets.yaml (hostPID); otherwise they are counted from the conntrack table.',
           ),
         probeSelector: selector(
           'app.kubernetes.io/name=snatguard-node-probe',

@@ -69,4 +69,45 @@ describe('offenders measured from the node conntrack table', () => {
       await h.close();
     }
   });
+
+  it('inspect.nodeProbeFallback reads a distroless pod on its node by pod UID (method exec); without the DaemonSet, conntrack', async () => {
+    const sockets = {
+      kind: 'DaemonSet',
+      namespace: 'snatguard',
+      name: 'snatguard-node-sockets',
+      labels: { 'app.kubernetes.io/name': 'snatguard-node-sockets' },
+      pods: [{ node: 'node-a', ip: '10.244.0.250', sockets: [] }],
+    };
+    const hog = aDeployment('hog', {
+      replicas: 2,
+      pods: 1,
+      exec: 'no-cat',
+      sockets: [
+        { remote: MONGO, state: 'ESTABLISHED', count: 900 },
+        { remote: MONGO, state: 'SYN_SENT', count: 7 },
+      ],
+    });
+    const withDaemonSet = await harness(aSnapshot([hog, sockets]));
+    const without = await harness(aSnapshot([hog]));
+    try {
+      const read = await withDaemonSet.run({ inspect: { nodeProbeFallback: true } });
+      const counted = await without.run({ inspect: { nodeProbeFallback: true } });
+
+      // On the node, the pod's own tables: SYN_SENT included, as exec would have read them.
+      expect(read.offenders.find((o) => o.workload === 'shop/Deployment/hog')).toMatchObject({
+        method: 'exec',
+        snatSockets: 907,
+      });
+      expect(read.nodes.find((n) => n.name === 'node-a')?.snatFlows?.podsAttributed).toBe(0);
+      // No node-sockets pod: the conntrack table still counts it.
+      expect(counted.offenders.find((o) => o.workload === 'shop/Deployment/hog')).toMatchObject({
+        method: 'conntrack',
+        snatSockets: 907,
+      });
+      expect(read.errors).toEqual([]);
+    } finally {
+      await withDaemonSet.close();
+      await without.close();
+    }
+  });
 });

@@ -23,7 +23,10 @@ import {
 
 const files = filesUnder(`${infraDir}/kubernetes`, ['.yaml', '.yml']);
 const manifestFiles = files.filter((f) => !f.endsWith('kustomization.yaml'));
+/** Applied only with the option they serve (not in kustomization.yaml): node-sockets.yaml for inspect.nodeProbeFallback. */
+const OPT_IN = ['node-sockets.yaml'];
 const all: Manifest[] = manifestFiles.flatMap(loadManifests);
+const applied = all.filter((m) => !OPT_IN.includes(m.file.split('/').pop()!));
 const ofKind = (kind: string): Manifest[] => all.filter((m) => m.doc.kind === kind);
 
 // ---- structural schemas per kind ---------------------------------------------------------------
@@ -65,7 +68,8 @@ const podSpec = z.object({
     runAsUser: z.number().int().positive(),
     seccompProfile: z.object({ type: z.literal('RuntimeDefault') }),
   }),
-  hostPID: z.never().optional(),
+  // Only node-sockets.yaml (its own test below) is in the host's PID namespace.
+  hostPID: z.boolean().optional(),
   hostIPC: z.never().optional(),
 });
 const podTemplate = z.object({ metadata: z.object({ labels }), spec: podSpec });
@@ -193,7 +197,10 @@ describe('Kubernetes manifests', () => {
     const [k] = loadManifests('infra/kubernetes/kustomization.yaml');
     expect(k?.doc.kind).toBe('Kustomization');
     expect([...((k?.doc.resources ?? []) as string[])].sort()).toEqual(
-      manifestFiles.map((f) => f.split('/').pop()).sort(),
+      manifestFiles
+        .map((f) => f.split('/').pop())
+        .filter((f) => !OPT_IN.includes(f!))
+        .sort(),
     );
   });
 
@@ -202,7 +209,7 @@ describe('Kubernetes manifests', () => {
     const out = spawnSync('kubectl', ['kustomize', 'infra/kubernetes'], { cwd: repoRoot, encoding: 'utf8' });
     expect(out.stderr).toBe('');
     expect(out.status).toBe(0);
-    expect(out.stdout.split(/^---$/m)).toHaveLength(all.length);
+    expect(out.stdout.split(/^---$/m)).toHaveLength(applied.length);
   });
 });
 
@@ -276,6 +283,31 @@ describe('node-probe.yaml', () => {
     expect(pod?.containers).toHaveLength(1);
     expect(pod?.containers[0].image).toBe('busybox:1.36');
     expect(pod?.containers[0].resources.limits.memory).toBe('32Mi');
+  });
+});
+
+describe('node-sockets.yaml (opt-in: inspect.nodeProbeFallback)', () => {
+  const sockets = ofKind('DaemonSet').find((m) => m.doc.metadata.name === 'snatguard-node-sockets');
+  const pod = sockets?.doc.spec.template.spec;
+
+  it('is the only hostPID pod, and has nothing else: no hostNetwork, no capability, no token, no host path, not root', () => {
+    expect(
+      all.filter((m) => m.doc.spec?.template?.spec?.hostPID === true).map((m) => m.doc.metadata.name),
+    ).toEqual(['snatguard-node-sockets']);
+    expect(pod?.hostPID).toBe(true);
+    expect(pod?.hostNetwork).toBeUndefined();
+    expect(pod?.automountServiceAccountToken).toBe(false);
+    expect(pod?.volumes).toBeUndefined();
+    expect(pod?.securityContext.runAsUser).toBe(65534);
+    expect(pod?.containers.map((c: { name: string }) => c.name)).toEqual(['sockets']);
+    expect(pod?.containers[0].securityContext.capabilities).toEqual({ drop: ['ALL'] });
+  });
+
+  it('carries the label and container the fallback looks for', async () => {
+    const { SOCKETS_CONTAINER, SOCKETS_SELECTOR } = await import('../../src/cluster/proc-fallback.js');
+    const [key, value] = SOCKETS_SELECTOR.split('=');
+    expect(sockets?.doc.spec.template.metadata.labels[key!]).toBe(value);
+    expect(pod?.containers[0].name).toBe(SOCKETS_CONTAINER);
   });
 });
 

@@ -8,6 +8,7 @@ import { messageOf } from '../../errors.js';
 import { renderConntrackStat } from '../../sockets/conntrack.js';
 import type { ExecOutcome } from '../backend.js';
 import { renderConntrackTable } from '../conntrack-table.js';
+import { hostProcFile, isCgroupListing, renderCgroupListing } from '../host-proc.js';
 import type { PodRuntime, World } from '../world.js';
 
 export const EXEC_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io'];
@@ -88,6 +89,21 @@ export function runCommand(world: World, pod: PodRuntime, command: string[]): Ex
       stderr: `conntrack v1.4.7 (conntrack-tools): ${flows} flow entries have been shown.\n`,
       status: success,
     };
+  }
+  // A hostPID pod sees the node's processes: the cgroup listing and their /proc/<pid>/net/tcp{,6}.
+  if (pod.hostPID && pod.exec !== 'no-cat') {
+    if (isCgroupListing(command))
+      return { stdout: renderCgroupListing(world, pod.node), stderr: '', status: success };
+    if (
+      base === 'cat' &&
+      args.length > 0 &&
+      args.every((a) => hostProcFile(world, pod.node, a) !== undefined)
+    )
+      return {
+        stdout: args.map((a) => hostProcFile(world, pod.node, a)).join(''),
+        stderr: '',
+        status: success,
+      };
   }
   if (pod.exec === 'no-cat' || base !== 'cat')
     return { stdout: '', stderr: '', status: notFoundStatus(pod, program) };
