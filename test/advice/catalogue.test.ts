@@ -722,16 +722,17 @@ describe('UNINSPECTABLE_PODS', () => {
     expect(r.severity).toBe('warning');
   });
 
-  // Was: the advice pointed at inspect.nodeProbeFallback (not implemented) and turning it on lowered the
-  // finding to info.
-  it.each([false, true])(
-    'never points at the unimplemented node-probe fallback nor lowers severity (fallback %s)',
-    (on) => {
-      const r = one(anAksInput({ uninspectable: pods(1), nodeProbeFallback: on }), 'UNINSPECTABLE_PODS');
-      expect(r.severity).toBe('warning');
-      expect(`${r.detail} ${r.fix}`).not.toMatch(/nodeProbeFallback|NODE_PROBE_FALLBACK|node-probe\.yaml/);
-    },
-  );
+  // The node-side fallback exists (infra/kubernetes/node-sockets.yaml): advised when off, diagnosed when on;
+  // the severity never drops (the pods were not counted either way).
+  it.each([
+    [false, /inspect\.nodeProbeFallback: true.*node-sockets\.yaml/],
+    [true, /failed too.*snatguard-node-sockets.*node-a/],
+  ])('the node-side fallback (on: %s) is named, and the severity stays', (on, text) => {
+    const r = one(anAksInput({ uninspectable: pods(1), nodeProbeFallback: on }), 'UNINSPECTABLE_PODS');
+    expect(r.severity).toBe('warning');
+    expect(r.detail).toMatch(text);
+    expect(r.fix).toMatch(/^kubectl debug /);
+  });
 
   it('nothing when every pod was read', () => {
     expect(only(anAksInput({ uninspectable: [] }), 'UNINSPECTABLE_PODS')).toEqual([]);
