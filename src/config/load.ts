@@ -26,6 +26,8 @@ export interface LoadConfigOptions {
   env?: Record<string, string | undefined>;
   /** CLI flags: nested objects or dotted keys (`{ 'rails.maxRestartsPerRun': 2 }`); undefined values are ignored. */
   flags?: Record<string, unknown>;
+  /** A command's own defaults, below the file (replay: `{ 'log.level': 'warn' }`); same shape as flags. */
+  defaults?: Record<string, unknown>;
 }
 
 type Obj = Record<string, unknown>;
@@ -316,8 +318,32 @@ function sourceFor(path: readonly PropertyKey[], sources: Map<string, string>): 
   return undefined;
 }
 
+/** Keys a value of another key makes required: a cloud connection needs the cluster's coordinates. */
+function crossKeyProblems(c: Config, sources: Map<string, string>): string[] {
+  const need = (connection: string, keys: [string, string | undefined][]): string[] =>
+    keys
+      .filter(([, v]) => !v)
+      .map(([key]) => {
+        const from = sources.get('cluster.connection');
+        return `${key}: required when cluster.connection is ${connection}${from ? ` (cluster.connection from ${from})` : ''}`;
+      });
+  if (c.cluster.connection === 'aks')
+    return need('aks', [
+      ['azure.subscriptionId', c.azure.subscriptionId],
+      ['azure.resourceGroup', c.azure.resourceGroup],
+      ['azure.clusterName', c.azure.clusterName],
+    ]);
+  if (c.cluster.connection === 'eks')
+    return need('eks', [
+      ['aws.region', c.aws.region],
+      ['aws.clusterName', c.aws.clusterName],
+    ]);
+  return [];
+}
+
 function validate(merged: Obj, sources: Map<string, string>, problems: string[], source = 'config'): Config {
   const result = configSchema.safeParse(merged);
+  if (result.success) problems.push(...crossKeyProblems(result.data, sources));
   if (result.success && problems.length === 0) return result.data;
   if (!result.success) {
     for (const issue of result.error.issues) {
@@ -339,6 +365,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   const problems: string[] = [];
   const env = options.env ?? {};
   const layers: Layer[] = [];
+  if (options.defaults) layers.push(flagLayer(options.defaults, problems));
   if (options.file) {
     const layer = fileLayer(options.file, problems);
     if (layer) layers.push(layer);

@@ -6,7 +6,9 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TimeWindow } from '../../src/model.js';
+import { awsClients } from '../../src/pressure/aws-clients.js';
 import { awsEnaConntrackSource } from '../../src/pressure/aws-ena-conntrack.js';
+import { describeVpcCni } from '../../src/pressure/aws-nat-gateway.js';
 import { azurePressureSource } from '../../src/pressure/azure.js';
 import { azureClients, queryMetrics } from '../../src/pressure/azure-clients.js';
 import { defaultRetry } from '../../src/pressure/types.js';
@@ -385,5 +387,134 @@ describe('CloudWatch ListMetrics (AWS JSON 1.0)', () => {
     expect(res.headers['x-amzn-query-error']).toBe(f.headers?.['x-amzn-query-error']);
     expect(Object.keys(JSON.parse(res.body)).sort()).toEqual(Object.keys(f.body as object).sort());
     expect((JSON.parse(res.body) as { __type: string }).__type).toBe((f.body as { __type: string }).__type);
+  });
+});
+
+describe('ARM managed cluster (spec example ManagedClustersGet.json)', () => {
+  const f = () => fixture('azure/managed-cluster-get.json');
+  const target = (h: Harness) => ({
+    subscriptionId: '00000000-0000-0000-0000-000000000000',
+    resourceGroup: 'rg1',
+    clusterName: 'clustername1',
+    armEndpoint: h.url,
+    metricsEndpoint: h.url,
+  });
+  /** The cluster from the fixture (optionally changed by `edit`); the LB and metrics are not there. */
+  const clusterFrom =
+    (body: unknown): SimRoutes =>
+    (_req, res, url) =>
+      url.pathname.toLowerCase() === (f().request.path as string).toLowerCase()
+        ? serve(res, { ...f(), body })
+        : false;
+
+  it('the facts come from the example unchanged: own public IPs counted, ports, idle timeout, AKS-managed VNet', async () => {
+    harness = await startHarness(fakeWorld(azureCloud(), aksNodes), [['fixture', clusterFrom(f().body)]]);
+    const reading = await azurePressureSource(target(harness), recordingCredential(), {
+      ca: harness.ca,
+      retry: { ...defaultRetry, maxRetries: 0 },
+    }).read(window, new AbortController().signal);
+    expect(reading.facts.azure).toMatchObject({
+      outboundType: 'loadBalancer',
+      allocatedOutboundPorts: 2000,
+      outboundIPs: 2,
+      idleTimeoutMinutes: 10,
+      customVnet: false,
+    });
+  });
+
+  it('an agent pool subnet in another resource group is an own VNet (the example with vnetSubnetID set)', async () => {
+    const body = structuredClone(f().body) as {
+      properties: { agentPoolProfiles: Record<string, unknown>[] };
+    };
+    const subnet =
+      '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/hub/subnets/aks-nodes';
+    (body.properties.agentPoolProfiles[0] as Record<string, unknown>).vnetSubnetID = subnet;
+    harness = await startHarness(fakeWorld(azureCloud(), aksNodes), [['fixture', clusterFrom(body)]]);
+    const reading = await azurePressureSource(target(harness), recordingCredential(), {
+      ca: harness.ca,
+      retry: { ...defaultRetry, maxRetries: 0 },
+    }).read(window, new AbortController().signal);
+    expect(reading.facts.azure).toMatchObject({
+      customVnet: true,
+      vnetSubnet: { resourceGroup: 'rg-net', vnet: 'hub', subnet: 'aks-nodes' },
+    });
+  });
+
+  it('the simulator’s managed cluster carries every field the client reads, nested as in the example', async () => {
+    harness = await startHarness(fakeWorld(azureCloud(), aksNodes));
+    const res = await rawRequest(
+      harness,
+      'GET',
+      `/subscriptions/${SUB}/resourceGroups/rg-shop/providers/Microsoft.ContainerService/managedClusters/aks-shop`,
+      { headers: { authorization: 'Bearer t' } },
+    );
+    const read = [
+      'id',
+      'location',
+      'name',
+      'type',
+      'properties.nodeResourceGroup',
+      'properties.agentPoolProfiles[].name',
+      'properties.agentPoolProfiles[].count',
+      'properties.networkProfile.outboundType',
+      'properties.networkProfile.podCidr',
+      'properties.networkProfile.serviceCidr',
+      'properties.networkProfile.loadBalancerProfile.allocatedOutboundPorts',
+      'properties.networkProfile.loadBalancerProfile.idleTimeoutInMinutes',
+      'properties.networkProfile.loadBalancerProfile.effectiveOutboundIPs[].id',
+    ];
+    const inFixture = paths(f().body);
+    const inSim = paths(JSON.parse(res.body));
+    for (const p of read) {
+      expect(inFixture.has(p), `fixture ${p}`).toBe(true);
+      expect(inSim.has(p), `simulator ${p}`).toBe(true);
+    }
+  });
+});
+
+describe('EKS DescribeAddon (REST JSON)', () => {
+  const clients = (h: Harness) =>
+    awsClients(
+      { region: 'eu-west-1', clusterName: 'eks-shop', endpoint: h.url },
+      { ...defaultRetry, maxRetries: 0 },
+      { ca: h.ca, awsCredentials: awsTestCredentials },
+    );
+  const eks = { region: 'eu-west-1', clusterName: 'eks-shop' };
+
+  it.each([
+    [
+      'aws/eks-describe-addon-vpc-cni.json',
+      { managed: true, configurationValues: '{"env":{"ENABLE_PREFIX_DELEGATION":"true"}}' },
+    ],
+    ['aws/eks-describe-addon-not-found.json', { managed: false }],
+  ])('%s read unchanged → %j', async (file, expected) => {
+    const f = fixture(file);
+    harness = await startHarness(fakeWorld({ aws: eks }, []), [
+      ['fixture', (_req, res, url) => (url.pathname === f.request.path ? serve(res, f) : false)],
+    ]);
+    expect(await describeVpcCni(clients(harness), eks, new AbortController().signal)).toEqual(expected);
+  });
+
+  it.each([
+    [
+      'aws/eks-describe-addon-vpc-cni.json',
+      { configurationValues: '{"env":{"ENABLE_PREFIX_DELEGATION":"true"}}' },
+    ],
+    ['aws/eks-describe-addon-not-found.json', undefined],
+  ])('the simulator answers like %s', async (file, addon) => {
+    const f = fixture(file);
+    harness = await startHarness(
+      fakeWorld({ aws: { ...eks, ...(addon ? { vpcCniAddon: addon } : {}) } }, []),
+    );
+    const res = await rawRequest(harness, 'GET', f.request.path as string, {
+      headers: {
+        authorization: 'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261120/eu-west-1/eks/aws4_request',
+      },
+    });
+    expect(res.status).toBe(f.status);
+    expect(res.headers['x-amzn-errortype']).toBe(f.headers?.['x-amzn-errortype']);
+    const sim = JSON.parse(res.body);
+    expect(missingFrom(paths(f.body), paths(sim))).toEqual([]);
+    expect(missingFrom(paths(sim), paths(f.body))).toEqual([]);
   });
 });

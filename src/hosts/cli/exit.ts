@@ -21,3 +21,13 @@ export function handleFailure(e: unknown, log?: Pick<Log, 'error'>): void {
   process.stderr.write(`snatguard: run failed: ${stripTerminal(messageOf(e))}\n`);
   process.exitCode = EXIT.failed;
 }
+
+/**
+ * `snatguard --help | head -1`: the reader went away. Nothing more can be shown, and that is no failure:
+ * later writes are dropped (the run still finishes, releases its lock and sets its exit code).
+ */
+export function quietOnBrokenPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+  });
+}
