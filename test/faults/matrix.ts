@@ -87,7 +87,13 @@ export function assertInvariants(h: FaultHarness, reports: RunReport[], o: Invar
         .filter((p) => p.spec?.nodeName === n.name && p.status?.phase === 'Running');
       const namespaces =
         pods.filter((p) => !p.spec?.hostNetwork).length + (pods.some((p) => p.spec?.hostNetwork) ? 1 : 0);
-      const counted = n.podsInspected + n.podsUninspectable;
+      // A pod whose read failed is accounted by its own error (stage inspect, target namespace/name).
+      const erred = pods.filter((p) =>
+        r.errors.some(
+          (e) => e.stage === 'inspect' && e.target === `${p.metadata.namespace}/${p.metadata.name}`,
+        ),
+      ).length;
+      const counted = n.podsInspected + n.podsUninspectable + erred;
       const explained =
         r.errors.some((e) => e.target === `node/${n.name}` || e.target === 'nodes') ||
         r.statusReason === 'deadline' ||
