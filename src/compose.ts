@@ -128,6 +128,7 @@ export function notifyConfigOf(config: Config) {
     webhook: n.webhook.url ? n.webhook : undefined,
     renotifyMinutes: n.renotifyMinutes,
     minSeverity: n.minSeverity,
+    timeoutMs: n.timeoutSeconds * 1000,
   };
 }
 

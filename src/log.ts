@@ -34,12 +34,24 @@ export interface LogOptions {
   destination?: NodeJS.WritableStream | { write(msg: string): void };
 }
 
+/**
+ * A level pino knows, else `info`: a logger never fails to start over a bad level (config validation
+ * names the bad `log.level` / SNATGUARD_LOG_LEVEL and exits 2).
+ */
+export function logLevel(level: string | undefined): string {
+  return level !== undefined && Object.hasOwn(pino.levels.values, level)
+    ? level
+    : level === 'silent'
+      ? level
+      : 'info';
+}
+
 /** The root logger: JSON lines on stderr (stdout belongs to `--output`), secrets and webhook URLs redacted. */
 export function createLogger(options: LogOptions = {}): Logger {
   const destination = options.destination ?? pino.destination({ fd: 2, sync: true });
   return pino(
     {
-      level: options.level ?? process.env.SNATGUARD_LOG_LEVEL ?? 'info',
+      level: logLevel(options.level ?? process.env.SNATGUARD_LOG_LEVEL),
       base: { app: 'snatguard' },
       redact: { paths: redactPaths, censor: '[redacted]' },
       formatters: { level: (label) => ({ level: label }) },

@@ -289,6 +289,8 @@ export interface Offender {
   matched: string[];
   /** The largest count a single pod holds to one rule-matching destination port. */
   maxSocketsPerPod?: number;
+  /** With more than one pod: the pods holding the most SNAT-consuming sockets, most first (at most 3). */
+  topPods?: { pod: string; sockets: number }[];
 }
 
 // ---------------------------------------------------------------- plan and act
@@ -446,11 +448,29 @@ export interface NotifyRecord {
   severity: Severity;
 }
 
+/** One sample of a forecast series: `[ISO time, SNAT-consuming sockets]` (a pair keeps the ConfigMap small). */
+export type ForecastPoint = [at: string, sockets: number];
+
+/**
+ * Early warning across runs (src/analysis/forecast.ts), kept in the state ConfigMap and bounded:
+ * at most MAX_SERIES series of MAX_POINTS points each, and one entry per node.
+ */
+export interface ForecastHistory {
+  /** Per node, at the last run that saw it: SNAT ports allocated and used (the cloud's, or provider none's budget). */
+  nodes: Record<string, { at: string; allocated: number; used?: number }>;
+  /** The cluster at the last run: what an allocation drift is explained by. */
+  cluster?: { at: string; nodes: number; allocatedOutboundPorts?: number; outboundIPs?: number };
+  /** `node|namespace/Kind/name` → its SNAT-consuming sockets to its busiest destination, oldest first. */
+  series: Record<string, { destination: string; points: ForecastPoint[] }>;
+}
+
 export interface RunState {
   /** Last conntrack counters per node, to see insert_failed / drop grow between runs. */
   conntrack: Record<string, { insertFailed: number; drop: number; earlyDrop: number; at: string }>;
   /** Alert fingerprints → when first seen and last sent (notify dedup). */
   notified: Record<string, NotifyRecord>;
+  /** Early warning (absent in states written before it existed). */
+  history?: ForecastHistory;
 }
 
 export const emptyState = (): RunState => ({ conntrack: {}, notified: {} });

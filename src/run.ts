@@ -2,11 +2,19 @@
 // Partial failure is data: every stage's failures become RunReport.errors and the run goes on.
 // Rails fail closed (a workload whose state cannot be read is not restarted); side channels fail open.
 
-import { type AdviceInput, recommend } from './advice/index.js';
+import { driftAdvice, forecastAdvice } from './advice/forecast.js';
+import { type AdviceInput, compareRecommendations, recommend } from './advice/index.js';
 import { attributeUninspectable } from './analysis/attribution.js';
 import { conntrackFindings } from './analysis/conntrack.js';
+import {
+  emptyHistory,
+  type ForecastResult,
+  forecast,
+  type NodeAllocation,
+  nodesToWatch,
+} from './analysis/forecast.js';
 import { findHotNodes, hotOnEvidence, type NodeEvidence, selectedNodes } from './analysis/hot-nodes.js';
-import { analyzeOffenders } from './analysis/offenders.js';
+import { analyzeOffenders, type OffenderAnalysis } from './analysis/offenders.js';
 import { inspectNode } from './cluster/inspect.js';
 import { keepLease, type LeaseKeeper } from './cluster/lease.js';
 import { RestartBlockedError } from './cluster/restart.js';
@@ -189,7 +197,14 @@ export async function runScan(config: Config, deps: RunDeps, signal: AbortSignal
   try {
     if (stateLoaded)
       await bounded(
-        deps.state.save({ conntrack: ctx.conntrackState ?? state.conntrack, notified }, wrapUp.signal),
+        deps.state.save(
+          {
+            conntrack: ctx.conntrackState ?? state.conntrack,
+            notified,
+            ...((ctx.history ?? state.history) ? { history: ctx.history ?? state.history } : {}),
+          },
+          wrapUp.signal,
+        ),
         wrapUp.signal,
         'state save',
       );
@@ -251,6 +266,8 @@ export interface RunContext {
   actions: Action[];
   recommendations: RunReport['recommendations'];
   conntrackState: RunState['conntrack'];
+  /** Early warning: the history this run leaves for the next. */
+  history: NonNullable<RunState['history']>;
   stats: NonNullable<RunReport['stats']>;
   /** What the run meant to read and could not: the counts behind a `partial` status. */
   unseen: Unseen;
@@ -368,7 +385,17 @@ async function scanAndAct(
   }
   const selection = selectHotNodes(config, pressure, allNodes, errors);
   // provider none (scan): every selected node is inspected, and hot only on what is measured there.
-  const toInspect = selection.hot;
+  // Early warning: not-hot nodes whose cloud figures show pressure or growth are read too (never acted on).
+  const watched = nodesToWatch({
+    now,
+    horizonMinutes: config.forecast.horizonMinutes,
+    // Half the hot threshold: far enough below it that three samples exist before the node is hot.
+    watchRatio: config.thresholds.snatUsedRatio / 2,
+    nodes: nodeAllocations(selection.hot, selection.cool),
+    history: state.history ?? emptyHistory(),
+  });
+  const watchSet = new Set(watched);
+  const toInspect = [...selection.hot, ...selection.cool.filter((c) => watchSet.has(c.name))];
   let hotNodes = selection.hot;
   let cool = selection.cool;
   // Pod CIDRs the nodes carry are cluster addresses even when the config does not list them.
@@ -377,7 +404,11 @@ async function scanAndAct(
     nonSnatCidrs: config.network.nonSnatCidrs,
   });
   log.info(
-    { nodes: allNodes.length, [selection.onEvidence ? 'inspect' : 'hot']: toInspect.map((h) => h.name) },
+    {
+      nodes: allNodes.length,
+      [selection.onEvidence ? 'inspect' : 'hot']: selection.hot.map((h) => h.name),
+      watched,
+    },
     selection.onEvidence ? 'nodes to inspect' : 'hot nodes found',
   );
 
@@ -389,6 +420,10 @@ async function scanAndAct(
   const progress = { nodesDone: 0, nodes: toInspect.length, podsDone: 0, pods: 0 };
   let podsListed = 0;
   let execs = 0;
+  // A watched node (read for the forecast only) that cannot be read does not make the run partial.
+  const miss = (node: string, key: 'nodesNotInspected' | 'conntrackUnread') => {
+    if (!watchSet.has(node)) unseen[key]++;
+  };
   // The `conntrack` method: the node's table counts the pods exec could not read (DESIGN.md).
   const flowReports = new Map<string, NonNullable<NodeReport['snatFlows']>>();
   // inspect.nodeProbeFallback: pods without cat read on their node (/proc/<pid>/net/tcp by pod UID).
@@ -431,6 +466,7 @@ async function scanAndAct(
     pods: PodInfo[],
     mine: PodInspection[],
   ): Promise<{ inspections: PodInspection[] }> => {
+    if (watchSet.has(hot.name)) return { inspections: mine };
     mine = await readOnNode(hot, pods, mine);
     if (deps.probe.flows === undefined) return { inspections: mine };
     const needed = mine.some((i) => i.status === 'uninspectable');
@@ -462,14 +498,14 @@ async function scanAndAct(
   const perNode = await Promise.allSettled(
     toInspect.map(async (hot) => {
       if (signal.aborted) {
-        unseen.nodesNotInspected++;
+        miss(hot.name, 'nodesNotInspected');
         return;
       }
       let pods: PodInfo[];
       try {
         pods = await deps.cluster.podsOn(hot.name, signal);
       } catch (e) {
-        unseen.nodesNotInspected++;
+        miss(hot.name, 'nodesNotInspected');
         errors.push({ stage: 'inspect', target: `node/${hot.name}`, message: messageOf(e) });
         return;
       }
@@ -489,7 +525,7 @@ async function scanAndAct(
             deps.onProgress?.(progress);
           },
         }),
-        deps.probe.conntrack(hot.name, signal, pods),
+        watchSet.has(hot.name) ? Promise.resolve(undefined) : deps.probe.conntrack(hot.name, signal, pods),
       ]);
       const cut = signal.aborted;
       if (inspected.status === 'fulfilled') {
@@ -498,14 +534,15 @@ async function scanAndAct(
         errors.push(...inspected.value.errors);
         execs += inspected.value.inspections.length;
         if (!cut) complete.add(hot.name);
-        else unseen.nodesNotInspected++;
+        else miss(hot.name, 'nodesNotInspected');
       } else {
-        unseen.nodesNotInspected++;
+        miss(hot.name, 'nodesNotInspected');
         errors.push({ stage: 'inspect', target: `node/${hot.name}`, message: messageOf(inspected.reason) });
       }
-      if (probed.status === 'fulfilled') conntrack.set(hot.name, probed.value);
-      else {
-        unseen.conntrackUnread++;
+      if (probed.status === 'fulfilled') {
+        if (probed.value) conntrack.set(hot.name, probed.value);
+      } else {
+        miss(hot.name, 'conntrackUnread');
         errors.push({ stage: 'conntrack', target: `node/${hot.name}`, message: messageOf(probed.reason) });
       }
       progress.nodesDone++;
@@ -516,8 +553,9 @@ async function scanAndAct(
     if (r.status === 'rejected')
       errors.push({ stage: 'inspect', target: 'nodes', message: messageOf(r.reason) });
   }
-  unseen.podsFailed = inspections.filter((i) => i.status === 'failed').length;
-  unseen.podsUninspectable = inspections.filter((i) => i.status === 'uninspectable').length;
+  const onHot = inspections.filter((i) => !watchSet.has(i.pod.node));
+  unseen.podsFailed = onHot.filter((i) => i.status === 'failed').length;
+  unseen.podsUninspectable = onHot.filter((i) => i.status === 'uninspectable').length;
 
   const ct = conntrackFindings(conntrack, state.conntrack, config.thresholds, now);
   ctx.conntrackState = ct.state;
@@ -545,7 +583,7 @@ async function scanAndAct(
           owners.set(key, owner);
         } catch (e) {
           owners.set(key, null);
-          unseen.ownersUnknown++;
+          if (!watchSet.has(i.pod.node)) unseen.ownersUnknown++;
           errors.push({ stage: 'owners', target: key, message: messageOf(e) });
         }
       }),
@@ -555,6 +593,35 @@ async function scanAndAct(
   const { offenders } = analysis;
   // Below-threshold consumers go to plan too, so the report says why they were left alone.
   const candidates = [...offenders, ...analysis.belowThreshold];
+
+  const watchedAnalysis = analyzeOffenders(inspections, owners, config.offender, watched);
+  const early = earlyWarning(
+    config,
+    now,
+    state,
+    nodeAllocations(hotNodes, cool),
+    [...hotNodes.map((h) => h.name), ...watched],
+    {
+      nodeCount: allNodes.length,
+      facts,
+      analyses: [analysis, watchedAnalysis],
+    },
+  );
+  ctx.history = early.history;
+  // A forecast restarts only when rails.preemptive is true, and then through the same rails.
+  if (config.rails.preemptive) {
+    const planned = new Set(candidates.map((c) => c.workload));
+    for (const f of early.forecasts) {
+      const u = watchedAnalysis.usage.find((x) => x.workload === f.workload && x.node === f.node);
+      if (!u || u.nodeLevel || planned.has(f.workload)) continue;
+      planned.add(f.workload);
+      const { hotShare: _h, nodeLevel: _n, ...entry } = u;
+      candidates.push({
+        ...entry,
+        matched: [`forecast: ports to ${f.destination} run out in ~${Math.round(f.minutesToExhaustion)} min`],
+      });
+    }
+  }
   const policy = { mode: config.mode, rails: config.rails };
 
   // The rails read the live state of exactly the candidates that pass the static rails; a read that
@@ -616,7 +683,11 @@ async function scanAndAct(
   ctx.nodes = nodes;
   ctx.offenders = publicOffenders;
   ctx.actions = actions;
-  ctx.recommendations = recommend(adviceInput);
+  ctx.recommendations = [
+    ...recommend(adviceInput),
+    ...early.forecasts.map((f) => forecastAdvice(f, config.rails.preemptive)),
+    ...early.drifts.map((d) => driftAdvice(d, adviceInput.target ?? {}, allNodes.length)),
+  ].sort(compareRecommendations);
   ctx.stats = { podsListed, execs, durationMs: Date.now() - t0 };
   return undefined;
 }
@@ -738,6 +809,81 @@ function bounded<T>(p: Promise<T>, signal: AbortSignal, what: string): Promise<T
     const onAbort = (): void => reject(new Error(`${what}: did not finish within the wrap-up time`));
     signal.addEventListener('abort', onAbort, { once: true });
     p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+/** Per node, the SNAT ports its cloud signals report (the fullest signal when there are several). */
+function nodeAllocations(hot: readonly HotNode[], cool: readonly HotNode[]): NodeAllocation[] {
+  const out: NodeAllocation[] = [];
+  const hotNames = new Set(hot.map((h) => h.name));
+  for (const n of [...hot, ...cool]) {
+    let best: { used?: number; allocated: number; ratio: number } | undefined;
+    for (const s of n.signals) {
+      if (s.kind !== 'snat-ports' || !s.allocated) continue;
+      const ratio = (s.used ?? 0) / s.allocated;
+      if (!best || ratio > best.ratio) best = { used: s.used, allocated: s.allocated, ratio };
+    }
+    if (best)
+      out.push({
+        name: n.name,
+        allocated: best.allocated,
+        ...(best.used !== undefined ? { used: best.used } : {}),
+        hot: hotNames.has(n.name),
+      });
+  }
+  return out;
+}
+
+/**
+ * The forecast over every inspected node. Nodes without a cloud figure (provider none) are held against
+ * network.snatPortsPerNode with their busiest destination as "used", and count as hot at snatUsedRatio.
+ */
+function earlyWarning(
+  config: Config,
+  now: Date,
+  state: RunState,
+  cloud: NodeAllocation[],
+  inspectedNodes: string[],
+  seen: { nodeCount: number; facts: Partial<CloudFacts>; analyses: OffenderAnalysis[] },
+): ForecastResult {
+  const { nodeCount, facts, analyses } = seen;
+  const usage = analyses.flatMap((a) => a.usage);
+  const nodeDestinations = new Map<string, Map<string, number>>();
+  for (const u of usage) {
+    const dests = nodeDestinations.get(u.node) ?? new Map<string, number>();
+    for (const d of u.topDestinations) dests.set(d.remote, (dests.get(d.remote) ?? 0) + d.sockets);
+    nodeDestinations.set(u.node, dests);
+  }
+  const known = new Set(cloud.map((n) => n.name));
+  const budget = config.network.snatPortsPerNode;
+  const inspected = new Set(inspectedNodes);
+  const nodes = [...cloud];
+  for (const name of inspected) {
+    if (known.has(name)) continue;
+    const used = Math.max(0, ...(nodeDestinations.get(name)?.values() ?? []));
+    nodes.push({ name, allocated: budget, used, hot: used / budget >= config.thresholds.snatUsedRatio });
+  }
+  return forecast({
+    now,
+    horizonMinutes: config.forecast.horizonMinutes,
+    history: state.history ?? emptyHistory(),
+    nodes,
+    inspected,
+    usage: usage.flatMap((u) => {
+      const top = u.topDestinations[0];
+      return top
+        ? [{ node: u.node, workload: u.workload, destination: top.remote, sockets: top.sockets }]
+        : [];
+    }),
+    nodeDestinations,
+    cluster: {
+      provider: config.provider,
+      nodes: nodeCount,
+      ...(facts.azure?.allocatedOutboundPorts !== undefined
+        ? { allocatedOutboundPorts: facts.azure.allocatedOutboundPorts }
+        : {}),
+      ...(facts.azure?.outboundIPs !== undefined ? { outboundIPs: facts.azure.outboundIPs } : {}),
+    },
   });
 }
 

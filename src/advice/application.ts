@@ -70,6 +70,8 @@ interface WorkloadSockets {
   snatSockets: number;
   /** remote → sockets / TIME_WAIT sockets, summed over the workload's offender entries. */
   destinations: Map<string, { sockets: number; timeWait: number }>;
+  /** The pods holding the most SNAT sockets across its nodes, most first (empty for a single pod). */
+  topPods: { pod: string; sockets: number }[];
 }
 
 function byWorkload(offenders: ReportedOffender[]): WorkloadSockets[] {
@@ -81,8 +83,10 @@ function byWorkload(offenders: ReportedOffender[]): WorkloadSockets[] {
       pods: 0,
       snatSockets: 0,
       destinations: new Map(),
+      topPods: [],
     };
     if (!w.nodes.includes(o.node)) w.nodes.push(o.node);
+    w.topPods.push(...(o.topPods ?? []));
     w.pods += o.pods.length;
     w.snatSockets += o.snatSockets;
     for (const d of o.topDestinations) {
@@ -93,7 +97,10 @@ function byWorkload(offenders: ReportedOffender[]): WorkloadSockets[] {
     }
     merged.set(o.workload, w);
   }
-  for (const w of merged.values()) w.nodes.sort();
+  for (const w of merged.values()) {
+    w.nodes.sort();
+    w.topPods = w.topPods.sort((a, b) => b.sockets - a.sockets || a.pod.localeCompare(b.pod)).slice(0, 3);
+  }
   return [...merged.values()];
 }
 
@@ -102,6 +109,13 @@ const sortedDestinations = (w: WorkloadSockets, key: (d: { sockets: number; time
     .map(([remote, d]) => ({ remote, ...d, key: key(d) }))
     .sort((a, b) => b.key - a.key || a.remote.localeCompare(b.remote));
 
+/** `; by pod: orders-api-a 1,010, orders-api-b 12 (of 2 pods)`: an average would hide a skew. */
+function podsText(w: WorkloadSockets): string {
+  if (w.topPods.length === 0) return w.pods === 1 ? ', from its one pod' : '';
+  const named = w.topPods.map((p) => `${p.pod} ${num(p.sockets)}`).join(', ');
+  return `; SNAT sockets by pod: ${named}${w.pods > w.topPods.length ? ` (top ${w.topPods.length} of ${plural(w.pods, 'pod')})` : ''}`;
+}
+
 /** CONNECTION_POOLING: one per offending workload whose busiest destination holds many open sockets. */
 export function connectionPooling(input: AdviceInput): Recommendation[] {
   const out: Recommendation[] = [];
@@ -109,7 +123,6 @@ export function connectionPooling(input: AdviceInput): Recommendation[] {
     const [top] = sortedDestinations(w, (d) => d.sockets - d.timeWait);
     if (!top || top.key < POOLING_MIN_OPEN_SOCKETS) continue;
     const hint = hintFor(top.remote);
-    const perPod = w.pods > 0 ? Math.round(top.key / w.pods) : top.key;
     const share = w.snatSockets > 0 ? top.sockets / w.snatSockets : 1;
     out.push({
       id: 'CONNECTION_POOLING',
@@ -117,7 +130,7 @@ export function connectionPooling(input: AdviceInput): Recommendation[] {
       title: `${w.workload} holds ${num(top.key)} open connections to ${top.remote} (${hint.service})`,
       detail:
         `${w.workload} holds ${plural(w.snatSockets, 'SNAT-consuming socket')} on ${listSome(w.nodes, 3)}; ` +
-        `${num(top.key)} open connections (${pct(share)} of them) go to ${top.remote}, about ${num(perPod)} per pod over ${plural(w.pods, 'pod')}. ` +
+        `${num(top.key)} open connections (${pct(share)} of them) go to ${top.remote}${podsText(w)}. ` +
         `Every connection to one destination ip:port takes its own SNAT port, so a pool that grows without bound exhausts the node's ports. ` +
         `A restart only frees them until the pool grows again.`,
       fix: hint.fix,

@@ -95,7 +95,14 @@ export function renderCapacityTable(r: CapacityReport): string {
       ['setting', setting],
       ['ports per node', `${num(c.portsPerNode)} (during surge: ${num(c.portsPerNodeDuringSurge)})`],
       ['node limit', limit],
-      ['fits with surge', c.fits ? 'yes' : `NO: ${num(c.plannedNodes)} nodes > ${num(c.maxNodes)}`],
+      [
+        'fits with surge',
+        c.fits
+          ? 'yes'
+          : c.problem
+            ? `NO: ${c.problem}`
+            : `NO: ${num(c.plannedNodes)} nodes > ${num(c.maxNodes)}`,
+      ],
     ]),
     '',
   ];

@@ -123,6 +123,8 @@ export interface LbEvaluation {
   fits: boolean;
   /** 64,000 × IPs. */
   totalPorts: number;
+  /** Why this setting cannot serve the pool at all (the default table ends at 1,000 nodes). */
+  problem?: string;
 }
 
 /** What a setting gives `nodes` nodes plus `maxSurge` surge nodes. */
@@ -130,8 +132,27 @@ export function evaluateLb(s: LbSetting & { maxSurge?: number }): LbEvaluation {
   const maxSurge = s.maxSurge ?? AKS_DEFAULT_MAX_SURGE;
   requireInt('maxSurge', maxSurge, 0);
   const plannedNodes = s.nodes + maxSurge;
-  const now = portsPerNode(s);
   const totalPorts = LB_PORTS_PER_IP * s.outboundIPs;
+  if (s.allocatedOutboundPorts === 0 && plannedNodes > LB_DEFAULT_MAX_POOL) {
+    // Not a bad question: the answer is that this setting cannot serve the pool; the plan says what can.
+    const now = s.nodes > LB_DEFAULT_MAX_POOL ? 0 : portsPerNode(s);
+    if (now === 0) requireInt('outboundIPs', s.outboundIPs, LB_MIN_OUTBOUND_IPS, LB_MAX_OUTBOUND_IPS);
+    return {
+      mode: 'default',
+      nodes: s.nodes,
+      maxSurge,
+      plannedNodes,
+      outboundIPs: s.outboundIPs,
+      allocatedOutboundPorts: 0,
+      portsPerNode: now,
+      portsPerNodeDuringSurge: 0,
+      maxNodes: LB_DEFAULT_MAX_POOL,
+      fits: false,
+      totalPorts,
+      problem: `the default allocation serves at most ${LB_DEFAULT_MAX_POOL.toLocaleString('en-US')} nodes and the pool would hold ${plannedNodes.toLocaleString('en-US')}: set allocatedOutboundPorts with enough outbound IPs (below), or use a NAT gateway`,
+    };
+  }
+  const now = portsPerNode(s);
   if (s.allocatedOutboundPorts > 0) {
     const maxNodes = maxNodesFor(s.outboundIPs, s.allocatedOutboundPorts);
     return {

@@ -22,9 +22,12 @@ export function uninspectablePods(input: AdviceInput): Recommendation[] {
   const base =
     `${plural(pods.length, 'pod')} on ${listSome(nodes, 3)} could not be read: ${listSome(names, UNINSPECTABLE_LIST_LIMIT)}. ` +
     `Reasons: ${reasonText}. Their sockets are not counted, so an offender may hide among them (a distroless image has no \`cat\`).`;
-  // Advise only what works today: an ephemeral debug container shares the pod's network namespace, so its
-  // `cat` reads the pod's socket tables. (Node-side reading is the kernel-lab issue's; until it ships, it
-  // is not advised, and no setting lowers this finding's severity.)
+  // An ephemeral debug container shares the pod's network namespace, so its `cat` reads the pod's socket
+  // tables; node-side reading (inspect.nodeProbeFallback) does it on every run. No setting lowers the severity:
+  // these pods reach the advice only when the node's conntrack table could not count them either.
+  const onNode = input.nodeProbeFallback
+    ? ` Reading them on their node failed too (each reason says why): is snatguard-node-sockets (infra/kubernetes/node-sockets.yaml) running on ${listSome(nodes, 3)}?`
+    : ' Or have every run read them on their node: `inspect.nodeProbeFallback: true` with infra/kubernetes/node-sockets.yaml (hostPID, no capabilities).';
   const first = pods[0]!.pod;
   const [ns, name] = first.split('/');
   return [
@@ -32,7 +35,7 @@ export function uninspectablePods(input: AdviceInput): Recommendation[] {
       id: 'UNINSPECTABLE_PODS',
       severity: 'warning',
       title: `${plural(pods.length, 'pod')} could not be inspected`,
-      detail: `${base} Read one by hand through an ephemeral debug container (it shares the pod's network namespace), or give the image a \`cat\`.`,
+      detail: `${base} Read one by hand through an ephemeral debug container (it shares the pod's network namespace), or give the image a \`cat\`.${onNode}`,
       fix: `kubectl debug -n ${ns} ${name} -q --attach --image=busybox:1.36 -- cat /proc/net/tcp /proc/net/tcp6 | snatguard sockets -`,
     },
   ];

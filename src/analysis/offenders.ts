@@ -44,6 +44,8 @@ export interface OffenderAnalysis {
 /** How many of the node's busiest destinations define "the hottest destinations". */
 export const HOTTEST_DESTINATIONS = 5;
 export const TOP_DESTINATIONS = 5;
+/** Pods named per offender: enough to show a skew (one pod with 1,010, the rest with 12). */
+export const TOP_PODS = 3;
 
 const podKey = (namespace: string, name: string): string => `${namespace}/${name}`;
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -216,6 +218,12 @@ export function analyzeOffenders(
       nodeLevel: g.nodeLevel,
     };
     if (rules.max !== undefined) entry.maxSocketsPerPod = rules.max;
+    if (g.perPodPorts.size > 1) {
+      entry.topPods = [...g.perPodPorts]
+        .map(([pod, ports]) => ({ pod, sockets: [...ports.values()].reduce((a, b) => a + b, 0) }))
+        .sort((a, b) => b.sockets - a.sockets || cmp(a.pod, b.pod))
+        .slice(0, TOP_PODS);
+    }
     return entry;
   });
   usage.sort(compareUsage);

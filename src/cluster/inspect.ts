@@ -80,7 +80,18 @@ async function readPod(pod: PodInfo, deps: InspectDeps): Promise<Attempt> {
 function toInspection(pod: PodInfo, nodeLevel: boolean, attempt: Attempt, startedAt: number): PodInspection {
   const durationMs = Math.round(performance.now() - startedAt);
   if (attempt.ok) {
-    return { pod, status: 'ok', nodeLevel, summary: attempt.summary, bytes: attempt.bytes, durationMs };
+    const summary = attempt.summary;
+    // Output with lines but not one socket line is not a socket table (a pod answering `cat` with
+    // garbage): an error, never "inspected, 0 sockets".
+    if (summary.parsed === 0 && summary.malformed > 0)
+      return {
+        pod,
+        status: 'failed',
+        nodeLevel,
+        reason: `not /proc/net/tcp output: ${summary.malformed} unreadable line${summary.malformed === 1 ? '' : 's'}, no socket line`,
+        durationMs,
+      };
+    return { pod, status: 'ok', nodeLevel, summary, bytes: attempt.bytes, durationMs };
   }
   const e = attempt.error;
   if (e instanceof ExecError && e.kind === 'not-found') {

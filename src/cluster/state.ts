@@ -3,6 +3,7 @@
 // A save writes with the resourceVersion of the load (no last-writer-wins): on 409 it re-reads, merges
 // the other writer's entries with its own (newest wins per key) and tries again.
 import { CoreV1Api, type KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
+import { parseHistory } from '../analysis/forecast.js';
 import { ClusterError, messageOf } from '../errors.js';
 import { emptyState, type NotifyRecord, type RunState } from '../model.js';
 import type { Log, StateStore } from '../ports.js';
@@ -66,6 +67,8 @@ export function parseState(text: string | undefined): { state: RunState; problem
       } else problems.push(`notified.${key}: malformed`);
     }
   } else if (raw.notified !== undefined) problems.push('notified: not an object');
+  const history = parseHistory(raw.history, problems);
+  if (history) state.history = history;
   return { state, problems };
 }
 

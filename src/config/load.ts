@@ -2,7 +2,7 @@
 // Every problem (bad value, unknown key, unknown env var, unreadable secret) is collected and thrown together
 // as one ValidationError, each line naming the key path and where the value came from.
 import { readFileSync } from 'node:fs';
-import { parseDocument } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, parseDocument, type Node as YamlNode } from 'yaml';
 import type { z } from 'zod';
 import { ValidationError } from '../errors.js';
 import { type Config, configSchema } from './schema.js';
@@ -26,6 +26,8 @@ export interface LoadConfigOptions {
   env?: Record<string, string | undefined>;
   /** CLI flags: nested objects or dotted keys (`{ 'rails.maxRestartsPerRun': 2 }`); undefined values are ignored. */
   flags?: Record<string, unknown>;
+  /** A command's own defaults, below the file (replay: `{ 'log.level': 'warn' }`); same shape as flags. */
+  defaults?: Record<string, unknown>;
 }
 
 type Obj = Record<string, unknown>;
@@ -132,18 +134,65 @@ function fileLayer(file: string, problems: string[]): Layer | null {
     problems.push(`${file}: cannot read config file (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
     return null;
   }
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  // uniqueKeys off: the library's check compares every pair of keys (80,000 keys took 69 s); keyProblems
+  // checks them in one pass with a set per mapping.
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: false });
   if (doc.errors.length > 0) {
     for (const err of doc.errors) problems.push(`${file}: ${err.message.split('\n')[0]}`);
     return null;
   }
-  const value: unknown = doc.toJS();
+  const keyLines = keyProblems(doc.contents as YamlNode | null);
+  if (keyLines.length > 0) {
+    for (const line of keyLines) problems.push(`${line} (in ${file})`);
+    return null;
+  }
+  let value: unknown;
+  try {
+    // Aliases expand here; the library refuses an alias bomb ("Excessive alias count") and an alias whose
+    // anchor is missing: both are problems of the file, not crashes.
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    problems.push(`${file}: ${e instanceof Error ? e.message : String(e)}`);
+    return null;
+  }
   if (value === null || value === undefined) return { value: {}, sourceOf: () => `file ${file}` };
   if (!isObj(value)) {
     problems.push(`${file}: the config file must be a mapping of keys`);
     return null;
   }
   return { value, sourceOf: () => `file ${file}` };
+}
+
+/** Keys that would reach an object's prototype instead of being data. */
+const FORBIDDEN_KEYS = new Set(['__proto__']);
+
+/**
+ * Duplicate and forbidden keys, with their paths, in one pass over the document (an explicit stack: deep
+ * nesting cannot overflow it; aliases are not followed, so an alias bomb costs nothing here).
+ */
+function keyProblems(root: YamlNode | null): string[] {
+  const out: string[] = [];
+  const stack: { node: unknown; path: PropertyKey[] }[] = [{ node: root, path: [] }];
+  while (stack.length > 0 && out.length < 100) {
+    const { node, path } = stack.pop()!;
+    if (isAlias(node)) continue;
+    if (isMap(node)) {
+      const seen = new Set<string>();
+      for (const pair of node.items) {
+        const key = isScalar(pair.key) ? String(pair.key.value) : pair.key === null ? '' : String(pair.key);
+        const at = formatPath([...path, key]) || '(root)';
+        if (FORBIDDEN_KEYS.has(key)) out.push(`${at}: key "${key}" is not allowed`);
+        else if (seen.has(key)) out.push(`${at}: duplicate key`);
+        seen.add(key);
+        stack.push({ node: pair.value, path: [...path, key] });
+      }
+    } else if (isSeq(node)) {
+      node.items.forEach((item, i) => {
+        stack.push({ node: item, path: [...path, i] });
+      });
+    }
+  }
+  return out;
 }
 
 function envLayer(env: Record<string, string | undefined>, problems: string[]): Layer {
@@ -269,8 +318,32 @@ function sourceFor(path: readonly PropertyKey[], sources: Map<string, string>): 
   return undefined;
 }
 
+/** Keys a value of another key makes required: a cloud connection needs the cluster's coordinates. */
+function crossKeyProblems(c: Config, sources: Map<string, string>): string[] {
+  const need = (connection: string, keys: [string, string | undefined][]): string[] =>
+    keys
+      .filter(([, v]) => !v)
+      .map(([key]) => {
+        const from = sources.get('cluster.connection');
+        return `${key}: required when cluster.connection is ${connection}${from ? ` (cluster.connection from ${from})` : ''}`;
+      });
+  if (c.cluster.connection === 'aks')
+    return need('aks', [
+      ['azure.subscriptionId', c.azure.subscriptionId],
+      ['azure.resourceGroup', c.azure.resourceGroup],
+      ['azure.clusterName', c.azure.clusterName],
+    ]);
+  if (c.cluster.connection === 'eks')
+    return need('eks', [
+      ['aws.region', c.aws.region],
+      ['aws.clusterName', c.aws.clusterName],
+    ]);
+  return [];
+}
+
 function validate(merged: Obj, sources: Map<string, string>, problems: string[], source = 'config'): Config {
   const result = configSchema.safeParse(merged);
+  if (result.success) problems.push(...crossKeyProblems(result.data, sources));
   if (result.success && problems.length === 0) return result.data;
   if (!result.success) {
     for (const issue of result.error.issues) {
@@ -292,6 +365,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   const problems: string[] = [];
   const env = options.env ?? {};
   const layers: Layer[] = [];
+  if (options.defaults) layers.push(flagLayer(options.defaults, problems));
   if (options.file) {
     const layer = fileLayer(options.file, problems);
     if (layer) layers.push(layer);

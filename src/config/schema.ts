@@ -319,6 +319,13 @@ export const configSchema = z
           .min(0)
           .default(60)
           .describe('The same finding is not sent again within this many minutes.'),
+        timeoutSeconds: z
+          .number()
+          .gt(0)
+          .default(10)
+          .describe(
+            'Each webhook attempt gives up after this long (3 attempts per channel; all of notify gets at most 10 s of the wrap-up).',
+          ),
         minSeverity: z
           .enum(['info', 'warning', 'critical'])
           .default('warning')

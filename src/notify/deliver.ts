@@ -85,13 +85,74 @@ export function networkProblem(e: unknown): string {
   return `network error (${code})`;
 }
 
-async function responseSnippet(res: Response): Promise<string> {
+/** At most this much of an error body is read (a 50 MB answer must not become 50 MB in memory). */
+export const MAX_ERROR_BODY_BYTES = 4096;
+
+/** Reads at most `max` bytes of a body, then cancels the rest. Never throws. */
+export async function readAtMost(res: Response, max = MAX_ERROR_BODY_BYTES): Promise<string> {
+  const reader = res.body?.getReader();
+  if (reader === undefined) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
   try {
-    const body = (await res.text()).slice(0, 200).replace(/\s+/g, ' ').trim();
-    return redactText(body).replace(/https?:\/\/\S+/g, '[redacted-url]');
+    while (size < max) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.byteLength;
+    }
   } catch {
-    return '';
+    // a body cut off mid-way: what was read is enough
+  } finally {
+    reader.cancel().catch(() => {});
   }
+  return Buffer.concat(chunks).subarray(0, max).toString('utf8');
+}
+
+/**
+ * Removes the webhook URL's secret parts from text quoted out of a response: the URL, its path and query
+ * (raw and percent-encoded), and each path segment and query value long enough to be a token. Receivers
+ * echo the path in their errors ("no_service: /services/T000/B000/XXXX"); the path is the secret.
+ */
+export function redactWebhookUrl(text: string, url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return text;
+  }
+  const needles = new Set<string>([
+    url,
+    u.href,
+    `${u.origin}${u.pathname}`,
+    `${u.pathname}${u.search}`,
+    u.search,
+  ]);
+  if (u.pathname.length > 1) needles.add(u.pathname);
+  for (const seg of u.pathname.split('/')) if (seg.length >= 6) needles.add(seg);
+  for (const [k, v] of u.searchParams) {
+    if (v.length >= 4) needles.add(v);
+    needles.add(`${k}=${v}`);
+  }
+  for (const n of [...needles]) {
+    needles.add(encodeURIComponent(n));
+    try {
+      needles.add(decodeURIComponent(n));
+    } catch {
+      // not percent-encoded
+    }
+  }
+  let out = text;
+  for (const n of [...needles].filter((n) => n.length >= 4).sort((a, b) => b.length - a.length))
+    out = out.split(n).join('[redacted]');
+  return out;
+}
+
+async function responseSnippet(res: Response, url: string): Promise<string> {
+  const body = (await readAtMost(res)).replace(/\s+/g, ' ').trim();
+  return redactText(redactWebhookUrl(body, url))
+    .replace(/https?:\/\/\S+/g, '[redacted-url]')
+    .slice(0, 200);
 }
 
 export async function deliver(
@@ -118,28 +179,42 @@ export async function deliver(
       return fail(`${lastProblem}; gave up after ${attempts} attempts (${o.maxTotalMs} ms budget)`);
     attempts++;
     const timeoutMs = Math.max(1, Math.floor(Math.min(o.timeoutMs, remaining)));
-    const timeout = AbortSignal.timeout(timeoutMs);
+    // One controller per attempt, its timer held here (not through AbortSignal.any, whose timeout signal
+    // Node 20 may collect and never fire: nodejs/node#57736).
+    const attempt = new AbortController();
+    const timeout = { aborted: false };
+    const timer = setTimeout(() => {
+      timeout.aborted = true;
+      attempt.abort(new Error(`timed out after ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onRunAbort = (): void => attempt.abort(o.signal.reason);
+    if (o.signal.aborted) onRunAbort();
+    else o.signal.addEventListener('abort', onRunAbort, { once: true });
     let delayMs: number | undefined;
     try {
       const res = await o.fetch(request.url, {
         method: 'POST',
         headers: request.headers,
         body: request.body,
-        signal: AbortSignal.any([o.signal, timeout]),
+        signal: attempt.signal,
         redirect: 'error',
       });
       if (res.ok) {
-        await res.arrayBuffer().catch(() => undefined);
+        // The body of a success is not needed: a few KB at most, then the rest is dropped.
+        await readAtMost(res).catch(() => undefined);
         o.log.info({ channel, status: res.status, attempts }, 'notification sent');
         return { ok: true, channel, attempts, status: res.status };
       }
-      const snippet = await responseSnippet(res);
+      const snippet = await responseSnippet(res, request.url);
       lastProblem = `HTTP ${res.status}${snippet ? ` ${snippet}` : ''}`;
       if (!retryable(res.status)) return fail(`${lastProblem} (not retried)`);
       delayMs = retryAfterMs(res.headers.get('retry-after'), Date.now());
     } catch (e) {
       if (o.signal.aborted) return fail(describeFetchError(e, false, timeoutMs, true));
       lastProblem = describeFetchError(e, timeout.aborted, timeoutMs, false);
+    } finally {
+      clearTimeout(timer);
+      o.signal.removeEventListener('abort', onRunAbort);
     }
     if (attempts >= o.maxAttempts) break;
     const backoff = Math.min(o.maxDelayMs, o.baseDelayMs * 2 ** (attempts - 1));

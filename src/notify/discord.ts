@@ -1,6 +1,18 @@
 // Discord webhook: one embed within Discord's limits (title 256, description 4,096, 25 fields,
 // field name 256 / value 1,024, footer 2,048, 6,000 characters in total) and no mentions at all.
-import { escapeDiscordCode, escapeDiscordText, fitLines, moreText, truncate } from './escape.js';
+import {
+  escapeDiscordCode,
+  escapeDiscordText,
+  fitLines as fitAnyLines,
+  moreText,
+  truncate,
+  truncateMarkdown,
+} from './escape.js';
+
+// Every cut of Discord markdown drops a code span it would leave open.
+const fitLines = (lines: string[], max: number): string => fitAnyLines(lines, max, '\n', truncateMarkdown);
+const cutMarkdown = (text: string, max: number): string => truncateMarkdown(text, max);
+
 import { icon } from './render.js';
 import type { Channel, Item, Message, Span } from './types.js';
 
@@ -55,13 +67,13 @@ function itemLine(item: Item): string {
 }
 
 function recommendationField(item: Item): DiscordField {
-  const name = truncate(spansToMarkdown(item.spans), discordLimits.fieldName);
+  const name = cutMarkdown(spansToMarkdown(item.spans), discordLimits.fieldName);
   const fix = item.code ? `\`\`\`\n${escapeDiscordCode(item.code)}\n\`\`\`` : '';
   const detail = item.detail ? escapeDiscordText(item.detail) : '';
   const max = discordLimits.fieldValue;
   let value: string;
   if (detail.length + 1 + fix.length <= max) value = [detail, fix].filter(Boolean).join('\n');
-  else if (fix.length + 2 < max) value = `${truncate(detail, max - fix.length - 1)}\n${fix}`;
+  else if (fix.length + 2 < max) value = `${cutMarkdown(detail, max - fix.length - 1)}\n${fix}`;
   else value = `\`\`\`\n${truncate(escapeDiscordCode(item.code ?? ''), max - 8)}\n\`\`\``;
   return { name, value: value || '—' };
 }
@@ -71,7 +83,7 @@ export const embedSize = (e: DiscordEmbed): number =>
   e.title.length + e.description.length + e.footer.text.length + fieldsSize(e.fields);
 
 export function discordEmbed(message: Message): DiscordEmbed {
-  const title = truncate(
+  const title = cutMarkdown(
     `${icon(message, 'unicode')} ${escapeDiscordText(message.headline)}`,
     discordLimits.title,
   );
@@ -89,16 +101,16 @@ export function discordEmbed(message: Message): DiscordEmbed {
       });
     }
   }
-  const description = truncate(descriptionLines.join('\n'), discordLimits.description);
+  const description = cutMarkdown(descriptionLines.join('\n'), discordLimits.description);
   const footer = {
-    text: truncate(`snatguard · ${message.cluster} · run ${message.runId}`, discordLimits.footer),
+    text: cutMarkdown(`snatguard · ${message.cluster} · run ${message.runId}`, discordLimits.footer),
   };
   // The 6,000-character total: fields first (they say what to do), then as much description as fits.
   const fixed = title.length + footer.text.length;
   const chosen = chooseFields(fields, discordLimits.total - fixed - Math.min(description.length, 1000));
   return {
     title,
-    description: truncate(description, Math.max(1, discordLimits.total - fixed - fieldsSize(chosen))),
+    description: cutMarkdown(description, Math.max(1, discordLimits.total - fixed - fieldsSize(chosen))),
     color: message.kind === 'recovered' ? colors.recovered : colors[message.severity],
     fields: chosen,
     footer,

@@ -62,18 +62,81 @@ export function escapeTeamsMarkdown(text: string): string {
   return text.replace(/[\\[\]()*_~`<>#|!-]/g, '\\$&');
 }
 
-/** Shortens to `max` characters, ending in `…` when cut. */
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+
+/**
+ * The longest prefix of whole grapheme clusters within `max` UTF-16 units: never half a surrogate pair,
+ * never an emoji cut from its modifier or ZWJ sequence.
+ */
+export function prefixWithin(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let end = 0;
+  for (const { segment, index } of graphemes.segment(text.slice(0, max + 64))) {
+    if (index + segment.length > max) break;
+    end = index + segment.length;
+  }
+  return text.slice(0, end);
+}
+
+/** Shortens to `max` characters (UTF-16 units), at a grapheme boundary, ending in `…` when cut. */
 export function truncate(text: string, max: number): string {
   if (text.length <= max) return text;
   if (max <= 1) return '…'.slice(0, max);
-  return `${text.slice(0, max - 1)}…`;
+  return `${prefixWithin(text, max - 1)}…`;
+}
+
+/**
+ * Where a code span or fence opened in `text` is left open (CommonMark: it closes with a run of as many
+ * backticks), or undefined. With `backslashEscapes`, `\`` outside code is a literal backtick (Discord).
+ */
+export function openCodeAt(text: string, backslashEscapes: boolean): number | undefined {
+  let openAt: number | undefined;
+  let fence = 0;
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i];
+    if (openAt === undefined && backslashEscapes && c === '\\') {
+      i += 2;
+      continue;
+    }
+    if (c === '`') {
+      let j = i;
+      while (text[j] === '`') j++;
+      if (openAt === undefined) {
+        openAt = i;
+        fence = j - i;
+      } else if (j - i === fence) openAt = undefined;
+      i = j;
+      continue;
+    }
+    i++;
+  }
+  return openAt;
+}
+
+/**
+ * truncate for markdown that holds code spans of escaped text: a cut inside a span drops the span
+ * instead of leaving it open (an open span turns the code-escaped text after it into live markdown).
+ */
+export function truncateMarkdown(text: string, max: number, backslashEscapes = true): string {
+  const cut = truncate(text, max);
+  if (cut === text) return text;
+  const body = cut.slice(0, -1);
+  const open = openCodeAt(body, backslashEscapes);
+  if (open === undefined) return cut;
+  return `${body.slice(0, open)}…`;
 }
 
 /**
  * Joins as many lines as fit in `max` characters; when some are left out, ends with `…and N more`.
  * A first line longer than `max` is itself truncated.
  */
-export function fitLines(lines: string[], max: number, separator = '\n'): string {
+export function fitLines(
+  lines: string[],
+  max: number,
+  separator = '\n',
+  cut: (text: string, max: number) => string = truncate,
+): string {
   const out: string[] = [];
   let length = 0;
   for (let i = 0; i < lines.length; i++) {
@@ -90,9 +153,9 @@ export function fitLines(lines: string[], max: number, separator = '\n'): string
     const more = moreText(left);
     if (out.length === 0) {
       // Not even one line fits with the tail: show a cut first line, then the count of the rest.
-      if (left === 1) return truncate(line, max);
+      if (left === 1) return cut(line, max);
       const room = max - separator.length - moreText(left - 1).length;
-      if (room > 1) return `${truncate(line, room)}${separator}${moreText(left - 1)}`;
+      if (room > 1) return `${cut(line, room)}${separator}${moreText(left - 1)}`;
       return truncate(more, max);
     }
     out.push(more);

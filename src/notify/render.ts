@@ -196,6 +196,10 @@ function offendersSection(report: RunReport): Section | null {
     });
     if (o.topDestinations.length > top.length)
       spans.push(text(` and ${o.topDestinations.length - top.length} more`));
+    // Which pods hold them: an average over pods would hide one pod with 1,010 beside others with 12.
+    o.topPods?.forEach((p, i) => {
+      spans.push(text(i === 0 ? '; by pod: ' : ', '), code(p.pod), text(` ×${p.sockets}`));
+    });
     return { spans };
   });
   return { key: 'offenders', title: 'Offenders', items };

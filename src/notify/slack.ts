@@ -1,6 +1,18 @@
 // Slack incoming webhook: Block Kit blocks plus a `text` fallback (used in notifications), within
 // Slack's limits: 50 blocks, 3,000 characters per section text, 150 per header.
-import { escapeSlackCode, escapeSlackText, fitLines, moreText, truncate } from './escape.js';
+import {
+  escapeSlackCode,
+  escapeSlackText,
+  fitLines as fitAnyLines,
+  moreText,
+  truncate,
+  truncateMarkdown,
+} from './escape.js';
+
+// Slack has no backslash escapes; untrusted backticks are already look-alikes, so every backtick is ours.
+const cutMrkdwn = (text: string, max: number): string => truncateMarkdown(text, max, false);
+const fitLines = (lines: string[], max: number): string => fitAnyLines(lines, max, '\n', cutMrkdwn);
+
 import { icon } from './render.js';
 import type { Channel, Item, Message, Span } from './types.js';
 
@@ -47,7 +59,7 @@ function itemLine(item: Item): string {
 /** One recommendation in one section: title, detail, then the fix as a code block; the detail gives way first. */
 function recommendationText(title: string | null, item: Item, max: number): string {
   const line = spansToMrkdwn(item.spans);
-  const head = truncate(title ? `*${title}*\n${line}` : line, max);
+  const head = cutMrkdwn(title ? `*${title}*\n${line}` : line, max);
   const fix = item.code ? `\n${codeBlock(item.code)}` : '';
   const detail = item.detail ? `\n${escapeSlackText(item.detail)}` : '';
   if (head.length + detail.length + fix.length <= max) return head + detail + fix;

@@ -48,9 +48,12 @@ export interface TeamsPayload {
   attachments: { contentType: typeof adaptiveCardContentType; contentUrl: null; content: AdaptiveCard }[];
 }
 
+/** How long one TextRun may be; the payload fitting loop lowers it when the card is still too large. */
+let textRunMax = teamsLimits.textRun;
+
 const run = (text: string, extra: Omit<TextRun, 'type' | 'text'> = {}): TextRun => ({
   type: 'TextRun',
-  text: truncate(text, teamsLimits.textRun),
+  text: truncate(text, textRunMax),
   ...extra,
 });
 
@@ -88,7 +91,21 @@ function headlineColor(message: Message): TextRun['color'] {
       : 'Accent';
 }
 
-export function teamsCard(message: Message, itemsPerSection = teamsLimits.itemsPerSection): AdaptiveCard {
+export function teamsCard(
+  message: Message,
+  itemsPerSection = teamsLimits.itemsPerSection,
+  textMax = teamsLimits.textRun,
+  sections = true,
+): AdaptiveCard {
+  textRunMax = textMax;
+  try {
+    return buildCard(message, itemsPerSection, sections);
+  } finally {
+    textRunMax = teamsLimits.textRun;
+  }
+}
+
+function buildCard(message: Message, itemsPerSection: number, withSections: boolean): AdaptiveCard {
   const headline = `${icon(message, 'unicode')} ${message.headline}`;
   const body: CardElement[] = [
     {
@@ -101,7 +118,15 @@ export function teamsCard(message: Message, itemsPerSection = teamsLimits.itemsP
       inlines: [run(message.context, { size: 'Small', isSubtle: true })],
     },
   ];
-  for (const section of message.sections) {
+  const sections = withSections ? message.sections : [];
+  if (!withSections && message.sections.length > 0)
+    body.push({
+      type: 'TextBlock',
+      text: 'Details omitted: too large for one Teams message.',
+      wrap: true,
+      isSubtle: true,
+    });
+  for (const section of sections) {
     body.push({
       type: 'TextBlock',
       text: section.title,
@@ -125,18 +150,30 @@ export function teamsCard(message: Message, itemsPerSection = teamsLimits.itemsP
   };
 }
 
-/** The Workflows envelope; a card over Teams' ~28 KB message limit is rebuilt with fewer items per section. */
+const envelope = (card: AdaptiveCard): TeamsPayload => ({
+  type: 'message',
+  attachments: [{ contentType: adaptiveCardContentType, contentUrl: null, content: card }],
+});
+const sizeOf = (p: TeamsPayload): number => Buffer.byteLength(JSON.stringify(p));
+
+/**
+ * The Workflows envelope within Teams' ~28 KB message limit, the whole payload counted in UTF-8 bytes:
+ * fewer items per section first, then shorter texts, and at last the headline and context alone.
+ */
 export function teamsPayload(message: Message): TeamsPayload {
   let perSection = teamsLimits.itemsPerSection;
-  let card = teamsCard(message, perSection);
-  while (perSection > 1 && Buffer.byteLength(JSON.stringify(card)) > teamsLimits.payloadBytes) {
+  let textMax = teamsLimits.textRun;
+  let payload = envelope(teamsCard(message, perSection, textMax));
+  while (sizeOf(payload) > teamsLimits.payloadBytes && perSection > 1) {
     perSection = Math.floor(perSection / 2);
-    card = teamsCard(message, perSection);
+    payload = envelope(teamsCard(message, perSection, textMax));
   }
-  return {
-    type: 'message',
-    attachments: [{ contentType: adaptiveCardContentType, contentUrl: null, content: card }],
-  };
+  while (sizeOf(payload) > teamsLimits.payloadBytes && textMax > 64) {
+    textMax = Math.floor(textMax / 2);
+    payload = envelope(teamsCard(message, perSection, textMax));
+  }
+  if (sizeOf(payload) > teamsLimits.payloadBytes) payload = envelope(teamsCard(message, 0, 200, false));
+  return payload;
 }
 
 export function teamsChannel(webhookUrl: string): Channel {

@@ -158,8 +158,11 @@ export function seriesOfBatchBody(body: unknown, q: MetricQuery): MetricAnswer {
   // Results come back in the order of the request's resource ids; one id was asked for.
   const result = values[0];
   if (!isObject(result)) return answer;
-  for (const metric of arrayOf(result.value)) {
-    if (!isObject(metric)) continue;
+  const metrics = arrayOf(result.value).filter(isObject);
+  // One metric was asked for; should more come back, keep the one whose invariant name is that metric.
+  const asked =
+    metrics.length > 1 ? metrics.filter((m) => invariantName(m.name) === q.metric.toLowerCase()) : metrics;
+  for (const metric of asked) {
     const code = typeof metric.errorCode === 'string' ? metric.errorCode : undefined;
     if (code && code !== 'Success') {
       const message =

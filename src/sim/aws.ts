@@ -255,7 +255,8 @@ function listMetrics(m: AwsModel, input: ListMetricsInput) {
     from + LIST_PAGE < matches.length
       ? Buffer.from(`list:${from + LIST_PAGE}`).toString('base64')
       : undefined;
-  return { Metrics: page, OwningAccounts: page.map(() => ACCOUNT), ...(next ? { NextToken: next } : {}) };
+  // OwningAccounts comes back only for a monitoring account asked with IncludeLinkedAccounts.
+  return { Metrics: page, ...(next ? { NextToken: next } : {}) };
 }
 
 function getMetricData(m: AwsModel, world: SimWorld, input: GetMetricDataInput) {
@@ -635,6 +636,19 @@ export function awsRoutes(world: SimWorld, opts: CloudRouteOptions = {}): SimRou
             { 'content-type': 'application/x-amz-json-1.1', ...headers },
           );
         } else if (service === 'aws:cloudwatch') {
+          // CloudWatch keeps its query-protocol errors under JSON 1.0 (awsQueryCompatible): throttling is
+          // HTTP 400 with code Throttling in x-amzn-query-error (test/fixtures/wire/aws/cloudwatch-throttled.json).
+          if (status === 429)
+            return sendJson(
+              res,
+              400,
+              { __type: 'com.amazonaws.cloudwatch#Throttling', message: 'Rate exceeded' },
+              {
+                'content-type': 'application/x-amz-json-1.0',
+                'x-amzn-query-error': 'Throttling;Sender',
+                ...headers,
+              },
+            );
           sendJson(
             res,
             status,

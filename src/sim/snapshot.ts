@@ -139,6 +139,29 @@ const awsSchema = z
   })
   .strict();
 
+const expectSchema = z
+  .object({
+    hotNodes: z.array(z.string()).optional(),
+    restart: z.array(z.string()).optional(),
+    notRestart: z.array(z.string()).optional(),
+    recommendations: z.array(z.enum(RECOMMENDATION_IDS)).optional(),
+    skips: z.record(z.string(), z.enum(SKIP_REASONS)).optional(),
+  })
+  .strict();
+
+/** One frame of a timeline (docs/SNAPSHOT.md "Timeline"): what changed `at` after the snapshot's moment. */
+const frameSchema = z
+  .object({
+    at: z.string(),
+    description: z.string().optional(),
+    // A node named here that the cluster does not have yet joins it (a scale-out).
+    nodes: z.array(nodeSchema).optional(),
+    removeNodes: z.array(z.string()).optional(),
+    pods: z.array(z.object({ pod: z.string(), sockets: z.array(socketSchema) }).strict()).optional(),
+    expect: expectSchema.optional(),
+  })
+  .strict();
+
 const snapshotSchema = z
   .object({
     apiVersion: z.literal('snatguard.io/v1'),
@@ -162,16 +185,8 @@ const snapshotSchema = z
       .optional(),
     nodes: z.array(nodeSchema).min(1),
     workloads: z.array(workloadSchema).optional(),
-    expect: z
-      .object({
-        hotNodes: z.array(z.string()).optional(),
-        restart: z.array(z.string()).optional(),
-        notRestart: z.array(z.string()).optional(),
-        recommendations: z.array(z.enum(RECOMMENDATION_IDS)).optional(),
-        skips: z.record(z.string(), z.enum(SKIP_REASONS)).optional(),
-      })
-      .strict()
-      .optional(),
+    expect: expectSchema.optional(),
+    timeline: z.array(frameSchema).optional(),
   })
   .strict();
 
@@ -280,6 +295,19 @@ export interface SnapshotExpect {
   skips?: Record<string, SkipReason>;
 }
 
+export interface SnapshotFrame {
+  /** As written (`5m`, `1h30m`, `90s`) and in milliseconds after the snapshot's moment. */
+  at: string;
+  atMs: number;
+  description?: string;
+  /** Nodes changed (metrics, conntrack, hostSockets replace what they give) or added (a scale-out). */
+  nodes: (Omit<SnapshotNode, 'internalIP'> & { internalIP?: string; given: { hostSockets: boolean } })[];
+  removeNodes: string[];
+  /** Pods (`namespace/name`) whose sockets become these. */
+  pods: { namespace: string; name: string; sockets: SnapshotSocket[] }[];
+  expect?: SnapshotExpect;
+}
+
 export interface Snapshot {
   apiVersion: 'snatguard.io/v1';
   kind: 'Snapshot';
@@ -289,6 +317,8 @@ export interface Snapshot {
   nodes: SnapshotNode[];
   workloads: SnapshotWorkload[];
   expect?: SnapshotExpect;
+  /** Frames in time order (docs/SNAPSHOT.md "Timeline"); `replay --timeline` runs the job at each. */
+  timeline?: SnapshotFrame[];
 }
 
 // ---------------------------------------------------------------- loading
@@ -747,7 +777,101 @@ function complete(raw: RawSnapshot, problems: string[]): Snapshot {
     // (exit 1), not a malformed file: the file is well-formed, the expectation just cannot hold.
     snapshot.expect = { ...e };
   }
+  if (raw.timeline) snapshot.timeline = completeTimeline(raw.timeline, snapshot, problems);
   return snapshot;
+}
+
+/** `5m`, `1h30m`, `90s` → milliseconds; null when it is not such an offset. */
+export function parseOffset(text: string): number | null {
+  const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(text);
+  if (!m || text === '') return null;
+  return ((Number(m[1] ?? 0) * 60 + Number(m[2] ?? 0)) * 60 + Number(m[3] ?? 0)) * 1000;
+}
+
+function completeTimeline(
+  raw: NonNullable<RawSnapshot['timeline']>,
+  snapshot: Snapshot,
+  problems: string[],
+): SnapshotFrame[] {
+  const nodes = new Set(snapshot.nodes.map((n) => n.name));
+  const pods = new Set(snapshot.workloads.flatMap((w) => w.pods.map((p) => `${w.namespace}/${p.name}`)));
+  const hostNetworkPods = new Set(
+    snapshot.workloads.flatMap((w) =>
+      w.pods.filter((p) => p.hostNetwork).map((p) => `${w.namespace}/${p.name}`),
+    ),
+  );
+  const workloads = new Set(snapshot.workloads.map((w) => `${w.namespace}/${w.kind}/${w.name}`));
+  let previous = 0;
+  return raw.map((f, fi) => {
+    const at = `timeline[${fi}]`;
+    const atMs = parseOffset(f.at);
+    if (atMs === null) problems.push(`${at}.at: "${f.at}" is not an offset like 30s, 5m or 1h30m`);
+    else if (atMs <= previous)
+      problems.push(`${at}.at: ${f.at} must come after the previous frame (and after 0)`);
+    previous = Math.max(previous, atMs ?? 0);
+    const frame: SnapshotFrame = {
+      at: f.at,
+      atMs: atMs ?? 0,
+      nodes: (f.nodes ?? []).map((n, ni) => {
+        const nat = `${at}.nodes[${ni}]`;
+        if (!DNS_SUBDOMAIN.test(n.name)) problems.push(`${nat}.name: "${n.name}" is not a valid node name`);
+        if (n.internalIP !== undefined && !isIPv4(n.internalIP))
+          problems.push(`${nat}.internalIP: "${n.internalIP}" is not an IPv4 address`);
+        if (n.conntrack && n.conntrack.count > n.conntrack.max)
+          problems.push(`${nat}.conntrack.count: ${n.conntrack.count} is above max ${n.conntrack.max}`);
+        nodes.add(n.name);
+        return {
+          name: n.name,
+          ...(n.internalIP !== undefined ? { internalIP: n.internalIP } : {}),
+          ...(n.providerID !== undefined ? { providerID: n.providerID } : {}),
+          ...(n.metrics ? { metrics: { ...n.metrics } } : {}),
+          ...(n.conntrack
+            ? {
+                conntrack: {
+                  count: n.conntrack.count,
+                  max: n.conntrack.max,
+                  insertFailed: n.conntrack.insertFailed ?? 0,
+                  drop: n.conntrack.drop ?? 0,
+                  earlyDrop: n.conntrack.earlyDrop ?? 0,
+                  beLiberal: n.conntrack.beLiberal ?? false,
+                },
+              }
+            : {}),
+          hostSockets: completeSockets(n.hostSockets ?? [], `${nat}.hostSockets`, problems),
+          given: { hostSockets: n.hostSockets !== undefined },
+        };
+      }),
+      removeNodes: (f.removeNodes ?? []).map((name, ri) => {
+        if (!nodes.has(name)) problems.push(`${at}.removeNodes[${ri}]: unknown node "${name}"`);
+        nodes.delete(name);
+        return name;
+      }),
+      pods: (f.pods ?? []).map((p, pi) => {
+        const pat = `${at}.pods[${pi}]`;
+        const [namespace = '', name = '', extra] = p.pod.split('/');
+        if (extra !== undefined || !pods.has(`${namespace}/${name}`))
+          problems.push(`${pat}.pod: unknown pod "${p.pod}" (namespace/name of a pod in workloads)`);
+        if (hostNetworkPods.has(p.pod))
+          problems.push(
+            `${pat}.pod: a hostNetwork pod has no sockets of its own (change its node's hostSockets)`,
+          );
+        return { namespace, name, sockets: completeSockets(p.sockets, `${pat}.sockets`, problems) };
+      }),
+    };
+    if (f.description !== undefined) frame.description = f.description;
+    if (f.expect) {
+      f.expect.hotNodes?.forEach((n, i) => {
+        if (!nodes.has(n)) problems.push(`${at}.expect.hotNodes[${i}]: unknown node "${n}"`);
+      });
+      for (const field of ['restart', 'notRestart'] as const)
+        f.expect[field]?.forEach((id, i) => {
+          if (!workloads.has(id))
+            problems.push(`${at}.expect.${field}[${i}]: unknown workload "${id}" (namespace/Kind/name)`);
+        });
+      frame.expect = { ...f.expect };
+    }
+    return frame;
+  });
 }
 
 function completeSockets(raw: RawSocket[], at: string, problems: string[]): SnapshotSocket[] {

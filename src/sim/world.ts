@@ -32,6 +32,8 @@ import {
   ipv4ToInt,
   nameChars,
   type Snapshot,
+  type SnapshotFrame,
+  type SnapshotNode,
   type SnapshotSocket,
   type SnapshotWorkload,
 } from './snapshot.js';
@@ -154,7 +156,8 @@ const canonicalJson = (v: unknown): string =>
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 export class World implements SimWorld {
-  readonly snapshot: Snapshot;
+  /** The snapshot as the world stands now: a timeline frame replaces it (applyFrame). */
+  snapshot: Snapshot;
   readonly requests: RecordedRequest[] = [];
   readonly faults: SimFaults = { execLatencyMs: 0, failNext: {}, down: new Set() };
   /** Requests per key: `kube list pods`, `kube exec pods`, `kube patch deployments`, `azure GET` … */
@@ -495,6 +498,76 @@ export class World implements SimWorld {
       failedSnatConnections: given.failedSnatConnections ?? Math.max(0, busiest - allocated),
       conntrackAllowanceExceeded: given.conntrackAllowanceExceeded ?? 0,
     };
+  }
+
+  // ---------------------------------------------------------------- timeline
+
+  /**
+   * Applies one timeline frame (docs/SNAPSHOT.md "Timeline") to the live world: node metrics, conntrack and
+   * host sockets replaced, nodes added (a scale-out) or removed, pods' sockets replaced. A pod the frame names
+   * that a restart has replaced is left alone: its successor holds the sockets `afterRestart` gave it.
+   * Returns the pods it could not change, for the caller to say so.
+   */
+  applyFrame(frame: SnapshotFrame): { gone: string[] } {
+    const removed = new Set(frame.removeNodes);
+    const nodes: SnapshotNode[] = this.snapshot.nodes.filter((n) => !removed.has(n.name));
+    for (const name of removed) {
+      for (const p of this.list('pods').filter((x) => x.spec?.nodeName === name))
+        this.delete('pods', p.metadata.namespace, p.metadata.name);
+      this.delete('nodes', undefined, name);
+      this.hostSockets.delete(name);
+    }
+    const added: string[] = [];
+    for (const change of frame.nodes) {
+      const i = nodes.findIndex((n) => n.name === change.name);
+      const old = nodes[i];
+      const next: SnapshotNode = {
+        name: change.name,
+        internalIP: change.internalIP ?? old?.internalIP ?? this.freeNodeIp(nodes),
+        hostSockets: change.given.hostSockets ? change.hostSockets : (old?.hostSockets ?? []),
+      };
+      const providerID = change.providerID ?? old?.providerID;
+      if (providerID) next.providerID = providerID;
+      const metrics = change.metrics ?? old?.metrics;
+      if (metrics) next.metrics = metrics;
+      const conntrack = change.conntrack ?? old?.conntrack;
+      if (conntrack) next.conntrack = conntrack;
+      if (old) nodes[i] = next;
+      else {
+        nodes.push(next);
+        added.push(next.name);
+      }
+      this.hostSockets.delete(change.name);
+    }
+    this.snapshot = { ...this.snapshot, nodes };
+    for (const name of added) {
+      this.usedIps.add(nodes.find((n) => n.name === name)!.internalIP);
+      this.create(
+        'nodes',
+        undefined,
+        this.nodeObject(
+          name,
+          nodes.findIndex((n) => n.name === name),
+        ),
+        0,
+      );
+    }
+    const gone: string[] = [];
+    for (const p of frame.pods) {
+      const k = this.key(p.namespace, p.name);
+      const rt = this.pods.get(k);
+      if (!rt) {
+        gone.push(`${p.namespace}/${p.name}`);
+        continue;
+      }
+      this.pods.set(k, { ...rt, sockets: p.sockets, concrete: undefined, tables: undefined });
+    }
+    return { gone };
+  }
+
+  private freeNodeIp(nodes: readonly SnapshotNode[]): string {
+    const taken = new Set(nodes.map((n) => n.internalIP));
+    for (let k = ipv4ToInt('10.224.0.4'); ; k++) if (!taken.has(intToIpv4(k))) return intToIpv4(k);
   }
 
   // ---------------------------------------------------------------- building the world from the snapshot

@@ -148,10 +148,10 @@ describe('evaluateLb', () => {
     });
   });
 
-  it('default allocation with 1000 nodes + surge is an error', () => {
-    expect(() => evaluateLb({ nodes: 1000, outboundIPs: 1, allocatedOutboundPorts: 0 })).toThrow(
-      CapacityError,
-    );
+  it('default allocation with 1000 nodes + surge does not fit, and says why (was: an error)', () => {
+    const e = evaluateLb({ nodes: 1000, outboundIPs: 1, allocatedOutboundPorts: 0 });
+    expect(e).toMatchObject({ fits: false, portsPerNode: 32, portsPerNodeDuringSurge: 0, maxNodes: 1000 });
+    expect(e.problem).toMatch(/serves at most 1,000 nodes and the pool would hold 1,001/);
   });
 });
 

@@ -345,12 +345,17 @@ describe('CONNECTION_POOLING', () => {
     expect(r.workload).toBe('shop/Deployment/cart');
   });
 
-  it('names the workload, the count, the share and the per-pod figure', () => {
+  // Was: "about 511 per pod over 2 pods", which hid that one pod held 1,010 and the other 12.
+  it('names the workload, the count, the share and the pods that hold them (not an average)', () => {
     const r = one(
       anAksInput({
         offenders: [
           anOffender({
             pods: ['cart-1', 'cart-2'],
+            topPods: [
+              { pod: 'cart-1', sockets: 988 },
+              { pod: 'cart-2', sockets: 12 },
+            ],
             snatSockets: 1000,
             topDestinations: [
               { remote: '20.61.15.3:27017', sockets: 800 },
@@ -364,7 +369,8 @@ describe('CONNECTION_POOLING', () => {
     expect(r.title).toBe('shop/Deployment/cart holds 800 open connections to 20.61.15.3:27017 (MongoDB)');
     expect(r.detail).toContain('1,000 SNAT-consuming sockets on node-a');
     expect(r.detail).toContain('(80% of them)');
-    expect(r.detail).toContain('about 400 per pod over 2 pods');
+    expect(r.detail).toContain('SNAT sockets by pod: cart-1 988, cart-2 12');
+    expect(r.detail).not.toMatch(/per pod/);
   });
 
   it('one recommendation per workload, merging its offenders on several nodes', () => {
@@ -716,16 +722,17 @@ describe('UNINSPECTABLE_PODS', () => {
     expect(r.severity).toBe('warning');
   });
 
-  // Was: the advice pointed at inspect.nodeProbeFallback (not implemented) and turning it on lowered the
-  // finding to info.
-  it.each([false, true])(
-    'never points at the unimplemented node-probe fallback nor lowers severity (fallback %s)',
-    (on) => {
-      const r = one(anAksInput({ uninspectable: pods(1), nodeProbeFallback: on }), 'UNINSPECTABLE_PODS');
-      expect(r.severity).toBe('warning');
-      expect(`${r.detail} ${r.fix}`).not.toMatch(/nodeProbeFallback|NODE_PROBE_FALLBACK|node-probe\.yaml/);
-    },
-  );
+  // The node-side fallback exists (infra/kubernetes/node-sockets.yaml): advised when off, diagnosed when on;
+  // the severity never drops (the pods were not counted either way).
+  it.each([
+    [false, /inspect\.nodeProbeFallback: true.*node-sockets\.yaml/],
+    [true, /failed too.*snatguard-node-sockets.*node-a/],
+  ])('the node-side fallback (on: %s) is named, and the severity stays', (on, text) => {
+    const r = one(anAksInput({ uninspectable: pods(1), nodeProbeFallback: on }), 'UNINSPECTABLE_PODS');
+    expect(r.severity).toBe('warning');
+    expect(r.detail).toMatch(text);
+    expect(r.fix).toMatch(/^kubectl debug /);
+  });
 
   it('nothing when every pod was read', () => {
     expect(only(anAksInput({ uninspectable: [] }), 'UNINSPECTABLE_PODS')).toEqual([]);

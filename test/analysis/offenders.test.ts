@@ -238,3 +238,21 @@ describe('below-threshold candidates', () => {
     ]);
   });
 });
+
+describe('topPods', () => {
+  it('names the pods holding the most sockets, so a 1,010/12 split is visible (was: an average)', () => {
+    const r = analyzeOffenders(
+      [
+        anInspection(aPod({ name: 'orders-1' }), [aDestination(MONGO, 1010)]),
+        anInspection(aPod({ name: 'orders-2' }), [aDestination(MONGO, 12)]),
+      ],
+      owned(['shop/orders-1', orders], ['shop/orders-2', orders]),
+      noRules,
+      ['n1'],
+    );
+    expect(r.offenders[0]?.topPods).toEqual([
+      { pod: 'orders-1', sockets: 1010 },
+      { pod: 'orders-2', sockets: 12 },
+    ]);
+  });
+});

@@ -65,6 +65,7 @@ describe('defaults', () => {
       discord: { webhookUrl: '' },
       webhook: { url: '', secret: '' },
       renotifyMinutes: 60,
+      timeoutSeconds: 10,
       minSeverity: 'warning',
     });
   });

@@ -8,6 +8,7 @@ import { deadlineSignal } from '../../src/hosts/job.js';
 import { createLogger } from '../../src/log.js';
 import type { RunReport } from '../../src/model.js';
 import { runScan } from '../../src/run.js';
+import { fetchTrusting } from '../../src/sim/fetch.js';
 import { type RunningSim, startSim } from '../../src/sim/server.js';
 import type { Snapshot } from '../../src/sim/snapshot.js';
 import { type FaultProxy, type FaultRule, startFaultProxy } from './proxy.js';
@@ -41,6 +42,7 @@ export async function faultHarness(snapshot: Snapshot): Promise<FaultHarness> {
         kubeConfig,
         log,
         world: sim.world,
+        fetch: fetchTrusting(proxy.ca),
         pressure: {
           armEndpoint: via(sim.endpoints.arm!),
           metricsEndpoint: via(sim.endpoints.metrics!),

@@ -14,6 +14,12 @@ export type Fault =
   | { kind: 'hang' }
   | { kind: 'reset' }
   | { kind: 'delay'; ms: number }
+  /** Forwards, then runs `then` once the answer is sent (e.g. delete a pod between list and exec). */
+  | { kind: 'after'; run: () => void }
+  /** exec upgrades: forwards the first `bytes` bytes of the server's stream, then closes it. */
+  | { kind: 'truncate'; bytes: number }
+  /** exec upgrades: the server's WebSocket frames keep their shape, their stdout bytes become garbage. */
+  | { kind: 'garbage' }
   | { kind: 'status'; status: number; retryAfter?: string; body?: string };
 
 export interface FaultRule {
@@ -59,6 +65,54 @@ const statusBody = (status: number): string =>
     code: status,
   });
 
+/** `METHOD path?query`, with `[aws:SERVICE]` from a SigV4 credential scope (CloudWatch, EC2, EKS share a URL). */
+function lineOf(req: IncomingMessage): string {
+  const scope = /Credential=[^/,]+\/[^/]+\/[^/]+\/([^/]+)\//.exec(String(req.headers.authorization ?? ''));
+  return `${req.method} ${req.url}${scope ? ` [aws:${scope[1]}]` : ''}`;
+}
+
+/**
+ * Server → client bytes of an upgraded exec stream: passes the HTTP 101 head, then parses RFC 6455 frames
+ * (server frames are unmasked) and replaces each data frame's payload, after its channel byte
+ * (v5.channel.k8s.io), with letters; the status channel (3) passes untouched.
+ */
+function garbleFrames(out: Socket): (chunk: Buffer) => void {
+  let buf = Buffer.alloc(0);
+  let headDone = false;
+  return (chunk) => {
+    buf = Buffer.concat([buf, chunk]);
+    if (!headDone) {
+      const end = buf.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      out.write(buf.subarray(0, end + 4));
+      buf = buf.subarray(end + 4);
+      headDone = true;
+    }
+    for (;;) {
+      if (buf.length < 2) return;
+      let len = buf[1]! & 0x7f;
+      let at = 2;
+      if (len === 126) {
+        if (buf.length < 4) return;
+        len = buf.readUInt16BE(2);
+        at = 4;
+      } else if (len === 127) {
+        if (buf.length < 10) return;
+        len = Number(buf.readBigUInt64BE(2));
+        at = 10;
+      }
+      if (buf.length < at + len) return;
+      const frame = Buffer.from(buf.subarray(0, at + len));
+      const opcode = frame[0]! & 0x0f;
+      if ((opcode === 1 || opcode === 2) && len > 1 && frame[at] !== 3) {
+        for (let i = at + 1; i < at + len; i++) frame[i] = 0x61 + (i % 26);
+      }
+      out.write(frame);
+      buf = buf.subarray(at + len);
+    }
+  };
+}
+
 export async function startFaultProxy(sim: RunningSim): Promise<FaultProxy> {
   const tls = await generateTls();
   const target = new URL(sim.url);
@@ -92,13 +146,18 @@ export async function startFaultProxy(sim: RunningSim): Promise<FaultProxy> {
   };
 
   const server = createHttpsServer({ key: tls.key, cert: tls.cert }, (req, res) => {
-    const line = `${req.method} ${req.url}`;
+    const line = lineOf(req);
     seen.push(line);
     const rule = ruleFor(line);
     if (!rule) return forward(req, res);
     const f = rule.fault;
     if (f.kind === 'hang') return; // never answers; closed with the proxy
     if (f.kind === 'delay') return void setTimeout(() => forward(req, res), f.ms);
+    if (f.kind === 'after') {
+      res.on('finish', f.run);
+      return forward(req, res);
+    }
+    if (f.kind === 'truncate' || f.kind === 'garbage') return forward(req, res);
     if (f.kind === 'reset') return void req.socket.destroy();
     req.resume();
     res.writeHead(f.status, {
@@ -116,12 +175,13 @@ export async function startFaultProxy(sim: RunningSim): Promise<FaultProxy> {
     const line = `UPGRADE ${req.url}`;
     seen.push(line);
     const rule = ruleFor(line);
-    if (rule?.fault.kind === 'hang') return;
-    if (rule && rule.fault.kind !== 'delay') return void socket.destroy();
-    const delay = rule?.fault.kind === 'delay' ? rule.fault.ms : 0;
-    setTimeout(() => pipeUpgrade(req, socket, head), delay);
+    const f = rule?.fault;
+    if (f?.kind === 'hang') return;
+    if (f?.kind === 'reset' || f?.kind === 'status') return void socket.destroy();
+    const delay = f?.kind === 'delay' ? f.ms : 0;
+    setTimeout(() => pipeUpgrade(req, socket, head, f), delay);
   });
-  const pipeUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
+  const pipeUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer, f?: Fault): void => {
     const up = tlsConnect({
       host: target.hostname,
       port: Number(target.port),
@@ -138,8 +198,20 @@ export async function startFaultProxy(sim: RunningSim): Promise<FaultProxy> {
         .join('\r\n');
       up.write(`${req.method} ${req.url} HTTP/1.1\r\n${headers}\r\n\r\n`);
       if (head.length > 0) up.write(head);
-      up.pipe(socket);
       socket.pipe(up);
+      if (f?.kind === 'truncate') {
+        let left = f.bytes;
+        up.on('data', (chunk: Buffer) => {
+          if (left <= 0) return;
+          socket.write(chunk.subarray(0, left));
+          left -= chunk.length;
+          if (left <= 0) {
+            socket.destroy();
+            up.destroy();
+          }
+        });
+      } else if (f?.kind === 'garbage') up.on('data', garbleFrames(socket));
+      else up.pipe(socket);
     });
   };
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));

@@ -44,7 +44,11 @@ const containerSecurity = z.object({
   allowPrivilegeEscalation: z.literal(false),
   readOnlyRootFilesystem: z.literal(true),
   privileged: z.literal(false).optional(),
-  capabilities: z.object({ drop: z.tuple([z.literal('ALL')]), add: z.never().optional() }),
+  // Only the node probe's `conntrack` container adds one (NET_ADMIN: its own test below).
+  capabilities: z.object({
+    drop: z.tuple([z.literal('ALL')]),
+    add: z.tuple([z.literal('NET_ADMIN')]).optional(),
+  }),
 });
 const envVar = z.object({
   name: z.string(),
@@ -280,9 +284,32 @@ describe('node-probe.yaml', () => {
     expect(pod?.tolerations).toEqual([{ operator: 'Exists' }]);
     expect(pod?.automountServiceAccountToken).toBe(false);
     expect(pod?.volumes).toBeUndefined();
-    expect(pod?.containers).toHaveLength(1);
+    expect(pod?.containers.map((c: { name: string }) => c.name)).toEqual(['probe', 'conntrack']);
     expect(pod?.containers[0].image).toBe('busybox:1.36');
     expect(pod?.containers[0].resources.limits.memory).toBe('32Mi');
+  });
+
+  it('lists the conntrack table from a container with NET_ADMIN only, the one capability added anywhere', async () => {
+    const { CONNTRACK_CONTAINER } = await import('../../src/cluster/node-flows.js');
+    const conntrack = pod?.containers.find((c: { name: string }) => c.name === CONNTRACK_CONTAINER);
+    expect(conntrack?.image).toBe('ghcr.io/snatguard/node-probe:0.1.0');
+    expect(conntrack?.securityContext).toMatchObject({
+      runAsUser: 0,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'], add: ['NET_ADMIN'] },
+    });
+    expect(pod?.containers[0].securityContext.capabilities).toEqual({ drop: ['ALL'] });
+    const adding = all.flatMap((m) => {
+      const spec = m.doc.spec?.jobTemplate?.spec?.template?.spec ?? m.doc.spec?.template?.spec;
+      return (spec?.containers ?? [])
+        .filter(
+          (c: { securityContext?: { capabilities?: { add?: string[] } } }) =>
+            c.securityContext?.capabilities?.add,
+        )
+        .map((c: { name: string }) => `${m.doc.metadata.name}/${c.name}`);
+    });
+    expect(adding).toEqual(['snatguard-node-probe/conntrack']);
   });
 });
 

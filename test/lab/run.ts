@@ -1,7 +1,7 @@
 // `npm run lab [-- --json] [-- --only NAME,…]`: the incidents on this machine's kernel, through the product.
 // Needs root, iproute2, iptables and conntrack. Without them it says what is missing and exits 0 locally,
 // 1 on CI (CI=true): there a skip is a failure. Exits 1 when any scenario's check fails.
-import { requireRoot } from './netns.js';
+import { removeAllNetns, requireRoot } from './netns.js';
 import { SCENARIOS, type ScenarioResult } from './scenarios.js';
 
 const FIELDS = [
@@ -65,6 +65,14 @@ function table(results: ScenarioResult[]): string {
   const failed = results.filter((r) => !r.passed).length;
   out.push(`${results.length - failed}/${results.length} scenarios passed`);
   return `${out.join('\n')}\n`;
+}
+
+// Interrupted: remove every namespace this process created (the lab's programs exit when their stdin closes).
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`lab: ${signal}, removing the lab's namespaces\n`);
+    void removeAllNetns().finally(() => process.exit(130));
+  });
 }
 
 async function main(): Promise<void> {

@@ -202,8 +202,9 @@ describe('aws sources through the simulator', () => {
 
     expect(reading.errors).toEqual([]);
     expect(reading.nodes.map((n) => n.signals[0]?.value)).toEqual([1, 2]);
-    // The first CloudWatch call (ListMetrics) is throttled and retried; GetMetricData then succeeds.
-    expect(cloudWatchCalls(harness, 'ListMetrics').map((r) => r.status)).toEqual([429, 200]);
+    // The first CloudWatch call (ListMetrics) is throttled (400 Throttling, as CloudWatch answers under
+    // JSON 1.0) and retried; GetMetricData then succeeds.
+    expect(cloudWatchCalls(harness, 'ListMetrics').map((r) => r.status)).toEqual([400, 200]);
     expect(cloudWatchCalls(harness).map((r) => r.status)).toEqual([200]);
   });
 

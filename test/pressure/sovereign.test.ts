@@ -79,7 +79,13 @@ describe('azure.cloud for the AKS connection', () => {
       arm: 'https://arm.example.test',
     },
   ])('reaches ARM at $arm with the China authority', ({ env, arm }) => {
-    const config = loadConfig({ env: { SNATGUARD_CLUSTER_CONNECTION: 'aks', ...env } });
+    // cluster.connection aks needs the cluster's coordinates (config validation, issue 12).
+    const coordinates = {
+      SNATGUARD_AZURE_SUBSCRIPTION_ID: '00000000-0000-0000-0000-000000000000',
+      SNATGUARD_AZURE_RESOURCE_GROUP: 'rg-shop',
+      SNATGUARD_AZURE_CLUSTER_NAME: 'aks-shop',
+    };
+    const config = loadConfig({ env: { SNATGUARD_CLUSTER_CONNECTION: 'aks', ...coordinates, ...env } });
     expect(clusterTarget(config)).toMatchObject({
       kind: 'aks',
       armEndpoint: arm,

@@ -10,6 +10,7 @@ import {
   PatchStrategy,
   setHeaderOptions,
   type V1Lease,
+  V1MicroTime,
   type V1Status,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -240,8 +241,9 @@ describe('@kubernetes/client-node with the job kubeconfig', () => {
       spec: {
         holderIdentity: holder,
         leaseDurationSeconds: 60,
-        acquireTime: renew,
-        renewTime: renew,
+        // MicroTime: a plain Date (milliseconds) is a 400 from a real API server, and from the simulator.
+        acquireTime: new V1MicroTime(renew),
+        renewTime: new V1MicroTime(renew),
         leaseTransitions: 0,
       },
     });

@@ -86,6 +86,7 @@ describe('Status bodies as kube-apiserver v1.20.2 sends them', () => {
     expect(fixtures.map(([f]) => f).sort()).toEqual([
       'deployment-not-found.json',
       'lease-create-exists.json',
+      'lease-create-millisecond-time.json',
       'lease-list-forbidden.json',
       'lease-update-stale.json',
       'lease-update-without-resourceversion.json',

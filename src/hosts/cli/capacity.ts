@@ -79,7 +79,7 @@ export function capacityCommand(io: CliIo = processIo): Command {
     .option('--want-ports <w>', 'wanted ports per node (default: --ports, or 1024)')
     .option('--resource-group <rg>', 'resource group, for the printed command')
     .option('--cluster <name>', 'cluster name, for the printed command')
-    .option('--output <format>', 'table or json', 'table')
+    .option('-o, --output <format>', 'table or json', 'table')
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .exitOverride((e: CommanderError) => {
       process.exitCode = e.exitCode === 0 ? 0 : 2;

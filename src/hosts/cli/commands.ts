@@ -40,6 +40,10 @@ export function replayCommand(): Command {
     .addOption(outputOption())
     .option('--check', "compare with the snapshot's expect block; exit 1 on a mismatch")
     .option(
+      '--timeline',
+      "run the job at the snapshot and at each frame of its timeline, clock advanced, state carried; print each run and the chat messages (--check: each frame's expect)",
+    )
+    .option(
       '--notify',
       'post to the configured chat channels (marked as a replay); without it, nothing is sent',
     )
@@ -49,6 +53,7 @@ export function replayCommand(): Command {
 Examples:
   snatguard replay examples/aks-mongo-leak.yaml
   snatguard replay examples/aks-mongo-leak.yaml --mode restart --check
+  snatguard replay examples/aks-leak-forecast.yaml --timeline
   snatguard replay incident.yaml -o json | jq '.offenders[0]'`,
     )
     .action(async (file: string, flags: RunFlags) =>

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // The snatguard CLI entry point (package.json "bin").
 import { CommanderError } from 'commander';
-import { EXIT, handleFailure } from './exit.js';
+import { EXIT, handleFailure, quietOnBrokenPipe } from './exit.js';
 import { program } from './program.js';
 
 export async function main(argv: string[]): Promise<void> {
+  quietOnBrokenPipe(process.stdout);
   try {
     await program().parseAsync(argv);
   } catch (e) {

@@ -3,6 +3,7 @@
 // within its limits" is said only of a complete run that found nothing.
 import type { Action, NodeReport, RunReport } from '../../model.js';
 import { actionsSummary, couldNotCheck, signalText as signalWords } from '../../notify/render.js';
+import { stripTerminalDeep } from '../../terminal.js';
 
 export type OutputFormat = 'table' | 'json' | 'markdown';
 
@@ -31,7 +32,9 @@ export function styleFor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = p
 
 export function renderReport(report: RunReport, format: OutputFormat, style: Style = plain): string {
   if (format === 'json') return `${JSON.stringify(report, null, 2)}\n`;
-  return format === 'markdown' ? renderMarkdown(report) : renderTable(report, style);
+  // Names, reasons and error messages come from the cluster: no control sequence reaches the terminal.
+  const safe = stripTerminalDeep(report);
+  return format === 'markdown' ? renderMarkdown(safe) : renderTable(safe, style);
 }
 
 /** A node's signals in words, as chat shows them (`3 NAT gateway port-allocation errors`), not metric ids. */

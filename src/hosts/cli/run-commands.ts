@@ -28,6 +28,7 @@ export interface RunFlags {
   output: OutputFormat;
   provider?: 'azure' | 'aws' | 'none';
   check?: boolean;
+  timeline?: boolean;
   notify?: boolean;
 }
 
@@ -36,6 +37,7 @@ export async function scanAction(flags: RunFlags): Promise<void> {
   const log = createLogger();
   try {
     const config = await loadConfig({ file: flags.config, env: process.env, flags: pick(flags) });
+    log.level = config.log.level;
     let kubeConfig: Awaited<ReturnType<typeof connect>>;
     try {
       kubeConfig = await connect(clusterTarget(config), { log });
@@ -102,9 +104,20 @@ export async function replayAction(file: string, flags: RunFlags): Promise<void>
   const log = createLogger({ level: process.env.SNATGUARD_LOG_LEVEL ?? 'warn' });
   try {
     const snapshot = await loadSnapshot(file);
-    const loaded = await loadConfig({ file: flags.config, env: process.env, flags: pick(flags) });
+    // Replay is quiet unless the file or SNATGUARD_LOG_LEVEL says otherwise.
+    const loaded = await loadConfig({
+      file: flags.config,
+      env: process.env,
+      flags: pick(flags),
+      defaults: { 'log.level': 'warn' },
+    });
+    log.level = loaded.log.level;
     // A replay speaks to chat only when asked, and then says it is a replay.
     const config = flags.notify ? loaded : withoutChannels(loaded);
+    if (flags.timeline) {
+      await replayTimelineCommand(snapshot, config, log, flags);
+      return;
+    }
     const { report } = await replaySnapshot(snapshot, config, log, flags.output, {
       ...(flags.notify ? { notifyTag: `replay of ${snapshot.metadata.name}` } : {}),
     });
@@ -187,7 +200,24 @@ export function configForSnapshot(config: Config, snapshot: Snapshot): Config {
   };
 }
 
-async function execute(
+async function replayTimelineCommand(snapshot: Snapshot, config: Config, log: Logger, flags: RunFlags) {
+  const { checkTimeline, renderTimeline, replayTimeline } = await import('./timeline.js');
+  const timeline = await replayTimeline(snapshot, config, log);
+  process.stdout.write(
+    flags.output === 'json' ? `${JSON.stringify(timeline, null, 2)}\n` : renderTimeline(timeline),
+  );
+  process.exitCode = EXIT.ok;
+  if (flags.check) {
+    const diffs = checkTimeline(timeline);
+    if (diffs.length > 0) {
+      process.stderr.write(`replay --timeline --check: ${diffs.length} difference(s) from expect:\n`);
+      for (const d of diffs) process.stderr.write(`  - ${d}\n`);
+      process.exitCode = EXIT.checkMismatch;
+    } else process.stderr.write("replay --timeline --check: every run meets its frame's expectations\n");
+  }
+}
+
+export async function execute(
   config: Config,
   env: Omit<Parameters<typeof compose>[1], 'onProgress'>,
   output: OutputFormat,

@@ -132,6 +132,36 @@ describe('snatguard capacity: settings and JSON', () => {
   });
 });
 
+// Was: exit 2 ("the default port allocation stops at 1000"); a large pool is a question with an answer.
+describe('snatguard capacity: a pool past the default table', () => {
+  it.each([['999'], ['1000'], ['3000']])(
+    '--nodes %s recommends more IPs or a NAT gateway, exit 0',
+    async (nodes) => {
+      const { out, err, exitCode } = await run(['--nodes', nodes]);
+      expect(exitCode).toBe(0);
+      expect(err).toBe('');
+      expect(out).toMatch(/--load-balancer-managed-outbound-ip-count \d+/);
+      expect(out).toMatch(/--outbound-type managedNATGateway/);
+    },
+  );
+
+  it('--nodes 1000 says the default allocation cannot serve the pool', async () => {
+    const { out } = await run(['--nodes', '1000']);
+    expect(out).toMatch(
+      /fits with surge +NO: the default allocation serves at most 1,000 nodes and the pool would hold 1,001/,
+    );
+  });
+
+  it('-o json prints the plan as one JSON document (was: unknown option -o)', async () => {
+    const { out, exitCode } = await run(['--nodes', '3000', '-o', 'json']);
+    expect(exitCode).toBe(0);
+    const plan = JSON.parse(out);
+    expect(plan).toMatchObject({ kind: 'CapacityPlan', current: { fits: false, portsPerNode: 0 } });
+    expect(plan.loadBalancer.feasible).toBe(true);
+    expect(plan.loadBalancer.outboundIPs).toBeGreaterThan(1);
+  });
+});
+
 describe('snatguard capacity: bad input exits 2 with every problem', () => {
   it.each<[string[], RegExp[]]>([
     [[], [/--nodes is required/]],
@@ -144,7 +174,6 @@ describe('snatguard capacity: bad input exits 2 with every problem', () => {
       ['--nodes', '0', '--max-surge', '-1', '--want-ports', '99999'],
       [/--nodes/, /--max-surge/, /--want-ports/],
     ],
-    [['--nodes', '1000'], [/default port allocation stops at 1000/]],
   ])('%j', async (args, messages) => {
     const { out, err, exitCode } = await run(args);
     expect(exitCode).toBe(2);
