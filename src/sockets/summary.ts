@@ -348,10 +348,15 @@ export async function pushYielding(
   signal?: AbortSignal,
 ): Promise<void> {
   const b = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+  // Text already in hand is parsed at least one slice deep: a deadline that fires just as a pod's read
+  // returns keeps that pod (what was found before the deadline is reported); a longer text stops at
+  // the next slice.
   for (let at = 0; at < b.length; at += YIELD_BYTES) {
-    signal?.throwIfAborted();
+    if (at > 0) {
+      await nextTurn();
+      signal?.throwIfAborted();
+    }
     s.push(b.subarray(at, at + YIELD_BYTES));
-    if (at + YIELD_BYTES < b.length) await nextTurn();
   }
 }
 
