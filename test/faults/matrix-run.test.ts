@@ -31,7 +31,8 @@ afterEach(async () => {
   h = undefined;
 });
 
-const restart = { mode: 'restart', exec: { timeoutSeconds: 0.5 }, cluster: { requestTimeoutSeconds: 1 } };
+// 2 s per exec: long enough that a loaded machine does not time out the pods that answer.
+const restart = { mode: 'restart', exec: { timeoutSeconds: 2 }, cluster: { requestTimeoutSeconds: 1 } };
 const cacheExec = /^UPGRADE \/api\/v1\/namespaces\/shop\/pods\/cache-/;
 
 describe('fault matrix: exec', () => {
@@ -41,7 +42,7 @@ describe('fault matrix: exec', () => {
     { name: 'no answer to the upgrade', rule: { match: cacheExec, fault: { kind: 'hang' } } },
     { name: 'garbage on stdout', rule: { match: cacheExec, fault: { kind: 'garbage' } } },
     { name: 'truncated stream', rule: { match: cacheExec, fault: { kind: 'truncate', bytes: 300 } } },
-    { name: 'huge output (over exec.maxBytes)', flags: { exec: { timeoutSeconds: 0.5, maxBytes: 20_000 } } },
+    { name: 'huge output (over exec.maxBytes)', flags: { exec: { timeoutSeconds: 2, maxBytes: 20_000 } } },
   ];
   it.each(cases)(
     '$name: an error naming the pod, the offender still handled',
