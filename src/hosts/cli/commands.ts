@@ -7,8 +7,8 @@ import type { RunFlags } from './run-commands.js';
 const modeOption = () =>
   new Option('--mode <mode>', 'dry-run (default) or restart').choices(['dry-run', 'restart']);
 const outputOption = () =>
-  new Option('-o, --output <format>', 'table, json or markdown')
-    .choices(['table', 'json', 'markdown'])
+  new Option('-o, --output <format>', "table, json, markdown or openmetrics (the run's gauges)")
+    .choices(['table', 'json', 'markdown', 'openmetrics'])
     .default('table');
 
 export function scanCommand(): Command {
