@@ -1,5 +1,6 @@
 // `snatguard snapshot`'s reads: the same ports `scan` uses (compose.ts: cluster reader, pod exec, node
 // probe, pressure sources), every read on its own; what fails is recorded as missing, never the end.
+import { getMaxListeners, setMaxListeners } from 'node:events';
 import { findHotNodes } from '../analysis/hot-nodes.js';
 import { SOCKET_FILES } from '../cluster/inspect.js';
 import { createLimiter } from '../cluster/limit.js';
@@ -81,6 +82,10 @@ export async function readCluster(
   const chosen = chooseNodes(nodes, selection, pressure, config, missing);
   const limits: ExecLimits = { timeoutMs: config.exec.timeoutSeconds * 1000, maxBytes: config.exec.maxBytes };
   const limit = createLimiter(config.exec.concurrency);
+  // Every exec and probe in flight listens on the deadline: not a leak, so no MaxListenersExceededWarning.
+  const wanted = 4 * Math.max(1, Math.floor(config.exec.concurrency)) + 4 * Math.max(1, nodes.length) + 10;
+  const current = getMaxListeners(signal);
+  if (current !== 0 && current < wanted) setMaxListeners(wanted, signal);
   const perNode = new Map<string, CapturedNode>();
   await Promise.all(
     chosen.map(async (node) => {
