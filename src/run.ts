@@ -658,7 +658,8 @@ async function scanAndAct(
     const flows = flowReports.get(n.name);
     if (flows) n.snatFlows = flows;
   }
-  const uninspectable = inspections
+  // The same pods as statusReason and the node rows count: a watched node (read for the forecast) adds none.
+  const uninspectable = onHot
     .filter((i) => i.status === 'uninspectable')
     .map((i) => ({
       pod: `${i.pod.namespace}/${i.pod.name}`,
