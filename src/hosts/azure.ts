@@ -28,16 +28,19 @@ export function azureHandler(overrides: Partial<JobOptions> = {}) {
       remainingMs: () => FUNCTION_TIMEOUT_MS - (Date.now() - started),
       ...overrides,
     });
-    log.info(
+    // A run that could not look is an error in the Function's log, with why (status failed).
+    (report.status === 'failed' ? log.error : log.info)(
       {
         runId: report.runId,
+        status: report.status,
+        statusReason: report.statusReason,
         mode: report.mode,
         skipped: report.skipped,
         hotNodes: report.nodes.filter((n) => n.hot).length,
         restarts: report.actions.filter((a) => a.status === 'applied').length,
         errors: report.errors.length,
       },
-      'snatguard run complete',
+      report.status === 'failed' ? 'snatguard run failed' : 'snatguard run finished',
     );
   };
 }

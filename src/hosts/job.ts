@@ -1,12 +1,15 @@
 // What every scheduled host does: config from the environment, connect, one run ending before the deadline.
+import { randomUUID } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { connect } from '../cluster/connect.js';
-import { type ComposeEnv, clusterTarget, compose } from '../compose.js';
+import { type ComposeEnv, clusterTarget, compose, notifyConfigOf } from '../compose.js';
 import { type Config, loadConfig } from '../config/index.js';
+import { messageOf, ValidationError } from '../errors.js';
 import type { RunReport } from '../model.js';
+import { notify } from '../notify/index.js';
 import type { Log } from '../ports.js';
-import { withContextCluster } from '../report.js';
-import { runScan } from '../run.js';
+import { buildReport, withContextCluster } from '../report.js';
+import { failureReason, runScan } from '../run.js';
 
 export interface JobOptions {
   env: Record<string, string | undefined>;
@@ -35,11 +38,47 @@ export function deadlineSignal(
 
 export async function runJob(options: JobOptions): Promise<{ config: Config; report: RunReport }> {
   const config = await loadConfig({ env: options.env });
-  const kubeConfig = options.kubeConfig ?? (await connect(clusterTarget(config), { log: options.log }));
+  let kubeConfig: KubeConfig;
+  try {
+    kubeConfig = options.kubeConfig ?? (await connect(clusterTarget(config), { log: options.log }));
+  } catch (e) {
+    if (e instanceof ValidationError) throw e;
+    // No way into the cluster: a failed run, reported and sent to chat like any other (was: a throw, silence).
+    return { config, report: await couldNotConnect(config, e, options.log, options.compose?.fetch) };
+  }
   const deps = await compose(config, { kubeConfig, log: options.log, ...options.compose });
   const named = withContextCluster(config, kubeConfig.getCurrentCluster()?.name);
   // Notifications and the state save get their own short budget after the deadline (run.ts).
   const signal = deadlineSignal(options.remainingMs?.(), options.marginMs ?? 20_000, config.deadlineSeconds);
   const report = await runScan(named, deps, signal);
   return { config: named, report };
+}
+
+/**
+ * The report of a run that never reached the cluster (status failed), sent to chat. There is no dedup
+ * state without the cluster (it lives in a ConfigMap there), so this failure is sent each time it happens.
+ */
+export async function couldNotConnect(
+  config: Config,
+  e: unknown,
+  log: Log,
+  fetchImpl?: typeof fetch,
+): Promise<RunReport> {
+  const now = new Date();
+  const reason = failureReason('connect', e);
+  log.error({ reason }, 'run failed: no cluster access');
+  const report = buildReport({
+    config,
+    runId: randomUUID(),
+    startedAt: now,
+    finishedAt: now,
+    errors: [{ stage: 'lock', target: 'cluster', message: messageOf(e) }],
+    failed: reason,
+  });
+  const outcome = await notify(report, {}, now, notifyConfigOf(config), {
+    log,
+    signal: AbortSignal.timeout(10_000),
+    ...(fetchImpl ? { fetch: fetchImpl } : {}),
+  });
+  return outcome.errors.length > 0 ? { ...report, errors: [...report.errors, ...outcome.errors] } : report;
 }

@@ -302,8 +302,12 @@ function scanLines(
         r.retransmits = retr;
         i += 38;
       } else {
-        i = slowCounters(b, i, r);
-        if (i < 0) break line;
+        // The index is kept when the counters do not read: a failed read must not move the scan (it
+        // once set i to -1, and the search for the line's end then started from the buffer's end,
+        // silently skipping every line after it in that buffer).
+        const after = slowCounters(b, i, r);
+        if (after < 0) break line;
+        i = after;
       }
       // uid, timeout (may be negative), inode: space-padded decimals
       while (b[i] === SPACE) i++;

@@ -178,3 +178,39 @@ describe('what a run shows of what it found', () => {
     }
   });
 });
+
+describe('one count of uninspectable pods everywhere', () => {
+  it('table, Markdown, chat, advice and statusReason give the same number; a watched node adds none (failed before: the advice counted the watched node)', async () => {
+    const snapshot = aSnapshot([
+      // node-a (hot): three pods without `cat` and no SNAT flow the node's table could count them by,
+      // one whose exec errors; node-b (watched for the forecast only, 45% used): one more without `cat`.
+      aDeployment('distroless', { pods: 3, exec: 'no-cat', sockets: [] }),
+      aDeployment('broken', { pods: 1, exec: 'error', sockets: [] }),
+      aDeployment('quiet', { node: 'node-b', pods: 1, exec: 'no-cat', sockets: [] }),
+    ]);
+    snapshot.nodes[0]!.metrics = { usedSnatPorts: 1024, allocatedSnatPorts: 1024, failedSnatConnections: 12 };
+    snapshot.nodes[1]!.metrics = { usedSnatPorts: 460, allocatedSnatPorts: 1024, failedSnatConnections: 0 };
+    const h = await harness(snapshot);
+    try {
+      const report = await run(h);
+      const nodeA = report.nodes.find((n) => n.name === 'node-a');
+      expect(nodeA).toMatchObject({ hot: true, podsUninspectable: 3, podsFailed: 1 });
+      expect(report.nodes.find((n) => n.name === 'node-b')?.hot).toBe(false);
+      expect(report.status).toBe('partial');
+      expect(report.statusReason).toContain('3 pods uninspectable');
+      expect(report.statusReason).toContain('1 pod could not be read');
+      const advice = report.recommendations.find((r) => r.id === 'UNINSPECTABLE_PODS');
+      expect(advice?.title).toBe('3 pods could not be inspected');
+      expect(advice?.detail).toMatch(/^3 pods on node-a could not be read/);
+      expect(renderReport(report, 'table')).toMatch(/node-a +\S+ \(\+3 uninspectable, 1 failed\)/);
+      expect(renderReport(report, 'markdown')).toContain('| node-a | 1 (+3 uninspectable, 1 failed) |');
+      const chat = receivedOf(h.sim.world)
+        .map((m) => slackPlainText(m.json as SlackPayload))
+        .join('\n');
+      expect(chat).toMatch(/node-a — .*3 uninspectable, 1 failed/);
+      expect(chat).toContain('3 pods could not be inspected');
+    } finally {
+      await h.close();
+    }
+  });
+});

@@ -63,7 +63,7 @@ describe('the Azure Functions timer handler', () => {
 
     // Assess
     expect(lines.some((l) => l.startsWith('warning timer is past due'))).toBe(true);
-    const done = lines.find((l) => l.includes('snatguard run complete'));
+    const done = lines.find((l) => l.includes('snatguard run finished'));
     expect(done).toMatch(/"restarts":1/);
     expect(done).toMatch(/"hotNodes":1/);
     const deployment = h.sim.world.requests.filter(
@@ -120,6 +120,44 @@ describe('the Lambda handler', () => {
       compose: { pressure: simPressureTargets(h.sim) },
     })({}, { getRemainingTimeInMillis: () => 600_000 });
     expect(again.skipped).toBeUndefined();
+  });
+
+  it('a cluster it cannot reach is a failed RunReport sent to chat, not a throw (failed before: it threw, chat heard nothing)', async () => {
+    const { createServer } = await import('node:http');
+    const posts: string[] = [];
+    const server = createServer((q, r) => {
+      let body = '';
+      q.on('data', (c) => {
+        body += c;
+      });
+      q.on('end', () => {
+        posts.push(body);
+        r.writeHead(200).end('ok');
+      });
+    });
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    try {
+      const port = (server.address() as { port: number }).port;
+      const handler = lambdaHandler({
+        env: {
+          SNATGUARD_PROVIDER: 'none',
+          SNATGUARD_CLUSTER_NAME: 'eks-prod',
+          SNATGUARD_CLUSTER_KUBECONFIG: '/nonexistent/kubeconfig',
+          SNATGUARD_NOTIFY_WEBHOOK_URL: `http://127.0.0.1:${port}/hook`,
+          SNATGUARD_NOTIFY_WEBHOOK_SECRET: 'test',
+        },
+        log,
+      });
+
+      const report = await handler({}, { getRemainingTimeInMillis: () => 600_000 });
+
+      expect(report).toMatchObject({ kind: 'RunReport', status: 'failed', nodes: [] });
+      expect(report.statusReason).toMatch(/^no cluster access: .*nonexistent/);
+      expect(posts).toHaveLength(1);
+      expect(JSON.parse(posts[0]!)).toMatchObject({ status: 'failed', cluster: 'eks-prod' });
+    } finally {
+      await new Promise<void>((ok) => server.close(() => ok()));
+    }
   });
 
   it('reads webhook URLs from the notify secret, keeping only SNATGUARD_NOTIFY_* keys', async () => {

@@ -187,6 +187,16 @@ describe('malformed lines are counted and skipped, never thrown', () => {
     ],
     ['NUL bytes', '\0\0\0\0'],
     ['a header look-alike', '  sl  something else'],
+    // Regression (fuzz counterexample, issue 16): a line that fails in the queue/timer columns made the
+    // scan jump to the buffer's end, so the good line after it was never seen.
+    [
+      'non-hex queue (the next line is still read)',
+      '   0: 0100007F:1F90 0100007F:A000 01 0000000Z:00000000 00:00000000 00000000     0        0 1',
+    ],
+    [
+      'carriage return before the queues (the next line is still read)',
+      '   0: 0100007F:1F90 0100007F:A000 01 \r00000000:00000000 00:00000000 00000000     0        0 1',
+    ],
   ])('%s', (_name, bad) => {
     const parsed = parseProcNetTcp(`${TCP_HEADER}\n${good}\n${bad}\n${good}\n`);
     expect(parsed).toMatchObject({ lines: 3, parsed: 2, malformed: 1, headers: 1 });

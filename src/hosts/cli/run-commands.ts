@@ -1,21 +1,19 @@
 // scan, replay and demo: build config, connect, call runScan, print, map the outcome to an exit code.
 // Loaded only when one of them runs (commands.ts defines their options without importing this).
-import { randomUUID } from 'node:crypto';
 import { connect } from '../../cluster/connect.js';
-import { clusterTarget, compose, notifyConfigOf } from '../../compose.js';
+import { clusterTarget, compose } from '../../compose.js';
 import { type Config, loadConfig } from '../../config/index.js';
-import { messageOf, ValidationError } from '../../errors.js';
+import { ValidationError } from '../../errors.js';
 import { createLogger, type Logger } from '../../log.js';
 import type { RunReport } from '../../model.js';
-import { notify } from '../../notify/index.js';
 import { type SlackPayload, slackPlainText } from '../../notify/slack.js';
-import { buildReport, withContextCluster } from '../../report.js';
-import { failureReason, runScan } from '../../run.js';
+import { withContextCluster } from '../../report.js';
+import { runScan } from '../../run.js';
 import { fetchTrusting } from '../../sim/fetch.js';
 import { startSim } from '../../sim/server.js';
 import { receivedOf } from '../../sim/sinks.js';
 import { loadSnapshot, type Snapshot } from '../../sim/snapshot.js';
-import { deadlineSignal } from '../job.js';
+import { couldNotConnect, deadlineSignal } from '../job.js';
 import { checkExpectations } from './check.js';
 import { EXIT, handleFailure } from './exit.js';
 import { type OutputFormat, renderReport, styleFor } from './output.js';
@@ -75,28 +73,6 @@ export function withoutChannels(config: Config): Config {
 /** Exit code of a run (shared/DESIGN.md): 3 when it could not look, 0 whatever it found otherwise. */
 export function exitFor(report: RunReport): number {
   return report.status === 'failed' ? EXIT.failed : EXIT.ok;
-}
-
-/** The report of a run that never reached the cluster, sent to chat like any failed run. */
-async function couldNotConnect(config: Config, e: unknown, log: Logger): Promise<RunReport> {
-  const now = new Date();
-  const reason = failureReason('connect', e);
-  log.error({ reason }, 'run failed: no cluster access');
-  let report = buildReport({
-    config,
-    runId: randomUUID(),
-    startedAt: now,
-    finishedAt: now,
-    errors: [{ stage: 'lock', target: 'cluster', message: messageOf(e) }],
-    failed: reason,
-  });
-  // No cluster, so no dedup state: the failure is sent each time it happens.
-  const outcome = await notify(report, {}, now, notifyConfigOf(config), {
-    log,
-    signal: AbortSignal.timeout(10_000),
-  });
-  if (outcome.errors.length > 0) report = { ...report, errors: [...report.errors, ...outcome.errors] };
-  return report;
 }
 
 /** `snatguard replay SNAPSHOT` (its options: commands.ts). */
