@@ -6,7 +6,7 @@ import type { RunReport } from '../../src/model.js';
 import { aDeployment, aSnapshot } from '../e2e/harness.js';
 import { type FaultHarness, faultHarness } from './harness.js';
 import { assertInvariants } from './matrix.js';
-import type { FaultRule } from './proxy.js';
+import { type FaultRule, gate, until } from './proxy.js';
 
 const orders = (extra: Record<string, unknown> = {}) =>
   aDeployment('orders', {
@@ -104,14 +104,16 @@ describe('fault matrix: the Lease', () => {
   it('stolen while the run inspects: no restart, a lock error', async () => {
     h = await faultHarness(aSnapshot([orders()]));
     const world = h.sim.world;
-    h.fault({ match: /^UPGRADE /, fault: { kind: 'delay', ms: 700 } });
-    const running = h.run({ ...restart, exec: { timeoutSeconds: 5 }, lock: { ttlSeconds: 3 } });
-    await new Promise((r) => setTimeout(r, 300));
+    const execs = gate();
+    h.fault({ match: /^UPGRADE /, fault: { kind: 'hold', until: execs.until } });
+    const running = h.run({ ...restart, exec: { timeoutSeconds: 20 }, lock: { ttlSeconds: 3 } });
+    await until(() => world.list('leases', 'snatguard').some((l) => l.spec?.holderIdentity));
     const lease = world.get('leases', 'snatguard', 'snatguard');
     world.update('leases', 'snatguard', 'snatguard', {
       ...lease,
       spec: { ...lease.spec, holderIdentity: 'thief' },
     });
+    execs.open();
     const report = await running;
     expect(report.actions.filter((a) => a.status === 'applied')).toEqual([]);
     expect(report.errors.map((e) => e.stage)).toContain('lock');
