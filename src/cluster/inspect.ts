@@ -106,11 +106,26 @@ export async function inspectNode(
   pods: readonly PodInfo[],
   deps: InspectDeps,
 ): Promise<NodeInspection> {
+  // Every exec in flight listens on the run's signal (two listeners each): not a leak, so no
+  // MaxListenersExceededWarning. Added to what is allowed already and given back at the end, because
+  // several nodes are inspected at once on one signal (a fixed ceiling was exceeded by the second node).
+  const extra = 2 * Math.max(1, Math.floor(deps.concurrency)) + 2;
+  const allowed = getMaxListeners(deps.signal);
+  if (allowed !== 0) setMaxListeners(allowed + extra, deps.signal);
+  try {
+    return await inspectPods(node, pods, deps);
+  } finally {
+    const now = getMaxListeners(deps.signal);
+    if (allowed !== 0 && now > extra) setMaxListeners(now - extra, deps.signal);
+  }
+}
+
+async function inspectPods(
+  node: string,
+  pods: readonly PodInfo[],
+  deps: InspectDeps,
+): Promise<NodeInspection> {
   const limit = createLimiter(deps.concurrency);
-  // Every exec in flight listens on the run's signal: not a leak, so no MaxListenersExceededWarning.
-  const wanted = 2 * Math.max(1, Math.floor(deps.concurrency)) + 10;
-  const current = getMaxListeners(deps.signal);
-  if (current !== 0 && current < wanted) setMaxListeners(wanted, deps.signal);
   const ordinary = pods.filter((p) => !p.hostNetwork);
   const host = pods.filter((p) => p.hostNetwork);
   const total = ordinary.length + (host.length > 0 ? 1 : 0);
