@@ -106,17 +106,30 @@ export async function inspectNode(
   pods: readonly PodInfo[],
   deps: InspectDeps,
 ): Promise<NodeInspection> {
-  // Every exec in flight listens on the run's signal (two listeners each): not a leak, so no
-  // MaxListenersExceededWarning. Added to what is allowed already and given back at the end, because
-  // several nodes are inspected at once on one signal (a fixed ceiling was exceeded by the second node).
-  const extra = 2 * Math.max(1, Math.floor(deps.concurrency)) + 2;
-  const allowed = getMaxListeners(deps.signal);
-  if (allowed !== 0) setMaxListeners(allowed + extra, deps.signal);
+  // Every exec in flight listens on the run's signal (two listeners each): not a leak.
+  return withListenerHeadroom(deps.signal, 2 * Math.max(1, Math.floor(deps.concurrency)) + 2, () =>
+    inspectPods(node, pods, deps),
+  );
+}
+
+/**
+ * Runs `f` with the signal's listener ceiling raised by `extra` and given back after: work that holds
+ * listeners on a run's signal by design (execs, owner reads) prints no MaxListenersExceededWarning. Added
+ * to what is allowed already, because several such stages share one signal at once (a fixed ceiling was
+ * exceeded as soon as two hot nodes were inspected together).
+ */
+export async function withListenerHeadroom<T>(
+  signal: AbortSignal,
+  extra: number,
+  f: () => Promise<T>,
+): Promise<T> {
+  const allowed = getMaxListeners(signal);
+  if (allowed !== 0) setMaxListeners(allowed + extra, signal);
   try {
-    return await inspectPods(node, pods, deps);
+    return await f();
   } finally {
-    const now = getMaxListeners(deps.signal);
-    if (allowed !== 0 && now > extra) setMaxListeners(now - extra, deps.signal);
+    const now = getMaxListeners(signal);
+    if (allowed !== 0 && now > extra) setMaxListeners(now - extra, signal);
   }
 }
 

@@ -2,6 +2,9 @@
 // worker, so the simulator's work (seeding the cluster, rendering /proc/net/tcp, answering every request)
 // never runs on the scanner's event loop, and the scanner's thread never holds the simulated objects.
 // The scanner reaches the simulator as it reaches a real cluster: over HTTPS with the kubeconfig.
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ValidationError } from '../errors.js';
 import type { ReceivedMessage } from './sinks.js';
@@ -9,6 +12,42 @@ import type { Snapshot } from './snapshot.js';
 import type { NodeMetricsRow, SimWorkerData, WorkerMessage, WorkerRequest } from './worker.js';
 
 export type { NodeMetricsRow } from './worker.js';
+
+let bundled: Promise<URL> | undefined;
+
+/**
+ * The file the worker runs: the CLI's entry when the CLI runs (main.ts starts worker.ts for role sim, so
+ * a bundle finds it too), else worker.js beside this module. From the TypeScript sources (the tests run
+ * them) there is no worker.js: worker.ts is bundled once per process with esbuild (a dev dependency).
+ */
+async function workerEntry(): Promise<URL> {
+  const entry = (globalThis as Record<symbol, unknown>)[Symbol.for('snatguard.cli.entry')];
+  if (typeof entry === 'string') return new URL(entry);
+  if (import.meta.url.endsWith('.js')) return new URL('./worker.js', import.meta.url);
+  bundled ??= (async () => {
+    const [{ build }, { packageRoot }] = await Promise.all([import('esbuild'), import('../paths.js')]);
+    const outfile = join(
+      packageRoot(),
+      'node_modules',
+      '.cache',
+      'snatguard-sim-worker',
+      `worker-${process.pid}.mjs`,
+    );
+    await build({
+      entryPoints: [fileURLToPath(new URL('./worker.ts', import.meta.url))],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      packages: 'external',
+      outfile,
+      logLevel: 'silent',
+    });
+    process.once('exit', () => rmSync(outfile, { force: true }));
+    return pathToFileURL(outfile);
+  })();
+  return bundled;
+}
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
@@ -34,10 +73,10 @@ export interface SimThread {
  * Loads `file` in a new worker thread and serves it there. Rejects with the snapshot's
  * {@link ValidationError} when the file is not a valid snapshot (the same error loadSnapshot throws).
  */
-export function startSimThread(file: string, options: { logLevel?: string } = {}): Promise<SimThread> {
+export async function startSimThread(file: string, options: { logLevel?: string } = {}): Promise<SimThread> {
   const logLevel = options.logLevel ?? process.env.SNATGUARD_LOG_LEVEL ?? 'warn';
-  const worker = new Worker(new URL('./worker.js', import.meta.url), {
-    workerData: { file, logLevel } satisfies SimWorkerData,
+  const worker = new Worker(await workerEntry(), {
+    workerData: { role: 'sim', file, logLevel } satisfies SimWorkerData,
     // The simulator's log goes to stderr like the scanner's; its stdout is the scanner's stdout.
     stdout: false,
     stderr: false,

@@ -9,6 +9,8 @@ import { createLogger, logLevel } from '../log.js';
 import type { NodeMetrics } from './types.js';
 
 export interface SimWorkerData {
+  /** What the CLI's entry (which a worker also runs) is to do: serve a simulator. */
+  role: 'sim';
   /** The snapshot file to load and serve. */
   file: string;
   /** Log level of the simulator's own log lines (stderr) until a `logLevel` request changes it. */
