@@ -275,6 +275,7 @@ export interface RunContext {
   stats: NonNullable<RunReport['stats']>;
   /** What the run meant to read and could not: the counts behind a `partial` status. */
   unseen: Unseen;
+  workloads: NonNullable<RunReport['workloads']>;
 }
 
 export interface Unseen {
@@ -663,10 +664,28 @@ async function scanAndAct(
   await act(config, deps, actions, candidates, history, errors, after(), keeper);
 
   const nodes = nodeReports(hotNodes, cool, allNodes, inspections, analysis.nodeSnatSockets, ct.nodes);
+  // Every node whose pods were read, hot or not: its sockets, its busiest destination, each workload's share.
+  const measured = analyzeOffenders(inspections, owners, config.offender, toInspect);
+  const busiest = evidenceOf(inspections, new Map());
   for (const n of nodes) {
     const flows = flowReports.get(n.name);
     if (flows) n.snatFlows = flows;
+    const read = measured.nodeSnatSockets.get(n.name);
+    if (n.snatSockets === undefined && read !== undefined) n.snatSockets = read;
+    const top = busiest.get(n.name)?.busiest;
+    if (top) n.busiestDestination = top;
   }
+  ctx.workloads = measured.usage
+    .filter((u) => u.snatSockets > 0)
+    .map((u) => {
+      const top = u.topDestinations[0];
+      return {
+        workload: u.workload,
+        node: u.node,
+        snatSockets: u.snatSockets,
+        ...(top ? { busiestDestination: { remote: top.remote, sockets: top.sockets } } : {}),
+      };
+    });
   // The same pods as statusReason and the node rows count: a watched node (read for the forecast) adds none.
   const uninspectable = onHot
     .filter((i) => i.status === 'uninspectable')

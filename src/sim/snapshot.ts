@@ -53,6 +53,8 @@ const workloadSchema = z
     namespace: z.string().min(1),
     name: z.string().min(1),
     replicas: count.optional(),
+    // Deployments: spec.strategy.type (RollingUpdate when absent); the RECREATE_STRATEGY rail reads it.
+    strategy: z.enum(['RollingUpdate', 'Recreate']).optional(),
     labels: stringMap.optional(),
     annotations: stringMap.optional(),
     status: z
@@ -166,7 +168,23 @@ const snapshotSchema = z
   .object({
     apiVersion: z.literal('snatguard.io/v1'),
     kind: z.literal('Snapshot'),
-    metadata: z.object({ name: z.string().min(1), description: z.string().optional() }).strict(),
+    metadata: z
+      .object({
+        name: z.string().min(1),
+        description: z.string().optional(),
+        // Written by `snatguard snapshot` (docs/SNAPSHOT.md "Captured snapshots"); replay ignores it.
+        capture: z
+          .object({
+            at: z.string(),
+            nodes: z.string().optional(),
+            redacted: z.boolean().optional(),
+            keepDestinations: z.boolean().optional(),
+            missing: z.array(z.string()).optional(),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict(),
     cloud: z
       .object({
         provider: z.enum(['azure', 'aws', 'none']),
@@ -231,6 +249,8 @@ export interface SnapshotWorkload {
   namespace: string;
   name: string;
   replicas: number;
+  /** Deployments: spec.strategy.type. */
+  strategy?: 'RollingUpdate' | 'Recreate';
   labels: Record<string, string>;
   annotations: Record<string, string>;
   status: { unavailableReplicas: number; updatedReplicas?: number; paused: boolean };
@@ -308,10 +328,20 @@ export interface SnapshotFrame {
   expect?: SnapshotExpect;
 }
 
+/** How `snatguard snapshot` made the file: when, which nodes, whether redacted, what it could not read. */
+export interface SnapshotCapture {
+  at: string;
+  nodes?: string;
+  redacted?: boolean;
+  keepDestinations?: boolean;
+  /** One line per thing it could not read (`node/X: pods not listed: …`); absent when it read everything. */
+  missing?: string[];
+}
+
 export interface Snapshot {
   apiVersion: 'snatguard.io/v1';
   kind: 'Snapshot';
-  metadata: { name: string; description?: string };
+  metadata: { name: string; description?: string; capture?: SnapshotCapture };
   cloud: { provider: 'azure' | 'aws' | 'none'; azure?: SnapshotAzure; aws?: SnapshotAws };
   cluster: { version: string; podCIDR: string; serviceCIDR: string };
   nodes: SnapshotNode[];
@@ -725,7 +755,10 @@ function complete(raw: RawSnapshot, problems: string[]): Snapshot {
       },
       pods,
       ...(templateHash ? { templateHash } : {}),
+      ...(w.strategy ? { strategy: w.strategy } : {}),
     };
+    if (w.strategy && w.kind !== 'Deployment')
+      problems.push(`${at}.strategy: only a Deployment has a strategy (spec.strategy.type)`);
     if (w.kind === 'Pod' && workload.replicas !== 1)
       problems.push(`${at}.replicas: a Pod workload has 1 replica`);
     if (workload.status.unavailableReplicas > workload.replicas)

@@ -787,7 +787,10 @@ export class World implements SimWorld {
               replicas: w.replicas,
               selector,
               template,
-              strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } },
+              strategy:
+                w.strategy === 'Recreate'
+                  ? { type: 'Recreate' }
+                  : { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } },
               revisionHistoryLimit: 10,
               progressDeadlineSeconds: 600,
               ...(w.status.paused ? { paused: true } : {}),

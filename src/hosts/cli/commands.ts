@@ -7,8 +7,8 @@ import type { RunFlags } from './run-commands.js';
 const modeOption = () =>
   new Option('--mode <mode>', 'dry-run (default) or restart').choices(['dry-run', 'restart']);
 const outputOption = () =>
-  new Option('-o, --output <format>', 'table, json or markdown')
-    .choices(['table', 'json', 'markdown'])
+  new Option('-o, --output <format>', "table, json, markdown or openmetrics (the run's gauges)")
+    .choices(['table', 'json', 'markdown', 'openmetrics'])
     .default('table');
 
 export function scanCommand(): Command {
@@ -98,5 +98,35 @@ export function simCommand(): Command {
     .option('--port <n>', 'port on 127.0.0.1 (default: a free one)', parsePort)
     .action(async (path: string, options: { port?: number }) =>
       (await import('./sim.js')).simAction(path, options),
+    );
+}
+
+export function snapshotCommand(): Command {
+  return new Command('snapshot')
+    .description(
+      'read the live cluster through the same clients as scan and print a snatguard.io/v1 snapshot (replayable) on stdout',
+    )
+    .option('-c, --config <file>', 'YAML config file')
+    .option(
+      '--nodes <which>',
+      'hot (by the cloud figures), all, or NAME,NAME…: whose pods and sockets are read',
+      'all',
+    )
+    .option(
+      '--redact',
+      'replace names and addresses consistently (keyed hash, stable within the file) to share it',
+    )
+    .option('--keep-destinations', 'with --redact: keep public destination addresses as they are')
+    .addOption(new Option('-o, --output <format>', 'yaml or json').choices(['yaml', 'json']).default('yaml'))
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 written (metadata.capture.missing lists what could not be read), 3 nothing could be read.
+Examples:
+  snatguard snapshot > incident.yaml && snatguard replay incident.yaml
+  snatguard snapshot --nodes hot --redact --keep-destinations -o json > share.json`,
+    )
+    .action(async (flags: import('./snapshot.js').SnapshotFlags) =>
+      (await import('./snapshot.js')).snapshotAction(flags),
     );
 }

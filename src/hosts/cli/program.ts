@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { packageRoot } from '../../paths.js';
 import { capacityCommand } from './capacity.js';
-import { demoCommand, replayCommand, scanCommand, simCommand } from './commands.js';
+import { demoCommand, replayCommand, scanCommand, simCommand, snapshotCommand } from './commands.js';
 import { socketsCommand } from './sockets.js';
 
 export function program(): Command {
@@ -19,6 +19,7 @@ export function program(): Command {
     .addCommand(replayCommand())
     .addCommand(demoCommand())
     .addCommand(simCommand())
+    .addCommand(snapshotCommand())
     .addCommand(socketsCommand())
     .addCommand(capacityCommand())
     .addHelpText(

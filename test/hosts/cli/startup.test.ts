@@ -56,6 +56,8 @@ describe('CLI start-up import graph', () => {
     'src/hosts/cli/run-commands.ts',
     'src/hosts/cli/sim.ts',
     'src/hosts/cli/demo.ts',
+    'src/hosts/cli/snapshot.ts',
+    'src/snapshot/read.ts',
   ])('does not load %s at start-up', (heavy) => {
     expect(rel).not.toContain(heavy);
   });
