@@ -79,6 +79,11 @@ export function exitFor(report: RunReport): number {
 export async function replayAction(file: string, flags: RunFlags): Promise<void> {
   const log = createLogger({ level: process.env.SNATGUARD_LOG_LEVEL ?? 'warn' });
   try {
+    // One exposition holds one run's gauges: a timeline's many runs have no OpenMetrics form here.
+    if (flags.timeline && flags.output === 'openmetrics')
+      throw new ValidationError('replay options', [
+        '--output openmetrics prints one run: not with --timeline (use -o json for every frame)',
+      ]);
     const snapshot = await loadSnapshot(file);
     // Replay is quiet unless the file or SNATGUARD_LOG_LEVEL says otherwise.
     const loaded = await loadConfig({
