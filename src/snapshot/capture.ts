@@ -1,6 +1,7 @@
 // What `snatguard snapshot` read from a cluster → a snatguard.io/v1 snapshot document (docs/SNAPSHOT.md,
 // "Captured snapshots"). Pure: the reads happen in read.ts; this only shapes them, so that replaying the
 // document serves what the cluster served (the round-trip tests hold it to that).
+import type { ConntrackFlow } from '../analysis/conntrack-table.js';
 import { matchNode } from '../analysis/hot-nodes.js';
 import type {
   CloudFacts,
@@ -473,5 +474,41 @@ export function aggregate(entries: readonly SocketEntry[], ownAddress: string | 
       (a, b) =>
         (a.socket.state === 'LISTEN' ? 0 : 1) - (b.socket.state === 'LISTEN' ? 0 : 1) || b.count - a.count,
     )
+    .map(({ socket, count }) => (count === 1 ? socket : { ...socket, count }));
+}
+
+/** conntrack's TCP states → the socket state the format names (the kernel shows both FIN_WAITs as FIN_WAIT). */
+const FLOW_STATE: Record<string, TcpState> = {
+  ESTABLISHED: 'ESTABLISHED',
+  SYN_SENT: 'SYN_SENT',
+  SYN_RECV: 'SYN_RECV',
+  FIN_WAIT: 'FIN_WAIT1',
+  TIME_WAIT: 'TIME_WAIT',
+  CLOSE_WAIT: 'CLOSE_WAIT',
+  LAST_ACK: 'LAST_ACK',
+  CLOSE: 'CLOSING',
+};
+
+/**
+ * A pod exec could not read (no `cat`): its outbound TCP flows in the node's conntrack table (original
+ * source = one of its addresses), as sockets per destination / state / family. What the table holds
+ * is what the `conntrack` attribution method counts for that pod, so replay counts the same.
+ */
+export function socketsFromFlows(flows: readonly ConntrackFlow[], podIps: readonly string[]): DocSocket[] {
+  const mine = new Set(podIps);
+  const counts = new Map<string, { socket: DocSocket; count: number }>();
+  for (const f of flows) {
+    if (f.protocol !== 'tcp' || !mine.has(f.original.src) || f.original.dport === undefined) continue;
+    const state = FLOW_STATE[f.state ?? ''];
+    if (state === undefined) continue;
+    const remote = formatEndpoint(f.original.dst, f.original.dport);
+    const family = f.family === 'ipv6' ? { family: 'ipv6' as const } : {};
+    const key = `${remote} ${state} ${f.family}`;
+    const c = counts.get(key);
+    if (c) c.count++;
+    else counts.set(key, { socket: { remote, state, ...family }, count: 1 });
+  }
+  return [...counts.values()]
+    .sort((a, b) => b.count - a.count)
     .map(({ socket, count }) => (count === 1 ? socket : { ...socket, count }));
 }
