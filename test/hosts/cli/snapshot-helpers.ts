@@ -2,7 +2,7 @@
 // (a fresh CLI process), and a replay in a fresh simulator.
 import { simEnv } from '../../../src/hosts/cli/sim.js';
 import type { RunReport } from '../../../src/model.js';
-import type { Snapshot } from '../../../src/sim/snapshot.js';
+import type { Snapshot, SnapshotFrame } from '../../../src/sim/snapshot.js';
 import { runCli } from '../../cli-bundle.js';
 import { harness } from '../../e2e/harness.js';
 
@@ -63,6 +63,32 @@ export async function replay(snapshot: Snapshot, flags: Record<string, unknown> 
   const h = await harness(snapshot);
   try {
     return await h.run(flags);
+  } finally {
+    await h.close();
+  }
+}
+
+/**
+ * Serves `snapshot` with `frames` applied (a timeline's later moment), captures it through the env lines,
+ * then runs the job once on that same world (the capture only read it): the decisions at that moment.
+ */
+export async function captureWorld(
+  bundle: string,
+  home: string,
+  snapshot: Snapshot,
+  frames: readonly SnapshotFrame[],
+): Promise<{ text: string; code: number | null; writes: string[]; report: RunReport }> {
+  const h = await harness(snapshot);
+  try {
+    for (const f of frames) h.sim.world.applyFrame(f);
+    const env = Object.fromEntries(simEnv(h.sim, h.snapshot));
+    const before = h.sim.world.requests.length;
+    const out = await runCli(bundle, ['snapshot', '--output', 'json'], { ...env, HOME: home });
+    const writes = h.sim.world.requests
+      .slice(before)
+      .filter((r) => r.service === 'kube' && !['GET', 'HEAD'].includes(r.method))
+      .map((r) => `${r.method} ${r.path}`);
+    return { text: out.stdout, code: out.code, writes, report: await h.run() };
   } finally {
     await h.close();
   }
