@@ -8,10 +8,17 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import { parseSnapshot, type Snapshot } from '../../../src/sim/snapshot.js';
 import { bundleCli } from '../../cli-bundle.js';
-import { captureThroughSimEnv, decisions, replay } from './snapshot-helpers.js';
+import {
+  captureThroughSimEnv,
+  decisions,
+  kitchenSinkAzure,
+  minutesAgo,
+  parse,
+  pods,
+  replay,
+} from './snapshot-helpers.js';
 
 let bundle: string;
 let home: string;
@@ -27,151 +34,6 @@ afterAll(async () => {
 // A hung exec costs its timeout in every run: one second here, in the capture and in both replays.
 const FLAGS = { 'exec.timeoutSeconds': 1 };
 const ENV = { SNATGUARD_EXEC_TIMEOUT_SECONDS: '1' };
-
-const parse = (doc: object): Snapshot => parseSnapshot(stringify(doc), 'generated');
-const minutesAgo = (m: number): string => new Date(Date.now() - m * 60_000).toISOString();
-
-const pods = (node: string, n: number, sockets: object[], extra: object = {}) =>
-  Array.from({ length: n }, () => ({ node, sockets, ...extra }));
-
-function kitchenSinkAzure(): Snapshot {
-  const n0 = 'aks-pool-20250101-vmss000000';
-  const n1 = 'aks-pool-20250101-vmss000001';
-  const n2 = 'aks-pool-20250101-vmss000002';
-  const leak = [
-    { remote: '20.50.1.10:27017', state: 'ESTABLISHED', count: 420 },
-    { remote: '20.50.1.10:27017', state: 'TIME_WAIT', count: 40 },
-    { local: ':8080', state: 'LISTEN' },
-    { local: ':8080', remote: '10.244.1.20', state: 'ESTABLISHED', count: 3 },
-    { remote: '10.0.0.10:53', state: 'TIME_WAIT', count: 2 },
-  ];
-  const some = (remote: string, count: number) => [{ remote, state: 'ESTABLISHED', count }];
-  return parse({
-    apiVersion: 'snatguard.io/v1',
-    kind: 'Snapshot',
-    metadata: { name: 'kitchen-sink-azure' },
-    cloud: {
-      provider: 'azure',
-      azure: {
-        subscriptionId: '11111111-2222-3333-4444-555555555555',
-        resourceGroup: 'rg-sink',
-        clusterName: 'aks-sink',
-        location: 'northeurope',
-        loadBalancer: { allocatedOutboundPorts: 0, outboundIPs: 1, idleTimeoutMinutes: 4 },
-      },
-    },
-    cluster: { version: '1.30', podCIDR: '10.244.0.0/16', serviceCIDR: '10.0.0.0/16' },
-    nodes: [
-      {
-        name: n0,
-        internalIP: '10.224.0.4',
-        hostSockets: [
-          { remote: '20.50.9.9:443', state: 'ESTABLISHED', count: 60 },
-          { local: '0.0.0.0:10250', state: 'LISTEN' },
-        ],
-      },
-      {
-        name: n1,
-        internalIP: '10.224.0.5',
-        metrics: { usedSnatPorts: 1000, allocatedSnatPorts: 1024, failedSnatConnections: 17 },
-      },
-      { name: n2, internalIP: '10.224.0.6' },
-    ],
-    workloads: [
-      {
-        kind: 'Deployment',
-        namespace: 'shop',
-        name: 'orders',
-        replicas: 3,
-        pods: [...pods(n0, 2, leak), ...pods(n1, 1, leak)],
-      },
-      {
-        kind: 'Deployment',
-        namespace: 'shop',
-        name: 'legacy',
-        strategy: 'Recreate',
-        replicas: 2,
-        pods: pods(n0, 2, some('20.50.1.11:27017', 150)),
-      },
-      {
-        kind: 'Deployment',
-        namespace: 'shop',
-        name: 'optout',
-        annotations: { 'snatguard.io/exclude': 'true' },
-        pods: pods(n0, 2, some('20.50.1.12:27017', 120)),
-      },
-      {
-        kind: 'Deployment',
-        namespace: 'shop',
-        name: 'cooled',
-        annotations: { 'snatguard.io/restarted-at': minutesAgo(5) },
-        pods: pods(n1, 2, some('20.50.1.13:27017', 200)),
-      },
-      {
-        kind: 'Deployment',
-        namespace: 'shop',
-        name: 'paused',
-        status: { paused: true },
-        pods: pods(n1, 2, some('20.50.1.14:27017', 130)),
-      },
-      {
-        kind: 'Deployment',
-        namespace: 'shop',
-        name: 'rolling',
-        replicas: 3,
-        status: { unavailableReplicas: 1, updatedReplicas: 2 },
-        pods: pods(n1, 3, some('20.50.1.15:27017', 90)),
-      },
-      {
-        kind: 'Deployment',
-        namespace: 'shop',
-        name: 'distroless',
-        pods: pods(n0, 2, some('20.50.1.16:27017', 110), { exec: 'no-cat' }),
-      },
-      {
-        kind: 'Deployment',
-        namespace: 'shop',
-        name: 'broken',
-        pods: pods(n0, 1, some('20.50.1.17:443', 50), { exec: 'error' }),
-      },
-      {
-        kind: 'Deployment',
-        namespace: 'shop',
-        name: 'stuck',
-        pods: pods(n2, 1, some('20.50.1.18:443', 10), { exec: 'hang' }),
-      },
-      {
-        kind: 'StatefulSet',
-        namespace: 'data',
-        name: 'pg',
-        pods: pods(n0, 1, [{ remote: '[2001:db8:5::7]:27017', state: 'ESTABLISHED', count: 140 }]),
-      },
-      {
-        kind: 'ReplicaSet',
-        namespace: 'data',
-        name: 'bare-rs',
-        pods: pods(n0, 1, [{ remote: '[::ffff:20.50.1.19]:443', state: 'ESTABLISHED', count: 80 }]),
-      },
-      { kind: 'Job', namespace: 'batch', name: 'report', pods: pods(n1, 1, some('20.50.1.20:443', 70)) },
-      {
-        kind: 'Pod',
-        namespace: 'batch',
-        name: 'debug',
-        pods: pods(n2, 1, [
-          { remote: '20.50.1.21:22', state: 'SYN_SENT', count: 5 },
-          { remote: '20.50.1.21:443', state: 'CLOSE_WAIT', count: 4 },
-        ]),
-      },
-      {
-        kind: 'DaemonSet',
-        namespace: 'monitoring',
-        name: 'node-agent',
-        labels: { app: 'node-agent', tier: 'node' },
-        pods: [n0, n1, n2].map((node) => ({ node, hostNetwork: true })),
-      },
-    ],
-  });
-}
 
 function kitchenSinkAws(): Snapshot {
   const nodes = ['ip-10-0-1-10.eu-west-1.compute.internal', 'ip-10-0-1-11.eu-west-1.compute.internal'];
@@ -348,6 +210,7 @@ async function roundTrip(original: Snapshot) {
   const captured = await captureThroughSimEnv(bundle, home, original, [], ENV);
   expect(captured.code).toBe(0);
   expect(captured.writes).toEqual([]);
+  expect(captured.leaked).toEqual([]);
   const snapshot = parseSnapshot(captured.text, 'capture');
   const [fromOriginal, fromCapture] = await Promise.all([replay(original, FLAGS), replay(snapshot, FLAGS)]);
   expect(decisions(fromCapture)).toEqual(decisions(fromOriginal));
@@ -356,7 +219,7 @@ async function roundTrip(original: Snapshot) {
 
 describe('snatguard snapshot: round trip of generated clusters', () => {
   it('Azure, every feature: the same decisions, pods it could not exec marked, flows kept', async () => {
-    const { snapshot, report } = await roundTrip(kitchenSinkAzure());
+    const { text, snapshot, report } = await roundTrip(kitchenSinkAzure());
     // The decisions are not trivial: hot nodes, an offender counted from conntrack, and many skip reasons.
     expect(report.nodes.filter((n) => n.hot).length).toBeGreaterThanOrEqual(2);
     expect(report.offenders.some((o) => o.method === 'conntrack')).toBe(true);
@@ -378,6 +241,7 @@ describe('snatguard snapshot: round trip of generated clusters', () => {
     );
     expect(missing).toMatch(/shop\/broken-[a-z0-9-]+: exec error;/);
     expect(missing).toMatch(/shop\/stuck-[a-z0-9-]+: exec hang;/);
+    expect(text).not.toMatch(/sinkhooksecret|tok-sink-1234/);
     const w = (name: string) => snapshot.workloads.find((x) => x.name === name)!;
     expect(w('legacy').strategy).toBe('Recreate');
     expect(w('rolling').status).toEqual({ unavailableReplicas: 1, updatedReplicas: 2, paused: false });

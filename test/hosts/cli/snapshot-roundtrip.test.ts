@@ -43,6 +43,7 @@ describe('snatguard snapshot: round trip of every example', () => {
       expect(captured.stderr).not.toMatch(/"level":50/);
       expect(captured.code).toBe(0);
       expect(captured.writes).toEqual([]);
+      expect(captured.leaked).toEqual([]);
       const snapshot = parseSnapshot(captured.text, `capture of ${file}`);
       // Everything was readable in the simulator: nothing is marked missing.
       expect(snapshot.metadata.capture?.missing).toBeUndefined();
