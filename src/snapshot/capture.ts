@@ -463,7 +463,10 @@ export function aggregate(entries: readonly SocketEntry[], ownAddress: string | 
     } else {
       const remote = formatEndpoint(e.remoteAddress, e.remotePort);
       const address = e.localAddress.startsWith('::ffff:') ? e.localAddress.slice(7) : e.localAddress;
-      if (ownAddress !== undefined && address !== ownAddress) {
+      // The format gives a pod one (IPv4) address; its own IPv6 address (any but loopback and link-local)
+      // is the one the simulator derives for it, so only a foreign local address is written out.
+      const ownV6 = e.family === 'ipv6' && !/^(::1$|fe80:)/i.test(address);
+      if (ownAddress !== undefined && address !== ownAddress && !ownV6) {
         const local = localOf(e);
         add(`O ${local} ${remote} ${e.state} ${family}`, { remote, local, state: e.state, ...fam });
       } else add(`O ${remote} ${e.state} ${family}`, { remote, state: e.state, ...fam });
