@@ -386,25 +386,28 @@ function docWorkloads(input: CaptureInput, missing: string[]): DocWorkload[] {
         .filter(([k]) => keptAnnotation(k))
         .sort(([a], [b]) => byText(a, b)),
     );
-    const w: DocWorkload = {
-      kind: g.ref.kind as DocWorkload['kind'],
-      namespace: g.ref.namespace,
-      name: g.ref.name,
-      labels: sorted(labels),
-      annotations,
-      pods,
-    };
+    const st: NonNullable<DocWorkload['status']> = {};
     if (live) {
-      w.replicas = live.replicas;
-      if (live.strategy === 'Recreate' && g.ref.kind === 'Deployment') w.strategy = 'Recreate';
-      const st: NonNullable<DocWorkload['status']> = {};
       if (live.unavailableReplicas > 0)
         st.unavailableReplicas = Math.min(live.unavailableReplicas, live.replicas);
       if (live.updatedReplicas !== live.replicas) st.updatedReplicas = live.updatedReplicas;
       if (live.paused) st.paused = true;
-      if (Object.keys(st).length > 0) w.status = st;
-    } else if (g.ref.kind === 'Pod') w.replicas = 1;
-    out.push(w);
+    }
+    const replicas = live ? live.replicas : g.ref.kind === 'Pod' ? 1 : undefined;
+    // In the order the format documents them.
+    out.push({
+      kind: g.ref.kind as DocWorkload['kind'],
+      namespace: g.ref.namespace,
+      name: g.ref.name,
+      ...(replicas !== undefined ? { replicas } : {}),
+      ...(live?.strategy === 'Recreate' && g.ref.kind === 'Deployment'
+        ? { strategy: 'Recreate' as const }
+        : {}),
+      labels: sorted(labels),
+      annotations,
+      ...(Object.keys(st).length > 0 ? { status: st } : {}),
+      pods,
+    });
   }
   return out;
 }

@@ -198,6 +198,8 @@ function chooseNodes(
 ): NodeInfo[] {
   if (selection.kind === 'all') return [...nodes];
   if (selection.kind === 'hot') {
+    // No cloud figures (provider none, or every source failed): no way to tell hot nodes, so all are read.
+    if (pressure.length === 0) return [...nodes];
     const hot = new Set(findHotNodes(pressure, nodes, config.thresholds).hot.map((h) => h.name));
     return nodes.filter((n) => hot.has(n.name));
   }
