@@ -441,8 +441,9 @@ export function aggregate(entries: readonly SocketEntry[], ownAddress: string | 
     const address = e.localAddress.startsWith('::ffff:') ? e.localAddress.slice(7) : e.localAddress;
     return formatEndpoint(address, e.localPort);
   };
-  const listening = new Set<string>();
-  for (const e of entries) if (e.state === 'LISTEN') listening.add(`${e.table}/${e.localPort}`);
+  // As the summarizer decides it: a port listened on in either table makes its sockets inbound.
+  const listening = new Set<number>();
+  for (const e of entries) if (e.state === 'LISTEN') listening.add(e.localPort);
   const counts = new Map<string, { socket: DocSocket; count: number }>();
   const add = (key: string, socket: DocSocket): void => {
     const c = counts.get(key);
@@ -455,7 +456,7 @@ export function aggregate(entries: readonly SocketEntry[], ownAddress: string | 
     if (e.state === 'LISTEN') {
       const local = localOf(e);
       add(`L ${local} ${family}`, { local, state: 'LISTEN', ...fam });
-    } else if (listening.has(`${e.table}/${e.localPort}`)) {
+    } else if (listening.has(e.localPort)) {
       const local = localOf(e);
       add(`I ${local} ${e.remoteAddress} ${e.state} ${family}`, {
         remote: e.remoteAddress,

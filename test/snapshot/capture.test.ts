@@ -39,6 +39,8 @@ describe('aggregate', () => {
       entry('0.0.0.0', 8080, '0.0.0.0', 0, 'LISTEN'),
       entry(pod, 8080, '10.244.1.5', 40001, 'ESTABLISHED'),
       entry(pod, 8080, '10.244.1.5', 40002, 'ESTABLISHED'),
+      // An IPv6 client of the port listened on in the IPv4 table: inbound too (as the summarizer counts it).
+      entry('fd00::17', 8080, '2001:db8:4::17', 40003, 'ESTABLISHED', 'tcp6'),
       entry(pod, 50001, '20.103.144.194', 27017, 'ESTABLISHED'),
       entry(pod, 50002, '20.103.144.194', 27017, 'ESTABLISHED'),
       entry(pod, 50003, '20.103.144.194', 27017, 'ESTABLISHED'),
@@ -51,6 +53,7 @@ describe('aggregate', () => {
       { local: '0.0.0.0:8080', state: 'LISTEN' },
       { remote: '20.103.144.194:27017', state: 'ESTABLISHED', count: 3 },
       { remote: '10.244.1.5', local: '10.244.0.17:8080', state: 'ESTABLISHED', count: 2 },
+      { remote: '2001:db8:4::17', local: '[fd00::17]:8080', state: 'ESTABLISHED', family: 'ipv6' },
       { remote: '20.103.144.194:27017', state: 'TIME_WAIT' },
       { remote: '20.103.144.195:443', state: 'ESTABLISHED', family: 'ipv4-mapped' },
       // The pod's own IPv6 address is the one the simulator derives: not written.
