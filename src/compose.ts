@@ -23,7 +23,7 @@ import type { Log, PressureSource, Remediator } from './ports.js';
 import type { PressureTargets } from './pressure/index.js';
 import { AZURE_CLOUD_ENDPOINTS } from './pressure/types.js';
 import type { NotifyOutcome, RunDeps } from './run.js';
-import type { SimWorld } from './sim/types.js';
+import type { NodeMetrics, SimWorld } from './sim/types.js';
 
 /** The run's cap on exec output in flight, in multiples of exec.maxBytes (issue 16 item 8). */
 export const RUN_EXEC_BYTES_FACTOR = 4;
@@ -36,6 +36,8 @@ export interface ComposeEnv {
   pressure?: Partial<PressureTargets>;
   /** provider none in replay: the snapshot's own node metrics stand in for the cloud. */
   world?: SimWorld;
+  /** The same, asked of the simulator's own thread (replay and demo serve the snapshot from a worker). */
+  snapshotMetrics?: () => Promise<SnapshotNodeMetrics[]>;
   fetch?: typeof fetch;
   onProgress?: RunDeps['onProgress'];
   /** Marks every chat message (`replay of NAME`). */
@@ -60,9 +62,11 @@ export async function compose(config: Config, env: ComposeEnv): Promise<RunDeps>
   const cluster = { ...reader, nodes: (signal?: AbortSignal) => (nodes ??= reader.nodes(signal)) };
   const pressure: PressureSource[] =
     config.provider === 'none'
-      ? env.world
-        ? [snapshotPressure(env.world)]
-        : []
+      ? env.snapshotMetrics
+        ? [snapshotPressure(env.snapshotMetrics)]
+        : env.world
+          ? [snapshotPressure(worldMetrics(env.world))]
+          : []
       : // Cloud SDKs load only when a provider is configured: a smaller cold start for the rest.
         (await import('./pressure/index.js')).createPressureSources(config, {
           log: env.log,
@@ -141,13 +145,28 @@ export function refusingRemediator(): Remediator {
   };
 }
 
+/** One node's metrics as the snapshot gives or derives them (provider none in replay). */
+export interface SnapshotNodeMetrics {
+  name: string;
+  internalIP: string;
+  metrics: NodeMetrics;
+}
+
+/** Every node's metrics of an in-process simulator world, now. */
+export const worldMetrics = (world: SimWorld) => async (): Promise<SnapshotNodeMetrics[]> =>
+  world.snapshot.nodes.map((n) => ({
+    name: n.name,
+    internalIP: n.internalIP,
+    metrics: world.nodeMetrics(n.name),
+  }));
+
 /** provider none in replay: node metrics as the snapshot gives or derives them. */
-export function snapshotPressure(world: SimWorld): PressureSource {
+export function snapshotPressure(source: () => Promise<SnapshotNodeMetrics[]>): PressureSource {
   return {
     name: 'snapshot',
     async read(_window: TimeWindow): Promise<PressureReading> {
-      const nodes = world.snapshot.nodes.map((n) => {
-        const m = world.nodeMetrics(n.name);
+      const nodes = (await source()).map((n) => {
+        const m = n.metrics;
         return {
           node: { name: n.name, internalIP: n.internalIP },
           signals: [

@@ -391,7 +391,10 @@ export interface NodeReport {
   podsUninspectable: number;
   /** Pods whose read failed (timeout, exec error): named in RunReport.errors. */
   podsFailed?: number;
+  /** SNAT-consuming sockets over the node's pods and its own namespace (every node whose pods were read). */
   snatSockets?: number;
+  /** The node's busiest destination ip:port and its SNAT-consuming sockets (SNAT ports go per destination). */
+  busiestDestination?: { remote: string; sockets: number };
   conntrack?: ConntrackReading & { ratio: number; insertFailedDelta?: number; dropDelta?: number };
   /**
    * The node's conntrack table (the `conntrack` attribution method): source-NATed flows, how many no pod
@@ -435,7 +438,20 @@ export interface RunReport {
   actions: Action[];
   recommendations: Recommendation[];
   errors: RunError[];
+  /**
+   * Per workload per node whose pods were read: its SNAT-consuming sockets and its busiest destination,
+   * offender or not (the figures `--output openmetrics` exports). Workloads holding none are left out.
+   */
+  workloads?: WorkloadSockets[];
   stats?: { podsListed: number; execs: number; durationMs: number };
+}
+
+export interface WorkloadSockets {
+  /** `namespace/Kind/name`, or `node/NAME` for the node's own (hostNetwork) namespace. */
+  workload: string;
+  node: string;
+  snatSockets: number;
+  busiestDestination?: { remote: string; sockets: number };
 }
 
 export type Mode = 'dry-run' | 'restart';

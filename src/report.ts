@@ -39,6 +39,7 @@ export function buildReport(input: ReportInput): RunReport {
     actions: input.actions ?? [],
     recommendations: input.recommendations ?? [],
     errors: input.errors,
+    ...(input.workloads ? { workloads: input.workloads } : {}),
     ...(input.stats ? { stats: input.stats } : {}),
   };
 }

@@ -15,8 +15,9 @@ import {
 } from './analysis/forecast.js';
 import { findHotNodes, hotOnEvidence, type NodeEvidence, selectedNodes } from './analysis/hot-nodes.js';
 import { analyzeOffenders, type OffenderAnalysis } from './analysis/offenders.js';
-import { inspectNode } from './cluster/inspect.js';
+import { inspectNode, withListenerHeadroom } from './cluster/inspect.js';
 import { keepLease, type LeaseKeeper } from './cluster/lease.js';
+import { createLimiter } from './cluster/limit.js';
 import { RestartBlockedError } from './cluster/restart.js';
 import type { Config } from './config/index.js';
 import { messageOf } from './errors.js';
@@ -70,6 +71,9 @@ export interface RunDeps {
   notify: (report: RunReport, notified: RunState['notified'], signal: AbortSignal) => Promise<NotifyOutcome>;
   onProgress?: (p: { nodesDone: number; nodes: number; podsDone: number; pods: number }) => void;
 }
+
+/** Owner reads in flight at once. */
+const OWNER_READS = 8;
 
 /** How long the wrap-up (notify, state, unlock) may take in all, whatever the run's signal did. */
 export const WRAP_UP_MS = 15_000;
@@ -271,6 +275,7 @@ export interface RunContext {
   stats: NonNullable<RunReport['stats']>;
   /** What the run meant to read and could not: the counts behind a `partial` status. */
   unseen: Unseen;
+  workloads: NonNullable<RunReport['workloads']>;
 }
 
 export interface Unseen {
@@ -570,23 +575,28 @@ async function scanAndAct(
     cool = measured.cool;
   }
 
-  // owners, with the reader's per-run cache
+  // owners, with the reader's per-run cache; a few reads at a time (each holds a listener on the run's
+  // signal: dozens at once printed MaxListenersExceededWarning, and the API server gains nothing from a burst)
   const owners = new Map<string, WorkloadRef | null>();
-  await Promise.all(
-    inspections
-      .filter((i) => i.status === 'ok' && !i.nodeLevel)
-      .map(async (i) => {
-        const key = `${i.pod.namespace}/${i.pod.name}`;
-        try {
-          const owner = await within(deps.cluster.ownerOf(i.pod, after()), after());
-          if (owner === undefined) throw new Error('deadline reached before the owner was read');
-          owners.set(key, owner);
-        } catch (e) {
-          owners.set(key, null);
-          if (!watchSet.has(i.pod.node)) unseen.ownersUnknown++;
-          errors.push({ stage: 'owners', target: key, message: messageOf(e) });
-        }
-      }),
+  const ownerReads = createLimiter(OWNER_READS);
+  // Each read holds two listeners on the run's signal (its own bound and the deadline's `within`).
+  await withListenerHeadroom(signal, 2 * OWNER_READS + 2, () =>
+    Promise.all(
+      inspections
+        .filter((i) => i.status === 'ok' && !i.nodeLevel)
+        .map(async (i) => {
+          const key = `${i.pod.namespace}/${i.pod.name}`;
+          try {
+            const owner = await ownerReads(() => within(deps.cluster.ownerOf(i.pod, after()), after()));
+            if (owner === undefined) throw new Error('deadline reached before the owner was read');
+            owners.set(key, owner);
+          } catch (e) {
+            owners.set(key, null);
+            if (!watchSet.has(i.pod.node)) unseen.ownersUnknown++;
+            errors.push({ stage: 'owners', target: key, message: messageOf(e) });
+          }
+        }),
+    ),
   );
 
   const analysis = analyzeOffenders(inspections, owners, config.offender, hotNodes);
@@ -654,10 +664,28 @@ async function scanAndAct(
   await act(config, deps, actions, candidates, history, errors, after(), keeper);
 
   const nodes = nodeReports(hotNodes, cool, allNodes, inspections, analysis.nodeSnatSockets, ct.nodes);
+  // Every node whose pods were read, hot or not: its sockets, its busiest destination, each workload's share.
+  const measured = analyzeOffenders(inspections, owners, config.offender, toInspect);
+  const busiest = evidenceOf(inspections, new Map());
   for (const n of nodes) {
     const flows = flowReports.get(n.name);
     if (flows) n.snatFlows = flows;
+    const read = measured.nodeSnatSockets.get(n.name);
+    if (n.snatSockets === undefined && read !== undefined) n.snatSockets = read;
+    const top = busiest.get(n.name)?.busiest;
+    if (top) n.busiestDestination = top;
   }
+  ctx.workloads = measured.usage
+    .filter((u) => u.snatSockets > 0)
+    .map((u) => {
+      const top = u.topDestinations[0];
+      return {
+        workload: u.workload,
+        node: u.node,
+        snatSockets: u.snatSockets,
+        ...(top ? { busiestDestination: { remote: top.remote, sockets: top.sockets } } : {}),
+      };
+    });
   // The same pods as statusReason and the node rows count: a watched node (read for the forecast) adds none.
   const uninspectable = onHot
     .filter((i) => i.status === 'uninspectable')

@@ -106,11 +106,39 @@ export async function inspectNode(
   pods: readonly PodInfo[],
   deps: InspectDeps,
 ): Promise<NodeInspection> {
+  // Every exec in flight listens on the run's signal (two listeners each): not a leak.
+  return withListenerHeadroom(deps.signal, 2 * Math.max(1, Math.floor(deps.concurrency)) + 2, () =>
+    inspectPods(node, pods, deps),
+  );
+}
+
+/**
+ * Runs `f` with the signal's listener ceiling raised by `extra` and given back after: work that holds
+ * listeners on a run's signal by design (execs, owner reads) prints no MaxListenersExceededWarning. Added
+ * to what is allowed already, because several such stages share one signal at once (a fixed ceiling was
+ * exceeded as soon as two hot nodes were inspected together).
+ */
+export async function withListenerHeadroom<T>(
+  signal: AbortSignal,
+  extra: number,
+  f: () => Promise<T>,
+): Promise<T> {
+  const allowed = getMaxListeners(signal);
+  if (allowed !== 0) setMaxListeners(allowed + extra, signal);
+  try {
+    return await f();
+  } finally {
+    const now = getMaxListeners(signal);
+    if (allowed !== 0 && now > extra) setMaxListeners(now - extra, signal);
+  }
+}
+
+async function inspectPods(
+  node: string,
+  pods: readonly PodInfo[],
+  deps: InspectDeps,
+): Promise<NodeInspection> {
   const limit = createLimiter(deps.concurrency);
-  // Every exec in flight listens on the run's signal: not a leak, so no MaxListenersExceededWarning.
-  const wanted = 2 * Math.max(1, Math.floor(deps.concurrency)) + 10;
-  const current = getMaxListeners(deps.signal);
-  if (current !== 0 && current < wanted) setMaxListeners(wanted, deps.signal);
   const ordinary = pods.filter((p) => !p.hostNetwork);
   const host = pods.filter((p) => p.hostNetwork);
   const total = ordinary.length + (host.length > 0 ? 1 : 0);

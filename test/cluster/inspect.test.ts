@@ -1,3 +1,4 @@
+import { getMaxListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { inspectNode, SOCKET_FILES } from '../../src/cluster/inspect.js';
 import { ExecError } from '../../src/errors.js';
@@ -155,5 +156,55 @@ describe('inspectNode', () => {
     expect(inspections).toHaveLength(1);
     expect(inspections[0]).toMatchObject({ nodeLevel: true, status: 'ok' });
     expect(inspections[0]?.pod.name).toBe('b-shell');
+  });
+});
+
+describe('inspectNode: listeners on the run signal', () => {
+  // Regression: each node raised the signal's listener ceiling to a fixed 2 × concurrency + 10, so with
+  // several hot nodes inspected at once (every exec holds two abort listeners on the run's signal),
+  // `replay` printed a MaxListenersExceededWarning.
+  it('three nodes inspected at once at concurrency 16: no MaxListenersExceededWarning, ceiling given back', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const controller = new AbortController();
+      const { signal } = controller;
+      const before = getMaxListeners(signal);
+      let release!: () => void;
+      const gate = new Promise<void>((r) => {
+        release = r;
+      });
+      let inFlight = 0;
+      const exec: PodExec = {
+        async read() {
+          // As the real exec does: one listener for the abort, one for the request.
+          const a = () => {};
+          const b = () => {};
+          signal.addEventListener('abort', a);
+          signal.addEventListener('abort', b);
+          inFlight++;
+          if (inFlight === 48) release();
+          await gate;
+          signal.removeEventListener('abort', a);
+          signal.removeEventListener('abort', b);
+          return tables(1);
+        },
+      };
+      const nodes = ['n1', 'n2', 'n3'].map((node) =>
+        inspectNode(
+          node,
+          Array.from({ length: 16 }, (_, i) => aPod(`${node}-p${i}`, { node })),
+          { ...deps(exec, 16), signal },
+        ),
+      );
+      const results = await Promise.all(nodes);
+      await new Promise((r) => setImmediate(r));
+      expect(results.flatMap((r) => r.inspections).filter((i) => i.status === 'ok')).toHaveLength(48);
+      expect(warnings.filter((w) => w === 'MaxListenersExceededWarning')).toEqual([]);
+      expect(getMaxListeners(signal)).toBe(before);
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 });

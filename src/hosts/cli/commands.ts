@@ -7,8 +7,8 @@ import type { RunFlags } from './run-commands.js';
 const modeOption = () =>
   new Option('--mode <mode>', 'dry-run (default) or restart').choices(['dry-run', 'restart']);
 const outputOption = () =>
-  new Option('-o, --output <format>', 'table, json or markdown')
-    .choices(['table', 'json', 'markdown'])
+  new Option('-o, --output <format>', "table, json, markdown or openmetrics (the run's gauges)")
+    .choices(['table', 'json', 'markdown', 'openmetrics'])
     .default('table');
 
 export function scanCommand(): Command {
@@ -56,9 +56,15 @@ Examples:
   snatguard replay examples/aks-leak-forecast.yaml --timeline
   snatguard replay incident.yaml -o json | jq '.offenders[0]'`,
     )
-    .action(async (file: string, flags: RunFlags) =>
-      (await import('./run-commands.js')).replayAction(file, flags),
-    );
+    .action(async (file: string, flags: RunFlags) => {
+      // The simulator's thread starts first: it loads and seeds the snapshot on the other core while this
+      // thread loads the scanner's modules (--timeline keeps its simulator in process).
+      const starting = flags.timeline
+        ? undefined
+        : (await import('../../sim/off-thread.js')).startSimThread(file);
+      starting?.catch(() => {}); // replayAction awaits it and reports its error
+      return (await import('./run-commands.js')).replayAction(file, flags, starting);
+    });
 }
 
 export function demoCommand(): Command {
@@ -66,7 +72,15 @@ export function demoCommand(): Command {
     .description(
       'replay the built-in incident (a MongoDB connection leak on AKS), restart, and show recovery',
     )
-    .action(async () => (await import('./demo.js')).demoAction());
+    .action(async () => {
+      const [{ startSimThread }, { examplePath }] = await Promise.all([
+        import('../../sim/off-thread.js'),
+        import('../../paths.js'),
+      ]);
+      const starting = startSimThread(examplePath('aks-mongo-leak.yaml'));
+      starting.catch(() => {}); // demoAction awaits it and reports its error
+      return (await import('./demo.js')).demoAction(starting);
+    });
 }
 
 const parsePort = (text: string): number => {

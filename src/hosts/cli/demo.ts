@@ -3,7 +3,7 @@
 import { loadConfig } from '../../config/index.js';
 import { createLogger } from '../../log.js';
 import { examplePath } from '../../paths.js';
-import { loadSnapshot } from '../../sim/snapshot.js';
+import { type SimThread, startSimThread } from '../../sim/off-thread.js';
 import { EXIT, handleFailure } from './exit.js';
 import { renderReport, styleFor } from './output.js';
 import { replaySnapshot } from './run-commands.js';
@@ -12,13 +12,20 @@ export const DEMO_SNAPSHOT = 'aks-mongo-leak.yaml';
 
 const indent = (text: string) => text.replace(/^/gm, '  │ ');
 
-/** `snatguard demo` (defined in commands.ts, which loads this module when the demo runs). */
-export async function demoAction(): Promise<void> {
+/**
+ * `snatguard demo` (defined in commands.ts, which starts the simulator's thread and then loads this
+ * module, so the simulated cluster is seeded while the scanner's modules load).
+ */
+export async function demoAction(
+  starting: Promise<SimThread> = startSimThread(examplePath(DEMO_SNAPSHOT)),
+): Promise<void> {
   const log = createLogger({ level: process.env.SNATGUARD_LOG_LEVEL ?? 'warn' });
   const s = styleFor(process.stdout);
   const say = (text: string) => process.stdout.write(`${text}\n`);
+  let sim: SimThread | undefined;
   try {
-    const snapshot = await loadSnapshot(examplePath(DEMO_SNAPSHOT));
+    sim = await starting;
+    const snapshot = sim.snapshot;
     // The demo ignores SNATGUARD_* env on purpose: it must show the same thing on every machine.
     const config = await loadConfig({ env: {}, flags: { mode: 'restart' } });
     say(s.bold("snatguard demo — the MongoDB connection leak that exhausted an AKS node's SNAT ports"));
@@ -28,7 +35,7 @@ export async function demoAction(): Promise<void> {
     );
     say(s.dim('incident; snatguard runs against it through the same clients it uses on a real cluster.'));
     say('');
-    const { report, second, slack } = await replaySnapshot(snapshot, config, log, 'table', {
+    const { report, second, slack } = await replaySnapshot(sim, config, log, 'table', {
       rerun: true,
       slackToSink: true,
     });
@@ -49,5 +56,7 @@ export async function demoAction(): Promise<void> {
     process.exitCode = EXIT.ok;
   } catch (e) {
     handleFailure(e, log);
+  } finally {
+    await sim?.close();
   }
 }

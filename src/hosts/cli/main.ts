@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // The snatguard CLI entry point (package.json "bin").
+import { isMainThread, workerData } from 'node:worker_threads';
 import { CommanderError } from 'commander';
 import { EXIT, handleFailure, quietOnBrokenPipe } from './exit.js';
 import { program } from './program.js';
@@ -24,4 +25,11 @@ export async function main(argv: string[]): Promise<void> {
   }
 }
 
-await main(process.argv);
+// The simulator's thread (src/sim/off-thread.ts) runs this same file: one entry whether built by tsc or
+// bundled, so the worker always finds its code beside the CLI's.
+if (!isMainThread && (workerData as { role?: string } | null)?.role === 'sim')
+  await import('../../sim/worker.js');
+else {
+  (globalThis as Record<symbol, unknown>)[Symbol.for('snatguard.cli.entry')] = import.meta.url;
+  await main(process.argv);
+}

@@ -4,8 +4,9 @@
 import type { Action, NodeReport, RunReport } from '../../model.js';
 import { actionsSummary, couldNotCheck, signalText as signalWords } from '../../notify/render.js';
 import { stripTerminalDeep } from '../../terminal.js';
+import { renderOpenMetrics } from './openmetrics.js';
 
-export type OutputFormat = 'table' | 'json' | 'markdown';
+export type OutputFormat = 'table' | 'json' | 'markdown' | 'openmetrics';
 
 export interface Style {
   bold(s: string): string;
@@ -32,6 +33,7 @@ export function styleFor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = p
 
 export function renderReport(report: RunReport, format: OutputFormat, style: Style = plain): string {
   if (format === 'json') return `${JSON.stringify(report, null, 2)}\n`;
+  if (format === 'openmetrics') return renderOpenMetrics(report);
   // Names, reasons and error messages come from the cluster: no control sequence reaches the terminal.
   const safe = stripTerminalDeep(report);
   return format === 'markdown' ? renderMarkdown(safe) : renderTable(safe, style);

@@ -10,8 +10,7 @@ import { type SlackPayload, slackPlainText } from '../../notify/slack.js';
 import { withContextCluster } from '../../report.js';
 import { runScan } from '../../run.js';
 import { fetchTrusting } from '../../sim/fetch.js';
-import { startSim } from '../../sim/server.js';
-import { receivedOf } from '../../sim/sinks.js';
+import { type SimThread, startSimThread } from '../../sim/off-thread.js';
 import { loadSnapshot, type Snapshot } from '../../sim/snapshot.js';
 import { couldNotConnect, deadlineSignal } from '../job.js';
 import { checkExpectations } from './check.js';
@@ -75,11 +74,21 @@ export function exitFor(report: RunReport): number {
   return report.status === 'failed' ? EXIT.failed : EXIT.ok;
 }
 
-/** `snatguard replay SNAPSHOT` (its options: commands.ts). */
-export async function replayAction(file: string, flags: RunFlags): Promise<void> {
+/**
+ * `snatguard replay SNAPSHOT` (its options: commands.ts). `starting` is the simulator's thread when the
+ * caller started it already (commands.ts does, so it seeds the cluster while this module loads).
+ */
+export async function replayAction(
+  file: string,
+  flags: RunFlags,
+  starting: Promise<SimThread> | undefined = flags.timeline ? undefined : startSimThread(file),
+): Promise<void> {
   const log = createLogger({ level: process.env.SNATGUARD_LOG_LEVEL ?? 'warn' });
+  let sim: SimThread | undefined;
   try {
-    const snapshot = await loadSnapshot(file);
+    // The snapshot's problems come first (exit 2), then the config's.
+    sim = await starting;
+    const snapshot = sim ? sim.snapshot : await loadSnapshot(file);
     // Replay is quiet unless the file or SNATGUARD_LOG_LEVEL says otherwise.
     const loaded = await loadConfig({
       file: flags.config,
@@ -88,13 +97,14 @@ export async function replayAction(file: string, flags: RunFlags): Promise<void>
       defaults: { 'log.level': 'warn' },
     });
     log.level = loaded.log.level;
+    await sim?.setLogLevel(loaded.log.level);
     // A replay speaks to chat only when asked, and then says it is a replay.
     const config = flags.notify ? loaded : withoutChannels(loaded);
-    if (flags.timeline) {
+    if (flags.timeline || sim === undefined) {
       await replayTimelineCommand(snapshot, config, log, flags);
       return;
     }
-    const { report } = await replaySnapshot(snapshot, config, log, flags.output, {
+    const { report } = await replaySnapshot(sim, config, log, flags.output, {
       ...(flags.notify ? { notifyTag: `replay of ${snapshot.metadata.name}` } : {}),
     });
     print(report, flags.output);
@@ -111,42 +121,42 @@ export async function replayAction(file: string, flags: RunFlags): Promise<void>
     }
   } catch (e) {
     handleFailure(e, log);
+  } finally {
+    await sim?.close();
   }
 }
 
-/** Serves the snapshot, points config at the simulator, and runs once (twice with `rerun`). */
+/**
+ * Points config at the simulator (served from its own thread) and runs once (twice with `rerun`).
+ * The caller closes the simulator.
+ */
 export async function replaySnapshot(
-  snapshot: Snapshot,
+  sim: SimThread,
   base: Config,
   log: Logger,
   output: OutputFormat,
   options: { rerun?: boolean; slackToSink?: boolean; notifyTag?: string } = {},
 ): Promise<{ report: RunReport; second?: RunReport; slack: string[] }> {
-  const sim = await startSim(snapshot, { log });
-  try {
-    let config = configForSnapshot(base, snapshot);
-    if (options.slackToSink) {
-      // The demo's alerts go to the simulator's Slack sink, through the real HTTP path.
-      config = { ...config, notify: { ...config.notify, slack: { webhookUrl: sim.endpoints.slack! } } };
-    }
-    const kubeConfig = await connect({ kind: 'kubeconfig', path: sim.jobKubeconfigPath }, { log });
-    const env = {
-      kubeConfig,
-      log,
-      world: sim.world,
-      pressure: simPressureTargets(sim),
-      fetch: fetchTrusting(sim.ca),
-      ...(options.notifyTag ? { notifyTag: options.notifyTag } : {}),
-    };
-    const report = await execute(config, env, output);
-    const second = options.rerun ? await execute(config, env, output) : undefined;
-    const slack = receivedOf(sim.world)
-      .filter((m) => m.channel === 'slack' && m.status < 300)
-      .map((m) => slackPlainText(m.json as SlackPayload));
-    return { report, second, slack };
-  } finally {
-    await sim.close();
+  let config = configForSnapshot(base, sim.snapshot);
+  if (options.slackToSink) {
+    // The demo's alerts go to the simulator's Slack sink, through the real HTTP path.
+    config = { ...config, notify: { ...config.notify, slack: { webhookUrl: sim.endpoints.slack! } } };
   }
+  const kubeConfig = await connect({ kind: 'kubeconfig', path: sim.jobKubeconfigPath }, { log });
+  const env = {
+    kubeConfig,
+    log,
+    snapshotMetrics: sim.nodeMetrics,
+    pressure: simPressureTargets(sim),
+    fetch: fetchTrusting(sim.ca),
+    ...(options.notifyTag ? { notifyTag: options.notifyTag } : {}),
+  };
+  const report = await execute(config, env, output);
+  const second = options.rerun ? await execute(config, env, output) : undefined;
+  const slack = (await sim.received())
+    .filter((m) => m.channel === 'slack' && m.status < 300)
+    .map((m) => slackPlainText(m.json as SlackPayload));
+  return { report, second, slack };
 }
 
 /** The snapshot says which cloud and cluster it is; the config says how to act. */

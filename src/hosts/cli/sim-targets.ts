@@ -2,7 +2,7 @@
 import type { PressureTargets } from '../../pressure/index.js';
 import type { RunningSim } from '../../sim/server.js';
 
-export function simPressureTargets(sim: RunningSim): Partial<PressureTargets> {
+export function simPressureTargets(sim: Pick<RunningSim, 'endpoints' | 'ca'>): Partial<PressureTargets> {
   return {
     armEndpoint: sim.endpoints.arm,
     metricsEndpoint: sim.endpoints.metrics,
