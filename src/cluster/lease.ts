@@ -268,17 +268,19 @@ export interface LeaseKeeper {
 export interface KeepLeaseOptions {
   /** Between renewals: a third of the TTL leaves two chances before it expires. */
   intervalMs: number;
-  signal?: AbortSignal;
   onLost?: (why: string) => void;
 }
 
 /**
  * Renews `lock` every `intervalMs` until stopped. A renewal that fails, for any reason, marks the Lease lost:
  * the run stops acting (it cannot prove it still holds the lock; fail closed), and goes on reporting.
+ * The renewals live as long as the run, not its deadline (after the deadline a run still acts, within its
+ * wrap-up time, on nodes read in full): each is bounded by its own call timeout, and stop() cuts the last.
  */
 export function keepLease(lock: Lock, options: KeepLeaseOptions): LeaseKeeper {
   let lostWhy: string | undefined;
   let chain: Promise<unknown> = Promise.resolve();
+  const stopped = new AbortController();
   const lose = (why: string): void => {
     if (lostWhy !== undefined) return;
     lostWhy = why;
@@ -287,11 +289,14 @@ export function keepLease(lock: Lock, options: KeepLeaseOptions): LeaseKeeper {
   const write = (settle?: SettleRecord, signal?: AbortSignal): Promise<boolean> => {
     const next = chain.then(async () => {
       if (lostWhy !== undefined) return false;
+      if (stopped.signal.aborted) return false;
       try {
-        const ok = await lock.renew(signal ?? options.signal, settle);
+        const ok = await lock.renew(signal ?? stopped.signal, settle);
         if (!ok) lose('the Lease was taken over or deleted');
         return ok;
       } catch (e) {
+        // A renewal cut by stop() is the run ending, not the Lease lost.
+        if (stopped.signal.aborted && signal === undefined) return false;
         lose(`Lease renewal failed: ${e instanceof Error ? e.message : String(e)}`);
         return false;
       }
@@ -306,6 +311,7 @@ export function keepLease(lock: Lock, options: KeepLeaseOptions): LeaseKeeper {
     lost: () => lostWhy,
     async stop() {
       clearInterval(timer);
+      stopped.abort(new Error('the run is over'));
       await chain.catch(() => {});
     },
   };

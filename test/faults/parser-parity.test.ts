@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parseProcNetTcp } from '../../src/sockets/parse.js';
 import { renderProcNetTcp } from '../../src/sockets/render.js';
 import { createSummarizer, summarize } from '../../src/sockets/summary.js';
+import { fuzzRuns } from './fuzz.js';
 
 const realLines = (
   renderProcNetTcp(
@@ -60,7 +61,7 @@ const text = fc
   .array(fc.oneof(fc.constantFrom(...realLines), mutate, fc.string({ maxLength: 40 })), { maxLength: 30 })
   .map((ls) => ls.join('\n'));
 
-describe('summarizer and full parser agree (fast-check, 400 inputs)', () => {
+describe(`summarizer and full parser agree (fast-check, ${fuzzRuns(400)} inputs)`, () => {
   it('same parsed and malformed counts on the whole input', () => {
     fc.assert(
       fc.property(text, (input) => {
@@ -71,7 +72,7 @@ describe('summarizer and full parser agree (fast-check, 400 inputs)', () => {
           malformed: full.malformed,
         });
       }),
-      { numRuns: 400 },
+      { numRuns: fuzzRuns(400) },
     );
   });
 
