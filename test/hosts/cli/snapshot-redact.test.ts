@@ -66,7 +66,8 @@ function identifying(doc: SnapshotDoc, options: { keepDestinations: boolean }): 
     add(az.clusterName, 'cloud.azure.clusterName');
     add(az.nodeResourceGroup, 'cloud.azure.nodeResourceGroup');
   }
-  doc.cloud.aws?.natGateways?.forEach((g, i) => add(g.id, `cloud.aws.natGateways[${i}].id`));
+  for (const [i, g] of (doc.cloud.aws?.natGateways ?? []).entries())
+    add(g.id, `cloud.aws.natGateways[${i}].id`);
   if (doc.cloud.aws) add(doc.cloud.aws.clusterName, 'cloud.aws.clusterName');
   doc.nodes.forEach((n, i) => {
     add(n.name, `nodes[${i}].name`);
@@ -76,7 +77,7 @@ function identifying(doc: SnapshotDoc, options: { keepDestinations: boolean }): 
     const parts = /subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/.*virtualMachineScaleSets\/([^/]+)/.exec(
       n.providerID ?? '',
     );
-    parts?.slice(1).forEach((p) => add(p, `nodes[${i}].providerID`));
+    for (const p of parts?.slice(1) ?? []) add(p, `nodes[${i}].providerID`);
     n.hostSockets?.forEach((s, j) => {
       addAddress(s.remote, `nodes[${i}].hostSockets[${j}].remote`);
       addAddress(s.local, `nodes[${i}].hostSockets[${j}].local`);
