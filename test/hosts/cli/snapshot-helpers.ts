@@ -209,12 +209,6 @@ export function kitchenSinkAzure(): Snapshot {
         pods: pods(n0, 1, some('20.50.1.17:443', 50), { exec: 'error' }),
       },
       {
-        kind: 'Deployment',
-        namespace: 'shop',
-        name: 'stuck',
-        pods: pods(n2, 1, some('20.50.1.18:443', 10), { exec: 'hang' }),
-      },
-      {
         kind: 'StatefulSet',
         namespace: 'data',
         name: 'pg',

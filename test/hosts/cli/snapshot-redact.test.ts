@@ -21,9 +21,7 @@ let plain: SnapshotDoc;
 beforeAll(async () => {
   bundle = await bundleCli();
   home = await mkdtemp(join(tmpdir(), 'snatguard-home-'));
-  const captured = await captureThroughSimEnv(bundle, home, kitchenSinkAzure(), [], {
-    SNATGUARD_EXEC_TIMEOUT_SECONDS: '1',
-  });
+  const captured = await captureThroughSimEnv(bundle, home, kitchenSinkAzure());
   expect(captured.code).toBe(0);
   plain = JSON.parse(captured.text) as SnapshotDoc;
 }, 120_000);
@@ -177,10 +175,9 @@ describe('snatguard snapshot --redact', () => {
 
   it('replays to the same decisions as the plain capture, under the new names', async () => {
     const redacted = redactSnapshot(plain, { keepDestinations: false, key: KEY });
-    const flags = { 'exec.timeoutSeconds': 1 };
     const [a, b] = await Promise.all([
-      replay(parse(plain), flags),
-      replay(parseSnapshot(JSON.stringify(redacted), 'redacted'), flags),
+      replay(parse(plain)),
+      replay(parseSnapshot(JSON.stringify(redacted), 'redacted')),
     ]);
     expect(a.offenders.length).toBeGreaterThan(3);
     expect(shape(b)).toEqual(shape(a));
@@ -197,13 +194,11 @@ describe('snatguard snapshot --redact', () => {
   });
 
   it('the CLI flag: a redacted, loadable file without the cluster names', async () => {
-    const captured = await captureThroughSimEnv(
-      bundle,
-      home,
-      kitchenSinkAzure(),
-      ['--redact', '--nodes', 'hot'],
-      { SNATGUARD_EXEC_TIMEOUT_SECONDS: '1' },
-    );
+    const captured = await captureThroughSimEnv(bundle, home, kitchenSinkAzure(), [
+      '--redact',
+      '--nodes',
+      'hot',
+    ]);
     expect(captured.code).toBe(0);
     const s = parseSnapshot(captured.text, 'redacted capture');
     expect(s.metadata.capture).toMatchObject({ redacted: true, nodes: 'hot' });
