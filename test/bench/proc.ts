@@ -32,6 +32,10 @@ process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 
 export const CLI = join(packageRoot(), 'dist/src/hosts/cli/main.js');
 
+/** `npm run bench -- --quick`: a third of the rounds (at least 1 run of each variant); same figures. */
+export const QUICK = process.argv.includes('--quick');
+export const rounds = (n: number): number => (QUICK ? Math.max(1, Math.ceil(n / 3)) : n);
+
 export interface RunOptions {
   env?: Record<string, string | undefined>;
   input?: string;
