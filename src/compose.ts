@@ -4,6 +4,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { untilAborted } from './cluster/bounded.js';
 import type { ClusterTarget } from './cluster/connect.js';
 import {
   clusterReader,
@@ -59,7 +60,14 @@ export async function compose(config: Config, env: ComposeEnv): Promise<RunDeps>
   const reader = clusterReader(kc, { timeoutMs });
   // The run and the cloud sources (to map instances and subnets to nodes) share one node list per run.
   let nodes: ReturnType<typeof reader.nodes> | undefined;
-  const cluster = { ...reader, nodes: (signal?: AbortSignal) => (nodes ??= reader.nodes(signal)) };
+  // Each caller waits no longer than its own signal (the cloud sources call it without the run's signal).
+  const cluster = {
+    ...reader,
+    nodes: (signal?: AbortSignal) => {
+      nodes ??= reader.nodes(signal);
+      return untilAborted('list nodes', nodes, signal);
+    },
+  };
   const pressure: PressureSource[] =
     config.provider === 'none'
       ? env.snapshotMetrics
@@ -86,6 +94,7 @@ export async function compose(config: Config, env: ComposeEnv): Promise<RunDeps>
         targets: probeTargets,
         // The probe's output is four numbers and one line per CPU: a small cap is plenty.
         limits: { timeoutMs: config.exec.timeoutSeconds * 1000, maxBytes: 1 << 20 },
+        callTimeoutMs: timeoutMs,
       }),
       // The conntrack table: one line per flow, bounded like a pod's socket tables.
       flows: nodeFlows(exec, {

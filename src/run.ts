@@ -15,6 +15,7 @@ import {
 } from './analysis/forecast.js';
 import { findHotNodes, hotOnEvidence, type NodeEvidence, selectedNodes } from './analysis/hot-nodes.js';
 import { analyzeOffenders, type OffenderAnalysis } from './analysis/offenders.js';
+import { untilAborted } from './cluster/bounded.js';
 import { inspectNode, withListenerHeadroom } from './cluster/inspect.js';
 import { keepLease, type LeaseKeeper } from './cluster/lease.js';
 import { createLimiter } from './cluster/limit.js';
@@ -103,6 +104,9 @@ export async function runScan(config: Config, deps: RunDeps, signal: AbortSignal
   let lockError: unknown;
   try {
     locked = await deps.lock.acquire(holder, ttlMs, signal);
+    const settleProblem = locked ? deps.lock.settleProblem?.() : undefined;
+    if (settleProblem)
+      errors.push({ stage: 'lock', target: `lease/${config.namespace}/snatguard`, message: settleProblem });
   } catch (e) {
     lockError = e;
     errors.push({ stage: 'lock', target: `lease/${config.namespace}/snatguard`, message: messageOf(e) });
@@ -138,7 +142,6 @@ export async function runScan(config: Config, deps: RunDeps, signal: AbortSignal
   const keeper = locked
     ? keepLease(deps.lock, {
         intervalMs: ttlMs / 3,
-        signal,
         onLost: (why) => {
           log.warn({ holder, why }, 'lease lost: no further restarts');
           errors.push({ stage: 'lock', target: `lease/${config.namespace}/snatguard`, message: why });
@@ -356,7 +359,10 @@ async function scanAndAct(
   // pressure: every source on its own; one that fails is an error, not the end of the run
   const pressure: NodePressure[] = [];
   const facts: Partial<CloudFacts> = { provider: config.provider };
-  const readings = await Promise.allSettled(deps.pressure.map((s) => s.read(window, signal)));
+  // A source that does not settle by the deadline is released there (its own cap may be longer).
+  const readings = await Promise.allSettled(
+    deps.pressure.map((s) => untilAborted(`pressure source ${s.name}`, s.read(window, signal), signal)),
+  );
   unseen.sources = deps.pressure.length;
   const sourceFailures: string[] = [];
   readings.forEach((r, i) => {

@@ -146,3 +146,21 @@ export async function boundedCall<T>(
     outer?.removeEventListener('abort', onAbort);
   }
 }
+
+/**
+ * Waits for `p` no longer than `signal` lives: a shared call (one node list per run, read by the cloud
+ * sources and the run) keeps its own timeout, and each waiter is released at its own deadline.
+ */
+export function untilAborted<T>(what: string, p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return p;
+  if (signal.aborted)
+    return Promise.reject(
+      new ClusterError(`${what}: aborted (run deadline)`, undefined, { cause: signal.reason }),
+    );
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void =>
+      reject(new ClusterError(`${what}: aborted (run deadline)`, undefined, { cause: signal.reason }));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}

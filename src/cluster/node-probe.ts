@@ -9,6 +9,7 @@ import { KUBERNETES_NAMES } from '../permissions.js';
 import { matchesSelector } from '../policy/selector.js';
 import type { NodeProbe, PodExec } from '../ports.js';
 import { parseConntrackProbe } from '../sockets/conntrack.js';
+import { boundedCall, budgetOf, signalOptions } from './bounded.js';
 import { clusterError } from './errors.js';
 import { toPodInfo } from './reader.js';
 
@@ -42,6 +43,8 @@ export interface NodeProbeOptions {
   targets?: readonly ProbeTarget[];
   /** The pods already listed for a node this run, when the caller does not pass them; undefined → list them. */
   knownPods?: (node: string) => PodInfo[] | undefined;
+  /** Per pod-list call (default 20 s, cluster.requestTimeoutSeconds); the run's signal bounds it too. */
+  callTimeoutMs?: number;
 }
 
 const describeTarget = (t: ProbeTarget): string =>
@@ -77,11 +80,18 @@ export function nodeProbe(kc: KubeConfig, exec: PodExec, options: NodeProbeOptio
   const core = kc.makeApiClient(CoreV1Api);
   const targets = (options.targets ?? DEFAULT_PROBE_TARGETS).filter((t) => t.selector.trim() !== '');
 
-  const podsOn = async (node: string, given: PodInfo[] | undefined): Promise<PodInfo[]> => {
+  const budget = (signal: AbortSignal) => budgetOf(signal, options.callTimeoutMs);
+  const podsOn = async (
+    node: string,
+    given: PodInfo[] | undefined,
+    signal: AbortSignal,
+  ): Promise<PodInfo[]> => {
     const known = given ?? options.knownPods?.(node);
     if (known !== undefined) return known;
     try {
-      const list = await core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${node}` });
+      const list = await boundedCall(`list pods on node ${node}`, budget(signal), (s) =>
+        core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${node}` }, signalOptions(s)),
+      );
       return list.items.map(toPodInfo);
     } catch (e) {
       throw clusterError(`list pods on node ${node}`, e);
@@ -93,13 +103,15 @@ export function nodeProbe(kc: KubeConfig, exec: PodExec, options: NodeProbeOptio
    * scheduler has not placed has no spec.nodeName yet, only a required node affinity on
    * metadata.name (so a spec.nodeName field selector misses it). Best effort.
    */
-  const notRunning = async (node: string): Promise<string[]> => {
+  const notRunning = async (node: string, signal: AbortSignal): Promise<string[]> => {
     const out: string[] = [];
     for (const t of targets) {
       try {
-        const list = t.namespace
-          ? await core.listNamespacedPod({ namespace: t.namespace, labelSelector: t.selector })
-          : await core.listPodForAllNamespaces({ labelSelector: t.selector });
+        const list = await boundedCall(`list probe pods ${t.selector}`, budget(signal), (s) =>
+          t.namespace
+            ? core.listNamespacedPod({ namespace: t.namespace, labelSelector: t.selector }, signalOptions(s))
+            : core.listPodForAllNamespaces({ labelSelector: t.selector }, signalOptions(s)),
+        );
         for (const p of list.items) {
           const pinned =
             p.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms?.some(
@@ -118,9 +130,9 @@ export function nodeProbe(kc: KubeConfig, exec: PodExec, options: NodeProbeOptio
 
   return {
     async conntrack(node, signal, podsOnNode): Promise<ConntrackReading> {
-      const candidates = probeCandidates(node, await podsOn(node, podsOnNode), targets);
+      const candidates = probeCandidates(node, await podsOn(node, podsOnNode, signal), targets);
       if (candidates.length === 0) {
-        const found = await notRunning(node);
+        const found = await notRunning(node, signal);
         throw new ClusterError(
           `no node probe answered on node ${node}: no running hostNetwork pod labelled ` +
             `${targets.map(describeTarget).join(', or ') || '(no probe selector configured)'} there` +

@@ -121,9 +121,13 @@ function isBlind(report: RunReport): boolean {
   );
 }
 
-/** Nodes this run could not read (a pod list or a probe that failed): nothing about them resolves. */
+/**
+ * Nodes this run could not read (a pod list or a probe that failed, or pods whose read failed: without a
+ * cloud figure their sockets are the only evidence): nothing about them resolves.
+ */
 function unseenNodes(report: RunReport): Set<string> {
   const out = new Set<string>();
+  for (const n of report.nodes) if ((n.podsFailed ?? 0) > 0) out.add(n.name);
   for (const e of report.errors) {
     if ((e.stage === 'inspect' || e.stage === 'conntrack') && e.target.startsWith('node/'))
       out.add(e.target.slice('node/'.length));

@@ -384,7 +384,14 @@ export function parseSnapshot(text: string, source = 'snapshot'): Snapshot {
       }),
     );
   }
-  return validated(doc.toJS(), source);
+  let data: unknown;
+  try {
+    // An alias bomb ("Excessive alias count") or an alias without its anchor is a problem of the file.
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    throw new ValidationError(source, [firstLine(e instanceof Error ? e.message : String(e))]);
+  }
+  return validated(data, source);
 }
 
 function validated(data: unknown, source: string): Snapshot {

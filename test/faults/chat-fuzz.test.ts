@@ -11,6 +11,7 @@ import { alertNotice, render } from '../../src/notify/render.js';
 import { slackLimits, slackPayload } from '../../src/notify/slack.js';
 import { teamsLimits, teamsPayload } from '../../src/notify/teams.js';
 import { firstIncident } from '../notify/builders.js';
+import { fuzzRuns } from './fuzz.js';
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
@@ -107,7 +108,7 @@ function reportWith(names: string[]): RunReport {
   };
 }
 
-describe('chat renderers under hostile names (fast-check, 60 reports)', () => {
+describe(`chat renderers under hostile names (fast-check, ${fuzzRuns(60)} reports)`, () => {
   it('every payload within its limits, no split character, no live mention, link or open code span', () => {
     fc.assert(
       fc.property(
@@ -144,7 +145,7 @@ describe('chat renderers under hostile names (fast-check, 60 reports)', () => {
           expect(Buffer.byteLength(JSON.stringify(teams))).toBeLessThanOrEqual(teamsLimits.payloadBytes);
         },
       ),
-      { numRuns: 60 },
+      { numRuns: fuzzRuns(60) },
     );
   });
 

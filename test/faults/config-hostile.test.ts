@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { ValidationError } from '../../src/errors.js';
+import { fuzzRuns } from './fuzz.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'snatguard-hostile-config-'));
 let n = 0;
@@ -68,7 +69,7 @@ describe('hostile config files', () => {
     ]);
   });
 
-  it('any text: a Config or a ValidationError, never another throw (fast-check, 300 cases)', () => {
+  it(`any text: a Config or a ValidationError, never another throw (fast-check, ${fuzzRuns(300)} cases)`, () => {
     const yamlish = fc.array(
       fc.oneof(
         fc.constantFrom(
@@ -106,7 +107,7 @@ describe('hostile config files', () => {
         }
         return true;
       }),
-      { numRuns: 300 },
+      { numRuns: fuzzRuns(300) },
     );
   });
 });

@@ -6,7 +6,7 @@ import type { RunReport } from '../../src/model.js';
 import { aDeployment, aSnapshot } from '../e2e/harness.js';
 import { type FaultHarness, faultHarness } from './harness.js';
 import { assertInvariants } from './matrix.js';
-import type { FaultRule } from './proxy.js';
+import { type FaultRule, gate, until } from './proxy.js';
 
 const orders = (extra: Record<string, unknown> = {}) =>
   aDeployment('orders', {
@@ -31,7 +31,8 @@ afterEach(async () => {
   h = undefined;
 });
 
-const restart = { mode: 'restart', exec: { timeoutSeconds: 0.5 }, cluster: { requestTimeoutSeconds: 1 } };
+// 2 s per exec: long enough that a loaded machine does not time out the pods that answer.
+const restart = { mode: 'restart', exec: { timeoutSeconds: 2 }, cluster: { requestTimeoutSeconds: 1 } };
 const cacheExec = /^UPGRADE \/api\/v1\/namespaces\/shop\/pods\/cache-/;
 
 describe('fault matrix: exec', () => {
@@ -41,7 +42,7 @@ describe('fault matrix: exec', () => {
     { name: 'no answer to the upgrade', rule: { match: cacheExec, fault: { kind: 'hang' } } },
     { name: 'garbage on stdout', rule: { match: cacheExec, fault: { kind: 'garbage' } } },
     { name: 'truncated stream', rule: { match: cacheExec, fault: { kind: 'truncate', bytes: 300 } } },
-    { name: 'huge output (over exec.maxBytes)', flags: { exec: { timeoutSeconds: 0.5, maxBytes: 20_000 } } },
+    { name: 'huge output (over exec.maxBytes)', flags: { exec: { timeoutSeconds: 2, maxBytes: 20_000 } } },
   ];
   it.each(cases)(
     '$name: an error naming the pod, the offender still handled',
@@ -103,14 +104,16 @@ describe('fault matrix: the Lease', () => {
   it('stolen while the run inspects: no restart, a lock error', async () => {
     h = await faultHarness(aSnapshot([orders()]));
     const world = h.sim.world;
-    h.fault({ match: /^UPGRADE /, fault: { kind: 'delay', ms: 700 } });
-    const running = h.run({ ...restart, exec: { timeoutSeconds: 5 }, lock: { ttlSeconds: 3 } });
-    await new Promise((r) => setTimeout(r, 300));
+    const execs = gate();
+    h.fault({ match: /^UPGRADE /, fault: { kind: 'hold', until: execs.until } });
+    const running = h.run({ ...restart, exec: { timeoutSeconds: 20 }, lock: { ttlSeconds: 3 } });
+    await until(() => world.list('leases', 'snatguard').some((l) => l.spec?.holderIdentity));
     const lease = world.get('leases', 'snatguard', 'snatguard');
     world.update('leases', 'snatguard', 'snatguard', {
       ...lease,
       spec: { ...lease.spec, holderIdentity: 'thief' },
     });
+    execs.open();
     const report = await running;
     expect(report.actions.filter((a) => a.status === 'applied')).toEqual([]);
     expect(report.errors.map((e) => e.stage)).toContain('lock');

@@ -7,6 +7,7 @@ import { RestartBlockedError, rolloutRemediator } from '../../src/cluster/restar
 import type { RunReport } from '../../src/model.js';
 import { aDeployment, aSnapshot } from '../e2e/harness.js';
 import { type FaultHarness, faultHarness } from './harness.js';
+import { gate, until } from './proxy.js';
 
 const twoOffendersOnOneNode = () =>
   aSnapshot([
@@ -33,6 +34,9 @@ const templateChanges = (h: FaultHarness, name: string) =>
   h.sim.world.list('replicasets', 'shop').filter((rs) => rs.metadata.name.startsWith(`${name}-`)).length - 1;
 
 let h: FaultHarness | undefined;
+/** The Lease's holder in the simulator, once a run has written it. */
+const holder = (f: FaultHarness): string | undefined =>
+  f.sim.world.list('leases', 'snatguard').find((l) => l.metadata.name === 'snatguard')?.spec?.holderIdentity;
 afterEach(async () => {
   await h?.close();
   h = undefined;
@@ -81,29 +85,35 @@ describe('settle rail (SETTLING)', () => {
 describe('the Lease is renewed while the run lives', () => {
   it('a run slower than its TTL keeps the lock: a second run cannot take it over (failed before: it took the Lease and planned the same Deployment)', async () => {
     h = await faultHarness(aSnapshot([aDeployment('orders', { replicas: 3, pods: 3, node: 'node-a' })]));
-    // Every exec answers after 1.5 s: run A outlives its 1 s TTL while inspecting.
-    h.fault({ match: /^UPGRADE .*\/exec/, fault: { kind: 'delay', ms: 1500 } });
+    // Run A's execs are held until run B is over: A outlives its 1 s TTL while inspecting.
+    const execs = gate();
+    h.fault({ match: /^UPGRADE .*\/exec/, fault: { kind: 'hold', until: execs.until } });
     const flags = { ...restartFlags, lock: { ttlSeconds: 1 } };
     const a = h.run(flags);
-    await new Promise((r) => setTimeout(r, 1200));
-    const b = h.run(flags);
-    const reports = await Promise.all([a, b]);
+    await until(() => holder(h!) !== undefined);
+    // Past the TTL of A's first write: only A's renewals keep the Lease A's.
+    await new Promise((r) => setTimeout(r, 1500));
+    const b = await h.run(flags);
+    execs.open();
+    const reports = [await a, b];
+    expect(b.skipped).toBe('locked');
     expect(applied(reports)).toEqual(['shop/Deployment/orders']);
     expect(templateChanges(h, 'orders')).toBe(1);
-    expect(reports[1]!.skipped).toBe('locked');
   });
 
   it('a run whose Lease was taken over restarts nothing', async () => {
     h = await faultHarness(aSnapshot([aDeployment('orders', { replicas: 3, pods: 3, node: 'node-a' })]));
-    h.fault({ match: /^UPGRADE .*\/exec/, fault: { kind: 'delay', ms: 800 } });
+    const execs = gate();
+    h.fault({ match: /^UPGRADE .*\/exec/, fault: { kind: 'hold', until: execs.until } });
     const running = h.run({ ...restartFlags, lock: { ttlSeconds: 3 } });
     // Another actor takes the Lease while the run inspects (what a takeover after an expiry looks like).
-    await new Promise((r) => setTimeout(r, 300));
+    await until(() => holder(h!) !== undefined);
     const lease = h.sim.world.get('leases', 'snatguard', 'snatguard');
     h.sim.world.update('leases', 'snatguard', 'snatguard', {
       ...lease,
       spec: { ...lease.spec, holderIdentity: 'someone-else' },
     });
+    execs.open();
     const report = await running;
     expect(applied([report])).toEqual([]);
     expect(report.actions[0]?.skipReason).toBe('RAIL_CHECK_FAILED');
@@ -116,12 +126,10 @@ describe('the Lease is renewed while the run lives', () => {
 describe('the restart patch has a precondition', () => {
   it('two actors restarting one Deployment at once: the second gets 409, re-reads, sees the restart (failed before: both applied)', async () => {
     h = await faultHarness(aSnapshot([aDeployment('orders', { replicas: 3, pods: 3, node: 'node-a' })]));
-    // A's PATCH is held 600 ms in flight; B reads, patches and confirms meanwhile.
-    h.fault({
-      match: /^PATCH \/apis\/apps\/v1\/namespaces\/shop\/deployments\/orders/,
-      fault: { kind: 'delay', ms: 600 },
-      times: 1,
-    });
+    // A's PATCH (read done, precondition set) is held in flight; B reads, patches and confirms meanwhile.
+    const patchA = gate();
+    const PATCH = /^PATCH \/apis\/apps\/v1\/namespaces\/shop\/deployments\/orders/;
+    h.fault({ match: PATCH, fault: { kind: 'hold', until: patchA.until }, times: 1 });
     const kc = new KubeConfig();
     kc.loadFromString(h.proxy.kubeconfigYaml());
     const ref = { namespace: 'shop', kind: 'Deployment', name: 'orders' };
@@ -131,8 +139,9 @@ describe('the restart patch has a precondition', () => {
         : null;
     const signal = new AbortController().signal;
     const a = rolloutRemediator(kc, () => new Date()).restart(ref, 'test A', signal, cooldown);
-    await new Promise((r) => setTimeout(r, 150));
+    await until(() => h!.proxy.seen.some((l) => PATCH.test(l)));
     const b = await rolloutRemediator(kc, () => new Date()).restart(ref, 'test B', signal, cooldown);
+    patchA.open();
     expect(b.confirmed).toBe(true);
     await expect(a).rejects.toBeInstanceOf(RestartBlockedError);
     await expect(a).rejects.toMatchObject({ code: 'COOLDOWN' });
@@ -158,5 +167,40 @@ describe('Lease release', () => {
     await lock.release();
     expect(h.sim.world.get('leases', 'snatguard', 'snatguard').spec?.holderIdentity).toBeUndefined();
     expect(await leaseLock(kc, 'snatguard', () => new Date()).acquire('run-2', 60_000)).toBe(true);
+  });
+});
+
+describe('an unreadable settle record', () => {
+  it('is replaced by one holding every node: the run reports and restarts nothing, the record heals (failed before: every run failed, "lock unreadable", for good)', async () => {
+    h = await faultHarness(aSnapshot([aDeployment('orders', { replicas: 3, pods: 3, node: 'node-a' })]));
+    h.sim.world.create('leases', 'snatguard', {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: {
+        name: 'snatguard',
+        namespace: 'snatguard',
+        annotations: { [SETTLE_ANNOTATION]: '{"node-a": 5}' },
+      },
+      spec: {},
+    });
+    const first = await h.run(restartFlags);
+    expect(first.status).not.toBe('failed');
+    expect(first.nodes.find((n) => n.name === 'node-a')?.podsInspected).toBeGreaterThan(0);
+    expect(first.errors).toContainEqual({
+      stage: 'lock',
+      target: 'lease/snatguard/snatguard',
+      message: expect.stringMatching(
+        /^annotation snatguard.io\/settle: entry "node-a" is malformed: replaced/,
+      ),
+    });
+    expect(first.actions[0]).toMatchObject({ status: 'skipped', skipReason: 'SETTLING' });
+    expect(first.actions[0]?.reason).toMatch(/unknown: the settle record was unreadable/);
+    // The next run reads a clean record (no error), still held for the settle time; with 0 it acts.
+    const second = await h.run(restartFlags);
+    expect(second.errors.filter((e) => e.stage === 'lock')).toEqual([]);
+    expect(second.actions[0]?.skipReason).toBe('SETTLING');
+    const third = await h.run({ ...restartFlags, rails: { maxRestartsPerRun: 1, settleMinutes: 0 } });
+    expect(applied([third])).toEqual(['shop/Deployment/orders']);
+    expect(templateChanges(h, 'orders')).toBe(1);
   });
 });

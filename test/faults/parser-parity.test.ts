@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parseProcNetTcp } from '../../src/sockets/parse.js';
 import { renderProcNetTcp } from '../../src/sockets/render.js';
 import { createSummarizer, summarize } from '../../src/sockets/summary.js';
+import { fuzzRuns } from './fuzz.js';
 
 const realLines = (
   renderProcNetTcp(
@@ -60,7 +61,7 @@ const text = fc
   .array(fc.oneof(fc.constantFrom(...realLines), mutate, fc.string({ maxLength: 40 })), { maxLength: 30 })
   .map((ls) => ls.join('\n'));
 
-describe('summarizer and full parser agree (fast-check, 400 inputs)', () => {
+describe(`summarizer and full parser agree (fast-check, ${fuzzRuns(400)} inputs)`, () => {
   it('same parsed and malformed counts on the whole input', () => {
     fc.assert(
       fc.property(text, (input) => {
@@ -71,7 +72,7 @@ describe('summarizer and full parser agree (fast-check, 400 inputs)', () => {
           malformed: full.malformed,
         });
       }),
-      { numRuns: 400 },
+      { numRuns: fuzzRuns(400) },
     );
   });
 
@@ -99,7 +100,7 @@ describe('summarizer and full parser agree (fast-check, 400 inputs)', () => {
     expect(summarize(counterexample)).toMatchObject({ lines: 2, parsed: 1, malformed: 1 });
   });
 
-  it('any chunking counts the same as the full parser (fast-check, 300 inputs × split points)', () => {
+  it(`any chunking counts the same as the full parser (fast-check, ${fuzzRuns(300)} inputs × split points)`, () => {
     fc.assert(
       fc.property(text, fc.array(fc.nat(), { maxLength: 4 }), (input, cuts) => {
         const full = parseProcNetTcp(input);
@@ -118,7 +119,7 @@ describe('summarizer and full parser agree (fast-check, 400 inputs)', () => {
           malformed: full.malformed,
         });
       }),
-      { numRuns: 300 },
+      { numRuns: fuzzRuns(300) },
     );
   });
 });

@@ -14,6 +14,8 @@ export type Fault =
   | { kind: 'hang' }
   | { kind: 'reset' }
   | { kind: 'delay'; ms: number }
+  /** Forwards once `until` settles (a test opens it when the other side of a race has happened). */
+  | { kind: 'hold'; until: Promise<unknown> }
   /** Forwards, then runs `then` once the answer is sent (e.g. delete a pod between list and exec). */
   | { kind: 'after'; run: () => void }
   /** exec upgrades: forwards the first `bytes` bytes of the server's stream, then closes it. */
@@ -153,6 +155,7 @@ export async function startFaultProxy(sim: RunningSim): Promise<FaultProxy> {
     const f = rule.fault;
     if (f.kind === 'hang') return; // never answers; closed with the proxy
     if (f.kind === 'delay') return void setTimeout(() => forward(req, res), f.ms);
+    if (f.kind === 'hold') return void f.until.finally(() => forward(req, res));
     if (f.kind === 'after') {
       res.on('finish', f.run);
       return forward(req, res);
@@ -178,6 +181,7 @@ export async function startFaultProxy(sim: RunningSim): Promise<FaultProxy> {
     const f = rule?.fault;
     if (f?.kind === 'hang') return;
     if (f?.kind === 'reset' || f?.kind === 'status') return void socket.destroy();
+    if (f?.kind === 'hold') return void f.until.finally(() => pipeUpgrade(req, socket, head, f));
     const delay = f?.kind === 'delay' ? f.ms : 0;
     setTimeout(() => pipeUpgrade(req, socket, head, f), delay);
   });
@@ -228,4 +232,18 @@ export async function startFaultProxy(sim: RunningSim): Promise<FaultProxy> {
       await new Promise<void>((ok) => server.close(() => ok()));
     },
   };
+}
+
+/** A promise a test opens by hand: the `until` of a hold fault. */
+export function gate(): { until: Promise<void>; open(): void } {
+  let open = (): void => {};
+  const until = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { until, open };
+}
+
+/** Resolves once `cond()` holds, polling every 10 ms (a state to wait for, not a time). */
+export async function until(cond: () => boolean): Promise<void> {
+  while (!cond()) await new Promise((r) => setTimeout(r, 10));
 }

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { renderReport } from '../../src/hosts/cli/output.js';
 import { stripTerminal } from '../../src/terminal.js';
 import { firstIncident } from '../notify/builders.js';
+import { fuzzRuns } from './fuzz.js';
 
 const hostileTexts = {
   hyperlink: 'see \x1b]8;;https://evil.example/\x1b\\here\x1b]8;;\x1b\\ now',
@@ -32,7 +33,7 @@ describe('stripTerminal', () => {
     );
   });
 
-  it('no input leaves a control character (fast-check, 500 cases)', () => {
+  it(`no input leaves a control character (fast-check, ${fuzzRuns(500)} cases)`, () => {
     const pieces = fc.oneof(
       fc.string({ unit: 'binary' }),
       fc.constantFrom(
@@ -55,7 +56,7 @@ describe('stripTerminal', () => {
         const out = stripTerminal(parts.join(''));
         return !CONTROL.test(out);
       }),
-      { numRuns: 500 },
+      { numRuns: fuzzRuns(500) },
     );
   });
 });

@@ -245,6 +245,30 @@ describe('dedup of runs that could not look', () => {
     expect(partial!.state).toEqual(first!.state);
   });
 
+  it('a node whose pods could not be read is not declared recovered (failed before: provider none saw no evidence there and said "Recovered")', () => {
+    const unread: RunReport = {
+      ...recovered(),
+      provider: 'none',
+      status: 'partial',
+      statusReason: '2 pods could not be read',
+      nodes: recovered().nodes.map((n) =>
+        n.name === incidentNode ? { ...n, signals: [], podsInspected: 1, podsFailed: 2 } : n,
+      ),
+      errors: [
+        { stage: 'inspect', target: 'prod/orders-api-7d4b9c-x2k4q', message: 'exec: kubelet unreachable' },
+      ],
+    };
+    const [first, partial, seen] = runs([
+      { report: firstIncident(), minute: 0 },
+      { report: unread, minute: 5 },
+      { report: { ...recovered(), status: 'complete' }, minute: 10 },
+    ]);
+    expect(partial!.notice?.recovered ?? []).toEqual([]);
+    for (const key of Object.keys(first!.state)) expect(partial!.state[key]).toEqual(first!.state[key]);
+    // Read in full again: now it may recover.
+    expect(seen!.notice!.recovered.map((r) => r.node)).toEqual([incidentNode]);
+  });
+
   it('a run cut by the deadline resolves nothing', () => {
     const [first, cut] = runs([
       { report: firstIncident(), minute: 0 },

@@ -27,6 +27,9 @@ const list = (xs: string[]) => (xs.length ? xs.join(', ') : '(none)');
 /** One readable line per difference; empty when the report meets every expectation. */
 export function checkExpectations(report: RunReport, expect: Expectations): string[] {
   const diffs: string[] = [];
+  // A run that could not look meets no expectation, not even "do not restart X".
+  if (report.status === 'failed')
+    diffs.push(`status: the run failed, nothing was checked (${report.statusReason ?? 'unknown reason'})`);
   if (expect.hotNodes) {
     const hot = report.nodes.filter((n) => n.hot).map((n) => n.name);
     if (!sameSet(hot, expect.hotNodes))

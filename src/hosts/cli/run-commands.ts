@@ -86,6 +86,12 @@ export async function replayAction(
   const log = createLogger({ level: process.env.SNATGUARD_LOG_LEVEL ?? 'warn' });
   let sim: SimThread | undefined;
   try {
+    // One exposition holds one run's gauges: a timeline's many runs have no OpenMetrics form here.
+    // (No simulator thread was started: a timeline starts its own.)
+    if (flags.timeline && flags.output === 'openmetrics')
+      throw new ValidationError('replay options', [
+        '--output openmetrics prints one run: not with --timeline (use -o json for every frame)',
+      ]);
     // The snapshot's problems come first (exit 2), then the config's.
     sim = await starting;
     const snapshot = sim ? sim.snapshot : await loadSnapshot(file);

@@ -182,4 +182,15 @@ describe('snatguard replay -o openmetrics', () => {
     expect(at('snatguard_node_snat_ports_used', { node: cool })).toBe(23);
     expect(f.get('snatguard_run_status')?.samples.every((s) => s.labels.cluster === 'aks-shop')).toBe(true);
   }, 60_000);
+
+  it('with --timeline: refused, exit 2 (a timeline is many runs; was: human text under -o openmetrics)', async () => {
+    const r = await runCli(
+      bundle,
+      ['replay', examplePath('aks-mongo-leak.yaml'), '--timeline', '--output', 'openmetrics'],
+      {},
+    );
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/--output openmetrics prints one run: not with --timeline/);
+  }, 60_000);
 });

@@ -1,6 +1,7 @@
 // The human outputs lead with the run's status; "every node is within its limits" only for a complete run
 // that found nothing; colour never breaks alignment. Each case failed on the code before issue 12.
 import { describe, expect, it } from 'vitest';
+import { checkExpectations } from '../../../src/hosts/cli/check.js';
 import { renderReport, styleFor, table } from '../../../src/hosts/cli/output.js';
 import type { RunReport } from '../../../src/model.js';
 import { firstIncident, recovered } from '../../notify/builders.js';
@@ -90,5 +91,14 @@ describe('human output of a run', () => {
     const lines = strip(table(rows, colour)).split('\n');
     const column = (l: string) => l.search(/WHY|why-/);
     expect(new Set(lines.map(column)).size).toBe(1);
+  });
+});
+
+describe('replay --check of a run that could not look', () => {
+  it('is a mismatch, even against an expect block a blind run would meet (was: "meets every expectation")', () => {
+    expect(checkExpectations(failed(), { notRestart: ['shop/Deployment/orders-api'] })).toEqual([
+      'status: the run failed, nothing was checked (cluster unreachable: connect ECONNREFUSED 127.0.0.1:6443)',
+    ]);
+    expect(checkExpectations(recovered(), { notRestart: ['shop/Deployment/orders-api'] })).toEqual([]);
   });
 });
