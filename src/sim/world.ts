@@ -1002,6 +1002,7 @@ export class World implements SimWorld {
       { type: 'ContainersReady', status: 'True' },
       { type: 'PodScheduled', status: 'True' },
     ].map((c) => ({ ...c, lastProbeTime: null, lastTransitionTime: started }));
+    rt.imageDigest ??= createHash('sha256').update(rt.name).digest('hex');
     const created = this.create(
       'pods',
       rt.namespace,
@@ -1042,7 +1043,7 @@ export class World implements SimWorld {
             {
               name: rt.container,
               image: `registry.example.com/${rt.namespace}/${rt.name}:1.0.0`,
-              imageID: `registry.example.com/${rt.namespace}/${rt.name}@sha256:${(rt.imageDigest ??= createHash('sha256').update(rt.name).digest('hex'))}`,
+              imageID: `registry.example.com/${rt.namespace}/${rt.name}@sha256:${rt.imageDigest}`,
               containerID: `containerd://${createHash('sha256').update(`${rt.namespace}/${name}`).digest('hex')}`,
               ready: true,
               started: true,
