@@ -106,6 +106,8 @@ export interface Lock {
   renew(signal?: AbortSignal, settle?: SettleRecord): Promise<boolean>;
   /** Node → the latest restart decided on it, as read at acquire (and written since). */
   settled(): SettleRecord;
+  /** Why the settle record read at acquire was unusable (it was replaced by one holding every node). */
+  settleProblem?(): string | undefined;
   release(signal?: AbortSignal): Promise<void>;
 }
 

@@ -104,6 +104,9 @@ export async function runScan(config: Config, deps: RunDeps, signal: AbortSignal
   let lockError: unknown;
   try {
     locked = await deps.lock.acquire(holder, ttlMs, signal);
+    const settleProblem = locked ? deps.lock.settleProblem?.() : undefined;
+    if (settleProblem)
+      errors.push({ stage: 'lock', target: `lease/${config.namespace}/snatguard`, message: settleProblem });
   } catch (e) {
     lockError = e;
     errors.push({ stage: 'lock', target: `lease/${config.namespace}/snatguard`, message: messageOf(e) });

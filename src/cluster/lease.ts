@@ -49,6 +49,14 @@ export function parseSettle(text: string | undefined): SettleRecord {
   return out;
 }
 
+/**
+ * The settle record's entry for every node: written in place of a record that could not be read (hand
+ * edited, truncated), so the runs that follow hold every node for rails.settleMinutes (what was restarted
+ * recently is unknown), and then the record heals itself (pruned like any entry). No node is named `*`.
+ */
+export const EVERY_NODE = '*';
+export const UNREADABLE_SETTLE_WORKLOAD = '(unknown: the settle record was unreadable)';
+
 export const LEASE_NAME = 'snatguard';
 
 /** client-node 1.4 reads MicroTime back as a string; accepts either. */
@@ -98,6 +106,7 @@ export function leaseLock(
   /** The Lease as last written or read by this holder: its resourceVersion is the next write's precondition. */
   let mine: V1Lease | undefined;
   let settle: SettleRecord = {};
+  let settleProblem: string | undefined;
 
   const read = async (signal?: AbortSignal): Promise<V1Lease | undefined> => {
     try {
@@ -156,17 +165,36 @@ export function leaseLock(
         heldBy = holder;
         mine = created;
         settle = {};
+        settleProblem = undefined;
         return true;
       }
 
       const live = liveHolder(current, at.getTime());
       if (live !== undefined && live !== holder) return false;
-      // Read before taking the lock: a malformed record fails here, before any action (fail closed).
-      const record = parseSettle(current.metadata?.annotations?.[SETTLE_ANNOTATION]);
+      // A record that cannot be read is replaced, in the same write that takes the lock, by one that holds
+      // every node for the settle time (fail closed on the rail, without blocking every run for good).
+      let record: SettleRecord;
+      let problem: string | undefined;
+      try {
+        record = parseSettle(current.metadata?.annotations?.[SETTLE_ANNOTATION]);
+      } catch (e) {
+        problem =
+          `${e instanceof Error ? e.message : String(e)}: replaced by an entry that holds every node ` +
+          'for rails.settleMinutes (SETTLING); restarts resume after that';
+        record = {
+          [EVERY_NODE]: {
+            at: at.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+            workload: UNREADABLE_SETTLE_WORKLOAD,
+            // Not this run's id: the SETTLING rail holds this run too.
+            runId: 'settle-record-replaced',
+          },
+        };
+      }
       const previous = current.spec?.holderIdentity;
       const takeover = previous !== holder;
+      const base = problem === undefined ? current : withSettle(current, record);
       const body: V1Lease = {
-        ...current,
+        ...base,
         spec: {
           ...current.spec,
           holderIdentity: holder,
@@ -185,6 +213,7 @@ export function leaseLock(
       }
       heldBy = holder;
       settle = record;
+      settleProblem = problem;
       return true;
     },
 
@@ -213,6 +242,7 @@ export function leaseLock(
     },
 
     settled: () => ({ ...settle }),
+    settleProblem: () => settleProblem,
 
     async release(signal) {
       const holder = heldBy;

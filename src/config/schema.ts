@@ -114,7 +114,7 @@ export const configSchema = z
           .gt(0)
           .default(20)
           .describe(
-            'Each Kubernetes API call (node and pod lists, Lease, workload reads, restart patch, state) gives up after this long; exec has exec.timeoutSeconds.',
+            'Each Kubernetes API call (node and pod lists, probe pod lists, Lease, workload reads, restart patch, state) gives up after this long, and at the run deadline if sooner; exec has exec.timeoutSeconds.',
           ),
       })
       .prefault({})
@@ -369,7 +369,9 @@ export const configSchema = z
           .int()
           .min(1)
           .default(600)
-          .describe('Lease duration: a holder silent for longer is taken over.'),
+          .describe(
+            'Longest Lease duration (with deadlineSeconds: at most the deadline + 15 s wrap-up); renewed every third of it while the run lives; a holder silent for longer is taken over.',
+          ),
       })
       .prefault({}),
     log: z

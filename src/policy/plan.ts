@@ -216,7 +216,9 @@ export const liveRails: readonly LiveRail[] = [
       const minutes = policy.rails.settleMinutes ?? 0;
       if (history === undefined || minutes <= 0) return null;
       for (const node of new Set(candidate.entries.map((e) => e.node))) {
-        const entry = Object.hasOwn(history.settled, node) ? history.settled[node] : undefined;
+        // `*`: every node (the record was unreadable and replaced; see cluster/lease.ts EVERY_NODE).
+        const key = Object.hasOwn(history.settled, node) ? node : '*';
+        const entry = Object.hasOwn(history.settled, key) ? history.settled[key] : undefined;
         if (entry === undefined || entry.runId === history.runId || entry.workload === candidate.workload)
           continue;
         const at = Date.parse(entry.at);

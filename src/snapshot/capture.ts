@@ -1,6 +1,7 @@
 // What `snatguard snapshot` read from a cluster → a snatguard.io/v1 snapshot document (docs/SNAPSHOT.md,
 // "Captured snapshots"). Pure: the reads happen in read.ts; this only shapes them, so that replaying the
 // document serves what the cluster served (the round-trip tests hold it to that).
+import type { ConntrackFlow } from '../analysis/conntrack-table.js';
 import { matchNode } from '../analysis/hot-nodes.js';
 import type {
   CloudFacts,
@@ -385,25 +386,28 @@ function docWorkloads(input: CaptureInput, missing: string[]): DocWorkload[] {
         .filter(([k]) => keptAnnotation(k))
         .sort(([a], [b]) => byText(a, b)),
     );
-    const w: DocWorkload = {
-      kind: g.ref.kind as DocWorkload['kind'],
-      namespace: g.ref.namespace,
-      name: g.ref.name,
-      labels: sorted(labels),
-      annotations,
-      pods,
-    };
+    const st: NonNullable<DocWorkload['status']> = {};
     if (live) {
-      w.replicas = live.replicas;
-      if (live.strategy === 'Recreate' && g.ref.kind === 'Deployment') w.strategy = 'Recreate';
-      const st: NonNullable<DocWorkload['status']> = {};
       if (live.unavailableReplicas > 0)
         st.unavailableReplicas = Math.min(live.unavailableReplicas, live.replicas);
       if (live.updatedReplicas !== live.replicas) st.updatedReplicas = live.updatedReplicas;
       if (live.paused) st.paused = true;
-      if (Object.keys(st).length > 0) w.status = st;
-    } else if (g.ref.kind === 'Pod') w.replicas = 1;
-    out.push(w);
+    }
+    const replicas = live ? live.replicas : g.ref.kind === 'Pod' ? 1 : undefined;
+    // In the order the format documents them.
+    out.push({
+      kind: g.ref.kind as DocWorkload['kind'],
+      namespace: g.ref.namespace,
+      name: g.ref.name,
+      ...(replicas !== undefined ? { replicas } : {}),
+      ...(live?.strategy === 'Recreate' && g.ref.kind === 'Deployment'
+        ? { strategy: 'Recreate' as const }
+        : {}),
+      labels: sorted(labels),
+      annotations,
+      ...(Object.keys(st).length > 0 ? { status: st } : {}),
+      pods,
+    });
   }
   return out;
 }
@@ -437,8 +441,9 @@ export function aggregate(entries: readonly SocketEntry[], ownAddress: string | 
     const address = e.localAddress.startsWith('::ffff:') ? e.localAddress.slice(7) : e.localAddress;
     return formatEndpoint(address, e.localPort);
   };
-  const listening = new Set<string>();
-  for (const e of entries) if (e.state === 'LISTEN') listening.add(`${e.table}/${e.localPort}`);
+  // As the summarizer decides it: a port listened on in either table makes its sockets inbound.
+  const listening = new Set<number>();
+  for (const e of entries) if (e.state === 'LISTEN') listening.add(e.localPort);
   const counts = new Map<string, { socket: DocSocket; count: number }>();
   const add = (key: string, socket: DocSocket): void => {
     const c = counts.get(key);
@@ -451,7 +456,7 @@ export function aggregate(entries: readonly SocketEntry[], ownAddress: string | 
     if (e.state === 'LISTEN') {
       const local = localOf(e);
       add(`L ${local} ${family}`, { local, state: 'LISTEN', ...fam });
-    } else if (listening.has(`${e.table}/${e.localPort}`)) {
+    } else if (listening.has(e.localPort)) {
       const local = localOf(e);
       add(`I ${local} ${e.remoteAddress} ${e.state} ${family}`, {
         remote: e.remoteAddress,
@@ -462,7 +467,10 @@ export function aggregate(entries: readonly SocketEntry[], ownAddress: string | 
     } else {
       const remote = formatEndpoint(e.remoteAddress, e.remotePort);
       const address = e.localAddress.startsWith('::ffff:') ? e.localAddress.slice(7) : e.localAddress;
-      if (ownAddress !== undefined && address !== ownAddress) {
+      // The format gives a pod one (IPv4) address; its own IPv6 address (any but loopback and link-local)
+      // is the one the simulator derives for it, so only a foreign local address is written out.
+      const ownV6 = e.family === 'ipv6' && !/^(::1$|fe80:)/i.test(address);
+      if (ownAddress !== undefined && address !== ownAddress && !ownV6) {
         const local = localOf(e);
         add(`O ${local} ${remote} ${e.state} ${family}`, { remote, local, state: e.state, ...fam });
       } else add(`O ${remote} ${e.state} ${family}`, { remote, state: e.state, ...fam });
@@ -473,5 +481,41 @@ export function aggregate(entries: readonly SocketEntry[], ownAddress: string | 
       (a, b) =>
         (a.socket.state === 'LISTEN' ? 0 : 1) - (b.socket.state === 'LISTEN' ? 0 : 1) || b.count - a.count,
     )
+    .map(({ socket, count }) => (count === 1 ? socket : { ...socket, count }));
+}
+
+/** conntrack's TCP states → the socket state the format names (the kernel shows both FIN_WAITs as FIN_WAIT). */
+const FLOW_STATE: Record<string, TcpState> = {
+  ESTABLISHED: 'ESTABLISHED',
+  SYN_SENT: 'SYN_SENT',
+  SYN_RECV: 'SYN_RECV',
+  FIN_WAIT: 'FIN_WAIT1',
+  TIME_WAIT: 'TIME_WAIT',
+  CLOSE_WAIT: 'CLOSE_WAIT',
+  LAST_ACK: 'LAST_ACK',
+  CLOSE: 'CLOSING',
+};
+
+/**
+ * A pod exec could not read (no `cat`): its outbound TCP flows in the node's conntrack table (original
+ * source = one of its addresses), as sockets per destination / state / family. What the table holds
+ * is what the `conntrack` attribution method counts for that pod, so replay counts the same.
+ */
+export function socketsFromFlows(flows: readonly ConntrackFlow[], podIps: readonly string[]): DocSocket[] {
+  const mine = new Set(podIps);
+  const counts = new Map<string, { socket: DocSocket; count: number }>();
+  for (const f of flows) {
+    if (f.protocol !== 'tcp' || !mine.has(f.original.src) || f.original.dport === undefined) continue;
+    const state = FLOW_STATE[f.state ?? ''];
+    if (state === undefined) continue;
+    const remote = formatEndpoint(f.original.dst, f.original.dport);
+    const family = f.family === 'ipv6' ? { family: 'ipv6' as const } : {};
+    const key = `${remote} ${state} ${f.family}`;
+    const c = counts.get(key);
+    if (c) c.count++;
+    else counts.set(key, { socket: { remote, state, ...family }, count: 1 });
+  }
+  return [...counts.values()]
+    .sort((a, b) => b.count - a.count)
     .map(({ socket, count }) => (count === 1 ? socket : { ...socket, count }));
 }

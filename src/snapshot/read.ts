@@ -18,7 +18,13 @@ import type {
 } from '../model.js';
 import type { RunDeps } from '../run.js';
 import { parseProcNetTcp } from '../sockets/parse.js';
-import type { CapturedNode, CapturedPod, CaptureInput, ExecOutcome } from './capture.js';
+import {
+  type CapturedNode,
+  type CapturedPod,
+  type CaptureInput,
+  type ExecOutcome,
+  socketsFromFlows,
+} from './capture.js';
 
 /** `--nodes`: every node, the hot ones (by the cloud's figures), or these names. */
 export type NodeSelection = { kind: 'all' } | { kind: 'hot' } | { kind: 'names'; names: string[] };
@@ -110,14 +116,20 @@ export async function readCluster(
       ]);
       read.pods = captured;
       if (conntrack) read.conntrack = conntrack;
+      await readUnreadOnNode(node.name, captured, pods, deps, signal, missing);
       // The node's own namespace: what the first hostNetwork pod that answered saw.
       const host = captured.find((c) => c.pod.hostNetwork && c.sockets);
       if (host?.sockets) read.hostSockets = host.sockets;
       else if (pods.some((p) => p.hostNetwork))
         missing.push(`node/${node.name}: host sockets not read (no hostNetwork pod answered exec)`);
       for (const c of captured) {
-        if (c.exec !== 'ok' && !c.pod.hostNetwork)
-          missing.push(`${c.pod.namespace}/${c.pod.name}: sockets not read (exec: ${c.exec})`);
+        if (c.exec === 'ok' || c.pod.hostNetwork) continue;
+        const how = c.sockets
+          ? 'read on its node through snatguard-node-sockets'
+          : c.flowSockets
+            ? "its SNAT flows taken from the node's conntrack table"
+            : 'not read';
+        missing.push(`${c.pod.namespace}/${c.pod.name}: exec ${c.exec}; sockets ${how}`);
       }
     }),
   );
@@ -186,6 +198,8 @@ function chooseNodes(
 ): NodeInfo[] {
   if (selection.kind === 'all') return [...nodes];
   if (selection.kind === 'hot') {
+    // No cloud figures (provider none, or every source failed): no way to tell hot nodes, so all are read.
+    if (pressure.length === 0) return [...nodes];
     const hot = new Set(findHotNodes(pressure, nodes, config.thresholds).hot.map((h) => h.name));
     return nodes.filter((n) => hot.has(n.name));
   }
@@ -193,6 +207,54 @@ function chooseNodes(
   for (const name of selection.names)
     if (!known.has(name) && nodes.length > 0) missing.push(`node/${name}: no such node`);
   return nodes.filter((n) => selection.names.includes(n.name));
+}
+
+/**
+ * Pods exec could not read: through snatguard-node-sockets when the config enables it (the whole socket
+ * table), else their flows in the node's conntrack table (what the run's `conntrack` method counts).
+ */
+async function readUnreadOnNode(
+  node: string,
+  captured: CapturedPod[],
+  pods: PodInfo[],
+  deps: CaptureDeps,
+  signal: AbortSignal,
+  missing: string[],
+): Promise<void> {
+  let unread = captured.filter((c) => !c.pod.hostNetwork && !c.sockets);
+  if (unread.length === 0) return;
+  if (deps.probe.podSockets) {
+    try {
+      const read = await deps.probe.podSockets(
+        node,
+        unread.filter((c) => c.exec === 'no-cat').map((c) => c.pod),
+        pods,
+        signal,
+      );
+      for (const c of unread) {
+        const r = read.get(`${c.pod.namespace}/${c.pod.name}`);
+        if (r && 'text' in r) c.sockets = parseProcNetTcp(r.text).entries;
+      }
+    } catch (e) {
+      deps.log.info({ node, err: messageOf(e) }, 'pod sockets not read on the node');
+    }
+    unread = unread.filter((c) => !c.sockets);
+    if (unread.length === 0) return;
+  }
+  if (!deps.probe.flows) return;
+  try {
+    const table = await deps.probe.flows(node, signal, pods);
+    if (table.truncated) {
+      missing.push(`node/${node}: conntrack table truncated; pods without exec recorded without sockets`);
+      return;
+    }
+    for (const c of unread) {
+      const ips = c.pod.ips ?? (c.pod.ip ? [c.pod.ip] : []);
+      c.flowSockets = socketsFromFlows(table.flows, ips);
+    }
+  } catch (e) {
+    missing.push(`node/${node}: conntrack table not read: ${messageOf(e)}`);
+  }
 }
 
 /** One pod's socket tables, trying its other containers when one has no `cat` (as inspect does). */

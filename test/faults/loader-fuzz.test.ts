@@ -195,7 +195,7 @@ describe('snapshot loader under fuzz', () => {
     );
   });
 
-  it(`an example with one value changed anywhere: a Snapshot or a ValidationError (fast-check, ${fuzzRuns(300)} cases)`, () => {
+  it(`an example with one value changed anywhere: a Snapshot or a ValidationError (fast-check, ${fuzzRuns(100)} cases)`, () => {
     const cases = fc
       .constantFrom(...examples)
       .chain((doc) => fc.tuple(fc.constant(doc), fc.constantFrom(...pathsOf(doc)), edit));
@@ -203,7 +203,7 @@ describe('snapshot loader under fuzz', () => {
       fc.property(cases, ([doc, path, e]) =>
         loadsOrNamesProblems(() => parseSnapshot(stringify(edited(doc, path, e)), 'fuzz.yaml')),
       ),
-      { numRuns: fuzzRuns(300) },
+      { numRuns: fuzzRuns(100) },
     );
   });
 });

@@ -169,3 +169,38 @@ describe('Lease release', () => {
     expect(await leaseLock(kc, 'snatguard', () => new Date()).acquire('run-2', 60_000)).toBe(true);
   });
 });
+
+describe('an unreadable settle record', () => {
+  it('is replaced by one holding every node: the run reports and restarts nothing, the record heals (failed before: every run failed, "lock unreadable", for good)', async () => {
+    h = await faultHarness(aSnapshot([aDeployment('orders', { replicas: 3, pods: 3, node: 'node-a' })]));
+    h.sim.world.create('leases', 'snatguard', {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: {
+        name: 'snatguard',
+        namespace: 'snatguard',
+        annotations: { [SETTLE_ANNOTATION]: '{"node-a": 5}' },
+      },
+      spec: {},
+    });
+    const first = await h.run(restartFlags);
+    expect(first.status).not.toBe('failed');
+    expect(first.nodes.find((n) => n.name === 'node-a')?.podsInspected).toBeGreaterThan(0);
+    expect(first.errors).toContainEqual({
+      stage: 'lock',
+      target: 'lease/snatguard/snatguard',
+      message: expect.stringMatching(
+        /^annotation snatguard.io\/settle: entry "node-a" is malformed: replaced/,
+      ),
+    });
+    expect(first.actions[0]).toMatchObject({ status: 'skipped', skipReason: 'SETTLING' });
+    expect(first.actions[0]?.reason).toMatch(/unknown: the settle record was unreadable/);
+    // The next run reads a clean record (no error), still held for the settle time; with 0 it acts.
+    const second = await h.run(restartFlags);
+    expect(second.errors.filter((e) => e.stage === 'lock')).toEqual([]);
+    expect(second.actions[0]?.skipReason).toBe('SETTLING');
+    const third = await h.run({ ...restartFlags, rails: { maxRestartsPerRun: 1, settleMinutes: 0 } });
+    expect(applied([third])).toEqual(['shop/Deployment/orders']);
+    expect(templateChanges(h, 'orders')).toBe(1);
+  });
+});

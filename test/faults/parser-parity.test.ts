@@ -100,7 +100,7 @@ describe(`summarizer and full parser agree (fast-check, ${fuzzRuns(400)} inputs)
     expect(summarize(counterexample)).toMatchObject({ lines: 2, parsed: 1, malformed: 1 });
   });
 
-  it('any chunking counts the same as the full parser (fast-check, 300 inputs × split points)', () => {
+  it(`any chunking counts the same as the full parser (fast-check, ${fuzzRuns(300)} inputs × split points)`, () => {
     fc.assert(
       fc.property(text, fc.array(fc.nat(), { maxLength: 4 }), (input, cuts) => {
         const full = parseProcNetTcp(input);
@@ -119,7 +119,7 @@ describe(`summarizer and full parser agree (fast-check, ${fuzzRuns(400)} inputs)
           malformed: full.malformed,
         });
       }),
-      { numRuns: 300 },
+      { numRuns: fuzzRuns(300) },
     );
   });
 });

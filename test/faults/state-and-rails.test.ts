@@ -2,6 +2,7 @@
 // uses the ConfigMap's resourceVersion (a concurrent save is merged, not overwritten).
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parseSettle } from '../../src/cluster/lease.js';
 import { configMapState, STATE_KEY } from '../../src/cluster/state.js';
 import { emptyState } from '../../src/model.js';
 import { aDeployment, aSnapshot } from '../e2e/harness.js';
@@ -54,5 +55,17 @@ describe('state save with the resourceVersion of the load (failed before: last w
     expect(
       h.proxy.seen.filter((l) => l.startsWith('PUT /api/v1/namespaces/snatguard/configmaps')),
     ).toHaveLength(3);
+  });
+});
+
+describe('the settle record as read from the Lease', () => {
+  it('a node named __proto__ is a plain key; a malformed entry is an error naming it', () => {
+    const entry = { at: '2026-11-23T22:00:00Z', workload: 'shop/Deployment/orders', runId: 'r1' };
+    const record = parseSettle(`{"__proto__": ${JSON.stringify(entry)}, "node-a": ${JSON.stringify(entry)}}`);
+    expect(Object.keys(record).sort()).toEqual(['__proto__', 'node-a']);
+    expect(Object.getPrototypeOf(record)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(record, '__proto__')?.value).toEqual(entry);
+    expect(() => parseSettle('{"node-a": {"at": "yesterday"}}')).toThrow(/entry "node-a" is malformed/);
+    expect(() => parseSettle('[]')).toThrow(/not a JSON object/);
   });
 });

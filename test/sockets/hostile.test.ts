@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createClassifier } from '../../src/sockets/address.js';
 import { createSummarizer, summarizeStream } from '../../src/sockets/summary.js';
+import { fuzzRuns } from '../faults/fuzz.js';
 
 const classifier = createClassifier();
 
@@ -82,7 +83,7 @@ describe('destination table under chosen peers (issue 16 item 1)', () => {
     expect(s.probes).toBeLessThan(20_000 * 8);
   });
 
-  it('stays linear for any peer set (fast-check, bounded)', () => {
+  it(`stays linear for any peer set (fast-check, ${fuzzRuns(40)} sets of up to 3,000 peers)`, () => {
     fc.assert(
       fc.property(
         fc.array(fc.tuple(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 1, max: 65535 })), {
@@ -97,7 +98,7 @@ describe('destination table under chosen peers (issue 16 item 1)', () => {
           expect(s.probes).toBeLessThanOrEqual(peers.length * 16);
         },
       ),
-      { numRuns: 40 },
+      { numRuns: fuzzRuns(40) },
     );
   });
 

@@ -10,7 +10,7 @@ import { packageRoot } from '../../../src/paths.js';
 import { parseSnapshot, type Snapshot } from '../../../src/sim/snapshot.js';
 import { bundleCli } from '../../cli-bundle.js';
 import { example } from '../../e2e/harness.js';
-import { captureThroughSimEnv, decisions, replay } from './snapshot-helpers.js';
+import { captureThroughSimEnv, captureWorld, decisions, replay } from './snapshot-helpers.js';
 
 let bundle: string;
 let home: string;
@@ -43,6 +43,7 @@ describe('snatguard snapshot: round trip of every example', () => {
       expect(captured.stderr).not.toMatch(/"level":50/);
       expect(captured.code).toBe(0);
       expect(captured.writes).toEqual([]);
+      expect(captured.leaked).toEqual([]);
       const snapshot = parseSnapshot(captured.text, `capture of ${file}`);
       // Everything was readable in the simulator: nothing is marked missing.
       expect(snapshot.metadata.capture?.missing).toBeUndefined();
@@ -59,6 +60,39 @@ describe('snatguard snapshot: round trip of every example', () => {
         expect(restartOriginal.actions.some((a) => a.status === 'applied')).toBe(true);
         expect(decisions(restartCapture)).toEqual(decisions(restartOriginal));
       }
+    },
+    120_000,
+  );
+});
+
+// A timeline's later moments: the world with frames applied (a leak grown, nodes added by a scale-out),
+// captured and replayed once each, against one run of the simulator at that moment.
+const timelineMoments = (
+  await Promise.all(
+    examples.map(async (file) => {
+      const frames = (await example(file)).timeline ?? [];
+      const picks = frames.length === 0 ? [] : [...new Set([0, frames.length - 1])];
+      return picks.map((i) => [file, i, frames[i]!.at] as const);
+    }),
+  )
+).flat();
+
+describe('snatguard snapshot: round trip of timeline moments', () => {
+  it('has timeline examples to cover', () => {
+    expect(timelineMoments.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it.each(timelineMoments)(
+    '%s at frame %i (%s): the capture decides what the simulator at that moment decides',
+    async (file, index) => {
+      const original = await example(file);
+      const frames = original.timeline!.slice(0, index + 1);
+      const { text, code, writes, report } = await captureWorld(bundle, home, original, frames);
+      expect(code).toBe(0);
+      expect(writes).toEqual([]);
+      const snapshot = parseSnapshot(text, `capture of ${file} at frame ${index}`);
+      expect(snapshot.timeline).toBeUndefined();
+      expect(decisions(await replay(snapshot))).toEqual(decisions(report));
     },
     120_000,
   );
