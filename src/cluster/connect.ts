@@ -38,7 +38,14 @@ export interface ConnectDeps {
   armEndpoint?: string;
   awsEndpoint?: string;
   ca?: string;
+  /** The run's deadline: connecting (ARM, EKS, credentials) ends there too. */
+  signal?: AbortSignal;
+  /** How long connecting may take in all (default 60 s, like a cloud read's cap). */
+  timeoutMs?: number;
 }
+
+/** Default bound on connecting to an AKS or EKS cluster (credentials, ARM or EKS, with their retries). */
+export const CONNECT_TIMEOUT_MS = 60_000;
 
 /** The "Azure Kubernetes Service AAD Server" application: the same id in every tenant. */
 export const AKS_SERVER_APP_ID = '6dae42f8-4368-4678-94ff-3960e28e3630';
@@ -172,10 +179,41 @@ export function clusterOfKubeconfig(text: string): { server: string; caData?: st
   };
 }
 
+/**
+ * Settles no later than the deadline or `timeoutMs`, whatever ARM, EKS or a credential endpoint does (a
+ * timer held here, cleared when it settles); the SDK calls get the same signal to close their sockets.
+ */
+async function boundedConnect(
+  kind: string,
+  deps: ConnectDeps,
+  run: (signal: AbortSignal) => Promise<KubeConfig>,
+): Promise<KubeConfig> {
+  const ms = deps.timeoutMs ?? CONNECT_TIMEOUT_MS;
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(new Error(`timed out after ${ms} ms`)), ms);
+  const outer = deps.signal;
+  const onAbort = (): void => ac.abort(new Error('aborted (run deadline)'));
+  if (outer?.aborted) onAbort();
+  else outer?.addEventListener('abort', onAbort, { once: true });
+  const stopped = new Promise<never>((_, reject) => {
+    const fail = (): void =>
+      reject(new ClusterError(`cannot connect (${kind}): ${messageOf(ac.signal.reason)}`));
+    if (ac.signal.aborted) fail();
+    else ac.signal.addEventListener('abort', fail, { once: true });
+  });
+  try {
+    return await Promise.race([run(ac.signal), stopped]);
+  } finally {
+    clearTimeout(timer);
+    outer?.removeEventListener('abort', onAbort);
+  }
+}
+
 async function connectAks(
   target: Extract<ClusterTarget, { kind: 'aks' }>,
   deps: ConnectDeps,
   now: () => number,
+  signal: AbortSignal,
 ): Promise<KubeConfig> {
   const credential =
     deps.azureCredential ?? (await defaultAzureCredential(target.clientId, target.authorityHost));
@@ -189,6 +227,7 @@ async function connectAks(
   const creds = await client.managedClusters.listClusterUserCredentials(
     target.resourceGroup,
     target.clusterName,
+    { abortSignal: signal },
   );
   const first = creds.kubeconfigs?.[0]?.value;
   if (!first)
@@ -206,6 +245,7 @@ async function connectEks(
   target: Extract<ClusterTarget, { kind: 'eks' }>,
   deps: ConnectDeps,
   now: () => number,
+  signal: AbortSignal,
 ): Promise<KubeConfig> {
   const credentials = deps.awsCredentials ?? (await defaultAwsCredentials());
   const endpoint = deps.awsEndpoint ?? target.endpoint;
@@ -226,7 +266,9 @@ async function connectEks(
         }
       : {}),
   });
-  const { cluster } = await eks.send(new DescribeClusterCommand({ name: target.clusterName }));
+  const { cluster } = await eks.send(new DescribeClusterCommand({ name: target.clusterName }), {
+    abortSignal: signal,
+  });
   if (!cluster?.endpoint) throw new ClusterError(`EKS cluster ${target.clusterName} has no endpoint`);
   const kc = tokenKubeConfig(target.clusterName, cluster.endpoint, cluster.certificateAuthority?.data);
   withBearer(
@@ -274,8 +316,10 @@ export async function connect(target: ClusterTarget, deps: ConnectDeps = {}): Pr
     else if (target.kind === 'in-cluster') {
       kc = new KubeConfig();
       kc.loadFromCluster();
-    } else if (target.kind === 'aks') kc = await connectAks(target, deps, now);
-    else kc = await connectEks(target, deps, now);
+    } else
+      kc = await boundedConnect(target.kind, deps, (signal) =>
+        target.kind === 'aks' ? connectAks(target, deps, now, signal) : connectEks(target, deps, now, signal),
+      );
     deps.log?.info({ kind: target.kind, server: kc.getCurrentCluster()?.server }, 'cluster connected');
     return kc;
   } catch (e) {

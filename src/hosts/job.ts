@@ -38,9 +38,11 @@ export function deadlineSignal(
 
 export async function runJob(options: JobOptions): Promise<{ config: Config; report: RunReport }> {
   const config = await loadConfig({ env: options.env });
+  // The deadline starts before connecting: a hung ARM or EKS call is cut there, and the failure reported.
+  const signal = deadlineSignal(options.remainingMs?.(), options.marginMs ?? 20_000, config.deadlineSeconds);
   let kubeConfig: KubeConfig;
   try {
-    kubeConfig = options.kubeConfig ?? (await connect(clusterTarget(config), { log: options.log }));
+    kubeConfig = options.kubeConfig ?? (await connect(clusterTarget(config), { log: options.log, signal }));
   } catch (e) {
     if (e instanceof ValidationError) throw e;
     // No way into the cluster: a failed run, reported and sent to chat like any other (was: a throw, silence).
@@ -49,7 +51,6 @@ export async function runJob(options: JobOptions): Promise<{ config: Config; rep
   const deps = await compose(config, { kubeConfig, log: options.log, ...options.compose });
   const named = withContextCluster(config, kubeConfig.getCurrentCluster()?.name);
   // Notifications and the state save get their own short budget after the deadline (run.ts).
-  const signal = deadlineSignal(options.remainingMs?.(), options.marginMs ?? 20_000, config.deadlineSeconds);
   const report = await runScan(named, deps, signal);
   return { config: named, report };
 }
