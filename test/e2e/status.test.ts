@@ -77,6 +77,32 @@ describe('status end to end', () => {
     }
   });
 
+  it('every AWS source failing (CloudWatch and EC2 refuse): failed once in chat, no Recovered, then "can see again"', async () => {
+    const h = await harness(await example('eks-conntrack.yaml'));
+    try {
+      const first = await run(h);
+      expect(first.status).not.toBe('failed');
+      h.sim.world.faults.failNext.aws = { status: 403, count: 10_000 };
+      const blind = await run(h);
+      const blindAgain = await run(h);
+      delete h.sim.world.faults.failNext.aws;
+      const back = await run(h);
+
+      expect(blind.status).toBe('failed');
+      expect(blind.statusReason).toMatch(/^no pressure source answered: /);
+      expect(blind.nodes).toEqual([]);
+      expect(blindAgain.status).toBe('failed');
+      expect(back.status).not.toBe('failed');
+      const heard = slack(h);
+      const cluster = first.cluster;
+      expect(heard.filter((m) => m.includes(`snatguard could not check ${cluster}`))).toHaveLength(1);
+      expect(heard.filter((m) => m.includes(`snatguard can see ${cluster} again`))).toHaveLength(1);
+      expect(heard.join('\n')).not.toMatch(/Recovered/);
+    } finally {
+      await h.close();
+    }
+  });
+
   it('the Lease read failing (RBAC without leases): failed, "lock unreadable", nothing inspected', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'snatguard-rbac-'));
     const rbac = (await readFile(join(packageRoot(), 'infra/kubernetes/rbac.yaml'), 'utf8')).replace(

@@ -71,6 +71,22 @@ describe('the Azure Functions timer handler', () => {
     );
     expect(deployment).toHaveLength(1);
   });
+
+  it('a run that could not look is logged at error with its status and why (was: info "snatguard run complete")', async () => {
+    const lines: string[] = [];
+    const ctx = new InvocationContext({
+      invocationId: 'test-2',
+      functionName: 'snatguard-scan',
+      logHandler: (level, ...args) => lines.push(`${level} ${args.join(' ')}`),
+    });
+    await azureHandler({
+      env: { SNATGUARD_PROVIDER: 'none', SNATGUARD_CLUSTER_KUBECONFIG: '/nonexistent/kubeconfig' },
+    })(timer, ctx);
+    const done = lines.find((l) => l.includes('snatguard run failed'));
+    expect(done).toMatch(/^error /);
+    expect(done).toMatch(/"status":"failed"/);
+    expect(done).toMatch(/"statusReason":"no cluster access: /);
+  });
 });
 
 describe('the Lambda handler', () => {

@@ -9,6 +9,7 @@ import { messageOf, ValidationError } from '../../errors.js';
 import { createLogger } from '../../log.js';
 import { parseSnapshot } from '../../sim/snapshot.js';
 import { buildSnapshot, type SnapshotDoc } from '../../snapshot/capture.js';
+import { fitToFormat } from '../../snapshot/fit.js';
 import { parseNodeSelection, readCluster } from '../../snapshot/read.js';
 import { redactSnapshot } from '../../snapshot/redact.js';
 import { deadlineSignal } from '../job.js';
@@ -53,10 +54,12 @@ export async function snapshotAction(flags: SnapshotFlags): Promise<void> {
       process.exitCode = EXIT.failed;
       return;
     }
-    let doc: SnapshotDoc = buildSnapshot(read);
+    // What is printed is a snapshot replay loads: what the format cannot hold is removed and said so.
+    let doc: SnapshotDoc = fitToFormat(buildSnapshot(read), (d) => {
+      parseSnapshot(JSON.stringify(d), 'captured snapshot');
+    });
     if (flags.redact) doc = redactSnapshot(doc, { keepDestinations: flags.keepDestinations === true });
     const text = render(doc, flags.output);
-    // What is printed is a snapshot replay loads: checked before it leaves.
     parseSnapshot(text, 'captured snapshot');
     process.stdout.write(text);
     const missing = doc.metadata.capture.missing ?? [];
