@@ -1,29 +1,55 @@
-// The scanner's side of the simulator thread (worker.ts): `replay` and `demo` serve the snapshot from a
-// worker, so the simulator's work (seeding the cluster, rendering /proc/net/tcp, answering every request)
-// never runs on the scanner's event loop, and the scanner's thread never holds the simulated objects.
-// The scanner reaches the simulator as it reaches a real cluster: over HTTPS with the kubeconfig.
+// The scanner's side of the simulator process (worker.ts): `replay` and `demo` serve the snapshot from a
+// child process, so the simulator's work (seeding the cluster, rendering /proc/net/tcp, answering every
+// request) never runs on the scanner's event loop, and neither holds the other's memory. The scanner
+// reaches the simulator as it reaches a real cluster: over HTTPS with the kubeconfig.
+import { type ChildProcess, fork } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
 import { ValidationError } from '../errors.js';
 import type { ReceivedMessage } from './sinks.js';
 import type { Snapshot } from './snapshot.js';
-import type { NodeMetricsRow, SimWorkerData, WorkerMessage, WorkerRequest } from './worker.js';
+import {
+  type NodeMetricsRow,
+  SIM_CHILD_ENV,
+  type WorkerMessage,
+  type WorkerRequest,
+} from './worker-protocol.js';
 
-export type { NodeMetricsRow } from './worker.js';
+export type { NodeMetricsRow } from './worker-protocol.js';
 
-let bundled: Promise<URL> | undefined;
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+export interface SimThread {
+  /** The snapshot as loaded, without its workloads; nodes hold only name and internalIP. */
+  snapshot: Snapshot;
+  url: string;
+  ca: string;
+  caPath: string;
+  kubeconfigPath: string;
+  jobKubeconfigPath: string;
+  endpoints: Record<string, string>;
+  /** Every node's metrics now (as the simulated cloud would report them): provider none's pressure. */
+  nodeMetrics(): Promise<NodeMetricsRow[]>;
+  /** What the simulated chat sinks received, oldest first. */
+  received(): Promise<ReceivedMessage[]>;
+  /** The simulator's log level from now on (the config is read after the simulator starts). */
+  setLogLevel(level: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+let bundled: Promise<string> | undefined;
 
 /**
- * The file the worker runs: the CLI's entry when the CLI runs (main.ts starts worker.ts for role sim, so
- * a bundle finds it too), else worker.js beside this module. From the TypeScript sources (the tests run
- * them) there is no worker.js: worker.ts is bundled once per process with esbuild (a dev dependency).
+ * The file the child runs: the CLI's entry when the CLI runs (main.ts runs worker.ts when SIM_CHILD_ENV is
+ * set, so a bundle finds it too), else worker.js beside this module. From the TypeScript sources (the
+ * tests run them) there is no worker.js: worker.ts is bundled once per process with esbuild (a dev
+ * dependency).
  */
-async function workerEntry(): Promise<URL> {
+async function childEntry(): Promise<string> {
   const entry = (globalThis as Record<symbol, unknown>)[Symbol.for('snatguard.cli.entry')];
-  if (typeof entry === 'string') return new URL(entry);
-  if (import.meta.url.endsWith('.js')) return new URL('./worker.js', import.meta.url);
+  if (typeof entry === 'string') return fileURLToPath(entry);
+  if (import.meta.url.endsWith('.js')) return fileURLToPath(new URL('./worker.js', import.meta.url));
   bundled ??= (async () => {
     const [{ build }, { packageRoot }] = await Promise.all([import('esbuild'), import('../paths.js')]);
     const outfile = join(
@@ -44,42 +70,22 @@ async function workerEntry(): Promise<URL> {
       logLevel: 'silent',
     });
     process.once('exit', () => rmSync(outfile, { force: true }));
-    return pathToFileURL(outfile);
+    return outfile;
   })();
   return bundled;
 }
 
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-
-export interface SimThread {
-  /** The snapshot as loaded, without its workloads; nodes hold only name and internalIP. */
-  snapshot: Snapshot;
-  url: string;
-  ca: string;
-  caPath: string;
-  kubeconfigPath: string;
-  jobKubeconfigPath: string;
-  endpoints: Record<string, string>;
-  /** Every node's metrics now (as the simulated cloud would report them): provider none's pressure. */
-  nodeMetrics(): Promise<NodeMetricsRow[]>;
-  /** What the simulated chat sinks received, oldest first. */
-  received(): Promise<ReceivedMessage[]>;
-  /** The simulator's log level from now on (the config is read after the thread starts). */
-  setLogLevel(level: string): Promise<void>;
-  close(): Promise<void>;
-}
-
 /**
- * Loads `file` in a new worker thread and serves it there. Rejects with the snapshot's
+ * Loads `file` in a new simulator process and serves it there. Rejects with the snapshot's
  * {@link ValidationError} when the file is not a valid snapshot (the same error loadSnapshot throws).
  */
 export async function startSimThread(file: string, options: { logLevel?: string } = {}): Promise<SimThread> {
   const logLevel = options.logLevel ?? process.env.SNATGUARD_LOG_LEVEL ?? 'warn';
-  const worker = new Worker(await workerEntry(), {
-    workerData: { role: 'sim', file, logLevel } satisfies SimWorkerData,
-    // The simulator's log goes to stderr like the scanner's; its stdout is the scanner's stdout.
-    stdout: false,
-    stderr: false,
+  const child: ChildProcess = fork(await childEntry(), [], {
+    env: { ...process.env, [SIM_CHILD_ENV]: '1' },
+    // Its stdout is not the scanner's (that is the report); its log lines go to stderr like the scanner's.
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    serialization: 'advanced',
   });
   const pending = new Map<number, { ok: (v: unknown) => void; fail: (e: Error) => void }>();
   let nextId = 0;
@@ -94,20 +100,21 @@ export async function startSimThread(file: string, options: { logLevel?: string 
     const id = nextId++;
     return new Promise<T>((ok, fail) => {
       pending.set(id, { ok: ok as (v: unknown) => void, fail });
-      worker.postMessage({ ...request, id } satisfies WorkerRequest);
+      child.send({ ...request, id } as WorkerRequest);
     });
   };
   return new Promise<SimThread>((resolve, reject) => {
     let started = false;
-    worker.on('error', (e) => {
+    child.on('error', (e) => {
       failAll(e);
       if (!started) reject(e);
     });
-    worker.on('exit', (code) => {
-      failAll(new Error(`the simulator thread exited (code ${code})`));
-      if (!started) reject(new Error(`the simulator thread exited before it was ready (code ${code})`));
+    child.on('exit', (code, signal) => {
+      failAll(new Error(`the simulator process exited (${signal ?? `code ${code}`})`));
+      if (!started)
+        reject(new Error(`the simulator process exited before it was ready (${signal ?? `code ${code}`})`));
     });
-    worker.on('message', (m: WorkerMessage) => {
+    child.on('message', (m: WorkerMessage) => {
       if (m.type === 'answer') {
         const p = pending.get(m.id);
         pending.delete(m.id);
@@ -115,9 +122,9 @@ export async function startSimThread(file: string, options: { logLevel?: string 
         else p?.ok(m.result);
         return;
       }
+      started = true;
       if (m.type === 'failed') {
-        started = true;
-        void worker.terminate();
+        child.kill();
         reject(
           m.validation
             ? new ValidationError(m.validation.source, m.validation.problems)
@@ -125,7 +132,6 @@ export async function startSimThread(file: string, options: { logLevel?: string 
         );
         return;
       }
-      started = true;
       let closing: Promise<void> | undefined;
       resolve({
         snapshot: m.head as Snapshot,
@@ -141,10 +147,15 @@ export async function startSimThread(file: string, options: { logLevel?: string 
         close: () =>
           (closing ??= ask<void>({ op: 'close' })
             .catch(() => undefined)
-            .then(async () => {
-              await worker.terminate();
-            })),
+            .then(
+              () =>
+                new Promise<void>((done) => {
+                  if (child.exitCode !== null || child.signalCode !== null) return done();
+                  child.once('exit', () => done());
+                }),
+            )),
       });
     });
+    child.send({ id: -1, op: 'start', file, logLevel } satisfies WorkerRequest);
   });
 }

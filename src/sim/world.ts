@@ -107,6 +107,8 @@ interface WorkloadRuntime {
   revision: number;
   /** Job pods: the uid of the (unserved) Job their ownerReference names. */
   jobUid?: string;
+  /** sha256 of the name: the image digest every pod of the workload reports. */
+  imageDigest?: string;
 }
 
 export interface WorldOptions {
@@ -286,8 +288,19 @@ export class World implements SimWorld {
     return new Date(this.now().getTime() - offsetMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
   }
 
-  /** Stores a new object: namespace must exist, name valid and free; sets uid, resourceVersion, timestamps. */
-  create(resource: string, namespace: string | undefined, body: NewObject, ageMs = 0): KubeObject {
+  /**
+   * Stores a new object: namespace must exist, name valid and free; sets uid, resourceVersion, timestamps.
+   * `fresh`: the body was just built by the world itself and is handed over (not copied in), and the
+   * stored object is returned (not a copy) for the caller to read only: seeding a 30k-pod world copied
+   * every pod three times.
+   */
+  create(
+    resource: string,
+    namespace: string | undefined,
+    body: NewObject,
+    ageMs = 0,
+    fresh = false,
+  ): KubeObject {
     const t = this.typeOf(resource);
     const ns = t.namespaced ? namespace : undefined;
     if (t.namespaced && ns !== undefined && !this.store.get('namespaces')?.has(this.key(undefined, ns)))
@@ -311,11 +324,11 @@ export class World implements SimWorld {
     const k = this.key(ns, name);
     if (map.has(k)) throw alreadyExists(resource, t.group, name);
     const obj: KubeObject = {
-      ...clone(body),
+      ...(fresh ? body : clone(body)),
       apiVersion: t.group ? `${t.group}/${t.version}` : t.version,
       kind: t.kind,
       metadata: {
-        ...clone(meta),
+        ...(fresh ? meta : clone(meta)),
         name,
         ...(ns !== undefined ? { namespace: ns } : {}),
         uid: this.uid(`${resource}/${k}`),
@@ -328,7 +341,7 @@ export class World implements SimWorld {
       obj.metadata.generation = 1;
     map.set(k, obj);
     if (resource === 'pods') this.indexPod(k, undefined, obj);
-    return clone(obj);
+    return fresh ? obj : clone(obj);
   }
 
   /**
@@ -989,6 +1002,7 @@ export class World implements SimWorld {
       { type: 'ContainersReady', status: 'True' },
       { type: 'PodScheduled', status: 'True' },
     ].map((c) => ({ ...c, lastProbeTime: null, lastTransitionTime: started }));
+    rt.imageDigest ??= createHash('sha256').update(rt.name).digest('hex');
     const created = this.create(
       'pods',
       rt.namespace,
@@ -1029,7 +1043,7 @@ export class World implements SimWorld {
             {
               name: rt.container,
               image: `registry.example.com/${rt.namespace}/${rt.name}:1.0.0`,
-              imageID: `registry.example.com/${rt.namespace}/${rt.name}@sha256:${createHash('sha256').update(rt.name).digest('hex')}`,
+              imageID: `registry.example.com/${rt.namespace}/${rt.name}@sha256:${rt.imageDigest}`,
               containerID: `containerd://${createHash('sha256').update(`${rt.namespace}/${name}`).digest('hex')}`,
               ready: true,
               started: true,
@@ -1040,6 +1054,7 @@ export class World implements SimWorld {
         },
       },
       ageMs,
+      true,
     );
     this.pods.set(this.key(rt.namespace, name), {
       namespace: rt.namespace,

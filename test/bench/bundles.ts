@@ -4,7 +4,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { packageRoot } from '../../src/paths.js';
-import { interleaved, median, msRange, node, table, verdict } from './proc.js';
+import { interleaved, median, msRange, node, rounds, table, verdict } from './proc.js';
 
 interface Metafile {
   outputs: Record<string, { inputs: Record<string, unknown>; imports: { path: string; kind: string }[] }>;
@@ -24,7 +24,7 @@ function chunksWith(meta: Metafile, root: string, source: string): string[] {
     .map(([path]) => join(root, path));
 }
 
-const ROUNDS = 7;
+const ROUNDS = rounds(7);
 
 export async function run(): Promise<void> {
   const root = packageRoot();

@@ -4,6 +4,7 @@
 // ≤ 1.8 s; concurrency 16 makes 1.6 s the floor). (2) Peak RSS of the scan with one small pod, one
 // pod of 100k sockets (15 MB of text) and 16 such pods (targets: +≤ 16 MB, +≤ 64 MB).
 
+import { execFileSync } from 'node:child_process';
 import { type RunningSim, startSim } from '../../src/sim/server.js';
 import { parseSnapshot } from '../../src/sim/snapshot.js';
 import {
@@ -12,6 +13,7 @@ import {
   median,
   msRange,
   peakRss,
+  rounds,
   type Sample,
   snatguard,
   table,
@@ -22,8 +24,16 @@ import { hotNodeSnapshot } from './snapshots.js';
 const LATENCY_MS = 100;
 const HOT_PODS = 250;
 
-const serve = async (snapshot: object): Promise<RunningSim> =>
-  startSim(parseSnapshot(JSON.stringify(snapshot), 'bench.json'), {});
+/** A simulator in this process, every pod's tables rendered before any scan (15 MB each takes ~1 s). */
+async function serve(snapshot: object): Promise<RunningSim> {
+  const sim = await startSim(parseSnapshot(JSON.stringify(snapshot), 'bench.json'), {});
+  for (const w of sim.world.snapshot.workloads)
+    for (const p of w.pods) {
+      const pod = sim.world.podRuntime(w.namespace, p.name ?? '');
+      if (pod) sim.world.tablesOf(pod);
+    }
+  return sim;
+}
 
 const scan = (sim: RunningSim) =>
   snatguard(['scan', '--provider', 'none', '-o', 'json'], {
@@ -52,6 +62,15 @@ function figures(s: Sample): ScanFigures {
   }
 }
 
+function hasKubectl(): boolean {
+  try {
+    execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore', timeout: 10_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function kubectlLoop(sim: RunningSim, pods: string[]): Promise<Sample> {
   const t0 = performance.now();
   let failed = 0;
@@ -75,14 +94,24 @@ export async function run(): Promise<void> {
   try {
     hot.world.faults.execLatencyMs = LATENCY_MS;
     const names = Array.from({ length: HOT_PODS }, (_, i) => `leaky-${i}`);
-    const r = await interleaved({ snatguard: () => scan(hot) }, 3);
-    const loop = await kubectlLoop(hot, names);
-    const f = figures(r.snatguard![0]!);
-    const ms = median(r.snatguard!.map((s) => s.ms));
+    // Interleaved: scans before and after the (long) kubectl loop, so load on the machine hits both.
+    const n = Math.max(2, rounds(3));
+    const scans: Sample[] = [await scan(hot)];
+    const kubectl = hasKubectl() ? await kubectlLoop(hot, names) : undefined;
+    for (let i = 1; i < n; i++) scans.push(await scan(hot));
+    const r = { snatguard: scans };
+    const f = figures(r.snatguard[0]!);
+    const ms = median(r.snatguard.map((s) => s.ms));
     table(`exec: ${HOT_PORT_LINE(f.pods)} at ${LATENCY_MS} ms exec latency, whole process`, [
-      ['snatguard scan (3 runs)', `${msRange(r.snatguard!)}  target ≤ 1800 ms → ${verdict(ms <= 1800)}`],
-      ['sequential kubectl exec loop (all 250, once)', `${loop.ms.toFixed(0)} ms (${loop.code} failed)`],
-      ['speed-up', `${(loop.ms / ms).toFixed(1)}×`],
+      [
+        `snatguard scan (${n} runs)`,
+        `${msRange(r.snatguard)}  target ≤ 1800 ms → ${verdict(ms <= 1800 && f.errors === 0)}`,
+      ],
+      [
+        `sequential kubectl exec loop (all ${HOT_PODS}, once, between the scans)`,
+        kubectl ? `${kubectl.ms.toFixed(0)} ms (${kubectl.code} failed)` : 'kubectl not found: not measured',
+      ],
+      ['speed-up', kubectl ? `${(kubectl.ms / ms).toFixed(1)}×` : 'n/a'],
       ['scan report', `status ${f.status}, ${f.pods} pods inspected, ${f.errors} errors`],
     ]);
   } finally {
@@ -102,17 +131,20 @@ export async function run(): Promise<void> {
     const oneBig = peakRss(r.big!) - base;
     const sixteen = peakRss(r.many!) - base;
     const bytes = Buffer.byteLength(big.world.tablesOf(big.world.podRuntime('bench', 'leaky-0')!).tcp);
-    table('exec memory: peak RSS of the scan process (max of 3 interleaved runs)', [
-      ['one pod, 10 sockets', `${base.toFixed(0)} MB (${figures(r.small![0]!).pods} pod inspected)`],
+    table(
+      "exec memory: peak RSS of the scan process (max of 3 interleaved runs; includes the hot node's conntrack listing, read whole by the flows report)",
       [
-        `one pod, 100k sockets (${(bytes / 1e6).toFixed(1)} MB of text)`,
-        `+${oneBig.toFixed(1)} MB  target ≤ +16 MB → ${verdict(oneBig <= 16)}`,
+        ['one pod, 10 sockets', `${base.toFixed(0)} MB (${figures(r.small![0]!).pods} pod inspected)`],
+        [
+          `one pod, 100k sockets (${(bytes / 1e6).toFixed(1)} MB of text)`,
+          `+${oneBig.toFixed(1)} MB  target ≤ +16 MB → ${verdict(oneBig <= 16)}`,
+        ],
+        [
+          '16 such pods (exec concurrency 16)',
+          `+${sixteen.toFixed(1)} MB  target ≤ +64 MB → ${verdict(sixteen <= 64)} (${figures(r.many![0]!).pods} pods inspected)`,
+        ],
       ],
-      [
-        '16 such pods (exec concurrency 16)',
-        `+${sixteen.toFixed(1)} MB  target ≤ +64 MB → ${verdict(sixteen <= 64)} (${figures(r.many![0]!).pods} pods inspected)`,
-      ],
-    ]);
+    );
   } finally {
     await Promise.all([small.close(), big.close(), many.close()]);
   }

@@ -8,8 +8,10 @@ import { packageRoot } from '../../src/paths.js';
 
 export interface Sample {
   ms: number;
-  /** Peak resident set of the process (node children only), MB. */
+  /** Peak resident set of the largest node process of the run (the command or a child it forked), MB. */
   rssMb?: number;
+  /** Node processes whose peak was recorded (2 for replay: the scanner and its simulator). */
+  processes?: number;
   code: number | null;
   signal: NodeJS.Signals | null;
   stdout: string;
@@ -22,13 +24,17 @@ writeFileSync(
   hook,
   `process.on('exit', () => { try {
     const m = /VmHWM:\\s+(\\d+) kB/.exec(require('fs').readFileSync('/proc/self/status', 'utf8'));
-    if (m && process.env.SG_BENCH_HWM) require('fs').writeFileSync(process.env.SG_BENCH_HWM, m[1]);
+    if (m && process.env.SG_BENCH_HWM) require('fs').appendFileSync(process.env.SG_BENCH_HWM, process.pid + ' ' + m[1] + '\\n');
   } catch {} });\n`,
 );
 let counter = 0;
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 
 export const CLI = join(packageRoot(), 'dist/src/hosts/cli/main.js');
+
+/** `npm run bench -- --quick`: a third of the rounds (at least 1 run of each variant); same figures. */
+export const QUICK = process.argv.includes('--quick');
+export const rounds = (n: number): number => (QUICK ? Math.max(1, Math.ceil(n / 3)) : n);
 
 export interface RunOptions {
   env?: Record<string, string | undefined>;
@@ -63,13 +69,20 @@ export function measure(cmd: string, args: string[], opts: RunOptions = {}): Pro
     child.on('close', (code, signal) => {
       const ms = performance.now() - t0;
       let rssMb: number | undefined;
+      let processes = 0;
       try {
-        rssMb = Number(readFileSync(hwm, 'utf8')) / 1024;
+        // One line per node process of the run (the command and any child it forks, e.g. replay's simulator).
+        const peaks = readFileSync(hwm, 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => Number(l.split(' ')[1]) / 1024);
+        processes = peaks.length;
+        rssMb = Math.max(...peaks);
         rmSync(hwm, { force: true });
       } catch {
         rssMb = undefined;
       }
-      resolve({ ms, rssMb, code, signal, stdout, stderr });
+      resolve({ ms, rssMb, processes, code, signal, stdout, stderr });
     });
     child.stdin.end(opts.input ?? '');
   });

@@ -75,7 +75,10 @@ export function scaleSnapshot({ nodes, pods, hotNodes, podsPerWorkload = 10 }: S
   };
 }
 
-/** One node, provider none, `pods` pods; each holds `sockets` ESTABLISHED sockets to one public peer. */
+/** Sockets to one destination at most (below the 28,232 ephemeral ports of one local address). */
+const PER_DESTINATION = 25_000;
+
+/** One node, provider none, `pods` pods; each holds `sockets` ESTABLISHED sockets to public MongoDB hosts. */
 export function hotNodeSnapshot(pods: number, sockets: number): object {
   const node = 'hot-node-0';
   return {
@@ -97,7 +100,13 @@ export function hotNodeSnapshot(pods: number, sockets: number): object {
           ip: `10.244.${i >> 8}.${(i & 255) + 1}`,
           sockets: [
             { local: ':8080', state: 'LISTEN' },
-            { remote: '20.103.144.194:27017', state: 'ESTABLISHED', count: sockets },
+            // One local address reaches one ip:port from at most 28,232 ephemeral ports (32768–60999): a
+            // pod with more sockets spreads them over several MongoDB hosts, as a real one must.
+            ...Array.from({ length: Math.ceil(sockets / PER_DESTINATION) }, (_, d) => ({
+              remote: `20.103.144.${194 + d}:27017`,
+              state: 'ESTABLISHED',
+              count: Math.min(PER_DESTINATION, sockets - d * PER_DESTINATION),
+            })),
           ],
         })),
       },

@@ -5,10 +5,10 @@ import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TCP_HEADER } from '../../src/sockets/index.js';
-import { interleaved, measure, msRange, peakRss, ratio, snatguard, table, verdict } from './proc.js';
+import { interleaved, measure, msRange, peakRss, ratio, rounds, snatguard, table, verdict } from './proc.js';
 
 const LINES = 1_000_000;
-const ROUNDS = 5;
+const ROUNDS = rounds(5);
 const HOT_PORT = 27017; // 0x6989
 
 const hex = (n: number, width: number) => n.toString(16).toUpperCase().padStart(width, '0');

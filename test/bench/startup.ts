@@ -5,9 +5,20 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../../src/paths.js';
-import { interleaved, measure, msRange, node, ratio, rss, snatguard, table, verdict } from './proc.js';
+import {
+  interleaved,
+  measure,
+  msRange,
+  node,
+  ratio,
+  rounds,
+  rss,
+  snatguard,
+  table,
+  verdict,
+} from './proc.js';
 
-const ROUNDS = 15;
+const ROUNDS = rounds(15);
 
 function hasKubectl(): boolean {
   try {

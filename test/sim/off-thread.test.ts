@@ -1,4 +1,4 @@
-// Issue 13: in `replay` and `demo` the simulator runs off the scanner's event loop. Shown without timing:
+// Issue 13: in `replay` and `demo` the simulator runs off the scanner's event loop (in its own process). Shown without timing:
 // while this (the scanner's) thread is blocked in spawnSync, a separate process still gets its answers
 // from the simulator, which an in-process simulator could not give until the block ended.
 import { spawnSync } from 'node:child_process';

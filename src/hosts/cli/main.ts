@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 // The snatguard CLI entry point (package.json "bin").
-import { isMainThread, workerData } from 'node:worker_threads';
 import { CommanderError } from 'commander';
 import { EXIT, handleFailure, quietOnBrokenPipe } from './exit.js';
 import { program } from './program.js';
@@ -25,9 +24,9 @@ export async function main(argv: string[]): Promise<void> {
   }
 }
 
-// The simulator's thread (src/sim/off-thread.ts) runs this same file: one entry whether built by tsc or
-// bundled, so the worker always finds its code beside the CLI's.
-if (!isMainThread && (workerData as { role?: string } | null)?.role === 'sim')
+// The simulator's process (src/sim/off-thread.ts) runs this same file: one entry whether built by tsc or
+// bundled, so the child always finds its code beside the CLI's.
+if (process.env.SNATGUARD_SIM_CHILD === '1' && process.send !== undefined)
   await import('../../sim/worker.js');
 else {
   (globalThis as Record<symbol, unknown>)[Symbol.for('snatguard.cli.entry')] = import.meta.url;

@@ -147,13 +147,46 @@ export function socketsCommand(io: SocketsIo = processIo): Command {
           fail(messageOf(e));
           return;
         }
-        io.stdout.write(
-          options.output === 'json'
-            ? `${JSON.stringify(report, null, 2)}\n`
-            : renderSocketsTable(report, top),
-        );
+        if (options.output === 'json') await writeAll(io.stdout, jsonPieces(report));
+        else io.stdout.write(renderSocketsTable(report, top));
       },
     );
+}
+
+const HOLE = '\u0000destinations\u0000';
+const DESTINATIONS_PER_PIECE = 1000;
+
+/**
+ * `JSON.stringify(report, null, 2)` plus a newline, byte for byte, in pieces of a thousand destinations:
+ * tens of thousands of destinations are never one string (and one buffer) of several MB.
+ */
+export function* jsonPieces(report: SocketsReport): Generator<string> {
+  const whole = JSON.stringify({ ...report, destinations: HOLE }, null, 2);
+  const at = whole.indexOf(JSON.stringify(HOLE));
+  yield whole.slice(0, at);
+  const list = report.destinations;
+  if (list.length === 0) yield '[]';
+  else {
+    for (let i = 0; i < list.length; i += DESTINATIONS_PER_PIECE) {
+      const piece = list
+        .slice(i, i + DESTINATIONS_PER_PIECE)
+        .map((d) => `    ${JSON.stringify(d, null, 2).replace(/\n/g, '\n    ')}`)
+        .join(',\n');
+      yield `${i === 0 ? '[\n' : ',\n'}${piece}`;
+    }
+    yield '\n  ]';
+  }
+  yield `${whole.slice(at + JSON.stringify(HOLE).length)}\n`;
+}
+
+/** Writes every piece, waiting for the stream to drain when it asks to (a pipe to a slow reader). */
+async function writeAll(out: SocketsIo['stdout'], pieces: Iterable<string>): Promise<void> {
+  for (const piece of pieces) {
+    const more = out.write(piece);
+    const stream = out as Partial<NodeJS.WritableStream>;
+    if (more === false && typeof stream.once === 'function')
+      await new Promise<void>((resolve) => stream.once?.('drain', () => resolve()));
+  }
 }
 
 function columns(rows: string[][]): string {

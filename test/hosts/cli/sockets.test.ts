@@ -2,7 +2,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { readChunks, type SocketsReport, socketsCommand } from '../../../src/hosts/cli/sockets.js';
+import {
+  jsonPieces,
+  readChunks,
+  type SocketsReport,
+  socketsCommand,
+} from '../../../src/hosts/cli/sockets.js';
 
 const fixtures = join(__dirname, '../../fixtures/proc');
 const incident = readFileSync(join(fixtures, 'incident-tcp.txt'));
@@ -129,5 +134,30 @@ describe('readChunks', () => {
     for await (const chunk of readChunks(path, 100)) parts.push(Buffer.from(chunk).toString('latin1'));
     expect(parts.length).toBe(Math.ceil(incident.length / 100));
     expect(parts.join('')).toBe(incident.toString('latin1'));
+  });
+});
+
+describe('sockets -o json in pieces', () => {
+  const report = (n: number): SocketsReport => ({
+    lines: n,
+    parsed: n,
+    malformed: 0,
+    byState: { ESTABLISHED: n },
+    listening: 0,
+    inbound: 0,
+    outbound: n,
+    snatSockets: n,
+    destinations: Array.from({ length: n }, (_, i) => ({
+      remote: `20.0.${i >> 8}.${i & 255}:443`,
+      address: `20.0.${i >> 8}.${i & 255}`,
+      port: 443,
+      sockets: 1,
+      byState: { ESTABLISHED: 1 },
+    })),
+    inputs: [{ name: '-', lines: n, parsed: n, malformed: 0, headers: 1, bytes: 150 * n }],
+  });
+  it.each([0, 1, 999, 1000, 2500])('%i destinations: byte for byte JSON.stringify(report, null, 2)', (n) => {
+    const r = report(n);
+    expect([...jsonPieces(r)].join('')).toBe(`${JSON.stringify(r, null, 2)}\n`);
   });
 });
