@@ -133,7 +133,7 @@ afterAll(async () => {
   await new Promise((r) => server.close(r));
 });
 
-const limits = { timeoutMs: 300, maxBytes: 4096 };
+const limits = { timeoutMs: 1000, maxBytes: 4096 };
 const read = (name: string, signal = new AbortController().signal, l = limits) =>
   podExec(kc).read(
     { namespace: 'ns', name, container: 'app' },
