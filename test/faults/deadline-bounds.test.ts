@@ -67,11 +67,17 @@ describe('the Lease after the deadline (issue 16 items 2 and 3)', () => {
         }),
       ]),
     );
-    // The 1 s TTL renews every 333 ms: renewals fall between the deadline and the restart.
+    // The 1 s TTL renews every 333 ms; the owner reads (made after the deadline, within the wrap-up)
+    // answer after 800 ms, so renewals fall between the deadline and the restart. 3 s: node-a is read in
+    // full well before it, even on a loaded machine.
+    h.fault({
+      match: /^GET \/apis\/apps\/v1\/namespaces\/shop\/replicasets\/orders/,
+      fault: { kind: 'delay', ms: 800 },
+    });
     const report = await h.run({
       mode: 'restart',
       lock: { ttlSeconds: 1 },
-      deadlineSeconds: 1,
+      deadlineSeconds: 3,
       exec: { timeoutSeconds: 60 },
       cluster: { requestTimeoutSeconds: 10 },
     });

@@ -1,5 +1,6 @@
 // Issue 16 item 2: a hung Kubernetes API must not hold a run past its deadline. Before the fix every one
-// of these hung until the test timed out (no call carried a signal or a timeout).
+// of these hung until the test timed out (no call carried a signal or a timeout). 0.8 s per call: short,
+// yet long enough that the calls that do answer make it on a loaded machine.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aDeployment, aSnapshot } from '../e2e/harness.js';
 import { type FaultHarness, faultHarness } from './harness.js';
@@ -51,12 +52,12 @@ describe('a Kubernetes API that never answers (issue 16 item 2)', () => {
     h.fault({ match, fault: { kind: 'hang' } });
     const report = await h.run({
       mode: 'restart',
-      cluster: { requestTimeoutSeconds: 0.4 },
+      cluster: { requestTimeoutSeconds: 0.8 },
       deadlineSeconds: 20,
     });
     const error = report.errors.find((e) => e.stage === stage && target.test(e.target));
     expect(error, JSON.stringify(report.errors)).toBeDefined();
-    expect(error!.message).toMatch(/timed out after 400 ms/);
+    expect(error!.message).toMatch(/timed out after 800 ms/);
     // Restart mode: the restart happened only where its calls answered.
     const action = report.actions.find((a) => a.workload === 'shop/Deployment/orders');
     if (stage === 'act') expect(action?.status).toBe('failed');

@@ -107,7 +107,7 @@ describe('fault matrix: Kubernetes API', () => {
     h.fault({ match, fault });
     const report = await h.run({
       mode: 'restart',
-      cluster: { requestTimeoutSeconds: 0.4 },
+      cluster: { requestTimeoutSeconds: 0.8 },
       deadlineSeconds: 20,
     });
     const statuses = Array.isArray(want.status) ? want.status : [want.status];

@@ -19,6 +19,9 @@ export const decisions = (r: RunReport) => ({
     n.podsUninspectable,
     n.podsFailed ?? 0,
     n.snatSockets,
+    // What the cloud and the probe said: ports used / allocated (the drift finding's input), conntrack.
+    n.signals.map((x) => [x.kind, x.used ?? null, x.allocated ?? null, x.value ?? null]),
+    n.conntrack ? [n.conntrack.count, n.conntrack.max, n.conntrack.insertFailed] : null,
   ]),
   offenders: r.offenders.map((o) => [
     o.workload,
