@@ -238,7 +238,7 @@ export const KUBERNETES_CLUSTER_RULES: readonly KubernetesRule[] = [
   // newer API servers also require create.
   { apiGroups: [''], resources: ['pods/exec'], verbs: ['create', 'get'] },
   // Pod → ReplicaSet → Deployment.
-  { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['get'] },
+  { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['get', 'list'] },
   // Rails (paused, rollout in progress, replicas) and the rollout-restart merge patch.
   { apiGroups: ['apps'], resources: ['deployments', 'statefulsets', 'daemonsets'], verbs: ['get', 'patch'] },
 ];

@@ -25,6 +25,12 @@ export interface ClusterReader {
   nodes(signal?: AbortSignal): Promise<NodeInfo[]>;
   podsOn(node: string, signal?: AbortSignal): Promise<PodInfo[]>;
   ownerOf(pod: PodInfo, signal?: AbortSignal): Promise<WorkloadRef | null>;
+  /**
+   * Optional: reads the owners of these pods in bulk into the reader's cache (one list, not a GET per
+   * owner), so the ownerOf calls that follow cost no request. Never throws: what it could not read,
+   * ownerOf reads (and reports) itself.
+   */
+  prefetchOwners?(pods: readonly PodInfo[], signal?: AbortSignal): Promise<void>;
   /** Live spec/status for the rails; throws when it cannot be read (the rail then fails closed). */
   workload(ref: WorkloadRef, signal?: AbortSignal): Promise<WorkloadStatus>;
   /** Env of a DaemonSet's first container (aws-node), null when absent. */

@@ -1,5 +1,6 @@
 // ClusterReader over the Kubernetes API: nodes, the pods of one node, owners, workload status.
-// Requests stay O(hot nodes + their pods): pods are listed per node with a field selector, owners cached.
+// Requests stay O(hot nodes + their pods): pods are listed per node with a field selector; the ReplicaSets
+// owning them come from one list (by pod-template-hash) and are cached per run.
 import {
   AppsV1Api,
   BatchV1Api,
@@ -20,6 +21,10 @@ import { boundedCall, DEFAULT_CALL_TIMEOUT_MS, signalOptions } from './bounded.j
 import { clusterError, httpStatusOf, isNotFound } from './errors.js';
 
 const PAGE = 500;
+/** pod-template-hash values per ReplicaSet list: ~1.2 KB of selector, well under any URL limit. */
+const HASHES_PER_LIST = 100;
+/** A label value (what may go into a selector unquoted); anything else is left to a GET. */
+const LABEL_VALUE = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 
 export function toNodeInfo(n: V1Node): NodeInfo {
   const addresses = n.status?.addresses ?? [];
@@ -201,7 +206,56 @@ export function clusterReader(kc: KubeConfig, options: ClusterReaderOptions = {}
     return p;
   };
 
+  /**
+   * One cluster-wide list of the ReplicaSets that own these pods, selected by their `pod-template-hash`
+   * label (the Deployment controller puts it on the ReplicaSet and its pods): requests O(1) per
+   * HASHES_PER_LIST owners instead of one GET each, and a response of just those ReplicaSets. Each
+   * ReplicaSet found goes into the owner cache; one not found (a bare ReplicaSet, one created since) and
+   * every one after a failed list is left to ownerOf's own GET, so results and errors are today's.
+   */
+  const prefetchReplicaSets = async (pods: readonly PodInfo[], signal: AbortSignal | undefined) => {
+    const wanted = new Map<string, { namespace: string; name: string }>();
+    const hashes = new Set<string>();
+    for (const pod of pods) {
+      const owner = controllerOf(pod.ownerReferences);
+      const hash = pod.labels['pod-template-hash'];
+      if (owner?.kind !== 'ReplicaSet' || !hash || !LABEL_VALUE.test(hash)) continue;
+      const key = `${pod.namespace}/ReplicaSet/${owner.name}`;
+      if (parents.has(key)) continue;
+      wanted.set(key, { namespace: pod.namespace, name: owner.name });
+      hashes.add(hash);
+    }
+    const all = [...hashes].sort();
+    for (let i = 0; i < all.length; i += HASHES_PER_LIST) {
+      const selector = `pod-template-hash in (${all.slice(i, i + HASHES_PER_LIST).join(',')})`;
+      let cont: string | undefined;
+      try {
+        do {
+          const list = await call('list ReplicaSets by pod-template-hash', signal, (o) =>
+            apps.listReplicaSetForAllNamespaces(
+              { labelSelector: selector, limit: PAGE, ...(cont ? { _continue: cont } : {}) },
+              o,
+            ),
+          );
+          for (const rs of list.items) {
+            const key = `${rs.metadata?.namespace ?? ''}/ReplicaSet/${rs.metadata?.name ?? ''}`;
+            if (!wanted.has(key) || parents.has(key)) continue;
+            parents.set(key, Promise.resolve(controllerOf(rs.metadata?.ownerReferences)));
+          }
+          cont = list.metadata?._continue || undefined;
+        } while (cont);
+      } catch {
+        // Partial failure is data: the owners not cached are read one by one by ownerOf, whose
+        // errors (or successes) are exactly those of a run without this list.
+      }
+    }
+  };
+
   return {
+    async prefetchOwners(pods, signal) {
+      await prefetchReplicaSets(pods, signal);
+    },
+
     async nodes(signal) {
       const out: NodeInfo[] = [];
       let cont: string | undefined;

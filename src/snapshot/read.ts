@@ -136,6 +136,13 @@ export async function readCluster(
 
   // Owners, then each workload's live status (labels, annotations, replicas, strategy, rollout).
   const owners = new Map<string, WorkloadRef>();
+  // One bulk read into the reader's cache first; what it misses, ownerOf reads and reports below.
+  await deps.cluster
+    .prefetchOwners?.(
+      [...perNode.values()].flatMap((n) => (n.pods ?? []).map((c) => c.pod)),
+      signal,
+    )
+    .catch(() => undefined);
   await Promise.all(
     [...perNode.values()].flatMap((n) =>
       (n.pods ?? []).map(async (c) => {

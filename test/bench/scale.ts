@@ -84,6 +84,14 @@ async function economy(file: string, text: string): Promise<string> {
     const execs = kube.filter((r) => r.path.includes('/exec')).length;
     const cloud = requests.filter((r) => r.service === 'azure' || r.service === 'aws').length;
     const hot = report.nodes.filter((n) => n.hot).length;
+    if (process.env.SNATGUARD_BENCH_ECONOMY_DETAIL) {
+      const by = new Map<string, number>();
+      for (const r of kube.filter((x) => !x.path.includes('/exec'))) {
+        const k = `${r.method} ${r.path.replace(/\?.*$/, '')}`;
+        by.set(k, (by.get(k) ?? 0) + 1);
+      }
+      console.log([...by].map(([k, n]) => `  ${n} ${k}`).join('\n'));
+    }
     const other = kube.length - execs;
     const beyond = other - hot;
     return `Kubernetes ${kube.length} = ${execs} execs + ${other} other (hot nodes ${hot}: ${beyond} beyond them; target ≤ execs + hot nodes + ${SMALL} → ${verdict(beyond <= SMALL)}); cloud ${cloud} for 1 load balancer (target O(load balancers) → ${verdict(cloud <= 8)})`;
@@ -126,11 +134,30 @@ export async function run(): Promise<void> {
         ['30 nodes, other core busy', line(busy.n30busy!, median(busy.n30busy!.map((s) => s.ms)))],
       ],
     );
-    const { readFileSync } = await import('node:fs');
-    table('scan economy (one run each, requests from the simulator log)', [
-      ['30 nodes', await economy(files[0]!, readFileSync(files[0]!, 'utf8'))],
-      ['1,000 nodes', await economy(files[1]!, readFileSync(files[1]!, 'utf8'))],
-    ]);
+    await economyTable(files);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function economyTable(files: string[]): Promise<void> {
+  const { readFileSync } = await import('node:fs');
+  table('scan economy (one run each, requests from the simulator log)', [
+    ['30 nodes', await economy(files[0]!, readFileSync(files[0]!, 'utf8'))],
+    ['1,000 nodes', await economy(files[1]!, readFileSync(files[1]!, 'utf8'))],
+  ]);
+}
+
+/** `npm run bench -- economy`: the scan economy alone (30 and 1,000 nodes, no replays). */
+export async function runEconomy(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'snatguard-bench-economy-'));
+  try {
+    const files = SIZES.slice(0, 2).map(({ nodes, pods }) => {
+      const file = join(dir, `scale-${nodes}.json`);
+      writeFileSync(file, JSON.stringify(scaleSnapshot({ nodes, pods, hotNodes: HOT })));
+      return file;
+    });
+    await economyTable(files);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
