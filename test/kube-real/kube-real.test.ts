@@ -292,6 +292,12 @@ describe.skipIf(missing !== undefined)('kube-real: a real kube-apiserver v1.20.2
       expect(writes.filter((w) => w.startsWith('patch'))).toHaveLength(1);
       expect(writes.some((w) => w.includes('leases'))).toBe(true);
       expect(writes.some((w) => w.includes('snatguard-state'))).toBe(true);
+      // The owners of the hot node's pods: one ReplicaSet list by pod-template-hash (issue #13), no GET each.
+      const rsReads = mine.filter((e) => e.objectRef?.resource === 'replicasets');
+      expect(rsReads.map((e) => `${e.verb} ${e.responseStatus?.code}`)).toEqual(['list 200']);
+      expect(new URL(rsReads[0]!.requestURI, API_BASE).searchParams.get('labelSelector')).toMatch(
+        /^pod-template-hash in \(/,
+      );
       // rbac.yaml as applied allowed every request but the Job read (batch is not granted: a Job's pod
       // is named by its Job, never restarted).
       const denied = mine.filter((e) => e.responseStatus?.code === 403);
