@@ -53,11 +53,19 @@ const calls: { call: string; match: RegExp; on: Partial<Record<string, Expect>>;
     otherwise: { stage: 'inspect', status: 'partial' },
   },
   {
+    // The owners' ReplicaSet list (one, by pod-template-hash) and the GET that follows when it fails.
     call: 'owner read',
-    match: /^GET \/apis\/apps\/v1\/namespaces\/shop\/replicasets\/orders/,
+    match: /^GET \/apis\/apps\/v1\/(namespaces\/shop\/replicasets\/orders|replicasets\?)/,
     // a deleted ReplicaSet: the pod's owner is the ReplicaSet itself (not restartable), no error
     on: { '404': { stage: null, status: 'complete' } },
     otherwise: { stage: 'owners', status: 'partial' },
+  },
+  {
+    // The list alone fails: each owner is read with its own GET, as before the list; nothing is lost.
+    call: 'owner list',
+    match: /^GET \/apis\/apps\/v1\/replicasets\?/,
+    on: {},
+    otherwise: { stage: null, status: 'complete' },
   },
   {
     call: 'workload read',
