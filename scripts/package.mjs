@@ -1,7 +1,8 @@
 // npm run package: esbuild bundles of the two serverless hosts, zipped for deployment.
 //   dist/package/snatguard-azure.zip   Function App (host.json, package.json, dist/functions/scan.js + chunks)
 //   dist/package/snatguard-lambda.zip  Lambda (index.mjs → handler, chunks)
-// Cloud SDKs are imported lazily by compose.ts, so esbuild splits them into chunks loaded only when configured.
+// Each cloud's SDK is imported lazily by provider (src/pressure/load.ts, connect.ts), so esbuild splits it into
+// its own chunks: the Lambda never loads Azure SDK code, the Function App never loads AWS SDK code.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -33,31 +34,40 @@ const common = {
   external: ['@azure/functions-core'],
 };
 
+/** The esbuild options of each host's bundle, written under `dir` (test/package-split.test.ts builds them too). */
+export function hostBuilds(dir = out) {
+  return {
+    azure: {
+      ...common,
+      entryPoints: { 'dist/functions/scan': join(root, 'functions/scan.ts') },
+      outdir: join(dir, 'azure'),
+      outExtension: { '.js': '.mjs' },
+      chunkNames: 'dist/chunks/[name]-[hash]',
+    },
+    lambda: {
+      ...common,
+      entryPoints: { index: join(root, 'src/hosts/lambda.ts') },
+      outdir: join(dir, 'lambda'),
+      outExtension: { '.js': '.mjs' },
+      chunkNames: 'chunks/[name]-[hash]',
+    },
+  };
+}
+
 export async function packageAll() {
   rmSync(out, { recursive: true, force: true });
+  const builds = hostBuilds();
 
-  const azureDir = join(out, 'azure');
-  const azure = await build({
-    ...common,
-    entryPoints: { 'dist/functions/scan': join(root, 'functions/scan.ts') },
-    outdir: azureDir,
-    outExtension: { '.js': '.mjs' },
-    chunkNames: 'dist/chunks/[name]-[hash]',
-  });
+  const azureDir = builds.azure.outdir;
+  const azure = await build(builds.azure);
   copyFileSync(join(root, 'host.json'), join(azureDir, 'host.json'));
   writeFileSync(
     join(azureDir, 'package.json'),
     JSON.stringify({ name: 'snatguard-functions', type: 'module', main: 'dist/functions/scan.mjs' }, null, 2),
   );
 
-  const lambdaDir = join(out, 'lambda');
-  const lambda = await build({
-    ...common,
-    entryPoints: { index: join(root, 'src/hosts/lambda.ts') },
-    outdir: lambdaDir,
-    outExtension: { '.js': '.mjs' },
-    chunkNames: 'chunks/[name]-[hash]',
-  });
+  const lambdaDir = builds.lambda.outdir;
+  const lambda = await build(builds.lambda);
   writeFileSync(
     join(lambdaDir, 'package.json'),
     JSON.stringify({ name: 'snatguard-lambda', type: 'module' }, null, 2),

@@ -75,8 +75,8 @@ export async function compose(config: Config, env: ComposeEnv): Promise<RunDeps>
         : env.world
           ? [snapshotPressure(worldMetrics(env.world))]
           : []
-      : // Cloud SDKs load only when a provider is configured: a smaller cold start for the rest.
-        (await import('./pressure/index.js')).createPressureSources(config, {
+      : // Only the configured cloud's SDK loads (its own chunk in the serverless bundles).
+        await (await import('./pressure/load.js')).loadPressureSources(config, {
           log: env.log,
           // NAT gateways and ENA metrics name instances and subnets, not nodes: the sources map them.
           nodes: () => cluster.nodes(),

@@ -1,15 +1,13 @@
 // Chooses the pressure sources by provider. Config gives the cluster's coordinates; deps give endpoint
 // overrides, the simulator's CA, credentials and the node list (gateway-level and ENA sources need it).
-import { DefaultAzureCredential } from '@azure/identity';
-import { ValidationError } from '../errors.js';
+// This module loads both clouds' SDKs; a run loads only its own through load.ts (loadPressureSources).
 import type { PressureSource } from '../ports.js';
-import { awsClients } from './aws-clients.js';
-import { awsEnaConntrackSource } from './aws-ena-conntrack.js';
-import { awsNatGatewaySource } from './aws-nat-gateway.js';
-import { azurePressureSource } from './azure.js';
-import type { AwsTarget, AzureTarget, PressureConfig, PressureDeps } from './types.js';
-import { AZURE_CLOUD_ENDPOINTS, retryOf } from './types.js';
+import { awsSources } from './aws-sources.js';
+import { azureSources } from './azure-sources.js';
+import type { PressureConfig, PressureDeps } from './types.js';
 
+export { loadPressureSources } from './load.js';
+export { awsTarget, azureCredentialOptions, azureTarget } from './targets.js';
 export type {
   AwsTarget,
   AzureCloud,
@@ -22,62 +20,8 @@ export type {
 } from './types.js';
 export { AZURE_CLOUD_ENDPOINTS, instanceIdFromProviderID } from './types.js';
 
-/** The Azure target from config and overrides; throws a ValidationError naming every missing key. */
-export function azureTarget(cfg: PressureConfig, deps: PressureDeps = {}): AzureTarget {
-  const a = cfg.azure ?? {};
-  const missing = (['subscriptionId', 'resourceGroup', 'clusterName'] as const)
-    .filter((k) => !a[k])
-    .map((k) => `azure.${k}: required when provider is azure`);
-  if (missing.length > 0) throw new ValidationError('config', missing);
-  return {
-    ...(a.cloud ? { cloud: a.cloud } : {}),
-    subscriptionId: a.subscriptionId as string,
-    resourceGroup: a.resourceGroup as string,
-    clusterName: a.clusterName as string,
-    ...(a.location ? { location: a.location } : {}),
-    ...((deps.armEndpoint ?? a.armEndpoint) ? { armEndpoint: deps.armEndpoint ?? a.armEndpoint } : {}),
-    ...((deps.metricsEndpoint ?? a.metricsEndpoint)
-      ? { metricsEndpoint: deps.metricsEndpoint ?? a.metricsEndpoint }
-      : {}),
-  };
-}
-
-/** The AWS target from config and overrides; throws a ValidationError naming every missing key. */
-export function awsTarget(cfg: PressureConfig, deps: PressureDeps = {}): AwsTarget {
-  const a = cfg.aws ?? {};
-  const missing = (['region', 'clusterName'] as const)
-    .filter((k) => !a[k])
-    .map((k) => `aws.${k}: required when provider is aws`);
-  if (missing.length > 0) throw new ValidationError('config', missing);
-  return {
-    region: a.region as string,
-    clusterName: a.clusterName as string,
-    ...((deps.awsEndpoint ?? a.endpoint) ? { endpoint: deps.awsEndpoint ?? a.endpoint } : {}),
-    ...(a.natGatewayIds?.length ? { natGatewayIds: a.natGatewayIds } : {}),
-  };
-}
-
-/** DefaultAzureCredential's options: the cloud's authority, the user-assigned identity when given. */
-export function azureCredentialOptions(cfg: PressureConfig): {
-  authorityHost: string;
-  managedIdentityClientId?: string;
-} {
-  const clientId = cfg.azure?.clientId;
-  return {
-    authorityHost: AZURE_CLOUD_ENDPOINTS[cfg.azure?.cloud ?? 'AzurePublicCloud'].authorityHost,
-    ...(clientId ? { managedIdentityClientId: clientId } : {}),
-  };
-}
-
 export function createPressureSources(cfg: PressureConfig, deps: PressureDeps = {}): PressureSource[] {
-  if (cfg.provider === 'azure') {
-    const credential = deps.azureCredential ?? new DefaultAzureCredential(azureCredentialOptions(cfg));
-    return [azurePressureSource(azureTarget(cfg, deps), credential, deps)];
-  }
-  if (cfg.provider === 'aws') {
-    const target = awsTarget(cfg, deps);
-    const clients = awsClients(target, retryOf(deps), deps);
-    return [awsNatGatewaySource(target, deps, clients), awsEnaConntrackSource(target, deps, clients)];
-  }
+  if (cfg.provider === 'azure') return azureSources(cfg, deps);
+  if (cfg.provider === 'aws') return awsSources(cfg, deps);
   return [];
 }
