@@ -161,7 +161,12 @@ describe('fault matrix: the deadline in every stage', () => {
     { stage: 'nodes', match: /^GET \/api\/v1\/nodes/, status: ['partial', 'failed'] },
     { stage: 'pod list', match: /^GET \/api\/v1\/pods\?/, status: ['partial'] },
     { stage: 'exec', match: /^UPGRADE /, status: ['partial'] },
-    { stage: 'owners', match: /^GET \/apis\/apps\/v1\/namespaces\/shop\/replicasets/, status: ['partial'] },
+    // The owners' ReplicaSet list (by pod-template-hash) and any GET after it.
+    {
+      stage: 'owners',
+      match: /^GET \/apis\/apps\/v1\/(namespaces\/shop\/)?replicasets/,
+      status: ['partial'],
+    },
     { stage: 'rails', match: /^GET \/apis\/apps\/v1\/namespaces\/shop\/deployments/, status: ['partial'] },
     { stage: 'restart', match: /^PATCH /, status: ['partial'] },
   ];
