@@ -133,16 +133,14 @@ export function evaluateLb(s: LbSetting & { maxSurge?: number }): LbEvaluation {
   requireInt('maxSurge', maxSurge, 0);
   const plannedNodes = s.nodes + maxSurge;
   const totalPorts = LB_PORTS_PER_IP * s.outboundIPs;
+  const pool = { nodes: s.nodes, maxSurge, plannedNodes, outboundIPs: s.outboundIPs };
   if (s.allocatedOutboundPorts === 0 && plannedNodes > LB_DEFAULT_MAX_POOL) {
     // Not a bad question: the answer is that this setting cannot serve the pool; the plan says what can.
     const now = s.nodes > LB_DEFAULT_MAX_POOL ? 0 : portsPerNode(s);
     if (now === 0) requireInt('outboundIPs', s.outboundIPs, LB_MIN_OUTBOUND_IPS, LB_MAX_OUTBOUND_IPS);
     return {
       mode: 'default',
-      nodes: s.nodes,
-      maxSurge,
-      plannedNodes,
-      outboundIPs: s.outboundIPs,
+      ...pool,
       allocatedOutboundPorts: 0,
       portsPerNode: now,
       portsPerNodeDuringSurge: 0,
@@ -157,10 +155,7 @@ export function evaluateLb(s: LbSetting & { maxSurge?: number }): LbEvaluation {
     const maxNodes = maxNodesFor(s.outboundIPs, s.allocatedOutboundPorts);
     return {
       mode: 'explicit',
-      nodes: s.nodes,
-      maxSurge,
-      plannedNodes,
-      outboundIPs: s.outboundIPs,
+      ...pool,
       allocatedOutboundPorts: s.allocatedOutboundPorts,
       portsPerNode: now,
       portsPerNodeDuringSurge: now,
@@ -174,10 +169,7 @@ export function evaluateLb(s: LbSetting & { maxSurge?: number }): LbEvaluation {
   while (maxNodes < LB_DEFAULT_MAX_POOL && portsPerNode({ ...s, nodes: maxNodes + 1 }) === now) maxNodes++;
   return {
     mode: 'default',
-    nodes: s.nodes,
-    maxSurge,
-    plannedNodes,
-    outboundIPs: s.outboundIPs,
+    ...pool,
     allocatedOutboundPorts: 0,
     portsPerNode: now,
     portsPerNodeDuringSurge: during,

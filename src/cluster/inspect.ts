@@ -55,8 +55,15 @@ async function summarizePod(
   return { summary: summarizer.finish(), bytes: Buffer.byteLength(text) };
 }
 
-/** Reads the socket tables of one pod; on "no cat" tries its other containers (same network namespace). */
-async function readPod(pod: PodInfo, deps: InspectDeps): Promise<Attempt> {
+/**
+ * Runs `read` on the pod's containers, its default one first, until one answers other than "no cat"
+ * (they share the pod's network namespace, so any container's tables are the pod's). Also used by
+ * `snatguard snapshot`'s capture.
+ */
+export async function readFromAContainer<T>(
+  pod: PodInfo,
+  read: (ref: PodRef) => Promise<T>,
+): Promise<{ ok: true; value: T; container: string } | { ok: false; error: unknown }> {
   const containers = pod.container
     ? [pod.container, ...pod.containers.filter((c) => c !== pod.container)]
     : [...pod.containers];
@@ -67,14 +74,23 @@ async function readPod(pod: PodInfo, deps: InspectDeps): Promise<Attempt> {
       ? { namespace: pod.namespace, name: pod.name, container }
       : { namespace: pod.namespace, name: pod.name };
     try {
-      const { summary, bytes } = await summarizePod(ref, deps);
-      return container ? { ok: true, summary, bytes, container } : { ok: true, summary, bytes };
+      return { ok: true, value: await read(ref), container };
     } catch (e) {
       last = e;
       if (!(e instanceof ExecError && e.kind === 'not-found')) break;
     }
   }
   return { ok: false, error: last };
+}
+
+/** Reads the socket tables of one pod; on "no cat" tries its other containers (same network namespace). */
+async function readPod(pod: PodInfo, deps: InspectDeps): Promise<Attempt> {
+  const read = await readFromAContainer(pod, (ref) => summarizePod(ref, deps));
+  if (!read.ok) return read;
+  const { summary, bytes } = read.value;
+  return read.container
+    ? { ok: true, summary, bytes, container: read.container }
+    : { ok: true, summary, bytes };
 }
 
 function toInspection(pod: PodInfo, nodeLevel: boolean, attempt: Attempt, startedAt: number): PodInspection {

@@ -12,6 +12,7 @@ import type { Snapshot } from './snapshot.js';
 import {
   type NodeMetricsRow,
   SIM_CHILD_ENV,
+  type SimAddresses,
   type WorkerMessage,
   type WorkerRequest,
 } from './worker-protocol.js';
@@ -20,15 +21,9 @@ export type { NodeMetricsRow } from './worker-protocol.js';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
-export interface SimThread {
+export interface SimThread extends SimAddresses {
   /** The snapshot as loaded, without its workloads; nodes hold only name and internalIP. */
   snapshot: Snapshot;
-  url: string;
-  ca: string;
-  caPath: string;
-  kubeconfigPath: string;
-  jobKubeconfigPath: string;
-  endpoints: Record<string, string>;
   /** Every node's metrics now (as the simulated cloud would report them): provider none's pressure. */
   nodeMetrics(): Promise<NodeMetricsRow[]>;
   /** What the simulated chat sinks received, oldest first. */

@@ -16,17 +16,21 @@ export type WorkerRequest =
   | { id: number; op: 'nodeMetrics' | 'received' | 'close' }
   | { id: number; op: 'logLevel'; level: string };
 
+/** Where the simulator serves and the files a client needs to reach it. */
+export interface SimAddresses {
+  url: string;
+  ca: string;
+  caPath: string;
+  kubeconfigPath: string;
+  jobKubeconfigPath: string;
+  endpoints: Record<string, string>;
+}
+
 export type WorkerMessage =
-  | {
+  | ({
       type: 'ready';
       /** The snapshot without its workloads and with nodes cut to name and address (all the host reads). */
       head: unknown;
-      url: string;
-      ca: string;
-      caPath: string;
-      kubeconfigPath: string;
-      jobKubeconfigPath: string;
-      endpoints: Record<string, string>;
-    }
+    } & SimAddresses)
   | { type: 'failed'; validation?: { source: string; problems: string[] }; message: string }
   | { type: 'answer'; id: number; result?: unknown; error?: string };

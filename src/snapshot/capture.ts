@@ -14,6 +14,7 @@ import type {
   WorkloadRef,
   WorkloadStatus,
 } from '../model.js';
+import type { SnapshotNode } from '../sim/snapshot.js';
 import { cidrContains, formatEndpoint, parseCidr } from '../sockets/address.js';
 
 export type ExecOutcome = 'ok' | 'no-cat' | 'hang' | 'error';
@@ -91,12 +92,7 @@ export interface DocNode {
   name: string;
   internalIP?: string;
   providerID?: string;
-  metrics?: {
-    usedSnatPorts?: number;
-    allocatedSnatPorts?: number;
-    failedSnatConnections?: number;
-    conntrackAllowanceExceeded?: number;
-  };
+  metrics?: SnapshotNode['metrics'];
   conntrack?: ConntrackReading;
   hostSockets?: DocSocket[];
 }

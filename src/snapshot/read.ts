@@ -2,7 +2,7 @@
 // probe, pressure sources), every read on its own; what fails is recorded as missing, never the end.
 import { getMaxListeners, setMaxListeners } from 'node:events';
 import { findHotNodes } from '../analysis/hot-nodes.js';
-import { SOCKET_FILES } from '../cluster/inspect.js';
+import { readFromAContainer, SOCKET_FILES } from '../cluster/inspect.js';
 import { createLimiter } from '../cluster/limit.js';
 import type { Config } from '../config/index.js';
 import { ExecError, messageOf } from '../errors.js';
@@ -271,26 +271,15 @@ async function capturePod(
   limits: ExecLimits,
   signal: AbortSignal,
 ): Promise<CapturedPod> {
-  const containers = pod.container
-    ? [pod.container, ...pod.containers.filter((c) => c !== pod.container)]
-    : [...pod.containers];
-  if (containers.length === 0) containers.push('');
-  let last: unknown;
-  for (const container of containers) {
-    const ref = container
-      ? { namespace: pod.namespace, name: pod.name, container }
-      : { namespace: pod.namespace, name: pod.name };
-    try {
-      const text = await deps.exec.read(ref, SOCKET_FILES, limits, signal);
-      const parsed = parseProcNetTcp(text);
-      if (parsed.entries.length === 0 && parsed.malformed > 0)
-        return { pod, owner: undefined, exec: 'error' };
-      return { pod, owner: undefined, exec: 'ok', sockets: parsed.entries };
-    } catch (e) {
-      last = e;
-      if (!(e instanceof ExecError && e.kind === 'not-found')) break;
-    }
+  const read = await readFromAContainer(pod, async (ref) =>
+    parseProcNetTcp(await deps.exec.read(ref, SOCKET_FILES, limits, signal)),
+  );
+  if (read.ok) {
+    const parsed = read.value;
+    if (parsed.entries.length === 0 && parsed.malformed > 0) return { pod, owner: undefined, exec: 'error' };
+    return { pod, owner: undefined, exec: 'ok', sockets: parsed.entries };
   }
+  const last = read.error;
   deps.log.info({ pod: `${pod.namespace}/${pod.name}`, reason: messageOf(last) }, 'pod not read');
   return { pod, owner: undefined, exec: execOutcome(last) };
 }
