@@ -57,6 +57,18 @@ export interface PodExec {
     signal: AbortSignal,
     onStdout: (chunk: Uint8Array) => void,
   ): Promise<number>;
+  /**
+   * `run`'s command with its stdout handed on frame by frame as `stream` does (the node's conntrack
+   * listing is as long as the node's flows); the same bounds and errors. Optional: without it, the caller
+   * reads the text whole through `run`.
+   */
+  runStream?(
+    pod: PodRef,
+    command: readonly string[],
+    limits: ExecLimits,
+    signal: AbortSignal,
+    onStdout: (chunk: Uint8Array) => void,
+  ): Promise<number>;
 }
 
 export interface NodeProbe {

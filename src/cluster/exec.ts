@@ -144,6 +144,8 @@ export function podExec(kc: KubeConfig, options: PodExecOptions = {}): PodExec &
     run: (pod, command, limits, signal) => collect(kc, pod, [...command], limits, signal, shared),
     stream: (pod, files, limits, signal, onStdout) =>
       execCommand(kc, pod, ['cat', ...files], limits, signal, onStdout, shared),
+    runStream: (pod, command, limits, signal, onStdout) =>
+      execCommand(kc, pod, [...command], limits, signal, onStdout, shared),
   };
 }
 
