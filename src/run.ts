@@ -6,7 +6,7 @@ import { driftAdvice, forecastAdvice } from './advice/forecast.js';
 import { type AdviceInput, compareRecommendations, recommend } from './advice/index.js';
 import { attributeUninspectable } from './analysis/attribution.js';
 import { conntrackFindings } from './analysis/conntrack.js';
-import type { ConntrackTable } from './analysis/conntrack-table.js';
+import type { FlowCounts } from './analysis/conntrack-table.js';
 import {
   emptyHistory,
   type ForecastResult,
@@ -476,7 +476,7 @@ async function scanAndAct(
   // The node's conntrack table is listed beside the pods' execs, not after them: it does not depend on
   // what they find, and waiting for them added one exec's latency to every run. Its failure is handled
   // (or not needed) once they are done.
-  const listFlows = (hot: HotNode, pods: PodInfo[]): Promise<ConntrackTable> | undefined => {
+  const listFlows = (hot: HotNode, pods: PodInfo[]): Promise<FlowCounts> | undefined => {
     const flows = deps.probe.flows;
     if (watchSet.has(hot.name) || flows === undefined) return undefined;
     const listing = (async () => flows(hot.name, signal, pods))();
@@ -487,7 +487,7 @@ async function scanAndAct(
     hot: HotNode,
     pods: PodInfo[],
     mine: PodInspection[],
-    listing: Promise<ConntrackTable> | undefined,
+    listing: Promise<FlowCounts> | undefined,
   ): Promise<{ inspections: PodInspection[] }> => {
     if (watchSet.has(hot.name)) return { inspections: mine };
     mine = await readOnNode(hot, pods, mine);

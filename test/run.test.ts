@@ -555,7 +555,7 @@ describe('runScan status', () => {
 });
 
 describe("runScan: the node's conntrack table (probe.flows)", () => {
-  const emptyTable = { flows: [], malformed: 0, truncated: false };
+  const emptyTable = { groups: [], flows: 0, malformed: 0, truncated: false };
   const tick = () => new Promise<void>((r) => setImmediate(r));
 
   it('is listed while the pods are still being read, not after the last one (was: one exec latency more per run)', async () => {
