@@ -40,6 +40,24 @@ const awsSchemaKeys = {
   },
 };
 
+/**
+ * node-fetch 2 (the Kubernetes client's HTTP) takes `URL` from whatwg-url only where Node has none
+ * (`const URL = Url.URL || whatwgUrl.URL`, lib/index.mjs); Node 20 and 22 always have `url.URL`, so
+ * whatwg-url and its 260 KB Unicode table (tr46) never run. They are replaced by Node's own URL.
+ */
+const nodeUrlForNodeFetch = {
+  name: 'node-url-for-node-fetch',
+  setup(b) {
+    b.onResolve({ filter: /^whatwg-url$/ }, (args) =>
+      /[\\/]node-fetch[\\/]/.test(args.importer) ? { path: 'whatwg-url', namespace: 'node-url' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'node-url' }, () => ({
+      contents: "import { URL } from 'node:url'; export { URL }; export default { URL };",
+      loader: 'js',
+    }));
+  },
+};
+
 const common = {
   bundle: true,
   platform: 'node',
@@ -57,7 +75,7 @@ const common = {
   external: ['@azure/functions-core'],
   // The AWS SDK's ES module builds (dist-es): esbuild drops what snatguard never calls (CommonJS keeps all).
   mainFields: ['module', 'main'],
-  plugins: [awsSchemaKeys],
+  plugins: [awsSchemaKeys, nodeUrlForNodeFetch],
 };
 
 /** The esbuild options of each host's bundle, written under `dir` (test/package-split.test.ts builds them too). */
