@@ -139,3 +139,31 @@ export function snatByDestination(
   }
   return out;
 }
+
+/**
+ * snatByDestination of expandSockets(sockets, …) without expanding them, when every socket line that can
+ * take SNAT names its destination (remote address and port) and no local port (outbound): then each line
+ * adds its count to its destination, since an outbound socket's local port is an ephemeral one that no
+ * LISTEN line holds. Undefined when a line leaves its remote port to the expansion or is inbound, or
+ * when one destination has more sockets than free ephemeral ports.
+ */
+export function snatBySpec(
+  sockets: readonly SnapshotSocket[],
+  classifier: AddressClassifier,
+): Map<string, number> | undefined {
+  const out = new Map<string, number>();
+  for (const s of sockets) {
+    if (NOT_SNAT_STATES.has(s.state)) continue;
+    if (s.remoteAddress === undefined || s.remotePort === undefined || s.localPort !== undefined)
+      return undefined;
+    if (s.count === 0 || !isSnatClass(classifier.classify(s.remoteAddress))) continue;
+    const key = s.remoteAddress.includes(':')
+      ? `[${s.remoteAddress}]:${s.remotePort}`
+      : `${s.remoteAddress}:${s.remotePort}`;
+    out.set(key, (out.get(key) ?? 0) + s.count);
+  }
+  // More sockets to one destination than free ephemeral ports: the expansion reuses ports (rare; exact there).
+  const listening = new Set(sockets.filter((s) => s.state === 'LISTEN').map((s) => s.localPort ?? 0)).size;
+  for (const n of out.values()) if (n > EPHEMERAL_SPAN - listening) return undefined;
+  return out;
+}
