@@ -1,7 +1,6 @@
 // The snapshot format (shared/SNAPSHOT.md): schema, loading, defaults and semantic checks.
 // Every problem is reported at once, each with its path (`workloads[2].pods[0].sockets[1].state: …`).
 
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { isIPv4, isIPv6 } from 'node:net';
 import { parseDocument } from 'yaml';
@@ -15,6 +14,7 @@ import {
   type TcpState,
 } from '../model.js';
 import { STATE_BY_CODE } from '../sockets/states.js';
+import { sha256Hex } from './hash.js';
 
 // ---------------------------------------------------------------- schema (the file as written)
 
@@ -531,9 +531,12 @@ const NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 
 /** `n` characters from NAME_ALPHABET, a pure function of `seed`. */
 export function nameChars(seed: string, n: number): string {
-  const bytes = createHash('sha256').update(seed).digest();
+  const hex = sha256Hex(seed);
   let out = '';
-  for (let i = 0; i < n; i++) out += NAME_ALPHABET[(bytes[i % bytes.length] ?? 0) % NAME_ALPHABET.length];
+  for (let i = 0; i < n; i++) {
+    const byte = Number.parseInt(hex.slice((i % 32) * 2, (i % 32) * 2 + 2), 16);
+    out += NAME_ALPHABET[byte % NAME_ALPHABET.length];
+  }
   return out;
 }
 
@@ -967,7 +970,7 @@ function defaultProviderID(cloud: Snapshot['cloud'], name: string, index: number
     return `azure:///subscriptions/${a.subscriptionId}/resourceGroups/${a.nodeResourceGroup.toLowerCase()}/providers/Microsoft.Compute/virtualMachineScaleSets/${scaleSet}/virtualMachines/${instance}`;
   }
   if (cloud.provider === 'aws' && cloud.aws) {
-    const id = createHash('sha256').update(`${cloud.aws.clusterName}/${name}`).digest('hex').slice(0, 17);
+    const id = sha256Hex(`${cloud.aws.clusterName}/${name}`).slice(0, 17);
     return `aws:///${cloud.aws.region}a/i-${id}`;
   }
   return undefined;

@@ -10,11 +10,11 @@
 // named `snatguard-node-probe` (give it `pods: []` for a cluster without it), snatguard's own node probe
 // as infra/kubernetes/node-probe.yaml deploys it, so the conntrack probe has a pod on every node.
 
-import { createHash } from 'node:crypto';
 import { defaultPortsPerIp, LB_DEFAULT_MAX_POOL } from '../advice/capacity.js';
 import type { ConntrackReading } from '../model.js';
 import { type AddressClassifier, createClassifier } from '../sockets/address.js';
 import type { SimBackend } from './backend.js';
+import { sha256Hex } from './hash.js';
 import { RESOURCES, type ResourceType } from './kube/resources.js';
 import {
   type ConcreteSocket,
@@ -411,7 +411,7 @@ export class World implements SimWorld {
 
   /** The uid of the `serial`th object the world made, from its seed (deterministic per snapshot). */
   private uidOf(seed: string, serial: number): string {
-    const h = createHash('sha256').update(`${this.snapshot.metadata.name}/${seed}/${serial}`).digest('hex');
+    const h = sha256Hex(`${this.snapshot.metadata.name}/${seed}/${serial}`);
     return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
   }
 
@@ -441,7 +441,7 @@ export class World implements SimWorld {
     if (!name && meta.generateName)
       name = `${meta.generateName}${nameChars(`${this.rv}/${meta.generateName}`, 5)}`;
     const { t, ns, k } = this.admit(resource, namespace, name);
-    const obj = this.stored(t, ns, k, fresh ? body : clone(body), this.reserve(resource, k, ageMs));
+    const obj = this.stored(t, ns, k, fresh ? body : clone(body), this.reserve(ageMs));
     this.store.get(resource)!.set(k, obj);
     if (resource === 'pods') this.indexPod(k, undefined, obj);
     return fresh ? obj : clone(obj);
@@ -460,7 +460,7 @@ export class World implements SimWorld {
     build: (createdAt: number) => NewObject,
   ): { key: string; uid: () => string } {
     const { t, ns, k } = this.admit(resource, namespace, name);
-    const reserved = this.reserve(resource, k, ageMs);
+    const reserved = this.reserve(ageMs);
     this.store.get(resource)!.defer(k, () => this.stored(t, ns, k, build(reserved.createdAt), reserved));
     let uid: string | undefined;
     return { key: k, uid: () => (uid ??= this.uidOf(`${resource}/${k}`, reserved.uidSerial)) };
@@ -493,13 +493,13 @@ export class World implements SimWorld {
   }
 
   /** The uid, resourceVersion and creation time of a new object (in that order, as create() gives them). */
-  private reserve(resource: string, k: string, ageMs: number): Reserved {
+  private reserve(ageMs: number): Reserved {
+    // (The uid itself is hashed when the object is built: uidOf(`${resource}/${key}`, uidSerial).)
     this.uidCounter += 1;
     return {
       uidSerial: this.uidCounter,
       resourceVersion: this.nextRv(),
       createdAt: this.now().getTime() - ageMs,
-      // (the uid itself is hashed when the object is built: uidOf(`${resource}/${k}`, uidSerial))
     };
   }
 
@@ -903,7 +903,7 @@ export class World implements SimWorld {
           osImage: aws ? 'Amazon Linux 2023.6.20250115' : azure ? 'Ubuntu 22.04.5 LTS' : 'Ubuntu 24.04 LTS',
           kernelVersion: aws ? '6.1.124-134.200.amzn2023.x86_64' : '5.15.0-1079-azure',
           containerRuntimeVersion: 'containerd://1.7.25',
-          machineID: createHash('sha256').update(name).digest('hex').slice(0, 32),
+          machineID: sha256Hex(name).slice(0, 32),
           systemUUID: this.uid(`node-system/${name}`),
           bootID: this.uid(`node-boot/${name}`),
         },
@@ -1172,7 +1172,7 @@ export class World implements SimWorld {
     const workload = rt.name;
     if (kind === 'Job') rt.jobUid ??= this.uid(`job/${namespace}/${workload}`);
     const jobUid = rt.jobUid ?? '';
-    rt.imageDigest ??= createHash('sha256').update(workload).digest('hex');
+    rt.imageDigest ??= sha256Hex(workload);
     const imageDigest = rt.imageDigest;
     const ownerRef = owner ? this.controllerRef(owner) : undefined;
     const n = this.nodesByName.get(node);
@@ -1255,7 +1255,7 @@ export class World implements SimWorld {
               name: container,
               image: `registry.example.com/${namespace}/${workload}:1.0.0`,
               imageID: `registry.example.com/${namespace}/${workload}@sha256:${imageDigest}`,
-              containerID: `containerd://${createHash('sha256').update(`${namespace}/${name}`).digest('hex')}`,
+              containerID: `containerd://${sha256Hex(`${namespace}/${name}`)}`,
               ready: true,
               started: true,
               restartCount: 0,

@@ -1,10 +1,10 @@
 // Snapshot sockets → concrete sockets (addresses, chosen ports, inodes) → /proc/net/tcp{,6} text,
 // and the count of SNAT-consuming sockets per destination that the derived metrics need.
-import { createHash } from 'node:crypto';
 import type { TcpState } from '../../model.js';
 import type { AddressClassifier } from '../../sockets/address.js';
 import { isSnatClass } from '../../sockets/address.js';
 import { type RenderSocket, renderProcNetTcp } from '../../sockets/render.js';
+import { sha256Uint32 } from '../hash.js';
 import type { SnapshotSocket } from '../snapshot.js';
 
 export interface ConcreteSocket extends RenderSocket {
@@ -16,7 +16,7 @@ const EPHEMERAL_SPAN = 60999 - 32768 + 1; // 28232 = 2^3 · 3529
 /** Coprime with EPHEMERAL_SPAN, so stepping by it visits every port once before repeating. */
 const PORT_STEP = 7919;
 
-const seedOf = (text: string): number => createHash('sha256').update(text).digest().readUInt32BE(0);
+const seedOf = sha256Uint32;
 
 /** IPv6 address a pod uses for ipv6 sockets without a local address: fd00:: plus its IPv4 words. */
 function podIpv6(ipv4: string): string {
