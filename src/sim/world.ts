@@ -388,6 +388,11 @@ export class World implements SimWorld {
     move(this.podsByOwner, fromOwners, toOwners);
   }
 
+  /** Objects of `resource` seeded and not built yet (nothing has read them). */
+  unbuilt(resource: string): number {
+    return this.store.get(resource)?.pendingCount ?? 0;
+  }
+
   get(resource: string, namespace: string | undefined, name: string): KubeObject {
     const t = this.typeOf(resource);
     const o = this.store.get(resource)?.get(this.key(t.namespaced ? namespace : undefined, name));
