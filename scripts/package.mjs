@@ -58,6 +58,65 @@ const nodeUrlForNodeFetch = {
   },
 };
 
+/** The NetworkManagementClient operation groups snatguard calls (src/pressure/azure-*.ts). */
+export const NETWORK_GROUPS = ['loadBalancers', 'natGateways', 'publicIPPrefixes', 'subnets'];
+
+/**
+ * @azure/arm-network's NetworkManagementClient constructs all of its ~150 operation groups (650 KB of
+ * operation classes and specs) though snatguard calls four. The bundle constructs only NETWORK_GROUPS; any
+ * other group is a getter that throws, naming itself. The build fails if a bundled source file reaches a
+ * group through `network.<group>` that is not bundled, or if the client no longer has the shape rewritten here.
+ */
+const armNetworkGroups = {
+  name: 'arm-network-groups',
+  setup(b) {
+    const all = new Set();
+    b.onLoad(
+      { filter: /[\\/]@azure[\\/]arm-network[\\/]dist[\\/]esm[\\/]networkManagementClient\.js$/ },
+      (args) => {
+        const text = readFileSync(args.path, 'utf8');
+        const kept = new Set();
+        const contents = text.replace(/this\.(\w+) =\s*new (\w+Impl)\(this\);/g, (whole, group) => {
+          all.add(group);
+          if (NETWORK_GROUPS.includes(group)) {
+            kept.add(group);
+            return whole;
+          }
+          return `Object.defineProperty(this, ${JSON.stringify(group)}, { get() { throw new Error(${JSON.stringify(`NetworkManagementClient.${group} is not in this bundle (scripts/package.mjs NETWORK_GROUPS)`)}); } });`;
+        });
+        const missing = NETWORK_GROUPS.filter((g) => !kept.has(g));
+        if (missing.length > 0 || all.size < 50)
+          return {
+            errors: [
+              {
+                text: `arm-network: cannot find the operation groups ${missing.join(', ')} to keep (${all.size} groups found)`,
+              },
+            ],
+          };
+        return { contents, loader: 'js' };
+      },
+    );
+    b.onEnd((result) => {
+      if (!result.metafile || all.size === 0) return;
+      const problems = [];
+      for (const input of Object.keys(result.metafile.inputs).filter((i) =>
+        /^(src|functions)[\\/].*\.ts$/.test(i),
+      )) {
+        for (const m of readFileSync(join(root, input), 'utf8').matchAll(/\bnetwork\s*\??\.\s*(\w+)/g))
+          if (all.has(m[1]) && !NETWORK_GROUPS.includes(m[1])) problems.push(`${input}: network.${m[1]}`);
+      }
+      if (problems.length > 0)
+        return {
+          errors: [
+            {
+              text: `arm-network: groups used but not bundled (add them to NETWORK_GROUPS): ${problems.join('; ')}`,
+            },
+          ],
+        };
+    });
+  },
+};
+
 const common = {
   bundle: true,
   platform: 'node',
@@ -75,7 +134,7 @@ const common = {
   external: ['@azure/functions-core'],
   // The AWS SDK's ES module builds (dist-es): esbuild drops what snatguard never calls (CommonJS keeps all).
   mainFields: ['module', 'main'],
-  plugins: [awsSchemaKeys, nodeUrlForNodeFetch],
+  plugins: [awsSchemaKeys, nodeUrlForNodeFetch, armNetworkGroups],
 };
 
 /** The esbuild options of each host's bundle, written under `dir` (test/package-split.test.ts builds them too). */
