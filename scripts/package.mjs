@@ -4,7 +4,7 @@
 // Each cloud's SDK is imported lazily by provider (src/pressure/load.ts, connect.ts), so esbuild splits it into
 // its own chunks: the Lambda never loads Azure SDK code, the Function App never loads AWS SDK code.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -117,6 +117,86 @@ const armNetworkGroups = {
   },
 };
 
+/** Every identifier in the files under `dir` whose names match `ext` (recursively; `skip`: folders left out). */
+function identifiersIn(dir, ext, into = new Set(), skip = []) {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) {
+      if (!skip.includes(e.name)) identifiersIn(p, ext, into, skip);
+    } else if (ext.test(e.name))
+      for (const m of readFileSync(p, 'utf8').matchAll(/[A-Za-z_$][\w$]*/g)) into.add(m[0]);
+  }
+  return into;
+}
+
+/**
+ * The Kubernetes client's generated API classes (gen/apis/*.js: a request factory and a response processor
+ * per API group; gen/types/*API.js: the Observable, Promise and object-parameter layers over them) have a
+ * method per operation: CoreV1Api alone is ~400 KB minified, and esbuild keeps a class whole. The bundle
+ * keeps a method only when its operation's name (`listNamespacedPod`, with or without `WithHttpInfo`)
+ * appears as an identifier in snatguard's sources or in the client's own non-generated modules — a superset
+ * of what can be called by name. The classes, their constructors and everything else stay as shipped.
+ */
+const kubeApiMethods = {
+  name: 'kube-api-methods',
+  setup(b) {
+    let used;
+    const kube = join(root, 'node_modules', '@kubernetes', 'client-node', 'dist');
+    b.onLoad(
+      {
+        filter:
+          /[\\/]@kubernetes[\\/]client-node[\\/]dist[\\/]gen[\\/](apis[\\/]\w+Api\.js|types[\\/](Observable|ObjectParam|Promise)API\.js)$/,
+      },
+      async (args) => {
+        // The generated modules (gen/) are not evidence of use: only their callers are.
+        used ??= identifiersIn(kube, /\.js$/, identifiersIn(join(root, 'src'), /\.ts$/), ['gen']);
+        const ts = (await import('typescript')).default;
+        const text = readFileSync(args.path, 'utf8');
+        const file = ts.createSourceFile(args.path, text, ts.ScriptTarget.ES2022, false, ts.ScriptKind.JS);
+        const cuts = [];
+        for (const s of file.statements) {
+          if (!ts.isClassDeclaration(s)) continue;
+          for (const m of s.members) {
+            if (!ts.isMethodDeclaration(m) || !m.name || !ts.isIdentifier(m.name)) continue;
+            if (!used.has(m.name.text.replace(/WithHttpInfo$/, ''))) cuts.push([m.getFullStart(), m.end]);
+          }
+        }
+        let contents = '';
+        let at = 0;
+        for (const [from, to] of cuts) {
+          contents += text.slice(at, from);
+          at = to;
+        }
+        return { contents: contents + text.slice(at), loader: 'js' };
+      },
+    );
+  },
+};
+
+/** The client-node modules whose exports snatguard's sources import (a name not among them fails the build). */
+const KUBE_MODULES = ['config.js', 'exec.js', 'types.js', 'patch.js', 'middleware.js', 'gen/index.js'];
+
+/**
+ * `@kubernetes/client-node`'s index re-exports every helper (cp's tar streams, top, metrics, informers,
+ * port-forward, …), and esbuild keeps the CommonJS ones it reaches (they may have side effects). For
+ * snatguard's sources the package name means the modules above: the same classes, without the rest.
+ */
+const kubeClientModules = {
+  name: 'kube-client-modules',
+  setup(b) {
+    b.onResolve({ filter: /^@kubernetes\/client-node$/ }, (args) =>
+      args.importer.startsWith(join(root, 'src'))
+        ? { path: 'client-node', namespace: 'kube-modules' }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'kube-modules' }, () => ({
+      contents: KUBE_MODULES.map((m) => `export * from '@kubernetes/client-node/dist/${m}';`).join('\n'),
+      resolveDir: root,
+      loader: 'js',
+    }));
+  },
+};
+
 const common = {
   bundle: true,
   platform: 'node',
@@ -134,7 +214,7 @@ const common = {
   external: ['@azure/functions-core'],
   // The AWS SDK's ES module builds (dist-es): esbuild drops what snatguard never calls (CommonJS keeps all).
   mainFields: ['module', 'main'],
-  plugins: [awsSchemaKeys, nodeUrlForNodeFetch, armNetworkGroups],
+  plugins: [awsSchemaKeys, nodeUrlForNodeFetch, armNetworkGroups, kubeApiMethods, kubeClientModules],
 };
 
 /** The esbuild options of each host's bundle, written under `dir` (test/package-split.test.ts builds them too). */
