@@ -66,17 +66,68 @@ export const NETWORK_GROUPS = ['loadBalancers', 'natGateways', 'publicIPPrefixes
  * operation classes and specs) though snatguard calls four. The bundle constructs only NETWORK_GROUPS; any
  * other group is a getter that throws, naming itself. The build fails if a bundled source file reaches a
  * group through `network.<group>` that is not bundled, or if the client no longer has the shape rewritten here.
+ *
+ * Its serializer gets every model mapper of the API (`createSerializer(Mappers)`, 450 KB minified) and
+ * finds nested models by class name. The bundled operations get the mappers they (and the client's own
+ * methods) name, those of the request parameters they use, and every mapper these reach by `className`
+ * or `uberParent`, with the subtypes of each polymorphic one reached, transitively: all a response of
+ * theirs can name. (`discriminators` stays whole.)
  */
 const armNetworkGroups = {
   name: 'arm-network-groups',
   setup(b) {
     const all = new Set();
+    const esm = join(root, 'node_modules', '@azure', 'arm-network', 'dist', 'esm');
+    const mappersPath = join(esm, 'models', 'mappers.js');
+    let reachable;
+    const mappersReached = () => {
+      if (reachable) return reachable;
+      const blocks = new Map();
+      const parts = readFileSync(mappersPath, 'utf8').split(/^export const (\w+) = /m);
+      for (let i = 1; i < parts.length; i += 2) blocks.set(parts[i], parts[i + 1]);
+      const params = new Map();
+      const pparts = readFileSync(join(esm, 'models', 'parameters.js'), 'utf8').split(
+        /^export const (\w+) = /m,
+      );
+      for (let i = 1; i < pparts.length; i += 2) params.set(pparts[i], pparts[i + 1]);
+      const todo = [];
+      for (const f of [
+        join(esm, 'networkManagementClient.js'),
+        ...NETWORK_GROUPS.map((g) => join(esm, 'operations', `${g}.js`)),
+      ]) {
+        const text = readFileSync(f, 'utf8');
+        for (const m of text.matchAll(/\bMappers\.(\w+)/g)) todo.push(m[1]);
+        for (const m of text.matchAll(/\bParameters\.(\w+)/g))
+          for (const n of (params.get(m[1]) ?? '').matchAll(/\b(\w+)Mapper\b/g)) todo.push(n[1]);
+      }
+      reachable = new Set(['discriminators']);
+      const parentOf = (block) => /uberParent: "(\w+)"/.exec(block)?.[1];
+      while (todo.length > 0) {
+        while (todo.length > 0) {
+          const name = todo.pop();
+          if (reachable.has(name) || !blocks.has(name)) continue;
+          reachable.add(name);
+          for (const m of blocks.get(name).matchAll(/(?:className|uberParent): "(\w+)"/g)) todo.push(m[1]);
+        }
+        // The subtypes of a reached polymorphic model (found through `discriminators` when deserializing).
+        for (const [name, block] of blocks)
+          if (!reachable.has(name) && reachable.has(parentOf(block))) todo.push(name);
+      }
+      return reachable;
+    };
     b.onLoad(
-      { filter: /[\\/]@azure[\\/]arm-network[\\/]dist[\\/]esm[\\/]networkManagementClient\.js$/ },
+      {
+        filter:
+          /[\\/]@azure[\\/]arm-network[\\/]dist[\\/]esm[\\/](networkManagementClient|operations[\\/]\w+)\.js$/,
+      },
       (args) => {
-        const text = readFileSync(args.path, 'utf8');
+        let contents = readFileSync(args.path, 'utf8').replace(
+          /^import \* as Mappers from "\.\.?\/models\/mappers\.js";$/m,
+          'import * as Mappers from "sg-network-mappers";',
+        );
+        if (!args.path.endsWith('networkManagementClient.js')) return { contents, loader: 'js' };
         const kept = new Set();
-        const contents = text.replace(/this\.(\w+) =\s*new (\w+Impl)\(this\);/g, (whole, group) => {
+        contents = contents.replace(/this\.(\w+) =\s*new (\w+Impl)\(this\);/g, (whole, group) => {
           all.add(group);
           if (NETWORK_GROUPS.includes(group)) {
             kept.add(group);
@@ -85,17 +136,26 @@ const armNetworkGroups = {
           return `Object.defineProperty(this, ${JSON.stringify(group)}, { get() { throw new Error(${JSON.stringify(`NetworkManagementClient.${group} is not in this bundle (scripts/package.mjs NETWORK_GROUPS)`)}); } });`;
         });
         const missing = NETWORK_GROUPS.filter((g) => !kept.has(g));
-        if (missing.length > 0 || all.size < 50)
+        if (missing.length > 0 || all.size < 50 || !contents.includes('"sg-network-mappers"'))
           return {
             errors: [
               {
-                text: `arm-network: cannot find the operation groups ${missing.join(', ')} to keep (${all.size} groups found)`,
+                text: `arm-network: cannot find the operation groups ${missing.join(', ')} to keep (${all.size} groups found), or its mappers import`,
               },
             ],
           };
         return { contents, loader: 'js' };
       },
     );
+    b.onResolve({ filter: /^sg-network-mappers$/ }, () => ({
+      path: 'mappers',
+      namespace: 'sg-network-mappers',
+    }));
+    b.onLoad({ filter: /.*/, namespace: 'sg-network-mappers' }, () => ({
+      contents: `export { ${[...mappersReached()].join(', ')} } from ${JSON.stringify(mappersPath)};`,
+      resolveDir: root,
+      loader: 'js',
+    }));
     b.onEnd((result) => {
       if (!result.metafile || all.size === 0) return;
       const problems = [];
@@ -199,6 +259,8 @@ const kubeClientModules = {
 
 const common = {
   bundle: true,
+  // Paths in the metafile are relative to the package root, wherever the build runs from.
+  absWorkingDir: root,
   platform: 'node',
   target: 'node20',
   format: 'esm',
