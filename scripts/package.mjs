@@ -200,34 +200,101 @@ function identifiersIn(dir, ext, into = new Set(), skip = []) {
 const kubeApiMethods = {
   name: 'kube-api-methods',
   setup(b) {
-    let used;
     const kube = join(root, 'node_modules', '@kubernetes', 'client-node', 'dist');
+    const models = join(kube, 'gen', 'models');
+    let used;
+    // The generated modules (gen/) are not evidence of use: only their callers are.
+    const usedNames = () => {
+      used ??= identifiersIn(kube, /\.js$/, identifiersIn(join(root, 'src'), /\.ts$/), ['gen']);
+      return used;
+    };
+    const pruned = new Map();
+    /** A generated API module without the methods of operations nothing names. */
+    const prune = async (path) => {
+      if (pruned.has(path)) return pruned.get(path);
+      const ts = (await import('typescript')).default;
+      const text = readFileSync(path, 'utf8');
+      const file = ts.createSourceFile(path, text, ts.ScriptTarget.ES2022, false, ts.ScriptKind.JS);
+      let contents = '';
+      let at = 0;
+      for (const s of file.statements) {
+        if (!ts.isClassDeclaration(s)) continue;
+        for (const m of s.members) {
+          if (!ts.isMethodDeclaration(m) || !m.name || !ts.isIdentifier(m.name)) continue;
+          if (usedNames().has(m.name.text.replace(/WithHttpInfo$/, ''))) continue;
+          contents += text.slice(at, m.getFullStart());
+          at = m.end;
+        }
+      }
+      pruned.set(path, contents + text.slice(at));
+      return pruned.get(path);
+    };
     b.onLoad(
       {
         filter:
           /[\\/]@kubernetes[\\/]client-node[\\/]dist[\\/]gen[\\/](apis[\\/]\w+Api\.js|types[\\/](Observable|ObjectParam|Promise)API\.js)$/,
       },
+      async (args) => ({ contents: await prune(args.path), loader: 'js' }),
+    );
+
+    // The models (gen/models: ~700 classes, 340 KB) are all imported by ObjectSerializer, which (de)serializes
+    // by type name: it keeps a model when its name is written in a kept API method (the type it reads or
+    // writes), in snatguard's sources or the client's own modules, or in a kept model (its attribute types),
+    // transitively. A type it does not know it passes through as plain JSON, so every reachable one is kept.
+    let modelsOnce;
+    const modelsReached = () => {
+      modelsOnce ??= reachModels();
+      return modelsOnce;
+    };
+    const reachModels = async () => {
+      const all = new Set(
+        readdirSync(models)
+          .filter((f) => f.endsWith('.js') && f !== 'ObjectSerializer.js' && f !== 'all.js')
+          .map((f) => f.slice(0, -3)),
+      );
+      const todo = [...usedNames()].filter((n) => all.has(n));
+      for (const f of readdirSync(join(kube, 'gen', 'apis')).filter((f) => /Api\.js$/.test(f))) {
+        if (!usedNames().has(f.slice(0, -3))) continue; // an API class no source names is not bundled
+        for (const m of (await prune(join(kube, 'gen', 'apis', f))).matchAll(/\w+/g))
+          if (all.has(m[0])) todo.push(m[0]);
+      }
+      const reached = new Set();
+      while (todo.length > 0) {
+        const name = todo.pop();
+        if (reached.has(name)) continue;
+        reached.add(name);
+        for (const m of readFileSync(join(models, `${name}.js`), 'utf8').matchAll(/\w+/g))
+          if (all.has(m[0])) todo.push(m[0]);
+      }
+      return { all, reached };
+    };
+    b.onLoad(
+      {
+        filter:
+          /[\\/]@kubernetes[\\/]client-node[\\/]dist[\\/]gen[\\/]models[\\/](ObjectSerializer|all)\.js$/,
+      },
       async (args) => {
-        // The generated modules (gen/) are not evidence of use: only their callers are.
-        used ??= identifiersIn(kube, /\.js$/, identifiersIn(join(root, 'src'), /\.ts$/), ['gen']);
-        const ts = (await import('typescript')).default;
-        const text = readFileSync(args.path, 'utf8');
-        const file = ts.createSourceFile(args.path, text, ts.ScriptTarget.ES2022, false, ts.ScriptKind.JS);
-        const cuts = [];
-        for (const s of file.statements) {
-          if (!ts.isClassDeclaration(s)) continue;
-          for (const m of s.members) {
-            if (!ts.isMethodDeclaration(m) || !m.name || !ts.isIdentifier(m.name)) continue;
-            if (!used.has(m.name.text.replace(/WithHttpInfo$/, ''))) cuts.push([m.getFullStart(), m.end]);
-          }
-        }
-        let contents = '';
-        let at = 0;
-        for (const [from, to] of cuts) {
-          contents += text.slice(at, from);
-          at = to;
-        }
-        return { contents: contents + text.slice(at), loader: 'js' };
+        const { all, reached } = await modelsReached();
+        let dropped = 0;
+        const model = (name) => {
+          if (!all.has(name) || reached.has(name)) return true;
+          dropped++;
+          return false;
+        };
+        const contents = readFileSync(args.path, 'utf8')
+          .split('\n')
+          .filter((line) => {
+            const m =
+              /^export \* from '\.\.\/models\/(\w+)\.js';$/.exec(line) ??
+              /^import \{ (\w+) \} from '\.\.\/models\/\1\.js';$/.exec(line) ??
+              /^ {4}"(\w+)": \1,?$/.exec(line);
+            return !m || model(m[1]);
+          })
+          .join('\n');
+        // The shape this relies on: one line per model (a re-export or import, or a type map entry).
+        if (dropped === 0)
+          return { errors: [{ text: `client-node models: no model line of ${args.path} recognised` }] };
+        return { contents, loader: 'js' };
       },
     );
   },
