@@ -203,6 +203,18 @@ function slowCounters(b: Uint8Array, start: number, r: RawSocket): number {
   return i - 1;
 }
 
+/** "00000000" read as a little-endian double. */
+const ZEROS8 = new DataView(new TextEncoder().encode('00000000').buffer).getFloat64(0, true);
+
+/**
+ * The last tcp local and remote address read by the fast path: [8 bytes as a double, value] twice. A pure
+ * memo of bytes → value (so one for the module is as good as one per scanner); NaN matches no bytes.
+ */
+const MEMO = new Float64Array([Number.NaN, 0, Number.NaN, 0]);
+
+/** The 16 bytes " %5u %8d " (uid, timeout) last read after a fast-path line, as two doubles, then uid and timeout. */
+const UID_MEMO = new Float64Array([Number.NaN, Number.NaN, 0, 0]);
+
 /**
  * The kernel's line from the colon after `sl` (net/ipv4/tcp_ipv4.c get_tcp4_sock, net/ipv6/tcp_ipv6.c
  * get_tcp6_sock): `: %08X:%04X %08X:%04X %02X %08X:%08X %02X:%08lX %08X ` for tcp, 32-digit addresses
@@ -214,33 +226,41 @@ function kernelShape(b: Uint8Array, dv: DataView, colon: number, end: number, r:
   let k: number; // where tx_queue starts
   if (b[colon + 10] === COLON) {
     if (colon + 72 > end) return -1;
-    const la = dv.getInt32(colon + 2, true);
-    const lb = dv.getInt32(colon + 6, true);
+    // An address is read as 8 bytes (a double) first: the same bytes as the last address read decode to
+    // the same value. ASCII bytes are never a NaN or ±0, so equal doubles are equal bytes.
+    const lf = dv.getFloat64(colon + 2, true);
+    const rf = dv.getFloat64(colon + 16, true);
     const lp = dv.getInt32(colon + 11, true);
-    const ra = dv.getInt32(colon + 16, true);
-    const rb = dv.getInt32(colon + 20, true);
     const rp = dv.getInt32(colon + 25, true);
     const st = dv.getInt32(colon + 29, true); // ' ' st st ' '
     if (
       b[colon + 15] !== SPACE ||
       b[colon + 24] !== COLON ||
       (st & 0xff0000ff) !== 0x20000020 ||
-      (notHex4(la) |
-        notHex4(lb) |
-        notHex4(lp) |
-        notHex4(ra) |
-        notHex4(rb) |
-        notHex4(rp) |
-        notHex4((st & 0x00ffff00) | 0x30000030)) !==
-        0
+      (notHex4(lp) | notHex4(rp) | notHex4((st & 0x00ffff00) | 0x30000030)) !== 0
     )
       return -1;
+    const memo = MEMO;
+    if (lf !== memo[0]) {
+      const la = dv.getInt32(colon + 2, true);
+      const lb = dv.getInt32(colon + 6, true);
+      if ((notHex4(la) | notHex4(lb)) !== 0) return -1;
+      memo[0] = lf;
+      memo[1] = hostWord2(la, lb);
+    }
+    if (rf !== memo[2]) {
+      const ra = dv.getInt32(colon + 16, true);
+      const rb = dv.getInt32(colon + 20, true);
+      if ((notHex4(ra) | notHex4(rb)) !== 0) return -1;
+      memo[2] = rf;
+      memo[3] = hostWord2(ra, rb);
+    }
     r.v6 = false;
     r.localV4 = true;
-    r.local4 = hostWord2(la, lb);
+    r.local4 = memo[1] as number;
     r.localPort = hex4(lp);
     r.remoteV4 = true;
-    r.remote4 = hostWord2(ra, rb);
+    r.remote4 = memo[3] as number;
     r.remotePort = hex4(rp);
     r.state = (hex4(st) >>> 4) & 0xff;
     k = colon + 33;
@@ -277,21 +297,34 @@ function kernelShape(b: Uint8Array, dv: DataView, colon: number, end: number, r:
     r.state = (hex4(st) >>> 4) & 0xff;
     k = colon + 81;
   } else return -1;
-  // %08X:%08X %02X:%08lX %08X then a space (a negative tm->when has 16 digits: the careful path)
+  // %08X:%08X %02X:%08lX %08X then a space (a negative tm->when has 16 digits: the careful path).
+  // Mostly zeros: each 8-digit field is compared as a double with "00000000" first.
+  const tr = dv.getInt32(k + 17, true); // ' ' tr tr ':'
+  if (b[k + 8] !== COLON || (tr & 0xff0000ff) !== 0x3a000020 || b[k + 29] !== SPACE || b[k + 38] !== SPACE)
+    return -1;
+  if (
+    dv.getFloat64(k, true) === ZEROS8 &&
+    dv.getFloat64(k + 9, true) === ZEROS8 &&
+    dv.getFloat64(k + 21, true) === ZEROS8 &&
+    dv.getFloat64(k + 30, true) === ZEROS8 &&
+    (tr & 0x00ffff00) === 0x00303000
+  ) {
+    r.txQueue = 0;
+    r.rxQueue = 0;
+    r.timerActive = 0;
+    r.timerExpires = 0;
+    r.retransmits = 0;
+    return k + 38;
+  }
   const tx0 = dv.getInt32(k, true);
   const tx1 = dv.getInt32(k + 4, true);
   const rx0 = dv.getInt32(k + 9, true);
   const rx1 = dv.getInt32(k + 13, true);
-  const tr = dv.getInt32(k + 17, true); // ' ' tr tr ':'
   const when0 = dv.getInt32(k + 21, true);
   const when1 = dv.getInt32(k + 25, true);
   const re0 = dv.getInt32(k + 30, true);
   const re1 = dv.getInt32(k + 34, true);
   if (
-    b[k + 8] !== COLON ||
-    (tr & 0xff0000ff) !== 0x3a000020 ||
-    b[k + 29] !== SPACE ||
-    b[k + 38] !== SPACE ||
     (notHex4(tx0) |
       notHex4(tx1) |
       notHex4(rx0) |
@@ -301,7 +334,7 @@ function kernelShape(b: Uint8Array, dv: DataView, colon: number, end: number, r:
       notHex4(when1) |
       notHex4(re0) |
       notHex4(re1)) !==
-      0
+    0
   )
     return -1;
   r.txQueue = hex4(tx0) * 65536 + hex4(tx1);
@@ -454,34 +487,55 @@ function scanLines(
           i = after;
         }
       }
-      // uid, timeout (may be negative), inode: space-padded decimals
-      while (b[i] === SPACE) i++;
-      let v = 0;
-      n = 0;
-      c = b[i] as number;
-      while (c >= 48 && c <= 57) {
-        v = v * 10 + c - 48;
-        c = b[++i] as number;
-        n++;
+      // uid, timeout (may be negative), inode: space-padded decimals. The 16 bytes from the space before
+      // uid through the space after timeout (%5u and %8d) are compared with the last such bytes read in
+      // the kernel's widths: the same bytes give the same two values.
+      const from = i;
+      let v: number;
+      if (
+        after >= 0 &&
+        from + 16 <= end &&
+        dv.getFloat64(from, true) === UID_MEMO[0] &&
+        dv.getFloat64(from + 8, true) === UID_MEMO[1]
+      ) {
+        r.uid = UID_MEMO[2] as number;
+        r.timeout = UID_MEMO[3] as number;
+        i = from + 15;
+      } else {
+        while (b[i] === SPACE) i++;
+        v = 0;
+        n = 0;
+        c = b[i] as number;
+        while (c >= 48 && c <= 57) {
+          v = v * 10 + c - 48;
+          c = b[++i] as number;
+          n++;
+        }
+        if (n === 0 || n > 10 || c !== SPACE) break line;
+        r.uid = v;
+        while (b[i] === SPACE) i++;
+        let negative = false;
+        if (b[i] === 45 /* - */) {
+          negative = true;
+          i++;
+        }
+        v = 0;
+        n = 0;
+        c = b[i] as number;
+        while (c >= 48 && c <= 57) {
+          v = v * 10 + c - 48;
+          c = b[++i] as number;
+          n++;
+        }
+        if (n === 0 || n > 10 || c !== SPACE) break line;
+        r.timeout = negative ? -v : v;
+        if (after >= 0 && i === from + 15 && b[from] === SPACE) {
+          UID_MEMO[0] = dv.getFloat64(from, true);
+          UID_MEMO[1] = dv.getFloat64(from + 8, true);
+          UID_MEMO[2] = r.uid;
+          UID_MEMO[3] = r.timeout;
+        }
       }
-      if (n === 0 || n > 10 || c !== SPACE) break line;
-      r.uid = v;
-      while (b[i] === SPACE) i++;
-      let negative = false;
-      if (b[i] === 45 /* - */) {
-        negative = true;
-        i++;
-      }
-      v = 0;
-      n = 0;
-      c = b[i] as number;
-      while (c >= 48 && c <= 57) {
-        v = v * 10 + c - 48;
-        c = b[++i] as number;
-        n++;
-      }
-      if (n === 0 || n > 10 || c !== SPACE) break line;
-      r.timeout = negative ? -v : v;
       while (b[i] === SPACE) i++;
       v = 0;
       n = 0;
