@@ -67,7 +67,7 @@ for (let c = 0; c < 6; c++) {
   HEX[97 + c] = 10 + c;
 }
 
-function newRecord(): RawSocket {
+export function newRecord(): RawSocket {
   return {
     sl: 0,
     v6: false,
@@ -220,9 +220,9 @@ const UID_MEMO = new Float64Array([Number.NaN, Number.NaN, 0, 0]);
  * get_tcp6_sock): `: %08X:%04X %08X:%04X %02X %08X:%08X %02X:%08lX %08X ` for tcp, 32-digit addresses
  * for tcp6. Fills the record through retrnsmt and returns the index of the space after it, or -1 when
  * the bytes are not exactly that shape (then nothing is decided: the careful path reads the line).
- * `b[colon + 1]` is known to be a space.
+ * `b[colon + 1]` is known to be a space. Exported for its tests (test/sockets/fast-path.test.ts).
  */
-function kernelShape(b: Uint8Array, dv: DataView, colon: number, end: number, r: RawSocket): number {
+export function kernelShape(b: Uint8Array, dv: DataView, colon: number, end: number, r: RawSocket): number {
   let k: number; // where tx_queue starts
   if (b[colon + 10] === COLON) {
     if (colon + 72 > end) return -1;
