@@ -34,9 +34,9 @@ const hostHex = (w: number, lower = false): string =>
 interface Fields {
   sl: number;
   v6: boolean;
-  local: number[];
+  local: readonly number[];
   localPort: number;
-  remote: number[];
+  remote: readonly number[];
   remotePort: number;
   state: number;
   txQueue: number;
@@ -54,7 +54,7 @@ interface Fields {
 
 /** One line in the kernel's format (tcp4_seq_show / tcp6_seq_show), without its newline. */
 function kernelLine(f: Fields): string {
-  const address = (words: number[]) => words.map((w) => hostHex(w, f.lower)).join('');
+  const address = (words: readonly number[]) => words.map((w) => hostHex(w, f.lower)).join('');
   const line =
     `${String(f.sl).padStart(4)}: ${address(f.local)}:${hex(f.localPort, 4, f.lower)} ` +
     `${address(f.remote)}:${hex(f.remotePort, 4, f.lower)} ${hex(f.state, 2, f.lower)} ` +
@@ -97,7 +97,7 @@ const anyFields = fc.oneof(fields(false), fields(true));
 
 /** What the scanner should report for a generated line (addresses as network-order words). */
 function expected(f: Fields) {
-  const mapped = (w: number[]) => w.length === 4 && w[0] === 0 && w[1] === 0 && w[2] === 0xffff;
+  const mapped = (w: readonly number[]) => w.length === 4 && w[0] === 0 && w[1] === 0 && w[2] === 0xffff;
   return {
     sl: f.sl,
     v6: f.v6,

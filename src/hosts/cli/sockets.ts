@@ -10,6 +10,7 @@ import {
   type AddressClassifier,
   createClassifier,
   createSummarizer,
+  type DestinationList,
   looksLikeProcNetTcp,
   type ScanCounts,
   STATE_BY_CODE,
@@ -31,7 +32,12 @@ export interface SocketsInput extends ScanCounts {
   name: string;
 }
 
-export interface SocketsReport extends SocketSummary {
+/**
+ * What `sockets` prints. Its destinations are a {@link DestinationList}: an array, or the summarizer's
+ * own arrays made into one object at a time while printing (so a big table never lives as objects).
+ */
+export interface SocketsReport extends Omit<SocketSummary, 'destinations'> {
+  destinations: DestinationList;
   inputs: SocketsInput[];
 }
 
@@ -79,7 +85,7 @@ export async function summarizeInputs(
     if (!looksLikeProcNetTcp(counts)) throw new NotProcNetTcpError(input.name, counts);
     reports.push({ name: input.name, ...counts });
   }
-  return { ...summarizer.finish(), inputs: reports };
+  return { ...summarizer.finishCompact(), inputs: reports };
 }
 
 export class NotProcNetTcpError extends SnatguardError {
@@ -159,7 +165,8 @@ export function socketsCommand(io: SocketsIo = processIo): Command {
 }
 
 const HOLE = '\u0000destinations\u0000';
-const DESTINATIONS_PER_PIECE = 1000;
+/** About 60 KB of text a piece. */
+const DESTINATIONS_PER_PIECE = 250;
 
 /**
  * `JSON.stringify(report, null, 2)` plus a newline, byte for byte, in pieces of a thousand destinations:
@@ -178,7 +185,7 @@ export function* jsonPieces(report: SocketsReport): Generator<string> {
       let piece = i === 0 ? '[\n' : ',\n';
       const stop = Math.min(list.length, i + DESTINATIONS_PER_PIECE);
       for (let j = i; j < stop; j++)
-        piece += (j === i ? '' : ',\n') + destinationJson(list[j] as DestinationCount);
+        piece += (j === i ? '' : ',\n') + destinationJson(list.at(j) as DestinationCount);
       yield piece;
     }
     yield '\n  ]';
@@ -244,7 +251,9 @@ export function renderSocketsTable(r: SocketsReport, top = 10): string {
   out.push(`SNAT-consuming sockets: ${r.snatSockets} to ${r.destinations.length} destination(s)`);
   if (r.destinations.length > 0 && top > 0) {
     out.push('');
-    const shown = r.destinations.slice(0, top);
+    const shown = Array.from({ length: Math.min(top, r.destinations.length) }, (_, i) =>
+      r.destinations.at(i),
+    ).filter((d) => d !== undefined);
     out.push(
       columns([
         ['DESTINATION', 'SOCKETS', 'STATES'],
