@@ -6,3 +6,6 @@ app.timer('snatguard-scan', {
   schedule: '%SNATGUARD_SCHEDULE%',
   handler,
 });
+
+// The host calls the registered handler; the export lets test/hosts/bundled.test.ts run the bundled one.
+export { handler };

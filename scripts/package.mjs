@@ -4,7 +4,7 @@
 // Each cloud's SDK is imported lazily by provider (src/pressure/load.ts, connect.ts), so esbuild splits it into
 // its own chunks: the Lambda never loads Azure SDK code, the Function App never loads AWS SDK code.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -15,6 +15,47 @@ const out = join(root, 'dist', 'package');
 // ESM bundles of CommonJS dependencies need require(); the banner gives them one.
 const banner = {
   js: "import { createRequire as __sgCreateRequire } from 'node:module'; const require = __sgCreateRequire(import.meta.url);",
+};
+
+/**
+ * The AWS SDK's generated schema files (dist-es/schemas/schemas_0.js) describe every shape of a service as
+ * `export var X$ = [...]` arrays whose trait objects use computed keys of the file's own string constants
+ * (`{ [_xN]: _NGI }`, `const _xN = "xmlName"`). esbuild keeps any statement with a computed key (the key
+ * could run code when coerced), so it kept every shape of EC2 (~550 KB) for the two operations snatguard
+ * calls. Writing each such key as the literal string its constant holds is the same object, and lets esbuild
+ * drop the shapes no command in the bundle reaches.
+ */
+const awsSchemaKeys = {
+  name: 'aws-schema-literal-keys',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]@aws-sdk[\\/][^\\/]+[\\/]dist-es[\\/]schemas[\\/]schemas_\d+\.js$/ }, (args) => {
+      const text = readFileSync(args.path, 'utf8');
+      const strings = new Map();
+      for (const m of text.matchAll(/^const (_\w+) = ("(?:[^"\\\n]|\\.)*");$/gm)) strings.set(m[1], m[2]);
+      const contents = text.replace(/\[(_\w+)\]:/g, (all, id) =>
+        strings.has(id) ? `${strings.get(id)}:` : all,
+      );
+      return { contents, loader: 'js' };
+    });
+  },
+};
+
+/**
+ * node-fetch 2 (the Kubernetes client's HTTP) takes `URL` from whatwg-url only where Node has none
+ * (`const URL = Url.URL || whatwgUrl.URL`, lib/index.mjs); Node 20 and 22 always have `url.URL`, so
+ * whatwg-url and its 260 KB Unicode table (tr46) never run. They are replaced by Node's own URL.
+ */
+const nodeUrlForNodeFetch = {
+  name: 'node-url-for-node-fetch',
+  setup(b) {
+    b.onResolve({ filter: /^whatwg-url$/ }, (args) =>
+      /[\\/]node-fetch[\\/]/.test(args.importer) ? { path: 'whatwg-url', namespace: 'node-url' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'node-url' }, () => ({
+      contents: "import { URL } from 'node:url'; export { URL }; export default { URL };",
+      loader: 'js',
+    }));
+  },
 };
 
 const common = {
@@ -32,6 +73,9 @@ const common = {
   logLevel: 'warning',
   // Provided by the Functions host at run time.
   external: ['@azure/functions-core'],
+  // The AWS SDK's ES module builds (dist-es): esbuild drops what snatguard never calls (CommonJS keeps all).
+  mainFields: ['module', 'main'],
+  plugins: [awsSchemaKeys, nodeUrlForNodeFetch],
 };
 
 /** The esbuild options of each host's bundle, written under `dir` (test/package-split.test.ts builds them too). */

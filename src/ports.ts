@@ -1,5 +1,5 @@
 // The ports at the I/O edge (shared/DESIGN.md, "Ports"): each has one real implementation and fakes in tests.
-import type { ConntrackTable } from './analysis/conntrack-table.js';
+import type { FlowCounts } from './analysis/conntrack-table.js';
 import type {
   ConntrackReading,
   ExecLimits,
@@ -57,13 +57,25 @@ export interface PodExec {
     signal: AbortSignal,
     onStdout: (chunk: Uint8Array) => void,
   ): Promise<number>;
+  /**
+   * `run`'s command with its stdout handed on frame by frame as `stream` does (the node's conntrack
+   * listing is as long as the node's flows); the same bounds and errors. Optional: without it, the caller
+   * reads the text whole through `run`.
+   */
+  runStream?(
+    pod: PodRef,
+    command: readonly string[],
+    limits: ExecLimits,
+    signal: AbortSignal,
+    onStdout: (chunk: Uint8Array) => void,
+  ): Promise<number>;
 }
 
 export interface NodeProbe {
   /** Conntrack counters of a node's own network namespace, read through a hostNetwork pod on it. */
   conntrack(node: string, signal: AbortSignal, podsOnNode?: PodInfo[]): Promise<ConntrackReading>;
-  /** The node's conntrack table (`conntrack -L`), parsed; absent when the probe cannot list it. */
-  flows?(node: string, signal: AbortSignal, podsOnNode: PodInfo[]): Promise<ConntrackTable>;
+  /** The node's conntrack table (`conntrack -L`), counted as it streams; absent when the probe cannot list it. */
+  flows?(node: string, signal: AbortSignal, podsOnNode: PodInfo[]): Promise<FlowCounts>;
   /**
    * inspect.nodeProbeFallback: the socket tables of pods without `cat`, read on their node by pod UID
    * (src/cluster/proc-fallback.ts); absent when the fallback is off.

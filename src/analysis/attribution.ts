@@ -8,7 +8,7 @@
 import type { DestinationCount, PodInfo, PodInspection, SocketSummary, TcpState } from '../model.js';
 import { type AddressClassifier, formatIp, isSnatClass, parseIp } from '../sockets/address.js';
 import { emptySummary, sortDestinations } from '../sockets/summary.js';
-import type { ConntrackFlow, ConntrackTable } from './conntrack-table.js';
+import type { FlowCounts, FlowGroup } from './conntrack-table.js';
 
 export interface AttributablePod {
   /** `namespace/name` */
@@ -59,9 +59,10 @@ const endpoint = (address: string, port: number): string =>
 /**
  * Attributes the SNAT flows of one node's table. `nodeAddresses` are the node's own addresses (the
  * MASQUERADE source); for a family with no address listed, any flow whose source was translated counts.
+ * Takes flows or flow groups (a group counts as its `count` flows).
  */
 export function attributeFlows(
-  flows: Iterable<ConntrackFlow>,
+  flows: Iterable<FlowGroup>,
   nodeAddresses: readonly string[],
   pods: readonly AttributablePod[],
   classifier: AddressClassifier,
@@ -81,6 +82,8 @@ export function attributeFlows(
   const destinations = new Map<string, Map<string, DestinationCount>>();
   const publicCache = new Map<string, boolean>();
   for (const f of flows) {
+    const n = f.count ?? 1;
+    if (n <= 0) continue;
     const source = canonicalIp(f.original.src);
     const translatedTo = canonicalIp(f.reply.dst);
     if (translatedTo === source) continue; // not source-NATed
@@ -95,16 +98,16 @@ export function attributeFlows(
     }
     if (!isPublic) continue;
     if (hostIps.has(source)) {
-      out.hostNetworkFlows++;
+      out.hostNetworkFlows += n;
       continue;
     }
     const tcp = f.protocol === 'tcp';
     const state = tcp ? (STATES[f.state ?? ''] ?? 'UNKNOWN') : undefined;
     if (state === 'CLOSE') continue;
-    out.snatFlows++;
+    out.snatFlows += n;
     const pod = byIp.get(source);
     if (pod === undefined) {
-      out.unattributed++;
+      out.unattributed += n;
       continue;
     }
     let entry = out.byPod.get(pod.key);
@@ -114,15 +117,15 @@ export function attributeFlows(
       destinations.set(pod.key, new Map());
     }
     if (!tcp || state === undefined) {
-      entry.udpFlows++;
+      entry.udpFlows += n;
       continue;
     }
     const s = entry.summary;
-    s.lines++;
-    s.parsed++;
-    s.outbound++;
-    s.snatSockets++;
-    s.byState[state] = (s.byState[state] ?? 0) + 1;
+    s.lines += n;
+    s.parsed += n;
+    s.outbound += n;
+    s.snatSockets += n;
+    s.byState[state] = (s.byState[state] ?? 0) + n;
     const port = f.reply.sport ?? 0;
     const remote = endpoint(peer, port);
     const dests = destinations.get(pod.key)!;
@@ -131,8 +134,8 @@ export function attributeFlows(
       d = { remote, address: peer, port, sockets: 0, byState: {} };
       dests.set(remote, d);
     }
-    d.sockets++;
-    d.byState[state] = (d.byState[state] ?? 0) + 1;
+    d.sockets += n;
+    d.byState[state] = (d.byState[state] ?? 0) + n;
   }
   for (const [key, dests] of destinations) {
     const entry = out.byPod.get(key)!;
@@ -168,14 +171,14 @@ export const HIDDEN_DATAPATH =
  */
 export function attributeUninspectable(
   inspections: readonly PodInspection[],
-  table: ConntrackTable,
+  table: FlowCounts,
   nodeAddresses: readonly string[],
   pods: readonly PodInfo[],
   classifier: AddressClassifier,
   cloudPressure: boolean,
 ): { inspections: PodInspection[]; report: NodeFlowReport } {
   const attribution = attributeFlows(
-    table.flows,
+    table.groups,
     nodeAddresses,
     pods.map((p) => ({
       key: `${p.namespace}/${p.name}`,

@@ -9,6 +9,12 @@
 // leading `ipv4     2` is absent; UDP and ICMP flows have no state; zone=, mark=, use=, id=, secctx=,
 // [UNREPLIED], [ASSURED], [OFFLOAD] and timestamps may appear. The text comes from a probe on the node:
 // it is untrusted, so lines and the number of flows are bounded and anything unexpected is counted, skipped.
+//
+// A busy node lists hundreds of thousands of flows (tens of MB): the run reads the listing as it streams
+// (createFlowCounter, fed exec frames) and keeps flow groups, not flows: the flows that differ only in
+// the ports the node picked (the pod's source port, the translated port) are one group with a count,
+// which is all the analysis reads (attribution.ts, snapshot capture). parseConntrackTable keeps every
+// flow, for tools and tests that look at single flows.
 
 export interface FlowTuple {
   src: string;
@@ -37,10 +43,37 @@ export interface ConntrackTable {
   truncated: boolean;
 }
 
+/**
+ * Flows alike in everything the analysis reads: protocol, state, both addresses of each direction, the
+ * original destination port and the reply source port (the peer's). The ports the node picked (the
+ * original source port, the reply destination port) and the flags are left out. A {@link ConntrackFlow}
+ * is a group of one.
+ */
+export interface FlowGroup {
+  family: 'ipv4' | 'ipv6';
+  protocol: string;
+  state?: string;
+  original: FlowTuple;
+  reply: FlowTuple;
+  /** Flows in the group; absent: one. */
+  count?: number;
+}
+
+/** The table as the run keeps it: flow groups, first seen first. */
+export interface FlowCounts {
+  groups: FlowGroup[];
+  /** Flows counted (the sum of the groups' counts). */
+  flows: number;
+  /** Lines that were not empty and not a flow (counted, never fatal). */
+  malformed: number;
+  /** True when maxFlows cut the table short. */
+  truncated: boolean;
+}
+
 export interface TableLimits {
-  /** Flows kept; the rest are dropped and `truncated` is set. */
+  /** Flows kept (counted); the rest are dropped and `truncated` is set. */
   maxFlows: number;
-  /** Longer lines are malformed (a real line is under 400 characters). */
+  /** Longer lines (in bytes, newline excluded) are malformed (a real line is under 400). */
   maxLineLength: number;
 }
 
@@ -125,34 +158,176 @@ export function parseConntrackLine(line: string): ConntrackFlow | undefined {
   };
 }
 
-/** The whole table; never throws. The tool's own summary line (stderr) and blank lines are skipped. */
+const NL = 0x0a;
+const SUMMARY_LINE = /flow entries have been shown/;
+
+/**
+ * Splits a stream of chunks into lines (a line may span chunks) and hands every flow on; holds at most
+ * one line (maxLineLength bytes) between chunks. Lines are bytes until whole: a newline byte is never
+ * part of a UTF-8 sequence, so a character split across chunks is decoded whole.
+ */
+class FlowLines {
+  malformed = 0;
+  truncated = false;
+  flows = 0;
+  /** The start of a line whose end has not arrived (copied: a chunk may be reused after push). */
+  private carry: Buffer[] = [];
+  private carried = 0;
+  /** The line under way is longer than maxLineLength: skipped to its end, then counted malformed. */
+  private overlong = false;
+
+  constructor(
+    private readonly limits: TableLimits,
+    private readonly onFlow: (flow: ConntrackFlow) => void,
+  ) {}
+
+  /** Bytes held between chunks (at most maxLineLength). */
+  get held(): number {
+    return this.carried;
+  }
+
+  push(chunk: Uint8Array | string): void {
+    const b =
+      typeof chunk === 'string'
+        ? Buffer.from(chunk, 'utf8')
+        : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    let start = 0;
+    while (start < b.length && !this.truncated) {
+      const nl = b.indexOf(NL, start);
+      if (nl < 0) {
+        this.hold(b, start);
+        return;
+      }
+      this.line(b, start, nl);
+      start = nl + 1;
+    }
+  }
+
+  /** The last line, when the text did not end with a newline. */
+  end(): void {
+    if (!this.truncated && (this.carried > 0 || this.overlong)) this.line(Buffer.alloc(0), 0, 0);
+    this.carry = [];
+    this.carried = 0;
+  }
+
+  private hold(b: Buffer, from: number): void {
+    if (this.overlong) return;
+    const length = b.length - from;
+    if (this.carried + length > this.limits.maxLineLength) {
+      this.overlong = true;
+      this.carry = [];
+      this.carried = 0;
+      return;
+    }
+    this.carry.push(Buffer.from(b.subarray(from)));
+    this.carried += length;
+  }
+
+  private line(b: Buffer, start: number, end: number): void {
+    if (this.overlong || this.carried + end - start > this.limits.maxLineLength) {
+      this.overlong = false;
+      this.carry = [];
+      this.carried = 0;
+      this.malformed++;
+      return;
+    }
+    if (this.carried === 0 && end === start) return;
+    let text: string;
+    if (this.carried === 0) text = b.toString('utf8', start, end);
+    else {
+      this.carry.push(b.subarray(start, end));
+      text = Buffer.concat(this.carry).toString('utf8');
+      this.carry = [];
+      this.carried = 0;
+    }
+    if (text.trim() === '' || SUMMARY_LINE.test(text)) return;
+    const flow = parseConntrackLine(text);
+    if (flow === undefined) this.malformed++;
+    else if (this.flows >= this.limits.maxFlows) this.truncated = true;
+    else {
+      this.flows++;
+      this.onFlow(flow);
+    }
+  }
+}
+
+/** What a flow counter holds now, whatever the listing's length: for tests and the bench. */
+export interface CounterState {
+  groups: number;
+  /** Bytes of an unfinished line held between chunks. */
+  heldBytes: number;
+}
+
+/** Counts a listing fed chunk by chunk (an exec's stdout frames); keeps groups, never the text or the flows. */
+export interface FlowCounter {
+  push(chunk: Uint8Array | string): void;
+  /** The counts once the listing ended (a last line without a newline counts). */
+  finish(): FlowCounts;
+  readonly state: CounterState;
+}
+
+const groupKey = (f: ConntrackFlow): string =>
+  `${f.protocol} ${f.state ?? ''} ${f.original.src} ${f.original.dst} ${f.original.dport ?? ''} ${f.reply.src} ${f.reply.dst} ${f.reply.sport ?? ''}`;
+
+function groupOf(f: ConntrackFlow): FlowGroup {
+  const original: FlowTuple = { src: f.original.src, dst: f.original.dst };
+  if (f.original.dport !== undefined) original.dport = f.original.dport;
+  const reply: FlowTuple = { src: f.reply.src, dst: f.reply.dst };
+  if (f.reply.sport !== undefined) reply.sport = f.reply.sport;
+  return {
+    family: f.family,
+    protocol: f.protocol,
+    ...(f.state !== undefined ? { state: f.state } : {}),
+    original,
+    reply,
+    count: 0,
+  };
+}
+
+/** A streaming reader of `conntrack -L -o extended` that keeps flow groups (see the file's head). */
+export function createFlowCounter(limits: TableLimits = DEFAULT_TABLE_LIMITS): FlowCounter {
+  const groups = new Map<string, FlowGroup>();
+  const lines = new FlowLines(limits, (flow) => {
+    const key = groupKey(flow);
+    let g = groups.get(key);
+    if (g === undefined) {
+      g = groupOf(flow);
+      groups.set(key, g);
+    }
+    g.count = (g.count ?? 0) + 1;
+  });
+  return {
+    push: (chunk) => lines.push(chunk),
+    finish: () => {
+      lines.end();
+      return {
+        groups: [...groups.values()],
+        flows: lines.flows,
+        malformed: lines.malformed,
+        truncated: lines.truncated,
+      };
+    },
+    get state() {
+      return { groups: groups.size, heldBytes: lines.held };
+    },
+  };
+}
+
+/** The counts of a whole listing. */
+export function countConntrackFlows(text: string, limits: TableLimits = DEFAULT_TABLE_LIMITS): FlowCounts {
+  const counter = createFlowCounter(limits);
+  counter.push(text);
+  return counter.finish();
+}
+
+/** The whole table, every flow; never throws. The tool's own summary line (stderr) and blank lines are skipped. */
 export function parseConntrackTable(
   text: string,
   limits: TableLimits = DEFAULT_TABLE_LIMITS,
 ): ConntrackTable {
   const flows: ConntrackFlow[] = [];
-  let malformed = 0;
-  let truncated = false;
-  let start = 0;
-  while (start <= text.length) {
-    let end = text.indexOf('\n', start);
-    if (end < 0) end = text.length;
-    const length = end - start;
-    if (length > 0) {
-      if (length > limits.maxLineLength) malformed++;
-      else {
-        const line = text.slice(start, end);
-        if (line.trim() !== '' && !/flow entries have been shown/.test(line)) {
-          const flow = parseConntrackLine(line);
-          if (flow === undefined) malformed++;
-          else if (flows.length >= limits.maxFlows) {
-            truncated = true;
-            break;
-          } else flows.push(flow);
-        }
-      }
-    }
-    start = end + 1;
-  }
-  return { flows, malformed, truncated };
+  const lines = new FlowLines(limits, (flow) => flows.push(flow));
+  lines.push(text);
+  lines.end();
+  return { flows, malformed: lines.malformed, truncated: lines.truncated };
 }

@@ -14,6 +14,7 @@ import type { ExecLimits, PodRef } from '../model.js';
 import type { PodExec } from '../ports.js';
 import { TailSink } from './bounded.js';
 import { ByteBudget, type Holder } from './budget.js';
+import { frameRead } from './reclaim.js';
 
 const STDOUT = 1;
 const STDERR = 2;
@@ -144,6 +145,8 @@ export function podExec(kc: KubeConfig, options: PodExecOptions = {}): PodExec &
     run: (pod, command, limits, signal) => collect(kc, pod, [...command], limits, signal, shared),
     stream: (pod, files, limits, signal, onStdout) =>
       execCommand(kc, pod, ['cat', ...files], limits, signal, onStdout, shared),
+    runStream: (pod, command, limits, signal, onStdout) =>
+      execCommand(kc, pod, [...command], limits, signal, onStdout, shared),
   };
 }
 
@@ -229,6 +232,7 @@ function execCommand(
         return;
       }
       onStdout(data);
+      frameRead(data.length);
       if (!holder.take(data.length) && !s.isPaused) {
         s.pause();
         holder.whenFree().then(() => {

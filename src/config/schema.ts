@@ -1,7 +1,7 @@
 // The config contract (shared/DESIGN.md "Config") as one zod schema: every key, its default and its meaning.
 // Objects are strict (a typo is an error, not a silently ignored key). The README reference is generated
 // from this schema through describeConfig(), so each key carries its description here.
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseSelector, SelectorSyntaxError } from '../policy/selector.js';
 import { cidrProblem } from './cidr.js';
 

@@ -1,7 +1,7 @@
 // What `snatguard snapshot` read from a cluster → a snatguard.io/v1 snapshot document (docs/SNAPSHOT.md,
 // "Captured snapshots"). Pure: the reads happen in read.ts; this only shapes them, so that replaying the
 // document serves what the cluster served (the round-trip tests hold it to that).
-import type { ConntrackFlow } from '../analysis/conntrack-table.js';
+import type { FlowGroup } from '../analysis/conntrack-table.js';
 import { matchNode } from '../analysis/hot-nodes.js';
 import type {
   CloudFacts,
@@ -497,7 +497,7 @@ const FLOW_STATE: Record<string, TcpState> = {
  * source = one of its addresses), as sockets per destination / state / family. What the table holds
  * is what the `conntrack` attribution method counts for that pod, so replay counts the same.
  */
-export function socketsFromFlows(flows: readonly ConntrackFlow[], podIps: readonly string[]): DocSocket[] {
+export function socketsFromFlows(flows: readonly FlowGroup[], podIps: readonly string[]): DocSocket[] {
   const mine = new Set(podIps);
   const counts = new Map<string, { socket: DocSocket; count: number }>();
   for (const f of flows) {
@@ -507,9 +507,10 @@ export function socketsFromFlows(flows: readonly ConntrackFlow[], podIps: readon
     const remote = formatEndpoint(f.original.dst, f.original.dport);
     const family = f.family === 'ipv6' ? { family: 'ipv6' as const } : {};
     const key = `${remote} ${state} ${f.family}`;
+    const n = f.count ?? 1;
     const c = counts.get(key);
-    if (c) c.count++;
-    else counts.set(key, { socket: { remote, state, ...family }, count: 1 });
+    if (c) c.count += n;
+    else counts.set(key, { socket: { remote, state, ...family }, count: n });
   }
   return [...counts.values()]
     .sort((a, b) => b.count - a.count)

@@ -257,7 +257,7 @@ async function readUnreadOnNode(
     }
     for (const c of unread) {
       const ips = c.pod.ips ?? (c.pod.ip ? [c.pod.ip] : []);
-      c.flowSockets = socketsFromFlows(table.flows, ips);
+      c.flowSockets = socketsFromFlows(table.groups, ips);
     }
   } catch (e) {
     missing.push(`node/${node}: conntrack table not read: ${messageOf(e)}`);

@@ -132,7 +132,7 @@ export async function run(): Promise<void> {
     const sixteen = peakRss(r.many!) - base;
     const bytes = Buffer.byteLength(big.world.tablesOf(big.world.podRuntime('bench', 'leaky-0')!).tcp);
     table(
-      "exec memory: peak RSS of the scan process (max of 3 interleaved runs; includes the hot node's conntrack listing, read whole by the flows report)",
+      "exec memory: peak RSS of the scan process (max of 3 interleaved runs; includes the hot node's conntrack listing of the same flows, streamed into flow counts)",
       [
         ['one pod, 10 sockets', `${base.toFixed(0)} MB (${figures(r.small![0]!).pods} pod inspected)`],
         [
