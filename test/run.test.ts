@@ -553,3 +553,91 @@ describe('runScan status', () => {
     expect(f.restarted).toEqual(['shop/Deployment/orders-api']);
   });
 });
+
+describe("runScan: the node's conntrack table (probe.flows)", () => {
+  const emptyTable = { groups: [], flows: 0, malformed: 0, truncated: false };
+  const tick = () => new Promise<void>((r) => setImmediate(r));
+
+  it('is listed while the pods are still being read, not after the last one (was: one exec latency more per run)', async () => {
+    const f = fakes();
+    let podsRead = 0;
+    let podsReadWhenListed: number | undefined;
+    f.deps.exec = {
+      read: async () => {
+        await tick();
+        podsRead++;
+        return leaking;
+      },
+    };
+    f.deps.probe = {
+      ...f.deps.probe,
+      flows: async () => {
+        podsReadWhenListed = podsRead;
+        return emptyTable;
+      },
+    };
+    const report = await runScan(config('dry-run'), f.deps, signal());
+    expect(podsRead).toBe(2);
+    expect(podsReadWhenListed).toBe(0);
+    expect(report.nodes.find((n) => n.name === 'n1')?.snatFlows).toBeDefined();
+  });
+
+  it('a listing that fails before the pods are read is still an error when pods needed it', async () => {
+    const f = fakes();
+    f.deps.exec = {
+      read: async (p) => {
+        await tick();
+        if (p.name === 'broken-1') throw new ExecError('cat not available in the container', 'not-found');
+        return leaking;
+      },
+    };
+    f.deps.probe = {
+      ...f.deps.probe,
+      flows: async () => {
+        throw new Error('conntrack: Operation not permitted');
+      },
+    };
+    const report = await runScan(config('dry-run'), f.deps, signal());
+    expect(report.errors).toContainEqual({
+      stage: 'conntrack',
+      target: 'node/n1',
+      message: 'conntrack table: conntrack: Operation not permitted',
+    });
+  });
+
+  it('a listing that fails when no pod needed it is no error (and no unhandled rejection)', async () => {
+    const f = fakes();
+    f.deps.exec = { read: async () => leaking };
+    f.deps.probe = {
+      ...f.deps.probe,
+      flows: async () => {
+        throw new Error('conntrack: Operation not permitted');
+      },
+    };
+    const report = await runScan(config('dry-run'), f.deps, signal());
+    expect(report.errors).toEqual([]);
+    expect(report.status).toBe('complete');
+  });
+
+  it('is not listed on a node whose pods cannot be listed', async () => {
+    const f = fakes();
+    let listed = 0;
+    f.deps.cluster.podsOn = async () => {
+      throw new Error('pods is forbidden');
+    };
+    f.deps.probe = {
+      ...f.deps.probe,
+      flows: async () => {
+        listed++;
+        return emptyTable;
+      },
+    };
+    const report = await runScan(config('dry-run'), f.deps, signal());
+    expect(listed).toBe(0);
+    expect(report.errors).toContainEqual({
+      stage: 'inspect',
+      target: 'node/n1',
+      message: 'pods is forbidden',
+    });
+  });
+});

@@ -10,7 +10,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
 /** Exec output read between two scavenges: what may lie dead at once. */
-export const RECLAIM_BYTES = 4 << 20;
+export const RECLAIM_BYTES = 2 << 20;
 
 type Collect = (options?: { type?: 'major' | 'minor' }) => void;
 

@@ -10,13 +10,19 @@
 // named `snatguard-node-probe` (give it `pods: []` for a cluster without it), snatguard's own node probe
 // as infra/kubernetes/node-probe.yaml deploys it, so the conntrack probe has a pod on every node.
 
-import { createHash } from 'node:crypto';
 import { defaultPortsPerIp, LB_DEFAULT_MAX_POOL } from '../advice/capacity.js';
 import type { ConntrackReading } from '../model.js';
 import { type AddressClassifier, createClassifier } from '../sockets/address.js';
 import type { SimBackend } from './backend.js';
+import { sha256Hex } from './hash.js';
 import { RESOURCES, type ResourceType } from './kube/resources.js';
-import { type ConcreteSocket, expandSockets, renderTables, snatByDestination } from './kube/sockets.js';
+import {
+  type ConcreteSocket,
+  expandSockets,
+  renderTables,
+  snatByDestination,
+  snatBySpec,
+} from './kube/sockets.js';
 import {
   ApiError,
   alreadyExists,
@@ -157,6 +163,94 @@ const canonicalJson = (v: unknown): string =>
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
+/**
+ * The objects of one resource by store key. An entry seeded from the snapshot may still be pending: its
+ * name, uid, resourceVersion and creation time are fixed at seeding, its object is built the first time
+ * anything reads it (issue 13: a 100k-pod world answers a node list and three nodes' pods without
+ * building 100k pod objects). Every read (get, has, iteration, size) sees pending entries as present.
+ */
+export class LazyObjects extends Map<string, KubeObject> {
+  private readonly pending = new Map<string, () => KubeObject>();
+
+  /** Registers an entry whose object `build` makes when it is first read. */
+  defer(key: string, build: () => KubeObject): void {
+    super.delete(key);
+    this.pending.set(key, build);
+  }
+
+  /** Every key, built or not, without building anything. */
+  allKeys(): string[] {
+    return [...super.keys(), ...this.pending.keys()];
+  }
+
+  /** Entries not built yet. */
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  override get(key: string): KubeObject | undefined {
+    const o = super.get(key);
+    if (o !== undefined) return o;
+    const build = this.pending.get(key);
+    if (build === undefined) return undefined;
+    this.pending.delete(key);
+    const built = build();
+    super.set(key, built);
+    return built;
+  }
+  override has(key: string): boolean {
+    return super.has(key) || this.pending.has(key);
+  }
+  override set(key: string, value: KubeObject): this {
+    this.pending?.delete(key);
+    return super.set(key, value);
+  }
+  override delete(key: string): boolean {
+    const pending = this.pending.delete(key);
+    return super.delete(key) || pending;
+  }
+  override clear(): void {
+    this.pending.clear();
+    super.clear();
+  }
+  override get size(): number {
+    return super.size + this.pending.size;
+  }
+  private buildAll(): void {
+    for (const key of [...this.pending.keys()]) this.get(key);
+  }
+  override keys(): MapIterator<string> {
+    this.buildAll();
+    return super.keys();
+  }
+  override values(): MapIterator<KubeObject> {
+    this.buildAll();
+    return super.values();
+  }
+  override entries(): MapIterator<[string, KubeObject]> {
+    this.buildAll();
+    return super.entries();
+  }
+  override [Symbol.iterator](): MapIterator<[string, KubeObject]> {
+    return this.entries();
+  }
+  override forEach(
+    fn: (value: KubeObject, key: string, map: Map<string, KubeObject>) => void,
+    that?: unknown,
+  ) {
+    this.buildAll();
+    super.forEach(fn, that);
+  }
+}
+
+/** What seeding fixes of an object that is built later: the values create() would have given it then. */
+interface Reserved {
+  uidSerial: number;
+  resourceVersion: string;
+  /** Epoch ms of its creation. */
+  createdAt: number;
+}
+
 export class World implements SimWorld {
   /** The snapshot as the world stands now: a timeline frame replaces it (applyFrame). */
   snapshot: Snapshot;
@@ -169,7 +263,7 @@ export class World implements SimWorld {
   readonly backend: SimBackend | undefined;
 
   private readonly now: () => Date;
-  private readonly store = new Map<string, Map<string, KubeObject>>();
+  private readonly store = new Map<string, LazyObjects>();
   private readonly pods = new Map<string, PodRuntime>();
   private readonly workloads = new Map<string, WorkloadRuntime>();
   private readonly hostSockets = new Map<string, ConcreteSocket[]>();
@@ -183,6 +277,8 @@ export class World implements SimWorld {
   private readonly podsByNode = new Map<string, Set<string>>();
   private readonly podsByOwner = new Map<string, Set<string>>();
   private readonly nodesByName = new Map<string, Snapshot['nodes'][number]>();
+  /** nodeDestinations per node until the pods or nodes change (changedPods). */
+  private readonly destinations = new Map<string, Map<string, number>>();
 
   constructor(snapshot: Snapshot, opts: WorldOptions = {}) {
     this.snapshot = snapshot;
@@ -196,7 +292,7 @@ export class World implements SimWorld {
     const major = v?.[1] ?? '1';
     const minor = v?.[2] ?? '31';
     this.serverVersion = { major, minor, gitVersion: `v${major}.${minor}.${v?.[3] ?? '0'}` };
-    for (const r of RESOURCES) this.store.set(r.resource, new Map());
+    for (const r of RESOURCES) this.store.set(r.resource, new LazyObjects());
     this.seed();
   }
 
@@ -224,22 +320,58 @@ export class World implements SimWorld {
    * (pods only) reads the node index: only that node's pods are looked at.
    */
   list(resource: string, namespace?: string, nodeName?: string): KubeObject[] {
+    return this.select(resource, { namespace, nodeName }).map(clone);
+  }
+
+  /**
+   * list() without the copies, for a caller that only reads them before it returns (a response being
+   * written): the stored objects that pass `filter`, sorted by namespace then name. Only what the node
+   * index or the namespace leaves is looked at, and only what passes `filter` is built.
+   */
+  select(
+    resource: string,
+    opts: {
+      namespace?: string | undefined;
+      nodeName?: string | undefined;
+      filter?: (o: KubeObject) => boolean;
+    },
+  ): readonly KubeObject[] {
     const map = this.store.get(resource);
-    const candidates =
+    if (!map) return [];
+    const { namespace, nodeName, filter } = opts;
+    const keys =
       resource === 'pods' && nodeName !== undefined
-        ? [...(this.podsByNode.get(nodeName) ?? [])].map((k) => map?.get(k)).filter((o) => o !== undefined)
-        : [...(map?.values() ?? [])];
-    const objects = candidates.filter((o) => namespace === undefined || o.metadata.namespace === namespace);
-    objects.sort((a, b) =>
-      this.key(a.metadata.namespace, a.metadata.name) < this.key(b.metadata.namespace, b.metadata.name)
-        ? -1
-        : 1,
-    );
-    return objects.map(clone);
+        ? [...(this.podsByNode.get(nodeName) ?? [])]
+        : map.allKeys();
+    // Store keys are `namespace/name` (`/name` when cluster-scoped): their order is the list's order.
+    const prefix = namespace === undefined ? undefined : `${namespace}/`;
+    const out: [string, KubeObject][] = [];
+    for (const k of keys) {
+      if (prefix !== undefined && !k.startsWith(prefix)) continue;
+      const o = map.get(k);
+      if (o !== undefined && (filter === undefined || filter(o))) out.push([k, o]);
+    }
+    out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    return out.map(([, o]) => o);
   }
 
   /** Keeps the pod indexes in step with one pod write (`before` and/or `after` absent on create/delete). */
   private indexPod(k: string, before: KubeObject | undefined, after: KubeObject | undefined): void {
+    const node = (o: KubeObject | undefined): string[] =>
+      o?.spec?.nodeName ? [o.spec.nodeName as string] : [];
+    const owners = (o: KubeObject | undefined): string[] =>
+      (o?.metadata.ownerReferences ?? []).map((r) => r.uid);
+    this.indexPodAt(k, node(before), owners(before), node(after), owners(after));
+  }
+
+  /** Moves pod `k` in the indexes: from these nodes and owner uids to those. */
+  private indexPodAt(
+    k: string,
+    fromNodes: string[],
+    fromOwners: string[],
+    toNodes: string[],
+    toOwners: string[],
+  ) {
     const move = (index: Map<string, Set<string>>, from: string[], to: string[]): void => {
       for (const v of from) {
         const set = index.get(v);
@@ -252,12 +384,13 @@ export class World implements SimWorld {
         else set.add(k);
       }
     };
-    const node = (o: KubeObject | undefined): string[] =>
-      o?.spec?.nodeName ? [o.spec.nodeName as string] : [];
-    const owners = (o: KubeObject | undefined): string[] =>
-      (o?.metadata.ownerReferences ?? []).map((r) => r.uid);
-    move(this.podsByNode, node(before), node(after));
-    move(this.podsByOwner, owners(before), owners(after));
+    move(this.podsByNode, fromNodes, toNodes);
+    move(this.podsByOwner, fromOwners, toOwners);
+  }
+
+  /** Objects of `resource` seeded and not built yet (nothing has read them). */
+  unbuilt(resource: string): number {
+    return this.store.get(resource)?.pendingCount ?? 0;
   }
 
   get(resource: string, namespace: string | undefined, name: string): KubeObject {
@@ -278,14 +411,21 @@ export class World implements SimWorld {
 
   private uid(seed: string): string {
     this.uidCounter += 1;
-    const h = createHash('sha256')
-      .update(`${this.snapshot.metadata.name}/${seed}/${this.uidCounter}`)
-      .digest('hex');
+    return this.uidOf(seed, this.uidCounter);
+  }
+
+  /** The uid of the `serial`th object the world made, from its seed (deterministic per snapshot). */
+  private uidOf(seed: string, serial: number): string {
+    const h = sha256Hex(`${this.snapshot.metadata.name}/${seed}/${serial}`);
     return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
   }
 
   private timestamp(offsetMs = 0): string {
-    return new Date(this.now().getTime() - offsetMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    return this.timestampAt(this.now().getTime() - offsetMs);
+  }
+
+  private timestampAt(epochMs: number): string {
+    return new Date(epochMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
   }
 
   /**
@@ -301,14 +441,46 @@ export class World implements SimWorld {
     ageMs = 0,
     fresh = false,
   ): KubeObject {
-    const t = this.typeOf(resource);
-    const ns = t.namespaced ? namespace : undefined;
-    if (t.namespaced && ns !== undefined && !this.store.get('namespaces')?.has(this.key(undefined, ns)))
-      throw notFound('namespaces', '', ns);
     const meta = (body.metadata ?? {}) as Partial<ObjectMeta> & { generateName?: string };
     let name = meta.name;
     if (!name && meta.generateName)
       name = `${meta.generateName}${nameChars(`${this.rv}/${meta.generateName}`, 5)}`;
+    const { t, ns, k } = this.admit(resource, namespace, name);
+    const obj = this.stored(t, ns, k, fresh ? body : clone(body), this.reserve(ageMs));
+    this.store.get(resource)!.set(k, obj);
+    if (resource === 'pods') this.indexPod(k, undefined, obj);
+    return fresh ? obj : clone(obj);
+  }
+
+  /**
+   * create() for an object seeded from the snapshot: the same checks, and its uid, resourceVersion and
+   * creation time fixed now, but `build` makes its body (handed over) only when something first reads it.
+   * Returns its store key. (Pods: the caller indexes it, since nothing reads its object yet.)
+   */
+  private createDeferred(
+    resource: string,
+    namespace: string | undefined,
+    name: string,
+    ageMs: number,
+    build: (createdAt: number) => NewObject,
+  ): { key: string; uid: () => string } {
+    const { t, ns, k } = this.admit(resource, namespace, name);
+    const reserved = this.reserve(ageMs);
+    this.store.get(resource)!.defer(k, () => this.stored(t, ns, k, build(reserved.createdAt), reserved));
+    let uid: string | undefined;
+    return { key: k, uid: () => (uid ??= this.uidOf(`${resource}/${k}`, reserved.uidSerial)) };
+  }
+
+  /** The checks of a create: namespace exists, name given, valid and free. */
+  private admit(
+    resource: string,
+    namespace: string | undefined,
+    name: string | undefined,
+  ): { t: ResourceType; ns: string | undefined; k: string } {
+    const t = this.typeOf(resource);
+    const ns = t.namespaced ? namespace : undefined;
+    if (t.namespaced && ns !== undefined && !this.store.get('namespaces')?.has(this.key(undefined, ns)))
+      throw notFound('namespaces', '', ns);
     if (!name)
       throw invalid(t.kind, t.group, '', [
         { field: 'metadata.name', message: 'Required value: name or generateName is required' },
@@ -320,28 +492,48 @@ export class World implements SimWorld {
           message: `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character`,
         },
       ]);
-    const map = this.store.get(resource)!;
     const k = this.key(ns, name);
-    if (map.has(k)) throw alreadyExists(resource, t.group, name);
+    if (this.store.get(resource)!.has(k)) throw alreadyExists(resource, t.group, name);
+    return { t, ns, k };
+  }
+
+  /** The uid, resourceVersion and creation time of a new object (in that order, as create() gives them). */
+  private reserve(ageMs: number): Reserved {
+    // (The uid itself is hashed when the object is built: uidOf(`${resource}/${key}`, uidSerial).)
+    this.uidCounter += 1;
+    return {
+      uidSerial: this.uidCounter,
+      resourceVersion: this.nextRv(),
+      createdAt: this.now().getTime() - ageMs,
+    };
+  }
+
+  /** The object as stored: the body (owned from here on) with the server's fields. */
+  private stored(
+    t: ResourceType,
+    ns: string | undefined,
+    k: string,
+    body: NewObject,
+    reserved: Reserved,
+  ): KubeObject {
+    const meta = (body.metadata ?? {}) as Partial<ObjectMeta> & { generateName?: string };
     const obj: KubeObject = {
-      ...(fresh ? body : clone(body)),
+      ...body,
       apiVersion: t.group ? `${t.group}/${t.version}` : t.version,
       kind: t.kind,
       metadata: {
-        ...(fresh ? meta : clone(meta)),
-        name,
+        ...meta,
+        name: k.slice(k.indexOf('/') + 1),
         ...(ns !== undefined ? { namespace: ns } : {}),
-        uid: this.uid(`${resource}/${k}`),
-        resourceVersion: this.nextRv(),
-        creationTimestamp: this.timestamp(ageMs),
+        uid: this.uidOf(`${t.resource}/${k}`, reserved.uidSerial),
+        resourceVersion: reserved.resourceVersion,
+        creationTimestamp: this.timestampAt(reserved.createdAt),
       } as ObjectMeta,
     };
     delete (obj.metadata as { generateName?: string }).generateName;
-    if (['deployments', 'statefulsets', 'daemonsets', 'replicasets'].includes(resource))
+    if (['deployments', 'statefulsets', 'daemonsets', 'replicasets'].includes(t.resource))
       obj.metadata.generation = 1;
-    map.set(k, obj);
-    if (resource === 'pods') this.indexPod(k, undefined, obj);
-    return fresh ? obj : clone(obj);
+    return obj;
   }
 
   /**
@@ -422,6 +614,7 @@ export class World implements SimWorld {
     if (resource === 'pods') {
       this.pods.delete(k);
       this.indexPod(k, old, undefined);
+      this.changedPods();
     }
     this.nextRv();
     return clone(old);
@@ -478,16 +671,30 @@ export class World implements SimWorld {
     return { count, max: DEFAULT_CONNTRACK_MAX, insertFailed: 0, drop: 0, earlyDrop: 0, beLiberal: false };
   }
 
-  /** SNAT-consuming sockets of a node (its pods and host sockets) per destination `ip:port`, now. */
+  /**
+   * SNAT-consuming sockets of a node (its pods and host sockets) per destination `ip:port`, now. Kept until
+   * a pod or a node changes: the cloud's metrics ask it of every node on every query (the LB's SNAT
+   * metrics are per backend), and a real cloud answers those from series it already holds.
+   */
   nodeDestinations(node: string): Map<string, number> {
+    const known = this.destinations.get(node);
+    if (known) return new Map(known);
     const total = new Map<string, number>();
     const add = (m: Map<string, number>) => {
       for (const [k, v] of m) total.set(k, (total.get(k) ?? 0) + v);
     };
     add(snatByDestination(this.nodeHostSockets(node), this.classifier));
     for (const p of this.podsOn(node))
-      if (!p.hostNetwork) add(snatByDestination(this.socketsOf(p), this.classifier));
-    return total;
+      if (!p.hostNetwork)
+        // From the snapshot's socket lines when they name every destination; expanded otherwise.
+        add(snatBySpec(p.sockets, this.classifier) ?? snatByDestination(this.socketsOf(p), this.classifier));
+    this.destinations.set(node, total);
+    return new Map(total);
+  }
+
+  /** Pods were added, removed or given other sockets: what was derived from them is derived again. */
+  private changedPods(): void {
+    if (this.destinations.size > 0) this.destinations.clear();
   }
 
   /** SNAPSHOT.md "Derived metrics"; fields the snapshot gives win. */
@@ -525,7 +732,7 @@ export class World implements SimWorld {
     const removed = new Set(frame.removeNodes);
     const nodes: SnapshotNode[] = this.snapshot.nodes.filter((n) => !removed.has(n.name));
     for (const name of removed) {
-      for (const p of this.list('pods').filter((x) => x.spec?.nodeName === name))
+      for (const p of this.list('pods', undefined, name))
         this.delete('pods', p.metadata.namespace, p.metadata.name);
       this.delete('nodes', undefined, name);
       this.hostSockets.delete(name);
@@ -553,6 +760,9 @@ export class World implements SimWorld {
       this.hostSockets.delete(change.name);
     }
     this.snapshot = { ...this.snapshot, nodes };
+    // Metrics, conntrack and host sockets are read by name: the changed nodes replace the old ones.
+    this.nodesByName.clear();
+    for (const n of nodes) this.nodesByName.set(n.name, n);
     for (const name of added) {
       this.usedIps.add(nodes.find((n) => n.name === name)!.internalIP);
       this.create(
@@ -575,6 +785,7 @@ export class World implements SimWorld {
       }
       this.pods.set(k, { ...rt, sockets: p.sockets, concrete: undefined, tables: undefined });
     }
+    this.changedPods();
     return { gone };
   }
 
@@ -697,7 +908,7 @@ export class World implements SimWorld {
           osImage: aws ? 'Amazon Linux 2023.6.20250115' : azure ? 'Ubuntu 22.04.5 LTS' : 'Ubuntu 24.04 LTS',
           kernelVersion: aws ? '6.1.124-134.200.amzn2023.x86_64' : '5.15.0-1079-azure',
           containerRuntimeVersion: 'containerd://1.7.25',
-          machineID: createHash('sha256').update(name).digest('hex').slice(0, 32),
+          machineID: sha256Hex(name).slice(0, 32),
           systemUUID: this.uid(`node-system/${name}`),
           bootID: this.uid(`node-boot/${name}`),
         },
@@ -961,71 +1172,76 @@ export class World implements SimWorld {
     sockets: readonly SnapshotSocket[],
     ageMs: number,
   ): void {
-    const labels: Record<string, string> = { ...templateLabels };
-    const ownerReferences = owner ? [this.controllerRef(owner)] : undefined;
-    if (rt.kind === 'Deployment') labels['pod-template-hash'] = rt.hash;
-    if (rt.kind === 'StatefulSet') {
-      labels['controller-revision-hash'] = `${rt.name}-${rt.hash}`;
-      labels['statefulset.kubernetes.io/pod-name'] = name;
-      const ordinal = /-(\d+)$/.exec(name)?.[1];
-      if (ordinal) labels['apps.kubernetes.io/pod-index'] = ordinal;
-    }
-    if (rt.kind === 'DaemonSet') {
-      labels['controller-revision-hash'] = rt.hash;
-      labels['pod-template-generation'] = String(rt.revision);
-    }
-    if (rt.kind === 'Job') rt.jobUid ??= this.uid(`job/${rt.namespace}/${rt.name}`);
-    const jobRef =
-      rt.kind === 'Job'
-        ? [
-            {
-              apiVersion: 'batch/v1',
-              kind: 'Job',
-              name: rt.name,
-              uid: rt.jobUid ?? '',
-              controller: true,
-              blockOwnerDeletion: true,
-            },
-          ]
-        : undefined;
-    if (rt.kind === 'Job') {
-      labels['batch.kubernetes.io/job-name'] = rt.name;
-      labels['job-name'] = rt.name;
-    }
+    // What the pod object is built from, fixed now (the workload's hash and revision change on a restart).
+    const { kind, namespace, hash, revision, container } = rt;
+    const workload = rt.name;
+    if (kind === 'Job') rt.jobUid ??= this.uid(`job/${namespace}/${workload}`);
+    const jobUid = rt.jobUid ?? '';
+    rt.imageDigest ??= sha256Hex(workload);
+    const imageDigest = rt.imageDigest;
+    const ownerRef = owner ? this.controllerRef(owner) : undefined;
     const n = this.nodesByName.get(node);
-    const started = this.timestamp(ageMs);
     const podIp = hostNetwork ? (n?.internalIP ?? ip) : ip;
-    const ready = [
-      { type: 'PodReadyToStartContainers', status: 'True' },
-      { type: 'Initialized', status: 'True' },
-      { type: 'Ready', status: 'True' },
-      { type: 'ContainersReady', status: 'True' },
-      { type: 'PodScheduled', status: 'True' },
-    ].map((c) => ({ ...c, lastProbeTime: null, lastTransitionTime: started }));
-    rt.imageDigest ??= createHash('sha256').update(rt.name).digest('hex');
-    const created = this.create(
-      'pods',
-      rt.namespace,
-      {
+    const hostPID = templateLabels['app.kubernetes.io/name'] === 'snatguard-node-sockets';
+    const build = (createdAt: number): NewObject => {
+      const labels: Record<string, string> = { ...templateLabels };
+      if (kind === 'Deployment') labels['pod-template-hash'] = hash;
+      if (kind === 'StatefulSet') {
+        labels['controller-revision-hash'] = `${workload}-${hash}`;
+        labels['statefulset.kubernetes.io/pod-name'] = name;
+        const ordinal = /-(\d+)$/.exec(name)?.[1];
+        if (ordinal) labels['apps.kubernetes.io/pod-index'] = ordinal;
+      }
+      if (kind === 'DaemonSet') {
+        labels['controller-revision-hash'] = hash;
+        labels['pod-template-generation'] = String(revision);
+      }
+      if (kind === 'Job') {
+        labels['batch.kubernetes.io/job-name'] = workload;
+        labels['job-name'] = workload;
+      }
+      const ownerReferences = ownerRef
+        ? [{ ...ownerRef }]
+        : kind === 'Job'
+          ? [
+              {
+                apiVersion: 'batch/v1',
+                kind: 'Job',
+                name: workload,
+                uid: jobUid,
+                controller: true,
+                blockOwnerDeletion: true,
+              },
+            ]
+          : undefined;
+      const started = this.timestampAt(createdAt);
+      const ready = [
+        { type: 'PodReadyToStartContainers', status: 'True' },
+        { type: 'Initialized', status: 'True' },
+        { type: 'Ready', status: 'True' },
+        { type: 'ContainersReady', status: 'True' },
+        { type: 'PodScheduled', status: 'True' },
+      ].map((c) => ({ ...c, lastProbeTime: null, lastTransitionTime: started }));
+      return {
         apiVersion: 'v1',
         kind: 'Pod',
         metadata: {
           name,
           labels,
           ...(Object.keys(templateAnnotations).length > 0 ? { annotations: { ...templateAnnotations } } : {}),
-          ...(ownerReferences || jobRef ? { ownerReferences: ownerReferences ?? jobRef } : {}),
+          ...(ownerReferences ? { ownerReferences } : {}),
         } as ObjectMeta,
         spec: {
           containers: [
             {
-              name: rt.container,
-              image: `registry.example.com/${rt.namespace}/${rt.name}:1.0.0`,
+              name: container,
+              image: `registry.example.com/${namespace}/${workload}:1.0.0`,
               imagePullPolicy: 'IfNotPresent',
             },
           ],
           nodeName: node,
           ...(hostNetwork ? { hostNetwork: true } : {}),
-          restartPolicy: rt.kind === 'Job' ? 'Never' : 'Always',
+          restartPolicy: kind === 'Job' ? 'Never' : 'Always',
           serviceAccountName: 'default',
           schedulerName: 'default-scheduler',
           terminationGracePeriodSeconds: 30,
@@ -1041,10 +1257,10 @@ export class World implements SimWorld {
           qosClass: 'BestEffort',
           containerStatuses: [
             {
-              name: rt.container,
-              image: `registry.example.com/${rt.namespace}/${rt.name}:1.0.0`,
-              imageID: `registry.example.com/${rt.namespace}/${rt.name}@sha256:${rt.imageDigest}`,
-              containerID: `containerd://${createHash('sha256').update(`${rt.namespace}/${name}`).digest('hex')}`,
+              name: container,
+              image: `registry.example.com/${namespace}/${workload}:1.0.0`,
+              imageID: `registry.example.com/${namespace}/${workload}@sha256:${imageDigest}`,
+              containerID: `containerd://${sha256Hex(`${namespace}/${name}`)}`,
               ready: true,
               started: true,
               restartCount: 0,
@@ -1052,22 +1268,34 @@ export class World implements SimWorld {
             },
           ],
         },
-      },
-      ageMs,
-      true,
-    );
-    this.pods.set(this.key(rt.namespace, name), {
-      namespace: rt.namespace,
+      };
+    };
+    // The object is built when first read; the indexes and the runtime are kept from now on.
+    const created = this.createDeferred('pods', namespace, name, ageMs, build);
+    const k = created.key;
+    this.indexPodAt(k, [], [], [node], ownerRef ? [ownerRef.uid] : kind === 'Job' ? [jobUid] : []);
+    this.changedPods();
+    this.pods.set(k, {
+      namespace,
       name,
-      uid: created.metadata.uid,
+      get uid() {
+        return created.uid();
+      },
       node,
       ip: podIp,
       hostNetwork,
-      ...(labels['app.kubernetes.io/name'] === 'snatguard-node-sockets' ? { hostPID: true } : {}),
+      ...(hostPID ? { hostPID: true } : {}),
       exec,
-      container: rt.container,
+      container,
       sockets,
     });
+  }
+
+  /** How many pods of `namespace` name `ownerUid` as owner (from the index: no pod object is built). */
+  private countOwnedBy(namespace: string, ownerUid: string): number {
+    let n = 0;
+    for (const k of this.podsByOwner.get(ownerUid) ?? []) if (this.pods.get(k)?.namespace === namespace) n++;
+    return n;
   }
 
   private podsOwnedBy(namespace: string, ownerUid: string): KubeObject[] {
@@ -1149,7 +1377,7 @@ export class World implements SimWorld {
         collisionCount: 0,
       };
     } else if (rt.kind === 'DaemonSet') {
-      const desired = this.podsOwnedBy(namespace, obj.metadata.uid).length;
+      const desired = this.countOwnedBy(namespace, obj.metadata.uid);
       obj.status = {
         currentNumberScheduled: desired,
         desiredNumberScheduled: desired,

@@ -107,7 +107,7 @@ function verbOf(method: string, t: Target, watch: boolean): string {
  */
 function listOf(
   t: ResourceType,
-  items: KubeObject[],
+  items: readonly KubeObject[],
   resourceVersion: string,
   cont?: string,
   remaining?: number,
@@ -235,9 +235,17 @@ export function kubeApi(world: World, opts: KubeApiOptions): KubeApi {
         // spec.nodeName=X reads the node index (as kube-apiserver's pod watch cache does); the whole
         // selector is still applied below.
         const onNode = fs ? /(?:^|,)\s*spec\.nodeName\s*==?\s*([^,\s]*)/.exec(fs)?.[1] : undefined;
-        let items = world.list(type.resource, target.namespace, onNode);
-        if (ls) items = items.filter(labelSelector(ls));
-        if (fs) items = items.filter(fieldSelector(fs));
+        const byLabels = ls ? labelSelector(ls) : undefined;
+        const byFields = fs ? fieldSelector(fs) : undefined;
+        // The stored objects, read only while this response is written (no copies; a page copies nothing
+        // of the objects it leaves out).
+        let items = world.select(type.resource, {
+          namespace: target.namespace,
+          nodeName: onNode,
+          ...(byLabels || byFields
+            ? { filter: (o: KubeObject) => (byLabels?.(o) ?? true) && (byFields?.(o) ?? true) }
+            : {}),
+        });
         const limit = Number(url.searchParams.get('limit') ?? 0);
         const start = Number(Buffer.from(url.searchParams.get('continue') ?? '', 'base64').toString() || 0);
         let cont: string | undefined;

@@ -1,10 +1,10 @@
 // Snapshot sockets → concrete sockets (addresses, chosen ports, inodes) → /proc/net/tcp{,6} text,
 // and the count of SNAT-consuming sockets per destination that the derived metrics need.
-import { createHash } from 'node:crypto';
 import type { TcpState } from '../../model.js';
 import type { AddressClassifier } from '../../sockets/address.js';
 import { isSnatClass } from '../../sockets/address.js';
 import { type RenderSocket, renderProcNetTcp } from '../../sockets/render.js';
+import { sha256Uint32 } from '../hash.js';
 import type { SnapshotSocket } from '../snapshot.js';
 
 export interface ConcreteSocket extends RenderSocket {
@@ -16,7 +16,7 @@ const EPHEMERAL_SPAN = 60999 - 32768 + 1; // 28232 = 2^3 · 3529
 /** Coprime with EPHEMERAL_SPAN, so stepping by it visits every port once before repeating. */
 const PORT_STEP = 7919;
 
-const seedOf = (text: string): number => createHash('sha256').update(text).digest().readUInt32BE(0);
+const seedOf = sha256Uint32;
 
 /** IPv6 address a pod uses for ipv6 sockets without a local address: fd00:: plus its IPv4 words. */
 function podIpv6(ipv4: string): string {
@@ -137,5 +137,33 @@ export function snatByDestination(
       : `${s.remoteAddress}:${s.remotePort}`;
     out.set(key, (out.get(key) ?? 0) + 1);
   }
+  return out;
+}
+
+/**
+ * snatByDestination of expandSockets(sockets, …) without expanding them, when every socket line that can
+ * take SNAT names its destination (remote address and port) and no local port (outbound): then each line
+ * adds its count to its destination, since an outbound socket's local port is an ephemeral one that no
+ * LISTEN line holds. Undefined when a line leaves its remote port to the expansion or is inbound, or
+ * when one destination has more sockets than free ephemeral ports.
+ */
+export function snatBySpec(
+  sockets: readonly SnapshotSocket[],
+  classifier: AddressClassifier,
+): Map<string, number> | undefined {
+  const out = new Map<string, number>();
+  for (const s of sockets) {
+    if (NOT_SNAT_STATES.has(s.state)) continue;
+    if (s.remoteAddress === undefined || s.remotePort === undefined || s.localPort !== undefined)
+      return undefined;
+    if (s.count === 0 || !isSnatClass(classifier.classify(s.remoteAddress))) continue;
+    const key = s.remoteAddress.includes(':')
+      ? `[${s.remoteAddress}]:${s.remotePort}`
+      : `${s.remoteAddress}:${s.remotePort}`;
+    out.set(key, (out.get(key) ?? 0) + s.count);
+  }
+  // More sockets to one destination than free ephemeral ports: the expansion reuses ports (rare; exact there).
+  const listening = new Set(sockets.filter((s) => s.state === 'LISTEN').map((s) => s.localPort ?? 0)).size;
+  for (const n of out.values()) if (n > EPHEMERAL_SPAN - listening) return undefined;
   return out;
 }

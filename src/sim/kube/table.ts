@@ -193,7 +193,7 @@ export const wantsTable = (accept: string | undefined): boolean => /as=Table/.te
 
 export function toTable(
   resource: string,
-  objects: KubeObject[],
+  objects: readonly KubeObject[],
   resourceVersion: string,
   includeObject: string | null,
   now: number,

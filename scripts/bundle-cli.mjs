@@ -1,0 +1,52 @@
+// After tsc: the modules of `snatguard scan` (dist/src/hosts/cli/run-commands.js and all it imports,
+// @kubernetes/client-node included) as one esbuild bundle in dist/src/hosts/cli/bundle/. Loading ~1,000
+// small ES modules costs ~450 ms of a scan's start-up on this kind of machine; the same code as one file
+// loads in ~130 ms. commands.ts imports it when it is there and not older than the build, else the
+// modules themselves. The clouds' SDKs, imported lazily by provider, stay in chunks of their own.
+import { rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const cli = join(root, 'dist/src/hosts/cli');
+
+/** The esbuild options of the scan bundle (test/hosts/cli/scan-bundle.test.ts builds it from the sources too). */
+export function scanBundleOptions(entry = join(cli, 'run-commands.js'), outdir = join(cli, 'bundle')) {
+  return {
+    entryPoints: { 'run-commands': entry },
+    outdir,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    splitting: true,
+    chunkNames: 'chunk-[hash]',
+    // Identifiers are shortened, but class and function names kept (errors name themselves after their class).
+    minify: true,
+    keepNames: true,
+    legalComments: 'none',
+    // ESM bundles of CommonJS dependencies need require().
+    banner: {
+      js: "import { createRequire as __sgCreateRequire } from 'node:module'; const require = __sgCreateRequire(import.meta.url);",
+    },
+    // Only for the TypeScript sources' simulator worker (off-thread.ts); never reached from dist.
+    external: ['esbuild'],
+    logLevel: 'warning',
+  };
+}
+
+export async function bundleCli() {
+  const options = scanBundleOptions();
+  rmSync(options.outdir, { recursive: true, force: true });
+  let build;
+  try {
+    ({ build } = await import('esbuild'));
+  } catch {
+    // esbuild is a dev dependency: without it the CLI loads its modules one by one (slower, the same code).
+    process.stderr.write('bundle-cli: esbuild not installed; scan loads its modules unbundled\n');
+    return;
+  }
+  await build(options);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await bundleCli();

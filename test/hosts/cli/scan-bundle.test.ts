@@ -1,0 +1,185 @@
+// `snatguard scan` from the one-file bundle `npm run build` writes (scripts/bundle-cli.mjs): built here
+// from the sources with the build's own esbuild options, run as its own process against the simulator,
+// it gives the report the modules give; its errors keep their classes (exit codes); and commands.ts takes
+// it only when it is not older than the build.
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { type BuildOptions, build } from 'esbuild';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { runCommandsBundle } from '../../../src/hosts/cli/commands.js';
+import { scanAction } from '../../../src/hosts/cli/run-commands.js';
+import { packageRoot } from '../../../src/paths.js';
+import { example, type Harness, harness } from '../../e2e/harness.js';
+
+const root = packageRoot();
+let outdir: string;
+let bundle: string;
+
+beforeAll(async () => {
+  const { scanBundleOptions } = (await import(join(root, 'scripts/bundle-cli.mjs'))) as {
+    scanBundleOptions(entry: string, outdir: string): BuildOptions;
+  };
+  outdir = join(root, 'node_modules', '.cache', 'snatguard-test', `scan-bundle-${process.pid}`);
+  await build({
+    ...scanBundleOptions(join(root, 'src/hosts/cli/run-commands.ts'), outdir),
+    logLevel: 'silent',
+  });
+  bundle = join(outdir, 'run-commands.js');
+}, 60_000);
+afterAll(async () => {
+  await rm(outdir, { recursive: true, force: true });
+});
+
+/** scanAction of the bundle in a process of its own, with exactly `env` (plus PATH). */
+function scanFromBundle(
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const code =
+    'const m = await import(process.argv[1]); await m.scanAction({ output: "json", provider: "none" });';
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', code, pathToFileURL(bundle).href], {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString('utf8');
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString('utf8');
+    });
+    child.on('error', reject);
+    child.on('close', (exit) => resolve({ code: exit, stdout, stderr }));
+  });
+}
+
+/** A report without what differs between any two runs (ids and clock readings). */
+function comparable(report: unknown): unknown {
+  return JSON.parse(JSON.stringify(report), (key, value) =>
+    /^(runId|startedAt|finishedAt|durationMs|elapsedMs|at)$/.test(key) ? undefined : value,
+  );
+}
+
+const scanEnv = (h: Harness, home: string) => ({
+  HOME: home,
+  SNATGUARD_CLUSTER_KUBECONFIG: h.sim.jobKubeconfigPath,
+  SNATGUARD_NETWORK_CLUSTER_CIDRS: '10.244.0.0/16,10.0.0.0/16',
+  SNATGUARD_LOG_LEVEL: 'error',
+});
+
+describe('the scan bundle', () => {
+  const open: Harness[] = [];
+  let home: string;
+  beforeAll(async () => {
+    home = await mkdtemp(join(tmpdir(), 'snatguard-scan-bundle-'));
+  });
+  afterEach(async () => {
+    vi.restoreAllMocks();
+    await Promise.all(open.splice(0).map((h) => h.close()));
+  });
+  afterAll(async () => {
+    await rm(home, { recursive: true, force: true });
+  });
+
+  it('scans as the modules do: the same report, exit 0', async () => {
+    // Each run gets a fresh simulator: a run leaves state (lease, notified) that the next would read.
+    const fromModules = await harness(await example('contract-check.yaml'));
+    const fromBundle = await harness(await example('contract-check.yaml'));
+    open.push(fromModules, fromBundle);
+
+    let out = '';
+    vi.spyOn(process.stdout, 'write').mockImplementation((s) => {
+      out += String(s);
+      return true;
+    });
+    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const saved = { ...process.env };
+    Object.assign(process.env, scanEnv(fromModules, home));
+    try {
+      await scanAction({ output: 'json', provider: 'none' });
+    } finally {
+      process.env = saved;
+      process.exitCode = undefined;
+      vi.restoreAllMocks();
+    }
+    const expected = JSON.parse(out);
+
+    const r = await scanFromBundle(scanEnv(fromBundle, home));
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.status).toBe('complete');
+    expect(report.offenders.length).toBeGreaterThan(0);
+    expect(comparable(report)).toEqual(comparable(expected));
+  }, 60_000);
+
+  it('keeps the error classes: a bad config exits 2 with every problem named', async () => {
+    const h = await harness(await example('contract-check.yaml'));
+    open.push(h);
+    const r = await scanFromBundle({ ...scanEnv(h, home), SNATGUARD_EXEC_CONCURRENCY: 'many' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      'snatguard: config is invalid:\n  - exec.concurrency: "many" is not a number (from SNATGUARD_EXEC_CONCURRENCY)\n',
+    );
+    expect(r.stdout).toBe('');
+  }, 60_000);
+
+  it('a cluster it cannot reach is a failed run: exit 3 and a report saying why', async () => {
+    const r = await scanFromBundle({
+      HOME: home,
+      SNATGUARD_CLUSTER_KUBECONFIG: '/nonexistent/kubeconfig',
+      SNATGUARD_LOG_LEVEL: 'silent',
+    });
+    expect(r.code).toBe(3);
+    expect(JSON.parse(r.stdout)).toMatchObject({ kind: 'RunReport', status: 'failed' });
+  }, 60_000);
+});
+
+describe('runCommandsBundle: which scan modules commands.ts loads', () => {
+  let dir: string;
+  let here: string;
+  beforeAll(async () => {
+    // The dist layout: dist/.tsbuildinfo, dist/src/hosts/cli/commands.js, …/cli/bundle/run-commands.js.
+    dir = await mkdtemp(join(tmpdir(), 'snatguard-bundle-choice-'));
+    await mkdir(join(dir, 'src/hosts/cli/bundle'), { recursive: true });
+    here = pathToFileURL(join(dir, 'src/hosts/cli/commands.js')).href;
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+  const at = (path: string, seconds: number) => utimes(join(dir, path), seconds, seconds);
+
+  it('the modules when there is no bundle', async () => {
+    await writeFile(join(dir, '.tsbuildinfo'), '{}');
+    expect(runCommandsBundle(here)).toBeUndefined();
+  });
+
+  it('the bundle when it was written after the last tsc run', async () => {
+    await writeFile(join(dir, 'src/hosts/cli/bundle/run-commands.js'), '');
+    await at('.tsbuildinfo', 1_000);
+    await at('src/hosts/cli/bundle/run-commands.js', 2_000);
+    expect(runCommandsBundle(here)).toBe(
+      pathToFileURL(join(dir, 'src/hosts/cli/bundle/run-commands.js')).href,
+    );
+  });
+
+  it('the modules when tsc ran after the bundle was written (a stale bundle is never used)', async () => {
+    await at('.tsbuildinfo', 3_000);
+    expect(runCommandsBundle(here)).toBeUndefined();
+  });
+
+  it('the bundle when there is no build info (a package installed without it)', async () => {
+    await rm(join(dir, '.tsbuildinfo'));
+    expect(runCommandsBundle(here)).toBe(
+      pathToFileURL(join(dir, 'src/hosts/cli/bundle/run-commands.js')).href,
+    );
+  });
+
+  it('the modules from the TypeScript sources (vitest): no bundle beside them', () => {
+    expect(runCommandsBundle(pathToFileURL(join(root, 'src/hosts/cli/commands.ts')).href)).toBeUndefined();
+  });
+});

@@ -1,0 +1,157 @@
+// Issue 13: the world seeds pods lazily (a pod's object is built the first time something reads it), keeps
+// SNAT destinations per node until pods change, and serves lists from the node index. None of that may
+// change what any read answers.
+import { readdirSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { expandSockets, snatByDestination, snatBySpec } from '../../src/sim/kube/sockets.js';
+import { parseSnapshot, type Snapshot, type SnapshotSocket } from '../../src/sim/snapshot.js';
+import { World } from '../../src/sim/world.js';
+import { scaleSnapshot } from '../bench/snapshots.js';
+
+const now = () => new Date('2026-11-20T10:00:00Z');
+const mongo = () =>
+  parseSnapshot(readFileSync('examples/aks-mongo-leak.yaml', 'utf8'), 'aks-mongo-leak.yaml');
+const scale = (): Snapshot =>
+  parseSnapshot(JSON.stringify(scaleSnapshot({ nodes: 40, pods: 800, hotNodes: 2 })), 'scale.json');
+
+describe('lazy pods', () => {
+  it('a node-selected list builds only that node’s pods', () => {
+    const world = new World(scale(), { now });
+    const total = world.unbuilt('pods');
+    expect(total).toBeGreaterThan(800);
+    const node = world.snapshot.nodes[5]!.name;
+    const listed = world.list('pods', undefined, node);
+    // 800 pods over 40 nodes, plus the node probe and kube-proxy DaemonSets' pod there.
+    expect(listed).toHaveLength(20 + 2);
+    expect(listed.every((p) => p.spec.nodeName === node)).toBe(true);
+    expect(world.unbuilt('pods')).toBe(total - listed.length);
+    // A node list builds no pod.
+    world.list('nodes');
+    expect(world.unbuilt('pods')).toBe(total - listed.length);
+  });
+
+  it('answers every pod asked for one by one as a world that built them all at once does', () => {
+    const lazy = new World(scale(), { now });
+    const eager = new World(scale(), { now });
+    const all = eager.list('pods');
+    expect(lazy.unbuilt('pods')).toBe(all.length);
+    // Asked in reverse order: the answers do not depend on the order objects are built in.
+    for (const p of [...all].reverse())
+      expect(lazy.get('pods', p.metadata.namespace, p.metadata.name)).toEqual(p);
+    expect(lazy.unbuilt('pods')).toBe(0);
+    expect(lazy.list('pods')).toEqual(all);
+    for (const p of all.slice(0, 50)) {
+      const rt = lazy.podRuntime(p.metadata.namespace!, p.metadata.name)!;
+      expect(rt.uid).toBe(p.metadata.uid);
+      expect(lazy.tablesOf(rt)).toEqual(
+        eager.tablesOf(eager.podRuntime(p.metadata.namespace!, p.metadata.name)!),
+      );
+    }
+  });
+
+  it('an unbuilt pod can be updated, deleted and recreated', () => {
+    const world = new World(mongo(), { now });
+    const name = world.list('pods', 'shop')[0]!.metadata.name;
+    const fresh = new World(mongo(), { now });
+    const pod = fresh.get('pods', 'shop', name);
+    pod.metadata.labels = { ...pod.metadata.labels, extra: 'yes' };
+    expect(fresh.update('pods', 'shop', name, pod).metadata.labels?.extra).toBe('yes');
+    const removed = fresh.delete('pods', 'shop', name);
+    expect(() => fresh.get('pods', 'shop', name)).toThrow(/not found/);
+    expect(fresh.list('pods', undefined, removed.spec.nodeName).map((p) => p.metadata.name)).not.toContain(
+      name,
+    );
+    const { uid: _u, resourceVersion: _r, creationTimestamp: _c, ...meta } = removed.metadata;
+    expect(fresh.create('pods', 'shop', { ...removed, metadata: meta }).metadata.name).toBe(name);
+  });
+});
+
+describe('SNAT destinations per node', () => {
+  it('are derived again after a restart replaces the pods', () => {
+    const world = new World(mongo(), { now });
+    const nodes = world.snapshot.nodes.map((n) => n.name);
+    const before = nodes.map((n) => world.nodeDestinations(n).get('20.103.144.194:27017') ?? 0);
+    expect(Math.max(...before)).toBeGreaterThan(100);
+    const d = world.get('deployments', 'shop', 'orders-api');
+    d.spec.template.metadata.annotations = { 'kubectl.kubernetes.io/restartedAt': '2026-11-20T10:00:00Z' };
+    world.update('deployments', 'shop', 'orders-api', d);
+    const after = nodes.map((n) => world.nodeDestinations(n).get('20.103.144.194:27017') ?? 0);
+    // afterRestart: 10 connections per pod instead of hundreds.
+    expect(Math.max(...after)).toBeLessThan(Math.max(...before));
+    const rebuilt = new World(world.snapshot, { now });
+    expect(after).not.toEqual(nodes.map((n) => rebuilt.nodeDestinations(n).get('20.103.144.194:27017') ?? 0));
+  });
+
+  it('from socket lines equal those of the expanded sockets, for every pod of every example', () => {
+    const files = readdirSync('examples').filter((f) => /\.ya?ml$/.test(f));
+    let fromLines = 0;
+    for (const file of files) {
+      const world = new World(parseSnapshot(readFileSync(`examples/${file}`, 'utf8'), file), { now });
+      for (const n of world.snapshot.nodes)
+        for (const p of world.podsOn(n.name)) {
+          const spec = snatBySpec(p.sockets, world.classifier);
+          if (spec === undefined) continue;
+          fromLines++;
+          expect(spec, `${file} ${p.namespace}/${p.name}`).toEqual(
+            snatByDestination(world.socketsOf(p), world.classifier),
+          );
+        }
+    }
+    expect(fromLines).toBeGreaterThan(10);
+  });
+
+  it('from socket lines: undefined where the expansion chooses ports, or a destination outgrows them', () => {
+    const classifier = new World(mongo(), { now }).classifier;
+    const line = (s: Partial<SnapshotSocket>): SnapshotSocket => ({
+      state: 'ESTABLISHED',
+      count: 1,
+      family: 'ipv4',
+      ...s,
+    });
+    const outbound = line({ remoteAddress: '20.1.2.3', remotePort: 443, count: 5 });
+    expect(snatBySpec([outbound], classifier)).toEqual(new Map([['20.1.2.3:443', 5]]));
+    // No remote port: the expansion picks one per socket.
+    expect(snatBySpec([line({ remoteAddress: '20.1.2.3' })], classifier)).toBeUndefined();
+    // Inbound (a local port): the LISTEN lines decide.
+    expect(
+      snatBySpec([line({ remoteAddress: '20.1.2.3', remotePort: 443, localPort: 8080 })], classifier),
+    ).toBeUndefined();
+    // More sockets to one destination than ephemeral ports.
+    expect(snatBySpec([{ ...outbound, count: 28_233 }], classifier)).toBeUndefined();
+    for (const s of [
+      [outbound, line({ remoteAddress: '10.244.0.9', remotePort: 5432, count: 3 })],
+      [line({ remoteAddress: '2001:db8::1', remotePort: 443, count: 2, family: 'ipv6' }), outbound],
+      [line({ state: 'LISTEN', localPort: 40000 }), { ...outbound, count: 2000 }],
+      [
+        line({ state: 'TIME_WAIT', remoteAddress: '20.1.2.3', remotePort: 443, count: 4 }),
+        { ...outbound, count: 0 },
+      ],
+    ])
+      expect(snatBySpec(s, classifier)).toEqual(
+        snatByDestination(expandSockets(s, '10.244.0.5', 'p'), classifier),
+      );
+  });
+});
+
+describe('timeline frames', () => {
+  it('change the metrics a node reports (its metrics were read from the node as loaded)', () => {
+    const world = new World(mongo(), { now });
+    const node = world.snapshot.nodes[1]!.name;
+    expect(world.nodeMetrics(node).usedSnatPorts).not.toBe(7);
+    world.applyFrame({
+      at: '5m',
+      atMs: 300_000,
+      nodes: [
+        {
+          name: node,
+          metrics: { usedSnatPorts: 7, failedSnatConnections: 3 },
+          hostSockets: [],
+          given: { hostSockets: false },
+        },
+      ],
+      removeNodes: [],
+      pods: [],
+    });
+    expect(world.nodeMetrics(node)).toMatchObject({ usedSnatPorts: 7, failedSnatConnections: 3 });
+  });
+});
