@@ -3,6 +3,10 @@
 //   dist/package/snatguard-lambda.zip  Lambda (index.mjs → handler, chunks)
 // Each cloud's SDK is imported lazily by provider (src/pressure/load.ts, connect.ts), so esbuild splits it into
 // its own chunks: the Lambda never loads Azure SDK code, the Function App never loads AWS SDK code.
+// A cold start compiles everything the first invocation loads, so the plugins below leave out library code
+// that invocation can never run (each says why it cannot; test/hosts/bundled.test.ts runs both bundled
+// handlers against the simulator, test/package-split.test.ts checks the split and the kept models).
+// The build needs the dev dependencies (typescript parses the Kubernetes client's generated API modules).
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
