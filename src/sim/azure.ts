@@ -685,11 +685,22 @@ function metricValue(metricDef: MetricDef, name: string, atoms: Atom[], q: Metri
   if (groups.size === 0 && splitDims.length === 0)
     groups.set('{}', { dims: {}, total: 0, instances: new Set() });
   const ts = timestamps(q);
-  let series = [...groups.values()].map((g) => {
-    const perInstance = g.total / Math.max(1, g.instances.size);
+  // Ranked first, points written only for the series kept (a split by backend IP has one per node, and
+  // top keeps 10 of them).
+  let ranked = [...groups.values()].map((g) => {
     const key = `${resourceId}|${name}|${JSON.stringify(g.dims)}`;
-    const avgPoints = seriesValues(perInstance, ts.length, key, metricDef.kind);
     const totalPoints = seriesValues(g.total, ts.length, key, metricDef.kind);
+    const rank = totalPoints.reduce<number>((s, v) => s + (v ?? 0), 0);
+    return { g, key, totalPoints, rank, order: JSON.stringify(g.dims) };
+  });
+  if (splitDims.length > 0) {
+    const asc = /\basc\b/i.test(q.orderby ?? '');
+    ranked.sort((a, b) => (asc ? a.rank - b.rank : b.rank - a.rank) || a.order.localeCompare(b.order));
+    ranked = ranked.slice(0, q.top ?? 10);
+  }
+  const series = ranked.map(({ g, key, totalPoints }) => {
+    const perInstance = g.total / Math.max(1, g.instances.size);
+    const avgPoints = seriesValues(perInstance, ts.length, key, metricDef.kind);
     const data = ts.map((t, i) => {
       const point: Record<string, unknown> = { timeStamp: new Date(t).toISOString() };
       const avg = avgPoints[i];
@@ -702,18 +713,8 @@ function metricValue(metricDef: MetricDef, name: string, atoms: Atom[], q: Metri
       }
       return point;
     });
-    const rank = totalPoints.reduce<number>((s, v) => s + (v ?? 0), 0);
-    return { dims: g.dims, data, rank };
+    return { dims: g.dims, data };
   });
-  if (splitDims.length > 0) {
-    const asc = /\basc\b/i.test(q.orderby ?? '');
-    series.sort(
-      (a, b) =>
-        (asc ? a.rank - b.rank : b.rank - a.rank) ||
-        JSON.stringify(a.dims).localeCompare(JSON.stringify(b.dims)),
-    );
-    series = series.slice(0, q.top ?? 10);
-  }
   return {
     id: `${resourceId}/providers/Microsoft.Insights/metrics/${name}`,
     type: 'Microsoft.Insights/metrics',
