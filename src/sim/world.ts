@@ -11,7 +11,7 @@
 // as infra/kubernetes/node-probe.yaml deploys it, so the conntrack probe has a pod on every node.
 
 import { defaultPortsPerIp, LB_DEFAULT_MAX_POOL } from '../advice/capacity.js';
-import type { ConntrackReading } from '../model.js';
+import type { AddressClass, ConntrackReading } from '../model.js';
 import { type AddressClassifier, createClassifier } from '../sockets/address.js';
 import type { SimBackend } from './backend.js';
 import { sha256Hex } from './hash.js';
@@ -164,23 +164,24 @@ const canonicalJson = (v: unknown): string =>
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /**
- * The objects of one resource by store key. An entry seeded from the snapshot may still be pending: its
- * name, uid, resourceVersion and creation time are fixed at seeding, its object is built the first time
- * anything reads it (issue 13: a 100k-pod world answers a node list and three nodes' pods without
- * building 100k pod objects). Every read (get, has, iteration, size) sees pending entries as present.
+ * Values by key where an entry may still be pending: registered with a number (what its builder needs to
+ * find its data) and built by `build` the first time anything reads it. The store holds the objects of
+ * each resource this way, and the world its pods' runtimes: a pod seeded from the snapshot costs an
+ * index entry until something asks for it (issue 13: a 100k-pod world answers a node list and three
+ * nodes' pods without building 100k pod objects). Every read (get, has, iteration, size) sees pending
+ * entries as present.
  */
-export class LazyObjects extends Map<string, KubeObject> {
-  private readonly pending = new Map<string, () => KubeObject>();
+export class Lazy<V> extends Map<string, V> {
+  private readonly pending = new Map<string, number>();
 
-  /** Registers an entry whose object `build` makes when it is first read. */
-  defer(key: string, build: () => KubeObject): void {
-    super.delete(key);
-    this.pending.set(key, build);
+  constructor(private readonly build: (key: string, ref: number) => V = unbuildable) {
+    super();
   }
 
-  /** Every key, built or not, without building anything. */
-  allKeys(): string[] {
-    return [...super.keys(), ...this.pending.keys()];
+  /** Registers an entry that `build(key, ref)` makes when it is first read. */
+  defer(key: string, ref: number): void {
+    if (super.size > 0) super.delete(key);
+    this.pending.set(key, ref);
   }
 
   /** Entries not built yet. */
@@ -188,20 +189,35 @@ export class LazyObjects extends Map<string, KubeObject> {
     return this.pending.size;
   }
 
-  override get(key: string): KubeObject | undefined {
+  /** The value if it is built, without building it. */
+  peek(key: string): V | undefined {
+    return super.get(key);
+  }
+
+  /** The pending entry's number, if `key` is pending. */
+  pendingRef(key: string): number | undefined {
+    return this.pending.get(key);
+  }
+
+  /** Every key, built or not, without building anything. */
+  allKeys(): string[] {
+    return [...super.keys(), ...this.pending.keys()];
+  }
+
+  override get(key: string): V | undefined {
     const o = super.get(key);
     if (o !== undefined) return o;
-    const build = this.pending.get(key);
-    if (build === undefined) return undefined;
+    const ref = this.pending.get(key);
+    if (ref === undefined) return undefined;
     this.pending.delete(key);
-    const built = build();
+    const built = this.build(key, ref);
     super.set(key, built);
     return built;
   }
   override has(key: string): boolean {
     return super.has(key) || this.pending.has(key);
   }
-  override set(key: string, value: KubeObject): this {
+  override set(key: string, value: V): this {
     this.pending?.delete(key);
     return super.set(key, value);
   }
@@ -223,24 +239,63 @@ export class LazyObjects extends Map<string, KubeObject> {
     this.buildAll();
     return super.keys();
   }
-  override values(): MapIterator<KubeObject> {
+  override values(): MapIterator<V> {
     this.buildAll();
     return super.values();
   }
-  override entries(): MapIterator<[string, KubeObject]> {
+  override entries(): MapIterator<[string, V]> {
     this.buildAll();
     return super.entries();
   }
-  override [Symbol.iterator](): MapIterator<[string, KubeObject]> {
+  override [Symbol.iterator](): MapIterator<[string, V]> {
     return this.entries();
   }
-  override forEach(
-    fn: (value: KubeObject, key: string, map: Map<string, KubeObject>) => void,
-    that?: unknown,
-  ) {
+  override forEach(fn: (value: V, key: string, map: Map<string, V>) => void, that?: unknown) {
     this.buildAll();
     super.forEach(fn, that);
   }
+}
+
+function unbuildable(key: string): never {
+  throw new Error(`nothing builds ${key}`);
+}
+
+/**
+ * Pods created together (a workload's pods at seeding, or a restart's replacements): what their objects
+ * and runtimes are built from, fixed when they are created. Pod `i` has the batch's uid serial and
+ * resourceVersion plus `i` (create() would have given it those then).
+ */
+interface PodBatch {
+  kind: WorkloadRuntime['kind'];
+  namespace: string;
+  workload: string;
+  hash: string;
+  revision: number;
+  container: string;
+  jobUid: string;
+  imageDigest: string;
+  ownerRef: ReturnType<World['controllerRef']> | undefined;
+  templateLabels: Record<string, string>;
+  templateAnnotations: Record<string, string>;
+  pods: readonly BatchPod[];
+  firstSerial: number;
+  firstRv: number;
+  createdAt: number;
+}
+
+interface PodSockets {
+  key: string;
+  hostNetwork: boolean;
+  sockets: readonly SnapshotSocket[];
+}
+
+interface BatchPod {
+  name: string;
+  node: string;
+  ip: string;
+  hostNetwork: boolean;
+  exec: ExecBehaviour;
+  sockets: readonly SnapshotSocket[];
 }
 
 /** What seeding fixes of an object that is built later: the values create() would have given it then. */
@@ -263,8 +318,12 @@ export class World implements SimWorld {
   readonly backend: SimBackend | undefined;
 
   private readonly now: () => Date;
-  private readonly store = new Map<string, LazyObjects>();
-  private readonly pods = new Map<string, PodRuntime>();
+  private readonly store = new Map<string, Lazy<KubeObject>>();
+  private readonly pods = new Lazy<PodRuntime>((k, ref) => this.buildPodRuntime(k, ref));
+  /** Pod `ref` of the lazy maps: batch and index in it. */
+  private readonly podBatches: PodBatch[] = [];
+  private readonly podIndexes: number[] = [];
+  private readonly podRefBatch: number[] = [];
   private readonly workloads = new Map<string, WorkloadRuntime>();
   private readonly hostSockets = new Map<string, ConcreteSocket[]>();
   private readonly usedIps = new Set<string>();
@@ -277,6 +336,8 @@ export class World implements SimWorld {
   private readonly podsByNode = new Map<string, Set<string>>();
   private readonly podsByOwner = new Map<string, Set<string>>();
   private readonly nodesByName = new Map<string, Snapshot['nodes'][number]>();
+  /** The classifier, remembering each remote address's class (100k pods name a few destinations). */
+  private readonly remoteClassifier: AddressClassifier;
   /** nodeDestinations per node until the pods or nodes change (changedPods). */
   private readonly destinations = new Map<string, Map<string, number>>();
 
@@ -288,11 +349,26 @@ export class World implements SimWorld {
     this.classifier = createClassifier({
       clusterCidrs: [snapshot.cluster.podCIDR, snapshot.cluster.serviceCIDR],
     });
+    const classes = new Map<string, AddressClass>();
+    const { classifier } = this;
+    this.remoteClassifier = {
+      ...classifier,
+      classify: (address) => {
+        if (typeof address !== 'string') return classifier.classify(address);
+        let c = classes.get(address);
+        if (c === undefined) classes.set(address, (c = classifier.classify(address)));
+        return c;
+      },
+    };
     const v = /^v?(\d+)\.(\d+)(?:\.(\d+))?$/.exec(snapshot.cluster.version);
     const major = v?.[1] ?? '1';
     const minor = v?.[2] ?? '31';
     this.serverVersion = { major, minor, gitVersion: `v${major}.${minor}.${v?.[3] ?? '0'}` };
-    for (const r of RESOURCES) this.store.set(r.resource, new LazyObjects());
+    for (const r of RESOURCES)
+      this.store.set(
+        r.resource,
+        r.resource === 'pods' ? new Lazy((k, ref) => this.buildPodObject(k, ref)) : new Lazy<KubeObject>(),
+      );
     this.seed();
   }
 
@@ -450,25 +526,6 @@ export class World implements SimWorld {
     this.store.get(resource)!.set(k, obj);
     if (resource === 'pods') this.indexPod(k, undefined, obj);
     return fresh ? obj : clone(obj);
-  }
-
-  /**
-   * create() for an object seeded from the snapshot: the same checks, and its uid, resourceVersion and
-   * creation time fixed now, but `build` makes its body (handed over) only when something first reads it.
-   * Returns its store key. (Pods: the caller indexes it, since nothing reads its object yet.)
-   */
-  private createDeferred(
-    resource: string,
-    namespace: string | undefined,
-    name: string,
-    ageMs: number,
-    build: (createdAt: number) => NewObject,
-  ): { key: string; uid: () => string } {
-    const { t, ns, k } = this.admit(resource, namespace, name);
-    const reserved = this.reserve(ageMs);
-    this.store.get(resource)!.defer(k, () => this.stored(t, ns, k, build(reserved.createdAt), reserved));
-    let uid: string | undefined;
-    return { key: k, uid: () => (uid ??= this.uidOf(`${resource}/${k}`, reserved.uidSerial)) };
   }
 
   /** The checks of a create: namespace exists, name given, valid and free. */
@@ -650,6 +707,26 @@ export class World implements SimWorld {
     return s;
   }
 
+  /**
+   * What the derived metrics need of the pods on `node` (key, hostNetwork, sockets), from their runtimes
+   * when built, else from what created them: a metrics query over every node builds no runtime.
+   */
+  private podSocketsOn(node: string): PodSockets[] {
+    const out: PodSockets[] = [];
+    for (const key of this.podsByNode.get(node) ?? []) {
+      const built = this.pods.peek(key);
+      if (built !== undefined) {
+        if (built.node === node) out.push({ key, hostNetwork: built.hostNetwork, sockets: built.sockets });
+        continue;
+      }
+      const ref = this.pods.pendingRef(key);
+      if (ref === undefined) continue;
+      const { pod } = this.podRefOf(ref);
+      if (pod.node === node) out.push({ key, hostNetwork: pod.hostNetwork, sockets: pod.sockets });
+    }
+    return out;
+  }
+
   /** The pods the world runs on `node` now (from the node index: what the node has, not the cluster). */
   podsOn(node: string): PodRuntime[] {
     const out: PodRuntime[] = [];
@@ -665,7 +742,7 @@ export class World implements SimWorld {
     const n = this.nodesByName.get(node);
     if (n?.conntrack) return { ...n.conntrack };
     let count = this.nodeHostSockets(node).filter((s) => s.state !== 'LISTEN').length;
-    for (const p of this.podsOn(node))
+    for (const p of this.podSocketsOn(node))
       if (!p.hostNetwork)
         count += p.sockets.reduce((sum, s) => sum + (s.state === 'LISTEN' ? 0 : s.count), 0);
     return { count, max: DEFAULT_CONNTRACK_MAX, insertFailed: 0, drop: 0, earlyDrop: 0, beLiberal: false };
@@ -684,10 +761,10 @@ export class World implements SimWorld {
       for (const [k, v] of m) total.set(k, (total.get(k) ?? 0) + v);
     };
     add(snatByDestination(this.nodeHostSockets(node), this.classifier));
-    for (const p of this.podsOn(node))
-      if (!p.hostNetwork)
-        // From the snapshot's socket lines when they name every destination; expanded otherwise.
-        add(snatBySpec(p.sockets, this.classifier) ?? snatByDestination(this.socketsOf(p), this.classifier));
+    // From the snapshot's socket lines when they name every destination; expanded otherwise.
+    for (const p of this.podSocketsOn(node))
+      if (!p.hostNetwork && !snatBySpec(p.sockets, this.remoteClassifier, total))
+        add(snatByDestination(this.socketsOf(this.pods.get(p.key)!), this.classifier));
     this.destinations.set(node, total);
     return new Map(total);
   }
@@ -1021,6 +1098,7 @@ export class World implements SimWorld {
             },
           },
           3 * day,
+          true,
         );
         podOwner = this.createReplicaSet(owner, hash, w.replicas, 1, 3 * day);
         break;
@@ -1044,6 +1122,7 @@ export class World implements SimWorld {
             },
           },
           3 * day,
+          true,
         );
         podOwner = owner;
         break;
@@ -1066,6 +1145,7 @@ export class World implements SimWorld {
             },
           },
           3 * day,
+          true,
         );
         podOwner = owner;
         break;
@@ -1080,6 +1160,7 @@ export class World implements SimWorld {
             spec: { replicas: w.replicas, selector, template },
           },
           3 * day,
+          true,
         );
         podOwner = owner;
         break;
@@ -1087,21 +1168,7 @@ export class World implements SimWorld {
         break;
     }
     const snapshotStatus = w.status;
-    w.pods.forEach((p) => {
-      this.createPod(
-        rt,
-        podOwner,
-        template.metadata.labels,
-        {},
-        p.name,
-        p.node,
-        p.ip,
-        p.hostNetwork,
-        p.exec,
-        p.sockets,
-        2 * 3_600_000,
-      );
-    });
+    this.createPods(rt, podOwner, template.metadata.labels, {}, w.pods, 2 * 3_600_000);
     if (owner) this.refreshStatus(owner.metadata.namespace!, rt, snapshotStatus);
   }
 
@@ -1145,6 +1212,7 @@ export class World implements SimWorld {
         },
       },
       ageMs,
+      true,
     );
   }
 
@@ -1172,129 +1240,207 @@ export class World implements SimWorld {
     sockets: readonly SnapshotSocket[],
     ageMs: number,
   ): void {
-    // What the pod object is built from, fixed now (the workload's hash and revision change on a restart).
-    const { kind, namespace, hash, revision, container } = rt;
-    const workload = rt.name;
-    if (kind === 'Job') rt.jobUid ??= this.uid(`job/${namespace}/${workload}`);
-    const jobUid = rt.jobUid ?? '';
-    rt.imageDigest ??= sha256Hex(workload);
-    const imageDigest = rt.imageDigest;
+    this.createPods(
+      rt,
+      owner,
+      templateLabels,
+      templateAnnotations,
+      [{ name, node, ip, hostNetwork, exec, sockets }],
+      ageMs,
+    );
+  }
+
+  /**
+   * Creates a workload's pods as create() would, one after the other (the same checks, uids,
+   * resourceVersions, creation time), and indexes them; their objects and runtimes are built when first
+   * read (buildPodObject, buildPodRuntime), from what is fixed here.
+   */
+  private createPods(
+    rt: WorkloadRuntime,
+    owner: KubeObject | undefined,
+    templateLabels: Record<string, string>,
+    templateAnnotations: Record<string, string>,
+    pods: readonly BatchPod[],
+    ageMs: number,
+  ): void {
+    if (pods.length === 0) return;
+    if (rt.kind === 'Job') rt.jobUid ??= this.uid(`job/${rt.namespace}/${rt.name}`);
+    rt.imageDigest ??= sha256Hex(rt.name);
     const ownerRef = owner ? this.controllerRef(owner) : undefined;
-    const n = this.nodesByName.get(node);
-    const podIp = hostNetwork ? (n?.internalIP ?? ip) : ip;
-    const hostPID = templateLabels['app.kubernetes.io/name'] === 'snatguard-node-sockets';
-    const build = (createdAt: number): NewObject => {
-      const labels: Record<string, string> = { ...templateLabels };
-      if (kind === 'Deployment') labels['pod-template-hash'] = hash;
-      if (kind === 'StatefulSet') {
-        labels['controller-revision-hash'] = `${workload}-${hash}`;
-        labels['statefulset.kubernetes.io/pod-name'] = name;
-        const ordinal = /-(\d+)$/.exec(name)?.[1];
-        if (ordinal) labels['apps.kubernetes.io/pod-index'] = ordinal;
-      }
-      if (kind === 'DaemonSet') {
-        labels['controller-revision-hash'] = hash;
-        labels['pod-template-generation'] = String(revision);
-      }
-      if (kind === 'Job') {
-        labels['batch.kubernetes.io/job-name'] = workload;
-        labels['job-name'] = workload;
-      }
-      const ownerReferences = ownerRef
-        ? [{ ...ownerRef }]
-        : kind === 'Job'
-          ? [
-              {
-                apiVersion: 'batch/v1',
-                kind: 'Job',
-                name: workload,
-                uid: jobUid,
-                controller: true,
-                blockOwnerDeletion: true,
-              },
-            ]
-          : undefined;
-      const started = this.timestampAt(createdAt);
-      const ready = [
-        { type: 'PodReadyToStartContainers', status: 'True' },
-        { type: 'Initialized', status: 'True' },
-        { type: 'Ready', status: 'True' },
-        { type: 'ContainersReady', status: 'True' },
-        { type: 'PodScheduled', status: 'True' },
-      ].map((c) => ({ ...c, lastProbeTime: null, lastTransitionTime: started }));
-      return {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: {
-          name,
-          labels,
-          ...(Object.keys(templateAnnotations).length > 0 ? { annotations: { ...templateAnnotations } } : {}),
-          ...(ownerReferences ? { ownerReferences } : {}),
-        } as ObjectMeta,
-        spec: {
-          containers: [
-            {
-              name: container,
-              image: `registry.example.com/${namespace}/${workload}:1.0.0`,
-              imagePullPolicy: 'IfNotPresent',
-            },
-          ],
-          nodeName: node,
-          ...(hostNetwork ? { hostNetwork: true } : {}),
-          restartPolicy: kind === 'Job' ? 'Never' : 'Always',
-          serviceAccountName: 'default',
-          schedulerName: 'default-scheduler',
-          terminationGracePeriodSeconds: 30,
-        },
-        status: {
-          phase: 'Running',
-          conditions: ready,
-          hostIP: n?.internalIP,
-          hostIPs: [{ ip: n?.internalIP }],
-          podIP: podIp,
-          podIPs: [{ ip: podIp }],
-          startTime: started,
-          qosClass: 'BestEffort',
-          containerStatuses: [
-            {
-              name: container,
-              image: `registry.example.com/${namespace}/${workload}:1.0.0`,
-              imageID: `registry.example.com/${namespace}/${workload}@sha256:${imageDigest}`,
-              containerID: `containerd://${sha256Hex(`${namespace}/${name}`)}`,
-              ready: true,
-              started: true,
-              restartCount: 0,
-              state: { running: { startedAt: started } },
-            },
-          ],
-        },
-      };
+    const batch: PodBatch = {
+      kind: rt.kind,
+      namespace: rt.namespace,
+      workload: rt.name,
+      hash: rt.hash,
+      revision: rt.revision,
+      container: rt.container,
+      jobUid: rt.jobUid ?? '',
+      imageDigest: rt.imageDigest,
+      ownerRef,
+      // Copies: the workload's template may change after these pods are created.
+      templateLabels: { ...templateLabels },
+      templateAnnotations: { ...templateAnnotations },
+      pods,
+      firstSerial: this.uidCounter + 1,
+      firstRv: this.rv + 1,
+      createdAt: this.now().getTime() - ageMs,
     };
-    // The object is built when first read; the indexes and the runtime are kept from now on.
-    const created = this.createDeferred('pods', namespace, name, ageMs, build);
-    const k = created.key;
-    this.indexPodAt(k, [], [], [node], ownerRef ? [ownerRef.uid] : kind === 'Job' ? [jobUid] : []);
+    const b = this.podBatches.length;
+    this.podBatches.push(batch);
+    const owners = ownerRef ? [ownerRef.uid] : rt.kind === 'Job' ? [batch.jobUid] : [];
+    const store = this.store.get('pods')!;
+    pods.forEach((p, i) => {
+      const { k } = this.admit('pods', rt.namespace, p.name);
+      this.uidCounter += 1;
+      this.rv += 1;
+      const ref = this.podIndexes.length;
+      this.podIndexes.push(i);
+      this.podRefBatch.push(b);
+      store.defer(k, ref);
+      this.pods.defer(k, ref);
+      this.indexPodAt(k, [], [], [p.node], owners);
+    });
     this.changedPods();
-    this.pods.set(k, {
-      namespace,
-      name,
+  }
+
+  private podRefOf(ref: number): { batch: PodBatch; i: number; pod: BatchPod } {
+    const batch = this.podBatches[this.podRefBatch[ref]!]!;
+    const i = this.podIndexes[ref]!;
+    return { batch, i, pod: batch.pods[i]! };
+  }
+
+  /** A created pod's IP: a hostNetwork pod has its node's. */
+  private podIp(pod: BatchPod): string {
+    return pod.hostNetwork ? (this.nodesByName.get(pod.node)?.internalIP ?? pod.ip) : pod.ip;
+  }
+
+  private buildPodRuntime(k: string, ref: number): PodRuntime {
+    const { batch, i, pod } = this.podRefOf(ref);
+    const world = this;
+    let uid: string | undefined;
+    return {
+      namespace: batch.namespace,
+      name: pod.name,
       get uid() {
-        return created.uid();
+        uid ??= world.uidOf(`pods/${k}`, batch.firstSerial + i);
+        return uid;
       },
-      node,
-      ip: podIp,
-      hostNetwork,
-      ...(hostPID ? { hostPID: true } : {}),
-      exec,
-      container,
-      sockets,
+      node: pod.node,
+      ip: this.podIp(pod),
+      hostNetwork: pod.hostNetwork,
+      ...(batch.templateLabels['app.kubernetes.io/name'] === 'snatguard-node-sockets'
+        ? { hostPID: true }
+        : {}),
+      exec: pod.exec,
+      container: batch.container,
+      sockets: pod.sockets,
+    };
+  }
+
+  private buildPodObject(k: string, ref: number): KubeObject {
+    const { batch, i, pod } = this.podRefOf(ref);
+    const { kind, namespace, workload, hash, revision, container, ownerRef } = batch;
+    const { name, node, hostNetwork } = pod;
+    const labels: Record<string, string> = { ...batch.templateLabels };
+    if (kind === 'Deployment') labels['pod-template-hash'] = hash;
+    if (kind === 'StatefulSet') {
+      labels['controller-revision-hash'] = `${workload}-${hash}`;
+      labels['statefulset.kubernetes.io/pod-name'] = name;
+      const ordinal = /-(\d+)$/.exec(name)?.[1];
+      if (ordinal) labels['apps.kubernetes.io/pod-index'] = ordinal;
+    }
+    if (kind === 'DaemonSet') {
+      labels['controller-revision-hash'] = hash;
+      labels['pod-template-generation'] = String(revision);
+    }
+    if (kind === 'Job') {
+      labels['batch.kubernetes.io/job-name'] = workload;
+      labels['job-name'] = workload;
+    }
+    const ownerReferences = ownerRef
+      ? [{ ...ownerRef }]
+      : kind === 'Job'
+        ? [
+            {
+              apiVersion: 'batch/v1',
+              kind: 'Job',
+              name: workload,
+              uid: batch.jobUid,
+              controller: true,
+              blockOwnerDeletion: true,
+            },
+          ]
+        : undefined;
+    const n = this.nodesByName.get(node);
+    const podIp = this.podIp(pod);
+    const started = this.timestampAt(batch.createdAt);
+    const ready = [
+      { type: 'PodReadyToStartContainers', status: 'True' },
+      { type: 'Initialized', status: 'True' },
+      { type: 'Ready', status: 'True' },
+      { type: 'ContainersReady', status: 'True' },
+      { type: 'PodScheduled', status: 'True' },
+    ].map((c) => ({ ...c, lastProbeTime: null, lastTransitionTime: started }));
+    const body: NewObject = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name,
+        labels,
+        ...(Object.keys(batch.templateAnnotations).length > 0
+          ? { annotations: { ...batch.templateAnnotations } }
+          : {}),
+        ...(ownerReferences ? { ownerReferences } : {}),
+      } as ObjectMeta,
+      spec: {
+        containers: [
+          {
+            name: container,
+            image: `registry.example.com/${namespace}/${workload}:1.0.0`,
+            imagePullPolicy: 'IfNotPresent',
+          },
+        ],
+        nodeName: node,
+        ...(hostNetwork ? { hostNetwork: true } : {}),
+        restartPolicy: kind === 'Job' ? 'Never' : 'Always',
+        serviceAccountName: 'default',
+        schedulerName: 'default-scheduler',
+        terminationGracePeriodSeconds: 30,
+      },
+      status: {
+        phase: 'Running',
+        conditions: ready,
+        hostIP: n?.internalIP,
+        hostIPs: [{ ip: n?.internalIP }],
+        podIP: podIp,
+        podIPs: [{ ip: podIp }],
+        startTime: started,
+        qosClass: 'BestEffort',
+        containerStatuses: [
+          {
+            name: container,
+            image: `registry.example.com/${namespace}/${workload}:1.0.0`,
+            imageID: `registry.example.com/${namespace}/${workload}@sha256:${batch.imageDigest}`,
+            containerID: `containerd://${sha256Hex(`${namespace}/${name}`)}`,
+            ready: true,
+            started: true,
+            restartCount: 0,
+            state: { running: { startedAt: started } },
+          },
+        ],
+      },
+    };
+    return this.stored(this.typeOf('pods'), namespace, k, body, {
+      uidSerial: batch.firstSerial + i,
+      resourceVersion: String(batch.firstRv + i),
+      createdAt: batch.createdAt,
     });
   }
 
   /** How many pods of `namespace` name `ownerUid` as owner (from the index: no pod object is built). */
   private countOwnedBy(namespace: string, ownerUid: string): number {
     let n = 0;
-    for (const k of this.podsByOwner.get(ownerUid) ?? []) if (this.pods.get(k)?.namespace === namespace) n++;
+    for (const k of this.podsByOwner.get(ownerUid) ?? []) if (k.startsWith(`${namespace}/`)) n++;
     return n;
   }
 
