@@ -770,7 +770,7 @@ function complete(raw: RawSnapshot, problems: string[]): Snapshot {
 
   // Workloads.
   const workloadIds = new Map<string, number>();
-  const podNames = new Map<string, string>();
+  const podNames = new Map<string, () => string>();
   const usedIps = new Set<string>();
   for (const w of raw.workloads ?? []) for (const p of w.pods ?? []) if (p.ip) usedIps.add(p.ip);
   for (const n of nodes) usedIps.add(n.internalIP);
@@ -835,24 +835,25 @@ function complete(raw: RawSnapshot, problems: string[]): Snapshot {
     };
 
     const pods: SnapshotPod[] = rawPods.map((p, pi) => {
-      const pat = `${at}.pods[${pi}]`;
+      // (The path is written only for a problem: a cluster has 100k pods and few problems.)
+      const pathOf = () => `${at}.pods[${pi}]`;
       const name = p.name ?? generateName(pi);
       if (!DNS_SUBDOMAIN.test(name) || name.length > 253)
-        problems.push(`${pat}.name: "${name}" is not a valid pod name`);
+        problems.push(`${pathOf()}.name: "${name}" is not a valid pod name`);
       const key = `${w.namespace}/${name}`;
       const other = podNames.get(key);
-      if (other) problems.push(`${pat}.name: duplicate pod ${key} (also ${other})`);
-      else podNames.set(key, pat);
+      if (other) problems.push(`${pathOf()}.name: duplicate pod ${key} (also ${other()})`);
+      else podNames.set(key, pathOf);
       const node = nodeByName.get(p.node);
-      if (!node) problems.push(`${pat}.node: unknown node "${p.node}"`);
+      if (!node) problems.push(`${pathOf()}.node: unknown node "${p.node}"`);
       const hostNetwork = p.hostNetwork ?? false;
       if (hostNetwork && (p.sockets?.length ?? 0) > 0)
         problems.push(
-          `${pat}.sockets: a hostNetwork pod has no sockets of its own (give its node hostSockets)`,
+          `${pathOf()}.sockets: a hostNetwork pod has no sockets of its own (give its node hostSockets)`,
         );
       if (hostNetwork && p.ip && node && p.ip !== node.internalIP)
-        problems.push(`${pat}.ip: a hostNetwork pod has its node's IP ${node.internalIP}`);
-      if (p.ip && !isIPv4(p.ip)) problems.push(`${pat}.ip: "${p.ip}" is not an IPv4 address`);
+        problems.push(`${pathOf()}.ip: a hostNetwork pod has its node's IP ${node.internalIP}`);
+      if (p.ip && !isIPv4(p.ip)) problems.push(`${pathOf()}.ip: "${p.ip}" is not an IPv4 address`);
       const ip = hostNetwork ? (node?.internalIP ?? p.ip ?? '0.0.0.0') : (p.ip ?? nextPodIp(p.node));
       return {
         name,
@@ -860,7 +861,7 @@ function complete(raw: RawSnapshot, problems: string[]): Snapshot {
         ip,
         hostNetwork,
         exec: p.exec ?? 'ok',
-        sockets: completeSockets(p.sockets ?? [], `${pat}.sockets`, problems, lines),
+        sockets: completeSockets(p.sockets ?? [], () => `${pathOf()}.sockets`, problems, lines),
       };
     });
 
@@ -1037,7 +1038,7 @@ function completeTimeline(
  */
 function completeSockets(
   raw: RawSocket[],
-  at: string,
+  at: string | (() => string),
   problems: string[],
   seen: Map<string, { socket: SnapshotSocket; problems: string[] }> = new Map(),
 ): SnapshotSocket[] {
@@ -1051,7 +1052,7 @@ function completeSockets(
       known = { socket: completeSocket(s, own), problems: own };
       seen.set(key, known);
     }
-    for (const p of known.problems) problems.push(`${at}[${i}]${p}`);
+    for (const p of known.problems) problems.push(`${typeof at === 'string' ? at : at()}[${i}]${p}`);
     out.push(known.socket);
   }
   return out;

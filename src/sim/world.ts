@@ -283,12 +283,6 @@ interface PodBatch {
   createdAt: number;
 }
 
-interface PodSockets {
-  key: string;
-  hostNetwork: boolean;
-  sockets: readonly SnapshotSocket[];
-}
-
 interface BatchPod {
   name: string;
   node: string;
@@ -438,6 +432,12 @@ export class World implements SimWorld {
     const owners = (o: KubeObject | undefined): string[] =>
       (o?.metadata.ownerReferences ?? []).map((r) => r.uid);
     this.indexPodAt(k, node(before), owners(before), node(after), owners(after));
+  }
+
+  private addToIndex(index: Map<string, Set<string>>, value: string, k: string): void {
+    const set = index.get(value);
+    if (set === undefined) index.set(value, new Set([k]));
+    else set.add(k);
   }
 
   /** Moves pod `k` in the indexes: from these nodes and owner uids to those. */
@@ -708,23 +708,24 @@ export class World implements SimWorld {
   }
 
   /**
-   * What the derived metrics need of the pods on `node` (key, hostNetwork, sockets), from their runtimes
-   * when built, else from what created them: a metrics query over every node builds no runtime.
+   * What the derived metrics need of each pod on `node` (key, hostNetwork, sockets), from its runtime when
+   * built, else from what created it: a metrics query over every node builds no runtime.
    */
-  private podSocketsOn(node: string): PodSockets[] {
-    const out: PodSockets[] = [];
+  private forPodSocketsOn(
+    node: string,
+    fn: (key: string, hostNetwork: boolean, sockets: readonly SnapshotSocket[]) => void,
+  ): void {
     for (const key of this.podsByNode.get(node) ?? []) {
       const built = this.pods.peek(key);
       if (built !== undefined) {
-        if (built.node === node) out.push({ key, hostNetwork: built.hostNetwork, sockets: built.sockets });
+        if (built.node === node) fn(key, built.hostNetwork, built.sockets);
         continue;
       }
       const ref = this.pods.pendingRef(key);
       if (ref === undefined) continue;
-      const { pod } = this.podRefOf(ref);
-      if (pod.node === node) out.push({ key, hostNetwork: pod.hostNetwork, sockets: pod.sockets });
+      const pod = this.podBatches[this.podRefBatch[ref]!]!.pods[this.podIndexes[ref]!]!;
+      if (pod.node === node) fn(key, pod.hostNetwork, pod.sockets);
     }
-    return out;
   }
 
   /** The pods the world runs on `node` now (from the node index: what the node has, not the cluster). */
@@ -742,9 +743,9 @@ export class World implements SimWorld {
     const n = this.nodesByName.get(node);
     if (n?.conntrack) return { ...n.conntrack };
     let count = this.nodeHostSockets(node).filter((s) => s.state !== 'LISTEN').length;
-    for (const p of this.podSocketsOn(node))
-      if (!p.hostNetwork)
-        count += p.sockets.reduce((sum, s) => sum + (s.state === 'LISTEN' ? 0 : s.count), 0);
+    this.forPodSocketsOn(node, (_key, hostNetwork, sockets) => {
+      if (!hostNetwork) for (const s of sockets) if (s.state !== 'LISTEN') count += s.count;
+    });
     return { count, max: DEFAULT_CONNTRACK_MAX, insertFailed: 0, drop: 0, earlyDrop: 0, beLiberal: false };
   }
 
@@ -754,19 +755,22 @@ export class World implements SimWorld {
    * metrics are per backend), and a real cloud answers those from series it already holds.
    */
   nodeDestinations(node: string): Map<string, number> {
+    return new Map(this.destinationsOf(node));
+  }
+
+  /** nodeDestinations itself (kept: read only). */
+  private destinationsOf(node: string): Map<string, number> {
     const known = this.destinations.get(node);
-    if (known) return new Map(known);
-    const total = new Map<string, number>();
-    const add = (m: Map<string, number>) => {
-      for (const [k, v] of m) total.set(k, (total.get(k) ?? 0) + v);
-    };
-    add(snatByDestination(this.nodeHostSockets(node), this.classifier));
-    // From the snapshot's socket lines when they name every destination; expanded otherwise.
-    for (const p of this.podSocketsOn(node))
-      if (!p.hostNetwork && !snatBySpec(p.sockets, this.remoteClassifier, total))
-        add(snatByDestination(this.socketsOf(this.pods.get(p.key)!), this.classifier));
+    if (known) return known;
+    const total = snatByDestination(this.nodeHostSockets(node), this.classifier);
+    this.forPodSocketsOn(node, (key, hostNetwork, sockets) => {
+      // From the snapshot's socket lines when they name every destination; expanded otherwise.
+      if (hostNetwork || snatBySpec(sockets, this.remoteClassifier, total)) return;
+      for (const [k, v] of snatByDestination(this.socketsOf(this.pods.get(key)!), this.classifier))
+        total.set(k, (total.get(k) ?? 0) + v);
+    });
     this.destinations.set(node, total);
-    return new Map(total);
+    return total;
   }
 
   /** Pods were added, removed or given other sockets: what was derived from them is derived again. */
@@ -788,7 +792,7 @@ export class World implements SimWorld {
     const allocated = given.allocatedSnatPorts ?? perIp * (lb?.outboundIPs ?? 1);
     let busiest = 0;
     if (given.usedSnatPorts === undefined || given.failedSnatConnections === undefined)
-      for (const v of this.nodeDestinations(node).values()) busiest = Math.max(busiest, v);
+      for (const v of this.destinationsOf(node).values()) busiest = Math.max(busiest, v);
     return {
       allocatedSnatPorts: allocated,
       usedSnatPorts: given.usedSnatPorts ?? Math.min(busiest, allocated),
@@ -949,6 +953,8 @@ export class World implements SimWorld {
       labels['kubernetes.azure.com/cluster'] = s.cloud.azure?.nodeResourceGroup ?? '';
     }
     if (aws) labels['eks.amazonaws.com/nodegroup'] = 'default';
+    const heartbeat = this.timestamp();
+    const transition = this.timestamp(10 * 86_400_000);
     const ready = {
       type: 'Ready',
       status: 'True',
@@ -972,11 +978,7 @@ export class World implements SimWorld {
           { type: 'DiskPressure', status: 'False', reason: 'KubeletHasNoDiskPressure' },
           { type: 'PIDPressure', status: 'False', reason: 'KubeletHasSufficientPID' },
           ready,
-        ].map((c) => ({
-          ...c,
-          lastHeartbeatTime: this.timestamp(),
-          lastTransitionTime: this.timestamp(10 * 86_400_000),
-        })),
+        ].map((c) => ({ ...c, lastHeartbeatTime: heartbeat, lastTransitionTime: transition })),
         nodeInfo: {
           architecture: 'amd64',
           operatingSystem: 'linux',
@@ -1298,7 +1300,8 @@ export class World implements SimWorld {
       this.podRefBatch.push(b);
       store.defer(k, ref);
       this.pods.defer(k, ref);
-      this.indexPodAt(k, [], [], [p.node], owners);
+      this.addToIndex(this.podsByNode, p.node, k);
+      for (const o of owners) this.addToIndex(this.podsByOwner, o, k);
     });
     this.changedPods();
   }
