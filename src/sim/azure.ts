@@ -2,10 +2,11 @@
 // and Azure Monitor metrics (ARM metrics API and the regional `metrics:getBatch` API of
 // @azure/monitor-query-metrics), served from the snapshot and the world's current node metrics.
 
-import { createHash, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { defaultPortsPerIp, LB_DEFAULT_MAX_POOL } from '../advice/capacity.js';
+import { sha256Uint32 } from './hash.js';
 import type { SimRoutes, SimWorld } from './types.js';
 
 // ---------------------------------------------------------------- what this module reads of the snapshot
@@ -47,8 +48,7 @@ export interface CloudRouteOptions {
 
 // ---------------------------------------------------------------- small helpers shared with aws.ts
 
-export const stableHash = (text: string): number =>
-  createHash('sha256').update(text).digest().readUInt32BE(0);
+export const stableHash = sha256Uint32;
 
 export function sendJson(
   res: ServerResponse,
@@ -690,7 +690,8 @@ function metricValue(metricDef: MetricDef, name: string, atoms: Atom[], q: Metri
   let ranked = [...groups.values()].map((g) => {
     const key = `${resourceId}|${name}|${JSON.stringify(g.dims)}`;
     const totalPoints = seriesValues(g.total, ts.length, key, metricDef.kind);
-    const rank = totalPoints.reduce<number>((s, v) => s + (v ?? 0), 0);
+    let rank = 0;
+    for (const v of totalPoints) rank += v ?? 0;
     return { g, key, totalPoints, rank, order: JSON.stringify(g.dims) };
   });
   if (splitDims.length > 0) {
