@@ -121,6 +121,13 @@ export interface WorldOptions {
   now?: () => Date;
   /** Live answers for some pods and nodes (src/sim/backend.ts); the snapshot answers the rest. */
   backend?: SimBackend;
+  /**
+   * Seed the workloads in steps that yield to the event loop (`seeded` settles when done), for a
+   * simulator process that says it is ready first and answers requests only after `seeded`: it answers
+   * its IPC while it seeds. `sliceMs`: how long a step runs before it yields (default 10). Default:
+   * seeded before the constructor returns.
+   */
+  seedInSteps?: boolean | { sliceMs: number };
 }
 
 const WORKLOAD_RESOURCES: Record<string, string> = {
@@ -320,7 +327,6 @@ export class World implements SimWorld {
   private readonly podRefBatch: number[] = [];
   private readonly workloads = new Map<string, WorkloadRuntime>();
   private readonly hostSockets = new Map<string, ConcreteSocket[]>();
-  private readonly usedIps = new Set<string>();
   private rv = 1000;
   private uidCounter = 0;
   /**
@@ -363,7 +369,38 @@ export class World implements SimWorld {
         r.resource,
         r.resource === 'pods' ? new Lazy((k, ref) => this.buildPodObject(k, ref)) : new Lazy<KubeObject>(),
       );
-    this.seed();
+    this.seedSnapshot = snapshot;
+    if (opts.seedInSteps)
+      this.seeded = this.seedStepwise(opts.seedInSteps === true ? 10 : opts.seedInSteps.sliceMs);
+    else {
+      for (const _ of this.seedSteps());
+      this.seeded = Promise.resolve();
+    }
+  }
+
+  /** Settles when the world is seeded (at once unless seedInSteps); rejects with what stopped it. */
+  readonly seeded: Promise<void>;
+  private readonly seedSnapshot: Snapshot;
+  private usedIpsSet: Set<string> | undefined;
+
+  /** Every IP a pod or node has had (a restart's new pods take others): built when first needed. */
+  private get usedIps(): Set<string> {
+    if (this.usedIpsSet === undefined) {
+      const s = this.seedSnapshot;
+      this.usedIpsSet = new Set();
+      for (const w of s.workloads) for (const p of w.pods) this.usedIpsSet.add(p.ip);
+      for (const n of s.nodes) this.usedIpsSet.add(n.internalIP);
+    }
+    return this.usedIpsSet;
+  }
+
+  private async seedStepwise(sliceMs: number): Promise<void> {
+    let since = performance.now();
+    for (const _ of this.seedSteps())
+      if (performance.now() - since >= sliceMs) {
+        await new Promise<void>((go) => setImmediate(go));
+        since = performance.now();
+      }
   }
 
   // ---------------------------------------------------------------- counters
@@ -901,7 +938,8 @@ export class World implements SimWorld {
     return intToIpv4(base + 1);
   }
 
-  private seed(): void {
+  /** Seeds the world from the snapshot, one workload per step. */
+  private *seedSteps(): Generator<void> {
     const s = this.snapshot;
     const day = 86_400_000;
     const namespaces = new Set([...SYSTEM_NAMESPACES, ...s.workloads.map((w) => w.namespace)]);
@@ -920,9 +958,11 @@ export class World implements SimWorld {
       );
     for (const [i, n] of s.nodes.entries())
       this.create('nodes', undefined, this.nodeObject(n.name, i), 10 * day);
-    for (const w of s.workloads) for (const p of w.pods) this.usedIps.add(p.ip);
-    for (const n of s.nodes) this.usedIps.add(n.internalIP);
-    for (const w of s.workloads) this.seedWorkload(w);
+    for (const w of s.workloads) {
+      yield;
+      this.seedWorkload(w);
+    }
+    yield;
     if (s.cloud.provider === 'aws') this.seedSystemDaemonSet('aws-node', s.cloud.aws?.awsNodeEnv ?? {});
     const hasHostNetwork = s.workloads.some((w) => w.pods.some((p) => p.hostNetwork));
     if (!hasHostNetwork && !s.workloads.some((w) => w.namespace === 'kube-system' && w.name === 'kube-proxy'))
