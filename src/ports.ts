@@ -69,6 +69,11 @@ export interface PodExec {
     signal: AbortSignal,
     onStdout: (chunk: Uint8Array) => void,
   ): Promise<number>;
+  /**
+   * `count` more execs are to follow (a node's pods, announced before they start): the PodExec may open
+   * their connections ahead of them. Optional: a hint, never needed for correctness.
+   */
+  expect?(count: number): void;
 }
 
 export interface NodeProbe {

@@ -2,6 +2,7 @@
 // account, AKS with an Entra ID token (server and CA from listClusterUserCredential), or EKS with an IAM
 // token (a presigned STS GetCallerIdentity URL; server and CA from DescribeCluster). Cloud tokens are
 // cached and renewed before they expire; the clock is injectable.
+import type { Agent as HttpAgent } from 'node:http';
 import { Agent } from 'node:https';
 import { rootCertificates } from 'node:tls';
 import type { TokenCredential } from '@azure/core-auth';
@@ -307,6 +308,35 @@ function connectKubeconfig(target: Extract<ClusterTarget, { kind: 'kubeconfig' }
   return kc;
 }
 
+type AgentFactory = (cluster: unknown, options: Record<string, unknown>) => HttpAgent;
+
+/**
+ * Every API call of `kc` goes through one agent per set of TLS settings. client-node 1.4 builds a new
+ * https.Agent for each request (applySecurityAuthentication → createAgent), so each call opened a
+ * connection with a full TLS handshake and parsed the CA into a new SecureContext; with one agent the
+ * first call's TLS session is resumed by the next. (No keep-alive: as before, a connection carries one
+ * request, so no call can land on one the server has just closed.) A client-node without `createAgent`
+ * is left as it is.
+ */
+export function sharedAgents(kc: KubeConfig): KubeConfig {
+  const holder = kc as unknown as { createAgent?: AgentFactory };
+  const create = holder.createAgent;
+  if (typeof create !== 'function') return kc;
+  const agents = new Map<string, HttpAgent>();
+  holder.createAgent = function (this: KubeConfig, cluster, options) {
+    const key = JSON.stringify([cluster, options], (_k, v: unknown) =>
+      Buffer.isBuffer(v) ? v.toString('base64') : v,
+    );
+    let agent = agents.get(key);
+    if (agent === undefined) {
+      agent = create.call(this, cluster, options);
+      agents.set(key, agent);
+    }
+    return agent;
+  };
+  return kc;
+}
+
 /** The KubeConfig for a target; a ClusterError (with the cause) when it cannot be built. */
 export async function connect(target: ClusterTarget, deps: ConnectDeps = {}): Promise<KubeConfig> {
   const now = deps.now ?? Date.now;
@@ -321,7 +351,7 @@ export async function connect(target: ClusterTarget, deps: ConnectDeps = {}): Pr
         target.kind === 'aks' ? connectAks(target, deps, now, signal) : connectEks(target, deps, now, signal),
       );
     deps.log?.info({ kind: target.kind, server: kc.getCurrentCluster()?.server }, 'cluster connected');
-    return kc;
+    return sharedAgents(kc);
   } catch (e) {
     if (e instanceof ClusterError) throw e;
     throw new ClusterError(`cannot connect (${target.kind}): ${messageOf(e)}`, undefined, { cause: e });

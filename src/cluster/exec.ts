@@ -1,11 +1,11 @@
 // PodExec over the Kubernetes exec WebSocket (client-node 1.4 `Exec`), bounded in size and time.
 // The output comes from inside a pod: it is only ever handled as bytes here, never interpreted. stream()
 // hands stdout on frame by frame as it arrives (nothing of a pod's text is kept); read() collects it.
-// All execs of one PodExec share one TLS agent (TLS sessions are resumed, not renegotiated) and one
-// ByteBudget (the run's cap on output in flight).
+// All execs of one PodExec share one set of TLS connections (exec-connections.ts: sessions are resumed,
+// not renegotiated; announced execs find their connection open) and one ByteBudget (the run's cap on
+// output in flight).
 import { Agent as HttpAgent, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
-import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
+import { createSecureContext, type SecureContext, type SecureContextOptions, TLSSocket } from 'node:tls';
 import { Exec, type KubeConfig, type V1Status } from '@kubernetes/client-node';
 import type { WebSocketInterface } from '@kubernetes/client-node/dist/web-socket-handler.js';
 import WebSocket from 'ws';
@@ -14,6 +14,7 @@ import type { ExecLimits, PodRef } from '../model.js';
 import type { PodExec } from '../ports.js';
 import { TailSink } from './bounded.js';
 import { ByteBudget, type Holder } from './budget.js';
+import { type ExecConnections, execConnections } from './exec-connections.js';
 import { frameRead } from './reclaim.js';
 
 const STDOUT = 1;
@@ -113,13 +114,19 @@ export interface PodExecOptions {
 }
 
 /** A PodExec that runs `cat FILES…` through the API server's exec WebSocket. */
-export function podExec(kc: KubeConfig, options: PodExecOptions = {}): PodExec & { budget: ByteBudget } {
+export function podExec(
+  kc: KubeConfig,
+  options: PodExecOptions = {},
+): PodExec & { budget: ByteBudget; connections: ExecConnections } {
   const budget = new ByteBudget(options.maxBytesInFlight ?? Number.POSITIVE_INFINITY);
-  let agents: { http: HttpAgent; https: HttpsAgent } | undefined;
-  // One agent per PodExec: the TLS session of the first exec is resumed by the next (no full handshake).
-  const agentFor = (uri: string) => {
-    agents ??= { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
-    return uri.startsWith('wss:') ? agents.https : agents.http;
+  // One set of TLS connections per PodExec: the TLS session of the first exec is resumed by the next
+  // (no full handshake), and announced execs find their connection open (exec-connections.ts).
+  const connections = execConnections();
+  let http: HttpAgent | undefined;
+  const transportFor = (uri: string): Pick<WebSocket.ClientOptions, 'agent' | 'createConnection'> => {
+    if (uri.startsWith('wss:')) return { agent: undefined, createConnection: connections.connect as never };
+    http ??= new HttpAgent({ keepAlive: true });
+    return { agent: http };
   };
   // One TLS context per PodExec too: with ca/cert/key in each request's options, every connection built
   // a new SecureContext (parsing the CA and key again); the same material now reuses the first one.
@@ -138,9 +145,11 @@ export function podExec(kc: KubeConfig, options: PodExecOptions = {}): PodExec &
       };
     return { ...rest, secureContext: context.value } as WebSocket.ClientOptions;
   };
-  const shared = { budget, agentFor, tlsOf };
+  const shared: Shared = { budget, transportFor, tlsOf, connections };
   return {
     budget,
+    connections,
+    expect: (count) => connections.expect(count),
     read: (pod, files, limits, signal) => collect(kc, pod, ['cat', ...files], limits, signal, shared),
     run: (pod, command, limits, signal) => collect(kc, pod, [...command], limits, signal, shared),
     stream: (pod, files, limits, signal, onStdout) =>
@@ -152,8 +161,9 @@ export function podExec(kc: KubeConfig, options: PodExecOptions = {}): PodExec &
 
 interface Shared {
   budget: ByteBudget;
-  agentFor(uri: string): HttpAgent | HttpsAgent;
+  transportFor(uri: string): Pick<WebSocket.ClientOptions, 'agent' | 'createConnection'>;
   tlsOf(opts: WebSocket.ClientOptions): WebSocket.ClientOptions;
+  connections: ExecConnections;
 }
 
 /** The command's whole stdout as text (bounded by limits.maxBytes like every exec). */
@@ -279,12 +289,16 @@ function execCommand(
         return new Promise<WebSocket>((resolveOpen, rejectOpen) => {
           const s = new WebSocket(uri, PROTOCOLS, {
             ...shared.tlsOf(opts),
-            agent: shared.agentFor(uri),
+            ...shared.transportFor(uri),
             handshakeTimeout: limits.timeoutMs,
             // Plus the channel byte.
             maxPayload: MAX_FRAME_BYTES + 1,
           });
           socket = s;
+          // Upgraded: the exec now waits on its pod, the time to open the next exec's connection.
+          s.on('upgrade', (res: IncomingMessage) => {
+            if (res.socket instanceof TLSSocket) shared.connections.waiting(res.socket);
+          });
           s.on('open', () => resolveOpen(s));
           // The API server refused the upgrade (RBAC 403, 400 bad container, 500 kubelet unreachable):
           // keep its status and Status message instead of ws's bare "Unexpected server response".

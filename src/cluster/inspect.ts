@@ -158,6 +158,8 @@ async function inspectPods(
   const ordinary = pods.filter((p) => !p.hostNetwork);
   const host = pods.filter((p) => p.hostNetwork);
   const total = ordinary.length + (host.length > 0 ? 1 : 0);
+  // The execs to come: their connections can be opened while earlier ones wait on their pods.
+  deps.exec.expect?.(total);
   let done = 0;
   const progress = (): void => {
     done++;

@@ -67,7 +67,7 @@ for (let c = 0; c < 6; c++) {
   HEX[97 + c] = 10 + c;
 }
 
-function newRecord(): RawSocket {
+export function newRecord(): RawSocket {
   return {
     sl: 0,
     v6: false,
@@ -141,6 +141,33 @@ function port4(b: Uint8Array, i: number): number {
   return (p0 << 12) | (p1 << 8) | (p2 << 4) | p3;
 }
 
+// The fast path reads 4 bytes at a time: a DataView's getInt32(i, true) is one unaligned load, the
+// first byte in the low 8 bits. These take such a word of 4 ASCII bytes.
+
+/** 0 when the 4 bytes of `w` are all hex digits (0-9, A-F, a-f), nonzero otherwise (SWAR). */
+function notHex4(w: number): number {
+  const lower = w | 0x20202020;
+  // Per byte (all below 0x80, else the last term is nonzero): bit 7 of x + (0x80 - lo) is x ≥ lo.
+  const digit = (w + 0x50505050) & ~(w + 0x46464646); // 0x30 ≤ x < 0x3a
+  const letter = (lower + 0x1f1f1f1f) & ~(lower + 0x19191919); // 0x61 ≤ (x | 0x20) < 0x67
+  return (((digit | letter) & 0x80808080) ^ 0x80808080) | (w & 0x80808080);
+}
+
+/** The value of 4 hex digits (checked by {@link notHex4}) read as one word: `1F90` → 0x1f90. */
+function hex4(w: number): number {
+  // A letter has bit 6 set: its nibble is its low 4 bits + 9.
+  const n = (w & 0x0f0f0f0f) + ((w >>> 6) & 0x01010101) * 9;
+  const t = ((n << 4) | (n >>> 8)) & 0x00ff00ff; // digit pairs in bytes 0 and 2
+  return ((t & 0xff) << 8) | (t >>> 16);
+}
+
+/** 8 hex digits of a host-endian (little-endian) u32, as two words → the u32 in network order. */
+function hostWord2(a: number, b: number): number {
+  const x = hex4(a); // digits 0-3: the address's bytes 0 and 1
+  const y = hex4(b); // digits 4-7: bytes 2 and 3
+  return (((y & 0xff) << 24) | ((y >>> 8) << 16) | ((x & 0xff) << 8) | (x >>> 8)) >>> 0;
+}
+
 /** tx_queue:rx_queue tr:tm->when retrnsmt as hex runs of any width; returns the index after them or -1. */
 function slowCounters(b: Uint8Array, start: number, r: RawSocket): number {
   const values: number[] = [];
@@ -176,6 +203,148 @@ function slowCounters(b: Uint8Array, start: number, r: RawSocket): number {
   return i - 1;
 }
 
+/** "00000000" read as a little-endian double. */
+const ZEROS8 = new DataView(new TextEncoder().encode('00000000').buffer).getFloat64(0, true);
+
+/**
+ * The last tcp local and remote address read by the fast path: [8 bytes as a double, value] twice. A pure
+ * memo of bytes → value (so one for the module is as good as one per scanner); NaN matches no bytes.
+ */
+const MEMO = new Float64Array([Number.NaN, 0, Number.NaN, 0]);
+
+/** The 16 bytes " %5u %8d " (uid, timeout) last read after a fast-path line, as two doubles, then uid and timeout. */
+const UID_MEMO = new Float64Array([Number.NaN, Number.NaN, 0, 0]);
+
+/**
+ * The kernel's line from the colon after `sl` (net/ipv4/tcp_ipv4.c get_tcp4_sock, net/ipv6/tcp_ipv6.c
+ * get_tcp6_sock): `: %08X:%04X %08X:%04X %02X %08X:%08X %02X:%08lX %08X ` for tcp, 32-digit addresses
+ * for tcp6. Fills the record through retrnsmt and returns the index of the space after it, or -1 when
+ * the bytes are not exactly that shape (then nothing is decided: the careful path reads the line).
+ * `b[colon + 1]` is known to be a space. Exported for its tests (test/sockets/fast-path.test.ts).
+ */
+export function kernelShape(b: Uint8Array, dv: DataView, colon: number, end: number, r: RawSocket): number {
+  let k: number; // where tx_queue starts
+  if (b[colon + 10] === COLON) {
+    if (colon + 72 > end) return -1;
+    // An address is read as 8 bytes (a double) first: the same bytes as the last address read decode to
+    // the same value. ASCII bytes are never a NaN or ±0, so equal doubles are equal bytes.
+    const lf = dv.getFloat64(colon + 2, true);
+    const rf = dv.getFloat64(colon + 16, true);
+    const lp = dv.getInt32(colon + 11, true);
+    const rp = dv.getInt32(colon + 25, true);
+    const st = dv.getInt32(colon + 29, true); // ' ' st st ' '
+    if (
+      b[colon + 15] !== SPACE ||
+      b[colon + 24] !== COLON ||
+      (st & 0xff0000ff) !== 0x20000020 ||
+      (notHex4(lp) | notHex4(rp) | notHex4((st & 0x00ffff00) | 0x30000030)) !== 0
+    )
+      return -1;
+    const memo = MEMO;
+    if (lf !== memo[0]) {
+      const la = dv.getInt32(colon + 2, true);
+      const lb = dv.getInt32(colon + 6, true);
+      if ((notHex4(la) | notHex4(lb)) !== 0) return -1;
+      memo[0] = lf;
+      memo[1] = hostWord2(la, lb);
+    }
+    if (rf !== memo[2]) {
+      const ra = dv.getInt32(colon + 16, true);
+      const rb = dv.getInt32(colon + 20, true);
+      if ((notHex4(ra) | notHex4(rb)) !== 0) return -1;
+      memo[2] = rf;
+      memo[3] = hostWord2(ra, rb);
+    }
+    r.v6 = false;
+    r.localV4 = true;
+    r.local4 = memo[1] as number;
+    r.localPort = hex4(lp);
+    r.remoteV4 = true;
+    r.remote4 = memo[3] as number;
+    r.remotePort = hex4(rp);
+    r.state = (hex4(st) >>> 4) & 0xff;
+    k = colon + 33;
+  } else if (b[colon + 34] === COLON) {
+    if (colon + 120 > end) return -1;
+    let bad = 0;
+    for (let j = 0; j < 8; j++) {
+      bad |= notHex4(dv.getInt32(colon + 2 + 4 * j, true)) | notHex4(dv.getInt32(colon + 40 + 4 * j, true));
+    }
+    const lp = dv.getInt32(colon + 35, true);
+    const rp = dv.getInt32(colon + 73, true);
+    const st = dv.getInt32(colon + 77, true);
+    if (
+      bad !== 0 ||
+      b[colon + 39] !== SPACE ||
+      b[colon + 72] !== COLON ||
+      (st & 0xff0000ff) !== 0x20000020 ||
+      (notHex4(lp) | notHex4(rp) | notHex4((st & 0x00ffff00) | 0x30000030)) !== 0
+    )
+      return -1;
+    const local = r.local;
+    const remote = r.remote;
+    for (let j = 0; j < 4; j++) {
+      local[j] = hostWord2(dv.getInt32(colon + 2 + 8 * j, true), dv.getInt32(colon + 6 + 8 * j, true));
+      remote[j] = hostWord2(dv.getInt32(colon + 40 + 8 * j, true), dv.getInt32(colon + 44 + 8 * j, true));
+    }
+    r.v6 = true;
+    r.localV4 = isMapped(local);
+    r.local4 = local[3] as number;
+    r.localPort = hex4(lp);
+    r.remoteV4 = isMapped(remote);
+    r.remote4 = remote[3] as number;
+    r.remotePort = hex4(rp);
+    r.state = (hex4(st) >>> 4) & 0xff;
+    k = colon + 81;
+  } else return -1;
+  // %08X:%08X %02X:%08lX %08X then a space (a negative tm->when has 16 digits: the careful path).
+  // Mostly zeros: each 8-digit field is compared as a double with "00000000" first.
+  const tr = dv.getInt32(k + 17, true); // ' ' tr tr ':'
+  if (b[k + 8] !== COLON || (tr & 0xff0000ff) !== 0x3a000020 || b[k + 29] !== SPACE || b[k + 38] !== SPACE)
+    return -1;
+  if (
+    dv.getFloat64(k, true) === ZEROS8 &&
+    dv.getFloat64(k + 9, true) === ZEROS8 &&
+    dv.getFloat64(k + 21, true) === ZEROS8 &&
+    dv.getFloat64(k + 30, true) === ZEROS8 &&
+    (tr & 0x00ffff00) === 0x00303000
+  ) {
+    r.txQueue = 0;
+    r.rxQueue = 0;
+    r.timerActive = 0;
+    r.timerExpires = 0;
+    r.retransmits = 0;
+    return k + 38;
+  }
+  const tx0 = dv.getInt32(k, true);
+  const tx1 = dv.getInt32(k + 4, true);
+  const rx0 = dv.getInt32(k + 9, true);
+  const rx1 = dv.getInt32(k + 13, true);
+  const when0 = dv.getInt32(k + 21, true);
+  const when1 = dv.getInt32(k + 25, true);
+  const re0 = dv.getInt32(k + 30, true);
+  const re1 = dv.getInt32(k + 34, true);
+  if (
+    (notHex4(tx0) |
+      notHex4(tx1) |
+      notHex4(rx0) |
+      notHex4(rx1) |
+      notHex4((tr & 0x00ffff00) | 0x30000030) |
+      notHex4(when0) |
+      notHex4(when1) |
+      notHex4(re0) |
+      notHex4(re1)) !==
+    0
+  )
+    return -1;
+  r.txQueue = hex4(tx0) * 65536 + hex4(tx1);
+  r.rxQueue = hex4(rx0) * 65536 + hex4(rx1);
+  r.timerActive = (hex4(tr) >>> 4) & 0xff;
+  r.timerExpires = hex4(when0) * 65536 + hex4(when1);
+  r.retransmits = hex4(re0) * 65536 + hex4(re1);
+  return k + 38;
+}
+
 /**
  * Scans the complete lines of b[start, end); b[end - 1] must be a newline. Every loop below stops
  * at a byte that is not a digit, and a newline is not one, so no field reader passes the line's end.
@@ -189,6 +358,7 @@ function scanLines(
   counts: ScanCounts,
 ): void {
   const H = HEX;
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   let parsed = 0;
   let malformed = 0;
   let headers = 0;
@@ -218,125 +388,154 @@ function scanLines(
       }
       if (n === 0 || n > 15 || c !== COLON || b[i + 1] !== SPACE) break line;
       r.sl = sl;
-      i += 2;
-      while (b[i] === SPACE) i++;
-      // local_address: 8 hex digits (tcp) or 32 (tcp6), then :PORT
-      let v6: boolean;
-      if (b[i + 8] === COLON) {
-        const w = hostWord(b, i);
-        if (w < 0) break line;
-        v6 = false;
-        r.localV4 = true;
-        r.local4 = w;
-        i += 9;
-      } else if (b[i + 32] === COLON) {
-        if (!address6(b, i, r.local)) break line;
-        v6 = true;
-        r.localV4 = isMapped(r.local);
-        r.local4 = r.local[3] as number;
-        i += 33;
-      } else break line;
-      r.v6 = v6;
-      let p = port4(b, i);
-      if (p < 0 || b[i + 4] !== SPACE) break line;
-      r.localPort = p;
-      i += 5;
-      // rem_address: same width as the local address
-      if (!v6) {
-        if (b[i + 8] !== COLON) break line;
-        const w = hostWord(b, i);
-        if (w < 0) break line;
-        r.remoteV4 = true;
-        r.remote4 = w;
-        i += 9;
-      } else {
-        if (b[i + 32] !== COLON) break line;
-        if (!address6(b, i, r.remote)) break line;
-        r.remoteV4 = isMapped(r.remote);
-        r.remote4 = r.remote[3] as number;
-        i += 33;
+      // The fast path: a line as the kernel prints it, fixed widths from this colon to retrnsmt, read
+      // in place 4 bytes at a time. It accepts only lines the careful path below accepts, with the
+      // same values (test/sockets/fast-path.test.ts); any other line (extra spaces, a wide tm->when,
+      // a bad byte …) goes to the careful path from this colon.
+      const after = kernelShape(b, dv, i, end, r);
+      if (after >= 0) i = after;
+      else {
+        i += 2;
+        while (b[i] === SPACE) i++;
+        // local_address: 8 hex digits (tcp) or 32 (tcp6), then :PORT
+        let v6: boolean;
+        if (b[i + 8] === COLON) {
+          const w = hostWord(b, i);
+          if (w < 0) break line;
+          v6 = false;
+          r.localV4 = true;
+          r.local4 = w;
+          i += 9;
+        } else if (b[i + 32] === COLON) {
+          if (!address6(b, i, r.local)) break line;
+          v6 = true;
+          r.localV4 = isMapped(r.local);
+          r.local4 = r.local[3] as number;
+          i += 33;
+        } else break line;
+        r.v6 = v6;
+        let p = port4(b, i);
+        if (p < 0 || b[i + 4] !== SPACE) break line;
+        r.localPort = p;
+        i += 5;
+        // rem_address: same width as the local address
+        if (!v6) {
+          if (b[i + 8] !== COLON) break line;
+          const w = hostWord(b, i);
+          if (w < 0) break line;
+          r.remoteV4 = true;
+          r.remote4 = w;
+          i += 9;
+        } else {
+          if (b[i + 32] !== COLON) break line;
+          if (!address6(b, i, r.remote)) break line;
+          r.remoteV4 = isMapped(r.remote);
+          r.remote4 = r.remote[3] as number;
+          i += 33;
+        }
+        p = port4(b, i);
+        if (p < 0 || b[i + 4] !== SPACE) break line;
+        r.remotePort = p;
+        i += 5;
+        // st
+        const s0 = H[b[i] as number] as number;
+        const s1 = H[b[i + 1] as number] as number;
+        if ((s0 | s1) < 0 || b[i + 2] !== SPACE) break line;
+        r.state = (s0 << 4) | s1;
+        i += 3;
+        // tx_queue:rx_queue tr:tm->when retrnsmt: the kernel's fixed widths first (%08X:%08X %02X:%08lX %08X),
+        // then hex runs of any width (tm->when is %08lX: 16 digits when negative).
+        // Four 8-digit fields read in place (a call per field costs more than the reads).
+        let bad = 0;
+        let tx = 0;
+        let rx = 0;
+        let when = 0;
+        let retr = 0;
+        for (let k = 0; k < 8; k++) {
+          const a = H[b[i + k] as number] as number;
+          const c1 = H[b[i + 9 + k] as number] as number;
+          const c2 = H[b[i + 21 + k] as number] as number;
+          const c3 = H[b[i + 30 + k] as number] as number;
+          bad |= a | c1 | c2 | c3;
+          tx = tx * 16 + a;
+          rx = rx * 16 + c1;
+          when = when * 16 + c2;
+          retr = retr * 16 + c3;
+        }
+        const t0 = H[b[i + 18] as number] as number;
+        const t1 = H[b[i + 19] as number] as number;
+        if (
+          (bad | t0 | t1) >= 0 &&
+          b[i + 8] === COLON &&
+          b[i + 17] === SPACE &&
+          b[i + 20] === COLON &&
+          b[i + 29] === SPACE &&
+          b[i + 38] === SPACE
+        ) {
+          r.txQueue = tx;
+          r.rxQueue = rx;
+          r.timerActive = (t0 << 4) | t1;
+          r.timerExpires = when;
+          r.retransmits = retr;
+          i += 38;
+        } else {
+          // The index is kept when the counters do not read: a failed read must not move the scan (it
+          // once set i to -1, and the search for the line's end then started from the buffer's end,
+          // silently skipping every line after it in that buffer).
+          const after = slowCounters(b, i, r);
+          if (after < 0) break line;
+          i = after;
+        }
       }
-      p = port4(b, i);
-      if (p < 0 || b[i + 4] !== SPACE) break line;
-      r.remotePort = p;
-      i += 5;
-      // st
-      const s0 = H[b[i] as number] as number;
-      const s1 = H[b[i + 1] as number] as number;
-      if ((s0 | s1) < 0 || b[i + 2] !== SPACE) break line;
-      r.state = (s0 << 4) | s1;
-      i += 3;
-      // tx_queue:rx_queue tr:tm->when retrnsmt: the kernel's fixed widths first (%08X:%08X %02X:%08lX %08X),
-      // then hex runs of any width (tm->when is %08lX: 16 digits when negative).
-      // Four 8-digit fields read in place (a call per field costs more than the reads).
-      let bad = 0;
-      let tx = 0;
-      let rx = 0;
-      let when = 0;
-      let retr = 0;
-      for (let k = 0; k < 8; k++) {
-        const a = H[b[i + k] as number] as number;
-        const c1 = H[b[i + 9 + k] as number] as number;
-        const c2 = H[b[i + 21 + k] as number] as number;
-        const c3 = H[b[i + 30 + k] as number] as number;
-        bad |= a | c1 | c2 | c3;
-        tx = tx * 16 + a;
-        rx = rx * 16 + c1;
-        when = when * 16 + c2;
-        retr = retr * 16 + c3;
-      }
-      const t0 = H[b[i + 18] as number] as number;
-      const t1 = H[b[i + 19] as number] as number;
+      // uid, timeout (may be negative), inode: space-padded decimals. The 16 bytes from the space before
+      // uid through the space after timeout (%5u and %8d) are compared with the last such bytes read in
+      // the kernel's widths: the same bytes give the same two values.
+      const from = i;
+      let v: number;
       if (
-        (bad | t0 | t1) >= 0 &&
-        b[i + 8] === COLON &&
-        b[i + 17] === SPACE &&
-        b[i + 20] === COLON &&
-        b[i + 29] === SPACE &&
-        b[i + 38] === SPACE
+        after >= 0 &&
+        from + 16 <= end &&
+        dv.getFloat64(from, true) === UID_MEMO[0] &&
+        dv.getFloat64(from + 8, true) === UID_MEMO[1]
       ) {
-        r.txQueue = tx;
-        r.rxQueue = rx;
-        r.timerActive = (t0 << 4) | t1;
-        r.timerExpires = when;
-        r.retransmits = retr;
-        i += 38;
+        r.uid = UID_MEMO[2] as number;
+        r.timeout = UID_MEMO[3] as number;
+        i = from + 15;
       } else {
-        // The index is kept when the counters do not read: a failed read must not move the scan (it
-        // once set i to -1, and the search for the line's end then started from the buffer's end,
-        // silently skipping every line after it in that buffer).
-        const after = slowCounters(b, i, r);
-        if (after < 0) break line;
-        i = after;
+        while (b[i] === SPACE) i++;
+        v = 0;
+        n = 0;
+        c = b[i] as number;
+        while (c >= 48 && c <= 57) {
+          v = v * 10 + c - 48;
+          c = b[++i] as number;
+          n++;
+        }
+        if (n === 0 || n > 10 || c !== SPACE) break line;
+        r.uid = v;
+        while (b[i] === SPACE) i++;
+        let negative = false;
+        if (b[i] === 45 /* - */) {
+          negative = true;
+          i++;
+        }
+        v = 0;
+        n = 0;
+        c = b[i] as number;
+        while (c >= 48 && c <= 57) {
+          v = v * 10 + c - 48;
+          c = b[++i] as number;
+          n++;
+        }
+        if (n === 0 || n > 10 || c !== SPACE) break line;
+        r.timeout = negative ? -v : v;
+        if (after >= 0 && i === from + 15 && b[from] === SPACE) {
+          UID_MEMO[0] = dv.getFloat64(from, true);
+          UID_MEMO[1] = dv.getFloat64(from + 8, true);
+          UID_MEMO[2] = r.uid;
+          UID_MEMO[3] = r.timeout;
+        }
       }
-      // uid, timeout (may be negative), inode: space-padded decimals
-      while (b[i] === SPACE) i++;
-      let v = 0;
-      n = 0;
-      c = b[i] as number;
-      while (c >= 48 && c <= 57) {
-        v = v * 10 + c - 48;
-        c = b[++i] as number;
-        n++;
-      }
-      if (n === 0 || n > 10 || c !== SPACE) break line;
-      r.uid = v;
-      while (b[i] === SPACE) i++;
-      let negative = false;
-      if (b[i] === 45 /* - */) {
-        negative = true;
-        i++;
-      }
-      v = 0;
-      n = 0;
-      c = b[i] as number;
-      while (c >= 48 && c <= 57) {
-        v = v * 10 + c - 48;
-        c = b[++i] as number;
-        n++;
-      }
-      if (n === 0 || n > 10 || c !== SPACE) break line;
-      r.timeout = negative ? -v : v;
       while (b[i] === SPACE) i++;
       v = 0;
       n = 0;
@@ -358,8 +557,14 @@ function scanLines(
     // The rest of the line (refcount, pointer, rto …) is not needed: jump to its end.
     if (b[i] === NL) i++;
     else {
-      const nl = b.indexOf(NL, i);
-      i = nl < 0 || nl >= end ? end : nl + 1;
+      // Four bytes at a time while a whole word lies before `end`, then byte by byte (b[end - 1] is a newline).
+      while (i + 4 <= end) {
+        const v = dv.getInt32(i, true) ^ 0x0a0a0a0a;
+        if (((v - 0x01010101) & ~v & 0x80808080) !== 0) break; // a zero byte: a newline in this word
+        i += 4;
+      }
+      while (i < end && b[i] !== NL) i++;
+      i = i < end ? i + 1 : end;
     }
   }
   counts.lines += parsed + malformed;

@@ -23,13 +23,32 @@ export interface Summarizer {
   /** Ends one input (a last line without a newline is a line) without ending the table. */
   flush(): void;
   finish(): SocketSummary;
+  /**
+   * {@link finish} with the destinations left in the summarizer's arrays, each made into an object only
+   * when asked for: tens of thousands of destinations printed one by one never live as objects at once.
+   */
+  finishCompact(): CompactSummary;
   /** Lines, headers and bytes seen so far (complete after finish). */
   readonly counts: ScanCounts;
   /** Hash-table slots examined so far (a work measure: tests check it stays linear on hostile input). */
   readonly probes: number;
 }
 
-/** Words per slot: address word 3, port + 1 (0 = empty), destination index, unused (16 bytes). */
+/** Destinations in the summary's order (most sockets first, then by remote), made on demand. */
+export interface DestinationList {
+  readonly length: number;
+  /** Destination `i`: a new object each call; undefined past the end (as an array's `at`). */
+  at(i: number): DestinationCount | undefined;
+}
+
+export interface CompactSummary extends Omit<SocketSummary, 'destinations'> {
+  destinations: DestinationList;
+}
+
+/**
+ * Words per slot: address word 3, port + 1 (0 = empty), destination index, 1 when the address is IPv4
+ * (`::ffff:a.b.c.d`, words 0-2 known) else 0 (16 bytes). An IPv4 key is then matched in its slot alone.
+ */
 const SLOT_WORDS = 4;
 /** Key bytes: 16 of the address, 2 of the port; tabulation draws one random 32-bit word per byte value. */
 const KEY_BYTES = 18;
@@ -126,13 +145,15 @@ class DestinationTable {
     const keys = this.keys;
     let slot = this.hash(w0, w1, w2, w3, port) & this.mask;
     const tag = port + 1;
+    const mapped = w0 === 0 && w1 === 0 && w2 === 0xffff ? 1 : 0;
     for (;;) {
       this.probes++;
       const at = slot * SLOT_WORDS;
       const t = slots[at + 1] as number;
       if (t === 0) break;
-      if (t === tag && slots[at] === w3) {
+      if (t === tag && slots[at] === w3 && slots[at + 3] === mapped) {
         const index = slots[at + 2] as number;
+        if (mapped === 1) return index;
         const k = index * 5;
         if (keys[k + 2] === w2 && keys[k + 1] === w1 && keys[k] === w0) return index;
       }
@@ -149,6 +170,7 @@ class DestinationTable {
     slots[at] = w3;
     slots[at + 1] = tag;
     slots[at + 2] = index;
+    slots[at + 3] = mapped;
     if ((index + 1) * 5 > this.keys.length) {
       const grown = new Int32Array(this.keys.length * 2);
       grown.set(this.keys);
@@ -195,10 +217,84 @@ class DestinationTable {
   }
 }
 
+/** Remote endpoints as ASCII text in one byte array, in the order added: compared and read back by number. */
+class RemoteText {
+  private bytes: Buffer;
+  /** Where text `j` starts; text `j` ends where `j + 1` starts. */
+  private readonly starts: Uint32Array;
+  private count = 0;
+
+  constructor(capacity: number) {
+    this.bytes = Buffer.allocUnsafe(Math.max(64, capacity * 22)); // "a.b.c.d:port" is at most 21 bytes
+    this.starts = new Uint32Array(capacity + 1);
+  }
+
+  add(table: DestinationTable, index: number): void {
+    const w0 = table.keyWord(index, 0);
+    const w1 = table.keyWord(index, 1);
+    const w2 = table.keyWord(index, 2);
+    const w3 = table.keyWord(index, 3);
+    const port = table.keyWord(index, 4);
+    let at = this.starts[this.count] as number;
+    if (at + 64 > this.bytes.length) {
+      const grown = Buffer.allocUnsafe(this.bytes.length * 2);
+      this.bytes.copy(grown, 0, 0, at);
+      this.bytes = grown;
+    }
+    const b = this.bytes;
+    if (isMappedV4(w0, w1, w2)) {
+      at = decimal(b, at, w3 >>> 24);
+      b[at++] = 46; // .
+      at = decimal(b, at, (w3 >>> 16) & 255);
+      b[at++] = 46;
+      at = decimal(b, at, (w3 >>> 8) & 255);
+      b[at++] = 46;
+      at = decimal(b, at, w3 & 255);
+      b[at++] = 58; // :
+      at = decimal(b, at, port);
+    } else at += b.write(formatEndpoint(formatIpv6(w0, w1, w2, w3), port), at, 'latin1');
+    this.count++;
+    this.starts[this.count] = at;
+  }
+
+  /** Text `j` as a string. */
+  at(j: number): string {
+    return this.bytes.toString('latin1', this.starts[j] as number, this.starts[j + 1] as number);
+  }
+
+  /** The order of texts `a` and `b` as strings compare (ASCII: byte by byte, a prefix first). */
+  compare(a: number, b: number): number {
+    const bytes = this.bytes;
+    let i = this.starts[a] as number;
+    let j = this.starts[b] as number;
+    const endA = this.starts[a + 1] as number;
+    const endB = this.starts[b + 1] as number;
+    for (; i < endA && j < endB; i++, j++) {
+      const d = (bytes[i] as number) - (bytes[j] as number);
+      if (d !== 0) return d;
+    }
+    return endA - i - (endB - j);
+  }
+}
+
+/** Writes `n` (0 ≤ n ≤ 65535) in decimal at `at`; returns the index after it. */
+function decimal(b: Uint8Array, at: number, n: number): number {
+  if (n >= 10000) b[at++] = 48 + Math.floor(n / 10000);
+  if (n >= 1000) b[at++] = 48 + (Math.floor(n / 1000) % 10);
+  if (n >= 100) b[at++] = 48 + (Math.floor(n / 100) % 10);
+  if (n >= 10) b[at++] = 48 + (Math.floor(n / 10) % 10);
+  b[at++] = 48 + (n % 10);
+  return at;
+}
+
 const defaultClassifier = createClassifier();
 
-/** Words per block of the candidate log (two per candidate): 256 KiB. */
-const CANDIDATE_BLOCK = 1 << 16;
+/** Destinations per candidate log: the low 12 bits of a destination's index go in its log entries. */
+const LOG_INDEX_BITS = 12;
+/** Entries in a log's first block; each next block is twice as big, up to {@link LOG_BLOCK_MAX}. */
+const LOG_BLOCK_MIN = 1 << 10;
+/** Entries per block at most: 64 KiB. */
+const LOG_BLOCK_MAX = 1 << 14;
 
 export function createSummarizer(classifier: AddressClassifier = defaultClassifier): Summarizer {
   const stateCounts = new Float64Array(256);
@@ -207,16 +303,34 @@ export function createSummarizer(classifier: AddressClassifier = defaultClassifi
   const nonListenByPort = new Uint32Array(65536);
   const destinations = new DestinationTable();
   /**
-   * SNAT candidates, (localPort | state << 16, destination index) pairs: appended in order, so the
-   * hot path writes memory sequentially; counted at finish, when every LISTEN is known. Held in blocks
-   * of fixed size, not one array that doubles: no copy when it grows, no half-empty array and no
-   * discarded one waiting for the collector (on 800k candidates that was 12 MB of peak RSS instead of 6).
+   * SNAT candidates, counted at finish when every LISTEN is known (a LISTEN seen after sockets on its
+   * port, as tcp6's after tcp's, makes them inbound). One 32-bit entry per candidate: local port (16
+   * bits), state slot (4), the destination index's low 12 bits; the rest of the index is which log
+   * the entry is in (destinations 0-4095 in log 0 …). Entries are appended in order, so the hot path
+   * writes memory sequentially, in blocks of fixed size (no copy when a log grows, no discarded array
+   * waiting for the collector). 4 bytes a candidate: 800k candidates cost 3.2 MB, not 6.4.
    */
-  const blocks: Uint32Array[] = [];
-  let candidates = new Uint32Array(CANDIDATE_BLOCK);
-  blocks.push(candidates);
-  let filled = 0;
-  let candidateCount = 0;
+  const logs: Int32Array[][] = [];
+  /** Entries in the last block of each log. */
+  const logFill: number[] = [];
+
+  const logCandidate = (index: number, entry: number): void => {
+    const k = index >>> LOG_INDEX_BITS;
+    while (logs.length <= k) {
+      logs.push([new Int32Array(LOG_BLOCK_MIN)]);
+      logFill.push(0);
+    }
+    const blocks = logs[k] as Int32Array[];
+    let block = blocks[blocks.length - 1] as Int32Array;
+    let fill = logFill[k] as number;
+    if (fill === block.length) {
+      block = new Int32Array(Math.min(block.length * 2, LOG_BLOCK_MAX));
+      blocks.push(block);
+      fill = 0;
+    }
+    block[fill] = entry;
+    logFill[k] = fill + 1;
+  };
 
   const visit = (r: RawSocket): void => {
     const state = r.state;
@@ -242,18 +356,19 @@ export function createSummarizer(classifier: AddressClassifier = defaultClassifi
       if (classifier.classifyV6(w0, w1, w2, w3) !== 'public') return;
       index = destinations.indexOf(w0, w1, w2, w3, r.remotePort);
     }
-    if (filled === CANDIDATE_BLOCK) {
-      candidates = new Uint32Array(CANDIDATE_BLOCK);
-      blocks.push(candidates);
-      filled = 0;
-    }
-    candidates[filled] = localPort | (state << 16);
-    candidates[filled + 1] = index;
-    filled += 2;
-    candidateCount++;
+    const slot = state < STATE_CODES ? state : 0;
+    logCandidate(index, (localPort << 16) | (slot << LOG_INDEX_BITS) | (index & ((1 << LOG_INDEX_BITS) - 1)));
   };
 
   const scanner = new ProcNetTcpScanner(visit);
+
+  const addressOf = (index: number): string => {
+    const w0 = destinations.keyWord(index, 0);
+    const w1 = destinations.keyWord(index, 1);
+    const w2 = destinations.keyWord(index, 2);
+    const w3 = destinations.keyWord(index, 3);
+    return isMappedV4(w0, w1, w2) ? formatIpv4(w3) : formatIpv6(w0, w1, w2, w3);
+  };
 
   return {
     counts: scanner.counts,
@@ -264,7 +379,7 @@ export function createSummarizer(classifier: AddressClassifier = defaultClassifi
     flush: () => {
       scanner.finish();
     },
-    finish(): SocketSummary {
+    finishCompact(): CompactSummary {
       const counts = scanner.finish();
       const byState: Partial<Record<TcpState, number>> = {};
       for (let code = 0; code < 256; code++) {
@@ -283,40 +398,57 @@ export function createSummarizer(classifier: AddressClassifier = defaultClassifi
       const sockets = new Uint32Array(destinations.size);
       const states = new Uint32Array(destinations.size * STATE_SLOTS);
       let snatSockets = 0;
-      let left = candidateCount;
-      for (const block of blocks) {
-        const end = Math.min(left * 2, CANDIDATE_BLOCK);
-        left -= end / 2;
-        for (let at = 0; at < end; at += 2) {
-          const packed = block[at] as number;
-          // A LISTEN seen after sockets on its port (tcp6 after tcp) makes them inbound.
-          if (listenPorts[packed & 0xffff] === 1) continue;
-          const index = block[at + 1] as number;
-          const code = packed >>> 16;
-          sockets[index] = (sockets[index] as number) + 1;
-          const slot = index * STATE_SLOTS + (code < STATE_CODES ? code : 0);
-          states[slot] = (states[slot] as number) + 1;
-          snatSockets++;
+      for (let k = 0; k < logs.length; k++) {
+        const blocks = logs[k] as Int32Array[];
+        const base = k << LOG_INDEX_BITS;
+        for (let b = 0; b < blocks.length; b++) {
+          const block = blocks[b] as Int32Array;
+          const end = b === blocks.length - 1 ? (logFill[k] as number) : block.length;
+          for (let at = 0; at < end; at++) {
+            const entry = block[at] as number;
+            // A LISTEN seen after sockets on its port (tcp6 after tcp) makes them inbound.
+            if (listenPorts[entry >>> 16] === 1) continue;
+            const index = base | (entry & ((1 << LOG_INDEX_BITS) - 1));
+            sockets[index] = (sockets[index] as number) + 1;
+            const slot = index * STATE_SLOTS + ((entry >>> LOG_INDEX_BITS) & 15);
+            states[slot] = (states[slot] as number) + 1;
+            snatSockets++;
+          }
         }
       }
-      const out: DestinationCount[] = [];
-      for (let index = 0; index < destinations.size; index++) {
-        const n = sockets[index] as number;
-        if (n === 0) continue;
-        // Text only for the destinations that hold SNAT sockets, once each.
-        const w0 = destinations.keyWord(index, 0);
-        const w1 = destinations.keyWord(index, 1);
-        const w2 = destinations.keyWord(index, 2);
-        const w3 = destinations.keyWord(index, 3);
-        const port = destinations.keyWord(index, 4);
-        const address = isMappedV4(w0, w1, w2) ? formatIpv4(w3) : formatIpv6(w0, w1, w2, w3);
-        const perState: Partial<Record<TcpState, number>> = {};
-        for (let code = 0; code < STATE_SLOTS; code++) {
-          const k = states[index * STATE_SLOTS + code] as number;
-          if (k > 0) perState[STATE_BY_CODE[code] ?? 'UNKNOWN'] = k;
-        }
-        out.push({ remote: formatEndpoint(address, port), address, port, sockets: n, byState: perState });
-      }
+      // The sort needs each destination's remote as text (ties go by it). It is written once, as bytes
+      // into one array (not tens of thousands of strings that would live on the heap to the end); the
+      // strings are made when a destination is asked for.
+      const ids: number[] = [];
+      for (let index = 0; index < destinations.size; index++)
+        if ((sockets[index] as number) > 0) ids.push(index);
+      const text = new RemoteText(ids.length);
+      for (const index of ids) text.add(destinations, index);
+      const order = ids.map((_, j) => j);
+      order.sort((a, b) => {
+        const d = (sockets[ids[b] as number] as number) - (sockets[ids[a] as number] as number);
+        return d !== 0 ? d : text.compare(a, b);
+      });
+      const list: DestinationList = {
+        length: order.length,
+        at(i: number): DestinationCount | undefined {
+          const j = order[i];
+          if (j === undefined) return undefined;
+          const index = ids[j] as number;
+          const perState: Partial<Record<TcpState, number>> = {};
+          for (let code = 0; code < STATE_SLOTS; code++) {
+            const k = states[index * STATE_SLOTS + code] as number;
+            if (k > 0) perState[STATE_BY_CODE[code] ?? 'UNKNOWN'] = k;
+          }
+          return {
+            remote: text.at(j),
+            address: addressOf(index),
+            port: destinations.keyWord(index, 4),
+            sockets: sockets[index] as number,
+            byState: perState,
+          };
+        },
+      };
       return {
         lines: counts.lines,
         parsed: counts.parsed,
@@ -326,7 +458,15 @@ export function createSummarizer(classifier: AddressClassifier = defaultClassifi
         inbound,
         outbound: nonListen - inbound,
         snatSockets,
-        destinations: sortDestinations(out),
+        destinations: list,
+      };
+    },
+    finish(): SocketSummary {
+      const summary = this.finishCompact();
+      const list = summary.destinations;
+      return {
+        ...summary,
+        destinations: Array.from({ length: list.length }, (_, i) => list.at(i) as DestinationCount),
       };
     },
   };

@@ -3,9 +3,10 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { SocketSummary } from '../../src/model.js';
-import { createClassifier } from '../../src/sockets/address.js';
+import { createClassifier, formatEndpoint } from '../../src/sockets/address.js';
 import { parseProcNetTcp } from '../../src/sockets/parse.js';
 import { createSummarizer, mergeSummaries, summarize, summarizeStream } from '../../src/sockets/summary.js';
+import { fuzzRuns } from '../faults/fuzz.js';
 
 const fixture = (name: string) => readFileSync(join(__dirname, '../fixtures/proc', name), 'utf8');
 
@@ -258,5 +259,111 @@ describe('the summary and the full parse count the same lines (issue 16 item 9)'
     expect(summarize(wide)).toMatchObject({ parsed: 1, malformed: 0, snatSockets: 1 });
     const broken = good.replace(' 00000000:00000000 00:00000000 ', ' 0:0 00: ');
     expect(summarize(broken)).toMatchObject({ parsed: 0, malformed: 1 });
+  });
+});
+
+describe('summarize against DESIGN.md’s definition, computed from the full parse', () => {
+  // The reference: every socket as an entry; LISTEN ports from the whole table; SNAT-consuming = not
+  // LISTEN or CLOSE, local port not LISTENed on anywhere, public remote.
+  function reference(text: string) {
+    const { entries } = parseProcNetTcp(text);
+    const listen = new Set(entries.filter((e) => e.state === 'LISTEN').map((e) => e.localPort));
+    const byRemote = new Map<string, { sockets: number; byState: Record<string, number> }>();
+    let inbound = 0;
+    let snat = 0;
+    for (const e of entries) {
+      if (e.state === 'LISTEN') continue;
+      if (listen.has(e.localPort)) {
+        inbound++;
+        continue;
+      }
+      if (e.state === 'CLOSE' || classifier.classify(e.remoteAddress) !== 'public') continue;
+      const remote = formatEndpoint(e.remoteAddress, e.remotePort);
+      const d = byRemote.get(remote) ?? { sockets: 0, byState: {} };
+      d.sockets++;
+      d.byState[e.state] = (d.byState[e.state] ?? 0) + 1;
+      byRemote.set(remote, d);
+      snat++;
+    }
+    const destinations = [...byRemote].sort(
+      ([ra, a], [rb, b]) => b.sockets - a.sockets || (ra < rb ? -1 : 1),
+    );
+    return { inbound, snat, destinations: destinations.map(([remote, d]) => [remote, d.sockets, d.byState]) };
+  }
+  const classifier = createClassifier();
+  const hostHex = (w: number) =>
+    (((w & 0xff) << 24) | (((w >>> 8) & 0xff) << 16) | (((w >>> 16) & 0xff) << 8) | (w >>> 24)) >>> 0;
+  const hex = (n: number, width: number) => n.toString(16).toUpperCase().padStart(width, '0');
+  const v4 = (sl: number, localPort: number, remote: number, remotePort: number, state: number) =>
+    line(
+      sl,
+      `${POD}:${hex(localPort, 4)}`,
+      `${hex(hostHex(remote), 8)}:${hex(remotePort, 4)}`,
+      hex(state, 2),
+    );
+  const v6 = (sl: number, localPort: number, words: number[], remotePort: number, state: number) =>
+    `${String(sl).padStart(4)}: 00000000000000000000000000000000:${hex(localPort, 4)} ${words
+      .map((w) => hex(hostHex(w), 8))
+      .join(
+        '',
+      )}:${hex(remotePort, 4)} ${hex(state, 2)} 00000000:00000000 00:00000000 00000000     0        0 ${sl} 1 0 20 0 0 10 -1`;
+  const check = (text: string) => {
+    const s = summarize(text, classifier);
+    const want = reference(text);
+    expect({
+      inbound: s.inbound,
+      snat: s.snatSockets,
+      destinations: s.destinations.map((d) => [d.remote, d.sockets, d.byState]),
+    }).toEqual(want);
+  };
+
+  it('9,000 destinations (several candidate logs), late LISTENs on some of their ports, tcp and tcp6', () => {
+    const lines: string[] = [];
+    for (let i = 0; i < 9000; i++) {
+      const remote = (0x14000000 + i * 7) >>> 0; // 20.0.0.0 + 7i: public
+      for (let j = 0; j <= i % 3; j++) {
+        const sl = lines.length;
+        lines.push(
+          v4(sl, 32768 + ((i * 3 + j) % 28000), remote, 443, [1, 6, 8, 2, 14][(i + j) % 5] as number),
+        );
+      }
+      if (i % 500 === 0) lines.push(v6(lines.length, 40000 + i, [0x20010db8, 0, i, 1], 443, 1));
+      if (i % 700 === 0) lines.push(v6(lines.length, 40000 + i, [0, 0, 0xffff, remote], 443, 1));
+    }
+    // Listeners after everything (tcp6 after tcp): every 97th ephemeral port.
+    for (let p = 32768; p < 60768; p += 97) lines.push(v4(lines.length, p, 0, 0, 10));
+    const text = lines.join('\n');
+    const s = summarize(text, classifier);
+    expect(s.destinations.length).toBeGreaterThan(8000);
+    expect(s.inbound).toBeGreaterThan(100);
+    check(text);
+  });
+
+  it(`any table (fast-check, ${fuzzRuns(100)} tables)`, () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(
+            fc.integer({ min: 1, max: 40 }),
+            fc.oneof(fc.integer({ min: 0, max: 0xffffffff }), fc.constantFrom(0x14000001, 0x0a000005)),
+            fc.constantFrom(80, 443),
+            fc.integer({ min: 0, max: 16 }),
+            fc.boolean(),
+          ),
+          { maxLength: 200 },
+        ),
+        (rows) => {
+          const text = rows
+            .map(([port, remote, remotePort, state, six], sl) =>
+              six
+                ? v6(sl, port, [0, 0, 0xffff, remote], remotePort, state)
+                : v4(sl, port, remote, remotePort, state),
+            )
+            .join('\n');
+          check(text);
+        },
+      ),
+      { numRuns: fuzzRuns(100) },
+    );
   });
 });

@@ -160,4 +160,20 @@ describe('sockets -o json in pieces', () => {
     const r = report(n);
     expect([...jsonPieces(r)].join('')).toBe(`${JSON.stringify(r, null, 2)}\n`);
   });
+
+  it('IPv6 destinations, several states, an empty byState: byte for byte JSON.stringify (written by hand)', () => {
+    const r = report(3);
+    r.destinations = [
+      {
+        remote: '[2001:db8::1]:443',
+        address: '2001:db8::1',
+        port: 443,
+        sockets: 7,
+        byState: { ESTABLISHED: 4, TIME_WAIT: 2, UNKNOWN: 1 },
+      },
+      { remote: '20.0.0.1:80', address: '20.0.0.1', port: 80, sockets: 0, byState: {} },
+      { remote: '20.0.0.2:0', address: '20.0.0.2', port: 0, sockets: 1, byState: { CLOSE_WAIT: 1 } },
+    ];
+    expect([...jsonPieces(r)].join('')).toBe(`${JSON.stringify(r, null, 2)}\n`);
+  });
 });
