@@ -356,7 +356,10 @@ export class World implements SimWorld {
       classify: (address) => {
         if (typeof address !== 'string') return classifier.classify(address);
         let c = classes.get(address);
-        if (c === undefined) classes.set(address, (c = classifier.classify(address)));
+        if (c === undefined) {
+          c = classifier.classify(address);
+          classes.set(address, c);
+        }
         return c;
       },
     };
