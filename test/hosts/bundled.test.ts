@@ -117,11 +117,10 @@ describe('the bundled serverless handlers, each run once against the simulator',
     expect(receivedOf(h.sim.world).map((m) => m.channel)).toEqual(['webhook']);
   }, 60_000);
 
-  it('Functions: dist/functions/scan.mjs → handler scans with a managed identity, reads ARM and metrics, restarts', async () => {
-    h = await harness(await example('aks-mongo-leak.yaml'));
-    const out = join(dir, 'azure-log.json');
+  /** Runs the bundled Functions handler once against `h`; the lines its InvocationContext logged. */
+  async function runFunctions(h: Harness): Promise<string[]> {
+    const out = join(dir, `azure-log-${Math.random().toString(36).slice(2)}.json`);
     const functions = join(root, 'node_modules/@azure/functions/dist/azure-functions.js');
-
     const run = await runNode(
       `import { writeFileSync } from 'node:fs';
        import { createRequire } from 'node:module';
@@ -137,18 +136,50 @@ describe('the bundled serverless handlers, each run once against the simulator',
        writeFileSync(${JSON.stringify(out)}, JSON.stringify(lines));`,
       envOf(h),
     );
-
     expect(run.code, run.output).toBe(0);
-    const lines = JSON.parse(readFileSync(out, 'utf8')) as string[];
+    return JSON.parse(readFileSync(out, 'utf8')) as string[];
+  }
+
+  const azure200 = (h: Harness) =>
+    h.sim.world.requests.filter((r) => r.status === 200).map((r) => `${r.service} ${r.path}`);
+
+  it('Functions: dist/functions/scan.mjs → handler scans with a managed identity, reads the load balancer and metrics, restarts', async () => {
+    h = await harness(await example('aks-mongo-leak.yaml'));
+
+    const lines = await runFunctions(h);
+
     const done = lines.find((l) => l.includes('snatguard run finished'));
     expect(done, lines.join('\n')).toMatch(/"status":"complete"/);
     expect(done).toMatch(/"hotNodes":1/);
     expect(done).toMatch(/"restarts":1/);
     expect(done).toMatch(/"errors":0/);
-    const paths = h.sim.world.requests.filter((r) => r.status === 200).map((r) => `${r.service} ${r.path}`);
+    const paths = azure200(h);
     expect(paths.some((p) => p.startsWith('identity '))).toBe(true);
-    expect(paths.some((p) => /^azure .*Microsoft\.Network\/(loadBalancers|natGateways)/.test(p))).toBe(true);
+    expect(paths.some((p) => /^azure .*Microsoft\.ContainerService\/managedClusters\//.test(p))).toBe(true);
+    expect(paths.some((p) => /^azure .*Microsoft\.Network\/loadBalancers\//.test(p))).toBe(true);
     expect(paths.some((p) => /metrics/i.test(p))).toBe(true);
     expect(receivedOf(h.sim.world).length).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('Functions behind a NAT gateway: the bundled network client reads the subnet, the gateway and its metrics', async () => {
+    const snapshot = await example('aks-mongo-leak.yaml');
+    snapshot.cloud.azure!.outboundType = 'userAssignedNATGateway';
+    h = await harness(snapshot);
+
+    const lines = await runFunctions(h);
+
+    const done = lines.find((l) => l.includes('snatguard run finished'));
+    expect(done, lines.join('\n')).toMatch(/"status":"complete"/);
+    expect(done).toMatch(/"errors":0/);
+    const paths = azure200(h);
+    // The gateway found through the node subnet (subnets.get, natGateways.get), then its metrics.
+    expect(
+      paths.filter((p) => /^azure .*\/(subnets|natGateways)\/[^/]+$/.test(p)).length,
+      paths.join('\n'),
+    ).toBe(2);
+    expect(
+      paths.some((p) => /^azure .*\/metrics:getBatch$/.test(p)),
+      paths.join('\n'),
+    ).toBe(true);
   }, 60_000);
 });
