@@ -328,6 +328,15 @@ const kubeClientModules = {
   },
 };
 
+/** The plugins, for other bundles of snatguard (their checks read the TypeScript sources under src/). */
+export const plugins = {
+  awsSchemaKeys,
+  nodeUrlForNodeFetch,
+  armNetworkGroups,
+  kubeApiMethods,
+  kubeClientModules,
+};
+
 const common = {
   bundle: true,
   // Paths in the metafile are relative to the package root, wherever the build runs from.

@@ -39,6 +39,11 @@ export interface DestinationList {
   readonly length: number;
   /** Destination `i`: a new object each call; undefined past the end (as an array's `at`). */
   at(i: number): DestinationCount | undefined;
+  /**
+   * Destinations [from, to) as `JSON.stringify(list, null, 2)` prints its elements (each line indented
+   * by 4, elements joined by `,\n`), written from the arrays: no object and no string per destination.
+   */
+  json?(from: number, to: number): string;
 }
 
 export interface CompactSummary extends Omit<SocketSummary, 'destinations'> {
@@ -257,6 +262,23 @@ class RemoteText {
     this.starts[this.count] = at;
   }
 
+  /** Copies text `j` into `out` at `at` (without its `[`…`]:port` or `:port` when `address`); returns the end. */
+  copy(j: number, out: Buffer, at: number, address: boolean): number {
+    const b = this.bytes;
+    let from = this.starts[j] as number;
+    let to = this.starts[j + 1] as number;
+    if (address) {
+      while (b[to - 1] !== 58 /* : */) to--;
+      to--;
+      if (b[from] === 91 /* [ */) {
+        from++;
+        to--;
+      }
+    }
+    b.copy(out, at, from, to);
+    return at + to - from;
+  }
+
   /** Text `j` as a string. */
   at(j: number): string {
     return this.bytes.toString('latin1', this.starts[j] as number, this.starts[j + 1] as number);
@@ -275,6 +297,75 @@ class RemoteText {
     }
     return endA - i - (endB - j);
   }
+}
+
+/**
+ * Counts one block of a candidate log into `sockets` and `states`; returns how many counted. A function
+ * of its own: called per block, it is optimized like a hot function (a loop in `finish`, run once,
+ * waits for on-stack replacement).
+ */
+function countBlock(
+  block: Int32Array,
+  end: number,
+  base: number,
+  listenPorts: Uint8Array,
+  sockets: Uint32Array,
+  states: Uint32Array,
+): number {
+  let n = 0;
+  for (let at = 0; at < end; at++) {
+    const entry = block[at] as number;
+    // A LISTEN seen after sockets on its port (tcp6 after tcp) makes them inbound.
+    if (listenPorts[entry >>> 16] === 1) continue;
+    const index = base | (entry & ((1 << LOG_INDEX_BITS) - 1));
+    sockets[index] = (sockets[index] as number) + 1;
+    const slot = index * STATE_SLOTS + ((entry >>> LOG_INDEX_BITS) & 15);
+    states[slot] = (states[slot] as number) + 1;
+    n++;
+  }
+  return n;
+}
+
+/** Bytes of one destination's JSON at most: 13 states, a 47-byte remote, 10-digit counts. */
+const JSON_BYTES_MAX = 1024;
+
+const bytesOf = (text: string): Uint8Array => Buffer.from(text, 'latin1');
+/** The constant parts of a destination's JSON (as `JSON.stringify(d, null, 2)` indented by 4), as bytes. */
+const J = {
+  comma: bytesOf(',\n'),
+  remote: bytesOf('    {\n      "remote": "'),
+  address: bytesOf('",\n      "address": "'),
+  port: bytesOf('",\n      "port": '),
+  sockets: bytesOf(',\n      "sockets": '),
+  byState: bytesOf(',\n      "byState": {'),
+  /** `\n        "ESTABLISHED": ` per state slot; `nextState` has a comma before (every key but the first). */
+  state: Array.from({ length: STATE_SLOTS }, (_, code) =>
+    bytesOf(`\n        "${STATE_BY_CODE[code] ?? 'UNKNOWN'}": `),
+  ),
+  nextState: Array.from({ length: STATE_SLOTS }, (_, code) =>
+    bytesOf(`,\n        "${STATE_BY_CODE[code] ?? 'UNKNOWN'}": `),
+  ),
+  end: bytesOf('\n      }\n    }'),
+  endEmpty: bytesOf('}\n    }'),
+};
+
+let jsonOut = Buffer.allocUnsafe(0);
+/** One buffer reused for every piece of JSON (the piece leaves as a string). */
+function jsonBuffer(bytes: number): Buffer {
+  if (jsonOut.length < bytes) jsonOut = Buffer.allocUnsafe(bytes);
+  return jsonOut;
+}
+
+/** Writes a whole number ≥ 0 in decimal (as JSON and String() print it); returns the index after it. */
+function digits(out: Buffer, at: number, n: number): number {
+  let end = at;
+  for (let v = n; v >= 10; v = Math.floor(v / 10)) end++;
+  let v = n;
+  for (let i = end; i >= at; i--) {
+    out[i] = 48 + (v % 10);
+    v = Math.floor(v / 10);
+  }
+  return end + 1;
 }
 
 /** Writes `n` (0 ≤ n ≤ 65535) in decimal at `at`; returns the index after it. */
@@ -404,16 +495,7 @@ export function createSummarizer(classifier: AddressClassifier = defaultClassifi
         for (let b = 0; b < blocks.length; b++) {
           const block = blocks[b] as Int32Array;
           const end = b === blocks.length - 1 ? (logFill[k] as number) : block.length;
-          for (let at = 0; at < end; at++) {
-            const entry = block[at] as number;
-            // A LISTEN seen after sockets on its port (tcp6 after tcp) makes them inbound.
-            if (listenPorts[entry >>> 16] === 1) continue;
-            const index = base | (entry & ((1 << LOG_INDEX_BITS) - 1));
-            sockets[index] = (sockets[index] as number) + 1;
-            const slot = index * STATE_SLOTS + ((entry >>> LOG_INDEX_BITS) & 15);
-            states[slot] = (states[slot] as number) + 1;
-            snatSockets++;
-          }
+          snatSockets += countBlock(block, end, base, listenPorts, sockets, states);
         }
       }
       // The sort needs each destination's remote as text (ties go by it). It is written once, as bytes
@@ -448,6 +530,39 @@ export function createSummarizer(classifier: AddressClassifier = defaultClassifi
             byState: perState,
           };
         },
+      };
+      list.json = (from, to) => {
+        const out = jsonBuffer(Math.max(0, to - from) * JSON_BYTES_MAX);
+        let at = 0;
+        // Constant parts are copied as bytes: few steps per destination even before the code is optimized.
+        const put = (bytes: Uint8Array): void => {
+          out.set(bytes, at);
+          at += bytes.length;
+        };
+        for (let i = from; i < to && i < order.length; i++) {
+          const j = order[i] as number;
+          const index = ids[j] as number;
+          if (i > from) put(J.comma);
+          put(J.remote);
+          at = text.copy(j, out, at, false);
+          put(J.address);
+          at = text.copy(j, out, at, true);
+          put(J.port);
+          at = digits(out, at, destinations.keyWord(index, 4));
+          put(J.sockets);
+          at = digits(out, at, sockets[index] as number);
+          put(J.byState);
+          let any = false;
+          for (let code = 0; code < STATE_SLOTS; code++) {
+            const k = states[index * STATE_SLOTS + code] as number;
+            if (k === 0) continue;
+            put((any ? J.nextState : J.state)[code] as Uint8Array);
+            at = digits(out, at, k);
+            any = true;
+          }
+          put(any ? J.end : J.endEmpty);
+        }
+        return out.toString('latin1', 0, at);
       };
       return {
         lines: counts.lines,

@@ -367,3 +367,37 @@ describe('summarize against DESIGN.md’s definition, computed from the full par
     );
   });
 });
+
+describe('finishCompact', () => {
+  const text = [
+    line(0, `${POD}:C000`, MONGO, '01'),
+    line(1, `${POD}:C001`, MONGO, '06'),
+    line(2, `${POD}:C002`, MONGO, '0E'), // an unknown state code: UNKNOWN
+    line(3, `${POD}:C003`, DOC, '08'),
+    line(4, `${POD}:C004`, '0A7100CB:0000', '02'), // port 0
+    '   5: 00000000000000000000000000000000:C350 B80D0120000000000000000001000000:01BB 01 00000000:00000000 00:00000000 00000000     0        0 1 1 0 20 0 0 10 -1',
+    '   6: 00000000000000000000000000000000:C351 0000000000000000FFFF0000C2906714:6989 05 00000000:00000000 00:00000000 00000000     0        0 2 1 0 20 0 0 10 -1',
+  ].join('\n');
+
+  it('lists what finish lists, and writes its JSON as JSON.stringify does (elements indented by 4)', () => {
+    const a = createSummarizer();
+    a.push(text);
+    const objects = a.finish().destinations;
+    const b = createSummarizer();
+    b.push(text);
+    const compact = b.finishCompact();
+    const list = compact.destinations;
+    expect(Array.from({ length: list.length }, (_, i) => list.at(i))).toEqual(objects);
+    expect(list.at(list.length)).toBeUndefined();
+    expect(objects.map((d) => d.remote)).toEqual([
+      '20.103.144.194:27017',
+      '203.0.113.10:0',
+      '203.0.113.10:443',
+      '[2001:db8::1]:443',
+    ]);
+    const element = (d: unknown) => `    ${JSON.stringify(d, null, 2).replace(/\n/g, '\n    ')}`;
+    expect(list.json?.(0, list.length)).toBe(objects.map(element).join(',\n'));
+    expect(list.json?.(1, 3)).toBe(objects.slice(1, 3).map(element).join(',\n'));
+    expect(list.json?.(2, 2)).toBe('');
+  });
+});
