@@ -2,7 +2,8 @@
 // @kubernetes/client-node included) as one esbuild bundle in dist/src/hosts/cli/bundle/. Loading ~1,000
 // small ES modules costs ~450 ms of a scan's start-up on this kind of machine; the same code as one file
 // loads in ~130 ms. commands.ts imports it when it is there and not older than the build, else the
-// modules themselves. The clouds' SDKs, imported lazily by provider, stay in chunks of their own.
+// modules themselves. The clouds' SDKs, imported lazily by provider, stay in chunks of their own; the
+// serverless bundles' plugins (scripts/package.mjs) leave out what no command can run (~3.3 MB, not 6.6).
 import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,9 +11,20 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'dist/src/hosts/cli');
 
-/** The esbuild options of the scan bundle (test/hosts/cli/scan-bundle.test.ts builds it from the sources too). */
-export function scanBundleOptions(entry = join(cli, 'run-commands.js'), outdir = join(cli, 'bundle')) {
+/**
+ * The esbuild options of the scan bundle (test/hosts/cli/scan-bundle.test.ts builds it from the sources
+ * too); `plugins`: scripts/package.mjs's.
+ */
+export function scanBundleOptions(
+  entry = join(cli, 'run-commands.js'),
+  outdir = join(cli, 'bundle'),
+  plugins = [],
+) {
   return {
+    // As the serverless bundles: paths relative to the package root, the ES module builds of the SDKs.
+    absWorkingDir: root,
+    mainFields: ['module', 'main'],
+    plugins,
     entryPoints: { 'run-commands': entry },
     outdir,
     bundle: true,
@@ -36,16 +48,19 @@ export function scanBundleOptions(entry = join(cli, 'run-commands.js'), outdir =
 }
 
 export async function bundleCli() {
-  const options = scanBundleOptions();
-  rmSync(options.outdir, { recursive: true, force: true });
   let build;
+  let plugins;
   try {
     ({ build } = await import('esbuild'));
+    plugins = Object.values((await import('./package.mjs')).plugins);
   } catch {
-    // esbuild is a dev dependency: without it the CLI loads its modules one by one (slower, the same code).
+    // esbuild (and typescript, for the plugins) are dev dependencies: without them the CLI loads its
+    // modules one by one (slower, the same code).
     process.stderr.write('bundle-cli: esbuild not installed; scan loads its modules unbundled\n');
     return;
   }
+  const options = scanBundleOptions(undefined, undefined, plugins);
+  rmSync(options.outdir, { recursive: true, force: true });
   await build(options);
 }
 

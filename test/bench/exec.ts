@@ -5,6 +5,9 @@
 // pod of 100k sockets (15 MB of text) and 16 such pods (targets: +≤ 16 MB, +≤ 64 MB).
 
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type RunningSim, startSim } from '../../src/sim/server.js';
 import { parseSnapshot } from '../../src/sim/snapshot.js';
 import {
@@ -113,6 +116,7 @@ export async function run(): Promise<void> {
       ],
       ['speed-up', kubectl ? `${(kubectl.ms / ms).toFixed(1)}×` : 'n/a'],
       ['scan report', `status ${f.status}, ${f.pods} pods inspected, ${f.errors} errors`],
+      ['phases of one more scan (ms since its start)', await phasesOf(hot)],
     ]);
   } finally {
     await hot.close();
@@ -147,6 +151,64 @@ export async function run(): Promise<void> {
     );
   } finally {
     await Promise.all([small.close(), big.close(), many.close()]);
+  }
+}
+
+/**
+ * Where one scan's time goes, for the table: a hook preloaded into one more scan (not one of the measured
+ * runs) notes through Node's http diagnostics channels, in ms since that process started, its first API
+ * request, the pod list's answer, its first exec, the end of its last exec, the owners' ReplicaSet list,
+ * the report printed and the exit.
+ */
+const PHASE_HOOK = `const dc = require('node:diagnostics_channel');
+const at = {}; const mark = (k) => { if (at[k] === undefined) at[k] = performance.now(); };
+let lastExec = 0;
+dc.subscribe('http.client.request.start', ({ request }) => {
+  const path = request.path.split('?')[0];
+  if (path.endsWith('/exec')) {
+    mark('first exec');
+    request.on('upgrade', (_res, socket) => socket.once('close', () => { lastExec = performance.now(); }));
+    return;
+  }
+  mark('first API request');
+  if (path.endsWith('/replicasets')) mark('ReplicaSets listed');
+});
+dc.subscribe('http.client.response.finish', ({ request }) => {
+  if (request.path.split('?')[0] === '/api/v1/pods') mark('pods listed');
+});
+const write = process.stdout.write.bind(process.stdout);
+process.stdout.write = (...a) => { mark('report printed'); return write(...a); };
+process.on('exit', () => {
+  at['last exec done'] = lastExec;
+  at.exit = performance.now();
+  require('node:fs').writeFileSync(process.env.SG_BENCH_PHASES, JSON.stringify(at));
+});
+`;
+
+async function phasesOf(sim: RunningSim): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'snatguard-bench-phases-'));
+  try {
+    const hook = join(dir, 'phases.cjs');
+    const out = join(dir, 'phases.json');
+    writeFileSync(hook, PHASE_HOOK);
+    await snatguard(['scan', '--provider', 'none', '-o', 'json'], {
+      env: {
+        KUBECONFIG: sim.jobKubeconfigPath,
+        SNATGUARD_LOG_LEVEL: 'error',
+        NODE_OPTIONS: `--require ${hook}`,
+        SG_BENCH_PHASES: out,
+      },
+      keepStdout: 0,
+    });
+    const at = JSON.parse(readFileSync(out, 'utf8')) as Record<string, number>;
+    return Object.entries(at)
+      .sort((a, b) => a[1] - b[1])
+      .map(([k, ms]) => `${k} ${ms.toFixed(0)}`)
+      .join(' · ');
+  } catch (e) {
+    return `not measured (${e instanceof Error ? e.message : String(e)})`;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type BuildOptions, build } from 'esbuild';
+import { type BuildOptions, build, type Plugin } from 'esbuild';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runCommandsBundle } from '../../../src/hosts/cli/commands.js';
 import { scanAction } from '../../../src/hosts/cli/run-commands.js';
@@ -20,11 +20,15 @@ let bundle: string;
 
 beforeAll(async () => {
   const { scanBundleOptions } = (await import(join(root, 'scripts/bundle-cli.mjs'))) as {
-    scanBundleOptions(entry: string, outdir: string): BuildOptions;
+    scanBundleOptions(entry: string, outdir: string, plugins: Plugin[]): BuildOptions;
+  };
+  // The same plugins as the build (scripts/package.mjs's: the Kubernetes client's unused parts left out).
+  const { plugins } = (await import(join(root, 'scripts/package.mjs'))) as {
+    plugins: Record<string, Plugin>;
   };
   outdir = join(root, 'node_modules', '.cache', 'snatguard-test', `scan-bundle-${process.pid}`);
   await build({
-    ...scanBundleOptions(join(root, 'src/hosts/cli/run-commands.ts'), outdir),
+    ...scanBundleOptions(join(root, 'src/hosts/cli/run-commands.ts'), outdir, Object.values(plugins)),
     logLevel: 'silent',
   });
   bundle = join(outdir, 'run-commands.js');
@@ -115,6 +119,19 @@ describe('the scan bundle', () => {
     expect(report.status).toBe('complete');
     expect(report.offenders.length).toBeGreaterThan(0);
     expect(comparable(report)).toEqual(comparable(expected));
+  }, 60_000);
+
+  it('restarts as the modules do (mode restart: the rails, the patch, the rollout watch)', async () => {
+    const h = await harness(await example('contract-check.yaml'));
+    open.push(h);
+    const r = await scanFromBundle({ ...scanEnv(h, home), SNATGUARD_MODE: 'restart' });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.actions).toContainEqual(
+      expect.objectContaining({ workload: 'shop/Deployment/cart', status: 'applied' }),
+    );
+    expect(h.sim.world.requests.some((q) => q.method === 'PATCH')).toBe(true);
   }, 60_000);
 
   it('keeps the error classes: a bad config exits 2 with every problem named', async () => {
