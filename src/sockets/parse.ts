@@ -663,21 +663,6 @@ export class ProcNetTcpScanner {
 const NEWLINE = Buffer.from([NL]);
 const EMPTY = Buffer.alloc(0);
 
-// Every path of scanLines runs at load, on a header, a tcp line, a tcp6 line and a malformed one, a few
-// times (V8 keeps no type feedback for a function's first calls): its first optimized code then knows
-// all of them. Else the code before its loop, run only before feedback was kept, makes that code throw
-// itself away on the second call, and the function is compiled again (time and a few MB of peak RSS).
-const WARM = Buffer.from(
-  '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n' +
-    '   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0\n' +
-    '   1: 00000000000000000000000000000000:1F90 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 2 1 0\n' +
-    '   2:  0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 3 1 0\n' +
-    'x\n',
-  'latin1',
-);
-const warmCounts: ScanCounts = { lines: 0, parsed: 0, malformed: 0, headers: 0, bytes: 0 };
-for (let i = 0; i < 10; i++) scanLines(WARM, 0, WARM.length, newRecord(), () => {}, warmCounts);
-
 /** Visits every socket of a whole text (both files may be concatenated). */
 export function scanProcNetTcp(input: string | Uint8Array, visit: SocketVisitor): ScanCounts {
   const scanner = new ProcNetTcpScanner(visit);
