@@ -274,8 +274,9 @@ class RemoteText {
         to--;
       }
     }
-    b.copy(out, at, from, to);
-    return at + to - from;
+    // By hand: a few bytes, and Buffer#copy's checks cost more than the copy.
+    for (let i = from; i < to; i++) out[at++] = b[i] as number;
+    return at;
   }
 
   /** Text `j` as a string. */
@@ -552,7 +553,7 @@ export function createSummarizer(classifier: AddressClassifier = defaultClassifi
           at = digits(out, at, sockets[index] as number);
           put(J.byState);
           let any = false;
-          for (let code = 0; code < STATE_SLOTS; code++) {
+          for (let code = 0; code < STATE_CODES; code++) {
             const k = states[index * STATE_SLOTS + code] as number;
             if (k === 0) continue;
             put((any ? J.nextState : J.state)[code] as Uint8Array);
