@@ -2,10 +2,11 @@
 // and Azure Monitor metrics (ARM metrics API and the regional `metrics:getBatch` API of
 // @azure/monitor-query-metrics), served from the snapshot and the world's current node metrics.
 
-import { createHash, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { defaultPortsPerIp, LB_DEFAULT_MAX_POOL } from '../advice/capacity.js';
+import { sha256Uint32 } from './hash.js';
 import type { SimRoutes, SimWorld } from './types.js';
 
 // ---------------------------------------------------------------- what this module reads of the snapshot
@@ -47,8 +48,7 @@ export interface CloudRouteOptions {
 
 // ---------------------------------------------------------------- small helpers shared with aws.ts
 
-export const stableHash = (text: string): number =>
-  createHash('sha256').update(text).digest().readUInt32BE(0);
+export const stableHash = sha256Uint32;
 
 export function sendJson(
   res: ServerResponse,
@@ -685,11 +685,23 @@ function metricValue(metricDef: MetricDef, name: string, atoms: Atom[], q: Metri
   if (groups.size === 0 && splitDims.length === 0)
     groups.set('{}', { dims: {}, total: 0, instances: new Set() });
   const ts = timestamps(q);
-  let series = [...groups.values()].map((g) => {
-    const perInstance = g.total / Math.max(1, g.instances.size);
+  // Ranked first, points written only for the series kept (a split by backend IP has one per node, and
+  // top keeps 10 of them).
+  let ranked = [...groups.values()].map((g) => {
     const key = `${resourceId}|${name}|${JSON.stringify(g.dims)}`;
-    const avgPoints = seriesValues(perInstance, ts.length, key, metricDef.kind);
     const totalPoints = seriesValues(g.total, ts.length, key, metricDef.kind);
+    let rank = 0;
+    for (const v of totalPoints) rank += v ?? 0;
+    return { g, key, totalPoints, rank, order: JSON.stringify(g.dims) };
+  });
+  if (splitDims.length > 0) {
+    const asc = /\basc\b/i.test(q.orderby ?? '');
+    ranked.sort((a, b) => (asc ? a.rank - b.rank : b.rank - a.rank) || a.order.localeCompare(b.order));
+    ranked = ranked.slice(0, q.top ?? 10);
+  }
+  const series = ranked.map(({ g, key, totalPoints }) => {
+    const perInstance = g.total / Math.max(1, g.instances.size);
+    const avgPoints = seriesValues(perInstance, ts.length, key, metricDef.kind);
     const data = ts.map((t, i) => {
       const point: Record<string, unknown> = { timeStamp: new Date(t).toISOString() };
       const avg = avgPoints[i];
@@ -702,18 +714,8 @@ function metricValue(metricDef: MetricDef, name: string, atoms: Atom[], q: Metri
       }
       return point;
     });
-    const rank = totalPoints.reduce<number>((s, v) => s + (v ?? 0), 0);
-    return { dims: g.dims, data, rank };
+    return { dims: g.dims, data };
   });
-  if (splitDims.length > 0) {
-    const asc = /\basc\b/i.test(q.orderby ?? '');
-    series.sort(
-      (a, b) =>
-        (asc ? a.rank - b.rank : b.rank - a.rank) ||
-        JSON.stringify(a.dims).localeCompare(JSON.stringify(b.dims)),
-    );
-    series = series.slice(0, q.top ?? 10);
-  }
   return {
     id: `${resourceId}/providers/Microsoft.Insights/metrics/${name}`,
     type: 'Microsoft.Insights/metrics',

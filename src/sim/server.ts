@@ -2,10 +2,12 @@
 // then the cloud and sink route modules (wired in index.ts). Every request is recorded in world.requests.
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import type { IncomingMessage } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { stringify } from 'yaml';
 import { packageRoot } from '../paths.js';
 import type { Log } from '../ports.js';
@@ -29,6 +31,11 @@ export interface StartSimOptions {
   log?: Log;
   /** Live answers for some pods and nodes (src/sim/backend.ts), e.g. the lab's network namespaces. */
   backend?: SimBackend;
+  /**
+   * Return as soon as it listens and seed the world meanwhile (World's seedInSteps); requests wait for
+   * the seeding. The simulator process does this: the scanner starts while the cluster is seeded.
+   */
+  seedInSteps?: boolean;
 }
 
 export interface RunningSim {
@@ -91,7 +98,25 @@ export function kubeconfigYaml(
 const MAX_BODY = 64 * 1024 * 1024;
 
 export async function startSim(snapshot: Snapshot, opts: StartSimOptions = {}): Promise<RunningSim> {
-  const world = new World(snapshot, opts.backend ? { backend: opts.backend } : {});
+  const world = new World(snapshot, {
+    ...(opts.backend ? { backend: opts.backend } : {}),
+    ...(opts.seedInSteps ? { seedInSteps: true } : {}),
+  });
+  // Requests wait until the world is seeded; one that stops seeding fails every request, saying why.
+  let seeding: Error | true | undefined;
+  world.seeded.then(
+    () => {
+      seeding = true;
+    },
+    (e: unknown) => {
+      seeding = e instanceof Error ? e : new Error(String(e));
+      opts.log?.error({ err: seeding }, 'sim seeding failed');
+    },
+  );
+  const whenSeeded = (go: () => void): void => {
+    if (seeding === undefined) world.seeded.then(go, go);
+    else go();
+  };
   const [tls, rbacText] = await Promise.all([
     generateTls(),
     readFile(opts.rbacPath ?? defaultRbacPath(), 'utf8'),
@@ -125,11 +150,12 @@ export async function startSim(snapshot: Snapshot, opts: StartSimOptions = {}): 
       }
       chunks.push(c);
     });
-    req.on('end', async () => {
+    const answer = async () => {
       const body = Buffer.concat(chunks);
       const url = new URL(req.url ?? '/', 'https://127.0.0.1');
       let service = 'unhandled';
       try {
+        if (seeding instanceof Error) throw seeding;
         for (const m of modules) {
           if (await m.routes(req, res, url, body)) {
             service = m.service;
@@ -157,9 +183,18 @@ export async function startSim(snapshot: Snapshot, opts: StartSimOptions = {}): 
           body: body.length > 65536 ? `${body.subarray(0, 65536).toString('utf8')}…` : body.toString('utf8'),
           status: res.statusCode,
         });
-    });
+    };
+    req.on('end', () => whenSeeded(() => void answer()));
   });
-  server.on('upgrade', (req, socket, head) => {
+  server.on('upgrade', (req, socket, head) => whenSeeded(() => upgrade(req, socket, head)));
+  const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    if (seeding instanceof Error) {
+      const text = JSON.stringify({ error: seeding.message });
+      socket.end(
+        `HTTP/1.1 500 Internal Server Error\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,
+      );
+      return;
+    }
     const url = new URL(req.url ?? '/', 'https://127.0.0.1');
     const status = kube.upgrade(req, socket, head) ?? 404;
     if (status === 404 && !socket.destroyed && !socket.writableEnded)
@@ -174,7 +209,7 @@ export async function startSim(snapshot: Snapshot, opts: StartSimOptions = {}): 
       body: '',
       status,
     });
-  });
+  };
   server.on('clientError', (_err, socket) => socket.destroy());
   server.keepAliveTimeout = 5_000;
 

@@ -420,37 +420,34 @@ const STATES = new Set<string>(TCP_STATES);
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
-const optional = (v: unknown, ok: (v: unknown) => boolean): boolean => v === undefined || ok(v);
-const isString = (v: unknown): boolean => typeof v === 'string';
-const isName = (v: unknown): boolean => typeof v === 'string' && v.length >= 1;
 
 /** What socketSchema accepts, checked by hand (true only when zod would accept it unchanged). */
 function plainSocket(v: unknown): boolean {
   if (!isRecord(v)) return false;
-  for (const k of Object.keys(v)) if (!SOCKET_KEYS.has(k)) return false;
-  const c = v.count;
-  return (
-    optional(v.remote, isString) &&
-    optional(v.local, isString) &&
-    typeof v.state === 'string' &&
-    STATES.has(v.state) &&
-    (c === undefined || (typeof c === 'number' && Number.isSafeInteger(c) && c >= 0 && c <= 1_000_000)) &&
-    optional(v.family, (f) => typeof f === 'string' && FAMILIES.has(f))
-  );
+  for (const k in v) if (!SOCKET_KEYS.has(k)) return false;
+  const { remote, local, state, count: c, family } = v;
+  if (remote !== undefined && typeof remote !== 'string') return false;
+  if (local !== undefined && typeof local !== 'string') return false;
+  if (typeof state !== 'string' || !STATES.has(state)) return false;
+  if (c !== undefined && !(typeof c === 'number' && Number.isSafeInteger(c) && c >= 0 && c <= 1_000_000))
+    return false;
+  return family === undefined || (typeof family === 'string' && FAMILIES.has(family));
 }
 
 /** What podSchema accepts, checked by hand (true only when zod would accept it unchanged). */
 function plainPod(v: unknown): boolean {
   if (!isRecord(v)) return false;
-  for (const k of Object.keys(v)) if (!POD_KEYS.has(k)) return false;
-  return (
-    optional(v.name, isName) &&
-    isName(v.node) &&
-    optional(v.ip, isString) &&
-    optional(v.hostNetwork, (h) => typeof h === 'boolean') &&
-    optional(v.exec, (e) => typeof e === 'string' && EXEC_BEHAVIOURS.has(e)) &&
-    optional(v.sockets, (ss) => Array.isArray(ss) && ss.every(plainSocket))
-  );
+  for (const k in v) if (!POD_KEYS.has(k)) return false;
+  const { name, node, ip, hostNetwork, exec, sockets } = v;
+  if (name !== undefined && !(typeof name === 'string' && name.length >= 1)) return false;
+  if (!(typeof node === 'string' && node.length >= 1)) return false;
+  if (ip !== undefined && typeof ip !== 'string') return false;
+  if (hostNetwork !== undefined && typeof hostNetwork !== 'boolean') return false;
+  if (exec !== undefined && !(typeof exec === 'string' && EXEC_BEHAVIOURS.has(exec))) return false;
+  if (sockets === undefined) return true;
+  if (!Array.isArray(sockets)) return false;
+  for (let i = 0; i < sockets.length; i++) if (!plainSocket(sockets[i])) return false;
+  return true;
 }
 
 /**
@@ -681,6 +678,8 @@ function parseCidr(cidr: string): { base: number; bits: number } | null {
 const DEFAULT_SUBSCRIPTION = '00000000-0000-0000-0000-000000000000';
 
 function complete(raw: RawSnapshot, problems: string[]): Snapshot {
+  // Distinct socket lines, parsed once (see completeSockets).
+  const lines = new Map<string, { socket: SnapshotSocket; problems: string[] }>();
   const provider = raw.cloud?.provider ?? 'none';
   const cloud: Snapshot['cloud'] = { provider };
   const rawAzure = raw.cloud?.azure;
@@ -748,7 +747,7 @@ function complete(raw: RawSnapshot, problems: string[]): Snapshot {
     const node: SnapshotNode = {
       name: n.name,
       internalIP,
-      hostSockets: completeSockets(n.hostSockets ?? [], `${at}.hostSockets`, problems),
+      hostSockets: completeSockets(n.hostSockets ?? [], `${at}.hostSockets`, problems, lines),
     };
     const providerID = n.providerID ?? defaultProviderID(cloud, n.name, i);
     if (providerID) node.providerID = providerID;
@@ -771,7 +770,7 @@ function complete(raw: RawSnapshot, problems: string[]): Snapshot {
 
   // Workloads.
   const workloadIds = new Map<string, number>();
-  const podNames = new Map<string, string>();
+  const podNames = new Map<string, () => string>();
   const usedIps = new Set<string>();
   for (const w of raw.workloads ?? []) for (const p of w.pods ?? []) if (p.ip) usedIps.add(p.ip);
   for (const n of nodes) usedIps.add(n.internalIP);
@@ -836,24 +835,25 @@ function complete(raw: RawSnapshot, problems: string[]): Snapshot {
     };
 
     const pods: SnapshotPod[] = rawPods.map((p, pi) => {
-      const pat = `${at}.pods[${pi}]`;
+      // (The path is written only for a problem: a cluster has 100k pods and few problems.)
+      const pathOf = () => `${at}.pods[${pi}]`;
       const name = p.name ?? generateName(pi);
       if (!DNS_SUBDOMAIN.test(name) || name.length > 253)
-        problems.push(`${pat}.name: "${name}" is not a valid pod name`);
+        problems.push(`${pathOf()}.name: "${name}" is not a valid pod name`);
       const key = `${w.namespace}/${name}`;
       const other = podNames.get(key);
-      if (other) problems.push(`${pat}.name: duplicate pod ${key} (also ${other})`);
-      else podNames.set(key, pat);
+      if (other) problems.push(`${pathOf()}.name: duplicate pod ${key} (also ${other()})`);
+      else podNames.set(key, pathOf);
       const node = nodeByName.get(p.node);
-      if (!node) problems.push(`${pat}.node: unknown node "${p.node}"`);
+      if (!node) problems.push(`${pathOf()}.node: unknown node "${p.node}"`);
       const hostNetwork = p.hostNetwork ?? false;
       if (hostNetwork && (p.sockets?.length ?? 0) > 0)
         problems.push(
-          `${pat}.sockets: a hostNetwork pod has no sockets of its own (give its node hostSockets)`,
+          `${pathOf()}.sockets: a hostNetwork pod has no sockets of its own (give its node hostSockets)`,
         );
       if (hostNetwork && p.ip && node && p.ip !== node.internalIP)
-        problems.push(`${pat}.ip: a hostNetwork pod has its node's IP ${node.internalIP}`);
-      if (p.ip && !isIPv4(p.ip)) problems.push(`${pat}.ip: "${p.ip}" is not an IPv4 address`);
+        problems.push(`${pathOf()}.ip: a hostNetwork pod has its node's IP ${node.internalIP}`);
+      if (p.ip && !isIPv4(p.ip)) problems.push(`${pathOf()}.ip: "${p.ip}" is not an IPv4 address`);
       const ip = hostNetwork ? (node?.internalIP ?? p.ip ?? '0.0.0.0') : (p.ip ?? nextPodIp(p.node));
       return {
         name,
@@ -861,7 +861,7 @@ function complete(raw: RawSnapshot, problems: string[]): Snapshot {
         ip,
         hostNetwork,
         exec: p.exec ?? 'ok',
-        sockets: completeSockets(p.sockets ?? [], `${pat}.sockets`, problems),
+        sockets: completeSockets(p.sockets ?? [], () => `${pathOf()}.sockets`, problems, lines),
       };
     });
 
@@ -899,7 +899,7 @@ function complete(raw: RawSnapshot, problems: string[]): Snapshot {
       if (!['Deployment', 'StatefulSet', 'DaemonSet'].includes(w.kind))
         problems.push(`${at}.afterRestart: only a Deployment, StatefulSet or DaemonSet can be restarted`);
       workload.afterRestart = {
-        sockets: completeSockets(w.afterRestart.sockets ?? [], `${at}.afterRestart.sockets`, problems),
+        sockets: completeSockets(w.afterRestart.sockets ?? [], `${at}.afterRestart.sockets`, problems, lines),
       };
     }
     return workload;
@@ -1031,48 +1031,82 @@ function completeTimeline(
   });
 }
 
-function completeSockets(raw: RawSocket[], at: string, problems: string[]): SnapshotSocket[] {
-  return raw.map((s, i) => {
-    const sat = `${at}[${i}]`;
-    const out: SnapshotSocket = { state: s.state, count: s.count ?? 1, family: s.family ?? 'ipv4' };
-    let v6 = false;
-    let v4 = false;
-    if (s.remote === undefined && s.local === undefined) problems.push(`${sat}: needs remote, local or both`);
-    if (s.remote !== undefined) {
-      out.remote = s.remote;
-      const r = parseEndpoint(s.remote, false);
-      if (typeof r === 'string') problems.push(`${sat}.remote: ${r}`);
-      else {
-        out.remoteAddress = r.address;
-        if (r.port !== undefined) out.remotePort = r.port;
-        if (r.v6 && r.address && !isIPv4(r.address)) v6 = true;
+/**
+ * Socket lines as written → their parsed form, with the problems of each (`at` their path). The same line
+ * (a cluster's pods repeat a few) is parsed once: `seen` remembers each distinct line's parsed form (shared
+ * by every pod that writes it; nothing changes a parsed line) and its problems, as path suffixes.
+ */
+function completeSockets(
+  raw: RawSocket[],
+  at: string | (() => string),
+  problems: string[],
+  seen: Map<string, { socket: SnapshotSocket; problems: string[] }> = new Map(),
+): SnapshotSocket[] {
+  const out: SnapshotSocket[] = [];
+  for (let i = 0; i < raw.length; i++) {
+    const s = raw[i]!;
+    const key = socketKey(s);
+    let known = seen.get(key);
+    if (known === undefined) {
+      const own: string[] = [];
+      known = { socket: completeSocket(s, own), problems: own };
+      seen.set(key, known);
+    }
+    for (const p of known.problems) problems.push(`${typeof at === 'string' ? at : at()}[${i}]${p}`);
+    out.push(known.socket);
+  }
+  return out;
+}
+
+/** A line's identity: each field length-prefixed (or `-` when absent), so no two lines share a key. */
+function socketKey(s: RawSocket): string {
+  const f = (v: string | number | undefined) => {
+    if (v === undefined) return '-';
+    const t = String(v);
+    return `${t.length}:${t}`;
+  };
+  return `${s.state}|${f(s.remote)}|${f(s.local)}|${f(s.count)}|${f(s.family)}`;
+}
+
+/** One line parsed; its problems pushed as path suffixes (`.remote: …`, or `: …` for the line). */
+function completeSocket(s: RawSocket, problems: string[]): SnapshotSocket {
+  const out: SnapshotSocket = { state: s.state, count: s.count ?? 1, family: s.family ?? 'ipv4' };
+  let v6 = false;
+  let v4 = false;
+  if (s.remote === undefined && s.local === undefined) problems.push(`: needs remote, local or both`);
+  if (s.remote !== undefined) {
+    out.remote = s.remote;
+    const r = parseEndpoint(s.remote, false);
+    if (typeof r === 'string') problems.push(`.remote: ${r}`);
+    else {
+      out.remoteAddress = r.address;
+      if (r.port !== undefined) out.remotePort = r.port;
+      if (r.v6 && r.address && !isIPv4(r.address)) v6 = true;
+      else v4 = true;
+      if (r.v6 && r.address && isIPv4(r.address) && !s.family) out.family = 'ipv4-mapped';
+    }
+  }
+  if (s.local !== undefined) {
+    out.local = s.local;
+    const l = parseEndpoint(s.local, true);
+    if (typeof l === 'string') problems.push(`.local: ${l}`);
+    else if (l.port === undefined) problems.push(`.local: needs a port (IP:PORT or :PORT)`);
+    else {
+      out.localPort = l.port;
+      if (l.address !== undefined) {
+        out.localAddress = l.address;
+        if (l.v6 && !isIPv4(l.address)) v6 = true;
         else v4 = true;
-        if (r.v6 && r.address && isIPv4(r.address) && !s.family) out.family = 'ipv4-mapped';
       }
     }
-    if (s.local !== undefined) {
-      out.local = s.local;
-      const l = parseEndpoint(s.local, true);
-      if (typeof l === 'string') problems.push(`${sat}.local: ${l}`);
-      else if (l.port === undefined) problems.push(`${sat}.local: needs a port (IP:PORT or :PORT)`);
-      else {
-        out.localPort = l.port;
-        if (l.address !== undefined) {
-          out.localAddress = l.address;
-          if (l.v6 && !isIPv4(l.address)) v6 = true;
-          else v4 = true;
-        }
-      }
-    }
-    if (!s.family && v6) out.family = 'ipv6';
-    if (out.family === 'ipv6' && v4) problems.push(`${sat}.family: ipv6 with an IPv4 address`);
-    if (out.family !== 'ipv6' && v6) problems.push(`${sat}.family: ${out.family} with an IPv6 address`);
-    if (s.state === 'LISTEN' && s.remote !== undefined)
-      problems.push(`${sat}.remote: a LISTEN socket has only local (IP:PORT or :PORT)`);
-    if (s.state === 'LISTEN' && s.local === undefined)
-      problems.push(`${sat}.local: a LISTEN socket needs local`);
-    return out;
-  });
+  }
+  if (!s.family && v6) out.family = 'ipv6';
+  if (out.family === 'ipv6' && v4) problems.push(`.family: ipv6 with an IPv4 address`);
+  if (out.family !== 'ipv6' && v6) problems.push(`.family: ${out.family} with an IPv6 address`);
+  if (s.state === 'LISTEN' && s.remote !== undefined)
+    problems.push(`.remote: a LISTEN socket has only local (IP:PORT or :PORT)`);
+  if (s.state === 'LISTEN' && s.local === undefined) problems.push(`.local: a LISTEN socket needs local`);
+  return out;
 }
 
 function defaultProviderID(cloud: Snapshot['cloud'], name: string, index: number): string | undefined {

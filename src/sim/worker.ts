@@ -36,7 +36,8 @@ function serve(): void {
           import('./sinks.js'),
         ]);
         received = sinks.receivedOf;
-        sim = await startSim(await loadSnapshot(req.file), { log });
+        // Ready once it listens: the cluster is seeded while the scanner starts (requests wait for it).
+        sim = await startSim(await loadSnapshot(req.file), { log, seedInSteps: true });
       } catch (e) {
         post(
           e instanceof ValidationError
@@ -65,6 +66,7 @@ function serve(): void {
     try {
       if (sim === undefined) throw new Error('the simulator is not started');
       const world = sim.world;
+      if (req.op === 'nodeMetrics' || req.op === 'received') await world.seeded;
       if (req.op === 'nodeMetrics')
         answer(
           world.snapshot.nodes.map(

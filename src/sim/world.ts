@@ -11,7 +11,7 @@
 // as infra/kubernetes/node-probe.yaml deploys it, so the conntrack probe has a pod on every node.
 
 import { defaultPortsPerIp, LB_DEFAULT_MAX_POOL } from '../advice/capacity.js';
-import type { ConntrackReading } from '../model.js';
+import type { AddressClass, ConntrackReading } from '../model.js';
 import { type AddressClassifier, createClassifier } from '../sockets/address.js';
 import type { SimBackend } from './backend.js';
 import { sha256Hex } from './hash.js';
@@ -121,6 +121,13 @@ export interface WorldOptions {
   now?: () => Date;
   /** Live answers for some pods and nodes (src/sim/backend.ts); the snapshot answers the rest. */
   backend?: SimBackend;
+  /**
+   * Seed the workloads in steps that yield to the event loop (`seeded` settles when done), for a
+   * simulator process that says it is ready first and answers requests only after `seeded`: it answers
+   * its IPC while it seeds. `sliceMs`: how long a step runs before it yields (default 10). Default:
+   * seeded before the constructor returns.
+   */
+  seedInSteps?: boolean | { sliceMs: number };
 }
 
 const WORKLOAD_RESOURCES: Record<string, string> = {
@@ -164,23 +171,24 @@ const canonicalJson = (v: unknown): string =>
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /**
- * The objects of one resource by store key. An entry seeded from the snapshot may still be pending: its
- * name, uid, resourceVersion and creation time are fixed at seeding, its object is built the first time
- * anything reads it (issue 13: a 100k-pod world answers a node list and three nodes' pods without
- * building 100k pod objects). Every read (get, has, iteration, size) sees pending entries as present.
+ * Values by key where an entry may still be pending: registered with a number (what its builder needs to
+ * find its data) and built by `build` the first time anything reads it. The store holds the objects of
+ * each resource this way, and the world its pods' runtimes: a pod seeded from the snapshot costs an
+ * index entry until something asks for it (issue 13: a 100k-pod world answers a node list and three
+ * nodes' pods without building 100k pod objects). Every read (get, has, iteration, size) sees pending
+ * entries as present.
  */
-export class LazyObjects extends Map<string, KubeObject> {
-  private readonly pending = new Map<string, () => KubeObject>();
+export class Lazy<V> extends Map<string, V> {
+  private readonly pending = new Map<string, number>();
 
-  /** Registers an entry whose object `build` makes when it is first read. */
-  defer(key: string, build: () => KubeObject): void {
-    super.delete(key);
-    this.pending.set(key, build);
+  constructor(private readonly build: (key: string, ref: number) => V = unbuildable) {
+    super();
   }
 
-  /** Every key, built or not, without building anything. */
-  allKeys(): string[] {
-    return [...super.keys(), ...this.pending.keys()];
+  /** Registers an entry that `build(key, ref)` makes when it is first read. */
+  defer(key: string, ref: number): void {
+    if (super.size > 0) super.delete(key);
+    this.pending.set(key, ref);
   }
 
   /** Entries not built yet. */
@@ -188,20 +196,35 @@ export class LazyObjects extends Map<string, KubeObject> {
     return this.pending.size;
   }
 
-  override get(key: string): KubeObject | undefined {
+  /** The value if it is built, without building it. */
+  peek(key: string): V | undefined {
+    return super.get(key);
+  }
+
+  /** The pending entry's number, if `key` is pending. */
+  pendingRef(key: string): number | undefined {
+    return this.pending.get(key);
+  }
+
+  /** Every key, built or not, without building anything. */
+  allKeys(): string[] {
+    return [...super.keys(), ...this.pending.keys()];
+  }
+
+  override get(key: string): V | undefined {
     const o = super.get(key);
     if (o !== undefined) return o;
-    const build = this.pending.get(key);
-    if (build === undefined) return undefined;
+    const ref = this.pending.get(key);
+    if (ref === undefined) return undefined;
     this.pending.delete(key);
-    const built = build();
+    const built = this.build(key, ref);
     super.set(key, built);
     return built;
   }
   override has(key: string): boolean {
     return super.has(key) || this.pending.has(key);
   }
-  override set(key: string, value: KubeObject): this {
+  override set(key: string, value: V): this {
     this.pending?.delete(key);
     return super.set(key, value);
   }
@@ -223,24 +246,57 @@ export class LazyObjects extends Map<string, KubeObject> {
     this.buildAll();
     return super.keys();
   }
-  override values(): MapIterator<KubeObject> {
+  override values(): MapIterator<V> {
     this.buildAll();
     return super.values();
   }
-  override entries(): MapIterator<[string, KubeObject]> {
+  override entries(): MapIterator<[string, V]> {
     this.buildAll();
     return super.entries();
   }
-  override [Symbol.iterator](): MapIterator<[string, KubeObject]> {
+  override [Symbol.iterator](): MapIterator<[string, V]> {
     return this.entries();
   }
-  override forEach(
-    fn: (value: KubeObject, key: string, map: Map<string, KubeObject>) => void,
-    that?: unknown,
-  ) {
+  override forEach(fn: (value: V, key: string, map: Map<string, V>) => void, that?: unknown) {
     this.buildAll();
     super.forEach(fn, that);
   }
+}
+
+function unbuildable(key: string): never {
+  throw new Error(`nothing builds ${key}`);
+}
+
+/**
+ * Pods created together (a workload's pods at seeding, or a restart's replacements): what their objects
+ * and runtimes are built from, fixed when they are created. Pod `i` has the batch's uid serial and
+ * resourceVersion plus `i` (create() would have given it those then).
+ */
+interface PodBatch {
+  kind: WorkloadRuntime['kind'];
+  namespace: string;
+  workload: string;
+  hash: string;
+  revision: number;
+  container: string;
+  jobUid: string;
+  imageDigest: string;
+  ownerRef: ReturnType<World['controllerRef']> | undefined;
+  templateLabels: Record<string, string>;
+  templateAnnotations: Record<string, string>;
+  pods: readonly BatchPod[];
+  firstSerial: number;
+  firstRv: number;
+  createdAt: number;
+}
+
+interface BatchPod {
+  name: string;
+  node: string;
+  ip: string;
+  hostNetwork: boolean;
+  exec: ExecBehaviour;
+  sockets: readonly SnapshotSocket[];
 }
 
 /** What seeding fixes of an object that is built later: the values create() would have given it then. */
@@ -263,11 +319,14 @@ export class World implements SimWorld {
   readonly backend: SimBackend | undefined;
 
   private readonly now: () => Date;
-  private readonly store = new Map<string, LazyObjects>();
-  private readonly pods = new Map<string, PodRuntime>();
+  private readonly store = new Map<string, Lazy<KubeObject>>();
+  private readonly pods = new Lazy<PodRuntime>((k, ref) => this.buildPodRuntime(k, ref));
+  /** Pod `ref` of the lazy maps: batch and index in it. */
+  private readonly podBatches: PodBatch[] = [];
+  private readonly podIndexes: number[] = [];
+  private readonly podRefBatch: number[] = [];
   private readonly workloads = new Map<string, WorkloadRuntime>();
   private readonly hostSockets = new Map<string, ConcreteSocket[]>();
-  private readonly usedIps = new Set<string>();
   private rv = 1000;
   private uidCounter = 0;
   /**
@@ -277,6 +336,8 @@ export class World implements SimWorld {
   private readonly podsByNode = new Map<string, Set<string>>();
   private readonly podsByOwner = new Map<string, Set<string>>();
   private readonly nodesByName = new Map<string, Snapshot['nodes'][number]>();
+  /** The classifier, remembering each remote address's class (100k pods name a few destinations). */
+  private readonly remoteClassifier: AddressClassifier;
   /** nodeDestinations per node until the pods or nodes change (changedPods). */
   private readonly destinations = new Map<string, Map<string, number>>();
 
@@ -288,12 +349,61 @@ export class World implements SimWorld {
     this.classifier = createClassifier({
       clusterCidrs: [snapshot.cluster.podCIDR, snapshot.cluster.serviceCIDR],
     });
+    const classes = new Map<string, AddressClass>();
+    const { classifier } = this;
+    this.remoteClassifier = {
+      ...classifier,
+      classify: (address) => {
+        if (typeof address !== 'string') return classifier.classify(address);
+        let c = classes.get(address);
+        if (c === undefined) {
+          c = classifier.classify(address);
+          classes.set(address, c);
+        }
+        return c;
+      },
+    };
     const v = /^v?(\d+)\.(\d+)(?:\.(\d+))?$/.exec(snapshot.cluster.version);
     const major = v?.[1] ?? '1';
     const minor = v?.[2] ?? '31';
     this.serverVersion = { major, minor, gitVersion: `v${major}.${minor}.${v?.[3] ?? '0'}` };
-    for (const r of RESOURCES) this.store.set(r.resource, new LazyObjects());
-    this.seed();
+    for (const r of RESOURCES)
+      this.store.set(
+        r.resource,
+        r.resource === 'pods' ? new Lazy((k, ref) => this.buildPodObject(k, ref)) : new Lazy<KubeObject>(),
+      );
+    this.seedSnapshot = snapshot;
+    if (opts.seedInSteps)
+      this.seeded = this.seedStepwise(opts.seedInSteps === true ? 10 : opts.seedInSteps.sliceMs);
+    else {
+      for (const _ of this.seedSteps());
+      this.seeded = Promise.resolve();
+    }
+  }
+
+  /** Settles when the world is seeded (at once unless seedInSteps); rejects with what stopped it. */
+  readonly seeded: Promise<void>;
+  private readonly seedSnapshot: Snapshot;
+  private usedIpsSet: Set<string> | undefined;
+
+  /** Every IP a pod or node has had (a restart's new pods take others): built when first needed. */
+  private get usedIps(): Set<string> {
+    if (this.usedIpsSet === undefined) {
+      const s = this.seedSnapshot;
+      this.usedIpsSet = new Set();
+      for (const w of s.workloads) for (const p of w.pods) this.usedIpsSet.add(p.ip);
+      for (const n of s.nodes) this.usedIpsSet.add(n.internalIP);
+    }
+    return this.usedIpsSet;
+  }
+
+  private async seedStepwise(sliceMs: number): Promise<void> {
+    let since = performance.now();
+    for (const _ of this.seedSteps())
+      if (performance.now() - since >= sliceMs) {
+        await new Promise<void>((go) => setImmediate(go));
+        since = performance.now();
+      }
   }
 
   // ---------------------------------------------------------------- counters
@@ -362,6 +472,12 @@ export class World implements SimWorld {
     const owners = (o: KubeObject | undefined): string[] =>
       (o?.metadata.ownerReferences ?? []).map((r) => r.uid);
     this.indexPodAt(k, node(before), owners(before), node(after), owners(after));
+  }
+
+  private addToIndex(index: Map<string, Set<string>>, value: string, k: string): void {
+    const set = index.get(value);
+    if (set === undefined) index.set(value, new Set([k]));
+    else set.add(k);
   }
 
   /** Moves pod `k` in the indexes: from these nodes and owner uids to those. */
@@ -450,25 +566,6 @@ export class World implements SimWorld {
     this.store.get(resource)!.set(k, obj);
     if (resource === 'pods') this.indexPod(k, undefined, obj);
     return fresh ? obj : clone(obj);
-  }
-
-  /**
-   * create() for an object seeded from the snapshot: the same checks, and its uid, resourceVersion and
-   * creation time fixed now, but `build` makes its body (handed over) only when something first reads it.
-   * Returns its store key. (Pods: the caller indexes it, since nothing reads its object yet.)
-   */
-  private createDeferred(
-    resource: string,
-    namespace: string | undefined,
-    name: string,
-    ageMs: number,
-    build: (createdAt: number) => NewObject,
-  ): { key: string; uid: () => string } {
-    const { t, ns, k } = this.admit(resource, namespace, name);
-    const reserved = this.reserve(ageMs);
-    this.store.get(resource)!.defer(k, () => this.stored(t, ns, k, build(reserved.createdAt), reserved));
-    let uid: string | undefined;
-    return { key: k, uid: () => (uid ??= this.uidOf(`${resource}/${k}`, reserved.uidSerial)) };
   }
 
   /** The checks of a create: namespace exists, name given, valid and free. */
@@ -650,6 +747,27 @@ export class World implements SimWorld {
     return s;
   }
 
+  /**
+   * What the derived metrics need of each pod on `node` (key, hostNetwork, sockets), from its runtime when
+   * built, else from what created it: a metrics query over every node builds no runtime.
+   */
+  private forPodSocketsOn(
+    node: string,
+    fn: (key: string, hostNetwork: boolean, sockets: readonly SnapshotSocket[]) => void,
+  ): void {
+    for (const key of this.podsByNode.get(node) ?? []) {
+      const built = this.pods.peek(key);
+      if (built !== undefined) {
+        if (built.node === node) fn(key, built.hostNetwork, built.sockets);
+        continue;
+      }
+      const ref = this.pods.pendingRef(key);
+      if (ref === undefined) continue;
+      const pod = this.podBatches[this.podRefBatch[ref]!]!.pods[this.podIndexes[ref]!]!;
+      if (pod.node === node) fn(key, pod.hostNetwork, pod.sockets);
+    }
+  }
+
   /** The pods the world runs on `node` now (from the node index: what the node has, not the cluster). */
   podsOn(node: string): PodRuntime[] {
     const out: PodRuntime[] = [];
@@ -665,9 +783,9 @@ export class World implements SimWorld {
     const n = this.nodesByName.get(node);
     if (n?.conntrack) return { ...n.conntrack };
     let count = this.nodeHostSockets(node).filter((s) => s.state !== 'LISTEN').length;
-    for (const p of this.podsOn(node))
-      if (!p.hostNetwork)
-        count += p.sockets.reduce((sum, s) => sum + (s.state === 'LISTEN' ? 0 : s.count), 0);
+    this.forPodSocketsOn(node, (_key, hostNetwork, sockets) => {
+      if (!hostNetwork) for (const s of sockets) if (s.state !== 'LISTEN') count += s.count;
+    });
     return { count, max: DEFAULT_CONNTRACK_MAX, insertFailed: 0, drop: 0, earlyDrop: 0, beLiberal: false };
   }
 
@@ -677,19 +795,22 @@ export class World implements SimWorld {
    * metrics are per backend), and a real cloud answers those from series it already holds.
    */
   nodeDestinations(node: string): Map<string, number> {
+    return new Map(this.destinationsOf(node));
+  }
+
+  /** nodeDestinations itself (kept: read only). */
+  private destinationsOf(node: string): Map<string, number> {
     const known = this.destinations.get(node);
-    if (known) return new Map(known);
-    const total = new Map<string, number>();
-    const add = (m: Map<string, number>) => {
-      for (const [k, v] of m) total.set(k, (total.get(k) ?? 0) + v);
-    };
-    add(snatByDestination(this.nodeHostSockets(node), this.classifier));
-    for (const p of this.podsOn(node))
-      if (!p.hostNetwork)
-        // From the snapshot's socket lines when they name every destination; expanded otherwise.
-        add(snatBySpec(p.sockets, this.classifier) ?? snatByDestination(this.socketsOf(p), this.classifier));
+    if (known) return known;
+    const total = snatByDestination(this.nodeHostSockets(node), this.classifier);
+    this.forPodSocketsOn(node, (key, hostNetwork, sockets) => {
+      // From the snapshot's socket lines when they name every destination; expanded otherwise.
+      if (hostNetwork || snatBySpec(sockets, this.remoteClassifier, total)) return;
+      for (const [k, v] of snatByDestination(this.socketsOf(this.pods.get(key)!), this.classifier))
+        total.set(k, (total.get(k) ?? 0) + v);
+    });
     this.destinations.set(node, total);
-    return new Map(total);
+    return total;
   }
 
   /** Pods were added, removed or given other sockets: what was derived from them is derived again. */
@@ -711,7 +832,7 @@ export class World implements SimWorld {
     const allocated = given.allocatedSnatPorts ?? perIp * (lb?.outboundIPs ?? 1);
     let busiest = 0;
     if (given.usedSnatPorts === undefined || given.failedSnatConnections === undefined)
-      for (const v of this.nodeDestinations(node).values()) busiest = Math.max(busiest, v);
+      for (const v of this.destinationsOf(node).values()) busiest = Math.max(busiest, v);
     return {
       allocatedSnatPorts: allocated,
       usedSnatPorts: given.usedSnatPorts ?? Math.min(busiest, allocated),
@@ -820,7 +941,8 @@ export class World implements SimWorld {
     return intToIpv4(base + 1);
   }
 
-  private seed(): void {
+  /** Seeds the world from the snapshot, one workload per step. */
+  private *seedSteps(): Generator<void> {
     const s = this.snapshot;
     const day = 86_400_000;
     const namespaces = new Set([...SYSTEM_NAMESPACES, ...s.workloads.map((w) => w.namespace)]);
@@ -839,9 +961,11 @@ export class World implements SimWorld {
       );
     for (const [i, n] of s.nodes.entries())
       this.create('nodes', undefined, this.nodeObject(n.name, i), 10 * day);
-    for (const w of s.workloads) for (const p of w.pods) this.usedIps.add(p.ip);
-    for (const n of s.nodes) this.usedIps.add(n.internalIP);
-    for (const w of s.workloads) this.seedWorkload(w);
+    for (const w of s.workloads) {
+      yield;
+      this.seedWorkload(w);
+    }
+    yield;
     if (s.cloud.provider === 'aws') this.seedSystemDaemonSet('aws-node', s.cloud.aws?.awsNodeEnv ?? {});
     const hasHostNetwork = s.workloads.some((w) => w.pods.some((p) => p.hostNetwork));
     if (!hasHostNetwork && !s.workloads.some((w) => w.namespace === 'kube-system' && w.name === 'kube-proxy'))
@@ -872,6 +996,8 @@ export class World implements SimWorld {
       labels['kubernetes.azure.com/cluster'] = s.cloud.azure?.nodeResourceGroup ?? '';
     }
     if (aws) labels['eks.amazonaws.com/nodegroup'] = 'default';
+    const heartbeat = this.timestamp();
+    const transition = this.timestamp(10 * 86_400_000);
     const ready = {
       type: 'Ready',
       status: 'True',
@@ -895,11 +1021,7 @@ export class World implements SimWorld {
           { type: 'DiskPressure', status: 'False', reason: 'KubeletHasNoDiskPressure' },
           { type: 'PIDPressure', status: 'False', reason: 'KubeletHasSufficientPID' },
           ready,
-        ].map((c) => ({
-          ...c,
-          lastHeartbeatTime: this.timestamp(),
-          lastTransitionTime: this.timestamp(10 * 86_400_000),
-        })),
+        ].map((c) => ({ ...c, lastHeartbeatTime: heartbeat, lastTransitionTime: transition })),
         nodeInfo: {
           architecture: 'amd64',
           operatingSystem: 'linux',
@@ -1021,6 +1143,7 @@ export class World implements SimWorld {
             },
           },
           3 * day,
+          true,
         );
         podOwner = this.createReplicaSet(owner, hash, w.replicas, 1, 3 * day);
         break;
@@ -1044,6 +1167,7 @@ export class World implements SimWorld {
             },
           },
           3 * day,
+          true,
         );
         podOwner = owner;
         break;
@@ -1066,6 +1190,7 @@ export class World implements SimWorld {
             },
           },
           3 * day,
+          true,
         );
         podOwner = owner;
         break;
@@ -1080,6 +1205,7 @@ export class World implements SimWorld {
             spec: { replicas: w.replicas, selector, template },
           },
           3 * day,
+          true,
         );
         podOwner = owner;
         break;
@@ -1087,21 +1213,7 @@ export class World implements SimWorld {
         break;
     }
     const snapshotStatus = w.status;
-    w.pods.forEach((p) => {
-      this.createPod(
-        rt,
-        podOwner,
-        template.metadata.labels,
-        {},
-        p.name,
-        p.node,
-        p.ip,
-        p.hostNetwork,
-        p.exec,
-        p.sockets,
-        2 * 3_600_000,
-      );
-    });
+    this.createPods(rt, podOwner, template.metadata.labels, {}, w.pods, 2 * 3_600_000);
     if (owner) this.refreshStatus(owner.metadata.namespace!, rt, snapshotStatus);
   }
 
@@ -1145,6 +1257,7 @@ export class World implements SimWorld {
         },
       },
       ageMs,
+      true,
     );
   }
 
@@ -1172,129 +1285,208 @@ export class World implements SimWorld {
     sockets: readonly SnapshotSocket[],
     ageMs: number,
   ): void {
-    // What the pod object is built from, fixed now (the workload's hash and revision change on a restart).
-    const { kind, namespace, hash, revision, container } = rt;
-    const workload = rt.name;
-    if (kind === 'Job') rt.jobUid ??= this.uid(`job/${namespace}/${workload}`);
-    const jobUid = rt.jobUid ?? '';
-    rt.imageDigest ??= sha256Hex(workload);
-    const imageDigest = rt.imageDigest;
+    this.createPods(
+      rt,
+      owner,
+      templateLabels,
+      templateAnnotations,
+      [{ name, node, ip, hostNetwork, exec, sockets }],
+      ageMs,
+    );
+  }
+
+  /**
+   * Creates a workload's pods as create() would, one after the other (the same checks, uids,
+   * resourceVersions, creation time), and indexes them; their objects and runtimes are built when first
+   * read (buildPodObject, buildPodRuntime), from what is fixed here.
+   */
+  private createPods(
+    rt: WorkloadRuntime,
+    owner: KubeObject | undefined,
+    templateLabels: Record<string, string>,
+    templateAnnotations: Record<string, string>,
+    pods: readonly BatchPod[],
+    ageMs: number,
+  ): void {
+    if (pods.length === 0) return;
+    if (rt.kind === 'Job') rt.jobUid ??= this.uid(`job/${rt.namespace}/${rt.name}`);
+    rt.imageDigest ??= sha256Hex(rt.name);
     const ownerRef = owner ? this.controllerRef(owner) : undefined;
-    const n = this.nodesByName.get(node);
-    const podIp = hostNetwork ? (n?.internalIP ?? ip) : ip;
-    const hostPID = templateLabels['app.kubernetes.io/name'] === 'snatguard-node-sockets';
-    const build = (createdAt: number): NewObject => {
-      const labels: Record<string, string> = { ...templateLabels };
-      if (kind === 'Deployment') labels['pod-template-hash'] = hash;
-      if (kind === 'StatefulSet') {
-        labels['controller-revision-hash'] = `${workload}-${hash}`;
-        labels['statefulset.kubernetes.io/pod-name'] = name;
-        const ordinal = /-(\d+)$/.exec(name)?.[1];
-        if (ordinal) labels['apps.kubernetes.io/pod-index'] = ordinal;
-      }
-      if (kind === 'DaemonSet') {
-        labels['controller-revision-hash'] = hash;
-        labels['pod-template-generation'] = String(revision);
-      }
-      if (kind === 'Job') {
-        labels['batch.kubernetes.io/job-name'] = workload;
-        labels['job-name'] = workload;
-      }
-      const ownerReferences = ownerRef
-        ? [{ ...ownerRef }]
-        : kind === 'Job'
-          ? [
-              {
-                apiVersion: 'batch/v1',
-                kind: 'Job',
-                name: workload,
-                uid: jobUid,
-                controller: true,
-                blockOwnerDeletion: true,
-              },
-            ]
-          : undefined;
-      const started = this.timestampAt(createdAt);
-      const ready = [
-        { type: 'PodReadyToStartContainers', status: 'True' },
-        { type: 'Initialized', status: 'True' },
-        { type: 'Ready', status: 'True' },
-        { type: 'ContainersReady', status: 'True' },
-        { type: 'PodScheduled', status: 'True' },
-      ].map((c) => ({ ...c, lastProbeTime: null, lastTransitionTime: started }));
-      return {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: {
-          name,
-          labels,
-          ...(Object.keys(templateAnnotations).length > 0 ? { annotations: { ...templateAnnotations } } : {}),
-          ...(ownerReferences ? { ownerReferences } : {}),
-        } as ObjectMeta,
-        spec: {
-          containers: [
-            {
-              name: container,
-              image: `registry.example.com/${namespace}/${workload}:1.0.0`,
-              imagePullPolicy: 'IfNotPresent',
-            },
-          ],
-          nodeName: node,
-          ...(hostNetwork ? { hostNetwork: true } : {}),
-          restartPolicy: kind === 'Job' ? 'Never' : 'Always',
-          serviceAccountName: 'default',
-          schedulerName: 'default-scheduler',
-          terminationGracePeriodSeconds: 30,
-        },
-        status: {
-          phase: 'Running',
-          conditions: ready,
-          hostIP: n?.internalIP,
-          hostIPs: [{ ip: n?.internalIP }],
-          podIP: podIp,
-          podIPs: [{ ip: podIp }],
-          startTime: started,
-          qosClass: 'BestEffort',
-          containerStatuses: [
-            {
-              name: container,
-              image: `registry.example.com/${namespace}/${workload}:1.0.0`,
-              imageID: `registry.example.com/${namespace}/${workload}@sha256:${imageDigest}`,
-              containerID: `containerd://${sha256Hex(`${namespace}/${name}`)}`,
-              ready: true,
-              started: true,
-              restartCount: 0,
-              state: { running: { startedAt: started } },
-            },
-          ],
-        },
-      };
+    const batch: PodBatch = {
+      kind: rt.kind,
+      namespace: rt.namespace,
+      workload: rt.name,
+      hash: rt.hash,
+      revision: rt.revision,
+      container: rt.container,
+      jobUid: rt.jobUid ?? '',
+      imageDigest: rt.imageDigest,
+      ownerRef,
+      // Copies: the workload's template may change after these pods are created.
+      templateLabels: { ...templateLabels },
+      templateAnnotations: { ...templateAnnotations },
+      pods,
+      firstSerial: this.uidCounter + 1,
+      firstRv: this.rv + 1,
+      createdAt: this.now().getTime() - ageMs,
     };
-    // The object is built when first read; the indexes and the runtime are kept from now on.
-    const created = this.createDeferred('pods', namespace, name, ageMs, build);
-    const k = created.key;
-    this.indexPodAt(k, [], [], [node], ownerRef ? [ownerRef.uid] : kind === 'Job' ? [jobUid] : []);
+    const b = this.podBatches.length;
+    this.podBatches.push(batch);
+    const owners = ownerRef ? [ownerRef.uid] : rt.kind === 'Job' ? [batch.jobUid] : [];
+    const store = this.store.get('pods')!;
+    pods.forEach((p, i) => {
+      const { k } = this.admit('pods', rt.namespace, p.name);
+      this.uidCounter += 1;
+      this.rv += 1;
+      const ref = this.podIndexes.length;
+      this.podIndexes.push(i);
+      this.podRefBatch.push(b);
+      store.defer(k, ref);
+      this.pods.defer(k, ref);
+      this.addToIndex(this.podsByNode, p.node, k);
+      for (const o of owners) this.addToIndex(this.podsByOwner, o, k);
+    });
     this.changedPods();
-    this.pods.set(k, {
-      namespace,
-      name,
+  }
+
+  private podRefOf(ref: number): { batch: PodBatch; i: number; pod: BatchPod } {
+    const batch = this.podBatches[this.podRefBatch[ref]!]!;
+    const i = this.podIndexes[ref]!;
+    return { batch, i, pod: batch.pods[i]! };
+  }
+
+  /** A created pod's IP: a hostNetwork pod has its node's. */
+  private podIp(pod: BatchPod): string {
+    return pod.hostNetwork ? (this.nodesByName.get(pod.node)?.internalIP ?? pod.ip) : pod.ip;
+  }
+
+  private buildPodRuntime(k: string, ref: number): PodRuntime {
+    const { batch, i, pod } = this.podRefOf(ref);
+    const world = this;
+    let uid: string | undefined;
+    return {
+      namespace: batch.namespace,
+      name: pod.name,
       get uid() {
-        return created.uid();
+        uid ??= world.uidOf(`pods/${k}`, batch.firstSerial + i);
+        return uid;
       },
-      node,
-      ip: podIp,
-      hostNetwork,
-      ...(hostPID ? { hostPID: true } : {}),
-      exec,
-      container,
-      sockets,
+      node: pod.node,
+      ip: this.podIp(pod),
+      hostNetwork: pod.hostNetwork,
+      ...(batch.templateLabels['app.kubernetes.io/name'] === 'snatguard-node-sockets'
+        ? { hostPID: true }
+        : {}),
+      exec: pod.exec,
+      container: batch.container,
+      sockets: pod.sockets,
+    };
+  }
+
+  private buildPodObject(k: string, ref: number): KubeObject {
+    const { batch, i, pod } = this.podRefOf(ref);
+    const { kind, namespace, workload, hash, revision, container, ownerRef } = batch;
+    const { name, node, hostNetwork } = pod;
+    const labels: Record<string, string> = { ...batch.templateLabels };
+    if (kind === 'Deployment') labels['pod-template-hash'] = hash;
+    if (kind === 'StatefulSet') {
+      labels['controller-revision-hash'] = `${workload}-${hash}`;
+      labels['statefulset.kubernetes.io/pod-name'] = name;
+      const ordinal = /-(\d+)$/.exec(name)?.[1];
+      if (ordinal) labels['apps.kubernetes.io/pod-index'] = ordinal;
+    }
+    if (kind === 'DaemonSet') {
+      labels['controller-revision-hash'] = hash;
+      labels['pod-template-generation'] = String(revision);
+    }
+    if (kind === 'Job') {
+      labels['batch.kubernetes.io/job-name'] = workload;
+      labels['job-name'] = workload;
+    }
+    const ownerReferences = ownerRef
+      ? [{ ...ownerRef }]
+      : kind === 'Job'
+        ? [
+            {
+              apiVersion: 'batch/v1',
+              kind: 'Job',
+              name: workload,
+              uid: batch.jobUid,
+              controller: true,
+              blockOwnerDeletion: true,
+            },
+          ]
+        : undefined;
+    const n = this.nodesByName.get(node);
+    const podIp = this.podIp(pod);
+    const started = this.timestampAt(batch.createdAt);
+    const ready = [
+      { type: 'PodReadyToStartContainers', status: 'True' },
+      { type: 'Initialized', status: 'True' },
+      { type: 'Ready', status: 'True' },
+      { type: 'ContainersReady', status: 'True' },
+      { type: 'PodScheduled', status: 'True' },
+    ].map((c) => ({ ...c, lastProbeTime: null, lastTransitionTime: started }));
+    const body: NewObject = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name,
+        labels,
+        ...(Object.keys(batch.templateAnnotations).length > 0
+          ? { annotations: { ...batch.templateAnnotations } }
+          : {}),
+        ...(ownerReferences ? { ownerReferences } : {}),
+      } as ObjectMeta,
+      spec: {
+        containers: [
+          {
+            name: container,
+            image: `registry.example.com/${namespace}/${workload}:1.0.0`,
+            imagePullPolicy: 'IfNotPresent',
+          },
+        ],
+        nodeName: node,
+        ...(hostNetwork ? { hostNetwork: true } : {}),
+        restartPolicy: kind === 'Job' ? 'Never' : 'Always',
+        serviceAccountName: 'default',
+        schedulerName: 'default-scheduler',
+        terminationGracePeriodSeconds: 30,
+      },
+      status: {
+        phase: 'Running',
+        conditions: ready,
+        hostIP: n?.internalIP,
+        hostIPs: [{ ip: n?.internalIP }],
+        podIP: podIp,
+        podIPs: [{ ip: podIp }],
+        startTime: started,
+        qosClass: 'BestEffort',
+        containerStatuses: [
+          {
+            name: container,
+            image: `registry.example.com/${namespace}/${workload}:1.0.0`,
+            imageID: `registry.example.com/${namespace}/${workload}@sha256:${batch.imageDigest}`,
+            containerID: `containerd://${sha256Hex(`${namespace}/${name}`)}`,
+            ready: true,
+            started: true,
+            restartCount: 0,
+            state: { running: { startedAt: started } },
+          },
+        ],
+      },
+    };
+    return this.stored(this.typeOf('pods'), namespace, k, body, {
+      uidSerial: batch.firstSerial + i,
+      resourceVersion: String(batch.firstRv + i),
+      createdAt: batch.createdAt,
     });
   }
 
   /** How many pods of `namespace` name `ownerUid` as owner (from the index: no pod object is built). */
   private countOwnedBy(namespace: string, ownerUid: string): number {
     let n = 0;
-    for (const k of this.podsByOwner.get(ownerUid) ?? []) if (this.pods.get(k)?.namespace === namespace) n++;
+    for (const k of this.podsByOwner.get(ownerUid) ?? []) if (k.startsWith(`${namespace}/`)) n++;
     return n;
   }
 

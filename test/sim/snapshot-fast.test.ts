@@ -111,6 +111,19 @@ describe('pods checked by hand, then by zod', () => {
     );
   });
 
+  it('a socket line written by many pods is parsed once, and its problem is named at each of them', () => {
+    const s = base();
+    const bad = { remote: '20.103.144.194:99999', state: 'ESTABLISHED' };
+    s.workloads[0]!.pods = [
+      { node: 'n1', sockets: [{ local: ':8080', state: 'LISTEN' }, bad] },
+      { node: 'n2', sockets: [bad] },
+    ] as never;
+    expect(problemsOf(JSON.stringify(s))).toEqual([
+      'workloads[0].pods[0].sockets[1].remote: port 99999 out of range 1-65535',
+      'workloads[0].pods[1].sockets[0].remote: port 99999 out of range 1-65535',
+    ]);
+  });
+
   it('loads every example and a generated cluster exactly as zod alone does', () => {
     const files = readdirSync('examples').filter((f) => /\.ya?ml$/.test(f));
     const data = [

@@ -3,7 +3,9 @@
 // change what any read answers.
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { fetchTrusting } from '../../src/sim/fetch.js';
 import { expandSockets, snatByDestination, snatBySpec } from '../../src/sim/kube/sockets.js';
+import { startSim } from '../../src/sim/server.js';
 import { parseSnapshot, type Snapshot, type SnapshotSocket } from '../../src/sim/snapshot.js';
 import { World } from '../../src/sim/world.js';
 import { scaleSnapshot } from '../bench/snapshots.js';
@@ -153,5 +155,34 @@ describe('timeline frames', () => {
       pods: [],
     });
     expect(world.nodeMetrics(node)).toMatchObject({ usedSnatPorts: 7, failedSnatConnections: 3 });
+  });
+});
+
+describe('seeding in steps (the simulator process says it is ready, then seeds)', () => {
+  it('yields to the event loop while it seeds, and ends with the world a constructor seeds', async () => {
+    const stepwise = new World(scale(), { now, seedInSteps: { sliceMs: 0 } });
+    // Something else (an IPC message) runs while it seeds: the world then has some pods, not all.
+    const midway = await new Promise<number>((seen) => setImmediate(() => seen(stepwise.unbuilt('pods'))));
+    await stepwise.seeded;
+    const all = stepwise.unbuilt('pods');
+    expect(midway).toBeGreaterThan(0);
+    expect(midway).toBeLessThan(all);
+    expect(stepwise.list('pods')).toEqual(new World(scale(), { now }).list('pods'));
+    expect(stepwise.list('deployments')).toEqual(new World(scale(), { now }).list('deployments'));
+  });
+
+  it('a request that comes while the world is seeded waits for it, and sees every pod', async () => {
+    const snapshot = scale();
+    const sim = await startSim(snapshot, { seedInSteps: true });
+    try {
+      const get = fetchTrusting(sim.ca);
+      const answer = await get(`${sim.url}/api/v1/pods`, {
+        headers: { authorization: `Bearer ${sim.adminToken}` },
+      });
+      const pods = (await answer.json()) as { items: unknown[] };
+      expect(pods.items).toHaveLength(new World(snapshot, { now }).list('pods').length);
+    } finally {
+      await sim.close();
+    }
   });
 });

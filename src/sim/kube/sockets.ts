@@ -145,25 +145,32 @@ export function snatByDestination(
  * take SNAT names its destination (remote address and port) and no local port (outbound): then each line
  * adds its count to its destination, since an outbound socket's local port is an ephemeral one that no
  * LISTEN line holds. Undefined when a line leaves its remote port to the expansion or is inbound, or
- * when one destination has more sockets than free ephemeral ports.
+ * when the lines hold more sockets than free ephemeral ports (the expansion reuses ports then). With
+ * `into`, the counts are added to it (nothing is added when the answer is undefined) and it is returned.
  */
 export function snatBySpec(
   sockets: readonly SnapshotSocket[],
   classifier: AddressClassifier,
+  into?: Map<string, number>,
 ): Map<string, number> | undefined {
-  const out = new Map<string, number>();
+  let total = 0;
+  let listening = 0;
   for (const s of sockets) {
+    if (s.state === 'LISTEN') listening++;
     if (NOT_SNAT_STATES.has(s.state)) continue;
     if (s.remoteAddress === undefined || s.remotePort === undefined || s.localPort !== undefined)
       return undefined;
-    if (s.count === 0 || !isSnatClass(classifier.classify(s.remoteAddress))) continue;
-    const key = s.remoteAddress.includes(':')
-      ? `[${s.remoteAddress}]:${s.remotePort}`
-      : `${s.remoteAddress}:${s.remotePort}`;
+    total += s.count;
+  }
+  // (Per destination the bound is the free ports; over all lines it is a stricter, simpler test.)
+  if (total > EPHEMERAL_SPAN - listening) return undefined;
+  const out = into ?? new Map<string, number>();
+  for (const s of sockets) {
+    if (NOT_SNAT_STATES.has(s.state) || s.count === 0) continue;
+    const address = s.remoteAddress!;
+    if (!isSnatClass(classifier.classify(address))) continue;
+    const key = address.includes(':') ? `[${address}]:${s.remotePort}` : `${address}:${s.remotePort}`;
     out.set(key, (out.get(key) ?? 0) + s.count);
   }
-  // More sockets to one destination than free ephemeral ports: the expansion reuses ports (rare; exact there).
-  const listening = new Set(sockets.filter((s) => s.state === 'LISTEN').map((s) => s.localPort ?? 0)).size;
-  for (const n of out.values()) if (n > EPHEMERAL_SPAN - listening) return undefined;
   return out;
 }
