@@ -6,7 +6,6 @@ import { driftAdvice, forecastAdvice } from './advice/forecast.js';
 import { type AdviceInput, compareRecommendations, recommend } from './advice/index.js';
 import { attributeUninspectable } from './analysis/attribution.js';
 import { conntrackFindings } from './analysis/conntrack.js';
-import type { FlowCounts } from './analysis/conntrack-table.js';
 import {
   emptyHistory,
   type ForecastResult,
@@ -473,28 +472,19 @@ async function scanAndAct(
       }
     });
   };
-  // The node's conntrack table is listed beside the pods' execs, not after them: it does not depend on
-  // what they find, and waiting for them added one exec's latency to every run. Its failure is handled
-  // (or not needed) once they are done.
-  const listFlows = (hot: HotNode, pods: PodInfo[]): Promise<FlowCounts> | undefined => {
-    const flows = deps.probe.flows;
-    if (watchSet.has(hot.name) || flows === undefined) return undefined;
-    const listing = (async () => flows(hot.name, signal, pods))();
-    listing.catch(() => {});
-    return listing;
-  };
   const nodeFlows = async (
     hot: HotNode,
     pods: PodInfo[],
     mine: PodInspection[],
-    listing: Promise<FlowCounts> | undefined,
   ): Promise<{ inspections: PodInspection[] }> => {
     if (watchSet.has(hot.name)) return { inspections: mine };
     mine = await readOnNode(hot, pods, mine);
-    if (listing === undefined) return { inspections: mine };
+    if (deps.probe.flows === undefined) return { inspections: mine };
     const needed = mine.some((i) => i.status === 'uninspectable');
     try {
-      const table = await listing;
+      // Listed once the pods are read, not beside them: a node's listing can be far longer than any
+      // pod's tables, and as the oldest exec on the run's byte budget it paused every pod until it ended.
+      const table = await deps.probe.flows(hot.name, signal, pods);
       const address = hot.internalIP ?? allNodes.find((n) => n.name === hot.name)?.internalIP;
       const r = attributeUninspectable(
         mine,
@@ -535,7 +525,6 @@ async function scanAndAct(
       podsListed += pods.length;
       // inspectNode reads each pod's namespace, and the node's own (hostNetwork) namespace once.
       progress.pods += pods.filter((p) => !p.hostNetwork).length + (pods.some((p) => p.hostNetwork) ? 1 : 0);
-      const listing = listFlows(hot, pods);
       const [inspected, probed] = await Promise.allSettled([
         inspectNode(hot.name, pods, {
           exec: deps.exec,
@@ -553,7 +542,7 @@ async function scanAndAct(
       ]);
       const cut = signal.aborted;
       if (inspected.status === 'fulfilled') {
-        const flows = await nodeFlows(hot, pods, inspected.value.inspections, listing);
+        const flows = await nodeFlows(hot, pods, inspected.value.inspections);
         inspections.push(...flows.inspections);
         errors.push(...inspected.value.errors);
         execs += inspected.value.inspections.length;

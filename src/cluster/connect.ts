@@ -11,6 +11,7 @@ import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smit
 import { parse as parseYaml } from 'yaml';
 import { ClusterError, messageOf } from '../errors.js';
 import type { Log } from '../ports.js';
+import { sameSettings } from './same-settings.js';
 
 export type ClusterTarget =
   | { kind: 'kubeconfig'; path?: string; context?: string }
@@ -322,16 +323,15 @@ export function sharedAgents(kc: KubeConfig): KubeConfig {
   const holder = kc as unknown as { createAgent?: AgentFactory };
   const create = holder.createAgent;
   if (typeof create !== 'function') return kc;
-  const agents = new Map<string, HttpAgent>();
+  const agents: { cluster: object; options: Record<string, unknown>; agent: HttpAgent }[] = [];
   holder.createAgent = function (this: KubeConfig, cluster, options) {
-    const key = JSON.stringify([cluster, options], (_k, v: unknown) =>
-      Buffer.isBuffer(v) ? v.toString('base64') : v,
+    const found = agents.find(
+      (a) => sameSettings(a.cluster, cluster as object) && sameSettings(a.options, options),
     );
-    let agent = agents.get(key);
-    if (agent === undefined) {
-      agent = create.call(this, cluster, options);
-      agents.set(key, agent);
-    }
+    if (found) return found.agent;
+    const settings = { cluster: { ...(cluster as object) }, options: { ...options } };
+    const agent = create.call(this, cluster, options);
+    agents.push({ ...settings, agent });
     return agent;
   };
   return kc;

@@ -16,6 +16,7 @@ import { TailSink } from './bounded.js';
 import { ByteBudget, type Holder } from './budget.js';
 import { type ExecConnections, execConnections } from './exec-connections.js';
 import { frameRead } from './reclaim.js';
+import { sameSettings } from './same-settings.js';
 
 const STDOUT = 1;
 const STDERR = 2;
@@ -130,19 +131,14 @@ export function podExec(
   };
   // One TLS context per PodExec too: with ca/cert/key in each request's options, every connection built
   // a new SecureContext (parsing the CA and key again); the same material now reuses the first one.
-  let context: { key: string; value: SecureContext } | undefined;
+  let context: { material: Record<string, unknown>; value: SecureContext } | undefined;
   const tlsOf = (opts: WebSocket.ClientOptions): WebSocket.ClientOptions => {
     const { ca, cert, key, pfx, passphrase, ...rest } = opts as WebSocket.ClientOptions &
       Record<string, unknown>;
     if (pfx !== undefined || (ca === undefined && cert === undefined && key === undefined)) return opts;
-    const id = JSON.stringify(
-      [ca, cert, key, passphrase].map((x) => (Buffer.isBuffer(x) ? x.toString('base64') : x)),
-    );
-    if (context?.key !== id)
-      context = {
-        key: id,
-        value: createSecureContext({ ca, cert, key, passphrase } as SecureContextOptions),
-      };
+    const material = { ca, cert, key, passphrase };
+    if (context === undefined || !sameSettings(context.material, material))
+      context = { material, value: createSecureContext(material as SecureContextOptions) };
     return { ...rest, secureContext: context.value } as WebSocket.ClientOptions;
   };
   const shared: Shared = { budget, transportFor, tlsOf, connections };
