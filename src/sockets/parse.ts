@@ -346,6 +346,110 @@ export function kernelShape(b: Uint8Array, dv: DataView, colon: number, end: num
 }
 
 /**
+ * The careful path, for a line the fast path refused: from the colon after `sl` through retrnsmt, each
+ * column as wide as it is (any spaces after the colon, any width of tx_queue … retrnsmt). Fills the
+ * record and returns the index of the space after retrnsmt, or -1 for a malformed line. It never moves
+ * past a newline, so the caller's search for the line's end may start at the colon. Out of the loop
+ * of scanLines: rarely run, it keeps that loop small (quicker to optimize, less memory to compile).
+ */
+function carefulColumns(b: Uint8Array, colon: number, r: RawSocket): number {
+  const H = HEX;
+  let i = colon;
+  i += 2;
+  while (b[i] === SPACE) i++;
+  // local_address: 8 hex digits (tcp) or 32 (tcp6), then :PORT
+  let v6: boolean;
+  if (b[i + 8] === COLON) {
+    const w = hostWord(b, i);
+    if (w < 0) return -1;
+    v6 = false;
+    r.localV4 = true;
+    r.local4 = w;
+    i += 9;
+  } else if (b[i + 32] === COLON) {
+    if (!address6(b, i, r.local)) return -1;
+    v6 = true;
+    r.localV4 = isMapped(r.local);
+    r.local4 = r.local[3] as number;
+    i += 33;
+  } else return -1;
+  r.v6 = v6;
+  let p = port4(b, i);
+  if (p < 0 || b[i + 4] !== SPACE) return -1;
+  r.localPort = p;
+  i += 5;
+  // rem_address: same width as the local address
+  if (!v6) {
+    if (b[i + 8] !== COLON) return -1;
+    const w = hostWord(b, i);
+    if (w < 0) return -1;
+    r.remoteV4 = true;
+    r.remote4 = w;
+    i += 9;
+  } else {
+    if (b[i + 32] !== COLON) return -1;
+    if (!address6(b, i, r.remote)) return -1;
+    r.remoteV4 = isMapped(r.remote);
+    r.remote4 = r.remote[3] as number;
+    i += 33;
+  }
+  p = port4(b, i);
+  if (p < 0 || b[i + 4] !== SPACE) return -1;
+  r.remotePort = p;
+  i += 5;
+  // st
+  const s0 = H[b[i] as number] as number;
+  const s1 = H[b[i + 1] as number] as number;
+  if ((s0 | s1) < 0 || b[i + 2] !== SPACE) return -1;
+  r.state = (s0 << 4) | s1;
+  i += 3;
+  // tx_queue:rx_queue tr:tm->when retrnsmt: the kernel's fixed widths first (%08X:%08X %02X:%08lX %08X),
+  // then hex runs of any width (tm->when is %08lX: 16 digits when negative).
+  // Four 8-digit fields read in place (a call per field costs more than the reads).
+  let bad = 0;
+  let tx = 0;
+  let rx = 0;
+  let when = 0;
+  let retr = 0;
+  for (let k = 0; k < 8; k++) {
+    const a = H[b[i + k] as number] as number;
+    const c1 = H[b[i + 9 + k] as number] as number;
+    const c2 = H[b[i + 21 + k] as number] as number;
+    const c3 = H[b[i + 30 + k] as number] as number;
+    bad |= a | c1 | c2 | c3;
+    tx = tx * 16 + a;
+    rx = rx * 16 + c1;
+    when = when * 16 + c2;
+    retr = retr * 16 + c3;
+  }
+  const t0 = H[b[i + 18] as number] as number;
+  const t1 = H[b[i + 19] as number] as number;
+  if (
+    (bad | t0 | t1) >= 0 &&
+    b[i + 8] === COLON &&
+    b[i + 17] === SPACE &&
+    b[i + 20] === COLON &&
+    b[i + 29] === SPACE &&
+    b[i + 38] === SPACE
+  ) {
+    r.txQueue = tx;
+    r.rxQueue = rx;
+    r.timerActive = (t0 << 4) | t1;
+    r.timerExpires = when;
+    r.retransmits = retr;
+    i += 38;
+  } else {
+    // The index is kept when the counters do not read: a failed read must not move the scan (it
+    // once set i to -1, and the search for the line's end then started from the buffer's end,
+    // silently skipping every line after it in that buffer).
+    const after = slowCounters(b, i, r);
+    if (after < 0) return -1;
+    i = after;
+  }
+  return i;
+}
+
+/**
  * Scans the complete lines of b[start, end); b[end - 1] must be a newline. Every loop below stops
  * at a byte that is not a digit, and a newline is not one, so no field reader passes the line's end.
  */
@@ -357,7 +461,6 @@ function scanLines(
   visit: SocketVisitor,
   counts: ScanCounts,
 ): void {
-  const H = HEX;
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   let parsed = 0;
   let malformed = 0;
@@ -392,108 +495,20 @@ function scanLines(
       // in place 4 bytes at a time. It accepts only lines the careful path below accepts, with the
       // same values (test/sockets/fast-path.test.ts); any other line (extra spaces, a wide tm->when,
       // a bad byte …) goes to the careful path from this colon.
-      const after = kernelShape(b, dv, i, end, r);
-      if (after >= 0) i = after;
-      else {
-        i += 2;
-        while (b[i] === SPACE) i++;
-        // local_address: 8 hex digits (tcp) or 32 (tcp6), then :PORT
-        let v6: boolean;
-        if (b[i + 8] === COLON) {
-          const w = hostWord(b, i);
-          if (w < 0) break line;
-          v6 = false;
-          r.localV4 = true;
-          r.local4 = w;
-          i += 9;
-        } else if (b[i + 32] === COLON) {
-          if (!address6(b, i, r.local)) break line;
-          v6 = true;
-          r.localV4 = isMapped(r.local);
-          r.local4 = r.local[3] as number;
-          i += 33;
-        } else break line;
-        r.v6 = v6;
-        let p = port4(b, i);
-        if (p < 0 || b[i + 4] !== SPACE) break line;
-        r.localPort = p;
-        i += 5;
-        // rem_address: same width as the local address
-        if (!v6) {
-          if (b[i + 8] !== COLON) break line;
-          const w = hostWord(b, i);
-          if (w < 0) break line;
-          r.remoteV4 = true;
-          r.remote4 = w;
-          i += 9;
-        } else {
-          if (b[i + 32] !== COLON) break line;
-          if (!address6(b, i, r.remote)) break line;
-          r.remoteV4 = isMapped(r.remote);
-          r.remote4 = r.remote[3] as number;
-          i += 33;
-        }
-        p = port4(b, i);
-        if (p < 0 || b[i + 4] !== SPACE) break line;
-        r.remotePort = p;
-        i += 5;
-        // st
-        const s0 = H[b[i] as number] as number;
-        const s1 = H[b[i + 1] as number] as number;
-        if ((s0 | s1) < 0 || b[i + 2] !== SPACE) break line;
-        r.state = (s0 << 4) | s1;
-        i += 3;
-        // tx_queue:rx_queue tr:tm->when retrnsmt: the kernel's fixed widths first (%08X:%08X %02X:%08lX %08X),
-        // then hex runs of any width (tm->when is %08lX: 16 digits when negative).
-        // Four 8-digit fields read in place (a call per field costs more than the reads).
-        let bad = 0;
-        let tx = 0;
-        let rx = 0;
-        let when = 0;
-        let retr = 0;
-        for (let k = 0; k < 8; k++) {
-          const a = H[b[i + k] as number] as number;
-          const c1 = H[b[i + 9 + k] as number] as number;
-          const c2 = H[b[i + 21 + k] as number] as number;
-          const c3 = H[b[i + 30 + k] as number] as number;
-          bad |= a | c1 | c2 | c3;
-          tx = tx * 16 + a;
-          rx = rx * 16 + c1;
-          when = when * 16 + c2;
-          retr = retr * 16 + c3;
-        }
-        const t0 = H[b[i + 18] as number] as number;
-        const t1 = H[b[i + 19] as number] as number;
-        if (
-          (bad | t0 | t1) >= 0 &&
-          b[i + 8] === COLON &&
-          b[i + 17] === SPACE &&
-          b[i + 20] === COLON &&
-          b[i + 29] === SPACE &&
-          b[i + 38] === SPACE
-        ) {
-          r.txQueue = tx;
-          r.rxQueue = rx;
-          r.timerActive = (t0 << 4) | t1;
-          r.timerExpires = when;
-          r.retransmits = retr;
-          i += 38;
-        } else {
-          // The index is kept when the counters do not read: a failed read must not move the scan (it
-          // once set i to -1, and the search for the line's end then started from the buffer's end,
-          // silently skipping every line after it in that buffer).
-          const after = slowCounters(b, i, r);
-          if (after < 0) break line;
-          i = after;
-        }
+      let after = kernelShape(b, dv, i, end, r);
+      const fast = after >= 0;
+      if (!fast) {
+        after = carefulColumns(b, i, r);
+        if (after < 0) break line;
       }
+      i = after;
       // uid, timeout (may be negative), inode: space-padded decimals. The 16 bytes from the space before
       // uid through the space after timeout (%5u and %8d) are compared with the last such bytes read in
       // the kernel's widths: the same bytes give the same two values.
       const from = i;
       let v: number;
       if (
-        after >= 0 &&
+        fast &&
         from + 16 <= end &&
         dv.getFloat64(from, true) === UID_MEMO[0] &&
         dv.getFloat64(from + 8, true) === UID_MEMO[1]
@@ -529,7 +544,7 @@ function scanLines(
         }
         if (n === 0 || n > 10 || c !== SPACE) break line;
         r.timeout = negative ? -v : v;
-        if (after >= 0 && i === from + 15 && b[from] === SPACE) {
+        if (fast && i === from + 15 && b[from] === SPACE) {
           UID_MEMO[0] = dv.getFloat64(from, true);
           UID_MEMO[1] = dv.getFloat64(from + 8, true);
           UID_MEMO[2] = r.uid;
@@ -662,21 +677,6 @@ export class ProcNetTcpScanner {
 
 const NEWLINE = Buffer.from([NL]);
 const EMPTY = Buffer.alloc(0);
-
-// Every path of scanLines runs at load, on a header, a tcp line, a tcp6 line and a malformed one, a few
-// times (V8 keeps no type feedback for a function's first calls): its first optimized code then knows
-// all of them. Else the code before its loop, run only before feedback was kept, makes that code throw
-// itself away on the second call, and the function is compiled again (time and a few MB of peak RSS).
-const WARM = Buffer.from(
-  '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n' +
-    '   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0\n' +
-    '   1: 00000000000000000000000000000000:1F90 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 2 1 0\n' +
-    '   2:  0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 3 1 0\n' +
-    'x\n',
-  'latin1',
-);
-const warmCounts: ScanCounts = { lines: 0, parsed: 0, malformed: 0, headers: 0, bytes: 0 };
-for (let i = 0; i < 10; i++) scanLines(WARM, 0, WARM.length, newRecord(), () => {}, warmCounts);
 
 /** Visits every socket of a whole text (both files may be concatenated). */
 export function scanProcNetTcp(input: string | Uint8Array, visit: SocketVisitor): ScanCounts {

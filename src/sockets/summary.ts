@@ -51,10 +51,13 @@ export interface CompactSummary extends Omit<SocketSummary, 'destinations'> {
 }
 
 /**
- * Words per slot: address word 3, port + 1 (0 = empty), destination index, 1 when the address is IPv4
- * (`::ffff:a.b.c.d`, words 0-2 known) else 0 (16 bytes). An IPv4 key is then matched in its slot alone.
+ * Words per slot: address word 3; the tag, port + 1 (0 = empty) with {@link MAPPED_TAG} set when the
+ * address is IPv4 (`::ffff:a.b.c.d`: words 0-2 known, so an IPv4 key is matched in its slot alone);
+ * the destination index; the key's hash (16 bytes).
  */
 const SLOT_WORDS = 4;
+/** Tag bit of an IPv4 (IPv4-mapped) key; port + 1 takes bits 0-16. */
+const MAPPED_TAG = 1 << 17;
 /** Key bytes: 16 of the address, 2 of the port; tabulation draws one random 32-bit word per byte value. */
 const KEY_BYTES = 18;
 
@@ -148,17 +151,18 @@ class DestinationTable {
   private lookup(w0: number, w1: number, w2: number, w3: number, port: number): number {
     let slots = this.slots;
     const keys = this.keys;
-    let slot = this.hash(w0, w1, w2, w3, port) & this.mask;
-    const tag = port + 1;
-    const mapped = w0 === 0 && w1 === 0 && w2 === 0xffff ? 1 : 0;
+    const hash = this.hash(w0, w1, w2, w3, port);
+    let slot = hash & this.mask;
+    const mapped = w0 === 0 && w1 === 0 && w2 === 0xffff;
+    const tag = (port + 1) | (mapped ? MAPPED_TAG : 0);
     for (;;) {
       this.probes++;
       const at = slot * SLOT_WORDS;
       const t = slots[at + 1] as number;
       if (t === 0) break;
-      if (t === tag && slots[at] === w3 && slots[at + 3] === mapped) {
+      if (t === tag && slots[at] === w3) {
         const index = slots[at + 2] as number;
-        if (mapped === 1) return index;
+        if (mapped) return index;
         const k = index * 5;
         if (keys[k + 2] === w2 && keys[k + 1] === w1 && keys[k] === w0) return index;
       }
@@ -168,14 +172,14 @@ class DestinationTable {
     if ((index + 1) * 2 > this.mask + 1) {
       this.grow();
       slots = this.slots;
-      slot = this.hash(w0, w1, w2, w3, port) & this.mask;
+      slot = hash & this.mask;
       while ((slots[slot * SLOT_WORDS + 1] as number) !== 0) slot = (slot + 1) & this.mask;
     }
     const at = slot * SLOT_WORDS;
     slots[at] = w3;
     slots[at + 1] = tag;
     slots[at + 2] = index;
-    slots[at + 3] = mapped;
+    slots[at + 3] = hash;
     if ((index + 1) * 5 > this.keys.length) {
       const grown = new Int32Array(this.keys.length * 2);
       grown.set(this.keys);
@@ -201,21 +205,16 @@ class DestinationTable {
     const capacity = (this.mask + 1) * 2;
     const slots = new Int32Array(capacity * SLOT_WORDS);
     const mask = capacity - 1;
+    // The slot keeps its key's hash: moving it costs no hashing (grow runs rarely, often unoptimized).
     for (let at = 0; at < old.length; at += SLOT_WORDS) {
-      const tag = old[at + 1] as number;
-      if (tag === 0) continue;
-      const k = (old[at + 2] as number) * 5;
-      const keys = this.keys;
-      let slot =
-        this.hash(
-          keys[k] as number,
-          keys[k + 1] as number,
-          keys[k + 2] as number,
-          old[at] as number,
-          tag - 1,
-        ) & mask;
+      if ((old[at + 1] as number) === 0) continue;
+      let slot = (old[at + 3] as number) & mask;
       while ((slots[slot * SLOT_WORDS + 1] as number) !== 0) slot = (slot + 1) & mask;
-      slots.set(old.subarray(at, at + SLOT_WORDS), slot * SLOT_WORDS);
+      const to = slot * SLOT_WORDS;
+      slots[to] = old[at] as number;
+      slots[to + 1] = old[at + 1] as number;
+      slots[to + 2] = old[at + 2] as number;
+      slots[to + 3] = old[at + 3] as number;
     }
     this.slots = slots;
     this.mask = mask;
@@ -275,8 +274,9 @@ class RemoteText {
         to--;
       }
     }
-    b.copy(out, at, from, to);
-    return at + to - from;
+    // By hand: a few bytes, and Buffer#copy's checks cost more than the copy.
+    for (let i = from; i < to; i++) out[at++] = b[i] as number;
+    return at;
   }
 
   /** Text `j` as a string. */
@@ -553,7 +553,7 @@ export function createSummarizer(classifier: AddressClassifier = defaultClassifi
           at = digits(out, at, sockets[index] as number);
           put(J.byState);
           let any = false;
-          for (let code = 0; code < STATE_SLOTS; code++) {
+          for (let code = 0; code < STATE_CODES; code++) {
             const k = states[index * STATE_SLOTS + code] as number;
             if (k === 0) continue;
             put((any ? J.nextState : J.state)[code] as Uint8Array);
