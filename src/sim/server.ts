@@ -250,6 +250,8 @@ export async function startSim(snapshot: Snapshot, opts: StartSimOptions = {}): 
     ca: caPath,
   };
   opts.log?.info({ server: url, kubeconfig: kubeconfigPath }, 'sim started');
+  // (seedInSteps: the cluster is seeded from here on, not while the server is set up.)
+  world.startSeeding();
 
   let closed = false;
   return {

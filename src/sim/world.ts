@@ -122,10 +122,10 @@ export interface WorldOptions {
   /** Live answers for some pods and nodes (src/sim/backend.ts); the snapshot answers the rest. */
   backend?: SimBackend;
   /**
-   * Seed the workloads in steps that yield to the event loop (`seeded` settles when done), for a
-   * simulator process that says it is ready first and answers requests only after `seeded`: it answers
-   * its IPC while it seeds. `sliceMs`: how long a step runs before it yields (default 10). Default:
-   * seeded before the constructor returns.
+   * Seed the workloads in steps that yield to the event loop, from startSeeding() on (`seeded` settles
+   * when done), for a simulator process that says it is ready first and answers requests only after
+   * `seeded`: it answers its IPC while it seeds. `sliceMs`: how long a step runs before it yields
+   * (default 10). Default: seeded before the constructor returns.
    */
   seedInSteps?: boolean | { sliceMs: number };
 }
@@ -373,13 +373,24 @@ export class World implements SimWorld {
         r.resource === 'pods' ? new Lazy((k, ref) => this.buildPodObject(k, ref)) : new Lazy<KubeObject>(),
       );
     this.seedSnapshot = snapshot;
-    if (opts.seedInSteps)
-      this.seeded = this.seedStepwise(opts.seedInSteps === true ? 10 : opts.seedInSteps.sliceMs);
-    else {
+    const steps = opts.seedInSteps;
+    if (steps) {
+      let begin = () => {};
+      this.seeded = new Promise<void>((ok, fail) => {
+        begin = () => void this.seedStepwise(steps === true ? 10 : steps.sliceMs).then(ok, fail);
+      });
+      this.startSeeding = () => {
+        this.startSeeding = () => {};
+        begin();
+      };
+    } else {
       for (const _ of this.seedSteps());
       this.seeded = Promise.resolve();
     }
   }
+
+  /** With seedInSteps: begins seeding (once; its server listens first). Otherwise nothing to do. */
+  startSeeding: () => void = () => {};
 
   /** Settles when the world is seeded (at once unless seedInSteps); rejects with what stopped it. */
   readonly seeded: Promise<void>;

@@ -161,6 +161,10 @@ describe('timeline frames', () => {
 describe('seeding in steps (the simulator process says it is ready, then seeds)', () => {
   it('yields to the event loop while it seeds, and ends with the world a constructor seeds', async () => {
     const stepwise = new World(scale(), { now, seedInSteps: { sliceMs: 0 } });
+    await new Promise((later) => setTimeout(later, 5));
+    // Nothing is seeded before it is told to begin.
+    expect(stepwise.unbuilt('pods')).toBe(0);
+    stepwise.startSeeding();
     // Something else (an IPC message) runs while it seeds: the world then has some pods, not all.
     const midway = await new Promise<number>((seen) => setImmediate(() => seen(stepwise.unbuilt('pods'))));
     await stepwise.seeded;

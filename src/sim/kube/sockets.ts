@@ -167,10 +167,27 @@ export function snatBySpec(
   const out = into ?? new Map<string, number>();
   for (const s of sockets) {
     if (NOT_SNAT_STATES.has(s.state) || s.count === 0) continue;
-    const address = s.remoteAddress!;
-    if (!isSnatClass(classifier.classify(address))) continue;
-    const key = address.includes(':') ? `[${address}]:${s.remotePort}` : `${address}:${s.remotePort}`;
-    out.set(key, (out.get(key) ?? 0) + s.count);
+    // A parsed line is shared by every pod that writes it (snapshot.ts): its destination is worked out once.
+    let dest = destinations.get(s);
+    if (dest === undefined || dest.classifier !== classifier) {
+      const address = s.remoteAddress!;
+      dest = {
+        classifier,
+        key: isSnatClass(classifier.classify(address))
+          ? address.includes(':')
+            ? `[${address}]:${s.remotePort}`
+            : `${address}:${s.remotePort}`
+          : undefined,
+      };
+      destinations.set(s, dest);
+    }
+    if (dest.key !== undefined) out.set(dest.key, (out.get(dest.key) ?? 0) + s.count);
   }
   return out;
 }
+
+/** Per socket line: its SNAT destination (`ip:port`, undefined when not SNAT) under one classifier. */
+const destinations = new WeakMap<
+  SnapshotSocket,
+  { classifier: AddressClassifier; key: string | undefined }
+>();
