@@ -15,8 +15,12 @@ import {
 import { ProcNetTcpScanner, type RawSocket, type ScanCounts } from './parse.js';
 import { CODE_CLOSE, CODE_LISTEN, STATE_BY_CODE, STATE_CODES } from './states.js';
 
-/** State slots per destination (a power of two ≥ STATE_CODES); unknown codes count in slot 0, UNKNOWN. */
+/**
+ * A destination counts its sockets per state in STATE_CODES slots, one per known code; unknown codes count
+ * in slot 0, UNKNOWN. A candidate log entry holds the slot in 4 bits: STATE_SLOTS (16) ≥ STATE_CODES.
+ */
 const STATE_SLOTS = 16;
+if (STATE_CODES > STATE_SLOTS) throw new Error('state codes do not fit the candidate log');
 
 export interface Summarizer {
   push(chunk: Uint8Array | string): void;
@@ -319,7 +323,7 @@ function countBlock(
     if (listenPorts[entry >>> 16] === 1) continue;
     const index = base | (entry & ((1 << LOG_INDEX_BITS) - 1));
     sockets[index] = (sockets[index] as number) + 1;
-    const slot = index * STATE_SLOTS + ((entry >>> LOG_INDEX_BITS) & 15);
+    const slot = index * STATE_CODES + ((entry >>> LOG_INDEX_BITS) & 15);
     states[slot] = (states[slot] as number) + 1;
     n++;
   }
@@ -487,7 +491,7 @@ export function createSummarizer(classifier: AddressClassifier = defaultClassifi
         if (listenPorts[port] === 1) inbound += n;
       }
       const sockets = new Uint32Array(destinations.size);
-      const states = new Uint32Array(destinations.size * STATE_SLOTS);
+      const states = new Uint32Array(destinations.size * STATE_CODES);
       let snatSockets = 0;
       for (let k = 0; k < logs.length; k++) {
         const blocks = logs[k] as Int32Array[];
@@ -518,8 +522,8 @@ export function createSummarizer(classifier: AddressClassifier = defaultClassifi
           if (j === undefined) return undefined;
           const index = ids[j] as number;
           const perState: Partial<Record<TcpState, number>> = {};
-          for (let code = 0; code < STATE_SLOTS; code++) {
-            const k = states[index * STATE_SLOTS + code] as number;
+          for (let code = 0; code < STATE_CODES; code++) {
+            const k = states[index * STATE_CODES + code] as number;
             if (k > 0) perState[STATE_BY_CODE[code] ?? 'UNKNOWN'] = k;
           }
           return {
@@ -554,7 +558,7 @@ export function createSummarizer(classifier: AddressClassifier = defaultClassifi
           put(J.byState);
           let any = false;
           for (let code = 0; code < STATE_CODES; code++) {
-            const k = states[index * STATE_SLOTS + code] as number;
+            const k = states[index * STATE_CODES + code] as number;
             if (k === 0) continue;
             put((any ? J.nextState : J.state)[code] as Uint8Array);
             at = digits(out, at, k);

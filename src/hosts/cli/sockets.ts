@@ -171,8 +171,8 @@ export function socketsCommand(io: SocketsIo = processIo): Command {
 }
 
 const HOLE = '\u0000destinations\u0000';
-/** About 60 KB of text a piece. */
-const DESTINATIONS_PER_PIECE = 250;
+/** About 25 KB of text a piece. */
+const DESTINATIONS_PER_PIECE = 100;
 
 /**
  * `JSON.stringify(report, null, 2)` plus a newline, byte for byte, in pieces of a thousand destinations:
