@@ -2,9 +2,11 @@
 // at start; exported environment lines; exit codes). Bundled from source with esbuild (a dependency), into
 // node_modules/.cache so the bundle resolves the project's packages; one bundle per test file.
 import { spawn } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
+import { afterAll, beforeAll } from 'vitest';
 import { packageRoot } from '../src/paths.js';
 
 /** Bundles the CLI; returns its entry file. Remove `dirname(entry)` when done. */
@@ -35,10 +37,27 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the bundled CLI with exactly `env` (plus PATH), stdin closed; the test's event loop stays free. */
-export function runCli(bundle: string, args: string[], env: Record<string, string>): Promise<CliResult> {
+/**
+ * One CLI bundle and one empty home directory (`homePrefix…` under the temp dir) for the test file that
+ * calls this at its top: made before its tests, removed after them.
+ */
+export function useCliBundle(homePrefix: string): { bundle: string; home: string } {
+  const cli = { bundle: '', home: '' };
+  beforeAll(async () => {
+    cli.bundle = await bundleCli();
+    cli.home = await mkdtemp(join(tmpdir(), homePrefix));
+  });
+  afterAll(async () => {
+    if (cli.bundle) await rm(dirname(cli.bundle), { recursive: true, force: true });
+    if (cli.home) await rm(cli.home, { recursive: true, force: true });
+  });
+  return cli;
+}
+
+/** Runs `node args…` with exactly `env` (plus PATH), stdin closed; the test's event loop stays free. */
+export function runNode(args: string[], env: Record<string, string>): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bundle, ...args], {
+    const child = spawn(process.execPath, args, {
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -54,3 +73,7 @@ export function runCli(bundle: string, args: string[], env: Record<string, strin
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+/** Runs the bundled CLI with exactly `env` (plus PATH), stdin closed. */
+export const runCli = (bundle: string, args: string[], env: Record<string, string>): Promise<CliResult> =>
+  runNode([bundle, ...args], env);

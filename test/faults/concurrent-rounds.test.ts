@@ -6,32 +6,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { RunReport } from '../../src/model.js';
-import { aDeployment, aSnapshot } from '../e2e/harness.js';
+import { aSnapshot } from '../e2e/harness.js';
 import { fuzzRounds } from './fuzz.js';
-import { faultHarness } from './harness.js';
+import { faultHarness, hog, twoHogsOnNodeA } from './harness.js';
 import { assertInvariants } from './matrix.js';
 
-const offenders = () =>
-  aSnapshot([
-    aDeployment('orders', {
-      replicas: 3,
-      pods: 3,
-      node: 'node-a',
-      sockets: [{ remote: '20.103.144.194:27017', state: 'ESTABLISHED', count: 320 }],
-    }),
-    aDeployment('billing', {
-      replicas: 3,
-      pods: 3,
-      node: 'node-a',
-      sockets: [{ remote: '20.103.144.195:443', state: 'ESTABLISHED', count: 300 }],
-    }),
-    aDeployment('search', {
-      replicas: 3,
-      pods: 3,
-      node: 'node-b',
-      sockets: [{ remote: '20.103.144.197:9200', state: 'ESTABLISHED', count: 320 }],
-    }),
-  ]);
+const offenders = () => aSnapshot([...twoHogsOnNodeA(), hog('search', 'node-b', '20.103.144.197:9200', 320)]);
 
 const flags = { mode: 'restart', rails: { maxRestartsPerRun: 1 }, exec: { timeoutSeconds: 10 } };
 const rounds = fuzzRounds(5);

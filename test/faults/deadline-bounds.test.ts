@@ -3,7 +3,7 @@
 // fails the test by hanging). Found by this session's audit; each test failed before its fix.
 import { afterEach, describe, expect, it } from 'vitest';
 import { aDeployment, aSnapshot, example } from '../e2e/harness.js';
-import { type FaultHarness, faultHarness } from './harness.js';
+import { type FaultHarness, faultHarness, hog } from './harness.js';
 import { assertInvariants } from './matrix.js';
 
 let h: FaultHarness | undefined;
@@ -51,20 +51,9 @@ describe('the Lease after the deadline (issue 16 items 2 and 3)', () => {
   it('renewals go on through the wrap-up: a node read in full is still restarted after the deadline (failed before: "not restarted: Lease renewal failed: … aborted")', async () => {
     h = await faultHarness(
       aSnapshot([
-        aDeployment('orders', {
-          replicas: 3,
-          pods: 3,
-          node: 'node-a',
-          sockets: [{ remote: '20.103.144.194:27017', state: 'ESTABLISHED', count: 320 }],
-        }),
+        hog('orders', 'node-a', '20.103.144.194:27017', 320),
         // node-b is hot too, and its pods never answer: the deadline strikes while it is read.
-        aDeployment('cache', {
-          replicas: 3,
-          pods: 3,
-          node: 'node-b',
-          sockets: [{ remote: '20.103.144.196:6379', state: 'ESTABLISHED', count: 320 }],
-          exec: 'hang',
-        }),
+        hog('cache', 'node-b', '20.103.144.196:6379', 320, { exec: 'hang' }),
       ]),
     );
     // The 1 s TTL renews every 333 ms; the owner reads (made after the deadline, within the wrap-up)

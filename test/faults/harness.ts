@@ -11,6 +11,7 @@ import { runScan } from '../../src/run.js';
 import { fetchTrusting } from '../../src/sim/fetch.js';
 import { type RunningSim, startSim } from '../../src/sim/server.js';
 import type { Snapshot } from '../../src/sim/snapshot.js';
+import { aDeployment } from '../e2e/harness.js';
 import { type FaultProxy, type FaultRule, startFaultProxy } from './proxy.js';
 
 export interface FaultHarness {
@@ -66,3 +67,29 @@ export async function faultHarness(snapshot: Snapshot): Promise<FaultHarness> {
     },
   };
 }
+
+/**
+ * A Deployment of 3 pods on `node`, each holding `count` ESTABLISHED sockets to `remote`: the offender the
+ * fault tests restart. `extra` adds aDeployment's other options (exec: 'hang' …).
+ */
+export function hog(
+  name: string,
+  node: string,
+  remote: string,
+  count: number,
+  extra: Partial<Parameters<typeof aDeployment>[1]> = {},
+): object {
+  return aDeployment(name, {
+    replicas: 3,
+    pods: 3,
+    node,
+    sockets: [{ remote, state: 'ESTABLISHED', count }],
+    ...extra,
+  });
+}
+
+/** orders (960 sockets) then billing (900) on node-a: each alone keeps node-a hot (of 1,024 ports). */
+export const twoHogsOnNodeA = (): object[] => [
+  hog('orders', 'node-a', '20.103.144.194:27017', 320),
+  hog('billing', 'node-a', '20.103.144.195:443', 300),
+];

@@ -4,18 +4,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunReport } from '../../src/model.js';
 import { aDeployment, aSnapshot } from '../e2e/harness.js';
-import { type FaultHarness, faultHarness } from './harness.js';
+import { type FaultHarness, faultHarness, hog } from './harness.js';
 import { assertInvariants } from './matrix.js';
 import type { Fault } from './proxy.js';
 
 const snapshot = () =>
   aSnapshot([
-    aDeployment('orders', {
-      replicas: 3,
-      pods: 3,
-      node: 'node-a',
-      sockets: [{ remote: '20.103.144.194:27017', state: 'ESTABLISHED', count: 320 }],
-    }),
+    hog('orders', 'node-a', '20.103.144.194:27017', 320),
     aDeployment('billing', {
       replicas: 2,
       pods: 2,

@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunReport } from '../../src/model.js';
 import { aDeployment, aSnapshot } from '../e2e/harness.js';
-import { type FaultHarness, faultHarness } from './harness.js';
+import { type FaultHarness, faultHarness, hog } from './harness.js';
 import { assertInvariants } from './matrix.js';
 import { type FaultRule, gate, until } from './proxy.js';
 
@@ -132,17 +132,7 @@ describe('fault matrix: the Lease', () => {
 
 describe('fault matrix: runs started at the same moment', () => {
   it.each([2, 4])('%i runs: one restart on the node, once', async (n) => {
-    h = await faultHarness(
-      aSnapshot([
-        orders(),
-        aDeployment('billing', {
-          replicas: 3,
-          pods: 3,
-          node: 'node-a',
-          sockets: [{ remote: '20.103.144.195:443', state: 'ESTABLISHED', count: 300 }],
-        }),
-      ]),
-    );
+    h = await faultHarness(aSnapshot([orders(), hog('billing', 'node-a', '20.103.144.195:443', 300)]));
     const reports = await Promise.all(Array.from({ length: n }, () => h!.run(restart)));
     expect(reports.flatMap((r) => r.actions.filter((a) => a.status === 'applied'))).toHaveLength(1);
     assertInvariants(h, reports);

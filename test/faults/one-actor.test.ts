@@ -6,25 +6,10 @@ import { leaseLock, SETTLE_ANNOTATION } from '../../src/cluster/lease.js';
 import { RestartBlockedError, rolloutRemediator } from '../../src/cluster/restart.js';
 import type { RunReport } from '../../src/model.js';
 import { aDeployment, aSnapshot } from '../e2e/harness.js';
-import { type FaultHarness, faultHarness } from './harness.js';
+import { type FaultHarness, faultHarness, twoHogsOnNodeA } from './harness.js';
 import { gate, until } from './proxy.js';
 
-const twoOffendersOnOneNode = () =>
-  aSnapshot([
-    // orders first (960 sockets), billing next (900): each alone keeps node-a hot (of 1,024 ports).
-    aDeployment('orders', {
-      replicas: 3,
-      pods: 3,
-      node: 'node-a',
-      sockets: [{ remote: '20.103.144.194:27017', state: 'ESTABLISHED', count: 320 }],
-    }),
-    aDeployment('billing', {
-      replicas: 3,
-      pods: 3,
-      node: 'node-a',
-      sockets: [{ remote: '20.103.144.195:443', state: 'ESTABLISHED', count: 300 }],
-    }),
-  ]);
+const twoOffendersOnOneNode = () => aSnapshot(twoHogsOnNodeA());
 
 const restartFlags = { mode: 'restart', rails: { maxRestartsPerRun: 1 } };
 const applied = (reports: RunReport[]) =>

@@ -2,41 +2,16 @@
 // simulator, rails.maxRestartsPerRun 1, two offenders on one node. Separate processes (no shared event loop,
 // no shared client): only the Lease, the settle record and the patch precondition stand between them.
 // At most one restart per node, whatever the interleaving; every other process stood down or skipped.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { simEnv } from '../../src/hosts/cli/sim.js';
 import type { RunReport } from '../../src/model.js';
-import { bundleCli, runCli } from '../cli-bundle.js';
-import { aDeployment, aSnapshot, harness } from '../e2e/harness.js';
+import { runCli, useCliBundle } from '../cli-bundle.js';
+import { aSnapshot, harness } from '../e2e/harness.js';
+import { twoHogsOnNodeA } from './harness.js';
 
-let bundle: string;
-let home: string;
-beforeAll(async () => {
-  bundle = await bundleCli();
-  home = await mkdtemp(join(tmpdir(), 'snatguard-procs-'));
-});
-afterAll(async () => {
-  await rm(dirname(bundle), { recursive: true, force: true });
-  await rm(home, { recursive: true, force: true });
-});
+const cli = useCliBundle('snatguard-procs-');
 
-const twoOffendersOnOneNode = () =>
-  aSnapshot([
-    aDeployment('orders', {
-      replicas: 3,
-      pods: 3,
-      node: 'node-a',
-      sockets: [{ remote: '20.103.144.194:27017', state: 'ESTABLISHED', count: 320 }],
-    }),
-    aDeployment('billing', {
-      replicas: 3,
-      pods: 3,
-      node: 'node-a',
-      sockets: [{ remote: '20.103.144.195:443', state: 'ESTABLISHED', count: 300 }],
-    }),
-  ]);
+const twoOffendersOnOneNode = () => aSnapshot(twoHogsOnNodeA());
 
 describe('scan processes launched together (issue 16 item 3)', () => {
   it.each([2, 4])(
@@ -46,12 +21,12 @@ describe('scan processes launched together (issue 16 item 3)', () => {
       try {
         const env = {
           ...Object.fromEntries(simEnv(h.sim, h.snapshot)),
-          HOME: home,
+          HOME: cli.home,
           SNATGUARD_MODE: 'restart',
           SNATGUARD_RAILS_MAX_RESTARTS_PER_RUN: '1',
         };
         const results = await Promise.all(
-          Array.from({ length: n }, () => runCli(bundle, ['scan', '--output', 'json'], env)),
+          Array.from({ length: n }, () => runCli(cli.bundle, ['scan', '--output', 'json'], env)),
         );
         const reports = results.map((r) => {
           expect(r.code, r.stderr.slice(-2000)).toBe(0);
@@ -69,7 +44,7 @@ describe('scan processes launched together (issue 16 item 3)', () => {
           expect(stoodDown, JSON.stringify(r.actions)).toBe(true);
         }
         // A process after them sees the settle record in the Lease: nothing else restarts on node-a.
-        const later = await runCli(bundle, ['scan', '--output', 'json'], env);
+        const later = await runCli(cli.bundle, ['scan', '--output', 'json'], env);
         expect(later.code, later.stderr.slice(-2000)).toBe(0);
         const after = JSON.parse(later.stdout) as RunReport;
         expect(after.actions.filter((a) => a.status === 'applied')).toEqual([]);

@@ -3,40 +3,34 @@
 // cluster.connection aks|eks without coordinates exited 3 with SDK errors; `--help | head -1` crashed
 // with EPIPE. Config problems exit 2 naming the key.
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { examplePath } from '../../../src/paths.js';
-import { bundleCli, runCli } from '../../cli-bundle.js';
+import { runCli, useCliBundle } from '../../cli-bundle.js';
 
-let bundle: string;
-let dir: string;
-beforeAll(async () => {
-  bundle = await bundleCli();
-  dir = await mkdtemp(join(tmpdir(), 'snatguard-new-user-'));
-});
-afterAll(async () => {
-  await rm(dirname(bundle), { recursive: true, force: true });
-  await rm(dir, { recursive: true, force: true });
-});
+const cli = useCliBundle('snatguard-new-user-');
 
-const home = () => ({ HOME: dir });
+const home = () => ({ HOME: cli.home });
 
 describe('a new user', () => {
   it('SNATGUARD_LOG_LEVEL=verbose: exit 2 naming log.level and where it came from', async () => {
-    const r = await runCli(bundle, ['scan'], { ...home(), SNATGUARD_LOG_LEVEL: 'verbose' });
+    const r = await runCli(cli.bundle, ['scan'], { ...home(), SNATGUARD_LOG_LEVEL: 'verbose' });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/log\.level: must be one of: .*\(from SNATGUARD_LOG_LEVEL\)/);
     expect(r.stderr).not.toMatch(/unknown level/);
   }, 60_000);
 
   it('log.level in the config file is honoured (replay: quiet by default, info when the file says so)', async () => {
-    const file = join(dir, 'info.yaml');
+    const file = join(cli.home, 'info.yaml');
     await writeFile(file, 'log:\n  level: info\n');
-    const quiet = await runCli(bundle, ['replay', examplePath('contract-check.yaml'), '-o', 'json'], home());
+    const quiet = await runCli(
+      cli.bundle,
+      ['replay', examplePath('contract-check.yaml'), '-o', 'json'],
+      home(),
+    );
     const loud = await runCli(
-      bundle,
+      cli.bundle,
       ['replay', examplePath('contract-check.yaml'), '-o', 'json', '--config', file],
       home(),
     );
@@ -52,7 +46,7 @@ describe('a new user', () => {
   ])(
     'cluster.connection %s without coordinates: exit 2 naming each missing key',
     async (connection, keys) => {
-      const r = await runCli(bundle, ['scan'], { ...home(), SNATGUARD_CLUSTER_CONNECTION: connection });
+      const r = await runCli(cli.bundle, ['scan'], { ...home(), SNATGUARD_CLUSTER_CONNECTION: connection });
       expect(r.code).toBe(2);
       for (const key of keys)
         expect(r.stderr).toContain(`${key}: required when cluster.connection is ${connection}`);
@@ -63,7 +57,7 @@ describe('a new user', () => {
 
   it('`snatguard --help | head -1` ends quietly, exit 0 (was: EPIPE crash)', async () => {
     const result = await new Promise<{ code: number | null; stderr: string; first: string }>((resolve) => {
-      const child = spawn(process.execPath, [bundle, '--help'], {
+      const child = spawn(process.execPath, [cli.bundle, '--help'], {
         stdio: ['ignore', 'pipe', 'pipe'],
         env: { PATH: process.env.PATH ?? '', ...home() },
       });

@@ -2,7 +2,6 @@
 // from the sources with the build's own esbuild options, run as its own process against the simulator,
 // it gives the report the modules give; its errors keep their classes (exit codes); and commands.ts takes
 // it only when it is not older than the build.
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { runCommandsBundle } from '../../../src/hosts/cli/commands.js';
 import { scanAction } from '../../../src/hosts/cli/run-commands.js';
 import { packageRoot } from '../../../src/paths.js';
+import { type CliResult, runNode } from '../../cli-bundle.js';
 import { example, type Harness, harness } from '../../e2e/harness.js';
 
 const root = packageRoot();
@@ -38,27 +38,10 @@ afterAll(async () => {
 });
 
 /** scanAction of the bundle in a process of its own, with exactly `env` (plus PATH). */
-function scanFromBundle(
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function scanFromBundle(env: Record<string, string>): Promise<CliResult> {
   const code =
     'const m = await import(process.argv[1]); await m.scanAction({ output: "json", provider: "none" });';
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', code, pathToFileURL(bundle).href], {
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString('utf8');
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString('utf8');
-    });
-    child.on('error', reject);
-    child.on('close', (exit) => resolve({ code: exit, stdout, stderr }));
-  });
+  return runNode(['--input-type=module', '-e', code, pathToFileURL(bundle).href], env);
 }
 
 /** A report without what differs between any two runs (ids and clock readings). */

@@ -2,26 +2,14 @@
 // simulator exactly as `replay` does: Kubernetes with the job's RBAC, the snapshot's cloud through its
 // endpoints, the SDKs' own credential chains, and the CA. Failed before: SNATGUARD_JOB_KUBECONFIG is not a
 // config key (scan exited 2), and no Azure credential nor AWS keys nor cloud coordinates were printed.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/index.js';
 import { simEnv } from '../../../src/hosts/cli/sim.js';
 import type { RunReport } from '../../../src/model.js';
-import { bundleCli, runCli } from '../../cli-bundle.js';
+import { runCli, useCliBundle } from '../../cli-bundle.js';
 import { example, harness } from '../../e2e/harness.js';
 
-let bundle: string;
-let home: string;
-beforeAll(async () => {
-  bundle = await bundleCli();
-  home = await mkdtemp(join(tmpdir(), 'snatguard-home-'));
-});
-afterAll(async () => {
-  await rm(dirname(bundle), { recursive: true, force: true });
-  await rm(home, { recursive: true, force: true });
-});
+const cli = useCliBundle('snatguard-home-');
 
 const decisions = (r: RunReport) => ({
   cluster: r.cluster,
@@ -51,7 +39,7 @@ describe('snatguard sim environment lines', () => {
         // A separate simulator for replay: each run writes the state ConfigMap the next one reads.
         const twin = await harness(await example(file));
         const replayed = await twin.run().finally(() => twin.close());
-        const scanned = await runCli(bundle, ['scan', '--output', 'json'], { ...env, HOME: home });
+        const scanned = await runCli(cli.bundle, ['scan', '--output', 'json'], { ...env, HOME: cli.home });
         expect(scanned.stderr).not.toMatch(/unknown|invalid/i);
         expect(scanned.code).toBe(0);
         const report = JSON.parse(scanned.stdout) as RunReport;

@@ -4,12 +4,9 @@
 // paused / rolling / single-replica / Recreate workloads, Azure and AWS cloud facts), and seeded random
 // ones. Each is served by the simulator, captured by `snatguard snapshot` through the env lines of
 // `snatguard sim`, and the capture replayed: the decisions are those of replaying the original.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseSnapshot, type Snapshot } from '../../../src/sim/snapshot.js';
-import { bundleCli } from '../../cli-bundle.js';
+import { useCliBundle } from '../../cli-bundle.js';
 import {
   captureThroughSimEnv,
   decisions,
@@ -20,16 +17,7 @@ import {
   replay,
 } from './snapshot-helpers.js';
 
-let bundle: string;
-let home: string;
-beforeAll(async () => {
-  bundle = await bundleCli();
-  home = await mkdtemp(join(tmpdir(), 'snatguard-home-'));
-});
-afterAll(async () => {
-  await rm(dirname(bundle), { recursive: true, force: true });
-  await rm(home, { recursive: true, force: true });
-});
+const cli = useCliBundle('snatguard-home-');
 
 // A hung exec costs its timeout in every run: the case with one uses 4 s (the capture and both replays),
 // the others keep the default (10 s), so a loaded machine never turns a slow read into a timeout.
@@ -212,7 +200,7 @@ async function roundTrip(
   flags: Record<string, unknown> = {},
   env: Record<string, string> = {},
 ) {
-  const captured = await captureThroughSimEnv(bundle, home, original, [], env);
+  const captured = await captureThroughSimEnv(cli.bundle, cli.home, original, [], env);
   expect(captured.code).toBe(0);
   expect(captured.writes).toEqual([]);
   expect(captured.leaked).toEqual([]);

@@ -1,25 +1,13 @@
 // A cluster `snatguard snapshot` cannot fully read (issue 15): it writes what it read, lists what is
 // missing in metadata.capture.missing, exits 0; with nothing readable it writes nothing and exits 3.
 // The faults are the simulator's (a cloud answering 403, an API server that resets every connection).
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { simEnv } from '../../../src/hosts/cli/sim.js';
 import { parseSnapshot } from '../../../src/sim/snapshot.js';
-import { bundleCli, runCli } from '../../cli-bundle.js';
+import { runCli, useCliBundle } from '../../cli-bundle.js';
 import { example, harness } from '../../e2e/harness.js';
 
-let bundle: string;
-let home: string;
-beforeAll(async () => {
-  bundle = await bundleCli();
-  home = await mkdtemp(join(tmpdir(), 'snatguard-home-'));
-});
-afterAll(async () => {
-  await rm(dirname(bundle), { recursive: true, force: true });
-  await rm(home, { recursive: true, force: true });
-});
+const cli = useCliBundle('snatguard-home-');
 
 describe('snatguard snapshot on a cluster it cannot fully read', () => {
   it('the cloud refuses (403): nodes, pods and sockets are written, the cloud figures marked missing, exit 0', async () => {
@@ -28,7 +16,7 @@ describe('snatguard snapshot on a cluster it cannot fully read', () => {
       // Azure Monitor and ARM answer 403 (AuthorizationFailed): not retried by the SDK.
       h.sim.world.faults.failNext.azure = { status: 403, count: 10_000 };
       const env = Object.fromEntries(simEnv(h.sim, h.snapshot));
-      const out = await runCli(bundle, ['snapshot', '-o', 'yaml'], { ...env, HOME: home });
+      const out = await runCli(cli.bundle, ['snapshot', '-o', 'yaml'], { ...env, HOME: cli.home });
       expect(out.code).toBe(0);
       const s = parseSnapshot(out.stdout, 'partial capture');
       expect(s.nodes.map((n) => n.name)).toEqual(h.snapshot.nodes.map((n) => n.name));
@@ -49,9 +37,9 @@ describe('snatguard snapshot on a cluster it cannot fully read', () => {
     try {
       h.sim.world.faults.down.add('kube');
       const env = Object.fromEntries(simEnv(h.sim, h.snapshot));
-      const out = await runCli(bundle, ['snapshot'], {
+      const out = await runCli(cli.bundle, ['snapshot'], {
         ...env,
-        HOME: home,
+        HOME: cli.home,
         SNATGUARD_CLUSTER_REQUEST_TIMEOUT_SECONDS: '5',
       });
       expect(out.code).toBe(3);

@@ -2,29 +2,19 @@
 // process that reaches the simulator ONLY through the lines `snatguard sim` prints); replay the capture C
 // and S; the decisions are the same: hot nodes, offenders (with their sockets and destinations), actions
 // with skip reasons, recommendation ids.
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../../../src/paths.js';
 import { parseSnapshot, type Snapshot } from '../../../src/sim/snapshot.js';
-import { bundleCli } from '../../cli-bundle.js';
+import { useCliBundle } from '../../cli-bundle.js';
 import { example } from '../../e2e/harness.js';
 import { captureThroughSimEnv, captureWorld, decisions, replay } from './snapshot-helpers.js';
 
-let bundle: string;
-let home: string;
-beforeAll(async () => {
-  bundle = await bundleCli();
-  home = await mkdtemp(join(tmpdir(), 'snatguard-home-'));
-});
-afterAll(async () => {
-  await rm(dirname(bundle), { recursive: true, force: true });
-  await rm(home, { recursive: true, force: true });
-});
+const cli = useCliBundle('snatguard-home-');
 
 const capture = (snapshot: Snapshot, args: string[] = [], env: Record<string, string> = {}) =>
-  captureThroughSimEnv(bundle, home, snapshot, args, env);
+  captureThroughSimEnv(cli.bundle, cli.home, snapshot, args, env);
 
 const examples = (await readdir(join(packageRoot(), 'examples')))
   .filter((f) => /\.(ya?ml|json)$/.test(f))
@@ -87,7 +77,7 @@ describe('snatguard snapshot: round trip of timeline moments', () => {
     async (file, index) => {
       const original = await example(file);
       const frames = original.timeline!.slice(0, index + 1);
-      const { text, code, writes, report } = await captureWorld(bundle, home, original, frames);
+      const { text, code, writes, report } = await captureWorld(cli.bundle, cli.home, original, frames);
       expect(code).toBe(0);
       expect(writes).toEqual([]);
       const snapshot = parseSnapshot(text, `capture of ${file} at frame ${index}`);
