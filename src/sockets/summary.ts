@@ -394,8 +394,11 @@ const LOG_BLOCK_MAX = 1 << 14;
 export function createSummarizer(classifier: AddressClassifier = defaultClassifier): Summarizer {
   const stateCounts = new Float64Array(256);
   const listenPorts = new Uint8Array(65536);
+  /** The ports of listenPorts that are set, in the order their first LISTEN came (finish sums only these). */
+  const listened: number[] = [];
   /** Sockets not in LISTEN, per local port: inbound/outbound is decided from these at finish. */
   const nonListenByPort = new Uint32Array(65536);
+  let nonListen = 0;
   const destinations = new DestinationTable();
   /**
    * SNAT candidates, counted at finish when every LISTEN is known (a LISTEN seen after sockets on its
@@ -432,10 +435,14 @@ export function createSummarizer(classifier: AddressClassifier = defaultClassifi
     stateCounts[state] = (stateCounts[state] as number) + 1;
     const localPort = r.localPort;
     if (state === CODE_LISTEN) {
-      listenPorts[localPort] = 1;
+      if (listenPorts[localPort] === 0) {
+        listenPorts[localPort] = 1;
+        listened.push(localPort);
+      }
       return;
     }
     nonListenByPort[localPort] = (nonListenByPort[localPort] as number) + 1;
+    nonListen++;
     // A port already known to be listened on makes the socket inbound: nothing to keep.
     if (state === CODE_CLOSE || listenPorts[localPort] === 1) return;
     let index: number;
@@ -484,12 +491,7 @@ export function createSummarizer(classifier: AddressClassifier = defaultClassifi
         byState[state] = (byState[state] ?? 0) + n;
       }
       let inbound = 0;
-      let nonListen = 0;
-      for (let port = 0; port < 65536; port++) {
-        const n = nonListenByPort[port] as number;
-        nonListen += n;
-        if (listenPorts[port] === 1) inbound += n;
-      }
+      for (const port of listened) inbound += nonListenByPort[port] as number;
       const sockets = new Uint32Array(destinations.size);
       const states = new Uint32Array(destinations.size * STATE_CODES);
       let snatSockets = 0;
