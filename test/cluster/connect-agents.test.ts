@@ -7,10 +7,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { connect, sharedAgents } from '../../src/cluster/connect.js';
 import { generateTls, type SimTls } from '../../src/sim/tls.js';
+import { testKubeConfig } from './kubeconfig.js';
 
 let server: Server;
 let tls: SimTls;
@@ -38,16 +39,7 @@ beforeEach(() => {
   handshakes = [];
 });
 
-const kubeConfig = (): KubeConfig => {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'c', server: url, caData: Buffer.from(tls.ca).toString('base64') }],
-    users: [{ name: 'u', token: 't' }],
-    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-    currentContext: 'x',
-  });
-  return kc;
-};
+const kubeConfig = (): KubeConfig => testKubeConfig(url, tls.ca);
 
 describe('API calls of one KubeConfig', () => {
   it('resume the first TLS session instead of a full handshake each (was: a new Agent per call)', async () => {

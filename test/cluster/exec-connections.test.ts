@@ -5,7 +5,7 @@
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { podExec } from '../../src/cluster/exec.js';
@@ -14,6 +14,7 @@ import type { PodExec } from '../../src/ports.js';
 import { generateTls } from '../../src/sim/tls.js';
 import { createClassifier } from '../../src/sockets/address.js';
 import { aPod } from '../builders.js';
+import { testKubeConfig } from './kubeconfig.js';
 
 const frame = (channel: number, data: Buffer): Buffer => Buffer.concat([Buffer.from([channel]), data]);
 const tcpTable = Buffer.from(
@@ -52,15 +53,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
-  kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [
-      { name: 'c', server: `https://127.0.0.1:${port}`, caData: Buffer.from(tls.ca).toString('base64') },
-    ],
-    users: [{ name: 'u', token: 't' }],
-    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-    currentContext: 'x',
-  });
+  kc = testKubeConfig(`https://127.0.0.1:${port}`, tls.ca);
 });
 
 afterAll(async () => {

@@ -3,11 +3,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { podExec } from '../../src/cluster/exec.js';
 import { ExecError } from '../../src/errors.js';
+import { testKubeConfig } from './kubeconfig.js';
 
 const frame = (channel: number, data: string | Buffer): Buffer =>
   Buffer.concat([Buffer.from([channel]), Buffer.from(data)]);
@@ -118,13 +119,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
-  kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'c', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
-    users: [{ name: 'u', token: 't' }],
-    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-    currentContext: 'x',
-  });
+  kc = testKubeConfig(`http://127.0.0.1:${port}`);
 });
 
 afterAll(async () => {
