@@ -516,6 +516,8 @@ async function scanAndAct(
       }
       let pods: PodInfo[];
       try {
+        // Execs follow the list: their first TLS connection opens while it is read.
+        deps.exec.prepare?.();
         pods = await deps.cluster.podsOn(hot.name, signal);
       } catch (e) {
         miss(hot.name, 'nodesNotInspected');

@@ -554,6 +554,30 @@ describe('runScan status', () => {
   });
 });
 
+describe('runScan: the PodExec prepares while the pods are listed', () => {
+  it('asks the PodExec to prepare its connection before the pods of a node to inspect are listed (was: the first execs all opened theirs at once)', async () => {
+    const f = fakes();
+    const order: string[] = [];
+    f.deps.exec = { ...f.deps.exec, prepare: () => void order.push('prepare') };
+    const podsOn = f.deps.cluster.podsOn;
+    f.deps.cluster.podsOn = async (node, s) => {
+      order.push('podsOn');
+      return podsOn(node, s);
+    };
+    await runScan(config('dry-run'), f.deps, signal());
+    expect(order).toEqual(['prepare', 'podsOn']);
+  });
+
+  it('does not when there is no node to inspect', async () => {
+    const f = fakes();
+    let prepared = 0;
+    f.deps.exec = { ...f.deps.exec, prepare: () => void prepared++ };
+    f.deps.cluster.nodes = async () => [];
+    await runScan(config('dry-run'), f.deps, signal());
+    expect(prepared).toBe(0);
+  });
+});
+
 describe("runScan: the node's conntrack table (probe.flows)", () => {
   const emptyTable = { groups: [], flows: 0, malformed: 0, truncated: false };
   const tick = () => new Promise<void>((r) => setImmediate(r));
