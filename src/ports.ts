@@ -74,6 +74,12 @@ export interface PodExec {
    * their connections ahead of them. Optional: a hint, never needed for correctness.
    */
   expect?(count: number): void;
+  /**
+   * Execs are about to start (a node is to be inspected and its pods are being listed): the PodExec may
+   * set up its TLS settings and open one connection now, so that the first execs resume its session
+   * instead of each negotiating a full handshake at once. Optional: a hint, never needed for correctness.
+   */
+  prepare?(): void;
 }
 
 export interface NodeProbe {

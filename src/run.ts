@@ -6,6 +6,7 @@ import { driftAdvice, forecastAdvice } from './advice/forecast.js';
 import { type AdviceInput, compareRecommendations, recommend } from './advice/index.js';
 import { attributeUninspectable } from './analysis/attribution.js';
 import { conntrackFindings } from './analysis/conntrack.js';
+import type { FlowCounts } from './analysis/conntrack-table.js';
 import {
   emptyHistory,
   type ForecastResult,
@@ -476,15 +477,14 @@ async function scanAndAct(
     hot: HotNode,
     pods: PodInfo[],
     mine: PodInspection[],
+    listing: Promise<FlowCounts> | undefined,
   ): Promise<{ inspections: PodInspection[] }> => {
     if (watchSet.has(hot.name)) return { inspections: mine };
     mine = await readOnNode(hot, pods, mine);
     if (deps.probe.flows === undefined) return { inspections: mine };
     const needed = mine.some((i) => i.status === 'uninspectable');
     try {
-      // Listed once the pods are read, not beside them: a node's listing can be far longer than any
-      // pod's tables, and as the oldest exec on the run's byte budget it paused every pod until it ended.
-      const table = await deps.probe.flows(hot.name, signal, pods);
+      const table = await (listing ?? deps.probe.flows(hot.name, signal, pods));
       const address = hot.internalIP ?? allNodes.find((n) => n.name === hot.name)?.internalIP;
       const r = attributeUninspectable(
         mine,
@@ -516,6 +516,8 @@ async function scanAndAct(
       }
       let pods: PodInfo[];
       try {
+        // Execs follow the list: their first TLS connection opens while it is read.
+        deps.exec.prepare?.();
         pods = await deps.cluster.podsOn(hot.name, signal);
       } catch (e) {
         miss(hot.name, 'nodesNotInspected');
@@ -525,6 +527,20 @@ async function scanAndAct(
       podsListed += pods.length;
       // inspectNode reads each pod's namespace, and the node's own (hostNetwork) namespace once.
       progress.pods += pods.filter((p) => !p.hostNetwork).length + (pods.some((p) => p.hostNetwork) ? 1 : 0);
+      // The node's conntrack listing runs in inspectNode's lanes once every pod's exec has started, not
+      // beside them: a node's listing can be far longer than any pod's tables, and as the oldest exec on
+      // the run's byte budget it paused every pod until it ended. Its outcome is read by nodeFlows.
+      let listing: Promise<FlowCounts> | undefined;
+      const listFlows =
+        !watchSet.has(hot.name) && deps.probe.flows !== undefined
+          ? () => {
+              listing = deps.probe.flows!(hot.name, signal, pods);
+              return listing.then(
+                () => undefined,
+                () => undefined,
+              );
+            }
+          : undefined;
       const [inspected, probed] = await Promise.allSettled([
         inspectNode(hot.name, pods, {
           exec: deps.exec,
@@ -537,12 +553,13 @@ async function scanAndAct(
             progress.podsDone++;
             deps.onProgress?.(progress);
           },
+          ...(listFlows ? { afterPods: listFlows } : {}),
         }),
         watchSet.has(hot.name) ? Promise.resolve(undefined) : deps.probe.conntrack(hot.name, signal, pods),
       ]);
       const cut = signal.aborted;
       if (inspected.status === 'fulfilled') {
-        const flows = await nodeFlows(hot, pods, inspected.value.inspections);
+        const flows = await nodeFlows(hot, pods, inspected.value.inspections, listing);
         inspections.push(...flows.inspections);
         errors.push(...inspected.value.errors);
         execs += inspected.value.inspections.length;

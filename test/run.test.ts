@@ -554,32 +554,118 @@ describe('runScan status', () => {
   });
 });
 
+describe('runScan: the PodExec prepares while the pods are listed', () => {
+  it('asks the PodExec to prepare its connection before the pods of a node to inspect are listed (was: the first execs all opened theirs at once)', async () => {
+    const f = fakes();
+    const order: string[] = [];
+    f.deps.exec = { ...f.deps.exec, prepare: () => void order.push('prepare') };
+    const podsOn = f.deps.cluster.podsOn;
+    f.deps.cluster.podsOn = async (node, s) => {
+      order.push('podsOn');
+      return podsOn(node, s);
+    };
+    await runScan(config('dry-run'), f.deps, signal());
+    expect(order).toEqual(['prepare', 'podsOn']);
+  });
+
+  it('does not when there is no node to inspect', async () => {
+    const f = fakes();
+    let prepared = 0;
+    f.deps.exec = { ...f.deps.exec, prepare: () => void prepared++ };
+    f.deps.cluster.nodes = async () => [];
+    await runScan(config('dry-run'), f.deps, signal());
+    expect(prepared).toBe(0);
+  });
+});
+
 describe("runScan: the node's conntrack table (probe.flows)", () => {
   const emptyTable = { groups: [], flows: 0, malformed: 0, truncated: false };
   const tick = () => new Promise<void>((r) => setImmediate(r));
 
-  it("is listed once the node's pods are read, not beside them (was: listed first, it held the run's exec budget as the oldest exec and every pod timed out behind a long listing)", async () => {
-    const f = fakes();
-    let podsRead = 0;
-    let podsReadWhenListed: number | undefined;
-    f.deps.exec = {
+  /** A PodExec whose reads take a few turns of the event loop, counting reads started, ended and in flight. */
+  const countingExec = () => {
+    const n = { started: 0, ended: 0, inFlight: 0, maxInFlight: 0 };
+    const exec: PodExec = {
       read: async () => {
+        n.started++;
+        n.inFlight++;
+        n.maxInFlight = Math.max(n.maxInFlight, n.inFlight);
         await tick();
-        podsRead++;
+        await tick();
+        n.inFlight--;
+        n.ended++;
         return leaking;
       },
     };
+    return { n, exec };
+  };
+
+  it("is listed once every pod's exec has started, never ahead of a pod (was: listed first, it held the run's exec budget as the oldest exec and every pod timed out behind a long listing)", async () => {
+    const f = fakes();
+    const { n, exec } = countingExec();
+    f.deps.exec = exec;
+    let startedWhenListed: number | undefined;
     f.deps.probe = {
       ...f.deps.probe,
       flows: async () => {
-        podsReadWhenListed = podsRead;
+        startedWhenListed = n.started;
         return emptyTable;
       },
     };
     const report = await runScan(config('dry-run'), f.deps, signal());
-    expect(podsRead).toBe(2);
-    expect(podsReadWhenListed).toBe(2);
+    expect(n.started).toBe(2);
+    expect(startedWhenListed).toBe(2);
     expect(report.nodes.find((n) => n.name === 'n1')?.snatFlows).toBeDefined();
+  });
+
+  it("overlaps the last pods' reads in a free exec lane (was: listed only after every pod's read had ended: one more exec latency per hot node)", async () => {
+    const f = fakes();
+    const { n, exec } = countingExec();
+    f.deps.exec = exec;
+    let readingWhenListed: number | undefined;
+    f.deps.probe = {
+      ...f.deps.probe,
+      flows: async () => {
+        readingWhenListed = n.inFlight;
+        await tick();
+        return emptyTable;
+      },
+    };
+    const report = await runScan(config('dry-run'), f.deps, signal());
+    // Concurrency 16, two pods: both are still being read when the third lane lists the table.
+    expect(readingWhenListed).toBe(2);
+    expect(report.nodes.find((n) => n.name === 'n1')?.snatFlows).toBeDefined();
+    expect(report.errors).toEqual([]);
+  });
+
+  it('takes one of the exec.concurrency lanes: with every lane busy it waits for one to free', async () => {
+    const f = fakes();
+    const { n, exec } = countingExec();
+    f.deps.exec = exec;
+    f.deps.cluster.podsOn = async () => [pod('orders-api-1'), pod('orders-api-2'), pod('orders-api-3')];
+    let listing = 0;
+    let maxBusy = 0;
+    let startedWhenListed: number | undefined;
+    let endedWhenListed: number | undefined;
+    f.deps.probe = {
+      ...f.deps.probe,
+      flows: async () => {
+        startedWhenListed = n.started;
+        endedWhenListed = n.ended;
+        listing++;
+        maxBusy = Math.max(maxBusy, n.inFlight + listing);
+        await tick();
+        listing--;
+        return emptyTable;
+      },
+    };
+    const c = config('dry-run');
+    await runScan({ ...c, exec: { ...c.exec, concurrency: 2 } }, f.deps, signal());
+    expect(n.maxInFlight).toBe(2);
+    expect(maxBusy).toBeLessThanOrEqual(2);
+    expect(startedWhenListed).toBe(3);
+    // Pods 1 and 2 fill both lanes; pod 3 takes the first that frees, the listing the next.
+    expect(endedWhenListed).toBe(2);
   });
 
   it('a listing that fails is an error when pods needed it', async () => {

@@ -21,6 +21,8 @@ export interface ExecConnectionStats {
   spareUsed: number;
   /** Spares closed unused (the server closed them, they sat idle too long, or close()). */
   spareUnused: number;
+  /** TLS sessions (tickets) received, each resumable by the next connection. */
+  sessions: number;
 }
 
 export interface ExecConnections {
@@ -30,6 +32,12 @@ export interface ExecConnections {
   expect(count: number): void;
   /** The exec on `socket` now waits on its pod: if more execs are expected, open a connection for the next. */
   waiting(socket: TLSSocket): void;
+  /**
+   * Execs with these connection options (ws's, see exec.ts) are about to start: unless one is open or
+   * opening already, open one now. The first exec takes it, and the connections opened after its
+   * handshake resume its TLS session (execs that start together no longer each negotiate a full one).
+   */
+  prepare(options: ConnectionOptions): void;
   /** Closes the spares (their sockets never keep the process alive anyway). */
   close(): void;
   readonly stats: ExecConnectionStats;
@@ -44,7 +52,7 @@ interface Spare {
 
 export function execConnections(options: { spareIdleMs?: number } = {}): ExecConnections {
   const idleMs = options.spareIdleMs ?? SPARE_IDLE_MS;
-  const stats: ExecConnectionStats = { opened: 0, resumed: 0, spareUsed: 0, spareUnused: 0 };
+  const stats: ExecConnectionStats = { opened: 0, resumed: 0, spareUsed: 0, spareUnused: 0, sessions: 0 };
   /** The latest TLS session (ticket) per server and TLS settings: the next connection resumes it. */
   const sessions = new Map<string, Buffer>();
   /** Ready or connecting spares, oldest first. */
@@ -74,7 +82,10 @@ export function execConnections(options: { spareIdleMs?: number } = {}): ExecCon
     if (session) tlsOptions.session = session;
     const socket = connect(tlsOptions);
     stats.opened++;
-    socket.on('session', (s: Buffer) => sessions.set(key, s));
+    socket.on('session', (s: Buffer) => {
+      stats.sessions++;
+      sessions.set(key, s);
+    });
     socket.once('secureConnect', () => {
       if (socket.isSessionReused()) stats.resumed++;
     });
@@ -135,6 +146,11 @@ export function execConnections(options: { spareIdleMs?: number } = {}): ExecCon
       if (how === undefined) return;
       const ready = spares.filter((s) => s.key === how.key).length;
       if (ready < expected) openSpare(how.options, how.key);
+    },
+    prepare(options) {
+      const key = keyOf(options);
+      if (sessions.has(key) || spares.some((s) => s.key === key)) return;
+      openSpare(options, key);
     },
     close() {
       expected = 0;

@@ -5,7 +5,13 @@
 // not renegotiated; announced execs find their connection open) and one ByteBudget (the run's cap on
 // output in flight).
 import { Agent as HttpAgent, type IncomingMessage } from 'node:http';
-import { createSecureContext, type SecureContext, type SecureContextOptions, TLSSocket } from 'node:tls';
+import {
+  type ConnectionOptions,
+  createSecureContext,
+  type SecureContext,
+  type SecureContextOptions,
+  TLSSocket,
+} from 'node:tls';
 import { Exec, type KubeConfig, type V1Status } from '@kubernetes/client-node';
 import type { WebSocketInterface } from '@kubernetes/client-node/dist/web-socket-handler.js';
 import WebSocket from 'ws';
@@ -142,16 +148,50 @@ export function podExec(
     return { ...rest, secureContext: context.value } as WebSocket.ClientOptions;
   };
   const shared: Shared = { budget, transportFor, tlsOf, connections };
+  let prepared = false;
   return {
     budget,
     connections,
     expect: (count) => connections.expect(count),
+    prepare: () => {
+      if (prepared) return;
+      prepared = true;
+      connectionOptions(kc, tlsOf).then(
+        (options) => {
+          if (options) connections.prepare(options);
+        },
+        // A hint only: the execs build their own options and report what fails.
+        () => undefined,
+      );
+    },
     read: (pod, files, limits, signal) => collect(kc, pod, ['cat', ...files], limits, signal, shared),
     run: (pod, command, limits, signal) => collect(kc, pod, [...command], limits, signal, shared),
     stream: (pod, files, limits, signal, onStdout) =>
       execCommand(kc, pod, ['cat', ...files], limits, signal, onStdout, shared),
     runStream: (pod, command, limits, signal, onStdout) =>
       execCommand(kc, pod, [...command], limits, signal, onStdout, shared),
+  };
+}
+
+/**
+ * The TLS connection options ws gives `createConnection` for an exec of `kc`'s cluster (ws 8's
+ * initAsClient: host without brackets, the URL's port or 443, the TLS settings), without a request
+ * path; undefined when the cluster is not served over TLS.
+ */
+async function connectionOptions(
+  kc: KubeConfig,
+  tlsOf: (opts: WebSocket.ClientOptions) => WebSocket.ClientOptions,
+): Promise<ConnectionOptions | undefined> {
+  const server = kc.getCurrentCluster()?.server;
+  if (!server?.startsWith('https:')) return undefined;
+  const url = new URL(server);
+  const opts: WebSocket.ClientOptions = {};
+  await kc.applyToHTTPSOptions(opts);
+  const { headers: _headers, ...tls } = tlsOf(opts) as WebSocket.ClientOptions & { headers?: unknown };
+  return {
+    ...(tls as ConnectionOptions),
+    host: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
+    port: (url.port || 443) as number,
   };
 }
 
@@ -289,6 +329,9 @@ function execCommand(
             handshakeTimeout: limits.timeoutMs,
             // Plus the channel byte.
             maxPayload: MAX_FRAME_BYTES + 1,
+            // kube-apiserver never negotiates permessage-deflate on exec streams (nor does kubectl offer
+            // it): ws's default offer only built a compressor per exec and a header the server ignores.
+            perMessageDeflate: false,
           });
           socket = s;
           // Upgraded: the exec now waits on its pod, the time to open the next exec's connection.

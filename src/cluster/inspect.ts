@@ -25,6 +25,13 @@ export interface InspectDeps {
   signal: AbortSignal;
   log: Log;
   onProgress?: (p: InspectProgress) => void;
+  /**
+   * One more exec of the node's (its conntrack listing), run in the first of the `concurrency` lanes
+   * that is free once every pod's exec has started: it overlaps the last pods' reads instead of following
+   * them, and as the youngest exec in flight it never holds the run's byte budget ahead of a pod (the
+   * oldest exec is the one that never waits). inspectNode waits for it; its outcome is the caller's.
+   */
+  afterPods?: () => Promise<void>;
 }
 
 export interface NodeInspection {
@@ -194,7 +201,10 @@ async function inspectPods(
           return first;
         });
 
-  const [hostResult, ...results] = await Promise.all([inspectHost(), ...ordinary.map(inspectOrdinary)]);
+  const all = Promise.all([inspectHost(), ...ordinary.map(inspectOrdinary)]);
+  // Queued after every pod: the limiter starts tasks in the order they were queued.
+  const after = deps.afterPods ? limit(deps.afterPods) : undefined;
+  const [[hostResult, ...results]] = await Promise.all([all, after]);
   const inspections = hostResult ? [hostResult, ...results] : results;
 
   const errors: RunError[] = [];

@@ -28,6 +28,8 @@ let server: Server;
 let kc: KubeConfig;
 /** Every TLS connection the server accepted: resumed or full, and whether an exec came on it. */
 let accepted: { socket: TLSSocket; resumed: boolean; exec: boolean }[] = [];
+/** The Sec-WebSocket-Extensions header of every exec's upgrade request (undefined: none offered). */
+let extensions: (string | undefined)[] = [];
 const open = new Set<WebSocket>();
 
 beforeAll(async () => {
@@ -44,6 +46,7 @@ beforeAll(async () => {
   server.on('upgrade', (req, socket, head) => {
     const c = accepted.find((a) => a.socket === socket);
     if (c) c.exec = true;
+    extensions.push(req.headers['sec-websocket-extensions']);
     wss.handleUpgrade(req, socket, head, (ws) => {
       open.add(ws);
       ws.on('close', () => open.delete(ws));
@@ -64,6 +67,7 @@ afterAll(async () => {
 
 beforeEach(() => {
   accepted = [];
+  extensions = [];
 });
 
 const FILES = ['/proc/net/tcp', '/proc/net/tcp6'];
@@ -128,6 +132,37 @@ describe('exec connections', () => {
     expect(await read(exec, 'c1')).toBe(tcpTable.toString());
     expect(exec.connections.stats).toMatchObject({ spareUsed: 0, spareUnused: 1 });
     expect(accepted.filter((a) => a.exec)).toHaveLength(2);
+  });
+
+  it('prepare(): the first exec takes the connection opened ahead, and the execs started together after its handshake all resume its session (was: as many full handshakes at once as execs started)', async () => {
+    const exec = podExec(kc);
+    exec.prepare!();
+    exec.prepare!(); // once is enough
+    await vi.waitFor(() => expect(exec.connections.stats.sessions).toBeGreaterThan(0));
+    expect(accepted).toHaveLength(1);
+    expect(accepted[0]!.exec).toBe(false);
+    const names = ['r0', 'r1', 'r2', 'r3', 'r4'];
+    exec.expect!(names.length);
+    const texts = await Promise.all(names.map((n) => read(exec, n)));
+    expect(texts.every((t) => t === tcpTable.toString())).toBe(true);
+    expect(exec.connections.stats).toMatchObject({ opened: 5, spareUsed: 1, spareUnused: 0 });
+    expect(accepted.every((a) => a.exec)).toBe(true);
+    // One full handshake, ahead of the execs; each of theirs resumed its session.
+    expect(accepted.map((a) => a.resumed)).toEqual([false, true, true, true, true]);
+  });
+
+  it('prepare() opens nothing more once a session exists or a connection is open ahead', async () => {
+    const exec = podExec(kc);
+    await read(exec, 's0');
+    exec.prepare!();
+    await read(exec, 's1');
+    expect(exec.connections.stats).toMatchObject({ opened: 2, spareUsed: 0, spareUnused: 0 });
+  });
+
+  it('offers no permessage-deflate (kube-apiserver never negotiates it on exec; was: offered on every exec)', async () => {
+    const exec = podExec(kc);
+    await read(exec, 'x0');
+    expect(extensions).toEqual([undefined]);
   });
 
   it('close() closes the connections opened ahead and no more are opened', async () => {

@@ -17,6 +17,8 @@ import { example, type Harness, harness } from '../../e2e/harness.js';
 const root = packageRoot();
 let outdir: string;
 let bundle: string;
+/** The source files in what `import(bundle)` loads: its entry chunk and the chunks it imports statically. */
+let loadedAtStart: Set<string>;
 
 beforeAll(async () => {
   const { scanBundleOptions } = (await import(join(root, 'scripts/bundle-cli.mjs'))) as {
@@ -27,11 +29,23 @@ beforeAll(async () => {
     plugins: Record<string, Plugin>;
   };
   outdir = join(root, 'node_modules', '.cache', 'snatguard-test', `scan-bundle-${process.pid}`);
-  await build({
+  const { metafile } = await build({
     ...scanBundleOptions(join(root, 'src/hosts/cli/run-commands.ts'), outdir, Object.values(plugins)),
     logLevel: 'silent',
+    metafile: true,
   });
   bundle = join(outdir, 'run-commands.js');
+  const outputs = metafile.outputs;
+  const entry = Object.keys(outputs).find((o) => o.endsWith('/run-commands.js'));
+  const chunks = new Set<string>();
+  for (const todo = entry ? [entry] : []; todo.length > 0; ) {
+    const chunk = todo.pop()!;
+    if (chunks.has(chunk)) continue;
+    chunks.add(chunk);
+    for (const i of outputs[chunk]?.imports ?? [])
+      if (i.kind === 'import-statement' && outputs[i.path]) todo.push(i.path);
+  }
+  loadedAtStart = new Set([...chunks].flatMap((c) => Object.keys(outputs[c]?.inputs ?? {})));
 }, 60_000);
 afterAll(async () => {
   await rm(outdir, { recursive: true, force: true });
@@ -127,6 +141,12 @@ describe('the scan bundle', () => {
     );
     expect(r.stdout).toBe('');
   }, 60_000);
+
+  it("loads zod's English messages only, not its every locale (was: ~370 KB more to load at each scan's start, as one module imported zod's `z` namespace object as a value)", () => {
+    const zod = [...loadedAtStart].filter((f) => f.includes('node_modules/zod/'));
+    expect(zod.length).toBeGreaterThan(0);
+    expect(zod.filter((f) => f.includes('/locales/'))).toEqual(['node_modules/zod/v4/locales/en.js']);
+  });
 
   it('a cluster it cannot reach is a failed run: exit 3 and a report saying why', async () => {
     const r = await scanFromBundle({
