@@ -466,7 +466,10 @@ function scanLines(
   let malformed = 0;
   let headers = 0;
   let i = start;
+  /** Bytes of the last line, newline included: the kernel pads its lines to one width, so the next is likely as long. */
+  let lineBytes = 0;
   while (i < end) {
+    const lineStart = i;
     let c = b[i] as number;
     while (c === SPACE || c === 9 || c === 13) c = b[++i] as number;
     if (c === NL) {
@@ -572,15 +575,37 @@ function scanLines(
     // The rest of the line (refcount, pointer, rto …) is not needed: jump to its end.
     if (b[i] === NL) i++;
     else {
-      // Four bytes at a time while a whole word lies before `end`, then byte by byte (b[end - 1] is a newline).
-      while (i + 4 <= end) {
-        const v = dv.getInt32(i, true) ^ 0x0a0a0a0a;
-        if (((v - 0x01010101) & ~v & 0x80808080) !== 0) break; // a zero byte: a newline in this word
-        i += 4;
+      // Where the line ends if it is as long as the last one: taken when that byte is a newline and no byte
+      // between here and it is one. The bytes are tested 4 at a time, the verdicts OR-ed (no branch per
+      // word); the last word may start before `i`: those bytes are this line's, read above, not newlines.
+      const nl = lineStart + lineBytes - 1;
+      let taken = false;
+      if (nl > i && nl < end && nl - 4 >= lineStart && b[nl] === NL) {
+        let zero = 0;
+        let k = i;
+        for (; k + 4 <= nl; k += 4) {
+          const v = dv.getInt32(k, true) ^ 0x0a0a0a0a;
+          zero |= (v - 0x01010101) & ~v;
+        }
+        const v = dv.getInt32(nl - 4, true) ^ 0x0a0a0a0a;
+        zero |= (v - 0x01010101) & ~v;
+        if ((zero & 0x80808080) === 0) {
+          i = nl + 1;
+          taken = true;
+        }
       }
-      while (i < end && b[i] !== NL) i++;
-      i = i < end ? i + 1 : end;
+      if (!taken) {
+        // Four bytes at a time while a whole word lies before `end`, then byte by byte (b[end - 1] is a newline).
+        while (i + 4 <= end) {
+          const v = dv.getInt32(i, true) ^ 0x0a0a0a0a;
+          if (((v - 0x01010101) & ~v & 0x80808080) !== 0) break; // a zero byte: a newline in this word
+          i += 4;
+        }
+        while (i < end && b[i] !== NL) i++;
+        i = i < end ? i + 1 : end;
+      }
     }
+    lineBytes = i - lineStart;
   }
   counts.lines += parsed + malformed;
   counts.parsed += parsed;
