@@ -153,6 +153,18 @@ function notHex4(w: number): number {
   return (((digit | letter) & 0x80808080) ^ 0x80808080) | (w & 0x80808080);
 }
 
+/** True when the 4 bytes of `w` are all decimal digits (0x30-0x39). */
+function digits4(w: number): boolean {
+  return (w & 0xf0f0f0f0) === 0x30303030 && ((w + 0x06060606) & 0xf0f0f0f0) === 0x30303030;
+}
+
+/** The value of 4 decimal digits (checked by {@link digits4}) read as one word: `1234` → 1234. */
+function value4(w: number): number {
+  const d = w - 0x30303030; // each byte 0-9, the first digit in the low byte
+  const pairs = (Math.imul(d, 10) + (d >>> 8)) & 0x00ff00ff; // bytes 0 and 2: first and second pair
+  return (pairs & 0xff) * 100 + (pairs >>> 16);
+}
+
 /** The value of 4 hex digits (checked by {@link notHex4}) read as one word: `1F90` → 0x1f90. */
 function hex4(w: number): number {
   // A letter has bit 6 set: its nibble is its low 4 bits + 9.
@@ -557,6 +569,20 @@ function scanLines(
       while (b[i] === SPACE) i++;
       v = 0;
       n = 0;
+      // inode: its first digits 4 at a time (two words at most: the value stays exact, < 10⁸, so the
+      // digits after it add up as they would one by one), then digit by digit.
+      if (i + 8 < end) {
+        let w = dv.getInt32(i, true);
+        if (digits4(w)) {
+          v = value4(w);
+          w = dv.getInt32(i + 4, true);
+          if (digits4(w)) {
+            v = v * 10000 + value4(w);
+            n = 8;
+          } else n = 4;
+          i += n;
+        }
+      }
       c = b[i] as number;
       while (c >= 48 && c <= 57) {
         v = v * 10 + c - 48;

@@ -403,3 +403,40 @@ describe('the line end predicted from the last line: a newline before it ends th
     );
   });
 });
+
+// The inode's first 8 digits are read 4 at a time (scanLines): any text in the inode column must read as
+// digit by digit: 1-20 digits then a space or the line's end is an inode of that value (rounded as
+// v·10 + d one digit after another), anything else makes the line malformed.
+describe('the inode column, read 4 digits at a time', () => {
+  const withInode = (inode: string) => tcpLine.replace(' 376439162 ', ` ${inode} `);
+  const digitByDigit = (text: string) => [...text].reduce((v, d) => v * 10 + Number(d), 0);
+  const read = (inode: string) => {
+    const { out, counts } = records(`${withInode(inode)}\n${withInode(inode)}\n`);
+    return { parsed: counts.parsed, malformed: counts.malformed, inodes: out.map((r) => r.inode) };
+  };
+
+  it('1 to 21 digits: the value for up to 20, malformed beyond', () => {
+    for (let n = 1; n <= 21; n++) {
+      const inode = '98765432109876543210123'.slice(0, n);
+      expect(read(inode)).toEqual(
+        n <= 20
+          ? { parsed: 2, malformed: 0, inodes: [digitByDigit(inode), digitByDigit(inode)] }
+          : { parsed: 0, malformed: 2, inodes: [] },
+      );
+    }
+  });
+
+  it('a byte that is not a digit at any of the first 9 places ends the inode there', () => {
+    for (const bad of ['/', ':', 'a', '\u00ff', '\t', '-', '\u0000']) {
+      for (let at = 0; at < 9; at++) {
+        const inode = `${'123456789'.slice(0, at)}${bad}${'123456789'.slice(at + 1)}`;
+        // Digits then a tab end the inode (a tab may follow it, as a space may); anything else: malformed.
+        const ok = at > 0 && bad === '\t';
+        const value = digitByDigit('123456789'.slice(0, at));
+        expect(read(inode)).toEqual(
+          ok ? { parsed: 2, malformed: 0, inodes: [value, value] } : { parsed: 0, malformed: 2, inodes: [] },
+        );
+      }
+    }
+  });
+});
