@@ -496,9 +496,18 @@ function scanLines(
         kind = 2;
         break line;
       }
-      // sl
+      // sl: 4 digits at a time first (a table of 1,000 sockets and more has 4 and more)
       let sl = 0;
       let n = 0;
+      if (i + 4 < end) {
+        const w = dv.getInt32(i, true);
+        if (digits4(w)) {
+          sl = value4(w);
+          n = 4;
+          i += 4;
+          c = b[i] as number;
+        }
+      }
       while (c >= 48 && c <= 57) {
         sl = sl * 10 + c - 48;
         c = b[++i] as number;
@@ -606,15 +615,18 @@ function scanLines(
       // word); the last word may start before `i`: those bytes are this line's, read above, not newlines.
       const nl = lineStart + lineBytes - 1;
       let taken = false;
-      if (nl > i && nl < end && nl - 4 >= lineStart && b[nl] === NL) {
+      if (nl > i && nl < end && nl - 8 >= lineStart && b[nl] === NL) {
         let zero = 0;
         let k = i;
-        for (; k + 4 <= nl; k += 4) {
+        for (; k + 8 <= nl; k += 8) {
           const v = dv.getInt32(k, true) ^ 0x0a0a0a0a;
-          zero |= (v - 0x01010101) & ~v;
+          const u = dv.getInt32(k + 4, true) ^ 0x0a0a0a0a;
+          zero |= ((v - 0x01010101) & ~v) | ((u - 0x01010101) & ~u);
         }
-        const v = dv.getInt32(nl - 4, true) ^ 0x0a0a0a0a;
-        zero |= (v - 0x01010101) & ~v;
+        // The last 1-8 bytes before nl, as two words (they may overlap each other and the bytes above).
+        const v = dv.getInt32(nl - 8, true) ^ 0x0a0a0a0a;
+        const u = dv.getInt32(nl - 4, true) ^ 0x0a0a0a0a;
+        zero |= ((v - 0x01010101) & ~v) | ((u - 0x01010101) & ~u);
         if ((zero & 0x80808080) === 0) {
           i = nl + 1;
           taken = true;

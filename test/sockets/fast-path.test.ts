@@ -407,7 +407,7 @@ describe('the line end predicted from the last line: a newline before it ends th
 // The inode's first 8 digits are read 4 at a time (scanLines): any text in the inode column must read as
 // digit by digit: 1-20 digits then a space or the line's end is an inode of that value (rounded as
 // v·10 + d one digit after another), anything else makes the line malformed.
-describe('the inode column, read 4 digits at a time', () => {
+describe('the inode and sl columns, read 4 digits at a time', () => {
   const withInode = (inode: string) => tcpLine.replace(' 376439162 ', ` ${inode} `);
   const digitByDigit = (text: string) => [...text].reduce((v, d) => v * 10 + Number(d), 0);
   const read = (inode: string) => {
@@ -423,6 +423,14 @@ describe('the inode column, read 4 digits at a time', () => {
           ? { parsed: 2, malformed: 0, inodes: [digitByDigit(inode), digitByDigit(inode)] }
           : { parsed: 0, malformed: 2, inodes: [] },
       );
+    }
+  });
+
+  it('sl, also read 4 digits at a time: 1 to 15 digits are its value, 16 make the line malformed', () => {
+    for (let n = 1; n <= 16; n++) {
+      const sl = '9876543210987654'.slice(0, n);
+      const { out, counts } = records(`${tcpLine.replace('   0:', `${sl}:`)}\n`);
+      expect([counts.parsed, out.map((r) => r.sl)]).toEqual(n <= 15 ? [1, [digitByDigit(sl)]] : [0, []]);
     }
   });
 
