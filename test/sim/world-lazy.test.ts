@@ -158,6 +158,56 @@ describe('timeline frames', () => {
   });
 });
 
+/** Deployments and ReplicaSets as the eager seeding of main 3ac4e21 wrote them (test/fixtures/sim). */
+const seededBefore = JSON.parse(readFileSync('test/fixtures/sim/seeded-workloads.json', 'utf8')) as Record<
+  string,
+  { resourceVersion: string; deployments: unknown[]; replicasets: unknown[]; deploymentCount?: number }
+>;
+
+describe('lazy Deployments and ReplicaSets (seeded unbuilt, built when first read)', () => {
+  it('seeds them unbuilt, and builds each as create() wrote it before (ReplicaSets read first)', () => {
+    const world = new World(mongo(), { now });
+    const before = seededBefore['aks-mongo-leak']!;
+    expect(world.unbuilt('deployments')).toBe(before.deployments.length);
+    expect(world.unbuilt('replicasets')).toBe(before.replicasets.length);
+    expect(world.resourceVersion).toBe(before.resourceVersion);
+    // The ReplicaSets first, then the Deployments one by one: no order of reads changes an answer.
+    expect(world.list('replicasets')).toEqual(before.replicasets);
+    expect(world.unbuilt('deployments')).toBe(before.deployments.length);
+    for (const d of [...before.deployments].reverse() as { metadata: { namespace: string; name: string } }[])
+      expect(world.get('deployments', d.metadata.namespace, d.metadata.name)).toEqual(d);
+    expect(world.unbuilt('deployments')).toBe(0);
+    expect(world.list('deployments')).toEqual(before.deployments);
+  });
+
+  it('a 40-node cluster: every Deployment unbuilt until read, the first ones as they were', () => {
+    const world = new World(scale(), { now });
+    const before = seededBefore['scale-40x800 (first 3 of each)']!;
+    expect(world.unbuilt('deployments')).toBe(before.deploymentCount);
+    expect(world.resourceVersion).toBe(before.resourceVersion);
+    expect(world.list('deployments').slice(0, 3)).toEqual(before.deployments);
+    expect(world.list('replicasets').slice(0, 3)).toEqual(before.replicasets);
+  });
+
+  it('an unbuilt Deployment restarts like a built one (its ReplicaSet scaled down, a new one made)', () => {
+    const lazy = new World(mongo(), { now });
+    const eager = new World(mongo(), { now });
+    eager.list('deployments');
+    eager.list('replicasets');
+    for (const world of [lazy, eager]) {
+      const d = world.get('deployments', 'shop', 'orders-api');
+      d.spec.template.metadata.annotations = { 'kubectl.kubernetes.io/restartedAt': '2026-11-20T10:00:00Z' };
+      world.update('deployments', 'shop', 'orders-api', d);
+    }
+    expect(lazy.list('replicasets', 'shop')).toEqual(eager.list('replicasets', 'shop'));
+    expect(lazy.list('deployments', 'shop')).toEqual(eager.list('deployments', 'shop'));
+    expect(lazy.list('pods', 'shop')).toEqual(eager.list('pods', 'shop'));
+    expect(
+      lazy.list('replicasets', 'shop').filter((rs) => rs.metadata.name.startsWith('orders-api-')),
+    ).toHaveLength(2);
+  });
+});
+
 describe('seeding in steps (the simulator process says it is ready, then seeds)', () => {
   it('yields to the event loop while it seeds, and ends with the world a constructor seeds', async () => {
     const stepwise = new World(scale(), { now, seedInSteps: { sliceMs: 0 } });
