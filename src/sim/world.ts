@@ -380,8 +380,17 @@ export class World implements SimWorld {
     const steps = opts.seedInSteps;
     if (steps) {
       let begin = () => {};
+      const sliceMs = steps === true ? 10 : steps.sliceMs;
+      let warm = () => {};
+      this.warmed = new Promise<void>((done) => {
+        warm = () => void this.inSteps(this.warmSteps(), sliceMs).then(done, done);
+      });
       this.seeded = new Promise<void>((ok, fail) => {
-        begin = () => void this.seedStepwise(steps === true ? 10 : steps.sliceMs).then(ok, fail);
+        begin = () =>
+          void this.inSteps(this.seedSteps(), sliceMs).then(() => {
+            ok();
+            warm();
+          }, fail);
       });
       this.startSeeding = () => {
         this.startSeeding = () => {};
@@ -390,6 +399,30 @@ export class World implements SimWorld {
     } else {
       for (const _ of this.seedSteps());
       this.seeded = Promise.resolve();
+      this.warmed = Promise.resolve();
+    }
+  }
+
+  /**
+   * With seedInSteps: settles once every node's derived SNAT use is known, worked out in steps after the
+   * seeding (while the scanner reads leases and nodes). Every scan asks the cloud's metrics of every node
+   * (the load balancer's per backend, the NAT gateway's summed), so the first metrics query no longer
+   * derives them on the scan's critical path. At once otherwise (nothing is worked out ahead).
+   */
+  readonly warmed: Promise<void>;
+
+  /** Nodes whose SNAT destinations are derived and kept (nodeDestinations' cache). */
+  get derivedNodes(): number {
+    return this.destinations.size;
+  }
+
+  /** One step per node: its metrics, derived as nodeMetrics would (and kept until pods change). */
+  private *warmSteps(): Generator<void> {
+    // Live metrics (a backend's) are read when asked, never ahead.
+    if (this.backend?.nodeMetrics) return;
+    for (const node of [...this.nodesByName.keys()]) {
+      yield;
+      this.nodeMetrics(node);
     }
   }
 
@@ -412,9 +445,10 @@ export class World implements SimWorld {
     return this.usedIpsSet;
   }
 
-  private async seedStepwise(sliceMs: number): Promise<void> {
+  /** Runs `steps`, yielding to the event loop after each `sliceMs` of work. */
+  private async inSteps(steps: Generator<void>, sliceMs: number): Promise<void> {
     let since = performance.now();
-    for (const _ of this.seedSteps())
+    for (const _ of steps)
       if (performance.now() - since >= sliceMs) {
         await new Promise<void>((go) => setImmediate(go));
         since = performance.now();

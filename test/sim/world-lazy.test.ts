@@ -225,6 +225,21 @@ describe('seeding in steps (the simulator process says it is ready, then seeds)'
     expect(stepwise.list('deployments')).toEqual(new World(scale(), { now }).list('deployments'));
   });
 
+  it('then works out every node’s SNAT use in steps, before any metrics query asks', async () => {
+    const world = new World(scale(), { now, seedInSteps: { sliceMs: 0 } });
+    world.startSeeding();
+    await world.seeded;
+    // Requests are served from here on; the derived metrics come after, a node per step.
+    expect(world.derivedNodes).toBe(0);
+    await world.warmed;
+    const given = world.snapshot.nodes.filter((n) => n.metrics?.usedSnatPorts !== undefined).length;
+    expect(given).toBe(2);
+    expect(world.derivedNodes).toBe(world.snapshot.nodes.length - given);
+    const reference = new World(scale(), { now });
+    for (const n of world.snapshot.nodes)
+      expect(world.nodeMetrics(n.name)).toEqual(reference.nodeMetrics(n.name));
+  });
+
   it('a request that comes while the world is seeded waits for it, and sees every pod', async () => {
     const snapshot = scale();
     const sim = await startSim(snapshot, { seedInSteps: true });
