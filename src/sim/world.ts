@@ -326,6 +326,8 @@ export class World implements SimWorld {
   private readonly podIndexes: number[] = [];
   /** Builders of the objects seeding deferred (a Deployment and its ReplicaSet), by their Lazy ref. */
   private readonly deferred: ((() => KubeObject) | undefined)[] = [];
+  /** The labels each deferred object will have (a label selector reads them without building it). */
+  private readonly deferredLabels: (Record<string, string> | undefined)[] = [];
   private readonly podRefBatch: number[] = [];
   private readonly workloads = new Map<string, WorkloadRuntime>();
   private readonly hostSockets = new Map<string, ConcreteSocket[]>();
@@ -493,11 +495,13 @@ export class World implements SimWorld {
       namespace?: string | undefined;
       nodeName?: string | undefined;
       filter?: (o: KubeObject) => boolean;
+      /** A label selector: an unbuilt object whose labels fail it is left out without being built. */
+      labels?: (labels: Record<string, string>) => boolean;
     },
   ): readonly KubeObject[] {
     const map = this.store.get(resource);
     if (!map) return [];
-    const { namespace, nodeName, filter } = opts;
+    const { namespace, nodeName, filter, labels } = opts;
     const keys =
       resource === 'pods' && nodeName !== undefined
         ? [...(this.podsByNode.get(nodeName) ?? [])]
@@ -507,7 +511,13 @@ export class World implements SimWorld {
     const out: [string, KubeObject][] = [];
     for (const k of keys) {
       if (prefix !== undefined && !k.startsWith(prefix)) continue;
+      if (labels !== undefined && resource !== 'pods') {
+        const ref = map.pendingRef(k);
+        const known = ref === undefined ? undefined : this.deferredLabels[ref];
+        if (known !== undefined && !labels(known)) continue;
+      }
       const o = map.get(k);
+      if (o !== undefined && labels !== undefined && !labels(o.metadata.labels ?? {})) continue;
       if (o !== undefined && (filter === undefined || filter(o))) out.push([k, o]);
     }
     out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
@@ -1289,7 +1299,8 @@ export class World implements SimWorld {
       );
     let statusAt = 0;
     let statusRv = '';
-    this.deferObject('deployments', dk, () => {
+    // (Its labels: seedBodies' metadata.labels.)
+    this.deferObject('deployments', dk, spec.labels, () => {
       const obj = deploymentStored();
       obj.status = this.deploymentStatus(obj, name, hash, given, this.timestampAt(statusAt));
       obj.metadata.resourceVersion = statusRv;
@@ -1298,7 +1309,8 @@ export class World implements SimWorld {
     const rsName = `${name}-${hash}`;
     const { k: rk } = this.admit('replicasets', namespace, rsName);
     const replicaSetReserved = this.reserve(3 * day);
-    this.deferObject('replicasets', rk, () =>
+    // (Its labels: replicaSetBody's, from the template's.)
+    this.deferObject('replicasets', rk, { ...spec.labels, 'pod-template-hash': hash }, () =>
       this.stored(
         replicaSetType,
         namespace,
@@ -1322,8 +1334,14 @@ export class World implements SimWorld {
   }
 
   /** Registers an object that `build` makes when it is first read (Lazy). */
-  private deferObject(resource: string, k: string, build: () => KubeObject): void {
+  private deferObject(
+    resource: string,
+    k: string,
+    labels: Record<string, string>,
+    build: () => KubeObject,
+  ): void {
     this.deferred.push(build);
+    this.deferredLabels.push(labels);
     this.store.get(resource)!.defer(k, this.deferred.length - 1);
   }
 
@@ -1331,6 +1349,7 @@ export class World implements SimWorld {
     const build = this.deferred[ref];
     if (build === undefined) throw new Error(`nothing builds deferred object ${ref}`);
     this.deferred[ref] = undefined;
+    this.deferredLabels[ref] = undefined;
     return build();
   }
 

@@ -4,6 +4,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { fetchTrusting } from '../../src/sim/fetch.js';
+import { labelMatcher } from '../../src/sim/kube/select.js';
 import { expandSockets, snatByDestination, snatBySpec } from '../../src/sim/kube/sockets.js';
 import { startSim } from '../../src/sim/server.js';
 import { parseSnapshot, type Snapshot, type SnapshotSocket } from '../../src/sim/snapshot.js';
@@ -187,6 +188,33 @@ describe('lazy Deployments and ReplicaSets (seeded unbuilt, built when first rea
     expect(world.resourceVersion).toBe(before.resourceVersion);
     expect(world.list('deployments').slice(0, 3)).toEqual(before.deployments);
     expect(world.list('replicasets').slice(0, 3)).toEqual(before.replicasets);
+  });
+
+  it('a label-selected list (over HTTP) builds only the ReplicaSets it returns, and returns what a built world does', async () => {
+    const built = new World(scale(), { now });
+    const all = built.list('replicasets');
+    const hashes = [all[3], all[40], all[77]].map((rs) => rs!.metadata.labels!['pod-template-hash']);
+    const selector = `pod-template-hash in (${hashes.join(',')})`;
+    const match = labelMatcher(selector);
+    const expected = all.filter((rs) => match(rs.metadata.labels ?? {})).map((rs) => rs.metadata.name);
+    expect(expected).toHaveLength(3);
+    const sim = await startSim(scale(), {});
+    try {
+      const total = sim.world.unbuilt('replicasets');
+      const answer = await fetchTrusting(sim.ca)(
+        `${sim.url}/apis/apps/v1/replicasets?labelSelector=${encodeURIComponent(selector)}`,
+        { headers: { authorization: `Bearer ${sim.adminToken}` } },
+      );
+      const body = (await answer.json()) as { items: { metadata: { name: string } }[] };
+      expect(body.items.map((rs) => rs.metadata.name)).toEqual(expected);
+      expect(sim.world.unbuilt('replicasets')).toBe(total - 3);
+      // And the Deployments by their app label: one built.
+      const deployments = sim.world.unbuilt('deployments');
+      expect(sim.world.select('deployments', { labels: labelMatcher('app=svc-7') })).toHaveLength(1);
+      expect(sim.world.unbuilt('deployments')).toBe(deployments - 1);
+    } finally {
+      await sim.close();
+    }
   });
 
   it('an unbuilt Deployment restarts like a built one (its ReplicaSet scaled down, a new one made)', () => {
