@@ -6,6 +6,10 @@ import {
   BatchV1Api,
   CoreV1Api,
   type KubeConfig,
+  Observable,
+  type ObservableMiddleware,
+  ResponseContext,
+  SelfDecodingBody,
   type V1DaemonSet,
   type V1Deployment,
   type V1Node,
@@ -41,6 +45,72 @@ export function toNodeInfo(n: V1Node): NodeInfo {
   if (n.spec?.providerID) info.providerID = n.spec.providerID;
   return info;
 }
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The keys of `o` among `keys` that it has (absent stays absent). */
+function pick(o: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of keys) if (k in o) out[k] = o[k];
+  return out;
+}
+
+/**
+ * A node of a list page (wire JSON) cut to what toNodeInfo reads: name, labels, pod CIDRs, providerID,
+ * addresses and the conditions' type and status. Anything not shaped like a node stays as it is (client-node
+ * then decodes it as it would have).
+ */
+export function nodeFieldsOnly(item: unknown): unknown {
+  if (!isRecord(item)) return item;
+  const out: Record<string, unknown> = pick(item, ['apiVersion', 'kind']);
+  const { metadata, spec, status } = item;
+  if (metadata !== undefined)
+    out.metadata = isRecord(metadata) ? pick(metadata, ['name', 'labels']) : metadata;
+  if (spec !== undefined)
+    out.spec = isRecord(spec) ? pick(spec, ['podCIDR', 'podCIDRs', 'providerID']) : spec;
+  if (status !== undefined) {
+    if (!isRecord(status)) out.status = status;
+    else {
+      const cut = pick(status, ['addresses', 'conditions']);
+      if (Array.isArray(cut.conditions))
+        cut.conditions = cut.conditions.map((c) => (isRecord(c) ? pick(c, ['type', 'status']) : c));
+      out.status = cut;
+    }
+  }
+  return out;
+}
+
+/**
+ * client-node middleware for `list nodes`: a 2xx JSON page reaches client-node's decoder with its nodes cut
+ * to nodeFieldsOnly. Its ObjectSerializer walks every field of every object it decodes, and a node is
+ * mostly status the scanner never reads (3,000 nodes cost the scan ~0.2 s of decoding on its critical
+ * path). The request, its authentication and every other answer (errors, Status bodies, a body that is not
+ * JSON) go through client-node unchanged.
+ */
+export const nodeListFieldsOnly: ObservableMiddleware = {
+  pre: (ctx) => new Observable(Promise.resolve(ctx)),
+  post: (res) =>
+    new Observable(
+      (async () => {
+        if (res.httpStatusCode < 200 || res.httpStatusCode > 299) return res;
+        const text = await res.body.text();
+        let cut = text;
+        try {
+          const list: unknown = JSON.parse(text);
+          if (isRecord(list) && Array.isArray(list.items))
+            cut = JSON.stringify({ ...list, items: list.items.map(nodeFieldsOnly) });
+        } catch {
+          // Not JSON: client-node says so as it would have.
+        }
+        return new ResponseContext(
+          res.httpStatusCode,
+          res.headers,
+          new SelfDecodingBody(Promise.resolve(Buffer.from(cut))),
+        );
+      })(),
+    ),
+};
 
 const toOwner = (o: V1OwnerReference): OwnerReference => ({
   apiVersion: o.apiVersion,
@@ -261,7 +331,10 @@ export function clusterReader(kc: KubeConfig, options: ClusterReaderOptions = {}
       let cont: string | undefined;
       do {
         const list = await call('list nodes', signal, (o) =>
-          core.listNode({ limit: PAGE, ...(cont ? { _continue: cont } : {}) }, o),
+          core.listNode(
+            { limit: PAGE, ...(cont ? { _continue: cont } : {}) },
+            { ...o, middleware: [...(o.middleware ?? []), nodeListFieldsOnly] },
+          ),
         );
         out.push(...list.items.map(toNodeInfo));
         cont = list.metadata?._continue || undefined;

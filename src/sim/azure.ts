@@ -622,6 +622,9 @@ function parseQuery(q: URLSearchParams, now: number): MetricsQuery {
   };
 }
 
+/** String.prototype.localeCompare without locales is this collator's compare (ECMA-402), made once. */
+const collator = new Intl.Collator();
+
 /** Multipliers for the minutes that are not the worst one: deterministic, all below 1. */
 const LOWER = [0.5, 0.8, 0.65, 0.9, 0.7];
 
@@ -642,12 +645,14 @@ export function seriesValues(
   n: number,
   key: string,
   kind: 'gauge' | 'counter' | 'constant',
+  /** stableHash(key), when the caller has it already (a series' two aggregations share one). */
+  keyHash?: number,
 ): (number | null)[] {
   if (n <= 0) return [];
   if (n === 1) return [value];
   const nullAt = n >= 3 ? n - 1 : -1;
   const complete = nullAt === -1 ? n : n - 1;
-  const peak = stableHash(key) % complete;
+  const peak = (keyHash ?? stableHash(key)) % complete;
   return Array.from({ length: n }, (_, i) => {
     if (i === nullAt) return null;
     if (i === peak || kind === 'constant') return value;
@@ -669,41 +674,59 @@ function metricValue(metricDef: MetricDef, name: string, atoms: Atom[], q: Metri
       `Aggregation Minimum and Maximum are not supported for metric ${name}`,
     );
   }
-  const kept = atoms.filter((a) =>
-    [...filters].every(([dim, values]) => values.has('*') || values.has((a.dims[dim] ?? '').toLowerCase())),
-  );
+  // One pass over the atoms: those the filter keeps, grouped by the values of the split dimensions (a split
+  // by backend IP has one group per node: 3,000 nodes are 6,000 atoms per query, three queries per scan).
+  const conditions = [...filters].filter(([, values]) => !values.has('*'));
   const splitDims = [...filters.keys()];
   const groups = new Map<string, { dims: Record<string, string>; total: number; instances: Set<string> }>();
-  for (const a of kept) {
-    const dims = Object.fromEntries(splitDims.map((d) => [d, a.dims[d] ?? '']));
-    const key = JSON.stringify(dims);
-    const g = groups.get(key) ?? { dims, total: 0, instances: new Set<string>() };
+  for (const a of atoms) {
+    let pass = true;
+    for (const [dim, values] of conditions)
+      if (!values.has((a.dims[dim] ?? '').toLowerCase())) {
+        pass = false;
+        break;
+      }
+    if (!pass) continue;
+    // The group's values joined by NUL (no dimension value holds one): one key per distinct combination.
+    let id = '';
+    for (const d of splitDims) id += `${a.dims[d] ?? ''}\u0000`;
+    let g = groups.get(id);
+    if (g === undefined) {
+      g = {
+        dims: Object.fromEntries(splitDims.map((d) => [d, a.dims[d] ?? ''])),
+        total: 0,
+        instances: new Set<string>(),
+      };
+      groups.set(id, g);
+    }
     g.total += a.value;
     g.instances.add(a.instance);
-    groups.set(key, g);
   }
   if (groups.size === 0 && splitDims.length === 0)
-    groups.set('{}', { dims: {}, total: 0, instances: new Set() });
+    groups.set('', { dims: {}, total: 0, instances: new Set() });
   const ts = timestamps(q);
+  const stamps = ts.map((t) => new Date(t).toISOString());
   // Ranked first, points written only for the series kept (a split by backend IP has one per node, and
   // top keeps 10 of them).
   let ranked = [...groups.values()].map((g) => {
-    const key = `${resourceId}|${name}|${JSON.stringify(g.dims)}`;
-    const totalPoints = seriesValues(g.total, ts.length, key, metricDef.kind);
+    const order = JSON.stringify(g.dims);
+    const key = `${resourceId}|${name}|${order}`;
+    const keyHash = stableHash(key);
+    const totalPoints = seriesValues(g.total, ts.length, key, metricDef.kind, keyHash);
     let rank = 0;
     for (const v of totalPoints) rank += v ?? 0;
-    return { g, key, totalPoints, rank, order: JSON.stringify(g.dims) };
+    return { g, key, keyHash, totalPoints, rank, order };
   });
   if (splitDims.length > 0) {
     const asc = /\basc\b/i.test(q.orderby ?? '');
-    ranked.sort((a, b) => (asc ? a.rank - b.rank : b.rank - a.rank) || a.order.localeCompare(b.order));
+    ranked.sort((a, b) => (asc ? a.rank - b.rank : b.rank - a.rank) || collator.compare(a.order, b.order));
     ranked = ranked.slice(0, q.top ?? 10);
   }
-  const series = ranked.map(({ g, key, totalPoints }) => {
+  const series = ranked.map(({ g, key, keyHash, totalPoints }) => {
     const perInstance = g.total / Math.max(1, g.instances.size);
-    const avgPoints = seriesValues(perInstance, ts.length, key, metricDef.kind);
-    const data = ts.map((t, i) => {
-      const point: Record<string, unknown> = { timeStamp: new Date(t).toISOString() };
+    const avgPoints = seriesValues(perInstance, ts.length, key, metricDef.kind, keyHash);
+    const data = stamps.map((timeStamp, i) => {
+      const point: Record<string, unknown> = { timeStamp };
       const avg = avgPoints[i];
       const tot = totalPoints[i];
       if (avg === null || avg === undefined || tot === null || tot === undefined) return point;

@@ -1,13 +1,13 @@
 // Every cluster port against the simulator: HTTPS, the exec WebSocket, the job's RBAC, the real client.
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, ResponseContext, SelfDecodingBody } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { podExec } from '../../src/cluster/exec.js';
 import { inspectNode, SOCKET_FILES } from '../../src/cluster/inspect.js';
 import { leaseLock } from '../../src/cluster/lease.js';
 import { nodeProbe } from '../../src/cluster/node-probe.js';
-import { clusterReader } from '../../src/cluster/reader.js';
+import { clusterReader, nodeListFieldsOnly, toNodeInfo } from '../../src/cluster/reader.js';
 import { rolloutRemediator } from '../../src/cluster/restart.js';
 import { configMapState, STATE_CONFIGMAP } from '../../src/cluster/state.js';
 import { ClusterError, ExecError } from '../../src/errors.js';
@@ -111,6 +111,40 @@ describe('clusterReader', () => {
     const a = nodes.find((n) => n.name === 'node-a');
     expect(a).toMatchObject({ internalIP: '10.224.0.4', ready: true });
     expect(a?.providerID).toContain('virtualMachines/0');
+  });
+
+  it('decodes node list pages cut to what toNodeInfo reads (nodeListFieldsOnly): same nodes, less object', async () => {
+    const core = kc.makeApiClient(CoreV1Api);
+    const full = await core.listNode({ limit: 1 });
+    const cut = await core.listNode(
+      { limit: 1 },
+      { middleware: [nodeListFieldsOnly], middlewareMergeStrategy: 'append' },
+    );
+    expect(cut.items.map(toNodeInfo)).toEqual(full.items.map(toNodeInfo));
+    expect(cut.metadata?._continue).toBe(full.metadata?._continue);
+    expect(cut.metadata?._continue).toBeTruthy();
+    expect(full.items[0]?.status?.nodeInfo).toBeDefined();
+    expect(cut.items[0]?.status?.nodeInfo).toBeUndefined();
+    expect(cut.items[0]?.status?.allocatable).toBeUndefined();
+    expect(cut.items[0]?.metadata?.annotations).toBeUndefined();
+    expect(Object.keys(cut.items[0]?.status?.conditions?.[0] ?? {}).sort()).toEqual(['status', 'type']);
+  });
+
+  it('hands client-node every other answer of a node list as it came (nodeListFieldsOnly)', async () => {
+    const body = (text: string) => new SelfDecodingBody(Promise.resolve(Buffer.from(text)));
+    const refused = new ResponseContext(
+      403,
+      { 'content-type': 'application/json' },
+      body('{"kind":"Status"}'),
+    );
+    expect(await nodeListFieldsOnly.post(refused).toPromise()).toBe(refused);
+    const notJson = new ResponseContext(200, { 'content-type': 'text/plain' }, body('<html>proxy</html>'));
+    expect(await (await nodeListFieldsOnly.post(notJson).toPromise()).body.text()).toBe('<html>proxy</html>');
+    const odd = '{"kind":"NodeList","items":[42,{"metadata":"x"}],"metadata":{"continue":"c"}}';
+    const oddRes = new ResponseContext(200, {}, body(odd));
+    expect(JSON.parse(await (await nodeListFieldsOnly.post(oddRes).toPromise()).body.text())).toEqual(
+      JSON.parse(odd),
+    );
   });
 
   it('lists the pods of one node in one request', async () => {

@@ -143,6 +143,35 @@ describe('simulated Azure Monitor (metrics:getBatch, as @azure/monitor-query-met
       nodes.reduce((s, n) => s + n.metrics.failedSnatConnections, 0),
     );
   });
+
+  it('splits by two dimensions into one series per combination; equal series in locale order of their dimensions', async () => {
+    const q = new URLSearchParams({
+      'api-version': '2023-10-01',
+      metricnames: 'AllocatedSnatPorts',
+      aggregation: 'Average',
+      interval: 'PT1M',
+      timespan: `${start.toISOString()}/${end.toISOString()}`,
+      $filter: "BackendIPAddress eq '*' and ProtocolType eq '*'",
+      top: '500',
+    });
+    const res = await rawRequest(h, 'GET', `${LB_ID}/providers/Microsoft.Insights/metrics?${q}`, {
+      headers: { authorization: 'Bearer x' },
+    });
+    expect(res.status).toBe(200);
+    const body = JSON.parse(res.body) as {
+      value: { timeseries: { metadatavalues: { name: { value: string }; value: string }[] }[] }[];
+    };
+    const series = (body.value[0]?.timeseries ?? []).map((t) =>
+      Object.fromEntries(t.metadatavalues.map((m) => [m.name.value, m.value])),
+    );
+    // 60 nodes × TCP and UDP, each pair once.
+    expect(series).toHaveLength(120);
+    expect(new Set(series.map((s) => `${s.backendipaddress}/${s.protocoltype}`)).size).toBe(120);
+    expect(new Set(series.map((s) => s.protocoltype))).toEqual(new Set(['TCP', 'UDP']));
+    // Every node has 1,024 allocated ports on both protocols: all series tie, and the tie goes by localeCompare.
+    const orders = series.map((s) => JSON.stringify(s));
+    expect(orders).toEqual([...orders].sort((a, b) => a.localeCompare(b)));
+  });
 });
 
 describe('simulated Azure Resource Manager', () => {
