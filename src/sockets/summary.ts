@@ -3,6 +3,7 @@
 // outbound — its local port is not one the same table LISTENs on. tcp6 listeners come after
 // tcp's connections when both files are concatenated, so direction is decided at finish; until
 // then a candidate is two numbers in a growable Uint32Array, not an object.
+import { SnatguardError } from '../errors.js';
 import type { DestinationCount, SocketSummary, TcpState } from '../model.js';
 import {
   type AddressClassifier,
@@ -36,6 +37,21 @@ export interface Summarizer {
   readonly counts: ScanCounts;
   /** Hash-table slots examined so far (a work measure: tests check it stays linear on hostile input). */
   readonly probes: number;
+  /**
+   * False once a summarizer made with `direct` saw a LISTEN after SNAT candidates on its port: its summary
+   * would count them (it kept no log to take them back), so the caller summarizes its input again
+   * without `direct`. Always true without `direct`.
+   */
+  readonly exact: boolean;
+}
+
+export interface SummarizerOptions {
+  /**
+   * Count SNAT candidates as they come instead of logging them (4 bytes each) for finish: less memory
+   * and work, but a LISTEN that comes after candidates on its port (tcp6's after tcp's) makes the
+   * summary inexact ({@link Summarizer.exact}). For callers that can read their input again.
+   */
+  direct?: boolean;
 }
 
 /** Destinations in the summary's order (most sockets first, then by remote), made on demand. */
@@ -303,31 +319,61 @@ class RemoteText {
   }
 }
 
+/** Destinations per candidate log: the low 12 bits of a destination's index go in its log entries. */
+const LOG_INDEX_BITS = 12;
+
 /**
- * Counts one block of a candidate log into `sockets` and `states`; returns how many counted. A function
- * of its own: called per block, it is optimized like a hot function (a loop in `finish`, run once,
- * waits for on-stack replacement).
+ * Counts one block of log `k` into the rows of tally chunk `k` (the same destinations); returns how many
+ * counted. A function of its own: called per block, it is optimized like a hot function (a loop in
+ * `finish`, run once, waits for on-stack replacement).
  */
-function countBlock(
-  block: Int32Array,
-  end: number,
-  base: number,
-  listenPorts: Uint8Array,
-  sockets: Uint32Array,
-  states: Uint32Array,
-): number {
+function countBlock(block: Int32Array, end: number, listenPorts: Uint8Array, rows: Uint32Array): number {
   let n = 0;
   for (let at = 0; at < end; at++) {
     const entry = block[at] as number;
     // A LISTEN seen after sockets on its port (tcp6 after tcp) makes them inbound.
     if (listenPorts[entry >>> 16] === 1) continue;
-    const index = base | (entry & ((1 << LOG_INDEX_BITS) - 1));
-    sockets[index] = (sockets[index] as number) + 1;
-    const slot = index * STATE_CODES + ((entry >>> LOG_INDEX_BITS) & 15);
-    states[slot] = (states[slot] as number) + 1;
+    const row = (entry & (TALLY_CHUNK - 1)) * TALLY_WORDS;
+    rows[row] = (rows[row] as number) + 1;
+    const slot = row + 1 + ((entry >>> LOG_INDEX_BITS) & 15);
+    rows[slot] = (rows[slot] as number) + 1;
     n++;
   }
   return n;
+}
+
+/** Words per destination in a {@link Tally}: its sockets, then one count per state code. */
+const TALLY_WORDS = 1 + STATE_CODES;
+/** Destinations per chunk of a {@link Tally}: as many as one candidate log holds. */
+const TALLY_CHUNK = 1 << LOG_INDEX_BITS;
+
+/**
+ * Per destination its SNAT sockets and their count per state, in one row of {@link TALLY_WORDS} words (one
+ * cache line to touch per socket counted); rows in chunks of {@link TALLY_CHUNK} destinations, added as
+ * destinations come: nothing is copied when it grows and no discarded array waits for the collector.
+ */
+class Tally {
+  private readonly chunks: Uint32Array[] = [];
+
+  /** The rows of destinations [k·TALLY_CHUNK, (k + 1)·TALLY_CHUNK). */
+  chunk(k: number): Uint32Array {
+    while (this.chunks.length <= k) this.chunks.push(new Uint32Array(TALLY_CHUNK * TALLY_WORDS));
+    return this.chunks[k] as Uint32Array;
+  }
+
+  /** Counts one socket of destination `index` in state slot `slot`. */
+  add(index: number, slot: number): void {
+    const rows = this.chunks[index >>> 12] ?? this.chunk(index >>> 12);
+    const row = (index & (TALLY_CHUNK - 1)) * TALLY_WORDS;
+    rows[row] = (rows[row] as number) + 1;
+    rows[row + 1 + slot] = (rows[row + 1 + slot] as number) + 1;
+  }
+
+  /** Sockets of destination `index` in state code `code`; its sockets in all states when `code` is -1. */
+  count(index: number, code: number): number {
+    const rows = this.chunks[index >>> 12];
+    return rows === undefined ? 0 : (rows[(index & (TALLY_CHUNK - 1)) * TALLY_WORDS + 1 + code] as number);
+  }
 }
 
 /** Bytes of one destination's JSON at most: 13 states, a 47-byte remote, 10-digit counts. */
@@ -384,20 +430,48 @@ function decimal(b: Uint8Array, at: number, n: number): number {
 
 const defaultClassifier = createClassifier();
 
-/** Destinations per candidate log: the low 12 bits of a destination's index go in its log entries. */
-const LOG_INDEX_BITS = 12;
 /** Entries in a log's first block; each next block is twice as big, up to {@link LOG_BLOCK_MAX}. */
 const LOG_BLOCK_MIN = 1 << 10;
 /** Entries per block at most: 64 KiB. */
 const LOG_BLOCK_MAX = 1 << 14;
 
-export function createSummarizer(classifier: AddressClassifier = defaultClassifier): Summarizer {
+/** A summarizer's two per-port tables (64 KiB and 256 KiB). */
+interface PortTables {
+  listen: Uint8Array;
+  nonListen: Uint32Array;
+}
+/**
+ * Port tables of finished summarizers, cleared, for the next one: a scan summarizes a pod at a time, and
+ * each new pair was 320 KiB of fresh memory outside the heap (~80 MB over a node's 250 pods), given back
+ * only by the garbage collections its pressure forced while execs waited. As many as execs run at once.
+ */
+const freePortTables: PortTables[] = [];
+const POOLED_PORT_TABLES = 16;
+let portTablesMade = 0;
+/** Pairs of port tables made by this process so far (the others were reused). */
+export const portTablesAllocated = (): number => portTablesMade;
+
+function takePortTables(): PortTables {
+  const free = freePortTables.pop();
+  if (free !== undefined) return free;
+  portTablesMade++;
+  return { listen: new Uint8Array(65536), nonListen: new Uint32Array(65536) };
+}
+
+export function createSummarizer(
+  classifier: AddressClassifier = defaultClassifier,
+  options: SummarizerOptions = {},
+): Summarizer {
+  const direct = options.direct === true;
   const stateCounts = new Float64Array(256);
-  const listenPorts = new Uint8Array(65536);
+  const tables = takePortTables();
+  const listenPorts = tables.listen;
   /** The ports of listenPorts that are set, in the order their first LISTEN came (finish sums only these). */
   const listened: number[] = [];
   /** Sockets not in LISTEN, per local port: inbound/outbound is decided from these at finish. */
-  const nonListenByPort = new Uint32Array(65536);
+  const nonListenByPort = tables.nonListen;
+  /** finishCompact's answer: computed once, then the port tables go back, cleared, to the pool. */
+  let finished: CompactSummary | undefined;
   let nonListen = 0;
   const destinations = new DestinationTable();
   /**
@@ -411,6 +485,12 @@ export function createSummarizer(classifier: AddressClassifier = defaultClassifi
   const logs: Int32Array[][] = [];
   /** Entries in the last block of each log. */
   const logFill: number[] = [];
+  /** `direct`: the SNAT candidates, counted as they come. */
+  const tally = new Tally();
+  let tallied = 0;
+  /** `direct`: 1 for a local port that had a candidate (a first LISTEN on it then makes the summary inexact). */
+  const candidatePorts = new Uint8Array(direct ? 65536 : 0);
+  let exact = true;
 
   const logCandidate = (index: number, entry: number): void => {
     const k = index >>> LOG_INDEX_BITS;
@@ -436,6 +516,7 @@ export function createSummarizer(classifier: AddressClassifier = defaultClassifi
     const localPort = r.localPort;
     if (state === CODE_LISTEN) {
       if (listenPorts[localPort] === 0) {
+        if (direct && candidatePorts[localPort] === 1) exact = false;
         listenPorts[localPort] = 1;
         listened.push(localPort);
       }
@@ -459,7 +540,15 @@ export function createSummarizer(classifier: AddressClassifier = defaultClassifi
       index = destinations.indexOf(w0, w1, w2, w3, r.remotePort);
     }
     const slot = state < STATE_CODES ? state : 0;
-    logCandidate(index, (localPort << 16) | (slot << LOG_INDEX_BITS) | (index & ((1 << LOG_INDEX_BITS) - 1)));
+    if (direct) {
+      candidatePorts[localPort] = 1;
+      tally.add(index, slot);
+      tallied++;
+    } else
+      logCandidate(
+        index,
+        (localPort << 16) | (slot << LOG_INDEX_BITS) | (index & ((1 << LOG_INDEX_BITS) - 1)),
+      );
   };
 
   const scanner = new ProcNetTcpScanner(visit);
@@ -477,11 +566,22 @@ export function createSummarizer(classifier: AddressClassifier = defaultClassifi
     get probes() {
       return destinations.probes;
     },
-    push: (chunk) => scanner.push(chunk),
+    get exact() {
+      return exact;
+    },
+    // Once finished, the port tables may be another summarizer's: nothing more is read into them.
+    push: (chunk) => {
+      if (finished === undefined) scanner.push(chunk);
+    },
     flush: () => {
-      scanner.finish();
+      if (finished === undefined) scanner.finish();
     },
     finishCompact(): CompactSummary {
+      if (finished !== undefined) return finished;
+      if (!exact)
+        throw new SnatguardError(
+          'the direct summary is inexact (a LISTEN came after sockets on its port): summarize again without direct',
+        );
       const counts = scanner.finish();
       const byState: Partial<Record<TcpState, number>> = {};
       for (let code = 0; code < 256; code++) {
@@ -492,29 +592,34 @@ export function createSummarizer(classifier: AddressClassifier = defaultClassifi
       }
       let inbound = 0;
       for (const port of listened) inbound += nonListenByPort[port] as number;
-      const sockets = new Uint32Array(destinations.size);
-      const states = new Uint32Array(destinations.size * STATE_CODES);
+      let rows: Tally;
       let snatSockets = 0;
-      for (let k = 0; k < logs.length; k++) {
-        const blocks = logs[k] as Int32Array[];
-        const base = k << LOG_INDEX_BITS;
-        for (let b = 0; b < blocks.length; b++) {
-          const block = blocks[b] as Int32Array;
-          const end = b === blocks.length - 1 ? (logFill[k] as number) : block.length;
-          snatSockets += countBlock(block, end, base, listenPorts, sockets, states);
+      if (direct) {
+        rows = tally;
+        snatSockets = tallied;
+      } else {
+        rows = new Tally();
+        for (let k = 0; k < logs.length; k++) {
+          const blocks = logs[k] as Int32Array[];
+          const chunk = rows.chunk(k);
+          for (let b = 0; b < blocks.length; b++) {
+            const block = blocks[b] as Int32Array;
+            const end = b === blocks.length - 1 ? (logFill[k] as number) : block.length;
+            snatSockets += countBlock(block, end, listenPorts, chunk);
+          }
         }
       }
+      const sockets = (index: number): number => rows.count(index, -1);
       // The sort needs each destination's remote as text (ties go by it). It is written once, as bytes
       // into one array (not tens of thousands of strings that would live on the heap to the end); the
       // strings are made when a destination is asked for.
       const ids: number[] = [];
-      for (let index = 0; index < destinations.size; index++)
-        if ((sockets[index] as number) > 0) ids.push(index);
+      for (let index = 0; index < destinations.size; index++) if (sockets(index) > 0) ids.push(index);
       const text = new RemoteText(ids.length);
       for (const index of ids) text.add(destinations, index);
       const order = ids.map((_, j) => j);
       order.sort((a, b) => {
-        const d = (sockets[ids[b] as number] as number) - (sockets[ids[a] as number] as number);
+        const d = sockets(ids[b] as number) - sockets(ids[a] as number);
         return d !== 0 ? d : text.compare(a, b);
       });
       const list: DestinationList = {
@@ -525,14 +630,14 @@ export function createSummarizer(classifier: AddressClassifier = defaultClassifi
           const index = ids[j] as number;
           const perState: Partial<Record<TcpState, number>> = {};
           for (let code = 0; code < STATE_CODES; code++) {
-            const k = states[index * STATE_CODES + code] as number;
+            const k = rows.count(index, code);
             if (k > 0) perState[STATE_BY_CODE[code] ?? 'UNKNOWN'] = k;
           }
           return {
             remote: text.at(j),
             address: addressOf(index),
             port: destinations.keyWord(index, 4),
-            sockets: sockets[index] as number,
+            sockets: sockets(index),
             byState: perState,
           };
         },
@@ -556,11 +661,11 @@ export function createSummarizer(classifier: AddressClassifier = defaultClassifi
           put(J.port);
           at = digits(out, at, destinations.keyWord(index, 4));
           put(J.sockets);
-          at = digits(out, at, sockets[index] as number);
+          at = digits(out, at, sockets(index));
           put(J.byState);
           let any = false;
           for (let code = 0; code < STATE_CODES; code++) {
-            const k = states[index * STATE_CODES + code] as number;
+            const k = rows.count(index, code);
             if (k === 0) continue;
             put((any ? J.nextState : J.state)[code] as Uint8Array);
             at = digits(out, at, k);
@@ -570,7 +675,7 @@ export function createSummarizer(classifier: AddressClassifier = defaultClassifi
         }
         return out.toString('latin1', 0, at);
       };
-      return {
+      finished = {
         lines: counts.lines,
         parsed: counts.parsed,
         malformed: counts.malformed,
@@ -581,6 +686,11 @@ export function createSummarizer(classifier: AddressClassifier = defaultClassifi
         snatSockets,
         destinations: list,
       };
+      // Nothing above keeps the port tables: cleared (only the listened ports were set), they serve the next pod.
+      for (const port of listened) listenPorts[port] = 0;
+      nonListenByPort.fill(0);
+      if (freePortTables.length < POOLED_PORT_TABLES) freePortTables.push(tables);
+      return finished;
     },
     finish(): SocketSummary {
       const summary = this.finishCompact();

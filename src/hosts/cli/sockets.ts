@@ -2,7 +2,7 @@
 //   kubectl exec POD -- cat /proc/net/tcp /proc/net/tcp6 | snatguard sockets -
 // All inputs form one table (as `cat a b` would): a port LISTENed on in one makes the other's
 // sockets on that port inbound. Exit 2 for a file that is not /proc/net/tcp text or a bad CIDR.
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { messageOf, SnatguardError } from '../../errors.js';
 import type { DestinationCount, SocketSummary, TcpState } from '../../model.js';
@@ -64,22 +64,63 @@ export function* readChunks(path: string, chunkBytes = CHUNK_BYTES): Generator<U
   }
 }
 
-/** Summarizes the inputs as one table; throws {@link NotProcNetTcpError} for an input that is not /proc/net/tcp text. */
+export interface SocketsSource {
+  name: string;
+  chunks: () => AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>;
+  /** `chunks` can be called again and gives the input again (a regular file, not standard input or a pipe). */
+  rereadable?: boolean;
+}
+
+/** True for a path to a regular file (which can be read twice); false for anything else or an error. */
+export function isRegularFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Summarizes the inputs as one table; throws {@link NotProcNetTcpError} for an input that is not /proc/net/tcp
+ * text. When every input can be read again, the summarizer first counts SNAT candidates as they come
+ * (`direct`: no log of 4 bytes a candidate); in the rare table where a LISTEN comes after candidates on its
+ * port, it stops and reads the inputs again with the log. Either way the report is the same.
+ */
 export async function summarizeInputs(
-  inputs: {
-    name: string;
-    chunks: () => AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>;
-  }[],
+  inputs: SocketsSource[],
   classifier: AddressClassifier,
 ): Promise<SocketsReport> {
-  const summarizer = createSummarizer(classifier);
+  if (inputs.length > 0 && inputs.every((input) => input.rereadable === true)) {
+    const report = await summarizeOnce(inputs, classifier, true);
+    if (report !== undefined) return report;
+  }
+  return (await summarizeOnce(inputs, classifier, false)) as SocketsReport;
+}
+
+/** One pass over the inputs; undefined when a `direct` pass turned out inexact (then it stopped reading). */
+async function summarizeOnce(
+  inputs: SocketsSource[],
+  classifier: AddressClassifier,
+  direct: boolean,
+): Promise<SocketsReport | undefined> {
+  const summarizer = createSummarizer(classifier, { direct });
   const reports: SocketsInput[] = [];
   for (const input of inputs) {
     const before = { ...summarizer.counts };
     const chunks = input.chunks();
-    if (Symbol.iterator in chunks) for (const chunk of chunks) summarizer.push(chunk);
-    else for await (const chunk of chunks) summarizer.push(chunk);
+    if (Symbol.iterator in chunks) {
+      for (const chunk of chunks) {
+        summarizer.push(chunk);
+        if (!summarizer.exact) break;
+      }
+    } else
+      for await (const chunk of chunks) {
+        summarizer.push(chunk);
+        if (!summarizer.exact) break;
+      }
+    if (!summarizer.exact) return undefined;
     summarizer.flush();
+    if (!summarizer.exact) return undefined;
     const after = summarizer.counts;
     const counts: ScanCounts = {
       lines: after.lines - before.lines,
@@ -157,7 +198,11 @@ export function socketsCommand(io: SocketsIo = processIo): Command {
         let report: SocketsReport;
         try {
           report = await summarizeInputs(
-            names.map((name) => ({ name, chunks: () => (name === '-' ? io.stdin() : readChunks(name)) })),
+            names.map((name) => ({
+              name,
+              chunks: () => (name === '-' ? io.stdin() : readChunks(name)),
+              rereadable: name !== '-' && isRegularFile(name),
+            })),
             classifier,
           );
         } catch (e) {

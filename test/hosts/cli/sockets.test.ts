@@ -3,11 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
+  isRegularFile,
   jsonPieces,
   readChunks,
   type SocketsReport,
+  type SocketsSource,
   socketsCommand,
+  summarizeInputs,
 } from '../../../src/hosts/cli/sockets.js';
+import { createClassifier } from '../../../src/sockets/address.js';
 
 const fixtures = join(__dirname, '../../fixtures/proc');
 const incident = readFileSync(join(fixtures, 'incident-tcp.txt'));
@@ -123,6 +127,72 @@ describe('snatguard sockets', () => {
     await expect(run(['--output', 'yaml'], [incident])).rejects.toMatchObject({
       code: 'commander.invalidArgument',
     });
+  });
+});
+
+describe('summarizeInputs: counting as it goes when the inputs can be read again', () => {
+  // A connection from local port 8080 to a public peer, then (second input) a LISTEN on 8080: the listener
+  // comes late, so the connection is inbound and consumes no SNAT port.
+  const tcp =
+    '   0: AC00F00A:1F90 C2906714:6989 01 00000000:00000000 00:00000000 00000000     0        0 1 1 0 20 4 0 10 -1\n' +
+    '   1: AC00F00A:C000 C2906714:6989 01 00000000:00000000 00:00000000 00000000     0        0 2 1 0 20 4 0 10 -1\n';
+  const lateListener =
+    '   0: 00000000000000000000000000000000:1F90 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 3 1 0 100 0 0 10 0\n';
+  const otherListener = lateListener.replace(':1F90 ', ':1F91 ');
+  const classifier = createClassifier();
+  /** Sources over fixed texts that count how often each was read. */
+  const sources = (texts: string[], rereadable: boolean) => {
+    const reads = texts.map(() => 0);
+    const list: SocketsSource[] = texts.map((text, i) => ({
+      name: `input-${i}`,
+      rereadable,
+      chunks: () => {
+        reads[i] = (reads[i] ?? 0) + 1;
+        // Split inside a line: the pass must carry it across chunks.
+        return [text.slice(0, 50), text.slice(50)];
+      },
+    }));
+    return { list, reads };
+  };
+
+  it('reads the inputs again (with the log) when a LISTEN comes after SNAT candidates on its port: same report', async () => {
+    const once = sources([tcp, lateListener], false);
+    const twice = sources([tcp, lateListener], true);
+    const want = await summarizeInputs(once.list, classifier);
+    const got = await summarizeInputs(twice.list, classifier);
+    expect(once.reads).toEqual([1, 1]);
+    expect(twice.reads).toEqual([2, 2]);
+    expect([...jsonPieces(got)].join('')).toBe([...jsonPieces(want)].join(''));
+    expect(got).toMatchObject({ parsed: 3, listening: 1, inbound: 1, outbound: 1, snatSockets: 1 });
+  });
+
+  it('reads each input once when no LISTEN comes late: same report as with the log', async () => {
+    const once = sources([tcp, otherListener], false);
+    const direct = sources([tcp, otherListener], true);
+    const want = await summarizeInputs(once.list, classifier);
+    const got = await summarizeInputs(direct.list, classifier);
+    expect(direct.reads).toEqual([1, 1]);
+    expect([...jsonPieces(got)].join('')).toBe([...jsonPieces(want)].join(''));
+    expect(got).toMatchObject({ parsed: 3, listening: 1, inbound: 0, outbound: 2, snatSockets: 2 });
+  });
+
+  it('never reads standard input twice: one input that cannot be read again keeps every input to one pass', async () => {
+    const mixed = sources([tcp, lateListener], true);
+    (mixed.list[1] as SocketsSource).rereadable = false;
+    const got = await summarizeInputs(mixed.list, classifier);
+    expect(mixed.reads).toEqual([1, 1]);
+    expect(got).toMatchObject({ inbound: 1, snatSockets: 1 });
+  });
+
+  it('counts only regular files as inputs that can be read again', () => {
+    const file = join(dir, 'regular');
+    writeFileSync(file, tcp);
+    expect([
+      isRegularFile(file),
+      isRegularFile(dir),
+      isRegularFile(join(dir, 'missing')),
+      isRegularFile('/dev/null'),
+    ]).toEqual([true, false, false, false]);
   });
 });
 
