@@ -41,8 +41,10 @@ export function scanBundleOptions(
     banner: {
       js: "import { createRequire as __sgCreateRequire } from 'node:module'; const require = __sgCreateRequire(import.meta.url);",
     },
-    // Only for the TypeScript sources' simulator worker (off-thread.ts); never reached from dist.
-    external: ['esbuild'],
+    // esbuild: only for the TypeScript sources' simulator worker (off-thread.ts); never reached from dist.
+    // commander: main.js has loaded it before the bundle (it parsed the command line): the bundle takes
+    // that module instead of compiling its own copy at every scan's start.
+    external: ['esbuild', 'commander'],
     logLevel: 'warning',
   };
 }

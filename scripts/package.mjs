@@ -310,15 +310,18 @@ const KUBE_MODULES = ['config.js', 'exec.js', 'types.js', 'patch.js', 'middlewar
 /**
  * `@kubernetes/client-node`'s index re-exports every helper (cp's tar streams, top, metrics, informers,
  * port-forward, …), and esbuild keeps the CommonJS ones it reaches (they may have side effects). For
- * snatguard's sources the package name means the modules above: the same classes, without the rest.
+ * snatguard's modules (src/, and dist/src/ for the CLI's scan bundle: was src/ only, so that bundle kept
+ * cp's tar streams) the package name means the modules above: the same classes, without the rest.
  */
 const kubeClientModules = {
   name: 'kube-client-modules',
   setup(b) {
+    // snatguard's own modules: the TypeScript sources, and their tsc output (the CLI's scan bundle is
+    // built from dist/src); the client's own imports of its index (none today) stay as they are.
     b.onResolve({ filter: /^@kubernetes\/client-node$/ }, (args) =>
-      args.importer.startsWith(join(root, 'src'))
-        ? { path: 'client-node', namespace: 'kube-modules' }
-        : undefined,
+      /[\\/]node_modules[\\/]/.test(args.importer)
+        ? undefined
+        : { path: 'client-node', namespace: 'kube-modules' },
     );
     b.onLoad({ filter: /.*/, namespace: 'kube-modules' }, () => ({
       contents: KUBE_MODULES.map((m) => `export * from '@kubernetes/client-node/dist/${m}';`).join('\n'),

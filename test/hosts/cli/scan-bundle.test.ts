@@ -148,6 +148,37 @@ describe('the scan bundle', () => {
     expect(zod.filter((f) => f.includes('/locales/'))).toEqual(['node_modules/zod/v4/locales/en.js']);
   });
 
+  it('loads one commander, the one main.js loaded (was: its own copy compiled at every scan)', () => {
+    expect([...loadedAtStart].filter((f) => f.includes('node_modules/commander/'))).toEqual([]);
+  });
+
+  it("takes the Kubernetes client's modules, not its index, from tsc's output too (was: from dist/src the index, with cp's tar streams)", async () => {
+    // An entry outside src/ importing the client as dist/src's modules do.
+    const dir = await mkdtemp(join(tmpdir(), 'snatguard-kube-entry-'));
+    try {
+      const entry = join(dir, 'entry.js');
+      await writeFile(entry, "export { KubeConfig, Exec } from '@kubernetes/client-node';\n");
+      const { scanBundleOptions } = (await import(join(root, 'scripts/bundle-cli.mjs'))) as {
+        scanBundleOptions(entry: string, outdir: string, plugins: Plugin[]): BuildOptions;
+      };
+      const { plugins } = (await import(join(root, 'scripts/package.mjs'))) as {
+        plugins: Record<string, Plugin>;
+      };
+      const { metafile } = await build({
+        ...scanBundleOptions(entry, join(dir, 'out'), Object.values(plugins)),
+        logLevel: 'silent',
+        metafile: true,
+      });
+      const inputs = Object.keys(metafile.inputs);
+      expect(inputs.some((f) => f.endsWith('@kubernetes/client-node/dist/config.js'))).toBe(true);
+      expect(
+        inputs.filter((f) => /client-node[\\/]dist[\\/](cp|index)\.js$|[\\/]tar-fs[\\/]/.test(f)),
+      ).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it('a cluster it cannot reach is a failed run: exit 3 and a report saying why', async () => {
     const r = await scanFromBundle({
       HOME: home,
