@@ -513,12 +513,21 @@ function keysAndColons(v: unknown): number {
   if (v === null || typeof v !== 'object') return 0;
   let n = 0;
   if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) n += keysAndColons(v[i]);
+    for (let i = 0; i < v.length; i++) n += valueColons(v[i]);
     return n;
   }
   const o = v as Record<string, unknown>;
-  for (const k in o) n += 1 + quoteColons(k) + keysAndColons(o[k]);
+  for (const k in o) {
+    n += 1 + valueColons(o[k]);
+    if (k.includes(':')) n += quoteColons(k);
+  }
   return n;
+}
+
+/** keysAndColons of one value, with no call for the strings without a colon (most of a cluster's). */
+function valueColons(x: unknown): number {
+  if (typeof x === 'string') return x.includes(':') ? quoteColons(x) : 0;
+  return typeof x === 'object' && x !== null ? keysAndColons(x) : 0;
 }
 
 /** How often the JSON text of string `s` holds `"` then spaces then `:` (after its opening quote or a `\"`). */
