@@ -124,6 +124,11 @@ export async function runScan(config: Config, deps: RunDeps, signal: AbortSignal
     });
   }
 
+  // The node list does not depend on the state: read beside it (once the lock is held, as before), not after.
+  const nodeList = locked ? deps.cluster.nodes(signal) : undefined;
+  // Awaited (and its failure reported) in scanAndAct; a run that stops before that leaves it unread.
+  nodeList?.catch(() => undefined);
+
   let state: RunState = emptyState();
   // A state that could not be read is not written back: an empty one would erase the dedup history.
   let stateLoaded = false;
@@ -155,7 +160,7 @@ export async function runScan(config: Config, deps: RunDeps, signal: AbortSignal
     log.error({ reason: failed }, 'run failed: lock unreadable');
   } else {
     try {
-      failed = await scanAndAct(config, deps, state, ctx, errors, signal, keeper);
+      failed = await scanAndAct(config, deps, state, ctx, errors, signal, keeper, nodeList);
     } catch (e) {
       // Stages turn their own failures into errors; what reaches here is a defect, and the run could not finish.
       errors.push({ stage: 'plan', target: 'run', message: messageOf(e) });
@@ -342,6 +347,7 @@ async function scanAndAct(
   errors: RunError[],
   signal: AbortSignal,
   keeper: LeaseKeeper,
+  nodeList?: Promise<NodeInfo[]>,
 ): Promise<string | undefined> {
   const { log } = deps;
   const t0 = Date.now();
@@ -390,7 +396,7 @@ async function scanAndAct(
 
   let allNodes: NodeInfo[] = [];
   try {
-    allNodes = await deps.cluster.nodes(signal);
+    allNodes = await (nodeList ?? deps.cluster.nodes(signal));
   } catch (e) {
     errors.push({ stage: 'nodes', target: 'nodes', message: messageOf(e) });
     return failureReason('nodes', e);
