@@ -514,10 +514,22 @@ async function scanAndAct(
       return { inspections: mine };
     }
   };
+  // The owners' bulk read needs only the pods: one read of every inspected node's pods, made once each
+  // node's pods are listed, runs while their execs wait, not after them (the reader caches what it finds;
+  // the owners stage reads only what it missed).
+  let ownersAhead: Promise<unknown> | undefined;
+  let listsPending = toInspect.length;
+  const ownersToRead: PodInfo[] = [];
+  const podsListedOn = (pods: readonly PodInfo[]): void => {
+    for (const p of pods) if (!p.hostNetwork) ownersToRead.push(p);
+    if (--listsPending > 0 || ownersToRead.length === 0 || !deps.cluster.prefetchOwners) return;
+    ownersAhead = deps.cluster.prefetchOwners(ownersToRead, signal).catch(() => undefined);
+  };
   const perNode = await Promise.allSettled(
     toInspect.map(async (hot) => {
       if (signal.aborted) {
         miss(hot.name, 'nodesNotInspected');
+        podsListedOn([]);
         return;
       }
       let pods: PodInfo[];
@@ -528,9 +540,11 @@ async function scanAndAct(
       } catch (e) {
         miss(hot.name, 'nodesNotInspected');
         errors.push({ stage: 'inspect', target: `node/${hot.name}`, message: messageOf(e) });
+        podsListedOn([]);
         return;
       }
       podsListed += pods.length;
+      podsListedOn(pods);
       // inspectNode reads each pod's namespace, and the node's own (hostNetwork) namespace once.
       progress.pods += pods.filter((p) => !p.hostNetwork).length + (pods.some((p) => p.hostNetwork) ? 1 : 0);
       // The node's conntrack listing runs in inspectNode's lanes once every pod's exec has started, not
@@ -612,14 +626,16 @@ async function scanAndAct(
   const ownerReads = createLimiter(OWNER_READS);
   const attributed = inspections.filter((i) => i.status === 'ok' && !i.nodeLevel);
   // One bulk read of the owners first (the reader's cache); what it misses, ownerOf reads and reports.
+  // The read made beside the execs covered every pod read here; without it (no pod listed), one now.
   if (deps.cluster.prefetchOwners) {
     await within(
-      deps.cluster
-        .prefetchOwners(
-          attributed.map((i) => i.pod),
-          after(),
-        )
-        .catch(() => undefined),
+      ownersAhead ??
+        deps.cluster
+          .prefetchOwners(
+            attributed.map((i) => i.pod),
+            after(),
+          )
+          .catch(() => undefined),
       after(),
     );
   }

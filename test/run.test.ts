@@ -609,6 +609,30 @@ describe('runScan: the PodExec prepares while the pods are listed', () => {
     expect(nodeLists).toBe(0);
   });
 
+  it("reads the owners in bulk once the pods are listed, beside their execs, once, with every pod to inspect (was: after the last exec)", async () => {
+    const f = fakes();
+    let reading = 0;
+    let readsDone = 0;
+    f.deps.exec = {
+      read: async () => {
+        reading++;
+        await new Promise<void>((r) => setImmediate(r));
+        await new Promise<void>((r) => setImmediate(r));
+        reading--;
+        readsDone++;
+        return leaking;
+      },
+    };
+    const calls: { pods: string[]; reading: number; readsDone: number }[] = [];
+    f.deps.cluster.prefetchOwners = async (pods) => {
+      calls.push({ pods: pods.map((p) => p.name), reading, readsDone });
+    };
+    const report = await runScan(config('dry-run'), f.deps, signal());
+    expect(calls).toEqual([{ pods: ['orders-api-1', 'broken-1'], reading: 0, readsDone: 0 }]);
+    expect(readsDone).toBe(2);
+    expect(report.offenders.map((o) => o.workload)).toContain('shop/Deployment/orders-api');
+  });
+
   it('does not when there is no node to inspect', async () => {
     const f = fakes();
     let prepared = 0;
