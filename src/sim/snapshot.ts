@@ -645,11 +645,17 @@ export function nameChars(seed: string, n: number): string {
   const hex = sha256Hex(seed);
   let out = '';
   for (let i = 0; i < n; i++) {
-    const byte = Number.parseInt(hex.slice((i % 32) * 2, (i % 32) * 2 + 2), 16);
+    // Byte i of the digest from its two lower-case hex digits (no substring per byte: 100k generated
+    // pod names are 500k bytes).
+    const j = (i % 32) * 2;
+    const byte = hexDigit(hex.charCodeAt(j)) * 16 + hexDigit(hex.charCodeAt(j + 1));
     out += NAME_ALPHABET[byte % NAME_ALPHABET.length];
   }
   return out;
 }
+
+/** The value of a lower-case hex digit's char code (`0`–`9`, `a`–`f`). */
+const hexDigit = (c: number): number => (c <= 0x39 ? c - 0x30 : c - 0x57);
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -770,7 +776,9 @@ function complete(raw: RawSnapshot, problems: string[]): Snapshot {
 
   // Workloads.
   const workloadIds = new Map<string, number>();
-  const podNames = new Map<string, () => string>();
+  // namespace/name → its first pod, as an index into podAt (workload, pod index pairs).
+  const podNames = new Map<string, number>();
+  const podAt: number[] = [];
   const usedIps = new Set<string>();
   for (const w of raw.workloads ?? []) for (const p of w.pods ?? []) if (p.ip) usedIps.add(p.ip);
   for (const n of nodes) usedIps.add(n.internalIP);
@@ -834,16 +842,25 @@ function complete(raw: RawSnapshot, problems: string[]): Snapshot {
       }
     };
 
+    // (A path is written only for a problem: a cluster has 100k pods and few problems.)
+    let current = 0;
+    const pathOf = (pi = current) => `${at}.pods[${pi}]`;
+    const socketsAt = () => `${pathOf()}.sockets`;
     const pods: SnapshotPod[] = rawPods.map((p, pi) => {
-      // (The path is written only for a problem: a cluster has 100k pods and few problems.)
-      const pathOf = () => `${at}.pods[${pi}]`;
+      current = pi;
       const name = p.name ?? generateName(pi);
       if (!DNS_SUBDOMAIN.test(name) || name.length > 253)
         problems.push(`${pathOf()}.name: "${name}" is not a valid pod name`);
       const key = `${w.namespace}/${name}`;
       const other = podNames.get(key);
-      if (other) problems.push(`${pathOf()}.name: duplicate pod ${key} (also ${other()})`);
-      else podNames.set(key, pathOf);
+      if (other !== undefined)
+        problems.push(
+          `${pathOf()}.name: duplicate pod ${key} (also workloads[${podAt[2 * other]}].pods[${podAt[2 * other + 1]}])`,
+        );
+      else {
+        podNames.set(key, podAt.length / 2);
+        podAt.push(wi, pi);
+      }
       const node = nodeByName.get(p.node);
       if (!node) problems.push(`${pathOf()}.node: unknown node "${p.node}"`);
       const hostNetwork = p.hostNetwork ?? false;
@@ -861,7 +878,7 @@ function complete(raw: RawSnapshot, problems: string[]): Snapshot {
         ip,
         hostNetwork,
         exec: p.exec ?? 'ok',
-        sockets: completeSockets(p.sockets ?? [], () => `${pathOf()}.sockets`, problems, lines),
+        sockets: completeSockets(p.sockets ?? [], socketsAt, problems, lines),
       };
     });
 

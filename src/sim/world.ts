@@ -324,6 +324,10 @@ export class World implements SimWorld {
   /** Pod `ref` of the lazy maps: batch and index in it. */
   private readonly podBatches: PodBatch[] = [];
   private readonly podIndexes: number[] = [];
+  /** Builders of the objects seeding deferred (a Deployment and its ReplicaSet), by their Lazy ref. */
+  private readonly deferred: ((() => KubeObject) | undefined)[] = [];
+  /** The labels each deferred object will have (a label selector reads them without building it). */
+  private readonly deferredLabels: (Record<string, string> | undefined)[] = [];
   private readonly podRefBatch: number[] = [];
   private readonly workloads = new Map<string, WorkloadRuntime>();
   private readonly hostSockets = new Map<string, ConcreteSocket[]>();
@@ -370,14 +374,25 @@ export class World implements SimWorld {
     for (const r of RESOURCES)
       this.store.set(
         r.resource,
-        r.resource === 'pods' ? new Lazy((k, ref) => this.buildPodObject(k, ref)) : new Lazy<KubeObject>(),
+        r.resource === 'pods'
+          ? new Lazy((k, ref) => this.buildPodObject(k, ref))
+          : new Lazy<KubeObject>((_k, ref) => this.buildDeferred(ref)),
       );
     this.seedSnapshot = snapshot;
     const steps = opts.seedInSteps;
     if (steps) {
       let begin = () => {};
+      const sliceMs = steps === true ? 10 : steps.sliceMs;
+      let warm = () => {};
+      this.warmed = new Promise<void>((done) => {
+        warm = () => void this.inSteps(this.warmSteps(), sliceMs).then(done, done);
+      });
       this.seeded = new Promise<void>((ok, fail) => {
-        begin = () => void this.seedStepwise(steps === true ? 10 : steps.sliceMs).then(ok, fail);
+        begin = () =>
+          void this.inSteps(this.seedSteps(), sliceMs).then(() => {
+            ok();
+            warm();
+          }, fail);
       });
       this.startSeeding = () => {
         this.startSeeding = () => {};
@@ -386,6 +401,30 @@ export class World implements SimWorld {
     } else {
       for (const _ of this.seedSteps());
       this.seeded = Promise.resolve();
+      this.warmed = Promise.resolve();
+    }
+  }
+
+  /**
+   * With seedInSteps: settles once every node's derived SNAT use is known, worked out in steps after the
+   * seeding (while the scanner reads leases and nodes). Every scan asks the cloud's metrics of every node
+   * (the load balancer's per backend, the NAT gateway's summed), so the first metrics query no longer
+   * derives them on the scan's critical path. At once otherwise (nothing is worked out ahead).
+   */
+  readonly warmed: Promise<void>;
+
+  /** Nodes whose SNAT destinations are derived and kept (nodeDestinations' cache). */
+  get derivedNodes(): number {
+    return this.destinations.size;
+  }
+
+  /** One step per node: its metrics, derived as nodeMetrics would (and kept until pods change). */
+  private *warmSteps(): Generator<void> {
+    // Live metrics (a backend's) are read when asked, never ahead.
+    if (this.backend?.nodeMetrics) return;
+    for (const node of [...this.nodesByName.keys()]) {
+      yield;
+      this.nodeMetrics(node);
     }
   }
 
@@ -408,9 +447,10 @@ export class World implements SimWorld {
     return this.usedIpsSet;
   }
 
-  private async seedStepwise(sliceMs: number): Promise<void> {
+  /** Runs `steps`, yielding to the event loop after each `sliceMs` of work. */
+  private async inSteps(steps: Generator<void>, sliceMs: number): Promise<void> {
     let since = performance.now();
-    for (const _ of this.seedSteps())
+    for (const _ of steps)
       if (performance.now() - since >= sliceMs) {
         await new Promise<void>((go) => setImmediate(go));
         since = performance.now();
@@ -455,11 +495,13 @@ export class World implements SimWorld {
       namespace?: string | undefined;
       nodeName?: string | undefined;
       filter?: (o: KubeObject) => boolean;
+      /** A label selector: an unbuilt object whose labels fail it is left out without being built. */
+      labels?: (labels: Record<string, string>) => boolean;
     },
   ): readonly KubeObject[] {
     const map = this.store.get(resource);
     if (!map) return [];
-    const { namespace, nodeName, filter } = opts;
+    const { namespace, nodeName, filter, labels } = opts;
     const keys =
       resource === 'pods' && nodeName !== undefined
         ? [...(this.podsByNode.get(nodeName) ?? [])]
@@ -469,7 +511,13 @@ export class World implements SimWorld {
     const out: [string, KubeObject][] = [];
     for (const k of keys) {
       if (prefix !== undefined && !k.startsWith(prefix)) continue;
+      if (labels !== undefined && resource !== 'pods') {
+        const ref = map.pendingRef(k);
+        const known = ref === undefined ? undefined : this.deferredLabels[ref];
+        if (known !== undefined && !labels(known)) continue;
+      }
       const o = map.get(k);
+      if (o !== undefined && labels !== undefined && !labels(o.metadata.labels ?? {})) continue;
       if (o !== undefined && (filter === undefined || filter(o))) out.push([k, o]);
     }
     out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
@@ -1101,64 +1149,14 @@ export class World implements SimWorld {
     };
     this.workloads.set(`${w.kind}/${w.namespace}/${w.name}`, rt);
     const hostNetwork = w.pods.length > 0 && w.pods.every((p) => p.hostNetwork);
-    const template = {
-      metadata: { labels: { ...w.labels } },
-      spec: {
-        containers: [
-          {
-            name: container,
-            image: `registry.example.com/${w.namespace}/${w.name}:1.0.0`,
-            ...(Object.keys(env).length > 0
-              ? { env: Object.entries(env).map(([k, value]) => ({ name: k, value })) }
-              : {}),
-            resources: {},
-            terminationMessagePath: '/dev/termination-log',
-            terminationMessagePolicy: 'File',
-            imagePullPolicy: 'IfNotPresent',
-          },
-        ],
-        ...(hostNetwork
-          ? { hostNetwork: true, dnsPolicy: 'ClusterFirstWithHostNet' }
-          : { dnsPolicy: 'ClusterFirst' }),
-        restartPolicy: 'Always',
-        schedulerName: 'default-scheduler',
-        securityContext: {},
-        terminationGracePeriodSeconds: 30,
-      },
-    };
-    const selector = { matchLabels: w.labels.app ? { app: w.labels.app } : { ...w.labels } };
-    const meta = { name: w.name, labels: { ...w.labels }, annotations: { ...w.annotations } } as ObjectMeta;
+    if (w.kind === 'Deployment') {
+      this.seedDeployment(w, env, rt, hostNetwork);
+      return;
+    }
+    const { template, selector, meta } = this.seedBodies(w, env, container, hostNetwork);
     let owner: KubeObject | undefined;
     let podOwner: KubeObject | undefined;
     switch (w.kind) {
-      case 'Deployment': {
-        meta.annotations = { ...meta.annotations, 'deployment.kubernetes.io/revision': '1' };
-        owner = this.create(
-          'deployments',
-          w.namespace,
-          {
-            apiVersion: 'apps/v1',
-            kind: 'Deployment',
-            metadata: meta,
-            spec: {
-              replicas: w.replicas,
-              selector,
-              template,
-              strategy:
-                w.strategy === 'Recreate'
-                  ? { type: 'Recreate' }
-                  : { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } },
-              revisionHistoryLimit: 10,
-              progressDeadlineSeconds: 600,
-              ...(w.status.paused ? { paused: true } : {}),
-            },
-          },
-          3 * day,
-          true,
-        );
-        podOwner = this.createReplicaSet(owner, hash, w.replicas, 1, 3 * day);
-        break;
-      }
       case 'StatefulSet':
         owner = this.create(
           'statefulsets',
@@ -1228,6 +1226,156 @@ export class World implements SimWorld {
     if (owner) this.refreshStatus(owner.metadata.namespace!, rt, snapshotStatus);
   }
 
+  /** A seeded workload's pod template, selector and metadata (new objects each call). */
+  private seedBodies(
+    w: SnapshotWorkload,
+    env: Record<string, string>,
+    container: string,
+    hostNetwork: boolean,
+  ): {
+    template: { metadata: { labels: Record<string, string> }; spec: Record<string, unknown> };
+    selector: { matchLabels: Record<string, string> };
+    meta: ObjectMeta;
+  } {
+    const template = {
+      metadata: { labels: { ...w.labels } },
+      spec: {
+        containers: [
+          {
+            name: container,
+            image: `registry.example.com/${w.namespace}/${w.name}:1.0.0`,
+            ...(Object.keys(env).length > 0
+              ? { env: Object.entries(env).map(([k, value]) => ({ name: k, value })) }
+              : {}),
+            resources: {},
+            terminationMessagePath: '/dev/termination-log',
+            terminationMessagePolicy: 'File',
+            imagePullPolicy: 'IfNotPresent',
+          },
+        ],
+        ...(hostNetwork
+          ? { hostNetwork: true, dnsPolicy: 'ClusterFirstWithHostNet' }
+          : { dnsPolicy: 'ClusterFirst' }),
+        restartPolicy: 'Always',
+        schedulerName: 'default-scheduler',
+        securityContext: {},
+        terminationGracePeriodSeconds: 30,
+      },
+    };
+    const selector = { matchLabels: w.labels.app ? { app: w.labels.app } : { ...w.labels } };
+    const meta = { name: w.name, labels: { ...w.labels }, annotations: { ...w.annotations } } as ObjectMeta;
+    return { template, selector, meta };
+  }
+
+  /**
+   * A Deployment of the snapshot and its ReplicaSet, seeded as create() would seed them (the same checks,
+   * uids, resourceVersions and times, in the same order) but built when first read, like the pods: a
+   * 100k-pod cluster has 10k Deployments, and a scan reads a few of them (issue 13). The pods are created
+   * here, and the Deployment's status (refreshStatus) is fixed as it would have been written now.
+   */
+  private seedDeployment(
+    w: SnapshotWorkload,
+    env: Record<string, string>,
+    rt: WorkloadRuntime,
+    hostNetwork: boolean,
+  ): void {
+    const day = 86_400_000;
+    const { namespace, name, replicas } = w;
+    const { container, hash } = rt;
+    // What the objects are built from, as it is now (the snapshot's workload is not the world's to keep).
+    const given = { ...w.status };
+    const spec = { ...w, labels: { ...w.labels }, annotations: { ...w.annotations }, status: given };
+    const deploymentType = this.typeOf('deployments');
+    const replicaSetType = this.typeOf('replicasets');
+    const { k: dk } = this.admit('deployments', namespace, name);
+    const deploymentReserved = this.reserve(3 * day);
+    const deploymentStored = (): KubeObject =>
+      this.stored(
+        deploymentType,
+        namespace,
+        dk,
+        this.deploymentBody(spec, this.seedBodies(spec, env, container, hostNetwork)),
+        deploymentReserved,
+      );
+    let statusAt = 0;
+    let statusRv = '';
+    // (Its labels: seedBodies' metadata.labels.)
+    this.deferObject('deployments', dk, spec.labels, () => {
+      const obj = deploymentStored();
+      obj.status = this.deploymentStatus(obj, name, hash, given, this.timestampAt(statusAt));
+      obj.metadata.resourceVersion = statusRv;
+      return obj;
+    });
+    const rsName = `${name}-${hash}`;
+    const { k: rk } = this.admit('replicasets', namespace, rsName);
+    const replicaSetReserved = this.reserve(3 * day);
+    // (Its labels: replicaSetBody's, from the template's.)
+    this.deferObject('replicasets', rk, { ...spec.labels, 'pod-template-hash': hash }, () =>
+      this.stored(
+        replicaSetType,
+        namespace,
+        rk,
+        this.replicaSetBody(deploymentStored(), hash, replicas, 1),
+        replicaSetReserved,
+      ),
+    );
+    const replicaSetRef = {
+      apiVersion: `${replicaSetType.group}/${replicaSetType.version}`,
+      kind: replicaSetType.kind,
+      name: rsName,
+      uid: this.uidOf(`${replicaSetType.resource}/${rk}`, replicaSetReserved.uidSerial),
+      controller: true,
+      blockOwnerDeletion: true,
+    };
+    this.createPodsOf(rt, replicaSetRef, spec.labels, {}, w.pods, 2 * 3_600_000);
+    // refreshStatus: the time, then a resourceVersion.
+    statusAt = this.now().getTime();
+    statusRv = this.nextRv();
+  }
+
+  /** Registers an object that `build` makes when it is first read (Lazy). */
+  private deferObject(
+    resource: string,
+    k: string,
+    labels: Record<string, string>,
+    build: () => KubeObject,
+  ): void {
+    this.deferred.push(build);
+    this.deferredLabels.push(labels);
+    this.store.get(resource)!.defer(k, this.deferred.length - 1);
+  }
+
+  private buildDeferred(ref: number): KubeObject {
+    const build = this.deferred[ref];
+    if (build === undefined) throw new Error(`nothing builds deferred object ${ref}`);
+    this.deferred[ref] = undefined;
+    this.deferredLabels[ref] = undefined;
+    return build();
+  }
+
+  private deploymentBody(
+    w: SnapshotWorkload,
+    { template, selector, meta }: ReturnType<World['seedBodies']>,
+  ): NewObject {
+    return {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { ...meta, annotations: { ...meta.annotations, 'deployment.kubernetes.io/revision': '1' } },
+      spec: {
+        replicas: w.replicas,
+        selector,
+        template,
+        strategy:
+          w.strategy === 'Recreate'
+            ? { type: 'Recreate' }
+            : { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } },
+        revisionHistoryLimit: 10,
+        progressDeadlineSeconds: 600,
+        ...(w.status.paused ? { paused: true } : {}),
+      },
+    };
+  }
+
   private createReplicaSet(
     deployment: KubeObject,
     hash: string,
@@ -1235,41 +1383,40 @@ export class World implements SimWorld {
     revision: number,
     ageMs: number,
   ): KubeObject {
-    const d = deployment;
+    const body = this.replicaSetBody(deployment, hash, replicas, revision);
+    return this.create('replicasets', deployment.metadata.namespace, body, ageMs, true);
+  }
+
+  /** A Deployment's ReplicaSet for pod-template-hash `hash` (what its controller creates). */
+  private replicaSetBody(d: KubeObject, hash: string, replicas: number, revision: number): NewObject {
     const template = clone(d.spec.template);
     template.metadata.labels = { ...template.metadata.labels, 'pod-template-hash': hash };
-    return this.create(
-      'replicasets',
-      d.metadata.namespace,
-      {
-        apiVersion: 'apps/v1',
-        kind: 'ReplicaSet',
-        metadata: {
-          name: `${d.metadata.name}-${hash}`,
-          labels: { ...d.spec.template.metadata.labels, 'pod-template-hash': hash },
-          annotations: {
-            'deployment.kubernetes.io/desired-replicas': String(d.spec.replicas ?? 1),
-            'deployment.kubernetes.io/max-replicas': String(Math.ceil((d.spec.replicas ?? 1) * 1.25)),
-            'deployment.kubernetes.io/revision': String(revision),
-          },
-          ownerReferences: [this.controllerRef(d)],
+    return {
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
+      metadata: {
+        name: `${d.metadata.name}-${hash}`,
+        labels: { ...d.spec.template.metadata.labels, 'pod-template-hash': hash },
+        annotations: {
+          'deployment.kubernetes.io/desired-replicas': String(d.spec.replicas ?? 1),
+          'deployment.kubernetes.io/max-replicas': String(Math.ceil((d.spec.replicas ?? 1) * 1.25)),
+          'deployment.kubernetes.io/revision': String(revision),
         },
-        spec: {
-          replicas,
-          selector: { matchLabels: { ...d.spec.selector.matchLabels, 'pod-template-hash': hash } },
-          template,
-        },
-        status: {
-          replicas,
-          fullyLabeledReplicas: replicas,
-          readyReplicas: replicas,
-          availableReplicas: replicas,
-          observedGeneration: 1,
-        },
+        ownerReferences: [this.controllerRef(d)],
       },
-      ageMs,
-      true,
-    );
+      spec: {
+        replicas,
+        selector: { matchLabels: { ...d.spec.selector.matchLabels, 'pod-template-hash': hash } },
+        template,
+      },
+      status: {
+        replicas,
+        fullyLabeledReplicas: replicas,
+        readyReplicas: replicas,
+        availableReplicas: replicas,
+        observedGeneration: 1,
+      },
+    };
   }
 
   private controllerRef(o: KubeObject) {
@@ -1319,10 +1466,22 @@ export class World implements SimWorld {
     pods: readonly BatchPod[],
     ageMs: number,
   ): void {
+    const ownerRef = owner ? this.controllerRef(owner) : undefined;
+    this.createPodsOf(rt, ownerRef, templateLabels, templateAnnotations, pods, ageMs);
+  }
+
+  /** createPods for an owner known by its reference (its object may not be built: seedDeployment). */
+  private createPodsOf(
+    rt: WorkloadRuntime,
+    ownerRef: ReturnType<World['controllerRef']> | undefined,
+    templateLabels: Record<string, string>,
+    templateAnnotations: Record<string, string>,
+    pods: readonly BatchPod[],
+    ageMs: number,
+  ): void {
     if (pods.length === 0) return;
     if (rt.kind === 'Job') rt.jobUid ??= this.uid(`job/${rt.namespace}/${rt.name}`);
     rt.imageDigest ??= sha256Hex(rt.name);
-    const ownerRef = owner ? this.controllerRef(owner) : undefined;
     const batch: PodBatch = {
       kind: rt.kind,
       namespace: rt.namespace,
@@ -1513,6 +1672,56 @@ export class World implements SimWorld {
   }
 
   /** Writes a workload's status from its spec and pods (server side, no generation change). */
+  /** A Deployment's status as its controller writes it (refreshStatus), at `now`. */
+  private deploymentStatus(
+    obj: KubeObject,
+    name: string,
+    hash: string,
+    given: { unavailableReplicas: number; updatedReplicas?: number; paused: boolean } | undefined,
+    now: string,
+  ): KubeObject['status'] {
+    const generation = obj.metadata.generation ?? 1;
+    const unavailable = given?.unavailableReplicas ?? 0;
+    const replicas = obj.spec.replicas ?? 1;
+    const rsName = `${name}-${hash}`;
+    const paused = obj.spec.paused === true;
+    return {
+      observedGeneration: generation,
+      replicas,
+      updatedReplicas: given?.updatedReplicas ?? replicas,
+      readyReplicas: replicas - unavailable,
+      availableReplicas: replicas - unavailable,
+      ...(unavailable > 0 ? { unavailableReplicas: unavailable } : {}),
+      conditions: [
+        {
+          type: 'Available',
+          status: unavailable > 0 && replicas - unavailable < Math.ceil(replicas * 0.75) ? 'False' : 'True',
+          reason: 'MinimumReplicasAvailable',
+          message: 'Deployment has minimum availability.',
+          lastUpdateTime: now,
+          lastTransitionTime: now,
+        },
+        paused
+          ? {
+              type: 'Progressing',
+              status: 'Unknown',
+              reason: 'DeploymentPaused',
+              message: 'Deployment is paused',
+              lastUpdateTime: now,
+              lastTransitionTime: now,
+            }
+          : {
+              type: 'Progressing',
+              status: 'True',
+              reason: 'NewReplicaSetAvailable',
+              message: `ReplicaSet "${rsName}" has successfully progressed.`,
+              lastUpdateTime: now,
+              lastTransitionTime: now,
+            },
+      ],
+    };
+  }
+
   private refreshStatus(
     namespace: string,
     rt: WorkloadRuntime,
@@ -1527,44 +1736,7 @@ export class World implements SimWorld {
     const unavailable = given?.unavailableReplicas ?? 0;
     const now = this.timestamp();
     if (rt.kind === 'Deployment') {
-      const replicas = obj.spec.replicas ?? 1;
-      const rsName = `${rt.name}-${rt.hash}`;
-      const paused = obj.spec.paused === true;
-      obj.status = {
-        observedGeneration: generation,
-        replicas,
-        updatedReplicas: given?.updatedReplicas ?? replicas,
-        readyReplicas: replicas - unavailable,
-        availableReplicas: replicas - unavailable,
-        ...(unavailable > 0 ? { unavailableReplicas: unavailable } : {}),
-        conditions: [
-          {
-            type: 'Available',
-            status: unavailable > 0 && replicas - unavailable < Math.ceil(replicas * 0.75) ? 'False' : 'True',
-            reason: 'MinimumReplicasAvailable',
-            message: 'Deployment has minimum availability.',
-            lastUpdateTime: now,
-            lastTransitionTime: now,
-          },
-          paused
-            ? {
-                type: 'Progressing',
-                status: 'Unknown',
-                reason: 'DeploymentPaused',
-                message: 'Deployment is paused',
-                lastUpdateTime: now,
-                lastTransitionTime: now,
-              }
-            : {
-                type: 'Progressing',
-                status: 'True',
-                reason: 'NewReplicaSetAvailable',
-                message: `ReplicaSet "${rsName}" has successfully progressed.`,
-                lastUpdateTime: now,
-                lastTransitionTime: now,
-              },
-        ],
-      };
+      obj.status = this.deploymentStatus(obj, rt.name, rt.hash, given, now);
     } else if (rt.kind === 'StatefulSet') {
       const replicas = obj.spec.replicas ?? 1;
       const revision = `${rt.name}-${rt.hash}`;

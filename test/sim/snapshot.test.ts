@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/errors.js';
-import { loadSnapshot, parseSnapshot, type Snapshot } from '../../src/sim/snapshot.js';
+import { loadSnapshot, nameChars, parseSnapshot, type Snapshot } from '../../src/sim/snapshot.js';
 import { World } from '../../src/sim/world.js';
 
 const examples = readdirSync('examples').filter((f) => /\.ya?ml$/.test(f));
@@ -148,6 +148,26 @@ expect:
         'expect.hotNodes[0]: unknown node "n9"',
       ]),
     );
+  });
+
+  it('names a pod given twice in one namespace with the path of the first one', () => {
+    const problems = problemsOf(
+      minimal(`workloads:
+  - { kind: Deployment, namespace: shop, name: api, pods: [{ node: n1 }, { name: web-1, node: n1 }] }
+  - { kind: StatefulSet, namespace: other, name: web, pods: [{ node: n1 }, { node: n1 }] }
+  - { kind: Deployment, namespace: shop, name: web, pods: [{ node: n1 }, { name: web-1, node: n1 }, { name: web-1, node: n1 }] }`),
+    );
+    expect(problems).toEqual([
+      'workloads[2].pods[1].name: duplicate pod shop/web-1 (also workloads[0].pods[1])',
+      'workloads[2].pods[2].name: duplicate pod shop/web-1 (also workloads[0].pods[1])',
+    ]);
+  });
+
+  it('draws generated name characters from SHA-256 as before (pinned)', () => {
+    // Values of the implementation before issue 13 (hex slices through parseInt).
+    expect(nameChars('scale-3000/team-0/Deployment/svc-0/pod/3', 5)).toBe('pkmnt');
+    expect(nameChars('a', 10)).toBe('rv4xrbbrkh');
+    expect(nameChars('snatguard', 40)).toBe('7x2zmttbx6hsx84bvcfb6hcr5qpfffhk7x2zmttb');
   });
 
   it.each([

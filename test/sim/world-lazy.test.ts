@@ -4,6 +4,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { fetchTrusting } from '../../src/sim/fetch.js';
+import { labelMatcher } from '../../src/sim/kube/select.js';
 import { expandSockets, snatByDestination, snatBySpec } from '../../src/sim/kube/sockets.js';
 import { startSim } from '../../src/sim/server.js';
 import { parseSnapshot, type Snapshot, type SnapshotSocket } from '../../src/sim/snapshot.js';
@@ -158,6 +159,83 @@ describe('timeline frames', () => {
   });
 });
 
+/** Deployments and ReplicaSets as the eager seeding of main 3ac4e21 wrote them (test/fixtures/sim). */
+const seededBefore = JSON.parse(readFileSync('test/fixtures/sim/seeded-workloads.json', 'utf8')) as Record<
+  string,
+  { resourceVersion: string; deployments: unknown[]; replicasets: unknown[]; deploymentCount?: number }
+>;
+
+describe('lazy Deployments and ReplicaSets (seeded unbuilt, built when first read)', () => {
+  it('seeds them unbuilt, and builds each as create() wrote it before (ReplicaSets read first)', () => {
+    const world = new World(mongo(), { now });
+    const before = seededBefore['aks-mongo-leak']!;
+    expect(world.unbuilt('deployments')).toBe(before.deployments.length);
+    expect(world.unbuilt('replicasets')).toBe(before.replicasets.length);
+    expect(world.resourceVersion).toBe(before.resourceVersion);
+    // The ReplicaSets first, then the Deployments one by one: no order of reads changes an answer.
+    expect(world.list('replicasets')).toEqual(before.replicasets);
+    expect(world.unbuilt('deployments')).toBe(before.deployments.length);
+    for (const d of [...before.deployments].reverse() as { metadata: { namespace: string; name: string } }[])
+      expect(world.get('deployments', d.metadata.namespace, d.metadata.name)).toEqual(d);
+    expect(world.unbuilt('deployments')).toBe(0);
+    expect(world.list('deployments')).toEqual(before.deployments);
+  });
+
+  it('a 40-node cluster: every Deployment unbuilt until read, the first ones as they were', () => {
+    const world = new World(scale(), { now });
+    const before = seededBefore['scale-40x800 (first 3 of each)']!;
+    expect(world.unbuilt('deployments')).toBe(before.deploymentCount);
+    expect(world.resourceVersion).toBe(before.resourceVersion);
+    expect(world.list('deployments').slice(0, 3)).toEqual(before.deployments);
+    expect(world.list('replicasets').slice(0, 3)).toEqual(before.replicasets);
+  });
+
+  it('a label-selected list (over HTTP) builds only the ReplicaSets it returns, and returns what a built world does', async () => {
+    const built = new World(scale(), { now });
+    const all = built.list('replicasets');
+    const hashes = [all[3], all[40], all[77]].map((rs) => rs!.metadata.labels!['pod-template-hash']);
+    const selector = `pod-template-hash in (${hashes.join(',')})`;
+    const match = labelMatcher(selector);
+    const expected = all.filter((rs) => match(rs.metadata.labels ?? {})).map((rs) => rs.metadata.name);
+    expect(expected).toHaveLength(3);
+    const sim = await startSim(scale(), {});
+    try {
+      const total = sim.world.unbuilt('replicasets');
+      const answer = await fetchTrusting(sim.ca)(
+        `${sim.url}/apis/apps/v1/replicasets?labelSelector=${encodeURIComponent(selector)}`,
+        { headers: { authorization: `Bearer ${sim.adminToken}` } },
+      );
+      const body = (await answer.json()) as { items: { metadata: { name: string } }[] };
+      expect(body.items.map((rs) => rs.metadata.name)).toEqual(expected);
+      expect(sim.world.unbuilt('replicasets')).toBe(total - 3);
+      // And the Deployments by their app label: one built.
+      const deployments = sim.world.unbuilt('deployments');
+      expect(sim.world.select('deployments', { labels: labelMatcher('app=svc-7') })).toHaveLength(1);
+      expect(sim.world.unbuilt('deployments')).toBe(deployments - 1);
+    } finally {
+      await sim.close();
+    }
+  });
+
+  it('an unbuilt Deployment restarts like a built one (its ReplicaSet scaled down, a new one made)', () => {
+    const lazy = new World(mongo(), { now });
+    const eager = new World(mongo(), { now });
+    eager.list('deployments');
+    eager.list('replicasets');
+    for (const world of [lazy, eager]) {
+      const d = world.get('deployments', 'shop', 'orders-api');
+      d.spec.template.metadata.annotations = { 'kubectl.kubernetes.io/restartedAt': '2026-11-20T10:00:00Z' };
+      world.update('deployments', 'shop', 'orders-api', d);
+    }
+    expect(lazy.list('replicasets', 'shop')).toEqual(eager.list('replicasets', 'shop'));
+    expect(lazy.list('deployments', 'shop')).toEqual(eager.list('deployments', 'shop'));
+    expect(lazy.list('pods', 'shop')).toEqual(eager.list('pods', 'shop'));
+    expect(
+      lazy.list('replicasets', 'shop').filter((rs) => rs.metadata.name.startsWith('orders-api-')),
+    ).toHaveLength(2);
+  });
+});
+
 describe('seeding in steps (the simulator process says it is ready, then seeds)', () => {
   it('yields to the event loop while it seeds, and ends with the world a constructor seeds', async () => {
     const stepwise = new World(scale(), { now, seedInSteps: { sliceMs: 0 } });
@@ -173,6 +251,21 @@ describe('seeding in steps (the simulator process says it is ready, then seeds)'
     expect(midway).toBeLessThan(all);
     expect(stepwise.list('pods')).toEqual(new World(scale(), { now }).list('pods'));
     expect(stepwise.list('deployments')).toEqual(new World(scale(), { now }).list('deployments'));
+  });
+
+  it('then works out every node’s SNAT use in steps, before any metrics query asks', async () => {
+    const world = new World(scale(), { now, seedInSteps: { sliceMs: 0 } });
+    world.startSeeding();
+    await world.seeded;
+    // Requests are served from here on; the derived metrics come after, a node per step.
+    expect(world.derivedNodes).toBe(0);
+    await world.warmed;
+    const given = world.snapshot.nodes.filter((n) => n.metrics?.usedSnatPorts !== undefined).length;
+    expect(given).toBe(2);
+    expect(world.derivedNodes).toBe(world.snapshot.nodes.length - given);
+    const reference = new World(scale(), { now });
+    for (const n of world.snapshot.nodes)
+      expect(world.nodeMetrics(n.name)).toEqual(reference.nodeMetrics(n.name));
   });
 
   it('a request that comes while the world is seeded waits for it, and sees every pod', async () => {

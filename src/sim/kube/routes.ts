@@ -9,7 +9,7 @@ import { createExecServer } from './exec.js';
 import { applyPatch } from './patch.js';
 import { forbidden, type RbacPolicy, type RequestAttributes, type User } from './rbac.js';
 import { findResource, GROUPS, groupVersion, type ResourceType } from './resources.js';
-import { fieldSelector, labelSelector } from './select.js';
+import { fieldSelector, labelMatcher } from './select.js';
 import { ApiError, badRequest, methodNotAllowed, notFound, statusBody, unauthorized } from './status.js';
 import { toTable, wantsTable } from './table.js';
 
@@ -235,16 +235,16 @@ export function kubeApi(world: World, opts: KubeApiOptions): KubeApi {
         // spec.nodeName=X reads the node index (as kube-apiserver's pod watch cache does); the whole
         // selector is still applied below.
         const onNode = fs ? /(?:^|,)\s*spec\.nodeName\s*==?\s*([^,\s]*)/.exec(fs)?.[1] : undefined;
-        const byLabels = ls ? labelSelector(ls) : undefined;
+        const byLabels = ls ? labelMatcher(ls) : undefined;
         const byFields = fs ? fieldSelector(fs) : undefined;
         // The stored objects, read only while this response is written (no copies; a page copies nothing
-        // of the objects it leaves out).
+        // of the objects it leaves out). The world answers the label selector of an object it has not
+        // built without building it.
         let items = world.select(type.resource, {
           namespace: target.namespace,
           nodeName: onNode,
-          ...(byLabels || byFields
-            ? { filter: (o: KubeObject) => (byLabels?.(o) ?? true) && (byFields?.(o) ?? true) }
-            : {}),
+          ...(byLabels ? { labels: byLabels } : {}),
+          ...(byFields ? { filter: byFields } : {}),
         });
         const limit = Number(url.searchParams.get('limit') ?? 0);
         const start = Number(Buffer.from(url.searchParams.get('continue') ?? '', 'base64').toString() || 0);

@@ -28,6 +28,12 @@ function terms(text: string): string[] {
 
 /** The same label-selector grammar the rails use, answered with a 400 Status as the API server does. */
 export function labelSelector(text: string): (o: KubeObject) => boolean {
+  const matches = labelMatcher(text);
+  return (o) => matches(o.metadata.labels ?? {});
+}
+
+/** labelSelector on the labels alone (the world answers it for objects it has not built). */
+export function labelMatcher(text: string): (labels: Record<string, string>) => boolean {
   let requirements: Requirement[];
   try {
     requirements = parseSelector(text);
@@ -36,7 +42,7 @@ export function labelSelector(text: string): (o: KubeObject) => boolean {
       `unable to parse requirement: ${e instanceof SelectorSyntaxError ? e.message : String(e)}`,
     );
   }
-  return (o) => matchesRequirements(requirements, o.metadata.labels ?? {});
+  return (labels) => matchesRequirements(requirements, labels);
 }
 
 const FIELDS: Record<string, (o: KubeObject) => string | undefined> = {
