@@ -609,7 +609,7 @@ describe('runScan: the PodExec prepares while the pods are listed', () => {
     expect(nodeLists).toBe(0);
   });
 
-  it("reads the owners in bulk once the pods are listed, beside their execs, once, with every pod to inspect (was: after the last exec)", async () => {
+  it('reads the owners in bulk once the pods are listed, beside their execs, once, with every pod to inspect (was: after the last exec)', async () => {
     const f = fakes();
     let reading = 0;
     let readsDone = 0;
