@@ -363,7 +363,9 @@ class Tally {
 
   /** Counts one socket of destination `index` in state slot `slot`. */
   add(index: number, slot: number): void {
-    const rows = this.chunks[index >>> 12] ?? this.chunk(index >>> 12);
+    // The length checked first: a read past a JS array's end would deoptimize the hot path that inlines this.
+    const k = index >>> 12;
+    const rows = k < this.chunks.length ? (this.chunks[k] as Uint32Array) : this.chunk(k);
     const row = (index & (TALLY_CHUNK - 1)) * TALLY_WORDS;
     rows[row] = (rows[row] as number) + 1;
     rows[row + 1 + slot] = (rows[row + 1 + slot] as number) + 1;

@@ -322,3 +322,129 @@ describe(`fast path and careful path agree on any line (fast-check, ${fuzzRuns(4
     );
   });
 });
+
+// The jump to a line's end (scanLines): the kernel pads its lines to one width, so the scanner first tries
+// the byte where the line would end if it were as long as the one before, and takes it only when that
+// byte is a newline and none comes before it. Oracle: each line scanned on its own, where no line comes
+// before and the jump is never predicted.
+describe('the line end predicted from the last line: a newline before it ends the line there', () => {
+  /** A record without the 128-bit address words a tcp line leaves as the line before left them (the record is reused). */
+  const own = (r: Record<string, unknown>) => {
+    if (r.v6 === true) return r;
+    const { local: _l, remote: _r, ...rest } = r;
+    return rest;
+  };
+  const scanned = (text: string) => {
+    const { out, counts } = records(text);
+    return { out: out.map(own), counts };
+  };
+  /** The records and counts of `text`'s lines, each scanned alone. */
+  function lineByLine(text: string) {
+    const out: Record<string, unknown>[] = [];
+    const counts = { lines: 0, parsed: 0, malformed: 0, headers: 0 };
+    for (const piece of text.split('\n')) {
+      const one = scanned(`${piece}\n`);
+      out.push(...one.out);
+      for (const k of Object.keys(counts) as (keyof typeof counts)[]) counts[k] += one.counts[k];
+    }
+    return { out, counts };
+  }
+
+  it('a newline at any byte of a line as long as the one before (149 columns, tcp)', () => {
+    expect(tcpLine.length).toBe(149);
+    const other = tcpLine.replace('376439162', '376439163');
+    for (let at = 0; at < tcpLine.length; at++) {
+      const cut = `${tcpLine.slice(0, at)}\n${tcpLine.slice(at + 1)}`; // as long as tcpLine
+      const text = `${tcpLine}\n${cut}\n${other}\n`;
+      const got = scanned(text);
+      expect(got).toEqual(lineByLine(text));
+      // Cut inside the columns the scanner reads or inside the tail's words: two lines, or one refused.
+      expect(got.counts.lines).toBeGreaterThanOrEqual(3);
+    }
+  });
+
+  it('a newline in the tail of a tcp6 line (178 columns) and at its last byte', () => {
+    for (let at = 110; at < tcp6Line.length; at++) {
+      const cut = `${tcp6Line.slice(0, at)}\n${tcp6Line.slice(at + 1)}`;
+      const text = `${tcp6Line}\n${cut}\n${tcp6Line}\n`;
+      expect(scanned(text)).toEqual(lineByLine(text));
+    }
+  });
+
+  it(`lines of any length after one another, in any chunking (fast-check, ${fuzzRuns(300)} tables)`, () => {
+    const line = anyFields.chain((f) =>
+      fc.tuple(
+        fc.oneof(fc.constant(kernelLine(f)), mutate(kernelLine(f))),
+        // A tail cut or lengthened by a few bytes, or a newline put in place of one of its bytes.
+        fc.integer({ min: -12, max: 12 }),
+        fc.option(fc.nat(200)),
+      ),
+    );
+    fc.assert(
+      fc.property(fc.array(line, { minLength: 1, maxLength: 12 }), fc.nat(), (rows, cut) => {
+        const lines = rows.map(([l, grow, newlineAt]) => {
+          const sized = grow >= 0 ? l + ' '.repeat(grow) : l.slice(0, Math.max(0, l.length + grow));
+          if (newlineAt === null || sized.length === 0) return sized;
+          const at = newlineAt % sized.length;
+          return `${sized.slice(0, at)}\n${sized.slice(at + 1)}`;
+        });
+        const text = `${lines.join('\n')}\n`;
+        const want = lineByLine(text);
+        expect(scanned(text)).toEqual(want);
+        const at = cut % (text.length + 1);
+        const got: Record<string, unknown>[] = [];
+        const scanner = new ProcNetTcpScanner((r) => got.push(own(copy(r))));
+        scanner.push(Buffer.from(text.slice(0, at), 'latin1'));
+        scanner.push(Buffer.from(text.slice(at), 'latin1'));
+        const { bytes: _, ...counts } = scanner.finish();
+        expect({ out: got, counts }).toEqual(want);
+      }),
+      { numRuns: fuzzRuns(300) },
+    );
+  });
+});
+
+// The inode's first 8 digits are read 4 at a time (scanLines): any text in the inode column must read as
+// digit by digit: 1-20 digits then a space or the line's end is an inode of that value (rounded as
+// v·10 + d one digit after another), anything else makes the line malformed.
+describe('the inode and sl columns, read 4 digits at a time', () => {
+  const withInode = (inode: string) => tcpLine.replace(' 376439162 ', ` ${inode} `);
+  const digitByDigit = (text: string) => [...text].reduce((v, d) => v * 10 + Number(d), 0);
+  const read = (inode: string) => {
+    const { out, counts } = records(`${withInode(inode)}\n${withInode(inode)}\n`);
+    return { parsed: counts.parsed, malformed: counts.malformed, inodes: out.map((r) => r.inode) };
+  };
+
+  it('1 to 21 digits: the value for up to 20, malformed beyond', () => {
+    for (let n = 1; n <= 21; n++) {
+      const inode = '98765432109876543210123'.slice(0, n);
+      expect(read(inode)).toEqual(
+        n <= 20
+          ? { parsed: 2, malformed: 0, inodes: [digitByDigit(inode), digitByDigit(inode)] }
+          : { parsed: 0, malformed: 2, inodes: [] },
+      );
+    }
+  });
+
+  it('sl, also read 4 digits at a time: 1 to 15 digits are its value, 16 make the line malformed', () => {
+    for (let n = 1; n <= 16; n++) {
+      const sl = '9876543210987654'.slice(0, n);
+      const { out, counts } = records(`${tcpLine.replace('   0:', `${sl}:`)}\n`);
+      expect([counts.parsed, out.map((r) => r.sl)]).toEqual(n <= 15 ? [1, [digitByDigit(sl)]] : [0, []]);
+    }
+  });
+
+  it('a byte that is not a digit at any of the first 9 places ends the inode there', () => {
+    for (const bad of ['/', ':', 'a', '\u00ff', '\t', '-', '\u0000']) {
+      for (let at = 0; at < 9; at++) {
+        const inode = `${'123456789'.slice(0, at)}${bad}${'123456789'.slice(at + 1)}`;
+        // Digits then a tab end the inode (a tab may follow it, as a space may); anything else: malformed.
+        const ok = at > 0 && bad === '\t';
+        const value = digitByDigit('123456789'.slice(0, at));
+        expect(read(inode)).toEqual(
+          ok ? { parsed: 2, malformed: 0, inodes: [value, value] } : { parsed: 0, malformed: 2, inodes: [] },
+        );
+      }
+    }
+  });
+});
