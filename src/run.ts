@@ -124,6 +124,11 @@ export async function runScan(config: Config, deps: RunDeps, signal: AbortSignal
     });
   }
 
+  // The node list does not depend on the state: read beside it (once the lock is held, as before), not after.
+  const nodeList = locked ? deps.cluster.nodes(signal) : undefined;
+  // Awaited (and its failure reported) in scanAndAct; a run that stops before that leaves it unread.
+  nodeList?.catch(() => undefined);
+
   let state: RunState = emptyState();
   // A state that could not be read is not written back: an empty one would erase the dedup history.
   let stateLoaded = false;
@@ -155,7 +160,7 @@ export async function runScan(config: Config, deps: RunDeps, signal: AbortSignal
     log.error({ reason: failed }, 'run failed: lock unreadable');
   } else {
     try {
-      failed = await scanAndAct(config, deps, state, ctx, errors, signal, keeper);
+      failed = await scanAndAct(config, deps, state, ctx, errors, signal, keeper, nodeList);
     } catch (e) {
       // Stages turn their own failures into errors; what reaches here is a defect, and the run could not finish.
       errors.push({ stage: 'plan', target: 'run', message: messageOf(e) });
@@ -342,6 +347,7 @@ async function scanAndAct(
   errors: RunError[],
   signal: AbortSignal,
   keeper: LeaseKeeper,
+  nodeList?: Promise<NodeInfo[]>,
 ): Promise<string | undefined> {
   const { log } = deps;
   const t0 = Date.now();
@@ -390,7 +396,7 @@ async function scanAndAct(
 
   let allNodes: NodeInfo[] = [];
   try {
-    allNodes = await deps.cluster.nodes(signal);
+    allNodes = await (nodeList ?? deps.cluster.nodes(signal));
   } catch (e) {
     errors.push({ stage: 'nodes', target: 'nodes', message: messageOf(e) });
     return failureReason('nodes', e);
@@ -508,10 +514,22 @@ async function scanAndAct(
       return { inspections: mine };
     }
   };
+  // The owners' bulk read needs only the pods: one read of every inspected node's pods, made once each
+  // node's pods are listed, runs while their execs wait, not after them (the reader caches what it finds;
+  // the owners stage reads only what it missed).
+  let ownersAhead: Promise<unknown> | undefined;
+  let listsPending = toInspect.length;
+  const ownersToRead: PodInfo[] = [];
+  const podsListedOn = (pods: readonly PodInfo[]): void => {
+    for (const p of pods) if (!p.hostNetwork) ownersToRead.push(p);
+    if (--listsPending > 0 || ownersToRead.length === 0 || !deps.cluster.prefetchOwners) return;
+    ownersAhead = deps.cluster.prefetchOwners(ownersToRead, signal).catch(() => undefined);
+  };
   const perNode = await Promise.allSettled(
     toInspect.map(async (hot) => {
       if (signal.aborted) {
         miss(hot.name, 'nodesNotInspected');
+        podsListedOn([]);
         return;
       }
       let pods: PodInfo[];
@@ -522,9 +540,11 @@ async function scanAndAct(
       } catch (e) {
         miss(hot.name, 'nodesNotInspected');
         errors.push({ stage: 'inspect', target: `node/${hot.name}`, message: messageOf(e) });
+        podsListedOn([]);
         return;
       }
       podsListed += pods.length;
+      podsListedOn(pods);
       // inspectNode reads each pod's namespace, and the node's own (hostNetwork) namespace once.
       progress.pods += pods.filter((p) => !p.hostNetwork).length + (pods.some((p) => p.hostNetwork) ? 1 : 0);
       // The node's conntrack listing runs in inspectNode's lanes once every pod's exec has started, not
@@ -606,14 +626,16 @@ async function scanAndAct(
   const ownerReads = createLimiter(OWNER_READS);
   const attributed = inspections.filter((i) => i.status === 'ok' && !i.nodeLevel);
   // One bulk read of the owners first (the reader's cache); what it misses, ownerOf reads and reports.
+  // The read made beside the execs covered every pod read here; without it (no pod listed), one now.
   if (deps.cluster.prefetchOwners) {
     await within(
-      deps.cluster
-        .prefetchOwners(
-          attributed.map((i) => i.pod),
-          after(),
-        )
-        .catch(() => undefined),
+      ownersAhead ??
+        deps.cluster
+          .prefetchOwners(
+            attributed.map((i) => i.pod),
+            after(),
+          )
+          .catch(() => undefined),
       after(),
     );
   }

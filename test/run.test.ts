@@ -568,6 +568,71 @@ describe('runScan: the PodExec prepares while the pods are listed', () => {
     expect(order).toEqual(['prepare', 'podsOn']);
   });
 
+  it('lists the nodes beside the state read, once the lock is held (was: after the state had been read)', async () => {
+    const f = fakes();
+    const order: string[] = [];
+    const acquire = f.deps.lock.acquire;
+    f.deps.lock.acquire = async (...a) => {
+      order.push('lock');
+      return acquire(...a);
+    };
+    let listedDuringStateRead = false;
+    let nodeLists = 0;
+    const nodes = f.deps.cluster.nodes;
+    f.deps.cluster.nodes = async (s) => {
+      nodeLists++;
+      order.push('nodes');
+      return nodes(s);
+    };
+    f.deps.state.load = async () => {
+      order.push('state');
+      await new Promise<void>((r) => setImmediate(r));
+      listedDuringStateRead = nodeLists > 0;
+      return emptyState();
+    };
+    const report = await runScan(config('dry-run'), f.deps, signal());
+    expect(listedDuringStateRead).toBe(true);
+    expect(order).toEqual(['lock', 'nodes', 'state']);
+    expect(nodeLists).toBe(1);
+    expect(report.status).not.toBe('failed');
+  });
+
+  it('lists no nodes when the lock is held by another run', async () => {
+    const f = fakes();
+    let nodeLists = 0;
+    f.deps.lock.acquire = async () => false;
+    f.deps.cluster.nodes = async () => {
+      nodeLists++;
+      return [];
+    };
+    await runScan(config('dry-run'), f.deps, signal());
+    expect(nodeLists).toBe(0);
+  });
+
+  it('reads the owners in bulk once the pods are listed, beside their execs, once, with every pod to inspect (was: after the last exec)', async () => {
+    const f = fakes();
+    let reading = 0;
+    let readsDone = 0;
+    f.deps.exec = {
+      read: async () => {
+        reading++;
+        await new Promise<void>((r) => setImmediate(r));
+        await new Promise<void>((r) => setImmediate(r));
+        reading--;
+        readsDone++;
+        return leaking;
+      },
+    };
+    const calls: { pods: string[]; reading: number; readsDone: number }[] = [];
+    f.deps.cluster.prefetchOwners = async (pods) => {
+      calls.push({ pods: pods.map((p) => p.name), reading, readsDone });
+    };
+    const report = await runScan(config('dry-run'), f.deps, signal());
+    expect(calls).toEqual([{ pods: ['orders-api-1', 'broken-1'], reading: 0, readsDone: 0 }]);
+    expect(readsDone).toBe(2);
+    expect(report.offenders.map((o) => o.workload)).toContain('shop/Deployment/orders-api');
+  });
+
   it('does not when there is no node to inspect', async () => {
     const f = fakes();
     let prepared = 0;

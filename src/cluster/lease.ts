@@ -249,6 +249,21 @@ export function leaseLock(
       if (holder === undefined) return;
       const attempts = Math.max(1, options.releaseAttempts ?? 3);
       let lastError: unknown;
+      // The Lease as this lock last wrote it (acquire, renew): dropping the holder with that
+      // resourceVersion frees it in one write when nobody wrote it since (was: read, then write). A 409
+      // says someone did: then it is read and released only if still ours, as below.
+      if (mine !== undefined && mine.spec?.holderIdentity === holder) {
+        const { holderIdentity: _dropped, ...spec } = mine.spec ?? {};
+        try {
+          await replace({ ...mine, spec }, 'release', signal);
+          heldBy = undefined;
+          mine = undefined;
+          return;
+        } catch (e) {
+          lastError = e;
+          if (signal?.aborted) throw clusterError(`release Lease ${id}`, e);
+        }
+      }
       // A transient failure is retried: a Lease left held blocks every run until it expires.
       for (let attempt = 0; attempt < attempts; attempt++) {
         if (attempt > 0) await pause(options.releaseBackoffMs ?? 500, signal);

@@ -477,6 +477,34 @@ describe('leaseLock', () => {
     expect(await leaseLock(kc, 'snatguard', at(73_000)).acquire('run-c', 60_000)).toBe(true);
   });
 
+  it('releases a Lease nobody wrote since its own last write in one request, with that resourceVersion (was: a read, then the write)', async () => {
+    const lock = leaseLock(kc, 'snatguard', at(0), { name: 'release-once' });
+    expect(await lock.acquire('run-r', 60_000)).toBe(true);
+    const since = sim.world.requests.length;
+    await lock.release();
+    expect(kubeRequests(since).map((r) => `${r.method} ${r.status}`)).toEqual(['PUT 200']);
+    // Freed: the next run takes it.
+    expect(
+      await leaseLock(kc, 'snatguard', at(1_000), { name: 'release-once' }).acquire('run-s', 60_000),
+    ).toBe(true);
+  });
+
+  it('a Lease written by someone else since is read first, and left alone when no longer ours', async () => {
+    const t = at(0);
+    const mine = leaseLock(kc, 'snatguard', t, { name: 'release-raced' });
+    expect(await mine.acquire('run-m', 60_000)).toBe(true);
+    // Expired and taken over by another run (a later clock).
+    expect(
+      await leaseLock(kc, 'snatguard', at(61_000), { name: 'release-raced' }).acquire('run-n', 60_000),
+    ).toBe(true);
+    const since = sim.world.requests.length;
+    await mine.release();
+    expect(kubeRequests(since).map((r) => `${r.method} ${r.status}`)).toEqual(['PUT 409', 'GET 200']);
+    expect(
+      await leaseLock(kc, 'snatguard', at(62_000), { name: 'release-raced' }).acquire('run-o', 60_000),
+    ).toBe(false);
+  });
+
   it('reports a 403 outside the job namespace', async () => {
     const e = await leaseLock(kc, 'default', at(0))
       .acquire('run-x', 60_000)
