@@ -48,6 +48,8 @@ describe('duplicate keys in JSON', () => {
     ['a repeated key written with \\u escapes', '{"a":"\\u0022:","a":1}'],
     ['a repeated key with space before its colon', '{"a" :1,"a" :2}'],
     ['a repeated key in pretty-printed JSON', '{\n  "a": 1,\n  "a": 2\n}'],
+    ['a repeated key whose name writes a quote-colon', '{"k\\":":1,"k\\":":2}'],
+    ['a repeated key beside keys whose names hold colons', '{"a:b":1,"c: d":{"e":1,"e":2}}'],
   ])('%s is reported', (_what, text) => {
     expect(problemsOf(text).some((p) => p.startsWith('line') && p.endsWith('Map keys must be unique'))).toBe(
       true,
@@ -62,6 +64,10 @@ describe('duplicate keys in JSON', () => {
       metadata: { name: 't', description: ':a "b": \\":" c:\u0001 ::' },
     });
     expect(parseSnapshot(text, 'ok.json').metadata.description).toBe(':a "b": \\":" c:\u0001 ::');
+    // Keys whose names hold colons and quote-colons: no repeated key (other problems, as zod finds them).
+    const odd = JSON.stringify({ ...s, metadata: { name: 't', 'x":': 1, 'y:': 2, ':z': 3 } });
+    expect(problemsOf(odd).some((p) => p.endsWith('Map keys must be unique'))).toBe(false);
+    expect(problemsOf(odd).length).toBeGreaterThan(0);
   });
 });
 

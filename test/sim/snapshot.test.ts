@@ -163,6 +163,49 @@ expect:
     ]);
   });
 
+  it('parses alike socket lines once, and tells lines apart by every field', () => {
+    const pods = (sockets: string[]) =>
+      `[${sockets.map((l, i) => `{ name: p${i}, node: n1, sockets: [${l}] }`).join(', ')}]`;
+    const lines = [
+      '{ remote: "1.2.3.4:443", state: ESTABLISHED }',
+      '{ remote: "1.2.3.4:443", state: ESTABLISHED, count: 1 }',
+      '{ remote: "1.2.3.4:443", state: ESTABLISHED, count: 2 }',
+      '{ remote: "1.2.3.4:443", state: TIME_WAIT }',
+      '{ remote: "1.2.3.4:443", local: ":8080", state: ESTABLISHED }',
+      '{ remote: "::ffff:1.2.3.4", state: ESTABLISHED }',
+      '{ remote: "[2001:db8::1]:443", state: ESTABLISHED, family: ipv6 }',
+      '{ remote: "1.2.3.4:443", state: ESTABLISHED }',
+    ];
+    const snap = parseSnapshot(
+      minimal(`workloads:
+  - { kind: Deployment, namespace: a, name: w, pods: ${pods(lines)} }`),
+    );
+    const got = snap.workloads[0]!.pods.map((p) => p.sockets[0]!);
+    expect(got.map((s) => [s.state, s.count, s.localPort, s.family])).toEqual([
+      ['ESTABLISHED', 1, undefined, 'ipv4'],
+      ['ESTABLISHED', 1, undefined, 'ipv4'],
+      ['ESTABLISHED', 2, undefined, 'ipv4'],
+      ['TIME_WAIT', 1, undefined, 'ipv4'],
+      ['ESTABLISHED', 1, 8080, 'ipv4'],
+      ['ESTABLISHED', 1, undefined, 'ipv4-mapped'],
+      ['ESTABLISHED', 1, undefined, 'ipv6'],
+      ['ESTABLISHED', 1, undefined, 'ipv4'],
+    ]);
+    // The same line is one parse: the first and the last pod share it.
+    expect(got[7]).toBe(got[0]);
+    // A bad line written twice is a problem at each place it is written.
+    const bad = '{ remote: "1.2.3.4:99999", state: ESTABLISHED }';
+    expect(
+      problemsOf(
+        minimal(`workloads:
+  - { kind: Deployment, namespace: a, name: w, pods: ${pods([bad, bad])} }`),
+      ),
+    ).toEqual([
+      'workloads[0].pods[0].sockets[0].remote: port 99999 out of range 1-65535',
+      'workloads[0].pods[1].sockets[0].remote: port 99999 out of range 1-65535',
+    ]);
+  });
+
   it('draws generated name characters from SHA-256 as before (pinned)', () => {
     // Values of the implementation before issue 13 (hex slices through parseInt).
     expect(nameChars('scale-3000/team-0/Deployment/svc-0/pod/3', 5)).toBe('pkmnt');

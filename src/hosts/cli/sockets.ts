@@ -6,15 +6,11 @@ import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { messageOf, SnatguardError } from '../../errors.js';
 import type { DestinationCount, SocketSummary, TcpState } from '../../model.js';
-import {
-  type AddressClassifier,
-  createClassifier,
-  createSummarizer,
-  type DestinationList,
-  looksLikeProcNetTcp,
-  type ScanCounts,
-  STATE_BY_CODE,
-} from '../../sockets/index.js';
+// The modules themselves, not sockets/index.js: every command loads this file, and none needs conntrack or render.
+import { type AddressClassifier, createClassifier } from '../../sockets/address.js';
+import { looksLikeProcNetTcp, type ScanCounts } from '../../sockets/parse.js';
+import { STATE_BY_CODE } from '../../sockets/states.js';
+import { createSummarizer, type DestinationList } from '../../sockets/summary.js';
 
 export interface SocketsIo {
   stdout: { write(s: string): unknown };
