@@ -101,8 +101,11 @@ export class DestinationTable {
    */
   private slots = new Int32Array(SLOT_WORDS * 1024);
   private mask = 1023;
-  /** Destinations in first-seen order: w0 w1 w2 w3 port per index. */
-  private keys = new Int32Array(5 * 512);
+  /**
+   * Address words 0-2 of each destination (word 3 and the port are in its row), in chunks of
+   * TALLY_CHUNK destinations added as they come: nothing copied, no discarded array when it grows.
+   */
+  private readonly keys: Int32Array[] = [];
   /** Per destination its row: its key's word 3 and tag, then its counts (the summarizer's). */
   readonly rows = new Tally();
   size = 0;
@@ -173,7 +176,6 @@ export class DestinationTable {
 
   private lookup(w0: number, w1: number, w2: number, w3: number, port: number): number {
     let slots = this.slots;
-    const keys = this.keys;
     const hash = this.hash(w0, w1, w2, w3, port);
     let slot = hash & this.mask;
     const mapped = w0 === 0 && w1 === 0 && w2 === 0xffff;
@@ -189,7 +191,8 @@ export class DestinationTable {
         const row = (index & (TALLY_CHUNK - 1)) * TALLY_WORDS;
         if (rows[row + 1] === tag && rows[row] === w3) {
           if (mapped) return index;
-          const k = index * 5;
+          const keys = this.keys[index >>> LOG_INDEX_BITS] as Int32Array;
+          const k = (index & (TALLY_CHUNK - 1)) * 3;
           if (keys[k + 2] === w2 && keys[k + 1] === w1 && keys[k] === w0) return index;
         }
       }
@@ -209,24 +212,24 @@ export class DestinationTable {
     const row = (index & (TALLY_CHUNK - 1)) * TALLY_WORDS;
     rows[row] = w3;
     rows[row + 1] = tag;
-    if ((index + 1) * 5 > this.keys.length) {
-      const grown = new Int32Array(this.keys.length * 2);
-      grown.set(this.keys);
-      this.keys = grown;
-    }
-    const k = index * 5;
-    this.keys[k] = w0;
-    this.keys[k + 1] = w1;
-    this.keys[k + 2] = w2;
-    this.keys[k + 3] = w3;
-    this.keys[k + 4] = port;
+    while (this.keys.length <= index >>> LOG_INDEX_BITS) this.keys.push(new Int32Array(TALLY_CHUNK * 3));
+    const keys = this.keys[index >>> LOG_INDEX_BITS] as Int32Array;
+    const k = (index & (TALLY_CHUNK - 1)) * 3;
+    keys[k] = w0;
+    keys[k + 1] = w1;
+    keys[k + 2] = w2;
     this.size = index + 1;
     return index;
   }
 
   /** Word `j` of destination `index`'s key: address words 0-3 (unsigned), then the port. */
   keyWord(index: number, j: number): number {
-    return (this.keys[index * 5 + j] as number) >>> 0;
+    const at = index & (TALLY_CHUNK - 1);
+    if (j < 3) return ((this.keys[index >>> LOG_INDEX_BITS] as Int32Array)[at * 3 + j] as number) >>> 0;
+    const rows = this.rows.chunkOf(index);
+    const row = at * TALLY_WORDS;
+    // The tag is port + 1 in bits 0-16 (MAPPED_TAG above them).
+    return j === 3 ? (rows[row] as number) >>> 0 : ((rows[row + 1] as number) & (MAPPED_TAG - 1)) - 1;
   }
 
   private grow(): void {
