@@ -208,12 +208,11 @@ export class DestinationTable {
     const at = slot * SLOT_WORDS;
     slots[at] = index + 1;
     slots[at + 1] = hash;
-    const rows = this.rows.chunk(index >>> LOG_INDEX_BITS);
+    const rows = this.rows.rowFor(index);
     const row = (index & (TALLY_CHUNK - 1)) * TALLY_WORDS;
     rows[row] = w3;
     rows[row + 1] = tag;
-    while (this.keys.length <= index >>> LOG_INDEX_BITS) this.keys.push(new Int32Array(TALLY_CHUNK * 3));
-    const keys = this.keys[index >>> LOG_INDEX_BITS] as Int32Array;
+    const keys = chunkFor(this.keys, index, 3);
     const k = (index & (TALLY_CHUNK - 1)) * 3;
     keys[k] = w0;
     keys[k + 1] = w1;
@@ -369,10 +368,9 @@ const TALLY_CHUNK = 1 << LOG_INDEX_BITS;
 class Tally {
   private readonly chunks: Int32Array[] = [];
 
-  /** The rows of destinations [k·TALLY_CHUNK, (k + 1)·TALLY_CHUNK), made when first asked for. */
-  chunk(k: number): Int32Array {
-    while (this.chunks.length <= k) this.chunks.push(new Int32Array(TALLY_CHUNK * TALLY_WORDS));
-    return this.chunks[k] as Int32Array;
+  /** The chunk that holds destination `index`'s row, made (or grown) for it: the table calls this as it adds a destination. */
+  rowFor(index: number): Int32Array {
+    return chunkFor(this.chunks, index, TALLY_WORDS);
   }
 
   /** The chunk holding destination `index`'s row (which exists: the table made it with the destination). */
@@ -393,6 +391,29 @@ class Tally {
     const rows = this.chunks[index >>> LOG_INDEX_BITS];
     return rows === undefined ? 0 : (rows[(index & (TALLY_CHUNK - 1)) * TALLY_WORDS + 3 + code] as number);
   }
+}
+
+/** Rows of the first chunk of a chunked table at first: a pod with a few destinations takes a few KiB. */
+const FIRST_CHUNK_ROWS = 64;
+
+/**
+ * Chunk `index >>> LOG_INDEX_BITS` of `chunks` (rows of `words` words), made or grown so that it holds row
+ * `index`. Rows are added in index order. The first chunk starts at {@link FIRST_CHUNK_ROWS} rows and
+ * doubles up to {@link TALLY_CHUNK} (a summarizer per pod must stay small); the others are made whole.
+ */
+function chunkFor(chunks: Int32Array[], index: number, words: number): Int32Array {
+  const k = index >>> LOG_INDEX_BITS;
+  const rows = (index & (TALLY_CHUNK - 1)) + 1;
+  const have = chunks[k];
+  if (have !== undefined && have.length >= rows * words) return have;
+  let size =
+    k === 0 ? Math.max(FIRST_CHUNK_ROWS, have === undefined ? 0 : (2 * have.length) / words) : TALLY_CHUNK;
+  while (size < rows) size *= 2;
+  const made = new Int32Array(Math.min(size, TALLY_CHUNK) * words);
+  if (have !== undefined) made.set(have);
+  while (chunks.length < k) chunks.push(new Int32Array(TALLY_CHUNK * words)); // not reached: rows come in order
+  chunks[k] = made;
+  return made;
 }
 
 /** Bytes of one destination's JSON at most: 13 states, a 47-byte remote, 10-digit counts. */
@@ -620,7 +641,7 @@ export function createSummarizer(
         rows = destinations.rows;
         for (let k = 0; k < logs.length; k++) {
           const blocks = logs[k] as Int32Array[];
-          const chunk = rows.chunk(k);
+          const chunk = rows.chunkOf(k << LOG_INDEX_BITS);
           for (let b = 0; b < blocks.length; b++) {
             const block = blocks[b] as Int32Array;
             const end = b === blocks.length - 1 ? (logFill[k] as number) : block.length;

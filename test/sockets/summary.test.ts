@@ -399,6 +399,63 @@ describe('summarize against DESIGN.md’s definition, computed from the full par
   });
 });
 
+describe('a small table takes little memory (a scan keeps one summarizer per pod in flight)', () => {
+  it('50 finished summarizers of one destination each hold under 64 KiB of arrays apiece', () => {
+    const text = line(0, `${POD}:C000`, MONGO, '01');
+    const kept: unknown[] = [];
+    const before = process.memoryUsage().arrayBuffers;
+    for (let i = 0; i < 50; i++) {
+      const s = createSummarizer();
+      s.push(text);
+      const summary = s.finishCompact();
+      expect(summary.snatSockets).toBe(1);
+      kept.push(s, summary); // alive: every array they hold counts
+    }
+    // The per-destination rows and key words start at 64 destinations (4 KiB and 768 bytes), not 4,096.
+    expect((process.memoryUsage().arrayBuffers - before) / 50).toBeLessThan(64 << 10);
+    expect(kept.length).toBe(100);
+  });
+
+  it('a table growing past the first chunk keeps every destination (64, 128 … 4,096 rows, then chunks of 4,096)', () => {
+    const lines: string[] = [];
+    const hex = (n: number, width: number) => n.toString(16).toUpperCase().padStart(width, '0');
+    // 9,000 destinations (20.0.x.y:443), one socket each, then a second socket to every 7th.
+    for (let i = 0; i < 9000; i++)
+      lines.push(
+        line(
+          lines.length,
+          `${POD}:${hex(32768 + (i % 28000), 4)}`,
+          `${hex(((0x14 | (i << 8)) >>> 0) & 0xffffffff, 8)}:01BB`,
+          '01',
+        ),
+      );
+    for (let i = 0; i < 9000; i += 7)
+      lines.push(
+        line(
+          lines.length,
+          `${POD}:${hex(40000 + (i % 20000), 4)}`,
+          `${hex(((0x14 | (i << 8)) >>> 0) & 0xffffffff, 8)}:01BB`,
+          '06',
+        ),
+      );
+    for (const direct of [false, true]) {
+      const s = createSummarizer(undefined, { direct });
+      s.push(`${lines.join('\n')}\n`);
+      const summary = s.finish();
+      expect(summary.destinations.length).toBe(9000);
+      expect(summary.snatSockets).toBe(9000 + Math.ceil(9000 / 7));
+      expect(summary.destinations[0]).toEqual({
+        remote: '20.0.0.0:443',
+        address: '20.0.0.0',
+        port: 443,
+        sockets: 2,
+        byState: { ESTABLISHED: 1, TIME_WAIT: 1 },
+      });
+      expect(summary.destinations.filter((d) => d.sockets === 2).length).toBe(Math.ceil(9000 / 7));
+    }
+  });
+});
+
 describe('finishCompact', () => {
   const text = [
     line(0, `${POD}:C000`, MONGO, '01'),
