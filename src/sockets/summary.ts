@@ -70,12 +70,8 @@ export interface CompactSummary extends Omit<SocketSummary, 'destinations'> {
   destinations: DestinationList;
 }
 
-/**
- * Words per slot: address word 3; the tag, port + 1 (0 = empty) with {@link MAPPED_TAG} set when the
- * address is IPv4 (`::ffff:a.b.c.d`: words 0-2 known, so an IPv4 key is matched in its slot alone);
- * the destination index; the key's hash (16 bytes).
- */
-const SLOT_WORDS = 4;
+/** Words per slot: the destination's index + 1 (0 = empty) and its key's hash (8 bytes). */
+const SLOT_WORDS = 2;
 /** Tag bit of an IPv4 (IPv4-mapped) key; port + 1 takes bits 0-16. */
 const MAPPED_TAG = 1 << 17;
 /** Key bytes: 16 of the address, 2 of the port; tabulation draws one random 32-bit word per byte value. */
@@ -92,16 +88,23 @@ const KEY_BYTES = 18;
  * Hashing", 2012). The tables never leave the process.
  *
  * Int32 throughout: addresses ≥ 2³¹ held as uint32 would leave V8's small-integer fast path.
+ * Exported for its tests (test/sockets/hostile.test.ts), which draw the tables themselves.
  */
-class DestinationTable {
+export class DestinationTable {
   private readonly t = new Int32Array(KEY_BYTES * 256);
   /** The tabulation of the 12 address bytes before an IPv4 address in `::ffff:a.b.c.d`. */
   private readonly mapped: number;
-  /** A slot holds the address's last word (all of IPv4), the port + 1 and the index; the rest is in keys. */
+  /**
+   * A slot holds a destination's index + 1 and its key's hash; the key is matched in the destination's row
+   * of {@link rows} (address word 3 and the tag: all of an IPv4 key), the rest of it in keys. The row is
+   * the one the summarizer counts the socket in: a lookup and its count touch one cache line of rows.
+   */
   private slots = new Int32Array(SLOT_WORDS * 1024);
   private mask = 1023;
   /** Destinations in first-seen order: w0 w1 w2 w3 port per index. */
   private keys = new Int32Array(5 * 512);
+  /** Per destination its row: its key's word 3 and tag, then its counts (the summarizer's). */
+  readonly rows = new Tally();
   size = 0;
   /** Slots looked at by every lookup so far: the work, which stays linear in the keys on any input. */
   probes = 0;
@@ -178,13 +181,17 @@ class DestinationTable {
     for (;;) {
       this.probes++;
       const at = slot * SLOT_WORDS;
-      const t = slots[at + 1] as number;
-      if (t === 0) break;
-      if (t === tag && slots[at] === w3) {
-        const index = slots[at + 2] as number;
-        if (mapped) return index;
-        const k = index * 5;
-        if (keys[k + 2] === w2 && keys[k + 1] === w1 && keys[k] === w0) return index;
+      const v = slots[at] as number;
+      if (v === 0) break;
+      if (slots[at + 1] === hash) {
+        const index = v - 1;
+        const rows = this.rows.chunkOf(index);
+        const row = (index & (TALLY_CHUNK - 1)) * TALLY_WORDS;
+        if (rows[row + 1] === tag && rows[row] === w3) {
+          if (mapped) return index;
+          const k = index * 5;
+          if (keys[k + 2] === w2 && keys[k + 1] === w1 && keys[k] === w0) return index;
+        }
       }
       slot = (slot + 1) & this.mask;
     }
@@ -193,13 +200,15 @@ class DestinationTable {
       this.grow();
       slots = this.slots;
       slot = hash & this.mask;
-      while ((slots[slot * SLOT_WORDS + 1] as number) !== 0) slot = (slot + 1) & this.mask;
+      while ((slots[slot * SLOT_WORDS] as number) !== 0) slot = (slot + 1) & this.mask;
     }
     const at = slot * SLOT_WORDS;
-    slots[at] = w3;
-    slots[at + 1] = tag;
-    slots[at + 2] = index;
-    slots[at + 3] = hash;
+    slots[at] = index + 1;
+    slots[at + 1] = hash;
+    const rows = this.rows.chunk(index >>> LOG_INDEX_BITS);
+    const row = (index & (TALLY_CHUNK - 1)) * TALLY_WORDS;
+    rows[row] = w3;
+    rows[row + 1] = tag;
     if ((index + 1) * 5 > this.keys.length) {
       const grown = new Int32Array(this.keys.length * 2);
       grown.set(this.keys);
@@ -227,14 +236,12 @@ class DestinationTable {
     const mask = capacity - 1;
     // The slot keeps its key's hash: moving it costs no hashing (grow runs rarely, often unoptimized).
     for (let at = 0; at < old.length; at += SLOT_WORDS) {
-      if ((old[at + 1] as number) === 0) continue;
-      let slot = (old[at + 3] as number) & mask;
-      while ((slots[slot * SLOT_WORDS + 1] as number) !== 0) slot = (slot + 1) & mask;
+      if ((old[at] as number) === 0) continue;
+      let slot = (old[at + 1] as number) & mask;
+      while ((slots[slot * SLOT_WORDS] as number) !== 0) slot = (slot + 1) & mask;
       const to = slot * SLOT_WORDS;
       slots[to] = old[at] as number;
       slots[to + 1] = old[at + 1] as number;
-      slots[to + 2] = old[at + 2] as number;
-      slots[to + 3] = old[at + 3] as number;
     }
     this.slots = slots;
     this.mask = mask;
@@ -327,54 +334,61 @@ const LOG_INDEX_BITS = 12;
  * counted. A function of its own: called per block, it is optimized like a hot function (a loop in
  * `finish`, run once, waits for on-stack replacement).
  */
-function countBlock(block: Int32Array, end: number, listenPorts: Uint8Array, rows: Uint32Array): number {
+function countBlock(block: Int32Array, end: number, listenPorts: Uint8Array, rows: Int32Array): number {
   let n = 0;
   for (let at = 0; at < end; at++) {
     const entry = block[at] as number;
     // A LISTEN seen after sockets on its port (tcp6 after tcp) makes them inbound.
     if (listenPorts[entry >>> 16] === 1) continue;
     const row = (entry & (TALLY_CHUNK - 1)) * TALLY_WORDS;
-    rows[row] = (rows[row] as number) + 1;
-    const slot = row + 1 + ((entry >>> LOG_INDEX_BITS) & 15);
+    rows[row + 2] = (rows[row + 2] as number) + 1;
+    const slot = row + 3 + ((entry >>> LOG_INDEX_BITS) & 15);
     rows[slot] = (rows[slot] as number) + 1;
     n++;
   }
   return n;
 }
 
-/** Words per destination in a {@link Tally}: its sockets, then one count per state code. */
-const TALLY_WORDS = 1 + STATE_CODES;
+/**
+ * Words per destination in a {@link Tally}: its key's address word 3 and tag (the hash table matches keys
+ * here), its SNAT sockets, then one count per state code: 16 words, one 64-byte cache line.
+ */
+const TALLY_WORDS = 3 + STATE_CODES;
 /** Destinations per chunk of a {@link Tally}: as many as one candidate log holds. */
 const TALLY_CHUNK = 1 << LOG_INDEX_BITS;
 
 /**
- * Per destination its SNAT sockets and their count per state, in one row of {@link TALLY_WORDS} words (one
- * cache line to touch per socket counted); rows in chunks of {@link TALLY_CHUNK} destinations, added as
- * destinations come: nothing is copied when it grows and no discarded array waits for the collector.
+ * Per destination a row: its key's word 3 and tag, its SNAT sockets and their count per state ({@link
+ * TALLY_WORDS} words: the lookup that finds a destination and the count of its socket touch one cache
+ * line); rows in chunks of {@link TALLY_CHUNK} destinations, added as destinations come: nothing is copied
+ * when it grows and no discarded array waits for the collector.
  */
 class Tally {
-  private readonly chunks: Uint32Array[] = [];
+  private readonly chunks: Int32Array[] = [];
 
-  /** The rows of destinations [k·TALLY_CHUNK, (k + 1)·TALLY_CHUNK). */
-  chunk(k: number): Uint32Array {
-    while (this.chunks.length <= k) this.chunks.push(new Uint32Array(TALLY_CHUNK * TALLY_WORDS));
-    return this.chunks[k] as Uint32Array;
+  /** The rows of destinations [k·TALLY_CHUNK, (k + 1)·TALLY_CHUNK), made when first asked for. */
+  chunk(k: number): Int32Array {
+    while (this.chunks.length <= k) this.chunks.push(new Int32Array(TALLY_CHUNK * TALLY_WORDS));
+    return this.chunks[k] as Int32Array;
   }
 
-  /** Counts one socket of destination `index` in state slot `slot`. */
+  /** The chunk holding destination `index`'s row (which exists: the table made it with the destination). */
+  chunkOf(index: number): Int32Array {
+    return this.chunks[index >>> LOG_INDEX_BITS] as Int32Array;
+  }
+
+  /** Counts one socket of destination `index` (which exists) in state slot `slot`. */
   add(index: number, slot: number): void {
-    // The length checked first: a read past a JS array's end would deoptimize the hot path that inlines this.
-    const k = index >>> 12;
-    const rows = k < this.chunks.length ? (this.chunks[k] as Uint32Array) : this.chunk(k);
+    const rows = this.chunks[index >>> LOG_INDEX_BITS] as Int32Array;
     const row = (index & (TALLY_CHUNK - 1)) * TALLY_WORDS;
-    rows[row] = (rows[row] as number) + 1;
-    rows[row + 1 + slot] = (rows[row + 1 + slot] as number) + 1;
+    rows[row + 2] = (rows[row + 2] as number) + 1;
+    rows[row + 3 + slot] = (rows[row + 3 + slot] as number) + 1;
   }
 
   /** Sockets of destination `index` in state code `code`; its sockets in all states when `code` is -1. */
   count(index: number, code: number): number {
-    const rows = this.chunks[index >>> 12];
-    return rows === undefined ? 0 : (rows[(index & (TALLY_CHUNK - 1)) * TALLY_WORDS + 1 + code] as number);
+    const rows = this.chunks[index >>> LOG_INDEX_BITS];
+    return rows === undefined ? 0 : (rows[(index & (TALLY_CHUNK - 1)) * TALLY_WORDS + 3 + code] as number);
   }
 }
 
@@ -487,8 +501,8 @@ export function createSummarizer(
   const logs: Int32Array[][] = [];
   /** Entries in the last block of each log. */
   const logFill: number[] = [];
-  /** `direct`: the SNAT candidates, counted as they come. */
-  const tally = new Tally();
+  /** `direct`: the SNAT candidates, counted as they come (in the destinations' rows). */
+  const tally = destinations.rows;
   let tallied = 0;
   /** `direct`: 1 for a local port that had a candidate (a first LISTEN on it then makes the summary inexact). */
   const candidatePorts = new Uint8Array(direct ? 65536 : 0);
@@ -600,7 +614,7 @@ export function createSummarizer(
         rows = tally;
         snatSockets = tallied;
       } else {
-        rows = new Tally();
+        rows = destinations.rows;
         for (let k = 0; k < logs.length; k++) {
           const blocks = logs[k] as Int32Array[];
           const chunk = rows.chunk(k);
@@ -619,9 +633,12 @@ export function createSummarizer(
       for (let index = 0; index < destinations.size; index++) if (sockets(index) > 0) ids.push(index);
       const text = new RemoteText(ids.length);
       for (const index of ids) text.add(destinations, index);
+      // Each destination's sockets read once, into an array the comparator indexes.
+      const counted = new Float64Array(ids.length);
+      for (let j = 0; j < ids.length; j++) counted[j] = sockets(ids[j] as number);
       const order = ids.map((_, j) => j);
       order.sort((a, b) => {
-        const d = sockets(ids[b] as number) - sockets(ids[a] as number);
+        const d = (counted[b] as number) - (counted[a] as number);
         return d !== 0 ? d : text.compare(a, b);
       });
       const list: DestinationList = {

@@ -7,7 +7,14 @@ import { podExec } from '../../src/cluster/exec.js';
 import { inspectNode, SOCKET_FILES } from '../../src/cluster/inspect.js';
 import { leaseLock } from '../../src/cluster/lease.js';
 import { nodeProbe } from '../../src/cluster/node-probe.js';
-import { clusterReader, nodeListFieldsOnly, toNodeInfo } from '../../src/cluster/reader.js';
+import {
+  clusterReader,
+  nodeListFieldsOnly,
+  podFieldsOnly,
+  podListFieldsOnly,
+  toNodeInfo,
+  toPodInfo,
+} from '../../src/cluster/reader.js';
 import { rolloutRemediator } from '../../src/cluster/restart.js';
 import { configMapState, STATE_CONFIGMAP } from '../../src/cluster/state.js';
 import { ClusterError, ExecError } from '../../src/errors.js';
@@ -145,6 +152,53 @@ describe('clusterReader', () => {
     expect(JSON.parse(await (await nodeListFieldsOnly.post(oddRes).toPromise()).body.text())).toEqual(
       JSON.parse(odd),
     );
+  });
+
+  it('decodes pod list pages cut to what podsOn reads (podListFieldsOnly): same pods, less object (was: every field decoded)', async () => {
+    const core = kc.makeApiClient(CoreV1Api);
+    const full = await core.listPodForAllNamespaces({ fieldSelector: 'spec.nodeName=node-a' });
+    const cut = await core.listPodForAllNamespaces(
+      { fieldSelector: 'spec.nodeName=node-a' },
+      { middleware: [podListFieldsOnly], middlewareMergeStrategy: 'append' },
+    );
+    expect(full.items.length).toBeGreaterThan(3);
+    expect(cut.items.map(toPodInfo)).toEqual(full.items.map(toPodInfo));
+    expect(cut.items.map((p) => [p.status?.phase, p.spec?.nodeName])).toEqual(
+      full.items.map((p) => [p.status?.phase, p.spec?.nodeName]),
+    );
+    expect(full.items[0]?.status?.conditions).toBeDefined();
+    expect(cut.items[0]?.status?.conditions).toBeUndefined();
+    expect(cut.items[0]?.metadata?.creationTimestamp).toBeUndefined();
+    expect(Object.keys(cut.items[0]?.spec?.containers?.[0] ?? {})).toEqual(['name']);
+    // The reader's own list takes the cut pages.
+    expect(await clusterReader(kc).podsOn('node-a')).toEqual(
+      full.items
+        .filter((p) => p.status?.phase === 'Running')
+        .map(toPodInfo)
+        .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name)),
+    );
+  });
+
+  it('podFieldsOnly leaves what is not shaped like a pod as it is', () => {
+    expect(podFieldsOnly(42)).toBe(42);
+    expect(podFieldsOnly({ metadata: 'x', spec: [1], status: null })).toEqual({
+      metadata: 'x',
+      spec: [1],
+      status: null,
+    });
+    expect(
+      podFieldsOnly({
+        kind: 'Pod',
+        metadata: { name: 'a', managedFields: [{}] },
+        spec: { containers: [{ name: 'c', image: 'i' }, 7], volumes: [] },
+        status: { podIPs: [{ ip: '10.0.0.1', x: 1 }, 'y'], hostIP: 'h' },
+      }),
+    ).toEqual({
+      kind: 'Pod',
+      metadata: { name: 'a' },
+      spec: { containers: [{ name: 'c' }, 7] },
+      status: { podIPs: [{ ip: '10.0.0.1' }, 'y'] },
+    });
   });
 
   it('lists the pods of one node in one request', async () => {

@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createClassifier } from '../../src/sockets/address.js';
-import { createSummarizer, summarizeStream } from '../../src/sockets/summary.js';
+import { createSummarizer, DestinationTable, summarizeStream } from '../../src/sockets/summary.js';
 import { fuzzRuns } from '../faults/fuzz.js';
 
 const classifier = createClassifier();
@@ -110,6 +110,33 @@ describe('destination table under chosen peers (issue 16 item 1)', () => {
     const b = createSummarizer(classifier);
     b.push(text);
     expect(a.finish()).toEqual(b.finish());
+  });
+});
+
+describe('destination table: a slot’s hash only points to the row where the key is matched', () => {
+  it('keys that all hash alike (tables of zeros) are told apart by their rows and keys', () => {
+    // Every key's hash is 0: each lookup walks the same run of slots and must match on the key itself.
+    const table = new DestinationTable((into) => into.fill(0));
+    const keys: [number, number, number, number, number][] = [];
+    for (let i = 0; i < 60; i++) {
+      keys.push([0, 0, 0xffff, 0x14000000 + (i % 6), 443 + (i >> 1)]); // IPv4: word 3 and port vary
+      keys.push([0x20010db8, i % 3, 0, 0x14000000 + (i % 6), 443 + (i >> 1)]); // IPv6: same word 3 and port
+      keys.push([0x20010db8, i % 3, 1, 0x14000000 + (i % 6), 443 + (i >> 1)]); // IPv6: word 2 differs
+    }
+    const distinct = new Map<string, number>();
+    for (const k of keys) {
+      const index = table.indexOf(...k);
+      const id = k.join(',');
+      if (!distinct.has(id)) distinct.set(id, index);
+      expect(index).toBe(distinct.get(id));
+    }
+    expect(new Set(distinct.values()).size).toBe(distinct.size);
+    // Again in reverse, past the last-key cache: the same indices, and each key reads back.
+    for (const k of [...keys].reverse()) expect(table.indexOf(...k)).toBe(distinct.get(k.join(',')));
+    for (const [id, index] of distinct)
+      expect([0, 1, 2, 3, 4].map((j) => table.keyWord(index, j))).toEqual(
+        id.split(',').map((x) => Number(x) >>> 0),
+      );
   });
 });
 
