@@ -633,9 +633,12 @@ export function createSummarizer(
       for (let index = 0; index < destinations.size; index++) if (sockets(index) > 0) ids.push(index);
       const text = new RemoteText(ids.length);
       for (const index of ids) text.add(destinations, index);
+      // Each destination's sockets read once, into an array the comparator indexes.
+      const counted = new Float64Array(ids.length);
+      for (let j = 0; j < ids.length; j++) counted[j] = sockets(ids[j] as number);
       const order = ids.map((_, j) => j);
       order.sort((a, b) => {
-        const d = sockets(ids[b] as number) - sockets(ids[a] as number);
+        const d = (counted[b] as number) - (counted[a] as number);
         return d !== 0 ? d : text.compare(a, b);
       });
       const list: DestinationList = {

@@ -2,7 +2,7 @@
 //   kubectl exec POD -- cat /proc/net/tcp /proc/net/tcp6 | snatguard sockets -
 // All inputs form one table (as `cat a b` would): a port LISTENed on in one makes the other's
 // sockets on that port inbound. Exit 2 for a file that is not /proc/net/tcp text or a bad CIDR.
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, openSync, read, statSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { messageOf, SnatguardError } from '../../errors.js';
 import type { DestinationCount, SocketSummary, TcpState } from '../../model.js';
@@ -37,25 +37,41 @@ export interface SocketsReport extends Omit<SocketSummary, 'destinations'> {
   inputs: SocketsInput[];
 }
 
-/** Small enough to stay in a core's cache between the read that fills it and the scan that reads it. */
-const CHUNK_BYTES = 128 << 10;
+/** Bytes per read: two such buffers, one read into while the other is parsed. */
+const CHUNK_BYTES = 256 << 10;
+
+const readAt = (fd: number, buffer: Buffer, position: number): Promise<number> =>
+  new Promise((resolve, reject) =>
+    read(fd, buffer, 0, buffer.length, position, (e, n) => (e === null ? resolve(n) : reject(e))),
+  );
 
 /**
- * Streams a file through one reused buffer: the summarizer keeps nothing of a chunk but a partial line.
- * Reads are synchronous and so is the iteration: the command has nothing else to do meanwhile, a read
- * from the page cache costs less than the trip through the thread pool (and the idle loop) of an
- * asynchronous one, and no promise is made per chunk (less garbage, a smaller heap).
+ * Streams a file through two reused buffers: while the summarizer parses one chunk, the next is read into
+ * the other on libuv's thread pool, so the copy from the page cache (a tenth of the work on a big table)
+ * runs on another core. The summarizer keeps nothing of a chunk but a partial line, and a buffer is
+ * read into again only once the caller asked for the next chunk (it is done with the one before).
  */
-export function* readChunks(path: string, chunkBytes = CHUNK_BYTES): Generator<Uint8Array> {
+export async function* readChunks(path: string, chunkBytes = CHUNK_BYTES): AsyncGenerator<Uint8Array> {
   const fd = openSync(path, 'r');
+  let pending: Promise<number> | undefined;
   try {
-    const buffer = Buffer.allocUnsafe(chunkBytes);
+    const buffers = [Buffer.allocUnsafe(chunkBytes), Buffer.allocUnsafe(chunkBytes)];
+    let next = 0;
+    let position = 0;
+    pending = readAt(fd, buffers[0] as Buffer, position);
     for (;;) {
-      const bytesRead = readSync(fd, buffer, 0, buffer.length, null);
+      const bytesRead = await pending;
+      pending = undefined;
       if (bytesRead === 0) return;
-      yield buffer.subarray(0, bytesRead);
+      position += bytesRead;
+      const chunk = buffers[next] as Buffer;
+      next ^= 1;
+      pending = readAt(fd, buffers[next] as Buffer, position);
+      yield chunk.subarray(0, bytesRead);
     }
   } finally {
+    // Stopped early (a direct pass turned inexact, or an error): the read under way ends before the close.
+    if (pending !== undefined) await pending.catch(() => 0);
     closeSync(fd);
   }
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -197,13 +197,43 @@ describe('summarizeInputs: counting as it goes when the inputs can be read again
 });
 
 describe('readChunks', () => {
-  it('streams a file through a small reused buffer', async () => {
+  it('streams a file through two small reused buffers', async () => {
     const path = join(dir, 'chunks');
     writeFileSync(path, incident);
     const parts: string[] = [];
     for await (const chunk of readChunks(path, 100)) parts.push(Buffer.from(chunk).toString('latin1'));
     expect(parts.length).toBe(Math.ceil(incident.length / 100));
     expect(parts.join('')).toBe(incident.toString('latin1'));
+  });
+
+  it('reads ahead into the other buffer only: a chunk stays as it was until the next one is asked for', async () => {
+    const path = join(dir, 'ahead');
+    const text = Buffer.from(
+      Array.from({ length: 1000 }, (_, i) => String.fromCharCode(65 + (i % 26))).join(''),
+    );
+    writeFileSync(path, text);
+    const chunks = readChunks(path, 64);
+    for (let at = 0; at < text.length; at += 64) {
+      const { value, done } = await chunks.next();
+      expect(done).toBe(false);
+      const copy = Buffer.from(value as Uint8Array);
+      // The read of the next chunk (under way on the thread pool) has time to finish.
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(Buffer.from(value as Uint8Array)).toEqual(copy);
+      expect(copy.toString('latin1')).toBe(text.subarray(at, at + 64).toString('latin1'));
+    }
+    expect((await chunks.next()).done).toBe(true);
+  });
+
+  it('closes the file when the caller stops early, after the read under way', async () => {
+    const path = join(dir, 'early');
+    writeFileSync(path, incident);
+    const open = () => readdirSync('/proc/self/fd').length;
+    const before = open();
+    for (let round = 0; round < 20; round++) {
+      for await (const _chunk of readChunks(path, 100)) break;
+    }
+    expect(open()).toBe(before);
   });
 });
 
