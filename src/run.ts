@@ -93,6 +93,12 @@ export function leaseTtlMs(config: Pick<Config, 'lock' | 'deadlineSeconds'>): nu
     : Math.min(ttl, config.deadlineSeconds * 1000 + WRAP_UP_MS);
 }
 
+/**
+ * A node's conntrack table of at most this many flows (its count, read beside the pods; ~200 bytes a flow
+ * in the listing) is listed beside the last pods' reads; a longer one after every pod's read.
+ */
+export const LISTING_BESIDE_PODS_MAX_FLOWS = 20_000;
+
 export async function runScan(config: Config, deps: RunDeps, signal: AbortSignal): Promise<RunReport> {
   const { log } = deps;
   const startedAt = deps.now();
@@ -547,13 +553,22 @@ async function scanAndAct(
       podsListedOn(pods);
       // inspectNode reads each pod's namespace, and the node's own (hostNetwork) namespace once.
       progress.pods += pods.filter((p) => !p.hostNetwork).length + (pods.some((p) => p.hostNetwork) ? 1 : 0);
-      // The node's conntrack listing runs in inspectNode's lanes once every pod's exec has started, not
-      // beside them: a node's listing can be far longer than any pod's tables, and as the oldest exec on
-      // the run's byte budget it paused every pod until it ended. Its outcome is read by nodeFlows.
+      // The node's counters (conntrack count and max), read beside its pods.
+      const probing = watchSet.has(hot.name)
+        ? Promise.resolve(undefined)
+        : deps.probe.conntrack(hot.name, signal, pods);
+      // The node's conntrack listing runs in inspectNode's lanes once every pod's exec has started, never
+      // ahead of a pod: a node's listing can be far longer than any pod's tables, and as the oldest exec on
+      // the run's byte budget it paused every pod until it ended. A short table (by the count read beside
+      // the pods) is listed beside the last pods' reads; a long one, or one whose count is unknown, once
+      // every pod's read has ended (beside them, its text took the CPU and the run's budget from them and
+      // pods timed out). Its outcome is read by nodeFlows.
       let listing: Promise<FlowCounts> | undefined;
       const listFlows =
         !watchSet.has(hot.name) && deps.probe.flows !== undefined
-          ? () => {
+          ? async (podsRead: Promise<void>) => {
+              const counted = await probing.catch(() => undefined);
+              if (counted === undefined || counted.count > LISTING_BESIDE_PODS_MAX_FLOWS) await podsRead;
               listing = deps.probe.flows!(hot.name, signal, pods);
               return listing.then(
                 () => undefined,
@@ -575,7 +590,7 @@ async function scanAndAct(
           },
           ...(listFlows ? { afterPods: listFlows } : {}),
         }),
-        watchSet.has(hot.name) ? Promise.resolve(undefined) : deps.probe.conntrack(hot.name, signal, pods),
+        probing,
       ]);
       const cut = signal.aborted;
       if (inspected.status === 'fulfilled') {

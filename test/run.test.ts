@@ -13,7 +13,7 @@ import type {
   Remediator,
   StateStore,
 } from '../src/ports.js';
-import { leaseTtlMs, type RunDeps, runScan, WRAP_UP_MS } from '../src/run.js';
+import { LISTING_BESIDE_PODS_MAX_FLOWS, leaseTtlMs, type RunDeps, runScan, WRAP_UP_MS } from '../src/run.js';
 import { renderProcNetTcp } from '../src/sockets/index.js';
 
 const node: NodeInfo = {
@@ -701,6 +701,30 @@ describe("runScan: the node's conntrack table (probe.flows)", () => {
     expect(readingWhenListed).toBe(2);
     expect(report.nodes.find((n) => n.name === 'n1')?.snatFlows).toBeDefined();
     expect(report.errors).toEqual([]);
+  });
+
+  it("lists a long table (count above the bound) or one of unknown length only once every pod's read has ended (was: beside them, and pods timed out under its text)", async () => {
+    for (const counters of ['long', 'unread'] as const) {
+      const f = fakes();
+      const { n, exec } = countingExec();
+      f.deps.exec = exec;
+      const conntrack = f.deps.probe.conntrack;
+      f.deps.probe = {
+        ...f.deps.probe,
+        conntrack: async (...a) => {
+          if (counters === 'unread') throw new Error('no probe pod');
+          return { ...(await conntrack(...a)), count: LISTING_BESIDE_PODS_MAX_FLOWS + 1, max: 1 << 20 };
+        },
+        flows: async () => {
+          readingWhenListed.push(n.inFlight);
+          return emptyTable;
+        },
+      };
+      const readingWhenListed: number[] = [];
+      await runScan(config('dry-run'), f.deps, signal());
+      expect(readingWhenListed).toEqual([0]);
+      expect(n.ended).toBe(2);
+    }
   });
 
   it('takes one of the exec.concurrency lanes: with every lane busy it waits for one to free', async () => {

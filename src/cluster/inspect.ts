@@ -29,9 +29,10 @@ export interface InspectDeps {
    * One more exec of the node's (its conntrack listing), run in the first of the `concurrency` lanes
    * that is free once every pod's exec has started: it overlaps the last pods' reads instead of following
    * them, and as the youngest exec in flight it never holds the run's byte budget ahead of a pod (the
-   * oldest exec is the one that never waits). inspectNode waits for it; its outcome is the caller's.
+   * oldest exec is the one that never waits). `podsRead` settles once every pod's read has ended, for a
+   * task that must not run beside them. inspectNode waits for it; its outcome is the caller's.
    */
-  afterPods?: () => Promise<void>;
+  afterPods?: (podsRead: Promise<void>) => Promise<void>;
 }
 
 export interface NodeInspection {
@@ -203,7 +204,12 @@ async function inspectPods(
 
   const all = Promise.all([inspectHost(), ...ordinary.map(inspectOrdinary)]);
   // Queued after every pod: the limiter starts tasks in the order they were queued.
-  const after = deps.afterPods ? limit(deps.afterPods) : undefined;
+  const podsRead = all.then(
+    () => undefined,
+    () => undefined,
+  );
+  const afterPods = deps.afterPods;
+  const after = afterPods ? limit(() => afterPods(podsRead)) : undefined;
   const [[hostResult, ...results]] = await Promise.all([all, after]);
   const inspections = hostResult ? [hostResult, ...results] : results;
 

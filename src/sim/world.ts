@@ -636,9 +636,20 @@ export class World implements SimWorld {
     name: string | undefined,
   ): { t: ResourceType; ns: string | undefined; k: string } {
     const t = this.typeOf(resource);
+    const ns = this.admitNamespace(t, namespace);
+    return { t, ns, k: this.admitName(t, ns, name) };
+  }
+
+  /** admit's first check: the namespace a namespaced object goes into exists. */
+  private admitNamespace(t: ResourceType, namespace: string | undefined): string | undefined {
     const ns = t.namespaced ? namespace : undefined;
     if (t.namespaced && ns !== undefined && !this.store.get('namespaces')?.has(this.key(undefined, ns)))
       throw notFound('namespaces', '', ns);
+    return ns;
+  }
+
+  /** admit's other checks: the name is given, valid and free. Returns the store key. */
+  private admitName(t: ResourceType, ns: string | undefined, name: string | undefined): string {
     if (!name)
       throw invalid(t.kind, t.group, '', [
         { field: 'metadata.name', message: 'Required value: name or generateName is required' },
@@ -651,8 +662,8 @@ export class World implements SimWorld {
         },
       ]);
     const k = this.key(ns, name);
-    if (this.store.get(resource)!.has(k)) throw alreadyExists(resource, t.group, name);
-    return { t, ns, k };
+    if (this.store.get(t.resource)!.has(k)) throw alreadyExists(t.resource, t.group, name);
+    return k;
   }
 
   /** The uid, resourceVersion and creation time of a new object (in that order, as create() gives them). */
@@ -1509,8 +1520,11 @@ export class World implements SimWorld {
     this.podBatches.push(batch);
     const owners = ownerRef ? [ownerRef.uid] : rt.kind === 'Job' ? [batch.jobUid] : [];
     const store = this.store.get('pods')!;
+    // admit() per pod, its namespace check once (a batch is one namespace's).
+    const podType = this.typeOf('pods');
+    const ns = this.admitNamespace(podType, rt.namespace);
     pods.forEach((p, i) => {
-      const { k } = this.admit('pods', rt.namespace, p.name);
+      const k = this.admitName(podType, ns, p.name);
       this.uidCounter += 1;
       this.rv += 1;
       const ref = this.podIndexes.length;
