@@ -1,4 +1,16 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import {
+  closeSync,
+  constants,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -9,6 +21,7 @@ import {
   type SocketsReport,
   type SocketsSource,
   socketsCommand,
+  standardInput,
   summarizeInputs,
 } from '../../../src/hosts/cli/sockets.js';
 import { createClassifier } from '../../../src/sockets/address.js';
@@ -234,6 +247,79 @@ describe('readChunks', () => {
       for await (const _chunk of readChunks(path, 100)) break;
     }
     expect(open()).toBe(before);
+  });
+});
+
+describe('standardInput', () => {
+  const text = async (chunks: AsyncIterable<Uint8Array | string>) => {
+    const parts: string[] = [];
+    for await (const c of chunks) parts.push(typeof c === 'string' ? c : Buffer.from(c).toString('latin1'));
+    return parts;
+  };
+  const noStream = () => {
+    throw new Error('process.stdin was used');
+  };
+
+  it('reads a redirected file by its descriptor from where its offset stands, without the stream', async () => {
+    const path = join(dir, 'redirected');
+    writeFileSync(path, incident);
+    const fd = openSync(path, 'r');
+    try {
+      readSync(fd, Buffer.alloc(10), 0, 10, null); // someone read a little first
+      expect((await text(standardInput(fd, noStream))).join('')).toBe(
+        incident.subarray(10).toString('latin1'),
+      );
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  it('reads a pipe by its descriptor, and goes on with the stream after what it read when the pipe answers EAGAIN', async () => {
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    const writer = openSync(fifo, 'w');
+    try {
+      writeSync(writer, 'first part\n');
+      // Non-blocking and empty with a writer open: the next read answers EAGAIN.
+      const parts = await text(
+        standardInput(reader, async function* () {
+          yield 'the rest\n';
+        }),
+      );
+      expect(parts).toEqual(['first part\n', 'the rest\n']);
+    } finally {
+      closeSync(writer);
+      closeSync(reader);
+    }
+  });
+
+  it('reads a blocking pipe to its end by its descriptor', async () => {
+    const fifo = join(dir, 'fifo2');
+    execFileSync('mkfifo', [fifo]);
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    const writer = openSync(fifo, 'w');
+    writeSync(writer, incident);
+    closeSync(writer);
+    try {
+      expect((await text(standardInput(reader, noStream))).join('')).toBe(incident.toString('latin1'));
+    } finally {
+      closeSync(reader);
+    }
+  });
+
+  it('takes the stream for anything else (a directory here; a terminal or a socket alike)', async () => {
+    const fd = openSync(dir, 'r');
+    try {
+      const parts = await text(
+        standardInput(fd, async function* () {
+          yield 'from the stream';
+        }),
+      );
+      expect(parts).toEqual(['from the stream']);
+    } finally {
+      closeSync(fd);
+    }
   });
 });
 
