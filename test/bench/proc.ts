@@ -48,7 +48,11 @@ export interface RunOptions {
 /** Runs a command to its end: wall ms from spawn to exit, exit code, output, peak RSS for node. */
 export function measure(cmd: string, args: string[], opts: RunOptions = {}): Promise<Sample> {
   const hwm = join(dir, `hwm-${process.pid}-${counter++}`);
-  const env = { ...process.env, ...opts.env };
+  // The bench's own settings (SNATGUARD_BENCH_…) are not snatguard's: its config refuses unknown SNATGUARD_ keys.
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('SNATGUARD_BENCH_')),
+  );
+  const env = { ...inherited, ...opts.env };
   if (opts.node) {
     env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --require ${hook}`.trim();
     env.SG_BENCH_HWM = hwm;
