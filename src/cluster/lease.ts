@@ -252,12 +252,16 @@ export function leaseLock(
       // The Lease as this lock last wrote it (acquire, renew): dropping the holder with that
       // resourceVersion frees it in one write when nobody wrote it since (was: read, then write). A 409
       // says someone did: then it is read and released only if still ours, as below.
+      // Dropping the holder frees the Lease; the settle record (an annotation) stays for the next run.
+      const dropHolder = async (lease: V1Lease): Promise<void> => {
+        const { holderIdentity: _dropped, ...spec } = lease.spec ?? {};
+        await replace({ ...lease, spec }, 'release', signal);
+        heldBy = undefined;
+        mine = undefined;
+      };
       if (mine !== undefined && mine.spec?.holderIdentity === holder) {
-        const { holderIdentity: _dropped, ...spec } = mine.spec ?? {};
         try {
-          await replace({ ...mine, spec }, 'release', signal);
-          heldBy = undefined;
-          mine = undefined;
+          await dropHolder(mine);
           return;
         } catch (e) {
           lastError = e;
@@ -273,11 +277,7 @@ export function leaseLock(
             heldBy = undefined;
             return; // not ours any more
           }
-          // Dropping the holder frees the Lease; the settle record (an annotation) stays for the next run.
-          const { holderIdentity: _dropped, ...spec } = current.spec ?? {};
-          await replace({ ...current, spec }, 'release', signal);
-          heldBy = undefined;
-          mine = undefined;
+          await dropHolder(current);
           return;
         } catch (e) {
           lastError = e;
