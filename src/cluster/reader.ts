@@ -49,37 +49,61 @@ export function toNodeInfo(n: V1Node): NodeInfo {
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** The keys of `o` among `keys` that it has (absent stays absent). */
-function pick(o: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const k of keys) if (k in o) out[k] = o[k];
-  return out;
-}
-
 /**
- * A node of a list page (wire JSON) cut to what toNodeInfo reads: name, labels, pod CIDRs, providerID,
- * addresses and the conditions' type and status. Anything not shaped like a node stays as it is (client-node
- * then decodes it as it would have).
+ * The fields of a wire object to keep: `true` keeps a field whole, a shape keeps that much of an object,
+ * `[shape]` that much of each object of an array. A field absent stays absent; a value not shaped as the
+ * shape expects (not an object, not an array, an array's non-object element) stays as it is, so
+ * client-node decodes it as it would have.
  */
-export function nodeFieldsOnly(item: unknown): unknown {
-  if (!isRecord(item)) return item;
-  const out: Record<string, unknown> = pick(item, ['apiVersion', 'kind']);
-  const { metadata, spec, status } = item;
-  if (metadata !== undefined)
-    out.metadata = isRecord(metadata) ? pick(metadata, ['name', 'labels']) : metadata;
-  if (spec !== undefined)
-    out.spec = isRecord(spec) ? pick(spec, ['podCIDR', 'podCIDRs', 'providerID']) : spec;
-  if (status !== undefined) {
-    if (!isRecord(status)) out.status = status;
-    else {
-      const cut = pick(status, ['addresses', 'conditions']);
-      if (Array.isArray(cut.conditions))
-        cut.conditions = cut.conditions.map((c) => (isRecord(c) ? pick(c, ['type', 'status']) : c));
-      out.status = cut;
-    }
+type Fields = { readonly [key: string]: true | Fields | readonly [Fields] };
+
+function cutTo(o: Record<string, unknown>, fields: Fields): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, keep] of Object.entries(fields)) {
+    if (!(k in o)) continue;
+    const v = o[k];
+    if (keep === true) out[k] = v;
+    else if (Array.isArray(keep)) {
+      const each = keep[0] as Fields;
+      out[k] = Array.isArray(v) ? v.map((e) => (isRecord(e) ? cutTo(e, each) : e)) : v;
+    } else out[k] = isRecord(v) ? cutTo(v, keep as Fields) : v;
   }
   return out;
 }
+
+/** What toNodeInfo reads: name, labels, pod CIDRs, providerID, addresses and the conditions' type and status. */
+const NODE_FIELDS: Fields = {
+  apiVersion: true,
+  kind: true,
+  metadata: { name: true, labels: true },
+  spec: { podCIDR: true, podCIDRs: true, providerID: true },
+  status: { addresses: true, conditions: [{ type: true, status: true }] },
+};
+
+/**
+ * What podsOn and toPodInfo read: namespace, name, uid, labels, annotations and owner references; the node,
+ * hostNetwork and the containers' names; the phase and the pod's IPs.
+ */
+const POD_FIELDS: Fields = {
+  apiVersion: true,
+  kind: true,
+  metadata: {
+    name: true,
+    namespace: true,
+    uid: true,
+    labels: true,
+    annotations: true,
+    ownerReferences: true,
+  },
+  spec: { nodeName: true, hostNetwork: true, containers: [{ name: true }] },
+  status: { phase: true, podIP: true, podIPs: [{ ip: true }] },
+};
+
+/** A node of a list page (wire JSON) cut to {@link NODE_FIELDS}; anything not shaped like a node stays as it is. */
+export const nodeFieldsOnly = (item: unknown): unknown => (isRecord(item) ? cutTo(item, NODE_FIELDS) : item);
+
+/** A pod of a list page (wire JSON) cut to {@link POD_FIELDS}; anything not shaped like a pod stays as it is. */
+export const podFieldsOnly = (item: unknown): unknown => (isRecord(item) ? cutTo(item, POD_FIELDS) : item);
 
 /**
  * client-node middleware for `list nodes`: a 2xx JSON page reaches client-node's decoder with its nodes cut
@@ -89,39 +113,6 @@ export function nodeFieldsOnly(item: unknown): unknown {
  * JSON) go through client-node unchanged.
  */
 export const nodeListFieldsOnly: ObservableMiddleware = listFieldsOnly(nodeFieldsOnly);
-
-/**
- * A pod of a list page (wire JSON) cut to what podsOn and toPodInfo read: namespace, name, uid, labels,
- * annotations and owner references; the node, hostNetwork and the containers' names; the phase and the
- * pod's IPs. Anything not shaped like a pod stays as it is.
- */
-export function podFieldsOnly(item: unknown): unknown {
-  if (!isRecord(item)) return item;
-  const out: Record<string, unknown> = pick(item, ['apiVersion', 'kind']);
-  const { metadata, spec, status } = item;
-  if (metadata !== undefined)
-    out.metadata = isRecord(metadata)
-      ? pick(metadata, ['name', 'namespace', 'uid', 'labels', 'annotations', 'ownerReferences'])
-      : metadata;
-  if (spec !== undefined) {
-    if (!isRecord(spec)) out.spec = spec;
-    else {
-      const cut = pick(spec, ['nodeName', 'hostNetwork', 'containers']);
-      if (Array.isArray(cut.containers))
-        cut.containers = cut.containers.map((c) => (isRecord(c) ? pick(c, ['name']) : c));
-      out.spec = cut;
-    }
-  }
-  if (status !== undefined) {
-    if (!isRecord(status)) out.status = status;
-    else {
-      const cut = pick(status, ['phase', 'podIP', 'podIPs']);
-      if (Array.isArray(cut.podIPs)) cut.podIPs = cut.podIPs.map((a) => (isRecord(a) ? pick(a, ['ip']) : a));
-      out.status = cut;
-    }
-  }
-  return out;
-}
 
 /**
  * The same for `list pods on node`: a pod is mostly spec and status the scanner never reads (a hot node's
