@@ -100,7 +100,7 @@ const POD_FIELDS: Fields = {
 };
 
 /** A node of a list page (wire JSON) cut to {@link NODE_FIELDS}; anything not shaped like a node stays as it is. */
-export const nodeFieldsOnly = (item: unknown): unknown => (isRecord(item) ? cutTo(item, NODE_FIELDS) : item);
+const nodeFieldsOnly = (item: unknown): unknown => (isRecord(item) ? cutTo(item, NODE_FIELDS) : item);
 
 /** A pod of a list page (wire JSON) cut to {@link POD_FIELDS}; anything not shaped like a pod stays as it is. */
 export const podFieldsOnly = (item: unknown): unknown => (isRecord(item) ? cutTo(item, POD_FIELDS) : item);

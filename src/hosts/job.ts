@@ -10,6 +10,7 @@ import { notify } from '../notify/index.js';
 import type { Log } from '../ports.js';
 import { buildReport, withContextCluster } from '../report.js';
 import { failureReason, runScan } from '../run.js';
+import { keepYoungGenerationSmall } from './heap.js';
 
 export interface JobOptions {
   env: Record<string, string | undefined>;
@@ -37,6 +38,8 @@ export function deadlineSignal(
 }
 
 export async function runJob(options: JobOptions): Promise<{ config: Config; report: RunReport }> {
+  // The exec output a scan streams would otherwise grow the young generation (heap.ts).
+  keepYoungGenerationSmall();
   const config = await loadConfig({ env: options.env });
   // The deadline starts before connecting: a hung ARM or EKS call is cut there, and the failure reported.
   const signal = deadlineSignal(options.remainingMs?.(), options.marginMs ?? 20_000, config.deadlineSeconds);

@@ -57,7 +57,7 @@ Examples:
     )
     .action(async (flags: RunFlags) => {
       // Before scan's modules load: the semi-spaces grow from the first allocations on.
-      (await import('./heap.js')).keepYoungGenerationSmall();
+      (await import('../heap.js')).keepYoungGenerationSmall();
       return (await runCommands()).scanAction(flags);
     });
 }

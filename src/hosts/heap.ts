@@ -1,4 +1,4 @@
-// V8's young generation for `scan`. What a scan allocates while exec output streams dies young: the
+// V8's young generation for a scan (`snatguard scan`, and the Functions and Lambda runs through runJob). What a scan allocates while exec output streams dies young: the
 // tokens of the node's conntrack listing, WebSocket frame wrappers, each pod's summary. With V8's default
 // growth (factor 2) the semi-spaces doubled as those bytes flowed, to 8 MB each on one pod of 100k
 // sockets, pages the process then kept: that pod added ~18 MB of peak RSS over a small one, ~9 MB with
@@ -6,7 +6,7 @@
 import { setFlagsFromString } from 'node:v8';
 
 /** The semi-spaces' growth factor for a scan (V8's default is 2). */
-export const SCAN_SEMI_SPACE_GROWTH = 1;
+const SCAN_SEMI_SPACE_GROWTH = 1;
 
 /** Holds the young generation near its first size from here on (V8 reads the factor at each resize). */
 export function keepYoungGenerationSmall(): void {

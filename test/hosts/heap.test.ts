@@ -38,7 +38,7 @@ async function probe(mode: 'on' | 'off'): Promise<{ start: number; max: number }
 describe('keepYoungGenerationSmall', () => {
   it('keeps the semi-spaces near their first size under short-lived garbage; without it they grow', async () => {
     await build({
-      entryPoints: [join(__dirname, '../../../src/hosts/cli/heap.ts')],
+      entryPoints: [join(__dirname, '../../src/hosts/heap.ts')],
       outfile: join(dir, 'heap.mjs'),
       format: 'esm',
       platform: 'node',
