@@ -153,12 +153,12 @@ export function podExec(
     budget,
     connections,
     expect: (count) => connections.expect(count),
-    prepare: () => {
+    prepare: (atOnce = 1) => {
       if (prepared) return;
       prepared = true;
       connectionOptions(kc, tlsOf).then(
         (options) => {
-          if (options) connections.prepare(options);
+          if (options) connections.prepare(options, atOnce);
         },
         // A hint only: the execs build their own options and report what fails.
         () => undefined,

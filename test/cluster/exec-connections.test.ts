@@ -175,6 +175,41 @@ describe('exec connections', () => {
     }
   });
 
+  it('prepare(5): the first five execs each start on a connection opened ahead, the four after the first resuming its session (was: one opened ahead, four opened as the execs started)', async () => {
+    const exec = podExec(kc);
+    exec.prepare!(5);
+    // Before any exec: one full handshake, then four that resume its session.
+    await vi.waitFor(() => expect(accepted).toHaveLength(5));
+    expect(accepted.map((a) => a.resumed)).toEqual([false, true, true, true, true]);
+    expect(accepted.some((a) => a.exec)).toBe(false);
+    const names = ['t0', 't1', 't2', 't3', 't4'];
+    exec.expect!(names.length);
+    const texts = await Promise.all(names.map((n) => read(exec, n)));
+    expect(texts.every((t) => t === tcpTable.toString())).toBe(true);
+    expect(exec.connections.stats).toMatchObject({ opened: 5, spareUsed: 5, spareUnused: 0 });
+    expect(accepted.every((a) => a.exec)).toBe(true);
+  });
+
+  it('prepare(6) for a node of two pods: the connections beyond the announced execs are closed when they are announced', async () => {
+    const exec = podExec(kc);
+    exec.prepare!(6);
+    await vi.waitFor(() => expect(exec.connections.stats.opened).toBe(6));
+    exec.expect!(2);
+    expect(exec.connections.stats.spareUnused).toBe(4);
+    await Promise.all([read(exec, 'w0'), read(exec, 'w1')]);
+    expect(exec.connections.stats).toMatchObject({ opened: 6, spareUsed: 2, spareUnused: 4 });
+  });
+
+  it('prepare(6) announced as two pods before the first session: only the announced are opened', async () => {
+    const exec = podExec(kc);
+    exec.prepare!(6);
+    exec.expect!(2);
+    await vi.waitFor(() => expect(exec.connections.stats.sessions).toBeGreaterThan(0));
+    await vi.waitFor(() => expect(exec.connections.stats.opened).toBe(2));
+    await Promise.all([read(exec, 'v0'), read(exec, 'v1')]);
+    expect(exec.connections.stats).toMatchObject({ opened: 2, spareUsed: 2, spareUnused: 0 });
+  });
+
   it('prepare() opens nothing more once a session exists or a connection is open ahead', async () => {
     const exec = podExec(kc);
     await read(exec, 's0');
