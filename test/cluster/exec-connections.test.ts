@@ -218,6 +218,15 @@ describe('exec connections', () => {
     expect(exec.connections.stats).toMatchObject({ opened: 2, spareUsed: 0, spareUnused: 0 });
   });
 
+  it('beforeFirst is called once, as the first exec starts and before its connection is opened', async () => {
+    const seen: number[] = [];
+    const exec = podExec(kc, { beforeFirst: () => void seen.push(accepted.length) });
+    expect(seen).toEqual([]);
+    await read(exec, 'b0');
+    await read(exec, 'b1');
+    expect(seen).toEqual([0]);
+  });
+
   it('offers no permessage-deflate (kube-apiserver never negotiates it on exec; was: offered on every exec)', async () => {
     const exec = podExec(kc);
     await read(exec, 'x0');
