@@ -61,9 +61,12 @@ export interface DestinationList {
   at(i: number): DestinationCount | undefined;
   /**
    * Destinations [from, to) as `JSON.stringify(list, null, 2)` prints its elements (each line indented
-   * by 4, elements joined by `,\n`), written from the arrays: no object and no string per destination.
+   * by 4, elements joined by `,\n`, and `,\n` before the first unless it is the list's first), as ASCII
+   * bytes written from the arrays: no object and no string per destination, and no string at all (stdout
+   * takes the bytes as they are). Written into `into` when given (it must hold {@link jsonBytesMax} bytes
+   * for them; the answer is a view of it), else into a buffer of their size made for the call.
    */
-  json?(from: number, to: number): string;
+  json?(from: number, to: number, into?: Buffer): Buffer;
 }
 
 export interface CompactSummary extends Omit<SocketSummary, 'destinations'> {
@@ -418,6 +421,8 @@ function chunkFor(chunks: Int32Array[], index: number, words: number): Int32Arra
 
 /** Bytes of one destination's JSON at most: 13 states, a 47-byte remote, 10-digit counts. */
 const JSON_BYTES_MAX = 1024;
+/** Bytes that {@link DestinationList.json} may write for `n` destinations. */
+export const jsonBytesMax = (n: number): number => Math.max(0, n) * JSON_BYTES_MAX;
 
 const bytesOf = (text: string): Uint8Array => Buffer.from(text, 'latin1');
 /** The constant parts of a destination's JSON (as `JSON.stringify(d, null, 2)` indented by 4), as bytes. */
@@ -439,11 +444,11 @@ const J = {
   endEmpty: bytesOf('}\n    }'),
 };
 
-let jsonOut = Buffer.allocUnsafe(0);
-/** One buffer reused for every piece of JSON (the piece leaves as a string). */
-function jsonBuffer(bytes: number): Buffer {
-  if (jsonOut.length < bytes) jsonOut = Buffer.allocUnsafe(bytes);
-  return jsonOut;
+let scratch = Buffer.allocUnsafe(0);
+/** One buffer reused to write every piece of JSON into (each piece is then copied out at its size). */
+function jsonScratch(bytes: number): Buffer {
+  if (scratch.length < bytes) scratch = Buffer.allocUnsafe(bytes);
+  return scratch;
 }
 
 /** Writes a whole number ≥ 0 in decimal (as JSON and String() print it); returns the index after it. */
@@ -685,8 +690,8 @@ export function createSummarizer(
           };
         },
       };
-      list.json = (from, to) => {
-        const out = jsonBuffer(Math.max(0, to - from) * JSON_BYTES_MAX);
+      list.json = (from, to, into) => {
+        const out = into ?? jsonScratch(jsonBytesMax(to - from));
         let at = 0;
         // Constant parts are copied as bytes: few steps per destination even before the code is optimized.
         const put = (bytes: Uint8Array): void => {
@@ -696,7 +701,7 @@ export function createSummarizer(
         for (let i = from; i < to && i < order.length; i++) {
           const j = order[i] as number;
           const index = ids[j] as number;
-          if (i > from) put(J.comma);
+          if (i > 0) put(J.comma);
           put(J.remote);
           at = text.copy(j, out, at, false);
           put(J.address);
@@ -716,7 +721,11 @@ export function createSummarizer(
           }
           put(any ? J.end : J.endEmpty);
         }
-        return out.toString('latin1', 0, at);
+        if (into !== undefined) return into.subarray(0, at);
+        // The piece leaves as a copy of its own size (the scratch buffer is sized for the worst case).
+        const piece = Buffer.allocUnsafe(at);
+        out.copy(piece, 0, 0, at);
+        return piece;
       };
       finished = {
         lines: counts.lines,
