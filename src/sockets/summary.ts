@@ -339,12 +339,12 @@ const LOG_INDEX_BITS = 12;
  * counted. A function of its own: called per block, it is optimized like a hot function (a loop in
  * `finish`, run once, waits for on-stack replacement).
  */
-function countBlock(block: Int32Array, end: number, listenPorts: Uint8Array, rows: Int32Array): number {
+function countBlock(block: Int32Array, end: number, ports: Int32Array, rows: Int32Array): number {
   let n = 0;
   for (let at = 0; at < end; at++) {
     const entry = block[at] as number;
     // A LISTEN seen after sockets on its port (tcp6 after tcp) makes them inbound.
-    if (listenPorts[entry >>> 16] === 1) continue;
+    if (((ports[entry >>> 16] as number) & LISTENED) !== 0) continue;
     const row = (entry & (TALLY_CHUNK - 1)) * TALLY_WORDS;
     rows[row + 2] = (rows[row + 2] as number) + 1;
     const slot = row + 3 + ((entry >>> LOG_INDEX_BITS) & 15);
@@ -480,14 +480,24 @@ const LOG_BLOCK_MIN = 1 << 10;
 /** Entries per block at most: 64 KiB. */
 const LOG_BLOCK_MAX = 1 << 14;
 
-/** A summarizer's two per-port tables (64 KiB and 256 KiB). */
+/**
+ * A summarizer's per-port table (256 KiB): per local port one word, its sockets not in LISTEN times 4
+ * (read with `>>> 2`: up to 2³⁰ - 1 sockets on one port, 150 GB of text), plus {@link LISTENED} and
+ * {@link CANDIDATE}. One word, so a socket's checks and counts on its port touch one cache line, not three
+ * (the port tables were three: listen flags, counts, candidate flags).
+ */
 interface PortTables {
-  listen: Uint8Array;
-  nonListen: Uint32Array;
+  ports: Int32Array;
 }
+/** A port's word: the table LISTENs on it. */
+const LISTENED = 1;
+/** A port's word (`direct`): an SNAT candidate had it as local port (a first LISTEN on it then makes the summary inexact). */
+const CANDIDATE = 2;
+/** A port's word: one more socket not in LISTEN. */
+const ONE_SOCKET = 4;
 /**
  * Port tables of finished summarizers, cleared, for the next one: a scan summarizes a pod at a time, and
- * each new pair was 320 KiB of fresh memory outside the heap (~80 MB over a node's 250 pods), given back
+ * each new pair (as it was) was 320 KiB of fresh memory outside the heap (~80 MB over a node's 250 pods), given back
  * only by the garbage collections its pressure forced while execs waited. As many as execs run at once.
  */
 const freePortTables: PortTables[] = [];
@@ -500,7 +510,7 @@ function takePortTables(): PortTables {
   const free = freePortTables.pop();
   if (free !== undefined) return free;
   portTablesMade++;
-  return { listen: new Uint8Array(65536), nonListen: new Uint32Array(65536) };
+  return { ports: new Int32Array(65536) };
 }
 
 export function createSummarizer(
@@ -510,11 +520,10 @@ export function createSummarizer(
   const direct = options.direct === true;
   const stateCounts = new Float64Array(256);
   const tables = takePortTables();
-  const listenPorts = tables.listen;
-  /** The ports of listenPorts that are set, in the order their first LISTEN came (finish sums only these). */
+  /** Per local port: sockets not in LISTEN (inbound/outbound is decided from these at finish) and flags. */
+  const ports = tables.ports;
+  /** The LISTENED ports, in the order their first LISTEN came (finish sums only these). */
   const listened: number[] = [];
-  /** Sockets not in LISTEN, per local port: inbound/outbound is decided from these at finish. */
-  const nonListenByPort = tables.nonListen;
   /** finishCompact's answer: computed once, then the port tables go back, cleared, to the pool. */
   let finished: CompactSummary | undefined;
   let nonListen = 0;
@@ -533,8 +542,6 @@ export function createSummarizer(
   /** `direct`: the SNAT candidates, counted as they come (in the destinations' rows). */
   const tally = destinations.rows;
   let tallied = 0;
-  /** `direct`: 1 for a local port that had a candidate (a first LISTEN on it then makes the summary inexact). */
-  const candidatePorts = new Uint8Array(direct ? 65536 : 0);
   let exact = true;
 
   const logCandidate = (index: number, entry: number): void => {
@@ -559,18 +566,19 @@ export function createSummarizer(
     const state = r.state;
     stateCounts[state] = (stateCounts[state] as number) + 1;
     const localPort = r.localPort;
+    const port = ports[localPort] as number;
     if (state === CODE_LISTEN) {
-      if (listenPorts[localPort] === 0) {
-        if (direct && candidatePorts[localPort] === 1) exact = false;
-        listenPorts[localPort] = 1;
+      if ((port & LISTENED) === 0) {
+        if ((port & CANDIDATE) !== 0) exact = false;
+        ports[localPort] = port | LISTENED;
         listened.push(localPort);
       }
       return;
     }
-    nonListenByPort[localPort] = (nonListenByPort[localPort] as number) + 1;
+    ports[localPort] = (port + ONE_SOCKET) | 0;
     nonListen++;
     // A port already known to be listened on makes the socket inbound: nothing to keep.
-    if (state === CODE_CLOSE || listenPorts[localPort] === 1) return;
+    if (state === CODE_CLOSE || (port & LISTENED) !== 0) return;
     let index: number;
     if (r.remoteV4) {
       if (classifier.classifyV4(r.remote4) !== 'public') return;
@@ -586,7 +594,7 @@ export function createSummarizer(
     }
     const slot = state < STATE_CODES ? state : 0;
     if (direct) {
-      candidatePorts[localPort] = 1;
+      ports[localPort] = (port + ONE_SOCKET) | CANDIDATE;
       tally.add(index, slot);
       tallied++;
     } else
@@ -636,7 +644,7 @@ export function createSummarizer(
         byState[state] = (byState[state] ?? 0) + n;
       }
       let inbound = 0;
-      for (const port of listened) inbound += nonListenByPort[port] as number;
+      for (const port of listened) inbound += (ports[port] as number) >>> 2;
       let rows: Tally;
       let snatSockets = 0;
       if (direct) {
@@ -650,7 +658,7 @@ export function createSummarizer(
           for (let b = 0; b < blocks.length; b++) {
             const block = blocks[b] as Int32Array;
             const end = b === blocks.length - 1 ? (logFill[k] as number) : block.length;
-            snatSockets += countBlock(block, end, listenPorts, chunk);
+            snatSockets += countBlock(block, end, ports, chunk);
           }
         }
       }
@@ -738,9 +746,8 @@ export function createSummarizer(
         snatSockets,
         destinations: list,
       };
-      // Nothing above keeps the port tables: cleared (only the listened ports were set), they serve the next pod.
-      for (const port of listened) listenPorts[port] = 0;
-      nonListenByPort.fill(0);
+      // Nothing above keeps the port table: cleared, it serves the next pod.
+      ports.fill(0);
       if (freePortTables.length < POOLED_PORT_TABLES) freePortTables.push(tables);
       return finished;
     },
