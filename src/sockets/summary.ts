@@ -451,6 +451,46 @@ function jsonScratch(bytes: number): Buffer {
   return scratch;
 }
 
+/** Copies the few bytes of `from` into `out` at `at` (by hand: Uint8Array#set's call costs more); returns the end. */
+function put(out: Uint8Array, at: number, from: Uint8Array): number {
+  for (let i = 0; i < from.length; i++) out[at + i] = from[i] as number;
+  return at + from.length;
+}
+
+/**
+ * One destination's JSON (see {@link DestinationList.json}) from its tally row (`row` in `rows`) and its
+ * remote text `j`, at `at`; returns the end. One function, called per destination: it is optimized
+ * after the first few hundred.
+ */
+function destinationJson(
+  out: Buffer,
+  at: number,
+  rows: Int32Array,
+  row: number,
+  text: RemoteText,
+  j: number,
+): number {
+  let i = put(out, at, J.remote);
+  i = text.copy(j, out, i, false);
+  i = put(out, i, J.address);
+  i = text.copy(j, out, i, true);
+  i = put(out, i, J.port);
+  // The tag is port + 1 in bits 0-16 (MAPPED_TAG above them).
+  i = digits(out, i, ((rows[row + 1] as number) & (MAPPED_TAG - 1)) - 1);
+  i = put(out, i, J.sockets);
+  i = digits(out, i, rows[row + 2] as number);
+  i = put(out, i, J.byState);
+  let any = false;
+  for (let code = 0; code < STATE_CODES; code++) {
+    const k = rows[row + 3 + code] as number;
+    if (k === 0) continue;
+    i = put(out, i, (any ? J.nextState : J.state)[code] as Uint8Array);
+    i = digits(out, i, k);
+    any = true;
+  }
+  return put(out, i, any ? J.end : J.endEmpty);
+}
+
 /** Writes a whole number ≥ 0 in decimal (as JSON and String() print it); returns the index after it. */
 function digits(out: Buffer, at: number, n: number): number {
   let end = at;
@@ -701,33 +741,21 @@ export function createSummarizer(
       list.json = (from, to, into) => {
         const out = into ?? jsonScratch(jsonBytesMax(to - from));
         let at = 0;
-        // Constant parts are copied as bytes: few steps per destination even before the code is optimized.
-        const put = (bytes: Uint8Array): void => {
-          out.set(bytes, at);
-          at += bytes.length;
-        };
         for (let i = from; i < to && i < order.length; i++) {
           const j = order[i] as number;
           const index = ids[j] as number;
-          if (i > 0) put(J.comma);
-          put(J.remote);
-          at = text.copy(j, out, at, false);
-          put(J.address);
-          at = text.copy(j, out, at, true);
-          put(J.port);
-          at = digits(out, at, destinations.keyWord(index, 4));
-          put(J.sockets);
-          at = digits(out, at, sockets(index));
-          put(J.byState);
-          let any = false;
-          for (let code = 0; code < STATE_CODES; code++) {
-            const k = rows.count(index, code);
-            if (k === 0) continue;
-            put((any ? J.nextState : J.state)[code] as Uint8Array);
-            at = digits(out, at, k);
-            any = true;
+          if (i > 0) {
+            out[at++] = 44; // ,
+            out[at++] = 10;
           }
-          put(any ? J.end : J.endEmpty);
+          at = destinationJson(
+            out,
+            at,
+            rows.chunkOf(index),
+            (index & (TALLY_CHUNK - 1)) * TALLY_WORDS,
+            text,
+            j,
+          );
         }
         if (into !== undefined) return into.subarray(0, at);
         // The piece leaves as a copy of its own size (the scratch buffer is sized for the worst case).
