@@ -261,37 +261,53 @@ class RemoteText {
   private bytes: Buffer;
   /** Where text `j` starts; text `j` ends where `j + 1` starts. */
   private readonly starts: Uint32Array;
+  /**
+   * Text `j`'s first 6 bytes as one number (0 for bytes past its end): texts whose prefixes differ
+   * compare as their prefixes do, with no byte read (48 bits: exact in a double).
+   */
+  private readonly prefixes: Float64Array;
   private count = 0;
 
   constructor(capacity: number) {
     this.bytes = Buffer.allocUnsafe(Math.max(64, capacity * 22)); // "a.b.c.d:port" is at most 21 bytes
     this.starts = new Uint32Array(capacity + 1);
+    this.prefixes = new Float64Array(capacity);
   }
 
+  /** Adds destination `index`'s remote: its key's word 3, tag and port are in its tally row, all of an IPv4 key. */
   add(table: DestinationTable, index: number): void {
-    const w0 = table.keyWord(index, 0);
-    const w1 = table.keyWord(index, 1);
-    const w2 = table.keyWord(index, 2);
-    const w3 = table.keyWord(index, 3);
-    const port = table.keyWord(index, 4);
-    let at = this.starts[this.count] as number;
+    const rows = table.rows.chunkOf(index);
+    const row = (index & (TALLY_CHUNK - 1)) * TALLY_WORDS;
+    const w3 = (rows[row] as number) >>> 0;
+    const tag = rows[row + 1] as number;
+    const port = (tag & (MAPPED_TAG - 1)) - 1;
+    const start = this.starts[this.count] as number;
+    let at = start;
     if (at + 64 > this.bytes.length) {
       const grown = Buffer.allocUnsafe(this.bytes.length * 2);
       this.bytes.copy(grown, 0, 0, at);
       this.bytes = grown;
     }
     const b = this.bytes;
-    if (isMappedV4(w0, w1, w2)) {
-      at = decimal(b, at, w3 >>> 24);
+    if ((tag & MAPPED_TAG) !== 0) {
+      at = octet(b, at, w3 >>> 24);
       b[at++] = 46; // .
-      at = decimal(b, at, (w3 >>> 16) & 255);
+      at = octet(b, at, (w3 >>> 16) & 255);
       b[at++] = 46;
-      at = decimal(b, at, (w3 >>> 8) & 255);
+      at = octet(b, at, (w3 >>> 8) & 255);
       b[at++] = 46;
-      at = decimal(b, at, w3 & 255);
+      at = octet(b, at, w3 & 255);
       b[at++] = 58; // :
       at = decimal(b, at, port);
-    } else at += b.write(formatEndpoint(formatIpv6(w0, w1, w2, w3), port), at, 'latin1');
+    } else {
+      const w0 = table.keyWord(index, 0);
+      const w1 = table.keyWord(index, 1);
+      const w2 = table.keyWord(index, 2);
+      at += b.write(formatEndpoint(formatIpv6(w0, w1, w2, w3), port), at, 'latin1');
+    }
+    let prefix = 0;
+    for (let i = 0; i < 6; i++) prefix = prefix * 256 + (start + i < at ? (b[start + i] as number) : 0);
+    this.prefixes[this.count] = prefix;
     this.count++;
     this.starts[this.count] = at;
   }
@@ -321,6 +337,8 @@ class RemoteText {
 
   /** The order of texts `a` and `b` as strings compare (ASCII: byte by byte, a prefix first). */
   compare(a: number, b: number): number {
+    const p = (this.prefixes[a] as number) - (this.prefixes[b] as number);
+    if (p !== 0) return p;
     const bytes = this.bytes;
     let i = this.starts[a] as number;
     let j = this.starts[b] as number;
@@ -504,6 +522,24 @@ function digits(out: Buffer, at: number, n: number): number {
     v = Math.floor(v / 10);
   }
   return end + 1;
+}
+
+/** Per byte value its decimal text: its length, then up to 3 digits. */
+const OCTETS = new Uint8Array(256 * 4);
+for (let n = 0; n < 256; n++) {
+  const text = String(n);
+  OCTETS[n * 4] = text.length;
+  for (let i = 0; i < text.length; i++) OCTETS[n * 4 + 1 + i] = text.charCodeAt(i);
+}
+
+/** Writes `n` (0 ≤ n ≤ 255) in decimal at `at`; returns the index after it. */
+function octet(b: Uint8Array, at: number, n: number): number {
+  const k = n * 4;
+  const length = OCTETS[k] as number;
+  b[at] = OCTETS[k + 1] as number;
+  if (length > 1) b[at + 1] = OCTETS[k + 2] as number;
+  if (length > 2) b[at + 2] = OCTETS[k + 3] as number;
+  return at + length;
 }
 
 /** Writes `n` (0 ≤ n ≤ 65535) in decimal at `at`; returns the index after it. */
@@ -710,12 +746,21 @@ export function createSummarizer(
       // into one array (not tens of thousands of strings that would live on the heap to the end); the
       // strings are made when a destination is asked for.
       const ids: number[] = [];
-      for (let index = 0; index < destinations.size; index++) if (sockets(index) > 0) ids.push(index);
+      // Each destination's sockets read once, into an array the comparator indexes.
+      const socketCounts: number[] = [];
+      for (let first = 0; first < destinations.size; first += TALLY_CHUNK) {
+        const chunk = rows.chunkOf(first);
+        const end = Math.min(TALLY_CHUNK, destinations.size - first) * TALLY_WORDS;
+        for (let row = 0; row < end; row += TALLY_WORDS) {
+          const n = chunk[row + 2] as number;
+          if (n === 0) continue;
+          ids.push(first + row / TALLY_WORDS);
+          socketCounts.push(n);
+        }
+      }
+      const counted = Float64Array.from(socketCounts);
       const text = new RemoteText(ids.length);
       for (const index of ids) text.add(destinations, index);
-      // Each destination's sockets read once, into an array the comparator indexes.
-      const counted = new Float64Array(ids.length);
-      for (let j = 0; j < ids.length; j++) counted[j] = sockets(ids[j] as number);
       const order = ids.map((_, j) => j);
       order.sort((a, b) => {
         const d = (counted[b] as number) - (counted[a] as number);
