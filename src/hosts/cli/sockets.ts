@@ -39,8 +39,12 @@ export interface SocketsReport extends Omit<SocketSummary, 'destinations'> {
   inputs: SocketsInput[];
 }
 
-/** Bytes per read: two such buffers, one read into while the other is parsed. */
-const CHUNK_BYTES = 256 << 10;
+/**
+ * Bytes per read: two such buffers, one read into while the other is parsed. 1 MiB: a quarter of the
+ * round trips through the thread pool and the event loop of 256 KiB (~150 on the 150 MB table, ~10 ms
+ * less in all), for 1.5 MB more peak RSS.
+ */
+const CHUNK_BYTES = 1 << 20;
 /**
  * A regular file's first bytes read on the main thread, before the read-ahead on libuv's thread pool
  * starts: the parser runs unoptimized on them while V8 compiles it on the other core, and a pool thread
