@@ -892,7 +892,9 @@ function complete(raw: RawSnapshot, problems: string[]): Snapshot {
       const ip = hostNetwork ? (node?.internalIP ?? p.ip ?? '0.0.0.0') : (p.ip ?? nextPodIp(p.node));
       return {
         name,
-        node: p.node,
+        // The node's own name string: 100k pods then name a few thousand strings, and the simulator's
+        // index by node (a map keyed by them) hashes each once, not once per pod.
+        node: node?.name ?? p.node,
         ip,
         hostNetwork,
         exec: p.exec ?? 'ok',
