@@ -7,6 +7,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ValidationError } from '../errors.js';
+import { warmPressureSources } from '../pressure/load.js';
 import type { ReceivedMessage } from './sinks.js';
 import type { Snapshot } from './snapshot.js';
 import {
@@ -74,8 +75,19 @@ async function childEntry(): Promise<string> {
  * Loads `file` in a new simulator process and serves it there. Rejects with the snapshot's
  * {@link ValidationError} when the file is not a valid snapshot (the same error loadSnapshot throws).
  */
-export async function startSimThread(file: string, options: { logLevel?: string } = {}): Promise<SimThread> {
+export async function startSimThread(
+  file: string,
+  options: {
+    logLevel?: string;
+    /**
+     * Called once the simulator has parsed the file (before it checks and seeds it) with the cloud it
+     * names. Default: that cloud's pressure modules load meanwhile (warmPressureSources).
+     */
+    onProvider?: (provider: string) => void;
+  } = {},
+): Promise<SimThread> {
   const logLevel = options.logLevel ?? process.env.SNATGUARD_LOG_LEVEL ?? 'warn';
+  const onProvider = options.onProvider ?? ((provider: string) => void warmPressureSources(provider));
   const child: ChildProcess = fork(await childEntry(), [], {
     env: { ...process.env, [SIM_CHILD_ENV]: '1' },
     // Its stdout is not the scanner's (that is the report); its log lines go to stderr like the scanner's.
@@ -115,6 +127,12 @@ export async function startSimThread(file: string, options: { logLevel?: string 
         pending.delete(m.id);
         if (m.error !== undefined) p?.fail(new Error(`simulator: ${m.error}`));
         else p?.ok(m.result);
+        return;
+      }
+      if (m.type === 'parsed') {
+        // The snapshot's cloud is known before it is checked and seeded: its SDK loads on this side
+        // meanwhile (the scan loads it after `ready` otherwise, while the simulator's core seeds).
+        if (m.provider !== undefined) onProvider(m.provider);
         return;
       }
       started = true;

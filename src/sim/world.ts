@@ -1540,7 +1540,10 @@ export class World implements SimWorld {
       this.addToIndex(this.podsByNode, p.node, k);
       if (owner !== undefined) {
         owned ??= this.podsByOwner.get(owner);
-        if (owned === undefined) this.podsByOwner.set(owner, (owned = new Set()));
+        if (owned === undefined) {
+          owned = new Set();
+          this.podsByOwner.set(owner, owned);
+        }
         owned.add(k);
       }
     }

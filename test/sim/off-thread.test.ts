@@ -2,6 +2,9 @@
 // while this (the scanner's) thread is blocked in spawnSync, a separate process still gets its answers
 // from the simulator, which an in-process simulator could not give until the block ended.
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/errors.js';
 import { examplePath } from '../../src/paths.js';
@@ -45,6 +48,41 @@ describe('startSimThread', () => {
     expect(metrics.map((m) => m.name)).toEqual(sim.snapshot.nodes.map((n) => n.name));
     expect(metrics.some((m) => m.metrics.usedSnatPorts > 0)).toBe(true);
     expect(await sim.received()).toEqual([]);
+  });
+
+  it("names the snapshot's cloud once it is parsed, before it is ready (the scanner loads that SDK meanwhile)", async () => {
+    const seen: string[] = [];
+    const other = await startSimThread(examplePath('eks-conntrack.yaml'), {
+      onProvider: (p) => seen.push(p),
+    });
+    try {
+      expect(seen).toEqual(['aws']);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('a snapshot that parses but fails its checks still names its cloud, then rejects', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'snatguard-off-thread-'));
+    try {
+      const file = join(dir, 'bad.json');
+      writeFileSync(
+        file,
+        JSON.stringify({
+          apiVersion: 'snatguard.io/v1',
+          kind: 'Snapshot',
+          metadata: { name: 'bad' },
+          cloud: { provider: 'azure' },
+          nodes: [],
+        }),
+      );
+      const seen: string[] = [];
+      const e = await startSimThread(file, { onProvider: (p) => seen.push(p) }).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(ValidationError);
+      expect(seen).toEqual(['azure']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a bad snapshot rejects with the same ValidationError loadSnapshot gives', async () => {
