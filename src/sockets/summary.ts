@@ -3,6 +3,7 @@
 // outbound — its local port is not one the same table LISTENs on. tcp6 listeners come after
 // tcp's connections when both files are concatenated, so direction is decided at finish; until
 // then a candidate is two numbers in a growable Uint32Array, not an object.
+import { randomFillSync } from 'node:crypto';
 import { SnatguardError } from '../errors.js';
 import type { DestinationCount, SocketSummary, TcpState } from '../model.js';
 import {
@@ -61,9 +62,12 @@ export interface DestinationList {
   at(i: number): DestinationCount | undefined;
   /**
    * Destinations [from, to) as `JSON.stringify(list, null, 2)` prints its elements (each line indented
-   * by 4, elements joined by `,\n`), written from the arrays: no object and no string per destination.
+   * by 4, elements joined by `,\n`, and `,\n` before the first unless it is the list's first), as ASCII
+   * bytes written from the arrays: no object and no string per destination, and no string at all (stdout
+   * takes the bytes as they are). Written into `into` when given (it must hold {@link jsonBytesMax} bytes
+   * for them; the answer is a view of it), else into a buffer of their size made for the call.
    */
-  json?(from: number, to: number): string;
+  json?(from: number, to: number, into?: Buffer): Buffer;
 }
 
 export interface CompactSummary extends Omit<SocketSummary, 'destinations'> {
@@ -119,7 +123,9 @@ export class DestinationTable {
   private lastPort = -1;
   private lastIndex = 0;
 
-  constructor(random: (into: Int32Array) => void = (into) => void globalThis.crypto.getRandomValues(into)) {
+  // node:crypto's randomFillSync: the same CSPRNG (OpenSSL's) as webcrypto's getRandomValues, without its
+  // WebIDL layer (a summarizer per pod: 18 KB in ~9 µs here, not ~13, and webcrypto not loaded at all).
+  constructor(random: (into: Int32Array) => void = (into) => void randomFillSync(into)) {
     random(this.t);
     const t = this.t;
     // ::ffff:0:0/96 — bytes 0-9 are 0, bytes 10 and 11 are 0xff.
@@ -336,12 +342,12 @@ const LOG_INDEX_BITS = 12;
  * counted. A function of its own: called per block, it is optimized like a hot function (a loop in
  * `finish`, run once, waits for on-stack replacement).
  */
-function countBlock(block: Int32Array, end: number, listenPorts: Uint8Array, rows: Int32Array): number {
+function countBlock(block: Int32Array, end: number, ports: Int32Array, rows: Int32Array): number {
   let n = 0;
   for (let at = 0; at < end; at++) {
     const entry = block[at] as number;
     // A LISTEN seen after sockets on its port (tcp6 after tcp) makes them inbound.
-    if (listenPorts[entry >>> 16] === 1) continue;
+    if (((ports[entry >>> 16] as number) & LISTENED) !== 0) continue;
     const row = (entry & (TALLY_CHUNK - 1)) * TALLY_WORDS;
     rows[row + 2] = (rows[row + 2] as number) + 1;
     const slot = row + 3 + ((entry >>> LOG_INDEX_BITS) & 15);
@@ -418,6 +424,8 @@ function chunkFor(chunks: Int32Array[], index: number, words: number): Int32Arra
 
 /** Bytes of one destination's JSON at most: 13 states, a 47-byte remote, 10-digit counts. */
 const JSON_BYTES_MAX = 1024;
+/** Bytes that {@link DestinationList.json} may write for `n` destinations. */
+export const jsonBytesMax = (n: number): number => Math.max(0, n) * JSON_BYTES_MAX;
 
 const bytesOf = (text: string): Uint8Array => Buffer.from(text, 'latin1');
 /** The constant parts of a destination's JSON (as `JSON.stringify(d, null, 2)` indented by 4), as bytes. */
@@ -439,11 +447,51 @@ const J = {
   endEmpty: bytesOf('}\n    }'),
 };
 
-let jsonOut = Buffer.allocUnsafe(0);
-/** One buffer reused for every piece of JSON (the piece leaves as a string). */
-function jsonBuffer(bytes: number): Buffer {
-  if (jsonOut.length < bytes) jsonOut = Buffer.allocUnsafe(bytes);
-  return jsonOut;
+let scratch = Buffer.allocUnsafe(0);
+/** One buffer reused to write every piece of JSON into (each piece is then copied out at its size). */
+function jsonScratch(bytes: number): Buffer {
+  if (scratch.length < bytes) scratch = Buffer.allocUnsafe(bytes);
+  return scratch;
+}
+
+/** Copies the few bytes of `from` into `out` at `at` (by hand: Uint8Array#set's call costs more); returns the end. */
+function put(out: Uint8Array, at: number, from: Uint8Array): number {
+  for (let i = 0; i < from.length; i++) out[at + i] = from[i] as number;
+  return at + from.length;
+}
+
+/**
+ * One destination's JSON (see {@link DestinationList.json}) from its tally row (`row` in `rows`) and its
+ * remote text `j`, at `at`; returns the end. One function, called per destination: it is optimized
+ * after the first few hundred.
+ */
+function destinationJson(
+  out: Buffer,
+  at: number,
+  rows: Int32Array,
+  row: number,
+  text: RemoteText,
+  j: number,
+): number {
+  let i = put(out, at, J.remote);
+  i = text.copy(j, out, i, false);
+  i = put(out, i, J.address);
+  i = text.copy(j, out, i, true);
+  i = put(out, i, J.port);
+  // The tag is port + 1 in bits 0-16 (MAPPED_TAG above them).
+  i = digits(out, i, ((rows[row + 1] as number) & (MAPPED_TAG - 1)) - 1);
+  i = put(out, i, J.sockets);
+  i = digits(out, i, rows[row + 2] as number);
+  i = put(out, i, J.byState);
+  let any = false;
+  for (let code = 0; code < STATE_CODES; code++) {
+    const k = rows[row + 3 + code] as number;
+    if (k === 0) continue;
+    i = put(out, i, (any ? J.nextState : J.state)[code] as Uint8Array);
+    i = digits(out, i, k);
+    any = true;
+  }
+  return put(out, i, any ? J.end : J.endEmpty);
 }
 
 /** Writes a whole number ≥ 0 in decimal (as JSON and String() print it); returns the index after it. */
@@ -475,14 +523,24 @@ const LOG_BLOCK_MIN = 1 << 10;
 /** Entries per block at most: 64 KiB. */
 const LOG_BLOCK_MAX = 1 << 14;
 
-/** A summarizer's two per-port tables (64 KiB and 256 KiB). */
+/**
+ * A summarizer's per-port table (256 KiB): per local port one word, its sockets not in LISTEN times 4
+ * (read with `>>> 2`: up to 2³⁰ - 1 sockets on one port, 150 GB of text), plus {@link LISTENED} and
+ * {@link CANDIDATE}. One word, so a socket's checks and counts on its port touch one cache line, not three
+ * (the port tables were three: listen flags, counts, candidate flags).
+ */
 interface PortTables {
-  listen: Uint8Array;
-  nonListen: Uint32Array;
+  ports: Int32Array;
 }
+/** A port's word: the table LISTENs on it. */
+const LISTENED = 1;
+/** A port's word (`direct`): an SNAT candidate had it as local port (a first LISTEN on it then makes the summary inexact). */
+const CANDIDATE = 2;
+/** A port's word: one more socket not in LISTEN. */
+const ONE_SOCKET = 4;
 /**
  * Port tables of finished summarizers, cleared, for the next one: a scan summarizes a pod at a time, and
- * each new pair was 320 KiB of fresh memory outside the heap (~80 MB over a node's 250 pods), given back
+ * each new pair (as it was) was 320 KiB of fresh memory outside the heap (~80 MB over a node's 250 pods), given back
  * only by the garbage collections its pressure forced while execs waited. As many as execs run at once.
  */
 const freePortTables: PortTables[] = [];
@@ -495,7 +553,7 @@ function takePortTables(): PortTables {
   const free = freePortTables.pop();
   if (free !== undefined) return free;
   portTablesMade++;
-  return { listen: new Uint8Array(65536), nonListen: new Uint32Array(65536) };
+  return { ports: new Int32Array(65536) };
 }
 
 export function createSummarizer(
@@ -505,11 +563,10 @@ export function createSummarizer(
   const direct = options.direct === true;
   const stateCounts = new Float64Array(256);
   const tables = takePortTables();
-  const listenPorts = tables.listen;
-  /** The ports of listenPorts that are set, in the order their first LISTEN came (finish sums only these). */
+  /** Per local port: sockets not in LISTEN (inbound/outbound is decided from these at finish) and flags. */
+  const ports = tables.ports;
+  /** The LISTENED ports, in the order their first LISTEN came (finish sums only these). */
   const listened: number[] = [];
-  /** Sockets not in LISTEN, per local port: inbound/outbound is decided from these at finish. */
-  const nonListenByPort = tables.nonListen;
   /** finishCompact's answer: computed once, then the port tables go back, cleared, to the pool. */
   let finished: CompactSummary | undefined;
   let nonListen = 0;
@@ -528,8 +585,6 @@ export function createSummarizer(
   /** `direct`: the SNAT candidates, counted as they come (in the destinations' rows). */
   const tally = destinations.rows;
   let tallied = 0;
-  /** `direct`: 1 for a local port that had a candidate (a first LISTEN on it then makes the summary inexact). */
-  const candidatePorts = new Uint8Array(direct ? 65536 : 0);
   let exact = true;
 
   const logCandidate = (index: number, entry: number): void => {
@@ -554,18 +609,19 @@ export function createSummarizer(
     const state = r.state;
     stateCounts[state] = (stateCounts[state] as number) + 1;
     const localPort = r.localPort;
+    const port = ports[localPort] as number;
     if (state === CODE_LISTEN) {
-      if (listenPorts[localPort] === 0) {
-        if (direct && candidatePorts[localPort] === 1) exact = false;
-        listenPorts[localPort] = 1;
+      if ((port & LISTENED) === 0) {
+        if ((port & CANDIDATE) !== 0) exact = false;
+        ports[localPort] = port | LISTENED;
         listened.push(localPort);
       }
       return;
     }
-    nonListenByPort[localPort] = (nonListenByPort[localPort] as number) + 1;
+    ports[localPort] = (port + ONE_SOCKET) | 0;
     nonListen++;
     // A port already known to be listened on makes the socket inbound: nothing to keep.
-    if (state === CODE_CLOSE || listenPorts[localPort] === 1) return;
+    if (state === CODE_CLOSE || (port & LISTENED) !== 0) return;
     let index: number;
     if (r.remoteV4) {
       if (classifier.classifyV4(r.remote4) !== 'public') return;
@@ -581,7 +637,7 @@ export function createSummarizer(
     }
     const slot = state < STATE_CODES ? state : 0;
     if (direct) {
-      candidatePorts[localPort] = 1;
+      ports[localPort] = (port + ONE_SOCKET) | CANDIDATE;
       tally.add(index, slot);
       tallied++;
     } else
@@ -631,7 +687,7 @@ export function createSummarizer(
         byState[state] = (byState[state] ?? 0) + n;
       }
       let inbound = 0;
-      for (const port of listened) inbound += nonListenByPort[port] as number;
+      for (const port of listened) inbound += (ports[port] as number) >>> 2;
       let rows: Tally;
       let snatSockets = 0;
       if (direct) {
@@ -645,7 +701,7 @@ export function createSummarizer(
           for (let b = 0; b < blocks.length; b++) {
             const block = blocks[b] as Int32Array;
             const end = b === blocks.length - 1 ? (logFill[k] as number) : block.length;
-            snatSockets += countBlock(block, end, listenPorts, chunk);
+            snatSockets += countBlock(block, end, ports, chunk);
           }
         }
       }
@@ -685,38 +741,30 @@ export function createSummarizer(
           };
         },
       };
-      list.json = (from, to) => {
-        const out = jsonBuffer(Math.max(0, to - from) * JSON_BYTES_MAX);
+      list.json = (from, to, into) => {
+        const out = into ?? jsonScratch(jsonBytesMax(to - from));
         let at = 0;
-        // Constant parts are copied as bytes: few steps per destination even before the code is optimized.
-        const put = (bytes: Uint8Array): void => {
-          out.set(bytes, at);
-          at += bytes.length;
-        };
         for (let i = from; i < to && i < order.length; i++) {
           const j = order[i] as number;
           const index = ids[j] as number;
-          if (i > from) put(J.comma);
-          put(J.remote);
-          at = text.copy(j, out, at, false);
-          put(J.address);
-          at = text.copy(j, out, at, true);
-          put(J.port);
-          at = digits(out, at, destinations.keyWord(index, 4));
-          put(J.sockets);
-          at = digits(out, at, sockets(index));
-          put(J.byState);
-          let any = false;
-          for (let code = 0; code < STATE_CODES; code++) {
-            const k = rows.count(index, code);
-            if (k === 0) continue;
-            put((any ? J.nextState : J.state)[code] as Uint8Array);
-            at = digits(out, at, k);
-            any = true;
+          if (i > 0) {
+            out[at++] = 44; // ,
+            out[at++] = 10;
           }
-          put(any ? J.end : J.endEmpty);
+          at = destinationJson(
+            out,
+            at,
+            rows.chunkOf(index),
+            (index & (TALLY_CHUNK - 1)) * TALLY_WORDS,
+            text,
+            j,
+          );
         }
-        return out.toString('latin1', 0, at);
+        if (into !== undefined) return into.subarray(0, at);
+        // The piece leaves as a copy of its own size (the scratch buffer is sized for the worst case).
+        const piece = Buffer.allocUnsafe(at);
+        out.copy(piece, 0, 0, at);
+        return piece;
       };
       finished = {
         lines: counts.lines,
@@ -729,9 +777,8 @@ export function createSummarizer(
         snatSockets,
         destinations: list,
       };
-      // Nothing above keeps the port tables: cleared (only the listened ports were set), they serve the next pod.
-      for (const port of listened) listenPorts[port] = 0;
-      nonListenByPort.fill(0);
+      // Nothing above keeps the port table: cleared, it serves the next pod.
+      ports.fill(0);
       if (freePortTables.length < POOLED_PORT_TABLES) freePortTables.push(tables);
       return finished;
     },

@@ -4,7 +4,7 @@
 // on connections opened while the one before waited on its pod, and nothing is opened that is not used.
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { TLSSocket } from 'node:tls';
+import { TLSSocket } from 'node:tls';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type WebSocket, WebSocketServer } from 'ws';
@@ -149,6 +149,30 @@ describe('exec connections', () => {
     expect(accepted.every((a) => a.exec)).toBe(true);
     // One full handshake, ahead of the execs; each of theirs resumed its session.
     expect(accepted.map((a) => a.resumed)).toEqual([false, true, true, true, true]);
+  });
+
+  it('a resumed connection parses its session once (was: twice, tls.connect sets options.session in the socket it builds and again after)', async () => {
+    // Every set of a session reaches the TLS handle's native setSession (which parses it and the
+    // server's certificate): counted on the handles' shared prototype, the real method still called.
+    const probe = new TLSSocket(undefined as never, {});
+    const handles = Object.getPrototypeOf((probe as unknown as { _handle: object })._handle) as {
+      setSession(this: unknown, session: Buffer): void;
+    };
+    probe.destroy();
+    const real = handles.setSession;
+    let sets = 0;
+    handles.setSession = function (this: unknown, session: Buffer) {
+      sets++;
+      return real.call(this, session);
+    };
+    try {
+      const exec = podExec(kc);
+      for (let i = 0; i < 3; i++) await read(exec, `o${i}`);
+      expect(accepted.map((a) => a.resumed)).toEqual([false, true, true]);
+      expect(sets).toBe(2);
+    } finally {
+      handles.setSession = real;
+    }
   });
 
   it('prepare() opens nothing more once a session exists or a connection is open ahead', async () => {

@@ -10,10 +10,11 @@ import type { DestinationCount, SocketSummary, TcpState } from '../../model.js';
 import { type AddressClassifier, createClassifier } from '../../sockets/address.js';
 import { looksLikeProcNetTcp, type ScanCounts } from '../../sockets/parse.js';
 import { STATE_BY_CODE } from '../../sockets/states.js';
-import { createSummarizer, type DestinationList } from '../../sockets/summary.js';
+import { createSummarizer, type DestinationList, jsonBytesMax } from '../../sockets/summary.js';
 
 export interface SocketsIo {
-  stdout: { write(s: string): unknown };
+  /** Text, or bytes of ASCII or UTF-8 text (`-o json` writes bytes). */
+  stdout: { write(s: string | Uint8Array): unknown };
   stderr: { write(s: string): unknown };
   stdin: () => AsyncIterable<Uint8Array | string>;
 }
@@ -265,42 +266,54 @@ export function socketsCommand(io: SocketsIo = processIo): Command {
           fail(messageOf(e));
           return;
         }
-        if (options.output === 'json') await writeAll(io.stdout, jsonPieces(report));
+        if (options.output === 'json') await writeAll(io.stdout, jsonPieces(report, isStream(io.stdout)));
         else io.stdout.write(renderSocketsTable(report, top));
       },
     );
 }
 
 const HOLE = '\u0000destinations\u0000';
-/** About 25 KB of text a piece. */
-const DESTINATIONS_PER_PIECE = 100;
+/** About 60 KB a piece: a few writes of a pipe's capacity (64 KiB on Linux) each. */
+const PIECE = 256;
 
 /**
- * `JSON.stringify(report, null, 2)` plus a newline, byte for byte, in pieces of a thousand destinations:
- * tens of thousands of destinations are never one string (and one buffer) of several MB. Each
- * destination is written out by hand (as `JSON.stringify(d, null, 2)` indented by 4 would be): it
- * costs a few template strings instead of a stringify and a regular expression per destination.
+ * `JSON.stringify(report, null, 2)` plus a newline, byte for byte (UTF-8), in pieces of a few hundred
+ * destinations: tens of thousands of destinations are never one string (and one buffer) of several MB.
+ * The summarizer's list writes its pieces as bytes from its arrays (stdout takes them as they are, where
+ * a string would be written into bytes twice: by the list, then by the stream). An array of destinations
+ * is written here, each by hand (as `JSON.stringify(d, null, 2)` indented by 4 would be): a few template
+ * strings instead of a stringify and a regular expression per destination.
+ *
+ * `reuse`: the list's pieces take turns in two buffers, so a piece is overwritten when the generator is
+ * asked for the second piece after it ({@link writeAll} asks only once its write is done). Otherwise each
+ * piece is a buffer of its own, which the collector gives back late (~5 MB held on a big table).
  */
-export function* jsonPieces(report: SocketsReport): Generator<string> {
+export function* jsonPieces(report: SocketsReport, reuse = false): Generator<Buffer> {
   const whole = JSON.stringify({ ...report, destinations: HOLE }, null, 2);
   const at = whole.indexOf(JSON.stringify(HOLE));
-  yield whole.slice(0, at);
   const list = report.destinations;
-  if (list.length === 0) yield '[]';
+  let turns: [Buffer, Buffer] | undefined;
+  if (list.length === 0) yield Buffer.from(`${whole.slice(0, at)}[]`, 'utf8');
   else {
-    for (let i = 0; i < list.length; i += DESTINATIONS_PER_PIECE) {
-      let piece = i === 0 ? '[\n' : ',\n';
-      const stop = Math.min(list.length, i + DESTINATIONS_PER_PIECE);
-      // The summarizer's list writes its JSON from its arrays; an array of objects is written here.
-      if (list.json !== undefined) piece += list.json(i, stop);
-      else
+    yield Buffer.from(`${whole.slice(0, at)}[\n`, 'utf8');
+    for (let i = 0; i < list.length; i += PIECE) {
+      const stop = Math.min(list.length, i + PIECE);
+      // The summarizer's list puts the `,\n` between pieces itself.
+      if (list.json !== undefined) {
+        if (reuse) {
+          turns ??= [Buffer.allocUnsafe(jsonBytesMax(PIECE)), Buffer.allocUnsafe(jsonBytesMax(PIECE))];
+          yield list.json(i, stop, turns[(i / PIECE) & 1]);
+        } else yield list.json(i, stop);
+      } else {
+        let piece = i === 0 ? '' : ',\n';
         for (let j = i; j < stop; j++)
           piece += (j === i ? '' : ',\n') + destinationJson(list.at(j) as DestinationCount);
-      yield piece;
+        yield Buffer.from(piece, 'utf8');
+      }
     }
-    yield '\n  ]';
+    yield Buffer.from('\n  ]', 'latin1');
   }
-  yield `${whole.slice(at + JSON.stringify(HOLE).length)}\n`;
+  yield Buffer.from(`${whole.slice(at + JSON.stringify(HOLE).length)}\n`, 'utf8');
 }
 
 /** A number as JSON writes it. */
@@ -321,15 +334,37 @@ function destinationJson(d: DestinationCount): string {
   );
 }
 
-/** Writes every piece, waiting for the stream to drain when it asks to (a pipe to a slow reader). */
-async function writeAll(out: SocketsIo['stdout'], pieces: Iterable<string>): Promise<void> {
-  for (const piece of pieces) {
-    const more = out.write(piece);
-    const stream = out as Partial<NodeJS.WritableStream>;
-    if (more === false && typeof stream.once === 'function')
-      await new Promise<void>((resolve) => stream.once?.('drain', () => resolve()));
+/**
+ * Writes every piece. To a stream (stdout), piece i + 1 is asked for only once the write of piece i - 1
+ * is done: its buffer can then be written into again ({@link jsonPieces}'s `reuse`), and no more than two
+ * pieces wait in the stream (a pipe to a slow reader). A failed write (stdout closed: EPIPE, which
+ * main.ts's handler quiets) ends the writing.
+ */
+async function writeAll(out: SocketsIo['stdout'], pieces: Iterable<string | Uint8Array>): Promise<void> {
+  const stream = out as Partial<NodeJS.WritableStream>;
+  if (typeof stream.once !== 'function') {
+    for (const piece of pieces) out.write(piece);
+    return;
   }
+  let failed = false;
+  let previous: Promise<void> | undefined;
+  for (const piece of pieces) {
+    const written = new Promise<void>((resolve) =>
+      stream.write?.(piece, (e?: Error | null) => {
+        if (e) failed = true;
+        resolve();
+      }),
+    );
+    await previous;
+    if (failed) return;
+    previous = written;
+  }
+  await previous;
 }
+
+/** True for a real stream (stdout): {@link writeAll} then tells {@link jsonPieces} when a buffer is free again. */
+const isStream = (out: SocketsIo['stdout']): boolean =>
+  typeof (out as Partial<NodeJS.WritableStream>).once === 'function';
 
 function columns(rows: string[][]): string {
   const widths = (rows[0] ?? []).map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
