@@ -40,6 +40,38 @@ export function matchNode(key: NodeKey, nodes: readonly NodeInfo[]): NodeInfo | 
   );
 }
 
+/**
+ * matchNode over a fixed node list, with the list indexed once: each lookup costs the same whatever the
+ * cluster's size (matchNode scans the list for every key: 3,000 nodes' metrics made 9M comparisons).
+ * Same answer as matchNode for every key: the same fields in the same order, the first node in list
+ * order where several share a value.
+ */
+export function nodeMatcher(nodes: readonly NodeInfo[]): (key: NodeKey) => NodeInfo | undefined {
+  const byIp = new Map<string, NodeInfo>();
+  const byProviderId = new Map<string, NodeInfo>();
+  const byInstanceId = new Map<string, NodeInfo>();
+  const byName = new Map<string, NodeInfo>();
+  const first = <K>(m: Map<K, NodeInfo>, k: K | undefined, n: NodeInfo) => {
+    if (k !== undefined && !m.has(k)) m.set(k, n);
+  };
+  for (const n of nodes) {
+    first(byIp, n.internalIP, n);
+    first(byProviderId, n.providerID?.toLowerCase(), n);
+    first(byInstanceId, instanceIdOf(n.providerID), n);
+    first(byName, n.name, n);
+  }
+  return (key) => {
+    const keyInstance = key.providerID ? instanceIdOf(key.providerID) : undefined;
+    return (
+      (key.internalIP ? byIp.get(key.internalIP) : undefined) ??
+      (key.providerID ? byProviderId.get(key.providerID.toLowerCase()) : undefined) ??
+      (key.instanceId ? byInstanceId.get(key.instanceId) : undefined) ??
+      (keyInstance ? byInstanceId.get(keyInstance) : undefined) ??
+      (key.name ? byName.get(key.name) : undefined)
+    );
+  };
+}
+
 const ratioOf = (s: PressureSignal): number | undefined =>
   s.ratio ?? (s.used !== undefined && s.allocated ? s.used / s.allocated : undefined);
 
@@ -110,8 +142,9 @@ export function findHotNodes(
 ): HotNodeResult {
   const byName = new Map<string, { node: NodeInfo; signals: PressureSignal[] }>();
   const unmatched: NodeKey[] = [];
+  const match = nodeMatcher(nodes);
   for (const entry of pressure) {
-    const node = matchNode(entry.node, nodes);
+    const node = match(entry.node);
     if (!node) {
       unmatched.push(entry.node);
       continue;

@@ -11,3 +11,17 @@ export async function loadPressureSources(
   if (cfg.provider === 'aws') return (await import('./aws-sources.js')).awsSources(cfg, deps);
   return [];
 }
+
+/**
+ * Loads `provider`'s source modules (its SDK) ahead of loadPressureSources, without running anything: a
+ * replay does this while its simulator checks and seeds the snapshot. Never fails (the run loads them
+ * again, and reports what goes wrong then).
+ */
+export async function warmPressureSources(provider: string): Promise<void> {
+  try {
+    if (provider === 'azure') await import('./azure-sources.js');
+    else if (provider === 'aws') await import('./aws-sources.js');
+  } catch {
+    // loadPressureSources meets the same failure and reports it.
+  }
+}

@@ -32,5 +32,11 @@ export type WorkerMessage =
       /** The snapshot without its workloads and with nodes cut to name and address (all the host reads). */
       head: unknown;
     } & SimAddresses)
+  /**
+   * The snapshot is parsed (not yet checked): the cloud it names, if any, for the scanner to load that
+   * cloud's modules while the simulator checks the file and seeds the cluster. A hint only: `ready` or
+   * `failed` follows.
+   */
+  | { type: 'parsed'; provider?: string }
   | { type: 'failed'; validation?: { source: string; problems: string[] }; message: string }
   | { type: 'answer'; id: number; result?: unknown; error?: string };

@@ -37,7 +37,8 @@ function serve(): void {
         ]);
         received = sinks.receivedOf;
         // Ready once it listens: the cluster is seeded while the scanner starts (requests wait for it).
-        sim = await startSim(await loadSnapshot(req.file), { log, seedInSteps: true });
+        const onParsed = (data: unknown) => post({ type: 'parsed', provider: providerOf(data) });
+        sim = await startSim(await loadSnapshot(req.file, { onParsed }), { log, seedInSteps: true });
       } catch (e) {
         post(
           e instanceof ValidationError
@@ -90,6 +91,14 @@ function serve(): void {
       answer(undefined, e instanceof Error ? e.message : String(e));
     }
   });
+}
+
+/** `cloud.provider` of parsed (unchecked) snapshot data, when it is a string. */
+function providerOf(data: unknown): string | undefined {
+  const cloud = typeof data === 'object' && data !== null ? (data as { cloud?: unknown }).cloud : undefined;
+  const provider =
+    typeof cloud === 'object' && cloud !== null ? (cloud as { provider?: unknown }).provider : undefined;
+  return typeof provider === 'string' ? provider : undefined;
 }
 
 serve();

@@ -1030,11 +1030,13 @@ export class World implements SimWorld {
           status: { phase: 'Active' },
         },
         30 * day,
+        true,
       );
     for (const [i, n] of s.nodes.entries()) {
       // (A step per node: 3,000 nodes are a tenth of a second.)
       if (i % 100 === 0) yield;
-      this.create('nodes', undefined, this.nodeObject(n.name, i), 10 * day);
+      // (nodeObject builds a new body each call: handed over, not copied in and out.)
+      this.create('nodes', undefined, this.nodeObject(n.name, i), 10 * day, true);
     }
     for (const w of s.workloads) {
       yield;
@@ -1518,12 +1520,15 @@ export class World implements SimWorld {
     };
     const b = this.podBatches.length;
     this.podBatches.push(batch);
-    const owners = ownerRef ? [ownerRef.uid] : rt.kind === 'Job' ? [batch.jobUid] : [];
+    const owner = ownerRef ? ownerRef.uid : rt.kind === 'Job' ? batch.jobUid : undefined;
     const store = this.store.get('pods')!;
     // admit() per pod, its namespace check once (a batch is one namespace's).
     const podType = this.typeOf('pods');
     const ns = this.admitNamespace(podType, rt.namespace);
-    pods.forEach((p, i) => {
+    // The owner's set of pods, looked up once per batch (every pod of a batch has the one owner).
+    let owned: Set<string> | undefined;
+    for (let i = 0; i < pods.length; i++) {
+      const p = pods[i]!;
       const k = this.admitName(podType, ns, p.name);
       this.uidCounter += 1;
       this.rv += 1;
@@ -1533,8 +1538,15 @@ export class World implements SimWorld {
       store.defer(k, ref);
       this.pods.defer(k, ref);
       this.addToIndex(this.podsByNode, p.node, k);
-      for (const o of owners) this.addToIndex(this.podsByOwner, o, k);
-    });
+      if (owner !== undefined) {
+        owned ??= this.podsByOwner.get(owner);
+        if (owned === undefined) {
+          owned = new Set();
+          this.podsByOwner.set(owner, owned);
+        }
+        owned.add(k);
+      }
+    }
     this.changedPods();
   }
 

@@ -62,9 +62,12 @@ export interface DestinationList {
   at(i: number): DestinationCount | undefined;
   /**
    * Destinations [from, to) as `JSON.stringify(list, null, 2)` prints its elements (each line indented
-   * by 4, elements joined by `,\n`), written from the arrays: no object and no string per destination.
+   * by 4, elements joined by `,\n`, and `,\n` before the first unless it is the list's first), as ASCII
+   * bytes written from the arrays: no object and no string per destination, and no string at all (stdout
+   * takes the bytes as they are). Written into `into` when given (it must hold {@link jsonBytesMax} bytes
+   * for them; the answer is a view of it), else into a buffer of their size made for the call.
    */
-  json?(from: number, to: number): string;
+  json?(from: number, to: number, into?: Buffer): Buffer;
 }
 
 export interface CompactSummary extends Omit<SocketSummary, 'destinations'> {
@@ -265,12 +268,13 @@ class RemoteText {
     this.starts = new Uint32Array(capacity + 1);
   }
 
+  /** Adds destination `index`'s remote: its key's word 3, tag and port are in its tally row, all of an IPv4 key. */
   add(table: DestinationTable, index: number): void {
-    const w0 = table.keyWord(index, 0);
-    const w1 = table.keyWord(index, 1);
-    const w2 = table.keyWord(index, 2);
-    const w3 = table.keyWord(index, 3);
-    const port = table.keyWord(index, 4);
+    const rows = table.rows.chunkOf(index);
+    const row = (index & (TALLY_CHUNK - 1)) * TALLY_WORDS;
+    const w3 = (rows[row] as number) >>> 0;
+    const tag = rows[row + 1] as number;
+    const port = (tag & (MAPPED_TAG - 1)) - 1;
     let at = this.starts[this.count] as number;
     if (at + 64 > this.bytes.length) {
       const grown = Buffer.allocUnsafe(this.bytes.length * 2);
@@ -278,17 +282,22 @@ class RemoteText {
       this.bytes = grown;
     }
     const b = this.bytes;
-    if (isMappedV4(w0, w1, w2)) {
-      at = decimal(b, at, w3 >>> 24);
+    if ((tag & MAPPED_TAG) !== 0) {
+      at = octet(b, at, w3 >>> 24);
       b[at++] = 46; // .
-      at = decimal(b, at, (w3 >>> 16) & 255);
+      at = octet(b, at, (w3 >>> 16) & 255);
       b[at++] = 46;
-      at = decimal(b, at, (w3 >>> 8) & 255);
+      at = octet(b, at, (w3 >>> 8) & 255);
       b[at++] = 46;
-      at = decimal(b, at, w3 & 255);
+      at = octet(b, at, w3 & 255);
       b[at++] = 58; // :
       at = decimal(b, at, port);
-    } else at += b.write(formatEndpoint(formatIpv6(w0, w1, w2, w3), port), at, 'latin1');
+    } else {
+      const w0 = table.keyWord(index, 0);
+      const w1 = table.keyWord(index, 1);
+      const w2 = table.keyWord(index, 2);
+      at += b.write(formatEndpoint(formatIpv6(w0, w1, w2, w3), port), at, 'latin1');
+    }
     this.count++;
     this.starts[this.count] = at;
   }
@@ -339,12 +348,12 @@ const LOG_INDEX_BITS = 12;
  * counted. A function of its own: called per block, it is optimized like a hot function (a loop in
  * `finish`, run once, waits for on-stack replacement).
  */
-function countBlock(block: Int32Array, end: number, listenPorts: Uint8Array, rows: Int32Array): number {
+function countBlock(block: Int32Array, end: number, ports: Int32Array, rows: Int32Array): number {
   let n = 0;
   for (let at = 0; at < end; at++) {
     const entry = block[at] as number;
     // A LISTEN seen after sockets on its port (tcp6 after tcp) makes them inbound.
-    if (listenPorts[entry >>> 16] === 1) continue;
+    if (((ports[entry >>> 16] as number) & LISTENED) !== 0) continue;
     const row = (entry & (TALLY_CHUNK - 1)) * TALLY_WORDS;
     rows[row + 2] = (rows[row + 2] as number) + 1;
     const slot = row + 3 + ((entry >>> LOG_INDEX_BITS) & 15);
@@ -421,6 +430,8 @@ function chunkFor(chunks: Int32Array[], index: number, words: number): Int32Arra
 
 /** Bytes of one destination's JSON at most: 13 states, a 47-byte remote, 10-digit counts. */
 const JSON_BYTES_MAX = 1024;
+/** Bytes that {@link DestinationList.json} may write for `n` destinations. */
+export const jsonBytesMax = (n: number): number => Math.max(0, n) * JSON_BYTES_MAX;
 
 const bytesOf = (text: string): Uint8Array => Buffer.from(text, 'latin1');
 /** The constant parts of a destination's JSON (as `JSON.stringify(d, null, 2)` indented by 4), as bytes. */
@@ -442,11 +453,62 @@ const J = {
   endEmpty: bytesOf('}\n    }'),
 };
 
-let jsonOut = Buffer.allocUnsafe(0);
-/** One buffer reused for every piece of JSON (the piece leaves as a string). */
-function jsonBuffer(bytes: number): Buffer {
-  if (jsonOut.length < bytes) jsonOut = Buffer.allocUnsafe(bytes);
-  return jsonOut;
+let scratch = Buffer.allocUnsafe(0);
+/** One buffer reused to write every piece of JSON into (each piece is then copied out at its size). */
+function jsonScratch(bytes: number): Buffer {
+  if (scratch.length < bytes) scratch = Buffer.allocUnsafe(bytes);
+  return scratch;
+}
+
+/** Copies the few bytes of `from` into `out` at `at` (by hand: Uint8Array#set's call costs more); returns the end. */
+function put(out: Uint8Array, at: number, from: Uint8Array): number {
+  for (let i = 0; i < from.length; i++) out[at + i] = from[i] as number;
+  return at + from.length;
+}
+
+/**
+ * One destination's JSON (see {@link DestinationList.json}) from its tally row (`row` in `rows`) and its
+ * remote text `j`, at `at`; returns the end. One function, called per destination: it is optimized
+ * after the first few hundred.
+ */
+function destinationJson(
+  out: Buffer,
+  at: number,
+  rows: Int32Array,
+  row: number,
+  text: RemoteText | undefined,
+  j: number,
+): number {
+  // The tag is port + 1 in bits 0-16 (MAPPED_TAG above them).
+  const port = ((rows[row + 1] as number) & (MAPPED_TAG - 1)) - 1;
+  let i = put(out, at, J.remote);
+  if (text === undefined) {
+    // IPv4 (`text` holds IPv6 remotes only): its address word is in the row.
+    const w3 = (rows[row] as number) >>> 0;
+    i = ipv4(out, i, w3);
+    out[i++] = 58; // :
+    i = decimal(out, i, port);
+    i = put(out, i, J.address);
+    i = ipv4(out, i, w3);
+  } else {
+    i = text.copy(j, out, i, false);
+    i = put(out, i, J.address);
+    i = text.copy(j, out, i, true);
+  }
+  i = put(out, i, J.port);
+  i = digits(out, i, port);
+  i = put(out, i, J.sockets);
+  i = digits(out, i, rows[row + 2] as number);
+  i = put(out, i, J.byState);
+  let any = false;
+  for (let code = 0; code < STATE_CODES; code++) {
+    const k = rows[row + 3 + code] as number;
+    if (k === 0) continue;
+    i = put(out, i, (any ? J.nextState : J.state)[code] as Uint8Array);
+    i = digits(out, i, k);
+    any = true;
+  }
+  return put(out, i, any ? J.end : J.endEmpty);
 }
 
 /** Writes a whole number ≥ 0 in decimal (as JSON and String() print it); returns the index after it. */
@@ -459,6 +521,86 @@ function digits(out: Buffer, at: number, n: number): number {
     v = Math.floor(v / 10);
   }
   return end + 1;
+}
+
+/** Per byte value its decimal text: its length, then up to 3 digits. */
+const OCTETS = new Uint8Array(256 * 4);
+for (let n = 0; n < 256; n++) {
+  const text = String(n);
+  OCTETS[n * 4] = text.length;
+  for (let i = 0; i < text.length; i++) OCTETS[n * 4 + 1 + i] = text.charCodeAt(i);
+}
+
+/** Writes IPv4 address `w` (a.b.c.d) at `at`; returns the index after it. */
+function ipv4(b: Uint8Array, at: number, w: number): number {
+  let i = octet(b, at, w >>> 24);
+  b[i++] = 46; // .
+  i = octet(b, i, (w >>> 16) & 255);
+  b[i++] = 46;
+  i = octet(b, i, (w >>> 8) & 255);
+  b[i++] = 46;
+  return octet(b, i, w & 255);
+}
+
+/**
+ * The order of an IPv4 remote's text `a.b.c.d:port` among others, as strings compare, as one number < 2⁵⁰
+ * (exact in a double). Compared byte by byte, two such texts differ first inside one field (a, b, c, d,
+ * port) or where one field's digits end in the other's: `.` sorts before every digit (so `1.` before
+ * `10.`: a shorter field first), `:` after every digit (so `10:` after `100:`: a shorter d last), and
+ * the text's end before anything (a shorter port first). Each field's order is therefore the order of
+ * its digits with a missing digit taken as below (or, for d, above) every digit: {@link DOT_ORDER} and
+ * {@link COLON_ORDER} rank the 256 octets so, {@link portOrder} the ports.
+ */
+function v4OrderKey(w: number, port: number): number {
+  const head =
+    (((DOT_ORDER[w >>> 24] as number) * 256 + (DOT_ORDER[(w >>> 16) & 255] as number)) * 256 +
+      (DOT_ORDER[(w >>> 8) & 255] as number)) *
+      256 +
+    (COLON_ORDER[w & 255] as number);
+  return head * PORT_ORDERS + portOrder(port);
+}
+
+/** An IPv6 remote's key: every IPv4 key (< 2⁵⁰) is below it (`[` sorts after digits). */
+const V6_KEY = 2 ** 51;
+
+/** Port orders are below this (11⁵ < 2¹⁸). */
+const PORT_ORDERS = 2 ** 18;
+
+/** A port's order as its text's: its decimal digits (each + 1) in base 11, a missing digit 0 (a shorter text first). */
+function portOrder(port: number): number {
+  const n = port < 10 ? 1 : port < 100 ? 2 : port < 1000 ? 3 : port < 10000 ? 4 : 5;
+  let key = 0;
+  for (let k = 0; k < 5; k++) {
+    // Digit k of the text (from the left), + 1; 0 past its end.
+    const digit = k < n ? (Math.floor(port / 10 ** (n - 1 - k)) % 10) + 1 : 0;
+    key = key * 11 + digit;
+  }
+  return key;
+}
+
+/** Rank (0-255) of each octet's text among the 256, by `compare` of their texts. */
+function octetRanks(compare: (a: string, b: string) => number): Uint8Array {
+  const sorted = Array.from({ length: 256 }, (_, n) => n).sort((a, b) => compare(String(a), String(b)));
+  const ranks = new Uint8Array(256);
+  sorted.forEach((n, rank) => {
+    ranks[n] = rank;
+  });
+  return ranks;
+}
+const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+/** Octets a, b, c (a `.` follows, which sorts before digits): a shorter text first. */
+const DOT_ORDER = octetRanks(byText);
+/** Octet d (a `:` follows, which sorts after digits): a shorter text last. */
+const COLON_ORDER = octetRanks((a, b) => byText(`${a}:`, `${b}:`));
+
+/** Writes `n` (0 ≤ n ≤ 255) in decimal at `at`; returns the index after it. */
+function octet(b: Uint8Array, at: number, n: number): number {
+  const k = n * 4;
+  const length = OCTETS[k] as number;
+  b[at] = OCTETS[k + 1] as number;
+  if (length > 1) b[at + 1] = OCTETS[k + 2] as number;
+  if (length > 2) b[at + 2] = OCTETS[k + 3] as number;
+  return at + length;
 }
 
 /** Writes `n` (0 ≤ n ≤ 65535) in decimal at `at`; returns the index after it. */
@@ -478,14 +620,24 @@ const LOG_BLOCK_MIN = 1 << 10;
 /** Entries per block at most: 64 KiB. */
 const LOG_BLOCK_MAX = 1 << 14;
 
-/** A summarizer's two per-port tables (64 KiB and 256 KiB). */
+/**
+ * A summarizer's per-port table (256 KiB): per local port one word, its sockets not in LISTEN times 4
+ * (read with `>>> 2`: up to 2³⁰ - 1 sockets on one port, 150 GB of text), plus {@link LISTENED} and
+ * {@link CANDIDATE}. One word, so a socket's checks and counts on its port touch one cache line, not three
+ * (the port tables were three: listen flags, counts, candidate flags).
+ */
 interface PortTables {
-  listen: Uint8Array;
-  nonListen: Uint32Array;
+  ports: Int32Array;
 }
+/** A port's word: the table LISTENs on it. */
+const LISTENED = 1;
+/** A port's word (`direct`): an SNAT candidate had it as local port (a first LISTEN on it then makes the summary inexact). */
+const CANDIDATE = 2;
+/** A port's word: one more socket not in LISTEN. */
+const ONE_SOCKET = 4;
 /**
  * Port tables of finished summarizers, cleared, for the next one: a scan summarizes a pod at a time, and
- * each new pair was 320 KiB of fresh memory outside the heap (~80 MB over a node's 250 pods), given back
+ * each new pair (as it was) was 320 KiB of fresh memory outside the heap (~80 MB over a node's 250 pods), given back
  * only by the garbage collections its pressure forced while execs waited. As many as execs run at once.
  */
 const freePortTables: PortTables[] = [];
@@ -498,7 +650,7 @@ function takePortTables(): PortTables {
   const free = freePortTables.pop();
   if (free !== undefined) return free;
   portTablesMade++;
-  return { listen: new Uint8Array(65536), nonListen: new Uint32Array(65536) };
+  return { ports: new Int32Array(65536) };
 }
 
 export function createSummarizer(
@@ -508,11 +660,10 @@ export function createSummarizer(
   const direct = options.direct === true;
   const stateCounts = new Float64Array(256);
   const tables = takePortTables();
-  const listenPorts = tables.listen;
-  /** The ports of listenPorts that are set, in the order their first LISTEN came (finish sums only these). */
+  /** Per local port: sockets not in LISTEN (inbound/outbound is decided from these at finish) and flags. */
+  const ports = tables.ports;
+  /** The LISTENED ports, in the order their first LISTEN came (finish sums only these). */
   const listened: number[] = [];
-  /** Sockets not in LISTEN, per local port: inbound/outbound is decided from these at finish. */
-  const nonListenByPort = tables.nonListen;
   /** finishCompact's answer: computed once, then the port tables go back, cleared, to the pool. */
   let finished: CompactSummary | undefined;
   let nonListen = 0;
@@ -531,8 +682,6 @@ export function createSummarizer(
   /** `direct`: the SNAT candidates, counted as they come (in the destinations' rows). */
   const tally = destinations.rows;
   let tallied = 0;
-  /** `direct`: 1 for a local port that had a candidate (a first LISTEN on it then makes the summary inexact). */
-  const candidatePorts = new Uint8Array(direct ? 65536 : 0);
   let exact = true;
 
   const logCandidate = (index: number, entry: number): void => {
@@ -557,18 +706,19 @@ export function createSummarizer(
     const state = r.state;
     stateCounts[state] = (stateCounts[state] as number) + 1;
     const localPort = r.localPort;
+    const port = ports[localPort] as number;
     if (state === CODE_LISTEN) {
-      if (listenPorts[localPort] === 0) {
-        if (direct && candidatePorts[localPort] === 1) exact = false;
-        listenPorts[localPort] = 1;
+      if ((port & LISTENED) === 0) {
+        if ((port & CANDIDATE) !== 0) exact = false;
+        ports[localPort] = port | LISTENED;
         listened.push(localPort);
       }
       return;
     }
-    nonListenByPort[localPort] = (nonListenByPort[localPort] as number) + 1;
+    ports[localPort] = (port + ONE_SOCKET) | 0;
     nonListen++;
     // A port already known to be listened on makes the socket inbound: nothing to keep.
-    if (state === CODE_CLOSE || listenPorts[localPort] === 1) return;
+    if (state === CODE_CLOSE || (port & LISTENED) !== 0) return;
     let index: number;
     if (r.remoteV4) {
       if (classifier.classifyV4(r.remote4) !== 'public') return;
@@ -584,7 +734,7 @@ export function createSummarizer(
     }
     const slot = state < STATE_CODES ? state : 0;
     if (direct) {
-      candidatePorts[localPort] = 1;
+      ports[localPort] = (port + ONE_SOCKET) | CANDIDATE;
       tally.add(index, slot);
       tallied++;
     } else
@@ -634,7 +784,7 @@ export function createSummarizer(
         byState[state] = (byState[state] ?? 0) + n;
       }
       let inbound = 0;
-      for (const port of listened) inbound += nonListenByPort[port] as number;
+      for (const port of listened) inbound += (ports[port] as number) >>> 2;
       let rows: Tally;
       let snatSockets = 0;
       if (direct) {
@@ -648,25 +798,56 @@ export function createSummarizer(
           for (let b = 0; b < blocks.length; b++) {
             const block = blocks[b] as Int32Array;
             const end = b === blocks.length - 1 ? (logFill[k] as number) : block.length;
-            snatSockets += countBlock(block, end, listenPorts, chunk);
+            snatSockets += countBlock(block, end, ports, chunk);
           }
         }
       }
       const sockets = (index: number): number => rows.count(index, -1);
-      // The sort needs each destination's remote as text (ties go by it). It is written once, as bytes
-      // into one array (not tens of thousands of strings that would live on the heap to the end); the
-      // strings are made when a destination is asked for.
+      // Ties go by remote as strings compare. An IPv4 remote's order is a number made from its words
+      // ({@link v4OrderKey}); IPv6 remotes (after every IPv4 one: `[` sorts after digits) are written
+      // once as bytes into one array and compared as such (not tens of thousands of strings that would
+      // live on the heap to the end). Strings are made when a destination is asked for.
       const ids: number[] = [];
-      for (let index = 0; index < destinations.size; index++) if (sockets(index) > 0) ids.push(index);
-      const text = new RemoteText(ids.length);
-      for (const index of ids) text.add(destinations, index);
       // Each destination's sockets read once, into an array the comparator indexes.
-      const counted = new Float64Array(ids.length);
-      for (let j = 0; j < ids.length; j++) counted[j] = sockets(ids[j] as number);
+      const socketCounts: number[] = [];
+      for (let first = 0; first < destinations.size; first += TALLY_CHUNK) {
+        const chunk = rows.chunkOf(first);
+        const end = Math.min(TALLY_CHUNK, destinations.size - first) * TALLY_WORDS;
+        for (let row = 0; row < end; row += TALLY_WORDS) {
+          const n = chunk[row + 2] as number;
+          if (n === 0) continue;
+          ids.push(first + row / TALLY_WORDS);
+          socketCounts.push(n);
+        }
+      }
+      const counted = Float64Array.from(socketCounts);
+      // Per destination: its IPv4 order key, or V6_KEY + its place in `text`.
+      const keys = new Float64Array(ids.length);
+      let text: RemoteText | undefined;
+      let v6 = 0;
+      for (let j = 0; j < ids.length; j++) {
+        const index = ids[j] as number;
+        const chunk = rows.chunkOf(index);
+        const row = (index & (TALLY_CHUNK - 1)) * TALLY_WORDS;
+        const tag = chunk[row + 1] as number;
+        if ((tag & MAPPED_TAG) !== 0)
+          keys[j] = v4OrderKey((chunk[row] as number) >>> 0, (tag & (MAPPED_TAG - 1)) - 1);
+        else {
+          text ??= new RemoteText(ids.length);
+          text.add(destinations, index);
+          keys[j] = V6_KEY + v6++;
+        }
+      }
+      const v6Text = text;
       const order = ids.map((_, j) => j);
       order.sort((a, b) => {
         const d = (counted[b] as number) - (counted[a] as number);
-        return d !== 0 ? d : text.compare(a, b);
+        if (d !== 0) return d;
+        const ka = keys[a] as number;
+        const kb = keys[b] as number;
+        return ka < V6_KEY || kb < V6_KEY
+          ? ka - kb
+          : (v6Text as RemoteText).compare(ka - V6_KEY, kb - V6_KEY);
       });
       const list: DestinationList = {
         length: order.length,
@@ -679,47 +860,36 @@ export function createSummarizer(
             const k = rows.count(index, code);
             if (k > 0) perState[STATE_BY_CODE[code] ?? 'UNKNOWN'] = k;
           }
+          const address = addressOf(index);
           return {
-            remote: text.at(j),
-            address: addressOf(index),
+            remote: formatEndpoint(address, destinations.keyWord(index, 4)),
+            address,
             port: destinations.keyWord(index, 4),
             sockets: sockets(index),
             byState: perState,
           };
         },
       };
-      list.json = (from, to) => {
-        const out = jsonBuffer(Math.max(0, to - from) * JSON_BYTES_MAX);
+      list.json = (from, to, into) => {
+        const out = into ?? jsonScratch(jsonBytesMax(to - from));
         let at = 0;
-        // Constant parts are copied as bytes: few steps per destination even before the code is optimized.
-        const put = (bytes: Uint8Array): void => {
-          out.set(bytes, at);
-          at += bytes.length;
-        };
         for (let i = from; i < to && i < order.length; i++) {
           const j = order[i] as number;
           const index = ids[j] as number;
-          if (i > from) put(J.comma);
-          put(J.remote);
-          at = text.copy(j, out, at, false);
-          put(J.address);
-          at = text.copy(j, out, at, true);
-          put(J.port);
-          at = digits(out, at, destinations.keyWord(index, 4));
-          put(J.sockets);
-          at = digits(out, at, sockets(index));
-          put(J.byState);
-          let any = false;
-          for (let code = 0; code < STATE_CODES; code++) {
-            const k = rows.count(index, code);
-            if (k === 0) continue;
-            put((any ? J.nextState : J.state)[code] as Uint8Array);
-            at = digits(out, at, k);
-            any = true;
+          if (i > 0) {
+            out[at++] = 44; // ,
+            out[at++] = 10;
           }
-          put(any ? J.end : J.endEmpty);
+          const key = keys[j] as number;
+          const v4 = key < V6_KEY;
+          const row = (index & (TALLY_CHUNK - 1)) * TALLY_WORDS;
+          at = destinationJson(out, at, rows.chunkOf(index), row, v4 ? undefined : v6Text, key - V6_KEY);
         }
-        return out.toString('latin1', 0, at);
+        if (into !== undefined) return into.subarray(0, at);
+        // The piece leaves as a copy of its own size (the scratch buffer is sized for the worst case).
+        const piece = Buffer.allocUnsafe(at);
+        out.copy(piece, 0, 0, at);
+        return piece;
       };
       finished = {
         lines: counts.lines,
@@ -732,9 +902,8 @@ export function createSummarizer(
         snatSockets,
         destinations: list,
       };
-      // Nothing above keeps the port tables: cleared (only the listened ports were set), they serve the next pod.
-      for (const port of listened) listenPorts[port] = 0;
-      nonListenByPort.fill(0);
+      // Nothing above keeps the port table: cleared, it serves the next pod.
+      ports.fill(0);
       if (freePortTables.length < POOLED_PORT_TABLES) freePortTables.push(tables);
       return finished;
     },

@@ -4,6 +4,7 @@ import {
   hotOnEvidence,
   instanceIdOf,
   matchNode,
+  nodeMatcher,
   selectedNodes,
 } from '../../src/analysis/hot-nodes.js';
 import type { NodeKey, PressureSignal } from '../../src/model.js';
@@ -36,6 +37,47 @@ describe('matching pressure to Node objects', () => {
     ['nothing matches', { internalIP: '10.9.9.9', name: 'gone' }, undefined],
   ])('%s', (_what, key, expected) => {
     expect(matchNode(key, nodes)?.name).toBe(expected);
+  });
+
+  it('nodeMatcher (the index findHotNodes matches through) answers as matchNode for every key', () => {
+    // Small value pools so that nodes share IPs, providerIDs (in other cases), instance ids and names, and
+    // keys hit, miss and fall through from one field to the next: the first node in list order must win.
+    let seed = 7;
+    const pick = <T>(xs: readonly T[]): T => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return xs[seed % xs.length]!;
+    };
+    const ips = [undefined, '', '10.0.0.1', '10.0.0.2', '10.0.0.3'];
+    const providerIds = [
+      undefined,
+      '',
+      'aws:///eu-west-1a/i-0aaa',
+      'AWS:///eu-west-1b/i-0aaa',
+      'aws:///eu-west-1a/i-0bbb',
+      'azure:///subscriptions/s/resourceGroups/MC_rg/vm/0',
+      'azure:///subscriptions/s/resourcegroups/mc_rg/vm/0',
+      'kind://docker/kind/worker',
+    ];
+    const instanceIds = [undefined, '', 'i-0aaa', 'i-0bbb', 'i-0ccc'];
+    const names = [undefined, '', 'a', 'b', 'c'];
+    for (let round = 0; round < 200; round++) {
+      const list = Array.from({ length: 1 + (round % 9) }, (_, i) =>
+        aNode({ name: pick(names) || `n${i}`, internalIP: pick(ips), providerID: pick(providerIds) }),
+      );
+      const match = nodeMatcher(list);
+      for (let k = 0; k < 20; k++) {
+        const key: NodeKey = {};
+        const ip = pick(ips);
+        const providerID = pick(providerIds);
+        const instanceId = pick(instanceIds);
+        const name = pick(names);
+        if (ip !== undefined) key.internalIP = ip;
+        if (providerID !== undefined) key.providerID = providerID;
+        if (instanceId !== undefined) key.instanceId = instanceId;
+        if (name !== undefined) key.name = name;
+        expect(match(key), JSON.stringify({ key, list })).toBe(matchNode(key, list));
+      }
+    }
   });
 
   it('reads the instance id from an AWS providerID only', () => {

@@ -150,6 +150,45 @@ expect:
     );
   });
 
+  it('checks generated pod names when their workload name is invalid (and only given names otherwise)', () => {
+    const problems = problemsOf(
+      minimal(`workloads:
+  - { kind: Deployment, namespace: shop, name: Api_1, pods: [{ node: n1 }, { name: ok-1, node: n1 }] }
+  - { kind: StatefulSet, namespace: shop, name: db, pods: [{ node: n1 }, { name: Bad_Pod, node: n1 }] }`),
+    );
+    expect(problems).toEqual([
+      'workloads[0].name: "Api_1" is not a valid workload name',
+      expect.stringMatching(
+        /^workloads\[0\]\.pods\[0\]\.name: "Api_1-[a-z0-9]{10}-[a-z0-9]{5}" is not a valid pod name$/,
+      ),
+      'workloads[1].pods[1].name: "Bad_Pod" is not a valid pod name',
+    ]);
+  });
+
+  it('gives a pod without an IP one that no pod of the file has, later workloads included', () => {
+    const s = parseSnapshot(
+      minimal(`cluster: { podCIDR: 10.244.0.0/16 }
+workloads:
+  - { kind: Deployment, namespace: shop, name: api, pods: [{ node: n1 }, { node: n1 }] }
+  - { kind: Deployment, namespace: shop, name: web, pods: [{ node: n2, ip: 10.244.0.11 }, { node: n2, ip: 10.244.0.13 }] }`),
+    );
+    expect(s.workloads[0]!.pods.map((p) => p.ip)).toEqual(['10.244.0.12', '10.244.0.14']);
+  });
+
+  it('hands the parsed data to onParsed before checking it (JSON and YAML), and nothing when it does not parse', () => {
+    for (const text of [
+      '{"apiVersion":"snatguard.io/v1","kind":"Snapshot","metadata":{"name":"t"},"cloud":{"provider":"aws"},"nodes":[]}',
+      minimal('cloud: { provider: aws }\nbogus: 1'),
+    ]) {
+      const parsed: unknown[] = [];
+      expect(() => parseSnapshot(text, 'bad', { onParsed: (d) => parsed.push(d) })).toThrow(ValidationError);
+      expect(parsed).toEqual([expect.objectContaining({ cloud: { provider: 'aws' } })]);
+    }
+    const parsed: unknown[] = [];
+    expect(() => parseSnapshot('a: [', 'bad', { onParsed: (d) => parsed.push(d) })).toThrow(ValidationError);
+    expect(parsed).toEqual([]);
+  });
+
   it('names a pod given twice in one namespace with the path of the first one', () => {
     const problems = problemsOf(
       minimal(`workloads:

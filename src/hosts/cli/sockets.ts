@@ -2,7 +2,7 @@
 //   kubectl exec POD -- cat /proc/net/tcp /proc/net/tcp6 | snatguard sockets -
 // All inputs form one table (as `cat a b` would): a port LISTENed on in one makes the other's
 // sockets on that port inbound. Exit 2 for a file that is not /proc/net/tcp text or a bad CIDR.
-import { closeSync, fstatSync, openSync, read, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, read, readSync, statSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { messageOf, SnatguardError } from '../../errors.js';
 import type { DestinationCount, SocketSummary, TcpState } from '../../model.js';
@@ -10,10 +10,12 @@ import type { DestinationCount, SocketSummary, TcpState } from '../../model.js';
 import { type AddressClassifier, createClassifier } from '../../sockets/address.js';
 import { looksLikeProcNetTcp, type ScanCounts } from '../../sockets/parse.js';
 import { STATE_BY_CODE } from '../../sockets/states.js';
-import { createSummarizer, type DestinationList } from '../../sockets/summary.js';
+import { createSummarizer, type DestinationList, jsonBytesMax } from '../../sockets/summary.js';
+import { keepYoungGenerationSmall } from '../heap.js';
 
 export interface SocketsIo {
-  stdout: { write(s: string): unknown };
+  /** Text, or bytes of ASCII or UTF-8 text (`-o json` writes bytes). */
+  stdout: { write(s: string | Uint8Array): unknown };
   stderr: { write(s: string): unknown };
   stdin: () => AsyncIterable<Uint8Array | string>;
 }
@@ -37,8 +39,19 @@ export interface SocketsReport extends Omit<SocketSummary, 'destinations'> {
   inputs: SocketsInput[];
 }
 
-/** Bytes per read: two such buffers, one read into while the other is parsed. */
-const CHUNK_BYTES = 256 << 10;
+/**
+ * Bytes per read: two such buffers, one read into while the other is parsed. 1 MiB: a quarter of the
+ * round trips through the thread pool and the event loop of 256 KiB (~150 on the 150 MB table, ~10 ms
+ * less in all), for 1.5 MB more peak RSS.
+ */
+const CHUNK_BYTES = 1 << 20;
+/**
+ * A regular file's first bytes read on the main thread, before the read-ahead on libuv's thread pool
+ * starts: the parser runs unoptimized on them while V8 compiles it on the other core, and a pool thread
+ * then waited for a core too (the main thread waited 15-30 ms in all on those reads). Later, with the
+ * compiler done, a read ahead is ready when its chunk is asked for.
+ */
+const SYNC_BYTES = 16 << 20;
 
 const readAt = (fd: number, buffer: Buffer, position: number | null): Promise<number> =>
   new Promise((resolve, reject) =>
@@ -51,10 +64,14 @@ const readAt = (fd: number, buffer: Buffer, position: number | null): Promise<nu
  * runs on another core. The summarizer keeps nothing of a chunk but a partial line, and a buffer is
  * read into again only once the caller asked for the next chunk (it is done with the one before).
  */
-export async function* readChunks(path: string, chunkBytes = CHUNK_BYTES): AsyncGenerator<Uint8Array> {
+export async function* readChunks(
+  path: string,
+  chunkBytes = CHUNK_BYTES,
+  syncBytes = SYNC_BYTES,
+): AsyncGenerator<Uint8Array> {
   const fd = openSync(path, 'r');
   try {
-    yield* readFd(fd, 0, chunkBytes);
+    yield* readFd(fd, 0, chunkBytes, syncBytes);
   } finally {
     closeSync(fd);
   }
@@ -62,18 +79,27 @@ export async function* readChunks(path: string, chunkBytes = CHUNK_BYTES): Async
 
 /**
  * The reads of {@link readChunks} on an open descriptor, from `position` on (null: from the descriptor's
- * own offset, as for a pipe). A read under way when the caller stops ends before this returns.
+ * own offset, as for a pipe): the first `syncBytes` or more (whole chunks) on the main thread, the rest
+ * read ahead. A read under way when the caller stops ends before this returns.
  */
 export async function* readFd(
   fd: number,
   position: number | null,
   chunkBytes = CHUNK_BYTES,
+  syncBytes = 0,
 ): AsyncGenerator<Uint8Array> {
   let pending: Promise<number> | undefined;
   try {
     const buffers = [Buffer.allocUnsafe(chunkBytes), Buffer.allocUnsafe(chunkBytes)];
     let next = 0;
     let at = position;
+    for (let synced = 0; synced < syncBytes; ) {
+      const bytesRead = readSync(fd, buffers[0] as Buffer, 0, chunkBytes, at);
+      if (bytesRead === 0) return;
+      if (at !== null) at += bytesRead;
+      synced += bytesRead;
+      yield (buffers[0] as Buffer).subarray(0, bytesRead);
+    }
     pending = readAt(fd, buffers[0] as Buffer, at);
     for (;;) {
       const bytesRead = await pending;
@@ -112,7 +138,7 @@ export async function* standardInput(
   if (kind !== 'other')
     try {
       // null for both: a redirected file is read from wherever its offset stands (`cmd < f` after a header read).
-      yield* readFd(fd, null);
+      yield* readFd(fd, null, CHUNK_BYTES, kind === 'file' ? SYNC_BYTES : 0);
       return;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
@@ -231,6 +257,9 @@ export function socketsCommand(io: SocketsIo = processIo): Command {
         files: string[],
         options: { output: 'table' | 'json'; clusterCidr: string[]; nonSnatCidr: string[]; top: string },
       ) => {
+        // What the command allocates as it goes dies young (a chunk's promises, a piece's buffer): V8's default
+        // growth doubled the young generation anyway, ~2 MB of peak RSS on a big table.
+        keepYoungGenerationSmall();
         const fail = (message: string) => {
           io.stderr.write(`snatguard sockets: ${message}\n`);
           process.exitCode = 2;
@@ -265,42 +294,54 @@ export function socketsCommand(io: SocketsIo = processIo): Command {
           fail(messageOf(e));
           return;
         }
-        if (options.output === 'json') await writeAll(io.stdout, jsonPieces(report));
+        if (options.output === 'json') await writeAll(io.stdout, jsonPieces(report, isStream(io.stdout)));
         else io.stdout.write(renderSocketsTable(report, top));
       },
     );
 }
 
 const HOLE = '\u0000destinations\u0000';
-/** About 25 KB of text a piece. */
-const DESTINATIONS_PER_PIECE = 100;
+/** About 60 KB a piece: a few writes of a pipe's capacity (64 KiB on Linux) each. */
+const PIECE = 256;
 
 /**
- * `JSON.stringify(report, null, 2)` plus a newline, byte for byte, in pieces of a thousand destinations:
- * tens of thousands of destinations are never one string (and one buffer) of several MB. Each
- * destination is written out by hand (as `JSON.stringify(d, null, 2)` indented by 4 would be): it
- * costs a few template strings instead of a stringify and a regular expression per destination.
+ * `JSON.stringify(report, null, 2)` plus a newline, byte for byte (UTF-8), in pieces of a few hundred
+ * destinations: tens of thousands of destinations are never one string (and one buffer) of several MB.
+ * The summarizer's list writes its pieces as bytes from its arrays (stdout takes them as they are, where
+ * a string would be written into bytes twice: by the list, then by the stream). An array of destinations
+ * is written here, each by hand (as `JSON.stringify(d, null, 2)` indented by 4 would be): a few template
+ * strings instead of a stringify and a regular expression per destination.
+ *
+ * `reuse`: the list's pieces take turns in two buffers, so a piece is overwritten when the generator is
+ * asked for the second piece after it ({@link writeAll} asks only once its write is done). Otherwise each
+ * piece is a buffer of its own, which the collector gives back late (~5 MB held on a big table).
  */
-export function* jsonPieces(report: SocketsReport): Generator<string> {
+export function* jsonPieces(report: SocketsReport, reuse = false): Generator<Buffer> {
   const whole = JSON.stringify({ ...report, destinations: HOLE }, null, 2);
   const at = whole.indexOf(JSON.stringify(HOLE));
-  yield whole.slice(0, at);
   const list = report.destinations;
-  if (list.length === 0) yield '[]';
+  let turns: [Buffer, Buffer] | undefined;
+  if (list.length === 0) yield Buffer.from(`${whole.slice(0, at)}[]`, 'utf8');
   else {
-    for (let i = 0; i < list.length; i += DESTINATIONS_PER_PIECE) {
-      let piece = i === 0 ? '[\n' : ',\n';
-      const stop = Math.min(list.length, i + DESTINATIONS_PER_PIECE);
-      // The summarizer's list writes its JSON from its arrays; an array of objects is written here.
-      if (list.json !== undefined) piece += list.json(i, stop);
-      else
+    yield Buffer.from(`${whole.slice(0, at)}[\n`, 'utf8');
+    for (let i = 0; i < list.length; i += PIECE) {
+      const stop = Math.min(list.length, i + PIECE);
+      // The summarizer's list puts the `,\n` between pieces itself.
+      if (list.json !== undefined) {
+        if (reuse) {
+          turns ??= [Buffer.allocUnsafe(jsonBytesMax(PIECE)), Buffer.allocUnsafe(jsonBytesMax(PIECE))];
+          yield list.json(i, stop, turns[(i / PIECE) & 1]);
+        } else yield list.json(i, stop);
+      } else {
+        let piece = i === 0 ? '' : ',\n';
         for (let j = i; j < stop; j++)
           piece += (j === i ? '' : ',\n') + destinationJson(list.at(j) as DestinationCount);
-      yield piece;
+        yield Buffer.from(piece, 'utf8');
+      }
     }
-    yield '\n  ]';
+    yield Buffer.from('\n  ]', 'latin1');
   }
-  yield `${whole.slice(at + JSON.stringify(HOLE).length)}\n`;
+  yield Buffer.from(`${whole.slice(at + JSON.stringify(HOLE).length)}\n`, 'utf8');
 }
 
 /** A number as JSON writes it. */
@@ -321,15 +362,37 @@ function destinationJson(d: DestinationCount): string {
   );
 }
 
-/** Writes every piece, waiting for the stream to drain when it asks to (a pipe to a slow reader). */
-async function writeAll(out: SocketsIo['stdout'], pieces: Iterable<string>): Promise<void> {
-  for (const piece of pieces) {
-    const more = out.write(piece);
-    const stream = out as Partial<NodeJS.WritableStream>;
-    if (more === false && typeof stream.once === 'function')
-      await new Promise<void>((resolve) => stream.once?.('drain', () => resolve()));
+/**
+ * Writes every piece. To a stream (stdout), piece i + 1 is asked for only once the write of piece i - 1
+ * is done: its buffer can then be written into again ({@link jsonPieces}'s `reuse`), and no more than two
+ * pieces wait in the stream (a pipe to a slow reader). A failed write (stdout closed: EPIPE, which
+ * main.ts's handler quiets) ends the writing.
+ */
+async function writeAll(out: SocketsIo['stdout'], pieces: Iterable<string | Uint8Array>): Promise<void> {
+  const stream = out as Partial<NodeJS.WritableStream>;
+  if (typeof stream.once !== 'function') {
+    for (const piece of pieces) out.write(piece);
+    return;
   }
+  let failed = false;
+  let previous: Promise<void> | undefined;
+  for (const piece of pieces) {
+    const written = new Promise<void>((resolve) =>
+      stream.write?.(piece, (e?: Error | null) => {
+        if (e) failed = true;
+        resolve();
+      }),
+    );
+    await previous;
+    if (failed) return;
+    previous = written;
+  }
+  await previous;
 }
+
+/** True for a real stream (stdout): {@link writeAll} then tells {@link jsonPieces} when a buffer is free again. */
+const isStream = (out: SocketsIo['stdout']): boolean =>
+  typeof (out as Partial<NodeJS.WritableStream>).once === 'function';
 
 function columns(rows: string[][]): string {
   const widths = (rows[0] ?? []).map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));

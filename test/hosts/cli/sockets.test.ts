@@ -13,6 +13,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
   isRegularFile,
@@ -24,6 +25,7 @@ import {
   standardInput,
   summarizeInputs,
 } from '../../../src/hosts/cli/sockets.js';
+import type { DestinationCount } from '../../../src/model.js';
 import { createClassifier } from '../../../src/sockets/address.js';
 
 const fixtures = join(__dirname, '../../fixtures/proc');
@@ -214,10 +216,32 @@ describe('readChunks', () => {
     const path = join(dir, 'chunks');
     writeFileSync(path, incident);
     const parts: string[] = [];
-    for await (const chunk of readChunks(path, 100)) parts.push(Buffer.from(chunk).toString('latin1'));
+    for await (const chunk of readChunks(path, 100, 0)) parts.push(Buffer.from(chunk).toString('latin1'));
     expect(parts.length).toBe(Math.ceil(incident.length / 100));
     expect(parts.join('')).toBe(incident.toString('latin1'));
   });
+
+  it.each([0, 1, 300, 1000, 5000])(
+    'reads the first %i bytes (whole chunks) on the main thread, then ahead: the same chunks either way',
+    async (syncBytes) => {
+      const path = join(dir, `sync-${syncBytes}`);
+      const text = Buffer.from(
+        Array.from({ length: 1000 }, (_, i) => String.fromCharCode(65 + (i % 26))).join(''),
+      );
+      writeFileSync(path, text);
+      const chunks = readChunks(path, 64, syncBytes);
+      for (let at = 0; at < text.length; at += 64) {
+        const { value, done } = await chunks.next();
+        expect(done).toBe(false);
+        const copy = Buffer.from(value as Uint8Array);
+        // A read ahead (once reads go to the thread pool) has time to finish: it must not touch this chunk.
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        expect(Buffer.from(value as Uint8Array)).toEqual(copy);
+        expect(copy.toString('latin1')).toBe(text.subarray(at, at + 64).toString('latin1'));
+      }
+      expect((await chunks.next()).done).toBe(true);
+    },
+  );
 
   it('reads ahead into the other buffer only: a chunk stays as it was until the next one is asked for', async () => {
     const path = join(dir, 'ahead');
@@ -225,7 +249,7 @@ describe('readChunks', () => {
       Array.from({ length: 1000 }, (_, i) => String.fromCharCode(65 + (i % 26))).join(''),
     );
     writeFileSync(path, text);
-    const chunks = readChunks(path, 64);
+    const chunks = readChunks(path, 64, 0);
     for (let at = 0; at < text.length; at += 64) {
       const { value, done } = await chunks.next();
       expect(done).toBe(false);
@@ -244,6 +268,8 @@ describe('readChunks', () => {
     const open = () => readdirSync('/proc/self/fd').length;
     const before = open();
     for (let round = 0; round < 20; round++) {
+      // Stopped among reads ahead, and among reads on the main thread.
+      for await (const _chunk of readChunks(path, 100, 0)) break;
       for await (const _chunk of readChunks(path, 100)) break;
     }
     expect(open()).toBe(before);
@@ -324,6 +350,7 @@ describe('standardInput', () => {
 });
 
 describe('sockets -o json in pieces', () => {
+  const classifier = createClassifier();
   const report = (n: number): SocketsReport => ({
     lines: n,
     parsed: n,
@@ -345,6 +372,57 @@ describe('sockets -o json in pieces', () => {
   it.each([0, 1, 999, 1000, 2500])('%i destinations: byte for byte JSON.stringify(report, null, 2)', (n) => {
     const r = report(n);
     expect([...jsonPieces(r)].join('')).toBe(`${JSON.stringify(r, null, 2)}\n`);
+  });
+
+  it("the summarizer's list, 700 destinations across pieces, a non-ASCII input name: bytes of JSON.stringify as UTF-8", async () => {
+    // 700 public peers (a few sockets each, in two states), so the list spans several pieces of its own JSON.
+    const lines = Array.from({ length: 1400 }, (_, i) => {
+      const peer = (i % 700) + 1;
+      const remote =
+        `${(peer & 255).toString(16).padStart(2, '0')}${(peer >> 8).toString(16).padStart(2, '0')}0714`.toUpperCase();
+      const state = i < 700 ? '01' : '06';
+      return `${String(i).padStart(4)}: AC00F00A:${(40000 + i).toString(16).toUpperCase()} ${remote}:01BB ${state} 00000000:00000000 00:00000000 00000000     0        0 ${i + 1} 1 0 20 4 0 10 -1`;
+    });
+    const name = 'nœud-7/tcp ✓';
+    const r = await summarizeInputs([{ name, chunks: () => [`${lines.join('\n')}\n`] }], classifier);
+    expect(r.destinations.length).toBe(700);
+    const pieces = [...jsonPieces(r)];
+    expect(pieces.length).toBeGreaterThan(4);
+    expect(pieces.every((p) => Buffer.isBuffer(p))).toBe(true);
+    const objects = { ...r, destinations: Array.from({ length: 700 }, (_, i) => r.destinations.at(i)) };
+    expect(Buffer.concat(pieces).equals(Buffer.from(`${JSON.stringify(objects, null, 2)}\n`, 'utf8'))).toBe(
+      true,
+    );
+  });
+
+  it('to a slow stream, the pieces written into two reused buffers arrive as JSON.stringify wrote them', async () => {
+    // A stream that keeps a copy of each piece when it takes it and says it is done a turn later: a piece
+    // written into again before its write was done would arrive changed.
+    const lines = Array.from({ length: 2000 }, (_, i) => {
+      const peer = i + 1;
+      const remote =
+        `${(peer & 255).toString(16).padStart(2, '0')}${(peer >> 8).toString(16).padStart(2, '0')}0714`.toUpperCase();
+      return `${String(i).padStart(4)}: AC00F00A:${(40000 + i).toString(16).toUpperCase()} ${remote}:01BB 01 00000000:00000000 00:00000000 00000000     0        0 ${i + 1} 1 0 20 4 0 10 -1`;
+    });
+    const path = join(dir, 'many-destinations');
+    writeFileSync(path, `${lines.join('\n')}\n`);
+    const parts: Buffer[] = [];
+    const stdout = new Writable({
+      highWaterMark: 1,
+      write(chunk: Buffer, _encoding, done) {
+        parts.push(Buffer.from(chunk));
+        setImmediate(done);
+      },
+    });
+    const command = socketsCommand({ stdout, stderr: process.stderr, stdin: async function* () {} });
+    command.exitOverride();
+    await command.parseAsync(['-o', 'json', path], { from: 'user' });
+    const { stdout: want } = await run(['-o', 'json', path]);
+    expect(parts.length).toBeGreaterThan(8);
+    expect(Buffer.concat(parts).toString('utf8')).toBe(want);
+    const report = JSON.parse(want) as SocketsReport & { destinations: DestinationCount[] };
+    expect(report.destinations).toHaveLength(2000);
+    expect(`${JSON.stringify(report, null, 2)}\n`).toBe(want);
   });
 
   it('IPv6 destinations, several states, an empty byState: byte for byte JSON.stringify (written by hand)', () => {

@@ -50,6 +50,8 @@ describe('CLI start-up import graph', () => {
     'src/run.ts',
     'src/compose.ts',
     'src/sim/server.ts',
+    'src/advice/capacity-plan.ts',
+    'src/advice/capacity.ts',
     'src/sim/snapshot.ts',
     'src/config/index.ts',
     'src/log.ts',
