@@ -268,12 +268,13 @@ class RemoteText {
     this.starts = new Uint32Array(capacity + 1);
   }
 
+  /** Adds destination `index`'s remote: its key's word 3, tag and port are in its tally row, all of an IPv4 key. */
   add(table: DestinationTable, index: number): void {
-    const w0 = table.keyWord(index, 0);
-    const w1 = table.keyWord(index, 1);
-    const w2 = table.keyWord(index, 2);
-    const w3 = table.keyWord(index, 3);
-    const port = table.keyWord(index, 4);
+    const rows = table.rows.chunkOf(index);
+    const row = (index & (TALLY_CHUNK - 1)) * TALLY_WORDS;
+    const w3 = (rows[row] as number) >>> 0;
+    const tag = rows[row + 1] as number;
+    const port = (tag & (MAPPED_TAG - 1)) - 1;
     let at = this.starts[this.count] as number;
     if (at + 64 > this.bytes.length) {
       const grown = Buffer.allocUnsafe(this.bytes.length * 2);
@@ -281,17 +282,22 @@ class RemoteText {
       this.bytes = grown;
     }
     const b = this.bytes;
-    if (isMappedV4(w0, w1, w2)) {
-      at = decimal(b, at, w3 >>> 24);
+    if ((tag & MAPPED_TAG) !== 0) {
+      at = octet(b, at, w3 >>> 24);
       b[at++] = 46; // .
-      at = decimal(b, at, (w3 >>> 16) & 255);
+      at = octet(b, at, (w3 >>> 16) & 255);
       b[at++] = 46;
-      at = decimal(b, at, (w3 >>> 8) & 255);
+      at = octet(b, at, (w3 >>> 8) & 255);
       b[at++] = 46;
-      at = decimal(b, at, w3 & 255);
+      at = octet(b, at, w3 & 255);
       b[at++] = 58; // :
       at = decimal(b, at, port);
-    } else at += b.write(formatEndpoint(formatIpv6(w0, w1, w2, w3), port), at, 'latin1');
+    } else {
+      const w0 = table.keyWord(index, 0);
+      const w1 = table.keyWord(index, 1);
+      const w2 = table.keyWord(index, 2);
+      at += b.write(formatEndpoint(formatIpv6(w0, w1, w2, w3), port), at, 'latin1');
+    }
     this.count++;
     this.starts[this.count] = at;
   }
@@ -470,16 +476,27 @@ function destinationJson(
   at: number,
   rows: Int32Array,
   row: number,
-  text: RemoteText,
+  text: RemoteText | undefined,
   j: number,
 ): number {
-  let i = put(out, at, J.remote);
-  i = text.copy(j, out, i, false);
-  i = put(out, i, J.address);
-  i = text.copy(j, out, i, true);
-  i = put(out, i, J.port);
   // The tag is port + 1 in bits 0-16 (MAPPED_TAG above them).
-  i = digits(out, i, ((rows[row + 1] as number) & (MAPPED_TAG - 1)) - 1);
+  const port = ((rows[row + 1] as number) & (MAPPED_TAG - 1)) - 1;
+  let i = put(out, at, J.remote);
+  if (text === undefined) {
+    // IPv4 (`text` holds IPv6 remotes only): its address word is in the row.
+    const w3 = (rows[row] as number) >>> 0;
+    i = ipv4(out, i, w3);
+    out[i++] = 58; // :
+    i = decimal(out, i, port);
+    i = put(out, i, J.address);
+    i = ipv4(out, i, w3);
+  } else {
+    i = text.copy(j, out, i, false);
+    i = put(out, i, J.address);
+    i = text.copy(j, out, i, true);
+  }
+  i = put(out, i, J.port);
+  i = digits(out, i, port);
   i = put(out, i, J.sockets);
   i = digits(out, i, rows[row + 2] as number);
   i = put(out, i, J.byState);
@@ -504,6 +521,86 @@ function digits(out: Buffer, at: number, n: number): number {
     v = Math.floor(v / 10);
   }
   return end + 1;
+}
+
+/** Per byte value its decimal text: its length, then up to 3 digits. */
+const OCTETS = new Uint8Array(256 * 4);
+for (let n = 0; n < 256; n++) {
+  const text = String(n);
+  OCTETS[n * 4] = text.length;
+  for (let i = 0; i < text.length; i++) OCTETS[n * 4 + 1 + i] = text.charCodeAt(i);
+}
+
+/** Writes IPv4 address `w` (a.b.c.d) at `at`; returns the index after it. */
+function ipv4(b: Uint8Array, at: number, w: number): number {
+  let i = octet(b, at, w >>> 24);
+  b[i++] = 46; // .
+  i = octet(b, i, (w >>> 16) & 255);
+  b[i++] = 46;
+  i = octet(b, i, (w >>> 8) & 255);
+  b[i++] = 46;
+  return octet(b, i, w & 255);
+}
+
+/**
+ * The order of an IPv4 remote's text `a.b.c.d:port` among others, as strings compare, as one number < 2⁵⁰
+ * (exact in a double). Compared byte by byte, two such texts differ first inside one field (a, b, c, d,
+ * port) or where one field's digits end in the other's: `.` sorts before every digit (so `1.` before
+ * `10.`: a shorter field first), `:` after every digit (so `10:` after `100:`: a shorter d last), and
+ * the text's end before anything (a shorter port first). Each field's order is therefore the order of
+ * its digits with a missing digit taken as below (or, for d, above) every digit: {@link DOT_ORDER} and
+ * {@link COLON_ORDER} rank the 256 octets so, {@link portOrder} the ports.
+ */
+function v4OrderKey(w: number, port: number): number {
+  const head =
+    (((DOT_ORDER[w >>> 24] as number) * 256 + (DOT_ORDER[(w >>> 16) & 255] as number)) * 256 +
+      (DOT_ORDER[(w >>> 8) & 255] as number)) *
+      256 +
+    (COLON_ORDER[w & 255] as number);
+  return head * PORT_ORDERS + portOrder(port);
+}
+
+/** An IPv6 remote's key: every IPv4 key (< 2⁵⁰) is below it (`[` sorts after digits). */
+const V6_KEY = 2 ** 51;
+
+/** Port orders are below this (11⁵ < 2¹⁸). */
+const PORT_ORDERS = 2 ** 18;
+
+/** A port's order as its text's: its decimal digits (each + 1) in base 11, a missing digit 0 (a shorter text first). */
+function portOrder(port: number): number {
+  const n = port < 10 ? 1 : port < 100 ? 2 : port < 1000 ? 3 : port < 10000 ? 4 : 5;
+  let key = 0;
+  for (let k = 0; k < 5; k++) {
+    // Digit k of the text (from the left), + 1; 0 past its end.
+    const digit = k < n ? (Math.floor(port / 10 ** (n - 1 - k)) % 10) + 1 : 0;
+    key = key * 11 + digit;
+  }
+  return key;
+}
+
+/** Rank (0-255) of each octet's text among the 256, by `compare` of their texts. */
+function octetRanks(compare: (a: string, b: string) => number): Uint8Array {
+  const sorted = Array.from({ length: 256 }, (_, n) => n).sort((a, b) => compare(String(a), String(b)));
+  const ranks = new Uint8Array(256);
+  sorted.forEach((n, rank) => {
+    ranks[n] = rank;
+  });
+  return ranks;
+}
+const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+/** Octets a, b, c (a `.` follows, which sorts before digits): a shorter text first. */
+const DOT_ORDER = octetRanks(byText);
+/** Octet d (a `:` follows, which sorts after digits): a shorter text last. */
+const COLON_ORDER = octetRanks((a, b) => byText(`${a}:`, `${b}:`));
+
+/** Writes `n` (0 ≤ n ≤ 255) in decimal at `at`; returns the index after it. */
+function octet(b: Uint8Array, at: number, n: number): number {
+  const k = n * 4;
+  const length = OCTETS[k] as number;
+  b[at] = OCTETS[k + 1] as number;
+  if (length > 1) b[at + 1] = OCTETS[k + 2] as number;
+  if (length > 2) b[at + 2] = OCTETS[k + 3] as number;
+  return at + length;
 }
 
 /** Writes `n` (0 ≤ n ≤ 65535) in decimal at `at`; returns the index after it. */
@@ -706,20 +803,51 @@ export function createSummarizer(
         }
       }
       const sockets = (index: number): number => rows.count(index, -1);
-      // The sort needs each destination's remote as text (ties go by it). It is written once, as bytes
-      // into one array (not tens of thousands of strings that would live on the heap to the end); the
-      // strings are made when a destination is asked for.
+      // Ties go by remote as strings compare. An IPv4 remote's order is a number made from its words
+      // ({@link v4OrderKey}); IPv6 remotes (after every IPv4 one: `[` sorts after digits) are written
+      // once as bytes into one array and compared as such (not tens of thousands of strings that would
+      // live on the heap to the end). Strings are made when a destination is asked for.
       const ids: number[] = [];
-      for (let index = 0; index < destinations.size; index++) if (sockets(index) > 0) ids.push(index);
-      const text = new RemoteText(ids.length);
-      for (const index of ids) text.add(destinations, index);
       // Each destination's sockets read once, into an array the comparator indexes.
-      const counted = new Float64Array(ids.length);
-      for (let j = 0; j < ids.length; j++) counted[j] = sockets(ids[j] as number);
+      const socketCounts: number[] = [];
+      for (let first = 0; first < destinations.size; first += TALLY_CHUNK) {
+        const chunk = rows.chunkOf(first);
+        const end = Math.min(TALLY_CHUNK, destinations.size - first) * TALLY_WORDS;
+        for (let row = 0; row < end; row += TALLY_WORDS) {
+          const n = chunk[row + 2] as number;
+          if (n === 0) continue;
+          ids.push(first + row / TALLY_WORDS);
+          socketCounts.push(n);
+        }
+      }
+      const counted = Float64Array.from(socketCounts);
+      // Per destination: its IPv4 order key, or V6_KEY + its place in `text`.
+      const keys = new Float64Array(ids.length);
+      let text: RemoteText | undefined;
+      let v6 = 0;
+      for (let j = 0; j < ids.length; j++) {
+        const index = ids[j] as number;
+        const chunk = rows.chunkOf(index);
+        const row = (index & (TALLY_CHUNK - 1)) * TALLY_WORDS;
+        const tag = chunk[row + 1] as number;
+        if ((tag & MAPPED_TAG) !== 0)
+          keys[j] = v4OrderKey((chunk[row] as number) >>> 0, (tag & (MAPPED_TAG - 1)) - 1);
+        else {
+          text ??= new RemoteText(ids.length);
+          text.add(destinations, index);
+          keys[j] = V6_KEY + v6++;
+        }
+      }
+      const v6Text = text;
       const order = ids.map((_, j) => j);
       order.sort((a, b) => {
         const d = (counted[b] as number) - (counted[a] as number);
-        return d !== 0 ? d : text.compare(a, b);
+        if (d !== 0) return d;
+        const ka = keys[a] as number;
+        const kb = keys[b] as number;
+        return ka < V6_KEY || kb < V6_KEY
+          ? ka - kb
+          : (v6Text as RemoteText).compare(ka - V6_KEY, kb - V6_KEY);
       });
       const list: DestinationList = {
         length: order.length,
@@ -732,9 +860,10 @@ export function createSummarizer(
             const k = rows.count(index, code);
             if (k > 0) perState[STATE_BY_CODE[code] ?? 'UNKNOWN'] = k;
           }
+          const address = addressOf(index);
           return {
-            remote: text.at(j),
-            address: addressOf(index),
+            remote: formatEndpoint(address, destinations.keyWord(index, 4)),
+            address,
             port: destinations.keyWord(index, 4),
             sockets: sockets(index),
             byState: perState,
@@ -751,14 +880,10 @@ export function createSummarizer(
             out[at++] = 44; // ,
             out[at++] = 10;
           }
-          at = destinationJson(
-            out,
-            at,
-            rows.chunkOf(index),
-            (index & (TALLY_CHUNK - 1)) * TALLY_WORDS,
-            text,
-            j,
-          );
+          const key = keys[j] as number;
+          const v4 = key < V6_KEY;
+          const row = (index & (TALLY_CHUNK - 1)) * TALLY_WORDS;
+          at = destinationJson(out, at, rows.chunkOf(index), row, v4 ? undefined : v6Text, key - V6_KEY);
         }
         if (into !== undefined) return into.subarray(0, at);
         // The piece leaves as a copy of its own size (the scratch buffer is sized for the worst case).

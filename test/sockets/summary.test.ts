@@ -492,3 +492,69 @@ describe('finishCompact', () => {
     expect([json(0, 1), json(1, 3), json(3, list.length)].join('')).toBe(objects.map(element).join(',\n'));
   });
 });
+
+describe('destination order', () => {
+  // Host-endian hex of a.b.c.d (tcp's %08X of the address as the kernel holds it).
+  const v4 = (a: number, b: number, c: number, d: number) =>
+    [d, c, b, a]
+      .map((x) => x.toString(16).padStart(2, '0'))
+      .join('')
+      .toUpperCase();
+  const hex4 = (n: number) => n.toString(16).padStart(4, '0').toUpperCase();
+
+  it('most sockets first, then by remote as strings compare, when remotes share their first bytes (fast-check)', () => {
+    // Octets and ports whose texts are prefixes of one another (1, 10, 100, 101 …): ties go past the first 6 bytes.
+    const octet = fc.constantFrom(1, 10, 100, 101, 11, 110, 2, 20, 200, 203);
+    const port = fc.constantFrom(8, 80, 443, 4430, 44, 8080);
+    const destination = fc.tuple(octet, octet, octet, octet, port, fc.integer({ min: 1, max: 3 }));
+    // The same first octets, so that the last octet's and the port's texts decide.
+    const near = fc.tuple(
+      fc.constant(20),
+      fc.constantFrom(1, 10),
+      fc.constant(7),
+      octet,
+      port,
+      fc.integer({ min: 1, max: 2 }),
+    );
+    const anyOctet = fc.integer({ min: 1, max: 255 });
+    const anyPort = fc.integer({ min: 0, max: 65535 });
+    const anyDestination = fc.tuple(
+      anyOctet,
+      anyOctet,
+      anyOctet,
+      anyOctet,
+      anyPort,
+      fc.integer({ min: 1, max: 3 }),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(destination, near, anyDestination), { minLength: 1, maxLength: 60 }),
+        (list) => {
+          let sl = 0;
+          const lines: string[] = [];
+          for (const [a, b, c, d, p, n] of list)
+            for (let k = 0; k < n; k++)
+              lines.push(line(sl++, `${POD}:${hex4(40000 + sl)}`, `${v4(a, b, c, d)}:${hex4(p)}`, '01'));
+          // A few IPv6 peers (tcp6 lines), after every IPv4 one in the order, and sorted among themselves.
+          for (const [a, b, , , p, n] of list.slice(0, 3))
+            for (let k = 0; k < n; k++)
+              lines.push(
+                line(
+                  sl++,
+                  `0000000000000000FFFF0000${POD}:${hex4(40000 + sl)}`,
+                  `B80D0120000000000000000000${a.toString(16).padStart(2, '0')}${b.toString(16).padStart(2, '0')}00:${hex4(p)}`.toUpperCase(),
+                  '01',
+                ),
+              );
+          const got = summarize(`${lines.join('\n')}\n`).destinations;
+          const want = [...got].sort(
+            (x, y) => y.sockets - x.sockets || (x.remote < y.remote ? -1 : x.remote > y.remote ? 1 : 0),
+          );
+          expect(got.some((x) => x.remote.startsWith('['))).toBe(true);
+          expect(got.map((x) => x.remote)).toEqual(want.map((x) => x.remote));
+        },
+      ),
+      { numRuns: fuzzRuns(300) },
+    );
+  });
+});
