@@ -12,6 +12,30 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'dist/src/hosts/cli');
 
 /**
+ * The Kubernetes client's config.js imports socks-proxy-agent at its top (with socks, ip-address,
+ * smart-buffer, agent-base and debug) for a kubeconfig whose proxy-url is socks5://: evaluating them took
+ * ~6 ms of every scan's start, for a proxy almost no cluster has. In the scan bundle that import is a
+ * stand-in whose constructor requires the library (bundled as it was, evaluated on first use): a socks
+ * proxy gets the same agent, made when the first request needs it.
+ */
+export const lazySocksProxyAgent = {
+  name: 'lazy-socks-proxy-agent',
+  setup(b) {
+    b.onResolve({ filter: /^socks-proxy-agent$/ }, (args) =>
+      args.kind === 'import-statement' && /[\\/]@kubernetes[\\/]client-node[\\/]/.test(args.importer)
+        ? { path: 'socks-proxy-agent', namespace: 'lazy-socks-proxy-agent' }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'lazy-socks-proxy-agent' }, () => ({
+      contents:
+        "export class SocksProxyAgent { constructor(...args) { const { SocksProxyAgent: Agent } = require('socks-proxy-agent'); return new Agent(...args); } }",
+      resolveDir: root,
+      loader: 'js',
+    }));
+  },
+};
+
+/**
  * The esbuild options of the scan bundle (test/hosts/cli/scan-bundle.test.ts builds it from the sources
  * too); `plugins`: scripts/package.mjs's.
  */
@@ -24,7 +48,7 @@ export function scanBundleOptions(
     // As the serverless bundles: paths relative to the package root, the ES module builds of the SDKs.
     absWorkingDir: root,
     mainFields: ['module', 'main'],
-    plugins,
+    plugins: [...plugins, lazySocksProxyAgent],
     entryPoints: { 'run-commands': entry },
     outdir,
     bundle: true,

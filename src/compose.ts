@@ -41,6 +41,11 @@ export interface ComposeEnv {
   snapshotMetrics?: () => Promise<SnapshotNodeMetrics[]>;
   fetch?: typeof fetch;
   onProgress?: RunDeps['onProgress'];
+  /**
+   * Called once, as the run's first exec starts: the host settles the process for the exec output
+   * that streams from then on (the CLI's scan and runJob hold V8's young generation there: heap.ts).
+   */
+  beforeExecs?: () => void;
   /** Marks every chat message (`replay of NAME`). */
   notifyTag?: string;
 }
@@ -49,7 +54,10 @@ export async function compose(config: Config, env: ComposeEnv): Promise<RunDeps>
   const now = env.now ?? (() => new Date());
   const kc = env.kubeConfig;
   // The run's cap on exec output in flight: four pods' worth of the per-exec cap (256 MiB by default).
-  const exec = podExec(kc, { maxBytesInFlight: RUN_EXEC_BYTES_FACTOR * config.exec.maxBytes });
+  const exec = podExec(kc, {
+    maxBytesInFlight: RUN_EXEC_BYTES_FACTOR * config.exec.maxBytes,
+    ...(env.beforeExecs ? { beforeFirst: env.beforeExecs } : {}),
+  });
   // snatguard's own probe DaemonSet in its namespace; kube-proxy only when named as the fallback.
   const probeTargets = [
     { namespace: config.inspect.probeNamespace || config.namespace, selector: config.inspect.probeSelector },

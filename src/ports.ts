@@ -75,11 +75,13 @@ export interface PodExec {
    */
   expect?(count: number): void;
   /**
-   * Execs are about to start (a node is to be inspected and its pods are being listed): the PodExec may
-   * set up its TLS settings and open one connection now, so that the first execs resume its session
-   * instead of each negotiating a full handshake at once. Optional: a hint, never needed for correctness.
+   * Execs are about to start, up to `atOnce` together (a node is to be inspected and its pods are being
+   * listed; default 1): the PodExec may set up its TLS settings and open their connections now (one
+   * first, the others resuming its session once it has one), so that the first execs neither each
+   * negotiate a full handshake at once nor open their connections as they start. Optional: a hint,
+   * never needed for correctness.
    */
-  prepare?(): void;
+  prepare?(atOnce?: number): void;
 }
 
 export interface NodeProbe {

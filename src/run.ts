@@ -540,8 +540,8 @@ async function scanAndAct(
       }
       let pods: PodInfo[];
       try {
-        // Execs follow the list: their first TLS connection opens while it is read.
-        deps.exec.prepare?.();
+        // Execs follow the list, `concurrency` at once: their TLS connections open while it is read.
+        deps.exec.prepare?.(config.exec.concurrency);
         pods = await deps.cluster.podsOn(hot.name, signal);
       } catch (e) {
         miss(hot.name, 'nodesNotInspected');

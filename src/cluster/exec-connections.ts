@@ -33,11 +33,14 @@ export interface ExecConnections {
   /** The exec on `socket` now waits on its pod: if more execs are expected, open a connection for the next. */
   waiting(socket: TLSSocket): void;
   /**
-   * Execs with these connection options (ws's, see exec.ts) are about to start: unless one is open or
-   * opening already, open one now. The first exec takes it, and the connections opened after its
-   * handshake resume its TLS session (execs that start together no longer each negotiate a full one).
+   * Execs with these connection options (ws's, see exec.ts) are about to start, up to `atOnce` together
+   * (default 1): unless one is open or opening already, open one now, and once it has a TLS session, one
+   * more for each exec of that first round that has not started yet and finds none open (never more
+   * than are announced by then). The first exec takes the first, the others resume its session (execs
+   * that start together no longer each negotiate a full one), and the round starts on connections whose
+   * handshakes are done (they were made while the caller listed the pods, not as the execs started).
    */
-  prepare(options: ConnectionOptions): void;
+  prepare(options: ConnectionOptions, atOnce?: number): void;
   /** Closes the spares (their sockets never keep the process alive anyway). */
   close(): void;
   readonly stats: ExecConnectionStats;
@@ -65,6 +68,11 @@ export function execConnections(options: { spareIdleMs?: number } = {}): ExecCon
   const contexts = new WeakMap<object, number>();
   let contextCount = 0;
   let expected = 0;
+  /** connect() calls per key: how many execs of a prepared round have started. */
+  const started = new Map<string, number>();
+  /** expect() and close() calls so far (a prepared round checks whether any were announced or closed since). */
+  let announced = 0;
+  let closes = 0;
 
   /** Connections are interchangeable only with the same server and the same TLS settings. */
   const keyOf = (o: ConnectionOptions): string => {
@@ -113,7 +121,7 @@ export function execConnections(options: { spareIdleMs?: number } = {}): ExecCon
     spare.socket.destroy();
   };
 
-  const openSpare = (options: ConnectionOptions, key: string): void => {
+  const openSpare = (options: ConnectionOptions, key: string): TLSSocket => {
     const socket = open(options, key);
     // A spare never keeps the process alive, and one the server closes or that fails is dropped.
     socket.unref();
@@ -125,7 +133,9 @@ export function execConnections(options: { spareIdleMs?: number } = {}): ExecCon
     socket.on('end', drop);
     socket.on('close', drop);
     spares.push(spare);
+    return socket;
   };
+  const sparesOf = (key: string): number => spares.filter((s) => s.key === key).length;
 
   const take = (key: string): TLSSocket | undefined => {
     const at = spares.findIndex((s) => s.key === key && !s.socket.destroyed && s.socket.readable);
@@ -147,23 +157,40 @@ export function execConnections(options: { spareIdleMs?: number } = {}): ExecCon
     connect(options) {
       if (expected > 0) expected--;
       const key = keyOf(options);
+      started.set(key, (started.get(key) ?? 0) + 1);
       return take(key) ?? open(options, key);
     },
     expect(count) {
       expected += Math.max(0, Math.floor(count));
+      announced++;
+      // Connections opened ahead for more execs than are now announced (a prepared round larger than
+      // the node's pods) are closed now, not left to idle out.
+      for (let extra = spares.length - expected; extra > 0; extra--) discard(spares[spares.length - 1]!);
     },
     waiting(socket) {
       const how = openedWith.get(socket);
       if (how === undefined) return;
-      const ready = spares.filter((s) => s.key === how.key).length;
-      if (ready < expected) openSpare(how.options, how.key);
+      if (sparesOf(how.key) < expected) openSpare(how.options, how.key);
     },
-    prepare(options) {
+    prepare(options, atOnce = 1) {
       const key = keyOf(options);
       if (sessions.has(key) || spares.some((s) => s.key === key)) return;
-      openSpare(options, key);
+      const first = openSpare(options, key);
+      const round = Math.floor(atOnce);
+      if (!(round > 1)) return;
+      const startedBefore = started.get(key) ?? 0;
+      const closesBefore = closes;
+      first.once('session', () => {
+        if (closes !== closesBefore) return;
+        // The round's execs that have not started yet, each given a connection (announced ones only, once
+        // the caller has announced any).
+        let want = round - ((started.get(key) ?? 0) - startedBefore);
+        if (announced > 0) want = Math.min(want, expected);
+        for (let have = sparesOf(key); have < want; have++) openSpare(options, key);
+      });
     },
     close() {
+      closes++;
       expected = 0;
       for (const spare of [...spares]) discard(spare);
     },

@@ -118,6 +118,11 @@ export function refusalMessage(httpStatus: number, body: string): string {
 export interface PodExecOptions {
   /** The run's cap on exec output in flight (compose.ts: 4 × exec.maxBytes); shared by this PodExec's execs. */
   maxBytesInFlight?: number;
+  /**
+   * Called once, as the first exec of this PodExec starts (before its connection is asked for): the
+   * host's moment to settle the process for the output that streams from then on (heap.ts).
+   */
+  beforeFirst?: () => void;
 }
 
 /** A PodExec that runs `cat FILES…` through the API server's exec WebSocket. */
@@ -147,18 +152,29 @@ export function podExec(
       context = { material, value: createSecureContext(material as SecureContextOptions) };
     return { ...rest, secureContext: context.value } as WebSocket.ClientOptions;
   };
-  const shared: Shared = { budget, transportFor, tlsOf, connections };
+  let beforeFirst = options.beforeFirst;
+  const shared: Shared = {
+    budget,
+    transportFor,
+    tlsOf,
+    connections,
+    starting: () => {
+      const f = beforeFirst;
+      beforeFirst = undefined;
+      f?.();
+    },
+  };
   let prepared = false;
   return {
     budget,
     connections,
     expect: (count) => connections.expect(count),
-    prepare: () => {
+    prepare: (atOnce = 1) => {
       if (prepared) return;
       prepared = true;
       connectionOptions(kc, tlsOf).then(
         (options) => {
-          if (options) connections.prepare(options);
+          if (options) connections.prepare(options, atOnce);
         },
         // A hint only: the execs build their own options and report what fails.
         () => undefined,
@@ -200,6 +216,8 @@ interface Shared {
   transportFor(uri: string): Pick<WebSocket.ClientOptions, 'agent' | 'createConnection'>;
   tlsOf(opts: WebSocket.ClientOptions): WebSocket.ClientOptions;
   connections: ExecConnections;
+  /** An exec starts (PodExecOptions.beforeFirst, the first time). */
+  starting(): void;
 }
 
 /** The command's whole stdout as text (bounded by limits.maxBytes like every exec). */
@@ -236,6 +254,7 @@ function execCommand(
 ): Promise<number> {
   const target = `${pod.namespace}/${pod.name}`;
   if (signal.aborted) return Promise.reject(new ExecError(`exec in ${target} aborted`, 'aborted'));
+  shared.starting();
 
   return new Promise<number>((resolve, reject) => {
     let socket: WebSocket | undefined;

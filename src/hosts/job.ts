@@ -38,8 +38,6 @@ export function deadlineSignal(
 }
 
 export async function runJob(options: JobOptions): Promise<{ config: Config; report: RunReport }> {
-  // The exec output a scan streams would otherwise grow the young generation (heap.ts).
-  keepYoungGenerationSmall();
   const config = await loadConfig({ env: options.env });
   // The deadline starts before connecting: a hung ARM or EKS call is cut there, and the failure reported.
   const signal = deadlineSignal(options.remainingMs?.(), options.marginMs ?? 20_000, config.deadlineSeconds);
@@ -51,7 +49,13 @@ export async function runJob(options: JobOptions): Promise<{ config: Config; rep
     // No way into the cluster: a failed run, reported and sent to chat like any other (was: a throw, silence).
     return { config, report: await couldNotConnect(config, e, options.log, options.compose?.fetch) };
   }
-  const deps = await compose(config, { kubeConfig, log: options.log, ...options.compose });
+  // The exec output a scan streams would otherwise grow the young generation: held from the first exec (heap.ts).
+  const deps = await compose(config, {
+    kubeConfig,
+    log: options.log,
+    beforeExecs: keepYoungGenerationSmall,
+    ...options.compose,
+  });
   const named = withContextCluster(config, kubeConfig.getCurrentCluster()?.name);
   // Notifications and the state save get their own short budget after the deadline (run.ts).
   const report = await runScan(named, deps, signal);

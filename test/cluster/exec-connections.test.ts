@@ -175,12 +175,56 @@ describe('exec connections', () => {
     }
   });
 
+  it('prepare(5): the first five execs each start on a connection opened ahead, the four after the first resuming its session (was: one opened ahead, four opened as the execs started)', async () => {
+    const exec = podExec(kc);
+    exec.prepare!(5);
+    // Before any exec: one full handshake, then four that resume its session.
+    await vi.waitFor(() => expect(accepted).toHaveLength(5));
+    expect(accepted.map((a) => a.resumed)).toEqual([false, true, true, true, true]);
+    expect(accepted.some((a) => a.exec)).toBe(false);
+    const names = ['t0', 't1', 't2', 't3', 't4'];
+    exec.expect!(names.length);
+    const texts = await Promise.all(names.map((n) => read(exec, n)));
+    expect(texts.every((t) => t === tcpTable.toString())).toBe(true);
+    expect(exec.connections.stats).toMatchObject({ opened: 5, spareUsed: 5, spareUnused: 0 });
+    expect(accepted.every((a) => a.exec)).toBe(true);
+  });
+
+  it('prepare(6) for a node of two pods: the connections beyond the announced execs are closed when they are announced', async () => {
+    const exec = podExec(kc);
+    exec.prepare!(6);
+    await vi.waitFor(() => expect(exec.connections.stats.opened).toBe(6));
+    exec.expect!(2);
+    expect(exec.connections.stats.spareUnused).toBe(4);
+    await Promise.all([read(exec, 'w0'), read(exec, 'w1')]);
+    expect(exec.connections.stats).toMatchObject({ opened: 6, spareUsed: 2, spareUnused: 4 });
+  });
+
+  it('prepare(6) announced as two pods before the first session: only the announced are opened', async () => {
+    const exec = podExec(kc);
+    exec.prepare!(6);
+    exec.expect!(2);
+    await vi.waitFor(() => expect(exec.connections.stats.sessions).toBeGreaterThan(0));
+    await vi.waitFor(() => expect(exec.connections.stats.opened).toBe(2));
+    await Promise.all([read(exec, 'v0'), read(exec, 'v1')]);
+    expect(exec.connections.stats).toMatchObject({ opened: 2, spareUsed: 2, spareUnused: 0 });
+  });
+
   it('prepare() opens nothing more once a session exists or a connection is open ahead', async () => {
     const exec = podExec(kc);
     await read(exec, 's0');
     exec.prepare!();
     await read(exec, 's1');
     expect(exec.connections.stats).toMatchObject({ opened: 2, spareUsed: 0, spareUnused: 0 });
+  });
+
+  it('beforeFirst is called once, as the first exec starts and before its connection is opened', async () => {
+    const seen: number[] = [];
+    const exec = podExec(kc, { beforeFirst: () => void seen.push(accepted.length) });
+    expect(seen).toEqual([]);
+    await read(exec, 'b0');
+    await read(exec, 'b1');
+    expect(seen).toEqual([0]);
   });
 
   it('offers no permessage-deflate (kube-apiserver never negotiates it on exec; was: offered on every exec)', async () => {

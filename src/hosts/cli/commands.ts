@@ -55,11 +55,7 @@ Examples:
   snatguard scan --provider none -o json           inspect every node, no cloud metrics
   SNATGUARD_PROVIDER=azure SNATGUARD_AZURE_SUBSCRIPTION_ID=… snatguard scan --mode restart`,
     )
-    .action(async (flags: RunFlags) => {
-      // Before scan's modules load: the semi-spaces grow from the first allocations on.
-      (await import('../heap.js')).keepYoungGenerationSmall();
-      return (await runCommands()).scanAction(flags);
-    });
+    .action(async (flags: RunFlags) => (await runCommands()).scanAction(flags));
 }
 
 export function replayCommand(): Command {

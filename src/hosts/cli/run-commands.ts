@@ -12,6 +12,7 @@ import { runScan } from '../../run.js';
 import { fetchTrusting } from '../../sim/fetch.js';
 import { type SimThread, startSimThread } from '../../sim/off-thread.js';
 import { loadSnapshot, type Snapshot } from '../../sim/snapshot.js';
+import { keepYoungGenerationSmall } from '../heap.js';
 import { couldNotConnect, deadlineSignal } from '../job.js';
 import { checkExpectations } from './check.js';
 import { EXIT, handleFailure } from './exit.js';
@@ -47,7 +48,12 @@ export async function scanAction(flags: RunFlags): Promise<void> {
       return;
     }
     const named = withContextCluster(config, kubeConfig.getCurrentCluster()?.name);
-    const report = await execute(named, { kubeConfig, log }, flags.output);
+    // The young generation is held from the first exec on (heap.ts): start-up grows it as V8 likes.
+    const report = await execute(
+      named,
+      { kubeConfig, log, beforeExecs: keepYoungGenerationSmall },
+      flags.output,
+    );
     print(report, flags.output);
     process.exitCode = exitFor(report);
   } catch (e) {

@@ -179,6 +179,82 @@ describe('the scan bundle', () => {
     }
   }, 60_000);
 
+  it("evaluates socks-proxy-agent only when a kubeconfig's proxy-url asks for it (was: at every scan's start, ~6 ms)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'snatguard-socks-'));
+    try {
+      // The build's bundle, with socks-proxy-agent's module counting its evaluations.
+      const { scanBundleOptions } = (await import(join(root, 'scripts/bundle-cli.mjs'))) as {
+        scanBundleOptions(entry: string, outdir: string, plugins: Plugin[]): BuildOptions;
+      };
+      const { plugins } = (await import(join(root, 'scripts/package.mjs'))) as {
+        plugins: Record<string, Plugin>;
+      };
+      const { readFile } = await import('node:fs/promises');
+      const counted: Plugin = {
+        name: 'count-socks-proxy-agent',
+        setup(b) {
+          b.onLoad({ filter: /[\\/]socks-proxy-agent[\\/]dist[\\/]index\.js$/ }, async (args) => ({
+            contents: `${await readFile(args.path, 'utf8')}\nglobalThis.__socksAgentModule = (globalThis.__socksAgentModule ?? 0) + 1;\n`,
+            loader: 'js',
+          }));
+        },
+      };
+      // Under the package, as the build's: the bundle finds commander in node_modules.
+      const out = join(root, 'node_modules', '.cache', 'snatguard-test', `socks-bundle-${process.pid}`);
+      await build({
+        ...scanBundleOptions(join(root, 'src/hosts/cli/run-commands.ts'), out, [
+          ...Object.values(plugins),
+          counted,
+        ]),
+        logLevel: 'silent',
+      });
+      // A cluster behind a SOCKS proxy that refuses: the run fails to connect, through the proxy's agent.
+      const kubeconfig = join(dir, 'kubeconfig');
+      await writeFile(
+        kubeconfig,
+        [
+          'apiVersion: v1',
+          'kind: Config',
+          'clusters:',
+          '- name: behind-socks',
+          '  cluster: { server: "https://127.0.0.1:6443", proxy-url: "socks5://127.0.0.1:9" }',
+          'users:',
+          '- name: u',
+          '  user: { token: t }',
+          'contexts:',
+          '- name: c',
+          '  context: { cluster: behind-socks, user: u }',
+          'current-context: c',
+          '',
+        ].join('\n'),
+      );
+      const code = [
+        'const m = await import(process.argv[1]);',
+        'const atStart = globalThis.__socksAgentModule ?? 0;',
+        "process.on('exit', () => process.stderr.write(JSON.stringify({ atStart, atEnd: globalThis.__socksAgentModule ?? 0 })));",
+        'await m.scanAction({ output: "json", provider: "none" });',
+      ].join('\n');
+      const r = await runNode(
+        ['--input-type=module', '-e', code, pathToFileURL(join(out, 'run-commands.js')).href],
+        {
+          HOME: home,
+          SNATGUARD_CLUSTER_KUBECONFIG: kubeconfig,
+          SNATGUARD_LOG_LEVEL: 'silent',
+        },
+      );
+      if (!r.stderr.startsWith('{')) throw new Error(r.stderr);
+      expect(JSON.parse(r.stderr)).toEqual({ atStart: 0, atEnd: 1 });
+      expect(r.code).toBe(3);
+      expect(JSON.stringify(JSON.parse(r.stdout))).toMatch(/127\.0\.0\.1:9/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+      await rm(join(root, 'node_modules', '.cache', 'snatguard-test', `socks-bundle-${process.pid}`), {
+        recursive: true,
+        force: true,
+      });
+    }
+  }, 60_000);
+
   it('a cluster it cannot reach is a failed run: exit 3 and a report saying why', async () => {
     const r = await scanFromBundle({
       HOME: home,
