@@ -162,6 +162,11 @@ export function seriesOfBatchBody(body: unknown, q: MetricQuery): MetricAnswer {
   // One metric was asked for; should more come back, keep the one whose invariant name is that metric.
   const asked =
     metrics.length > 1 ? metrics.filter((m) => invariantName(m.name) === q.metric.toLowerCase()) : metrics;
+  // The series of an answer share their minutes: the timestamp at each point index is parsed once and
+  // reused while the next series writes the same text there (3,000 nodes' series of 15 points were 45k
+  // Date.parse calls per query).
+  const stampText: string[] = [];
+  const stampTime: number[] = [];
   for (const metric of asked) {
     const code = typeof metric.errorCode === 'string' ? metric.errorCode : undefined;
     if (code && code !== 'Success') {
@@ -182,7 +187,13 @@ export function seriesOfBatchBody(body: unknown, q: MetricQuery): MetricAnswer {
       for (const d of arrayOf(ts.data)) {
         if (!isObject(d)) continue;
         const v = d[key];
-        points.push({ t: Date.parse(String(d.timeStamp)), v: typeof v === 'number' ? v : null });
+        const j = points.length;
+        const text = String(d.timeStamp);
+        if (stampText[j] !== text) {
+          stampText[j] = text;
+          stampTime[j] = Date.parse(text);
+        }
+        points.push({ t: stampTime[j]!, v: typeof v === 'number' ? v : null });
       }
       answer.series.push({ metric: q.metric, dims, points });
     }

@@ -461,22 +461,31 @@ function lbAtoms(m: AzureModel, world: SimWorld, metric: string): Atom[] {
   for (const node of m.nodes) {
     if (!node.internalIP) continue;
     const nm = world.nodeMetrics(node.name);
-    const base = { frontendipaddress: fe, backendipaddress: node.internalIP, isawaitingremoval: 'false' };
+    const ip = node.internalIP;
+    // (Dimension objects written out, not spread from a base: 2–3 per node per query.)
     if (metric === 'SnatConnectionCount') {
       const ok = nm.usedSnatPorts * 3;
-      atoms.push({ dims: { ...base, connectionstate: 'successful' }, instance: node.internalIP, value: ok });
-      atoms.push({ dims: { ...base, connectionstate: 'pending' }, instance: node.internalIP, value: 0 });
-      atoms.push({
-        dims: { ...base, connectionstate: 'failed' },
-        instance: node.internalIP,
-        value: nm.failedSnatConnections,
+      const dims = (connectionstate: string) => ({
+        frontendipaddress: fe,
+        backendipaddress: ip,
+        isawaitingremoval: 'false',
+        connectionstate,
       });
+      atoms.push({ dims: dims('successful'), instance: ip, value: ok });
+      atoms.push({ dims: dims('pending'), instance: ip, value: 0 });
+      atoms.push({ dims: dims('failed'), instance: ip, value: nm.failedSnatConnections });
     } else {
       const v = metric === 'UsedSnatPorts' ? nm.usedSnatPorts : nm.allocatedSnatPorts;
-      atoms.push({ dims: { ...base, protocoltype: 'TCP' }, instance: node.internalIP, value: v });
+      const dims = (protocoltype: string) => ({
+        frontendipaddress: fe,
+        backendipaddress: ip,
+        isawaitingremoval: 'false',
+        protocoltype,
+      });
+      atoms.push({ dims: dims('TCP'), instance: ip, value: v });
       atoms.push({
-        dims: { ...base, protocoltype: 'UDP' },
-        instance: node.internalIP,
+        dims: dims('UDP'),
+        instance: ip,
         value: metric === 'UsedSnatPorts' ? 0 : nm.allocatedSnatPorts,
       });
     }
@@ -653,12 +662,15 @@ export function seriesValues(
   const nullAt = n >= 3 ? n - 1 : -1;
   const complete = nullAt === -1 ? n : n - 1;
   const peak = (keyHash ?? stableHash(key)) % complete;
-  return Array.from({ length: n }, (_, i) => {
-    if (i === nullAt) return null;
-    if (i === peak || kind === 'constant') return value;
-    if (kind === 'counter') return 0;
-    return Math.floor(value * (LOWER[i % LOWER.length] ?? 0.5));
-  });
+  // (A loop, not Array.from with a callback: two calls per series, 3,000 series per query at 3,000 nodes.)
+  const out: (number | null)[] = [];
+  for (let i = 0; i < n; i++) {
+    if (i === nullAt) out.push(null);
+    else if (i === peak || kind === 'constant') out.push(value);
+    else if (kind === 'counter') out.push(0);
+    else out.push(Math.floor(value * (LOWER[i % LOWER.length] ?? 0.5)));
+  }
+  return out;
 }
 
 function metricValue(metricDef: MetricDef, name: string, atoms: Atom[], q: MetricsQuery, resourceId: string) {
