@@ -665,6 +665,15 @@ scanLines(WARM, 0, WARM.length, newRecord(), () => {}, {
 });
 
 /**
+ * Bytes that one call of scanLines scans at most (to the first newline after them). On a chunk of 1 MiB, the
+ * first call ran long enough for V8 to compile scanLines in its loop (on-stack replacement) before the code
+ * after the loop had ever run with type feedback; that code then left the loop into unoptimized code at the
+ * end of every later call too (up to ~290 deoptimizations on the 1M-line table, in about one run of three).
+ * Calls of 64 KiB return, and run that code, hundreds of times before V8 compiles the function.
+ */
+export const SCAN_SLICE = 64 << 10;
+
+/**
  * Streaming scanner: push chunks (lines may be split anywhere), then finish.
  * Memory: one record and at most one partial line ({@link MAX_LINE_BYTES}).
  */
@@ -711,6 +720,12 @@ export class ProcNetTcpScanner {
     }
     const last = b.lastIndexOf(NL);
     if (last >= start) {
+      // Whole lines of SCAN_SLICE bytes or so per call (see SCAN_SLICE).
+      while (start + SCAN_SLICE <= last) {
+        const nl = b.indexOf(NL, start + SCAN_SLICE);
+        scanLines(b, start, nl + 1, this.record, this.visit, this.counts);
+        start = nl + 1;
+      }
       scanLines(b, start, last + 1, this.record, this.visit, this.counts);
       start = last + 1;
     }

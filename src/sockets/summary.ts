@@ -416,7 +416,9 @@ const FIRST_CHUNK_ROWS = 64;
 function chunkFor(chunks: Int32Array[], index: number, words: number): Int32Array {
   const k = index >>> LOG_INDEX_BITS;
   const rows = (index & (TALLY_CHUNK - 1)) + 1;
-  const have = chunks[k];
+  // A new chunk is past the end: only what exists is read, and a new one pushed (a read or a write past the
+  // end deoptimized the table's lookup, into which this is inlined).
+  const have = k < chunks.length ? chunks[k] : undefined;
   if (have !== undefined && have.length >= rows * words) return have;
   let size =
     k === 0 ? Math.max(FIRST_CHUNK_ROWS, have === undefined ? 0 : (2 * have.length) / words) : TALLY_CHUNK;
@@ -424,7 +426,8 @@ function chunkFor(chunks: Int32Array[], index: number, words: number): Int32Arra
   const made = new Int32Array(Math.min(size, TALLY_CHUNK) * words);
   if (have !== undefined) made.set(have);
   while (chunks.length < k) chunks.push(new Int32Array(TALLY_CHUNK * words)); // not reached: rows come in order
-  chunks[k] = made;
+  if (k < chunks.length) chunks[k] = made;
+  else chunks.push(made);
   return made;
 }
 

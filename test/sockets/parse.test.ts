@@ -8,6 +8,7 @@ import {
   type ParsedProcNetTcp,
   ProcNetTcpScanner,
   parseProcNetTcp,
+  SCAN_SLICE,
   scanProcNetTcp,
   toEntry,
 } from '../../src/sockets/parse.js';
@@ -290,5 +291,40 @@ describe('looksLikeProcNetTcp', () => {
     ['JSON', '{"sockets": [1, 2, 3]}', false],
   ])('%s: %s', (_name, text, expected) => {
     expect(looksLikeProcNetTcp(scanProcNetTcp(text, () => {}))).toBe(expected);
+  });
+});
+
+describe('a chunk longer than SCAN_SLICE', () => {
+  it('scans in slices that end at newlines: the same sockets and counts as line by line', () => {
+    // Lines of several widths and kinds (kernel-shaped, wide columns, headers, malformed, blank), past 3 slices.
+    const kinds = [
+      (i: number) =>
+        `${String(i).padStart(4)}: 0AF000AC:${(40000 + (i % 9000)).toString(16).toUpperCase()} C2906714:6989 01 00000000:00000000 00:00000000 00000000  1001        0 ${1000 + i} 1 0000000000000000 20 4 0 10 -1`.padEnd(
+          149,
+        ),
+      (i: number) =>
+        `${i}: 0AF000AC:1F90 0A7100CB:01BB 06 0:0 00:FFFFFFFFFFFFFF9C 0 0 0 ${i} 1 0 20 4 0 10 -1`,
+      () =>
+        '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode',
+      (i: number) => `not a socket ${'x'.repeat(i % 300)}`,
+      () => '',
+    ];
+    const lines: string[] = [];
+    let bytes = 0;
+    for (let i = 0; bytes < 3.5 * SCAN_SLICE; i++) {
+      const text = (kinds[i % 7 < 4 ? 0 : (i % 7) - 3] as (i: number) => string)(i);
+      lines.push(text);
+      bytes += text.length + 1;
+    }
+    const whole = Buffer.from(`${lines.join('\n')}\n`, 'latin1');
+    const once: SocketEntry[] = [];
+    const onceCounts = scanProcNetTcp(whole, (r) => once.push(toEntry(r)));
+    const byLine: SocketEntry[] = [];
+    const scanner = new ProcNetTcpScanner((r) => byLine.push(toEntry(r)));
+    for (const line of lines) scanner.push(Buffer.from(`${line}\n`, 'latin1'));
+    expect(onceCounts).toEqual(scanner.finish());
+    expect(onceCounts.parsed).toBeGreaterThan(1000);
+    expect(onceCounts.malformed).toBeGreaterThan(100);
+    expect(once).toEqual(byLine);
   });
 });
