@@ -1,4 +1,5 @@
-// After tsc: the modules of `snatguard scan` (dist/src/hosts/cli/run-commands.js and all it imports,
+// After tsc: the CLI's own modules (cli.js and its static imports) as dist/src/hosts/cli/cli.bundle.js, and
+// the modules of `snatguard scan` (dist/src/hosts/cli/run-commands.js and all it imports,
 // @kubernetes/client-node included) as one esbuild bundle in dist/src/hosts/cli/bundle/. Loading ~1,000
 // small ES modules costs ~450 ms of a scan's start-up on this kind of machine; the same code as one file
 // loads in ~130 ms. commands.ts imports it when it is there and not older than the build, else the
@@ -73,6 +74,40 @@ export function scanBundleOptions(
   };
 }
 
+/** A dynamic import stays as written: the module it names is loaded from beside the bundle, when it runs. */
+const dynamicImportsOutside = {
+  name: 'dynamic-imports-outside',
+  setup(b) {
+    b.onResolve({ filter: /.*/ }, (args) =>
+      args.kind === 'dynamic-import' ? { path: args.path, external: true } : undefined,
+    );
+  },
+};
+
+/**
+ * The esbuild options of the CLI's own bundle, dist/src/hosts/cli/cli.bundle.js beside cli.js (main.js
+ * loads it when it is fresh): cli.js and its static imports (the program, the light commands) as one
+ * module. commander stays a package of its own (the scan bundle takes the same one); the commands' dynamic
+ * imports stay as written, relative to this same directory, so each command still loads only its modules.
+ */
+export function cliBundleOptions(entry = join(cli, 'cli.js'), outfile = join(cli, 'cli.bundle.js')) {
+  return {
+    absWorkingDir: root,
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    minify: true,
+    keepNames: true,
+    legalComments: 'none',
+    external: ['commander'],
+    plugins: [dynamicImportsOutside],
+    logLevel: 'warning',
+  };
+}
+
 export async function bundleCli() {
   let build;
   let plugins;
@@ -88,6 +123,7 @@ export async function bundleCli() {
   const options = scanBundleOptions(undefined, undefined, plugins);
   rmSync(options.outdir, { recursive: true, force: true });
   await build(options);
+  await build(cliBundleOptions());
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) await bundleCli();

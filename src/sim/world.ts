@@ -143,6 +143,8 @@ export function defaultSnatPorts(nodes: number): number {
 }
 
 const DEFAULT_CONNTRACK_MAX = 131072;
+/** How long a step of warming (every node's derived metrics, after seeding) runs before it yields. */
+const WARM_SLICE_MS = 2;
 const SYSTEM_NAMESPACES = ['default', 'kube-node-lease', 'kube-public', 'kube-system', 'snatguard'];
 
 /**
@@ -385,7 +387,9 @@ export class World implements SimWorld {
       const sliceMs = steps === true ? 10 : steps.sliceMs;
       let warm = () => {};
       this.warmed = new Promise<void>((done) => {
-        warm = () => void this.inSteps(this.warmSteps(), sliceMs).then(done, done);
+        // Warming runs while the scanner's first requests (lease, state, node list pages) come in, one
+        // after the other: it yields every WARM_SLICE_MS, so each waits that long at most, not sliceMs.
+        warm = () => void this.inSteps(this.warmSteps(), Math.min(sliceMs, WARM_SLICE_MS)).then(done, done);
       });
       this.seeded = new Promise<void>((ok, fail) => {
         begin = () =>

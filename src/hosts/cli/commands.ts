@@ -1,29 +1,19 @@
 // The options and help of the commands whose work needs the heavy modules (the Kubernetes client, the
 // cloud SDKs, the simulator). Only commander is imported here: each action imports its module when the
 // command runs, so `snatguard --version`, `--help` and `sockets` start as fast as node itself.
-import { statSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { freshBundle } from './fresh-bundle.js';
 import type { RunFlags } from './run-commands.js';
 
 type RunCommands = typeof import('./run-commands.js');
 
 /**
  * The one-file bundle of scan's modules that `npm run build` writes after tsc (scripts/bundle-cli.mjs;
- * ~130 ms to load instead of ~450 ms for the same modules one by one), when it is there and not older
- * than the build's last tsc run. Undefined otherwise (the TypeScript sources under vitest, a tsc run
- * without the bundle step, a build without esbuild): then run-commands.js itself loads.
+ * ~130 ms to load instead of ~450 ms for the same modules one by one), when it is fresh (fresh-bundle.ts).
+ * Undefined otherwise: then run-commands.js itself loads.
  */
 export function runCommandsBundle(here: string = import.meta.url): string | undefined {
-  const bundle = new URL('./bundle/run-commands.js', here);
-  if (bundle.protocol !== 'file:') return undefined;
-  const mtime = (url: URL): number | undefined =>
-    statSync(fileURLToPath(url), { throwIfNoEntry: false })?.mtimeMs;
-  const built = mtime(bundle);
-  if (built === undefined) return undefined;
-  // tsc's incremental build info (tsconfig.build.json) is rewritten whenever tsc emits.
-  const compiled = mtime(new URL('../../../.tsbuildinfo', here)) ?? 0;
-  return built >= compiled ? bundle.href : undefined;
+  return freshBundle('./bundle/run-commands.js', here);
 }
 
 const runCommands = (): Promise<RunCommands> => {

@@ -1,6 +1,6 @@
 // Start-up stays light: what `snatguard --version`, `--help` and `sockets` load is the static import
-// graph of main.ts (every `import … from` that is not `import type`; the commands' dynamic imports load
-// only when they run). It must not reach the Kubernetes client, the cloud SDKs, the simulator, the
+// graph of cli.ts, which main.ts loads (every `import … from` that is not `import type`; the commands'
+// dynamic imports load only when they run). It must not reach the Kubernetes client, the cloud SDKs, the simulator, the
 // config loader (zod, yaml) or the logger. Regression: before commands.ts, program.ts imported every
 // command module statically and `--version` loaded all of it (~700 ms).
 import { readFileSync } from 'node:fs';
@@ -38,7 +38,16 @@ function graph(entry: string): { files: Set<string>; packages: Set<string> } {
 }
 
 describe('CLI start-up import graph', () => {
-  const { files, packages } = graph(join(root, 'src/hosts/cli/main.ts'));
+  const { files, packages } = graph(join(root, 'src/hosts/cli/cli.ts'));
+
+  it('main.ts imports only what finds the CLI bundle (the CLI loads as one module when it is fresh)', () => {
+    const main = graph(join(root, 'src/hosts/cli/main.ts'));
+    expect([...main.files].map((f) => f.slice(root.length + 1)).sort()).toEqual([
+      'src/hosts/cli/fresh-bundle.ts',
+      'src/hosts/cli/main.ts',
+    ]);
+    expect([...main.packages].filter((p) => !p.startsWith('node:'))).toEqual([]);
+  });
   const rel = [...files].map((f) => f.slice(root.length + 1));
 
   it('reaches only commander and node built-ins among packages', () => {
