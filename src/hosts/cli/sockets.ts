@@ -2,7 +2,7 @@
 //   kubectl exec POD -- cat /proc/net/tcp /proc/net/tcp6 | snatguard sockets -
 // All inputs form one table (as `cat a b` would): a port LISTENed on in one makes the other's
 // sockets on that port inbound. Exit 2 for a file that is not /proc/net/tcp text or a bad CIDR.
-import { closeSync, fstatSync, openSync, read, readSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, read, statSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { messageOf, SnatguardError } from '../../errors.js';
 import type { DestinationCount, SocketSummary, TcpState } from '../../model.js';
@@ -45,13 +45,6 @@ export interface SocketsReport extends Omit<SocketSummary, 'destinations'> {
  * less in all), for 1.5 MB more peak RSS.
  */
 const CHUNK_BYTES = 1 << 20;
-/**
- * A regular file's first bytes read on the main thread, before the read-ahead on libuv's thread pool
- * starts: the parser runs unoptimized on them while V8 compiles it on the other core, and a pool thread
- * then waited for a core too (the main thread waited 15-30 ms in all on those reads). Later, with the
- * compiler done, a read ahead is ready when its chunk is asked for.
- */
-const SYNC_BYTES = 16 << 20;
 
 const readAt = (fd: number, buffer: Buffer, position: number | null): Promise<number> =>
   new Promise((resolve, reject) =>
@@ -64,14 +57,10 @@ const readAt = (fd: number, buffer: Buffer, position: number | null): Promise<nu
  * runs on another core. The summarizer keeps nothing of a chunk but a partial line, and a buffer is
  * read into again only once the caller asked for the next chunk (it is done with the one before).
  */
-export async function* readChunks(
-  path: string,
-  chunkBytes = CHUNK_BYTES,
-  syncBytes = SYNC_BYTES,
-): AsyncGenerator<Uint8Array> {
+export async function* readChunks(path: string, chunkBytes = CHUNK_BYTES): AsyncGenerator<Uint8Array> {
   const fd = openSync(path, 'r');
   try {
-    yield* readFd(fd, 0, chunkBytes, syncBytes);
+    yield* readFd(fd, 0, chunkBytes);
   } finally {
     closeSync(fd);
   }
@@ -79,27 +68,18 @@ export async function* readChunks(
 
 /**
  * The reads of {@link readChunks} on an open descriptor, from `position` on (null: from the descriptor's
- * own offset, as for a pipe): the first `syncBytes` or more (whole chunks) on the main thread, the rest
- * read ahead. A read under way when the caller stops ends before this returns.
+ * own offset, as for a pipe). A read under way when the caller stops ends before this returns.
  */
 export async function* readFd(
   fd: number,
   position: number | null,
   chunkBytes = CHUNK_BYTES,
-  syncBytes = 0,
 ): AsyncGenerator<Uint8Array> {
   let pending: Promise<number> | undefined;
   try {
     const buffers = [Buffer.allocUnsafe(chunkBytes), Buffer.allocUnsafe(chunkBytes)];
     let next = 0;
     let at = position;
-    for (let synced = 0; synced < syncBytes; ) {
-      const bytesRead = readSync(fd, buffers[0] as Buffer, 0, chunkBytes, at);
-      if (bytesRead === 0) return;
-      if (at !== null) at += bytesRead;
-      synced += bytesRead;
-      yield (buffers[0] as Buffer).subarray(0, bytesRead);
-    }
     pending = readAt(fd, buffers[0] as Buffer, at);
     for (;;) {
       const bytesRead = await pending;
@@ -138,7 +118,7 @@ export async function* standardInput(
   if (kind !== 'other')
     try {
       // null for both: a redirected file is read from wherever its offset stands (`cmd < f` after a header read).
-      yield* readFd(fd, null, CHUNK_BYTES, kind === 'file' ? SYNC_BYTES : 0);
+      yield* readFd(fd, null);
       return;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;

@@ -216,32 +216,10 @@ describe('readChunks', () => {
     const path = join(dir, 'chunks');
     writeFileSync(path, incident);
     const parts: string[] = [];
-    for await (const chunk of readChunks(path, 100, 0)) parts.push(Buffer.from(chunk).toString('latin1'));
+    for await (const chunk of readChunks(path, 100)) parts.push(Buffer.from(chunk).toString('latin1'));
     expect(parts.length).toBe(Math.ceil(incident.length / 100));
     expect(parts.join('')).toBe(incident.toString('latin1'));
   });
-
-  it.each([0, 1, 300, 1000, 5000])(
-    'reads the first %i bytes (whole chunks) on the main thread, then ahead: the same chunks either way',
-    async (syncBytes) => {
-      const path = join(dir, `sync-${syncBytes}`);
-      const text = Buffer.from(
-        Array.from({ length: 1000 }, (_, i) => String.fromCharCode(65 + (i % 26))).join(''),
-      );
-      writeFileSync(path, text);
-      const chunks = readChunks(path, 64, syncBytes);
-      for (let at = 0; at < text.length; at += 64) {
-        const { value, done } = await chunks.next();
-        expect(done).toBe(false);
-        const copy = Buffer.from(value as Uint8Array);
-        // A read ahead (once reads go to the thread pool) has time to finish: it must not touch this chunk.
-        await new Promise((resolve) => setTimeout(resolve, 2));
-        expect(Buffer.from(value as Uint8Array)).toEqual(copy);
-        expect(copy.toString('latin1')).toBe(text.subarray(at, at + 64).toString('latin1'));
-      }
-      expect((await chunks.next()).done).toBe(true);
-    },
-  );
 
   it('reads ahead into the other buffer only: a chunk stays as it was until the next one is asked for', async () => {
     const path = join(dir, 'ahead');
@@ -249,7 +227,7 @@ describe('readChunks', () => {
       Array.from({ length: 1000 }, (_, i) => String.fromCharCode(65 + (i % 26))).join(''),
     );
     writeFileSync(path, text);
-    const chunks = readChunks(path, 64, 0);
+    const chunks = readChunks(path, 64);
     for (let at = 0; at < text.length; at += 64) {
       const { value, done } = await chunks.next();
       expect(done).toBe(false);
@@ -268,8 +246,6 @@ describe('readChunks', () => {
     const open = () => readdirSync('/proc/self/fd').length;
     const before = open();
     for (let round = 0; round < 20; round++) {
-      // Stopped among reads ahead, and among reads on the main thread.
-      for await (const _chunk of readChunks(path, 100, 0)) break;
       for await (const _chunk of readChunks(path, 100)) break;
     }
     expect(open()).toBe(before);
