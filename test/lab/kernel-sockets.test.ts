@@ -1,7 +1,7 @@
 // The parser and the summary against the real kernel: sockets this test opens, read back from
 // /proc/self/net/tcp{,6}, must come out exactly (counts, states, addresses, ports, directions).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,18 +13,65 @@ import { createNetns, type Netns, removeAllNetns, requireRoot, run } from './net
 const procText = (pid: string | number = 'self') =>
   readFileSync(`/proc/${pid}/net/tcp`, 'utf8') + readFileSync(`/proc/${pid}/net/tcp6`, 'utf8');
 
-/** Only the lines of sockets on the given ports (the namespace is shared with other tests). */
+/** The inodes of the sockets this process holds open (`/proc/self/fd/N` → `socket:[INODE]`). */
+function ownSocketInodes(): Set<number> {
+  const inodes = new Set<number>();
+  for (const fd of readdirSync('/proc/self/fd')) {
+    let target: string;
+    try {
+      target = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      continue; // closed between the listing and the read (the directory's own descriptor is)
+    }
+    const m = /^socket:\[(\d+)\]$/.exec(target);
+    if (m) inodes.add(Number(m[1]));
+  }
+  return inodes;
+}
+
+/**
+ * Only the lines of this process's own sockets on the given ports. The namespace is shared with other
+ * processes (other test files, the machine): a port number alone also matched their sockets — another
+ * process's TIME_WAIT on a reused ephemeral port failed this test once. A socket this process holds has
+ * its inode among its descriptors; a TIME_WAIT (inode 0) never does.
+ */
 function ownLines(text: string, ports: Set<number>): { text: string; entries: SocketEntry[] } {
   const kept: string[] = [];
   const entries: SocketEntry[] = [];
+  const mine = ownSocketInodes();
   for (const line of text.split('\n')) {
     const [entry] = parseProcNetTcp(line).entries;
-    if (entry && (ports.has(entry.localPort) || ports.has(entry.remotePort))) {
+    if (entry && mine.has(entry.inode) && (ports.has(entry.localPort) || ports.has(entry.remotePort))) {
       kept.push(line);
       entries.push(entry);
     }
   }
   return { text: kept.join('\n'), entries };
+}
+
+/**
+ * A child process listens on HOST:PORT, connects to itself and closes the client side first, then exits:
+ * its client socket stays in TIME_WAIT (no process, inode 0) with HOST:PORT as its peer.
+ */
+function foreignTimeWait(host: string, port: number): Promise<void> {
+  const script = `
+const net = require('node:net');
+const [host, port] = [process.argv[1], Number(process.argv[2])];
+const server = net.createServer((s) => s.on('end', () => s.end()));
+server.listen(port, host, () => {
+  const c = net.connect(port, host, () => c.end());
+  c.on('close', () => server.close(() => process.exit(0)));
+});`;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-e', script, host, String(port)], { stdio: 'inherit' });
+    const timer = setTimeout(() => child.kill(), 10_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve();
+      else reject(new Error(`the TIME_WAIT child exited ${code}`));
+    });
+  });
 }
 
 describe('kernel: loopback sockets of this process', () => {
@@ -72,8 +119,18 @@ describe('kernel: loopback sockets of this process', () => {
     const mappedToDual = await connect('::ffff:127.0.0.1', dual.port); // AF_INET6 client to an IPv4 peer: in tcp6
     await Promise.all([...v4.accepted.slice(0, 3), ...v6.accepted.slice(0, 2), ...dual.accepted.slice(0, 2)]);
 
+    // Another process's socket on one of these port numbers, as the machine's other tests and services
+    // leave them: a TIME_WAIT to 127.0.0.2 on v4's port (its listener bound to 127.0.0.1 only).
+    await foreignTimeWait('127.0.0.2', v4.port);
+    const all = procText();
+    expect(
+      parseProcNetTcp(all).entries.some(
+        (e) => e.state === 'TIME_WAIT' && e.remoteAddress === '127.0.0.2' && e.remotePort === v4.port,
+      ),
+    ).toBe(true);
+
     const ports = new Set([v4.port, v6.port, dual.port]);
-    const { text, entries } = ownLines(procText(), ports);
+    const { text, entries } = ownLines(all, ports);
     const key = (e: SocketEntry) =>
       `${e.table} ${e.family} ${e.localAddress}:${e.localPort} ${e.remoteAddress}:${e.remotePort} ${e.state}`;
     const expected = [
@@ -95,7 +152,7 @@ describe('kernel: loopback sockets of this process', () => {
     ];
     expect(entries.map(key).sort()).toEqual(expected.sort());
     expect(new Set(entries.map((e) => e.uid))).toEqual(new Set([process.getuid?.() ?? 0]));
-    expect(entries.every((e) => e.state !== 'LISTEN' || e.inode > 0)).toBe(true);
+    expect(new Set(entries.map((e) => e.inode)).size).toBe(entries.length); // one inode per socket
 
     const summary = summarize(text);
     expect(summary).toMatchObject({
