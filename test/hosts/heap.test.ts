@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
+import { YOUNG_GARBAGE } from './young-garbage.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'snatguard-heap-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -14,15 +15,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const PROBE = `import v8 from 'node:v8';
 import { keepYoungGenerationSmall } from './heap.mjs';
 if (process.argv[2] === 'on') keepYoungGenerationSmall();
-const newSpace = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size;
-const start = newSpace();
-let max = start;
-let young = [];
-for (let i = 0; i < 2_000_000; i++) {
-  young.push({ i, text: String(i) });
-  if (young.length > 5000) young = [];
-  if ((i & 1023) === 0) max = Math.max(max, newSpace());
-}
+${YOUNG_GARBAGE}
 console.log(JSON.stringify({ start, max }));
 `;
 
