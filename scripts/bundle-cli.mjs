@@ -67,7 +67,7 @@ export function scanBundleOptions(
       js: "import { createRequire as __sgCreateRequire } from 'node:module'; const require = __sgCreateRequire(import.meta.url);",
     },
     // esbuild: only for the TypeScript sources' simulator worker (off-thread.ts); never reached from dist.
-    // commander: main.js has loaded it before the bundle (it parsed the command line): the bundle takes
+    // commander: the CLI (cli.js) has loaded it before the bundle (it parsed the command line): the bundle takes
     // that module instead of compiling its own copy at every scan's start.
     external: ['esbuild', 'commander'],
     logLevel: 'warning',

@@ -40,6 +40,8 @@ let bundled: Promise<string> | undefined;
  * The simulator's one-file bundle that `npm run build` writes after tsc (scripts/bundle-sim.mjs:
  * dist/src/sim/bundle/worker.js under the package root `root`), when it is there and not older than the
  * build's last tsc run; undefined otherwise (then the modules load one by one, ~200 ms instead of ~60).
+ * The same rule as the CLI's bundles (src/hosts/cli/fresh-bundle.ts), written out here so that the
+ * simulator does not reach into the CLI host: change both together.
  */
 export function simWorkerBundle(root: string): string | undefined {
   const bundle = join(root, 'dist', 'src', 'sim', 'bundle', 'worker.js');
@@ -52,7 +54,7 @@ export function simWorkerBundle(root: string): string | undefined {
 
 /**
  * The file the child runs: from a build (this module is JavaScript), the simulator's bundle when it is
- * fresh (simWorkerBundle), else the CLI's entry when the CLI runs (main.ts runs worker.ts when
+ * fresh (simWorkerBundle), else the CLI's entry when the CLI runs (cli.ts runs worker.ts when
  * SIM_CHILD_ENV is set, so a bundle finds it too), else worker.js beside this module. From the TypeScript
  * sources (the tests run them) there is no worker.js: worker.ts is bundled once per process with esbuild
  * (a dev dependency), never taken from a build that may be older than the sources.

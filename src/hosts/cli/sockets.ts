@@ -346,7 +346,7 @@ function destinationJson(d: DestinationCount): string {
  * Writes every piece. To a stream (stdout), piece i + 1 is asked for only once the write of piece i - 1
  * is done: its buffer can then be written into again ({@link jsonPieces}'s `reuse`), and no more than two
  * pieces wait in the stream (a pipe to a slow reader). A failed write (stdout closed: EPIPE, which
- * main.ts's handler quiets) ends the writing.
+ * cli.ts's handler quiets) ends the writing.
  */
 async function writeAll(out: SocketsIo['stdout'], pieces: Iterable<string | Uint8Array>): Promise<void> {
   const stream = out as Partial<NodeJS.WritableStream>;
