@@ -13,7 +13,7 @@ import {
   serverUrl,
   stableHash,
 } from './azure.js';
-import type { SimRoutes, SimWorld } from './types.js';
+import type { SimEarly, SimRoutes, SimWorld } from './types.js';
 
 const CW_TARGET = 'GraniteServiceVersion20100801.';
 const SM_TARGET = 'secretsmanager.';
@@ -598,6 +598,12 @@ function getCallerIdentity(res: ServerResponse): void {
 const signed = (req: IncomingMessage, url: URL): boolean =>
   /^AWS4-HMAC-SHA256 Credential=\S+/.test(req.headers.authorization ?? '') ||
   url.searchParams.has('X-Amz-Signature');
+
+/**
+ * SimEarly of the AWS routes: everything but CloudWatch (its ENA series come from the nodes' pods) is
+ * answered from the snapshot alone.
+ */
+export const awsEarly: SimEarly = (req) => !String(req.headers['x-amz-target'] ?? '').startsWith(CW_TARGET);
 
 /**
  * Routes of simulated AWS, told apart from Kubernetes and Azure by an `X-Amz-Target` header (CloudWatch),

@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { defaultPortsPerIp, LB_DEFAULT_MAX_POOL } from '../advice/capacity.js';
 import { sha256Uint32 } from './hash.js';
-import type { SimRoutes, SimWorld } from './types.js';
+import type { SimEarly, SimRoutes, SimWorld } from './types.js';
 
 // ---------------------------------------------------------------- what this module reads of the snapshot
 
@@ -819,14 +819,24 @@ export function throttled(path: string, retryAfter: string | undefined) {
 
 const statusOf = (e: MetricsRequestError): number => (e.code === 'ResourceNotFound' ? 404 : 400);
 
+/** An Azure Monitor metrics path (ARM's or the regional `metrics:getBatch`), from its lower-case form. */
+const isMetricsPath = (lower: string): boolean =>
+  lower.includes('/providers/microsoft.insights/metrics') || lower.endsWith('/metrics:getbatch');
+
+/**
+ * SimEarly of the Azure routes: everything but the metrics (the load balancer's and NAT gateway's come
+ * from the nodes' pods) is answered from the snapshot alone.
+ */
+export const azureEarly: SimEarly = (_req, url) =>
+  !isMetricsPath(decodeURIComponent(url.pathname).toLowerCase());
+
 /** Routes of simulated Azure. Handles paths under `/subscriptions/`; anything else falls through. */
 export function azureRoutes(world: SimWorld, opts: CloudRouteOptions = {}): SimRoutes {
   return (req, res, url, body) => {
     const path = decodeURIComponent(url.pathname);
     const lower = path.toLowerCase();
     if (!lower.startsWith('/subscriptions/')) return false;
-    const isMetrics =
-      lower.includes('/providers/microsoft.insights/metrics') || lower.endsWith('/metrics:getbatch');
+    const isMetrics = isMetricsPath(lower);
     const keys = isMetrics ? ['azure:metrics', 'azure'] : ['azure:arm', 'azure'];
     if (
       applyFault(world, keys, res, (status, headers) =>

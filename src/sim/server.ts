@@ -15,10 +15,10 @@ import type { SimBackend } from './backend.js';
 import { IDENTITY_PATH, identityRoutes } from './identity.js';
 import { cloudRoutes } from './index.js';
 import { adminUser, parseRbac, serviceAccountUser, type User } from './kube/rbac.js';
-import { kubeApi } from './kube/routes.js';
+import { kubeApi, kubeEarly } from './kube/routes.js';
 import type { Snapshot } from './snapshot.js';
 import { generateTls } from './tls.js';
-import type { RecordedRequest, SimRoutes } from './types.js';
+import type { RecordedRequest, SimEarly, SimRoutes } from './types.js';
 import { World } from './world.js';
 
 export interface StartSimOptions {
@@ -32,10 +32,13 @@ export interface StartSimOptions {
   /** Live answers for some pods and nodes (src/sim/backend.ts), e.g. the lab's network namespaces. */
   backend?: SimBackend;
   /**
-   * Return as soon as it listens and seed the world meanwhile (World's seedInSteps); requests wait for
-   * the seeding. The simulator process does this: the scanner starts while the cluster is seeded.
+   * Return as soon as it listens and seed the world meanwhile (World's seedInSteps). A request waits for
+   * the namespaces and nodes to be seeded, and, unless it reads no workload or pod (every route module's
+   * SimEarly says so: a lease, a config map, a node list, the cloud's configuration), for the workloads.
+   * The simulator process does this: the scanner starts, and takes its lease and reads the nodes, while
+   * the cluster is seeded.
    */
-  seedInSteps?: boolean;
+  seedInSteps?: boolean | { sliceMs: number };
 }
 
 export interface RunningSim {
@@ -100,9 +103,10 @@ const MAX_BODY = 64 * 1024 * 1024;
 export async function startSim(snapshot: Snapshot, opts: StartSimOptions = {}): Promise<RunningSim> {
   const world = new World(snapshot, {
     ...(opts.backend ? { backend: opts.backend } : {}),
-    ...(opts.seedInSteps ? { seedInSteps: true } : {}),
+    ...(opts.seedInSteps ? { seedInSteps: opts.seedInSteps } : {}),
   });
-  // Requests wait until the world is seeded; one that stops seeding fails every request, saying why.
+  // Requests wait until the world is seeded, or only its namespaces and nodes (early); what stops seeding
+  // fails every request from then on, saying why.
   let seeding: Error | true | undefined;
   world.seeded.then(
     () => {
@@ -113,8 +117,8 @@ export async function startSim(snapshot: Snapshot, opts: StartSimOptions = {}): 
       opts.log?.error({ err: seeding }, 'sim seeding failed');
     },
   );
-  const whenSeeded = (go: () => void): void => {
-    if (seeding === undefined) world.seeded.then(go, go);
+  const whenSeeded = (go: () => void, early = false): void => {
+    if (seeding === undefined) (early ? world.nodesSeeded : world.seeded).then(go, go);
     else go();
   };
   const [tls, rbacText] = await Promise.all([
@@ -130,11 +134,15 @@ export async function startSim(snapshot: Snapshot, opts: StartSimOptions = {}): 
   ]);
   const kube = kubeApi(world, { tokens, policy });
   const identity = identityRoutes();
-  const modules: { service: string; routes: SimRoutes }[] = [
-    { service: 'kube', routes: kube.routes },
-    { service: 'identity', routes: identity.routes },
+  const modules: { service: string; routes: SimRoutes; early: SimEarly }[] = [
+    { service: 'kube', routes: kube.routes, early: kubeEarly },
+    { service: 'identity', routes: identity.routes, early: () => true },
     ...cloudRoutes(world, { ca: tls.ca }),
   ];
+  const early = (req: IncomingMessage): boolean => {
+    const url = new URL(req.url ?? '/', 'https://127.0.0.1');
+    return modules.every((m) => m.early(req, url));
+  };
 
   const record = (r: Omit<RecordedRequest, 'at'>) => world.requests.push({ ...r, at: Date.now() });
 
@@ -184,7 +192,7 @@ export async function startSim(snapshot: Snapshot, opts: StartSimOptions = {}): 
           status: res.statusCode,
         });
     };
-    req.on('end', () => whenSeeded(() => void answer()));
+    req.on('end', () => whenSeeded(() => void answer(), early(req)));
   });
   server.on('upgrade', (req, socket, head) => whenSeeded(() => upgrade(req, socket, head)));
   const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {

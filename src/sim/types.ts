@@ -45,6 +45,14 @@ export interface SimWorld {
   readonly faults: SimFaults;
 }
 
+/**
+ * Whether a route module answers this request (or leaves it to the next module) from what the world holds
+ * once its namespaces and nodes are seeded (World.nodesSeeded): without reading a workload, a pod, or a
+ * metric derived from pods. The server answers a request before the workloads are seeded only when every
+ * module says so; a module that cannot tell says false.
+ */
+export type SimEarly = (req: IncomingMessage, url: URL) => boolean;
+
 /** A route module: returns true when it handled the request. `body` is the whole request body. */
 export type SimRoutes = (
   req: IncomingMessage,

@@ -36,7 +36,8 @@ function serve(): void {
           import('./sinks.js'),
         ]);
         received = sinks.receivedOf;
-        // Ready once it listens: the cluster is seeded while the scanner starts (requests wait for it).
+        // Ready once it listens: the cluster is seeded while the scanner starts (requests that read
+        // workloads or pods wait for it; a lease, a config map or a node list does not).
         const onParsed = (data: unknown) => post({ type: 'parsed', provider: providerOf(data) });
         sim = await startSim(await loadSnapshot(req.file, { onParsed }), { log, seedInSteps: true });
       } catch (e) {

@@ -122,10 +122,11 @@ export interface WorldOptions {
   /** Live answers for some pods and nodes (src/sim/backend.ts); the snapshot answers the rest. */
   backend?: SimBackend;
   /**
-   * Seed the workloads in steps that yield to the event loop, from startSeeding() on (`seeded` settles
-   * when done), for a simulator process that says it is ready first and answers requests only after
-   * `seeded`: it answers its IPC while it seeds. `sliceMs`: how long a step runs before it yields
-   * (default 10). Default: seeded before the constructor returns.
+   * Seed the workloads in steps that yield to the event loop, from startSeeding() on (`nodesSeeded`
+   * settles when the namespaces and nodes are, `seeded` when everything is), for a simulator process that
+   * says it is ready first and answers its IPC, and the requests that read no workload or pod, while it
+   * seeds. `sliceMs`: how long a step runs before it yields (default 2). Default: seeded before the
+   * constructor returns.
    */
   seedInSteps?: boolean | { sliceMs: number };
 }
@@ -145,6 +146,11 @@ export function defaultSnatPorts(nodes: number): number {
 const DEFAULT_CONNTRACK_MAX = 131072;
 /** How long a step of warming (every node's derived metrics, after seeding) runs before it yields. */
 const WARM_SLICE_MS = 2;
+/**
+ * How long a step of seeding (seedInSteps) runs before it yields: node and namespace reads, leases and
+ * config maps are answered while the workloads are seeded, and each waits this long at most.
+ */
+const SEED_SLICE_MS = 2;
 const SYSTEM_NAMESPACES = ['default', 'kube-node-lease', 'kube-public', 'kube-system', 'snatguard'];
 
 /**
@@ -309,6 +315,30 @@ interface Reserved {
   createdAt: number;
 }
 
+/**
+ * The resourceVersions and uid serials seedWorkload uses for a workload of `kind` with `pods` pods: one
+ * of each per object create() writes (the workload, a Deployment's ReplicaSet, each pod), a
+ * resourceVersion for the status it then writes (refreshStatus; a bare Pod or Job has none), and a uid
+ * for the (unserved) Job a Job's pods name. Keep in step with seedWorkload: World checks the two agree.
+ */
+function workloadSeedCounts(
+  kind: SnapshotWorkload['kind'],
+  pods: number,
+): { resourceVersions: number; uids: number } {
+  switch (kind) {
+    case 'Deployment':
+      return { resourceVersions: 2 + pods + 1, uids: 2 + pods };
+    case 'StatefulSet':
+    case 'DaemonSet':
+    case 'ReplicaSet':
+      return { resourceVersions: 1 + pods + 1, uids: 1 + pods };
+    case 'Job':
+      return { resourceVersions: pods, uids: pods > 0 ? 1 + pods : 0 };
+    case 'Pod':
+      return { resourceVersions: pods, uids: pods };
+  }
+}
+
 export class World implements SimWorld {
   /** The snapshot as the world stands now: a timeline frame replaces it (applyFrame). */
   snapshot: Snapshot;
@@ -381,29 +411,51 @@ export class World implements SimWorld {
           : new Lazy<KubeObject>((_k, ref) => this.buildDeferred(ref)),
       );
     this.seedSnapshot = snapshot;
+    // What seeding will make is numbered now: whatever else is made meanwhile comes after it.
+    const { resourceVersions, uids } = this.seedCounts();
+    this.seedCursor = { rv: this.rv, uid: this.uidCounter };
+    this.seedEnd = { rv: this.rv + resourceVersions, uid: this.uidCounter + uids };
+    this.rv = this.seedEnd.rv;
+    this.uidCounter = this.seedEnd.uid;
     const steps = opts.seedInSteps;
     if (steps) {
       let begin = () => {};
-      const sliceMs = steps === true ? 10 : steps.sliceMs;
+      const sliceMs = steps === true ? SEED_SLICE_MS : steps.sliceMs;
       let warm = () => {};
       this.warmed = new Promise<void>((done) => {
         // Warming runs while the scanner's first requests (lease, state, node list pages) come in, one
         // after the other: it yields every WARM_SLICE_MS, so each waits that long at most, not sliceMs.
         warm = () => void this.inSteps(this.warmSteps(), Math.min(sliceMs, WARM_SLICE_MS)).then(done, done);
       });
+      let nodesDone = () => {};
+      let nodesFailed = (_e: unknown) => {};
+      this.nodesSeeded = new Promise<void>((ok, fail) => {
+        nodesDone = ok;
+        nodesFailed = fail;
+      });
       this.seeded = new Promise<void>((ok, fail) => {
         begin = () =>
-          void this.inSteps(this.seedSteps(), sliceMs).then(() => {
-            ok();
-            warm();
-          }, fail);
+          void this.inSteps(this.onReserved(this.seedSteps(() => nodesDone())), sliceMs).then(
+            () => {
+              ok();
+              warm();
+            },
+            (e: unknown) => {
+              // (Settled already when the nodes were seeded: then this does nothing.)
+              nodesFailed(e);
+              fail(e);
+            },
+          );
       });
+      // (Whoever waits on them handles a failure; these only keep it from being unhandled.)
+      this.nodesSeeded.catch(() => {});
       this.startSeeding = () => {
         this.startSeeding = () => {};
         begin();
       };
     } else {
-      for (const _ of this.seedSteps());
+      for (const _ of this.onReserved(this.seedSteps(() => {})));
+      this.nodesSeeded = Promise.resolve();
       this.seeded = Promise.resolve();
       this.warmed = Promise.resolve();
     }
@@ -437,6 +489,17 @@ export class World implements SimWorld {
 
   /** Settles when the world is seeded (at once unless seedInSteps); rejects with what stopped it. */
   readonly seeded: Promise<void>;
+
+  /**
+   * Settles when the namespaces and the nodes are seeded, before the first workload (at once unless
+   * seedInSteps); rejects with what stopped seeding before that. From then on the world answers what does
+   * not read workloads or pods (node and namespace reads, leases, config maps) exactly as it will once
+   * seeded: what seeding makes is numbered before it begins (onReserved).
+   */
+  readonly nodesSeeded: Promise<void>;
+  /** The resourceVersion and uid serial seeding has reached, and where it ends (onReserved). */
+  private seedCursor: { rv: number; uid: number };
+  private readonly seedEnd: { rv: number; uid: number };
   private readonly seedSnapshot: Snapshot;
   private usedIpsSet: Set<string> | undefined;
 
@@ -449,6 +512,36 @@ export class World implements SimWorld {
       for (const n of s.nodes) this.usedIpsSet.add(n.internalIP);
     }
     return this.usedIpsSet;
+  }
+
+  /**
+   * Runs the seeding steps on the resourceVersions and uid serials numbered for them before they began
+   * (seedCounts): between two steps the world's own counters stand past everything seeding makes, so an
+   * object written while the world is seeded in steps (a lease, a config map) gets the numbers it gets
+   * once it is seeded, and seeding's objects get theirs, as if nothing had come between. Throws when
+   * seeding used other numbers than were counted for it (seedCounts and seedSteps disagree).
+   */
+  private *onReserved(steps: Generator<void>): Generator<void> {
+    for (;;) {
+      const own = { rv: this.rv, uid: this.uidCounter };
+      this.rv = this.seedCursor.rv;
+      this.uidCounter = this.seedCursor.uid;
+      let done: boolean | undefined;
+      try {
+        done = steps.next().done;
+      } finally {
+        this.seedCursor = { rv: this.rv, uid: this.uidCounter };
+        this.rv = own.rv;
+        this.uidCounter = own.uid;
+      }
+      if (done) break;
+      yield;
+    }
+    const { rv, uid } = this.seedCursor;
+    if (rv !== this.seedEnd.rv || uid !== this.seedEnd.uid)
+      throw new Error(
+        `seeding ended at resourceVersion ${rv} and uid serial ${uid}, not at the ${this.seedEnd.rv} and ${this.seedEnd.uid} counted for it`,
+      );
   }
 
   /** Runs `steps`, yielding to the event loop after each `sliceMs` of work. */
@@ -1017,8 +1110,46 @@ export class World implements SimWorld {
     return intToIpv4(base + 1);
   }
 
-  /** Seeds the world from the snapshot, one workload per step. */
-  private *seedSteps(): Generator<void> {
+  /**
+   * How many resourceVersions and uid serials seedSteps uses (it is checked: onReserved). Per object
+   * create() writes: one of each; per node, two uids more (nodeObject: systemUUID, bootID); per workload,
+   * as seedWorkload makes it (workloadSeedCounts).
+   */
+  private seedCounts(): { resourceVersions: number; uids: number } {
+    const s = this.snapshot;
+    const namespaces = new Set([...SYSTEM_NAMESPACES, ...s.workloads.map((w) => w.namespace)]).size;
+    let resourceVersions = namespaces + s.nodes.length;
+    let uids = namespaces + 3 * s.nodes.length;
+    const add = (kind: SnapshotWorkload['kind'], pods: number) => {
+      const n = workloadSeedCounts(kind, pods);
+      resourceVersions += n.resourceVersions;
+      uids += n.uids;
+    };
+    for (const w of s.workloads) add(w.kind, w.pods.length);
+    for (const _ of this.systemDaemonSets()) add('DaemonSet', s.nodes.length);
+    return { resourceVersions, uids };
+  }
+
+  /** The DaemonSets the simulator adds to the snapshot's workloads (seedSystemDaemonSet), in order. */
+  private systemDaemonSets(): {
+    name: 'aws-node' | 'kube-proxy' | typeof NODE_PROBE;
+    env: Record<string, string>;
+  }[] {
+    const s = this.snapshot;
+    const out: ReturnType<World['systemDaemonSets']> = [];
+    if (s.cloud.provider === 'aws') out.push({ name: 'aws-node', env: s.cloud.aws?.awsNodeEnv ?? {} });
+    const hasHostNetwork = s.workloads.some((w) => w.pods.some((p) => p.hostNetwork));
+    if (!hasHostNetwork && !s.workloads.some((w) => w.namespace === 'kube-system' && w.name === 'kube-proxy'))
+      out.push({ name: 'kube-proxy', env: {} });
+    if (!s.workloads.some((w) => w.name === NODE_PROBE)) out.push({ name: NODE_PROBE, env: {} });
+    return out;
+  }
+
+  /**
+   * Seeds the world from the snapshot: the namespaces, the nodes (100 per step), then one workload per
+   * step. `nodesDone` is called once the namespaces and nodes are seeded.
+   */
+  private *seedSteps(nodesDone: () => void): Generator<void> {
     const s = this.snapshot;
     const day = 86_400_000;
     const namespaces = new Set([...SYSTEM_NAMESPACES, ...s.workloads.map((w) => w.namespace)]);
@@ -1042,16 +1173,13 @@ export class World implements SimWorld {
       // (nodeObject builds a new body each call: handed over, not copied in and out.)
       this.create('nodes', undefined, this.nodeObject(n.name, i), 10 * day, true);
     }
+    nodesDone();
     for (const w of s.workloads) {
       yield;
       this.seedWorkload(w);
     }
     yield;
-    if (s.cloud.provider === 'aws') this.seedSystemDaemonSet('aws-node', s.cloud.aws?.awsNodeEnv ?? {});
-    const hasHostNetwork = s.workloads.some((w) => w.pods.some((p) => p.hostNetwork));
-    if (!hasHostNetwork && !s.workloads.some((w) => w.namespace === 'kube-system' && w.name === 'kube-proxy'))
-      this.seedSystemDaemonSet('kube-proxy', {});
-    if (!s.workloads.some((w) => w.name === NODE_PROBE)) this.seedSystemDaemonSet(NODE_PROBE, {});
+    for (const { name, env } of this.systemDaemonSets()) this.seedSystemDaemonSet(name, env);
   }
 
   private nodeObject(name: string, index: number): NewObject {

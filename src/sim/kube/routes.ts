@@ -2,7 +2,7 @@
 // WebSocket, bearer-token authentication and RBAC from infra/kubernetes/rbac.yaml.
 import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { SimRoutes } from '../types.js';
+import type { SimEarly, SimRoutes } from '../types.js';
 import type { KubeObject, World } from '../world.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.js';
 import { createExecServer } from './exec.js';
@@ -98,6 +98,29 @@ function verbOf(method: string, t: Target, watch: boolean): string {
       return method.toLowerCase();
   }
 }
+
+/**
+ * SimEarly of the Kubernetes API: discovery, reads of nodes and namespaces, and leases and config maps
+ * (seeding makes none of either) are answered from the namespaces and nodes alone; everything else (pods,
+ * workloads, events, writes to nodes or namespaces) waits for the workloads. Exec is an upgrade, which
+ * always waits.
+ */
+export const kubeEarly: SimEarly = (req, url) => {
+  if (!KUBE_PATH.test(url.pathname)) return true;
+  let gv: ReturnType<typeof parseTarget>;
+  try {
+    gv = parseTarget(url.pathname.replace(/\/+$/, '') || '/');
+  } catch {
+    return false;
+  }
+  // /version, /api, /apis, /apis/G, /api/v1, /apis/G/V, health checks: discovery, or a 404.
+  if (gv === null || gv.rest.length === 0) return true;
+  const type = resolve(gv.group, gv.version, gv.rest)?.type;
+  if (type === undefined) return true;
+  if (type.resource === 'leases' || type.resource === 'configmaps') return true;
+  const read = req.method === 'GET' || req.method === 'HEAD';
+  return read && (type.resource === 'nodes' || type.resource === 'namespaces');
+};
 
 /** List items carry no kind/apiVersion on a real server. */
 /**
