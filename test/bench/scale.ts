@@ -128,8 +128,8 @@ export async function run(): Promise<void> {
     table(
       'replay at scale, whole process (3 hot nodes; median [min–max]; errors: all runs; RSS: the largest process of a run, scanner or its simulator)',
       [
-        ['30 nodes / 900 pods (3 runs)', line(r.n30!, base)],
-        ['1,000 nodes / 30k pods (3 runs)', line(r.n1000!, base, 1.3)],
+        [`30 nodes / 900 pods (${r.n30!.length} runs)`, line(r.n30!, base)],
+        [`1,000 nodes / 30k pods (${r.n1000!.length} runs)`, line(r.n1000!, base, 1.3)],
         ['  peak RSS, 1,000 nodes', `${rss1000.toFixed(0)} MB  target ≤ 400 MB → ${verdict(rss1000 <= 400)}`],
         [`3,000 nodes / 100k pods (${big.n3000!.length} runs)`, line(big.n3000!, base, 2)],
         [
