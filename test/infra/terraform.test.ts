@@ -52,11 +52,11 @@ describe('Terraform syntax', () => {
   const terraform = spawnSync('terraform', ['version'], { encoding: 'utf8' });
   const installed = terraform.status === 0;
 
-  // Skipped where terraform is not installed, except in CI (CI=true), where a missing terraform fails.
-  it.runIf(installed || process.env.CI === 'true')(
-    'terraform fmt -check -recursive passes (skipped where terraform is not installed, required in CI)',
+  // terraform is on this kind of machine's image but installed by no package: CI must not rely on it
+  // (../shared/reference/toolchain-notes.md), so this check runs where it is and is skipped elsewhere.
+  it.skipIf(!installed)(
+    'terraform fmt -check -recursive passes (skipped where terraform is not installed)',
     () => {
-      expect(installed, 'terraform not found (CI requires it)').toBe(true);
       const fmt = spawnSync('terraform', ['fmt', '-check', '-recursive', '-diff', 'infra/terraform'], {
         cwd: repoRoot,
         encoding: 'utf8',
