@@ -41,6 +41,8 @@ class Redactor {
   /** original → replacement, per kind; `taken` keeps replacements unique per kind. */
   private readonly maps = new Map<string, Map<string, string>>();
   private readonly taken = new Map<string, Set<string>>();
+  /** Kinds whose originals are case-insensitive (ARM names, subscription ids), kept lower-cased. */
+  private readonly caseless = new Set<string>();
   private readonly ranges: string[];
 
   constructor(
@@ -157,11 +159,13 @@ class Redactor {
   /** An Azure or AWS resource-group/cluster-like name. */
   private cloudName(kind: string, name: string, prefix: string): string {
     // ARM names are case-insensitive (MC_rg… vs mc_rg…): one replacement for every spelling.
+    this.caseless.add(kind);
     const lower = name.toLowerCase();
     return this.replace(kind, lower, (h) => `${prefix}-${this.hex(h, 8)}`);
   }
 
   private subscription(id: string): string {
+    this.caseless.add('subscription');
     return this.replace('subscription', id.toLowerCase(), (h) => {
       const x = this.hex(h, 32);
       return `${x.slice(0, 8)}-${x.slice(8, 12)}-4${x.slice(13, 16)}-a${x.slice(17, 20)}-${x.slice(20, 32)}`;
@@ -204,7 +208,6 @@ class Redactor {
 
   run(): SnapshotDoc {
     const d = this.doc;
-    const nodeIps = new Map(d.nodes.map((n) => [n.name, n.internalIP]));
     const out: SnapshotDoc = {
       apiVersion: d.apiVersion,
       kind: d.kind,
@@ -250,7 +253,7 @@ class Redactor {
     };
     // Free text (annotation values, what was missing) may name anything replaced above: every original
     // that was replaced is replaced there too, longest first.
-    const text = this.textRedactor(nodeIps);
+    const text = this.textRedactor();
     for (const w of out.workloads)
       for (const k of Object.keys(w.annotations)) w.annotations[k] = text(w.annotations[k]!);
     if (out.metadata.capture.missing) out.metadata.capture.missing = out.metadata.capture.missing.map(text);
@@ -290,19 +293,31 @@ class Redactor {
     return out;
   }
 
-  /** Replaces, in free text, every original this file replaced (names, addresses, ids). */
-  private textRedactor(_nodeIps: Map<string, string | undefined>): (s: string) => string {
-    const pairs: [string, string][] = [];
-    for (const map of this.maps.values())
-      for (const [from, to] of map) if (from !== to) pairs.push([from, to]);
+  /**
+   * Replaces, in free text, every original this file replaced (names, addresses, ids), longest first; the
+   * case-insensitive ones (resource groups, clusters, subscriptions: kept lower-cased) in any spelling, as
+   * an annotation or a capture line may write `MC_Shop_Aks_westeurope` for `mc_shop_aks_westeurope`.
+   */
+  private textRedactor(): (s: string) => string {
+    const pairs: { from: string; to: string; anyCase: boolean }[] = [];
+    for (const [kind, map] of this.maps)
+      for (const [from, to] of map)
+        if (from !== to) pairs.push({ from, to, anyCase: this.caseless.has(kind) });
     // Workload maps are keyed by namespace/Kind/name: the bare name is what text mentions.
-    for (const [from, to] of this.maps.get('workload') ?? []) pairs.push([from.split('/')[2]!, to]);
-    for (const [from, to] of this.maps.get('namespace') ?? []) pairs.push([from, to]);
-    pairs.sort((a, b) => b[0].length - a[0].length);
+    for (const [from, to] of this.maps.get('workload') ?? [])
+      pairs.push({ from: from.split('/')[2]!, to, anyCase: false });
+    for (const [from, to] of this.maps.get('namespace') ?? []) pairs.push({ from, to, anyCase: false });
+    pairs.sort((a, b) => b.from.length - a.from.length);
+    const replacers = pairs
+      .filter((p) => p.from.length > 0)
+      .map(({ from, to, anyCase }) => {
+        if (!anyCase) return (s: string) => s.split(from).join(to);
+        const re = new RegExp(from.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi');
+        return (s: string) => s.replace(re, () => to);
+      });
     return (s: string) => {
       let out = s;
-      for (const [from, to] of pairs) if (from.length > 0) out = out.split(from).join(to);
-      // Case-insensitive ids (resource groups): any spelling.
+      for (const replace of replacers) out = replace(out);
       return out;
     };
   }

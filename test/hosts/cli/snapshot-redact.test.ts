@@ -149,6 +149,39 @@ describe('snatguard snapshot --redact', () => {
     expect(redacted.metadata.capture.redacted).toBe(true);
   });
 
+  it('replaces the case-insensitive cloud names and the subscription in free text in any spelling', () => {
+    // ARM names are case-insensitive: AKS reports nodeResourceGroup `MC_Shop-Prod_AksProd_westeurope` and its
+    // provider ids say `mc_shop-prod_aksprod_westeurope`. Text may carry either (this failed: only the
+    // lower-cased spelling the redactor keeps was replaced in annotations and capture lines).
+    const doc = structuredClone(plain);
+    const az = doc.cloud.azure!;
+    az.subscriptionId = '9F0E1D2C-3B4A-4958-8776-A5B4C3D2E1F0';
+    az.resourceGroup = 'Shop-Prod';
+    az.clusterName = 'AksProd';
+    az.nodeResourceGroup = 'MC_Shop-Prod_AksProd_westeurope';
+    const spellings = [
+      'MC_Shop-Prod_AksProd_westeurope',
+      'mc_shop-prod_aksprod_westeurope',
+      'AksProd',
+      'AKSPROD',
+      'Shop-Prod',
+      '9F0E1D2C-3B4A-4958-8776-A5B4C3D2E1F0',
+      '9f0e1d2c-3b4a-4958-8776-a5b4c3d2e1f0',
+    ];
+    doc.workloads[0]!.annotations['example.com/owner'] = `cluster ${spellings.join(', ')}`;
+    doc.metadata.capture.missing = [...(doc.metadata.capture.missing ?? []), `node group of ${spellings[1]}`];
+    const r = redactSnapshot(doc, { keepDestinations: false, key: KEY });
+    const text = valuesText(r);
+    const survivors = spellings.filter((v) => text.toLowerCase().includes(v.toLowerCase()));
+    expect(survivors).toEqual([]);
+    // Each spelling became the one replacement of its original.
+    const note = r.workloads[0]!.annotations['example.com/owner']!;
+    expect(note).toContain(r.cloud.azure!.nodeResourceGroup!);
+    expect(note).toContain(r.cloud.azure!.clusterName!);
+    expect(note).toContain(r.cloud.azure!.subscriptionId!);
+    expect(r.metadata.capture.missing!.at(-1)).toContain(r.cloud.azure!.nodeResourceGroup!);
+  });
+
   it('is consistent within the file (one replacement per original) and keeps the classes of addresses', () => {
     const r = redactSnapshot(plain, { keepDestinations: false, key: KEY });
     const nodeNames = new Set(r.nodes.map((n) => n.name));
