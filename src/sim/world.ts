@@ -1788,6 +1788,8 @@ export class World implements SimWorld {
     const n = this.nodesByName.get(node);
     const podIp = this.podIp(pod);
     const started = this.timestampAt(batch.createdAt);
+    batch.imageDigest ??= sha256Hex(workload);
+    const { imageDigest } = batch;
     const ready = [
       { type: 'PodReadyToStartContainers', status: 'True' },
       { type: 'Initialized', status: 'True' },
@@ -1834,7 +1836,7 @@ export class World implements SimWorld {
           {
             name: container,
             image: `registry.example.com/${namespace}/${workload}:1.0.0`,
-            imageID: `registry.example.com/${namespace}/${workload}@sha256:${(batch.imageDigest ??= sha256Hex(workload))}`,
+            imageID: `registry.example.com/${namespace}/${workload}@sha256:${imageDigest}`,
             containerID: `containerd://${sha256Hex(`${namespace}/${name}`)}`,
             ready: true,
             started: true,
