@@ -8,7 +8,7 @@ import { awsEarly } from '../../src/sim/aws.js';
 import { azureEarly } from '../../src/sim/azure.js';
 import { fetchTrusting } from '../../src/sim/fetch.js';
 import { kubeEarly } from '../../src/sim/kube/routes.js';
-import { type RunningSim, startSim } from '../../src/sim/server.js';
+import { prepareSim, type RunningSim, startSim } from '../../src/sim/server.js';
 import { parseSnapshot, type Snapshot } from '../../src/sim/snapshot.js';
 import { World } from '../../src/sim/world.js';
 import { scaleSnapshot } from '../bench/snapshots.js';
@@ -335,6 +335,22 @@ describe('every node’s SNAT use, added up as the pods are seeded', () => {
           n3: [['52.168.1.10:443', 5]],
           n4: [],
         });
+    }
+  });
+});
+
+describe('what the simulator makes before it reads the snapshot', () => {
+  it('serves with the certificates prepareSim made while the snapshot was loaded', async () => {
+    const prepared = prepareSim();
+    const sim = await startSim(scale(), { prepared });
+    try {
+      expect(sim.ca).toBe((await prepared).tls.ca);
+      const answer = await fetchTrusting(sim.ca)(`${sim.url}/version`, {
+        headers: { authorization: `Bearer ${sim.adminToken}` },
+      });
+      expect(answer.status).toBe(200);
+    } finally {
+      await sim.close();
     }
   });
 });
