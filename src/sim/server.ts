@@ -39,6 +39,30 @@ export interface StartSimOptions {
    * the cluster is seeded.
    */
   seedInSteps?: boolean | { sliceMs: number };
+  /**
+   * The certificates and the RBAC file, from prepareSim called before the snapshot was loaded (the
+   * simulator process: they are made while it reads the file). Default: made here.
+   */
+  prepared?: Promise<SimPrep>;
+}
+
+/** What startSim needs that does not depend on the snapshot: its certificates and the RBAC file's text. */
+export interface SimPrep {
+  tls: Awaited<ReturnType<typeof generateTls>>;
+  rbacText: string;
+}
+
+/**
+ * Starts making what startSim needs besides the snapshot (key pairs and certificates, the RBAC file), to
+ * overlap with loading a large snapshot (the key pairs are made off the event loop). `rbacPath` as
+ * StartSimOptions'.
+ */
+export async function prepareSim(opts: { rbacPath?: string } = {}): Promise<SimPrep> {
+  const [tls, rbacText] = await Promise.all([
+    generateTls(),
+    readFile(opts.rbacPath ?? defaultRbacPath(), 'utf8'),
+  ]);
+  return { tls, rbacText };
 }
 
 export interface RunningSim {
@@ -121,10 +145,7 @@ export async function startSim(snapshot: Snapshot, opts: StartSimOptions = {}): 
     if (seeding === undefined) (early ? world.nodesSeeded : world.seeded).then(go, go);
     else go();
   };
-  const [tls, rbacText] = await Promise.all([
-    generateTls(),
-    readFile(opts.rbacPath ?? defaultRbacPath(), 'utf8'),
-  ]);
+  const { tls, rbacText } = await (opts.prepared ?? prepareSim(opts));
   const policy = parseRbac(rbacText, opts.rbacPath ?? 'infra/kubernetes/rbac.yaml');
   const adminToken = randomBytes(24).toString('hex');
   const jobToken = randomBytes(24).toString('hex');

@@ -30,16 +30,20 @@ function serve(): void {
     if (req.op === 'start') {
       log.level = logLevel(req.logLevel);
       try {
-        const [{ loadSnapshot }, { startSim }, sinks] = await Promise.all([
+        const [{ loadSnapshot }, { startSim, prepareSim }, sinks] = await Promise.all([
           import('./snapshot.js'),
           import('./server.js'),
           import('./sinks.js'),
         ]);
         received = sinks.receivedOf;
+        // The certificates are made while the file is read and checked.
+        const prepared = prepareSim();
+        prepared.catch(() => {});
         // Ready once it listens: the cluster is seeded while the scanner starts (requests that read
         // workloads or pods wait for it; a lease, a config map or a node list does not).
         const onParsed = (data: unknown) => post({ type: 'parsed', provider: providerOf(data) });
-        sim = await startSim(await loadSnapshot(req.file, { onParsed }), { log, seedInSteps: true });
+        const snapshot = await loadSnapshot(req.file, { onParsed });
+        sim = await startSim(snapshot, { log, seedInSteps: true, prepared });
       } catch (e) {
         post(
           e instanceof ValidationError

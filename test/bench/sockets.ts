@@ -5,7 +5,19 @@ import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TCP_HEADER } from '../../src/sockets/index.js';
-import { interleaved, measure, msRange, peakRss, ratio, rounds, snatguard, table, verdict } from './proc.js';
+import {
+  interleaved,
+  measure,
+  msRange,
+  node22,
+  peakRss,
+  ratio,
+  rounds,
+  snatguard,
+  snatguard22,
+  table,
+  verdict,
+} from './proc.js';
 
 const LINES = 1_000_000;
 const ROUNDS = rounds(5);
@@ -80,11 +92,13 @@ export async function run(): Promise<void> {
     const path = join(dir, 'tcp');
     const expectedHot = generate(path);
     const bytes = statSync(path).size;
+    const n22 = node22();
     const r = await interleaved(
       {
         snatguard: () => snatguard(['sockets', '-o', 'json', path]),
         awk: () => awk(path),
         cat: () => measure('sh', ['-c', 'cat "$1" >/dev/null', 'sh', path]),
+        ...(n22 ? { snatguard22: () => snatguard22(n22, ['sockets', '-o', 'json', path]) } : {}),
       },
       ROUNDS,
     );
@@ -106,6 +120,22 @@ export async function run(): Promise<void> {
         ['cat FILE >/dev/null (the floor)', msRange(r.cat!)],
         ['ratio snatguard / awk', `${x.toFixed(2)}  target ≤ 0.60 → ${verdict(x <= 0.6)}`],
         ['snatguard peak RSS', `${peak.toFixed(0)} MB  target ≤ 64 MB → ${verdict(peak <= 64)}`],
+        ...((): [string, string][] => {
+          const ours22 = r.snatguard22;
+          if (!ours22)
+            return [['on Node 22', 'not measured: set SNATGUARD_BENCH_NODE22 to a Node 22 binary']];
+          const x22 = ratio(ours22, r.awk!);
+          const peak22 = peakRss(ours22);
+          const same = ours22.every((s) => s.code === 0 && s.stdout === ours[ours.length - 1]!.stdout);
+          return [
+            ['snatguard on Node 22 (production runtime)', msRange(ours22)],
+            [
+              '  ratio / awk, peak RSS',
+              `${x22.toFixed(2)}  target ≤ 0.60 → ${verdict(x22 <= 0.6)}; ${peak22.toFixed(0)} MB  target ≤ 64 MB → ${verdict(peak22 <= 64)}`,
+            ],
+            ["  same JSON as on the machine's Node", same ? 'yes' : 'NO'],
+          ];
+        })(),
         [
           'counts agree (snatguard / awk / generated)',
           `${established === expectedHot && awkCount === expectedHot ? 'yes' : 'NO'} (${established} / ${awkCount} / ${expectedHot})`,

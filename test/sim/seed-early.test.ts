@@ -8,7 +8,7 @@ import { awsEarly } from '../../src/sim/aws.js';
 import { azureEarly } from '../../src/sim/azure.js';
 import { fetchTrusting } from '../../src/sim/fetch.js';
 import { kubeEarly } from '../../src/sim/kube/routes.js';
-import { type RunningSim, startSim } from '../../src/sim/server.js';
+import { prepareSim, type RunningSim, startSim } from '../../src/sim/server.js';
 import { parseSnapshot, type Snapshot } from '../../src/sim/snapshot.js';
 import { World } from '../../src/sim/world.js';
 import { scaleSnapshot } from '../bench/snapshots.js';
@@ -261,5 +261,96 @@ describe('SimEarly: what each route module answers before the workloads are seed
     ).toBe(false);
     expect(awsEarly(req('GET'), url('/clusters/c1'))).toBe(true);
     expect(awsEarly(req('POST'), url('/'))).toBe(true);
+  });
+});
+
+describe('every node’s SNAT use, added up as the pods are seeded', () => {
+  /** Pods whose sockets name their destinations, one whose sockets must be expanded, hostNetwork pods. */
+  const mixed = (): Snapshot =>
+    parseSnapshot(
+      JSON.stringify({
+        apiVersion: 'snatguard.io/v1',
+        kind: 'Snapshot',
+        metadata: { name: 'mixed-sockets' },
+        cloud: { provider: 'none' },
+        nodes: [
+          { name: 'n1', hostSockets: [{ remote: '52.168.1.10:443', state: 'ESTABLISHED', count: 7 }] },
+          { name: 'n2' },
+          { name: 'n3' },
+          { name: 'n4' },
+        ],
+        workloads: [
+          {
+            kind: 'Deployment',
+            namespace: 'a',
+            name: 'd',
+            pods: [
+              { node: 'n1', sockets: [{ remote: '20.103.144.194:27017', state: 'ESTABLISHED', count: 30 }] },
+              { node: 'n2', sockets: [{ remote: '52.168.1.10:443', state: 'TIME_WAIT', count: 5 }] },
+              { node: 'n1', sockets: [{ remote: '52.168.1.10:443', state: 'ESTABLISHED', count: 2 }] },
+            ],
+          },
+          {
+            kind: 'StatefulSet',
+            namespace: 'a',
+            name: 's',
+            // A local port given: this pod's sockets are expanded to be counted (n3 is worked out when asked).
+            pods: [
+              {
+                node: 'n3',
+                sockets: [{ local: '10.244.2.9:40000', remote: '52.168.1.10:443', state: 'ESTABLISHED' }],
+              },
+              { node: 'n3', sockets: [{ remote: '52.168.1.10:443', state: 'ESTABLISHED', count: 4 }] },
+            ],
+          },
+          { kind: 'DaemonSet', namespace: 'b', name: 'h', pods: [{ node: 'n4', hostNetwork: true }] },
+        ],
+      }),
+      'mixed.json',
+    );
+
+  it('are the sums the node index gives, in its order, and a node that needs expanding is left to it', async () => {
+    for (const snapshot of [mixed, scale, everyKind]) {
+      const stepwise = new World(snapshot(), { now, seedInSteps: { sliceMs: 0 } });
+      stepwise.startSeeding();
+      await stepwise.seeded;
+      const atOnce = new World(snapshot(), { now });
+      const names = atOnce.snapshot.nodes.map((n) => n.name);
+      // Kept as seeding ends: n3 (expanded) and n4 (hostNetwork pods only) are not.
+      if (snapshot === mixed) expect(atOnce.derivedNodes).toBe(2);
+      const seededSums = names.map((n) => [n, [...atOnce.nodeDestinations(n)]]);
+      expect(names.map((n) => [n, [...stepwise.nodeDestinations(n)]])).toEqual(seededSums);
+      // What the node index gives once the kept sums are dropped (a frame that changes nothing drops them).
+      atOnce.applyFrame({ at: '1m', atMs: 60_000, nodes: [], removeNodes: [], pods: [] });
+      expect(atOnce.derivedNodes).toBe(0);
+      expect(names.map((n) => [n, [...atOnce.nodeDestinations(n)]])).toEqual(seededSums);
+      if (snapshot === mixed)
+        expect(Object.fromEntries(seededSums as [string, [string, number][]][])).toEqual({
+          n1: [
+            ['52.168.1.10:443', 9],
+            ['20.103.144.194:27017', 30],
+          ],
+          // (A TIME_WAIT socket holds its SNAT port.)
+          n2: [['52.168.1.10:443', 5]],
+          n3: [['52.168.1.10:443', 5]],
+          n4: [],
+        });
+    }
+  });
+});
+
+describe('what the simulator makes before it reads the snapshot', () => {
+  it('serves with the certificates prepareSim made while the snapshot was loaded', async () => {
+    const prepared = prepareSim();
+    const sim = await startSim(scale(), { prepared });
+    try {
+      expect(sim.ca).toBe((await prepared).tls.ca);
+      const answer = await fetchTrusting(sim.ca)(`${sim.url}/version`, {
+        headers: { authorization: `Bearer ${sim.adminToken}` },
+      });
+      expect(answer.status).toBe(200);
+    } finally {
+      await sim.close();
+    }
   });
 });
