@@ -349,6 +349,9 @@ const common = {
   format: 'esm',
   splitting: true,
   minify: true,
+  // Class and function names kept: errors name themselves after their class (src/errors.ts), and an error
+  // class matches its instances by that name across copies of the module.
+  keepNames: true,
   sourcemap: false,
   legalComments: 'none',
   banner,

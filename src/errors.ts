@@ -1,9 +1,30 @@
 // Typed errors with a cause: callers match on the class, people read the message.
 
+/** Where an error records the names of its classes (its own first); Symbol.for: one key for every copy of this module. */
+const CLASSES = Symbol.for('snatguard.error.classes');
+
 export class SnatguardError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
+    const names: string[] = [];
+    for (let c: unknown = new.target; typeof c === 'function' && c !== Error; c = Object.getPrototypeOf(c))
+      names.push((c as { name: string }).name);
+    Object.defineProperty(this, CLASSES, { value: names });
+  }
+
+  /**
+   * `e instanceof ValidationError` holds for an error made by another copy of this module too: a process can
+   * hold several (the CLI's bundle, the scan bundle, the modules the bundles leave outside, such as the
+   * simulator's thread that replay starts before the scan bundle has loaded), and a check that failed across
+   * them turned a bad snapshot's exit code 2 into 3. Matched by class name, which the bundles keep.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: the class asked about (ValidationError …), not this one
+    const asked: (new (...args: never[]) => unknown) & { name: string } = this;
+    if (Function.prototype[Symbol.hasInstance].call(asked, value)) return true;
+    const names = (value as { [CLASSES]?: unknown } | null | undefined)?.[CLASSES];
+    return Array.isArray(names) && names.includes(asked.name);
   }
 }
 

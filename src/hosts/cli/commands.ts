@@ -80,7 +80,7 @@ Examples:
         ? undefined
         : (await import('../../sim/off-thread.js')).startSimThread(file);
       starting?.catch(() => {}); // replayAction awaits it and reports its error
-      return (await import('./run-commands.js')).replayAction(file, flags, starting);
+      return (await runCommands()).replayAction(file, flags, starting);
     });
 }
 
@@ -96,7 +96,7 @@ export function demoCommand(): Command {
       ]);
       const starting = startSimThread(examplePath('aks-mongo-leak.yaml'));
       starting.catch(() => {}); // demoAction awaits it and reports its error
-      return (await import('./demo.js')).demoAction(starting);
+      return (await runCommands()).demoAction(starting);
     });
 }
 

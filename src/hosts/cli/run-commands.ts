@@ -20,6 +20,9 @@ import { type OutputFormat, renderReport, styleFor } from './output.js';
 import { progressReporter } from './progress.js';
 import { simPressureTargets } from './sim-targets.js';
 
+// demo runs from this module's bundle too (commands.ts): its modules are this one's.
+export { demoAction } from './demo.js';
+
 export interface RunFlags {
   config?: string;
   mode?: 'dry-run' | 'restart';
