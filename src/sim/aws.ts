@@ -13,6 +13,7 @@ import {
   serverUrl,
   stableHash,
 } from './azure.js';
+import { type CloudService, type ServiceErrorAnswer, serviceError } from './cloud-errors.js';
 import type { SimEarly, SimRoutes, SimWorld } from './types.js';
 
 const CW_TARGET = 'GraniteServiceVersion20100801.';
@@ -629,8 +630,6 @@ export function awsRoutes(world: SimWorld, opts: CloudRouteOptions = {}): SimRou
 
     if (
       applyFault(world, [service, 'aws'], res, (status, headers) => {
-        const code =
-          status === 429 ? 'Throttling' : status === 503 ? 'ServiceUnavailable' : 'InternalFailure';
         if (service === 'aws:secretsmanager') {
           sendJson(
             res,
@@ -641,33 +640,23 @@ export function awsRoutes(world: SimWorld, opts: CloudRouteOptions = {}): SimRou
             },
             { 'content-type': 'application/x-amz-json-1.1', ...headers },
           );
-        } else if (service === 'aws:cloudwatch') {
-          // CloudWatch keeps its query-protocol errors under JSON 1.0 (awsQueryCompatible): throttling is
-          // HTTP 400 with code Throttling in x-amzn-query-error (test/fixtures/wire/aws/cloudwatch-throttled.json).
-          if (status === 429)
-            return sendJson(
-              res,
-              400,
-              { __type: 'com.amazonaws.cloudwatch#Throttling', message: 'Rate exceeded' },
-              {
-                'content-type': 'application/x-amz-json-1.0',
-                'x-amzn-query-error': 'Throttling;Sender',
-                ...headers,
-              },
-            );
-          sendJson(
-            res,
-            status,
-            { __type: `com.amazonaws.cloudwatch#${code}`, message: `simulated ${status}` },
-            {
-              'content-type': 'application/x-amz-json-1.0',
-              'x-amzn-query-error': `${code};${status >= 500 ? 'Receiver' : 'Sender'}`,
-              ...headers,
-            },
-          );
-        } else if (service === 'aws:eks')
-          sendJson(res, status, { message: `simulated ${status}` }, { 'x-amzn-errortype': code, ...headers });
-        else ec2Error(res, status, code, `simulated ${status}`, headers);
+          return;
+        }
+        // The service's own answer for the condition, in its protocol (cloud-errors.ts names each source:
+        // CloudWatch throttles with 400 Throttling, EC2 with 503 RequestLimitExceeded, EKS with 429
+        // ThrottlingException); a status it documents no answer for is its internal error.
+        const svc = service.slice('aws:'.length) as CloudService;
+        const answer =
+          serviceError(svc, status, { path: url.pathname }) ??
+          (serviceError(svc, 500, { path: url.pathname }) as ServiceErrorAnswer);
+        // (No Retry-After: the AWS answers carry none, test/fixtures/wire/aws/cloudwatch-throttled.json.)
+        sendText(
+          res,
+          answer.status,
+          answer.headers['content-type'] ?? 'application/json',
+          answer.body,
+          answer.headers,
+        );
       })
     ) {
       return true;

@@ -6,6 +6,7 @@ import { X509Certificate } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { defaultPortsPerIp, LB_DEFAULT_MAX_POOL } from '../advice/capacity.js';
+import { type ServiceErrorAnswer, serviceError } from './cloud-errors.js';
 import { sha256Uint32 } from './hash.js';
 import type { SimEarly, SimRoutes, SimWorld } from './types.js';
 
@@ -803,20 +804,6 @@ function resourceMetrics(m: AzureModel, world: SimWorld, resourceId: string, q: 
 
 const armError = (code: string, message: string) => ({ error: { code, message } });
 
-/**
- * ARM's throttling answer: 429, Retry-After, `x-ms-ratelimit-remaining-subscription-reads: 0` and the
- * SubscriptionRequestsThrottled error (learn.microsoft.com azure-resource-manager/management/
- * request-limits-and-throttling; troubleshoot/azure/azure-kubernetes error-code-toomanyrequestsreceived-
- * subscriptionrequeststhrottled).
- */
-export function throttled(path: string, retryAfter: string | undefined) {
-  const sub = /^\/subscriptions\/([^/]+)/i.exec(path)?.[1] ?? '';
-  return armError(
-    'SubscriptionRequestsThrottled',
-    `Number of 'read' requests for subscription '${sub}' actor 'snatguard' exceeded. Please try again after '${retryAfter ?? '5'}' seconds after additional tasks are completed.`,
-  );
-}
-
 const statusOf = (e: MetricsRequestError): number => (e.code === 'ResourceNotFound' ? 404 : 400);
 
 /** An Azure Monitor metrics path (ARM's or the regional `metrics:getBatch`), from its lower-case form. */
@@ -839,14 +826,20 @@ export function azureRoutes(world: SimWorld, opts: CloudRouteOptions = {}): SimR
     const isMetrics = isMetricsPath(lower);
     const keys = isMetrics ? ['azure:metrics', 'azure'] : ['azure:arm', 'azure'];
     if (
-      applyFault(world, keys, res, (status, headers) =>
-        status === 429
-          ? sendJson(res, 429, throttled(path, headers['retry-after']), {
-              ...headers,
-              'x-ms-ratelimit-remaining-subscription-reads': '0',
-            })
-          : sendJson(res, status, armError('InternalServerError', `simulated ${status}`), headers),
-      )
+      applyFault(world, keys, res, (status, headers) => {
+        // The service's own answer for the condition (cloud-errors.ts names each source); a status it
+        // documents no answer for is its internal error.
+        const retryAfter = headers['retry-after'];
+        const answer =
+          serviceError(isMetrics ? 'azure-monitor' : 'arm', status, {
+            path,
+            ...(retryAfter !== undefined ? { retryAfterSeconds: Number(retryAfter) } : {}),
+          }) ?? (serviceError(isMetrics ? 'azure-monitor' : 'arm', 500, { path }) as ServiceErrorAnswer);
+        sendText(res, answer.status, answer.headers['content-type'] ?? 'application/json', answer.body, {
+          ...answer.headers,
+          ...headers,
+        });
+      })
     ) {
       return true;
     }

@@ -2,7 +2,8 @@
 // 1. no restart outside the plan; 2. never two restarts of one workload within the cooldown; 3. the report
 // accounts for every hot node and its pods; 4. every error names a stage and a target; 5. status and exit
 // code are the documented ones (DESIGN.md); 6. the state is consistent (state ConfigMap parses clean, the
-// Lease is free after the run unless its release was the fault).
+// Lease is free after the run unless its release was the fault); 7. every status fault asked of a cloud service
+// is one that service answers (test/faults/proxy.ts `refused`).
 import { expect } from 'vitest';
 import { SETTLE_ANNOTATION } from '../../src/cluster/lease.js';
 import { parseState, STATE_KEY } from '../../src/cluster/state.js';
@@ -108,6 +109,8 @@ export function assertInvariants(h: FaultHarness, reports: RunReport[], o: Invar
       if (failedPods > 0 && !explained) expect(r.errors.length + r.recommendations.length).toBeGreaterThan(0);
     }
   }
+  // 7. every status fault was one the service answers (the proxy refused none)
+  expect(h.proxy.refused).toEqual([]);
   // 6. consistent state
   const cm = h.sim.world.list('configmaps', 'snatguard').find((c) => c.metadata.name === 'snatguard-state') as
     | { data?: Record<string, string> }

@@ -1,12 +1,15 @@
 // A fault-injecting HTTPS proxy in front of the simulator: every request (Kubernetes API, exec upgrades,
 // ARM, Azure Monitor, AWS, chat sinks) passes through it unchanged unless a rule matches, in which case it
-// answers with a status (a Kubernetes Status body for the API, as kube-apiserver writes it), resets the
-// connection, or never answers. The simulator stays untouched: the faults are what a network or an
-// overloaded API server does to real clients.
+// answers with a status, resets the connection, or never answers. A status is answered in the shape of the
+// service asked: a Kubernetes Status body for the API (as kube-apiserver writes it); for ARM, Azure Monitor,
+// CloudWatch, EC2, EKS and STS what that service sends for the condition (src/sim/cloud-errors.ts, each
+// with its source: its own status, headers and protocol, e.g. EC2's 503 RequestLimitExceeded XML for 429).
+// The simulator stays untouched: the faults are what a network or an overloaded service does to real clients.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, request as httpsRequest } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
+import { cloudServiceOf, serviceError } from '../../src/sim/cloud-errors.js';
 import { kubeconfigYaml, type RunningSim } from '../../src/sim/server.js';
 import { generateTls } from '../../src/sim/tls.js';
 
@@ -40,6 +43,13 @@ export interface FaultProxy {
   rules: FaultRule[];
   /** Requests seen, as `METHOD path?query` (upgrades as `UPGRADE path?query`). */
   seen: string[];
+  /**
+   * Status faults the proxy could not answer because the service documents no answer for that condition
+   * (EC2 has no 409): it answered 501 and a text naming it. A scenario that asks for one is wrong.
+   */
+  refused: string[];
+  /** The cloud error answers the proxy sent for status faults: the service's code and message. */
+  answered: { line: string; status: number; code: string; message: string }[];
   /** The sim's job kubeconfig, pointed at the proxy. */
   kubeconfigYaml(): string;
   close(): Promise<void>;
@@ -67,10 +77,14 @@ const statusBody = (status: number): string =>
     code: status,
   });
 
-/** `METHOD path?query`, with `[aws:SERVICE]` from a SigV4 credential scope (CloudWatch, EC2, EKS share a URL). */
+/** The SigV4 credential scope's service (CloudWatch, EC2, EKS share a URL), if the request is signed. */
+const awsScopeOf = (req: IncomingMessage): string | undefined =>
+  /Credential=[^/,]+\/[^/]+\/[^/]+\/([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1];
+
+/** `METHOD path?query`, with `[aws:SERVICE]` from a SigV4 credential scope. */
 function lineOf(req: IncomingMessage): string {
-  const scope = /Credential=[^/,]+\/[^/]+\/[^/]+\/([^/]+)\//.exec(String(req.headers.authorization ?? ''));
-  return `${req.method} ${req.url}${scope ? ` [aws:${scope[1]}]` : ''}`;
+  const scope = awsScopeOf(req);
+  return `${req.method} ${req.url}${scope ? ` [aws:${scope}]` : ''}`;
 }
 
 /**
@@ -120,6 +134,8 @@ export async function startFaultProxy(sim: RunningSim): Promise<FaultProxy> {
   const target = new URL(sim.url);
   const rules: FaultRule[] = [];
   const seen: string[] = [];
+  const refused: string[] = [];
+  const answered: FaultProxy['answered'] = [];
   const sockets = new Set<Socket>();
 
   const ruleFor = (line: string): FaultRule | undefined => {
@@ -163,6 +179,21 @@ export async function startFaultProxy(sim: RunningSim): Promise<FaultProxy> {
     if (f.kind === 'truncate' || f.kind === 'garbage') return forward(req, res);
     if (f.kind === 'reset') return void req.socket.destroy();
     req.resume();
+    const service = cloudServiceOf(req.url ?? '/', awsScopeOf(req));
+    if (service !== undefined && f.body === undefined) {
+      const answer = serviceError(service, f.status, {
+        path: req.url ?? '/',
+        ...(f.retryAfter !== undefined ? { retryAfterSeconds: Number(f.retryAfter) } : {}),
+      });
+      if (!answer) {
+        refused.push(`${line}: ${service} has no documented answer for ${f.status}`);
+        res.writeHead(501, { 'content-type': 'text/plain' });
+        return void res.end(`fault proxy: ${service} has no documented answer for ${f.status}`);
+      }
+      answered.push({ line, status: answer.status, code: answer.code, message: answer.message });
+      res.writeHead(answer.status, answer.headers);
+      return void res.end(answer.body);
+    }
     res.writeHead(f.status, {
       'content-type': 'application/json',
       ...(f.retryAfter !== undefined ? { 'retry-after': f.retryAfter } : {}),
@@ -225,6 +256,8 @@ export async function startFaultProxy(sim: RunningSim): Promise<FaultProxy> {
     ca: tls.ca,
     rules,
     seen,
+    refused,
+    answered,
     kubeconfigYaml: () => kubeconfigYaml(url, tls.ca, 'snatguard', sim.jobToken, 'snatguard'),
     async close() {
       for (const s of sockets) s.destroy();

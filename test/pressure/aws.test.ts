@@ -116,11 +116,21 @@ describe('aws sources through the simulator', () => {
         'addon-denied',
         (_req, res, url) => {
           if (!url.pathname.includes('/addons/')) return false;
+          // EKS's AccessDeniedException as restJson1 sends it: HTTP 403, the code in x-amzn-ErrorType, the
+          // one member `message` in the body (@aws-sdk/client-eks error schema AccessDeniedException:
+          // httpError 403, members [message]). The message has the form of an IAM denial ("User: <arn> is
+          // not authorized to perform: <action> on resource: <arn>", IAM User Guide, troubleshoot access
+          // denied). It is not a captured answer, and the client reads only the code.
           res.writeHead(403, {
             'content-type': 'application/json',
             'x-amzn-errortype': 'AccessDeniedException',
           });
-          res.end(JSON.stringify({ message: 'User is not authorized to perform: eks:DescribeAddon' }));
+          res.end(
+            JSON.stringify({
+              message:
+                'User: arn:aws:sts::123456789012:assumed-role/snatguard/sim is not authorized to perform: eks:DescribeAddon on resource: arn:aws:eks:eu-west-1:123456789012:cluster/eks-shop',
+            }),
+          );
           return true;
         },
       ],
