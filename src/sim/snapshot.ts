@@ -703,6 +703,24 @@ function parseCidr(cidr: string): { base: number; bits: number } | null {
 
 const DEFAULT_SUBSCRIPTION = '00000000-0000-0000-0000-000000000000';
 
+/** What checkedPodKeys answers: a workload's namespace, its pods' names, and their `namespace/name` keys. */
+export interface CheckedPodKeys {
+  namespace: string;
+  names: readonly string[];
+  keys: readonly string[];
+}
+
+const podKeys = new WeakMap<readonly unknown[], CheckedPodKeys>();
+
+/**
+ * The `namespace/name` of each pod in a workload's `pods` as the snapshot's checks made it (to find
+ * duplicates), for a store keyed the same way to take that string instead of making and hashing its
+ * own (100k pods); with the names it was made from, to compare (the array may have been changed since).
+ */
+export function checkedPodKeys(pods: readonly unknown[]): CheckedPodKeys | undefined {
+  return podKeys.get(pods);
+}
+
 function complete(raw: RawSnapshot, problems: string[]): Snapshot {
   // Distinct socket lines, parsed once (see completeSockets).
   const lines = new SocketLines();
@@ -871,6 +889,8 @@ function complete(raw: RawSnapshot, problems: string[]): Snapshot {
     let current = 0;
     const pathOf = (pi = current) => `${at}.pods[${pi}]`;
     const socketsAt = () => `${pathOf()}.sockets`;
+    const names: string[] = [];
+    const keys: string[] = [];
     const pods: SnapshotPod[] = rawPods.map((p, pi) => {
       current = pi;
       // A name generated from a valid workload name is valid (the workload name, `-`, then digits or
@@ -881,6 +901,8 @@ function complete(raw: RawSnapshot, problems: string[]): Snapshot {
       if ((given || !validName) && (!DNS_SUBDOMAIN.test(name) || name.length > 253))
         problems.push(`${pathOf()}.name: "${name}" is not a valid pod name`);
       const key = `${w.namespace}/${name}`;
+      names.push(name);
+      keys.push(key);
       const other = podNames.get(key);
       if (other !== undefined)
         problems.push(
@@ -912,6 +934,7 @@ function complete(raw: RawSnapshot, problems: string[]): Snapshot {
         sockets: completeSockets(p.sockets ?? [], socketsAt, problems, lines),
       };
     });
+    podKeys.set(pods, { namespace: w.namespace, names, keys });
 
     const workload: SnapshotWorkload = {
       kind: w.kind,

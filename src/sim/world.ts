@@ -33,6 +33,7 @@ import {
   statusBody,
 } from './kube/status.js';
 import {
+  checkedPodKeys,
   type ExecBehaviour,
   intToIpv4,
   ipv4ToInt,
@@ -1682,9 +1683,17 @@ export class World implements SimWorld {
     // request), one lookup per pod fewer than admitName's check before it.
     const seeding = this.seedingWorkloads;
     const snat = this.seedSnat;
+    // The snapshot's checks made each pod's key already (a valid name: its format is checked there).
+    const checked = seeding ? checkedPodKeys(pods) : undefined;
+    const keys = checked?.namespace === ns ? checked : undefined;
     for (let i = 0; i < pods.length; i++) {
       const p = pods[i]!;
-      const k = seeding ? this.admitNameFormat(podType, ns, p.name) : this.admitName(podType, ns, p.name);
+      const k =
+        keys !== undefined && keys.names[i] === p.name
+          ? keys.keys[i]!
+          : seeding
+            ? this.admitNameFormat(podType, ns, p.name)
+            : this.admitName(podType, ns, p.name);
       this.uidCounter += 1;
       this.rv += 1;
       const ref = this.podIndexes.length;

@@ -9,7 +9,7 @@ import { azureEarly } from '../../src/sim/azure.js';
 import { fetchTrusting } from '../../src/sim/fetch.js';
 import { kubeEarly } from '../../src/sim/kube/routes.js';
 import { prepareSim, type RunningSim, startSim } from '../../src/sim/server.js';
-import { parseSnapshot, type Snapshot } from '../../src/sim/snapshot.js';
+import { checkedPodKeys, parseSnapshot, type Snapshot } from '../../src/sim/snapshot.js';
 import { World } from '../../src/sim/world.js';
 import { scaleSnapshot } from '../bench/snapshots.js';
 
@@ -352,5 +352,45 @@ describe('what the simulator makes before it reads the snapshot', () => {
     } finally {
       await sim.close();
     }
+  });
+});
+
+describe('the pods’ keys the snapshot’s checks made', () => {
+  it('are each pod’s namespace/name, and the world keys its pods by them', () => {
+    const snapshot = everyKind();
+    for (const w of snapshot.workloads) {
+      const checked = checkedPodKeys(w.pods)!;
+      expect(checked.namespace).toBe(w.namespace);
+      expect(checked.names).toEqual(w.pods.map((p) => p.name));
+      expect(checked.keys).toEqual(w.pods.map((p) => `${w.namespace}/${p.name}`));
+    }
+    const world = new World(snapshot, { now });
+    for (const w of snapshot.workloads)
+      for (const p of w.pods) expect(world.get('pods', w.namespace, p.name).metadata.name).toBe(p.name);
+  });
+
+  it('are not used for a pod renamed since the checks (the world keys it by its name now)', () => {
+    const snapshot = everyKind();
+    const d = snapshot.workloads.find((w) => w.name === 'd')!;
+    // A pod renamed in the checked array itself, and a workload moved to another namespace.
+    const pods = d.pods as { name: string }[];
+    const before = pods[1]!.name;
+    pods[1] = { ...d.pods[1]!, name: 'd-renamed-in-place' };
+    const s = d.pods[0]!;
+    const moved = { ...snapshot.workloads.find((w) => w.name === 's')!, namespace: 'b' };
+    const world = new World(
+      {
+        ...snapshot,
+        workloads: snapshot.workloads.map((w) =>
+          w.name === 's' ? moved : w === d ? { ...d, pods: d.pods } : w,
+        ),
+      },
+      { now },
+    );
+    expect(world.get('pods', 'a', 'd-renamed-in-place').metadata.name).toBe('d-renamed-in-place');
+    expect(() => world.get('pods', 'a', before)).toThrow();
+    expect(world.get('pods', 'b', moved.pods[0]!.name).metadata.namespace).toBe('b');
+    expect(() => world.get('pods', 'a', moved.pods[0]!.name)).toThrow();
+    expect(world.get('pods', 'a', s.name).metadata.name).toBe(s.name);
   });
 });
