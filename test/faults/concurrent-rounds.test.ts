@@ -28,6 +28,9 @@ describe(`concurrent-start rounds (fast-check, ${rounds} rounds of 2 to 4 runs)`
               offsets.map((ms) => new Promise((r) => setTimeout(r, ms)).then(() => h.run(flags))),
             );
             const applied = reports.flatMap((r) => r.actions.filter((a) => a.status === 'applied'));
+            // The round restarted something (the lock is free at its start and three offenders are there): the
+            // per-node bound below must not hold only because every run was locked out or skipped.
+            expect(applied.length, 'restarts in the round').toBeGreaterThan(0);
             const perNode = new Map<string, number>();
             for (const a of applied) {
               expect(a.node).toBeDefined();
