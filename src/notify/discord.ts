@@ -16,6 +16,7 @@ const cutMarkdown = (text: string, max: number): string => truncateMarkdown(text
 import { icon } from './render.js';
 import type { Channel, Item, Message, Span } from './types.js';
 
+/** Discord's "Embed Limits" (Discord API reference, Channel resource: Embed Limits; 10 embeds per message). */
 export const discordLimits = {
   title: 256,
   description: 4096,

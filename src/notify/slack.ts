@@ -16,6 +16,11 @@ const fitLines = (lines: string[], max: number): string => fitAnyLines(lines, ma
 import { icon } from './render.js';
 import type { Channel, Item, Message, Span } from './types.js';
 
+/**
+ * blocks, sectionText, headerText: Slack's Block Kit reference (up to 50 blocks a message; a section's text
+ * up to 3,000 characters; a header's up to 150). contextText and fallbackText are snatguard's own bounds,
+ * not Slack limits.
+ */
 export const slackLimits = {
   blocks: 50,
   sectionText: 3000,

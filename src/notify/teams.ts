@@ -8,6 +8,11 @@ import { moreText, truncate } from './escape.js';
 import { icon } from './render.js';
 import type { Channel, Item, Message, Span } from './types.js';
 
+/**
+ * payloadBytes: Teams' message size limit of about 28 KB (learn.microsoft.com: Teams platform, "Create
+ * Incoming Webhooks"; the Teams connector's known limitations: above it a post fails with "Request Entity
+ * too large"). itemsPerSection and textRun are snatguard's own bounds for a readable card, not Teams limits.
+ */
 export const teamsLimits = { itemsPerSection: 15, textRun: 2000, payloadBytes: 28_000 };
 
 export const adaptiveCardContentType = 'application/vnd.microsoft.card.adaptive';

@@ -260,6 +260,13 @@ function listMetrics(m: AwsModel, input: ListMetricsInput) {
   return { Metrics: page, ...(next ? { NextToken: next } : {}) };
 }
 
+/**
+ * GetMetricData over AWS JSON 1.0: the request limits of the CloudWatch API reference (500 queries, 100,800
+ * datapoints, NextToken paging, ScanBy). The answer has the members of @aws-sdk/client-cloudwatch's
+ * GetMetricDataOutput schema: MetricDataResults[].{Id, Label, Timestamps, Values, StatusCode, Messages},
+ * Messages, NextToken (checked in test/sim/sdk-model.test.ts). The validation messages are not from
+ * captured answers.
+ */
 function getMetricData(m: AwsModel, world: SimWorld, input: GetMetricDataInput) {
   const queries = input.MetricDataQueries ?? [];
   if (queries.length === 0)
@@ -441,6 +448,12 @@ function secretsManager(res: ServerResponse, action: string, body: Buffer, m: Aw
 
 // ---------------------------------------------------------------- EKS
 
+/**
+ * DescribeCluster (GET /clusters/{name}, restJson1). Every member and its type are those of
+ * @aws-sdk/client-eks's DescribeClusterResponse schema (checked in test/sim/sdk-model.test.ts). Timestamps
+ * are epoch seconds, restJson1's default. The 404 message is the one the AWS CLI prints. Values are the
+ * snapshot's; no captured answer.
+ */
 function describeCluster(
   req: IncomingMessage,
   res: ServerResponse,
@@ -558,6 +571,12 @@ function ec2Error(
   );
 }
 
+/**
+ * DescribeNatGateways in ec2Query XML: `<DescribeNatGatewaysResponse>` with requestId and natGatewaySet
+ * items. The element names are the xmlName traits of @aws-sdk/client-ec2's DescribeNatGatewaysResult
+ * schema (checked in test/sim/sdk-model.test.ts). The filters are the EC2 API reference's (vpc-id,
+ * subnet-id, nat-gateway-id, state).
+ */
 function describeNatGateways(res: ServerResponse, form: URLSearchParams, m: AwsModel | undefined): void {
   const filters = queryFilters(form);
   const ids = [...form].filter(([k]) => /^NatGatewayId\.\d+$/.test(k)).map(([, v]) => v);
@@ -585,6 +604,12 @@ function describeNatGateways(res: ServerResponse, form: URLSearchParams, m: AwsM
   );
 }
 
+/**
+ * GetCallerIdentity in awsQuery XML, laid out as the STS API reference's example answer:
+ * GetCallerIdentityResponse > GetCallerIdentityResult > Arn, UserId, Account, then ResponseMetadata >
+ * RequestId. An assumed role's UserId is `<role id>:<session>`. No SDK schema is installed to check it
+ * against (no STS client is a dependency).
+ */
 function getCallerIdentity(res: ServerResponse): void {
   sendText(
     res,

@@ -253,6 +253,14 @@ function managedCluster(m: AzureModel, world: SimWorld) {
   };
 }
 
+/**
+ * The kubeconfig inside listClusterUserCredential's CredentialResults (`{kubeconfigs: [{name, value}]}`,
+ * base64; the shape is checked against @azure/arm-containerservice's mapper in test/sim/sdk-model.test.ts).
+ * Sourced: the cluster and context entries are the kubeconfig v1 format, and snatguard reads only their
+ * server and CA. The user is the kubelogin exec plugin with the AKS Microsoft Entra server app id
+ * 6dae42f8-… (Azure/kubelogin docs, concepts/aks.md). Not sourced: no captured answer was found, so the
+ * rest of the user entry (a real answer's login mode and the other get-token flags) is not from one.
+ */
 function kubeconfigYaml(m: AzureModel, server: string, ca: string): string {
   const caData = Buffer.from(ca).toString('base64');
   return [
@@ -281,6 +289,13 @@ function kubeconfigYaml(m: AzureModel, server: string, ca: string): string {
   ].join('\n');
 }
 
+/**
+ * The AKS `kubernetes` load balancer as Microsoft.Network answers GET loadBalancers. Every field and its
+ * nesting (`properties` flattened by the SDK) is one of @azure/arm-network 34.1.0's LoadBalancer mapper
+ * (api-version 2024-10-01), checked in test/sim/sdk-model.test.ts. AKS's names come from cloud-facts §3:
+ * `kubernetes`, `aksOutboundRule`, `aksOutboundBackendPool`, and nodeIP pools listing
+ * loadBalancerBackendAddresses. Values are the snapshot's; no captured answer.
+ */
 function loadBalancer(m: AzureModel) {
   const fes = frontendIps(m);
   const outboundPool = `${m.lbId}/backendAddressPools/aksOutboundBackendPool`;
@@ -345,6 +360,7 @@ function loadBalancer(m: AzureModel) {
   };
 }
 
+/** A NAT gateway as GET natGateways answers: the fields of @azure/arm-network's NatGateway mapper (checked). */
 function natGateway(m: AzureModel) {
   return {
     id: m.natGatewayId,
@@ -363,6 +379,7 @@ function natGateway(m: AzureModel) {
   };
 }
 
+/** The node subnet as GET subnets answers: the fields of @azure/arm-network's Subnet mapper (checked). */
 function subnet(m: AzureModel) {
   const nat = isNatGateway(m.outboundType);
   return {

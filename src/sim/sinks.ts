@@ -1,6 +1,34 @@
 // Simulated chat sinks: Slack, Teams (Workflows), Discord and a generic webhook. They answer as the
 // real services do (Slack `ok`, Teams 202, Discord 204, webhook 200), check the limits the real ones
 // enforce, record what they received, and honour injected faults (`faults.failNext['sink:slack']`).
+//
+// Sources:
+// - Slack incoming webhooks: 200 and the text `ok`. Errors are text/plain strings with statuses: 400
+//   invalid_payload, 403 action_prohibited, 404 channel_not_found, 410 channel_is_archived, 500
+//   rollup_error (api.slack.com changelog 2016-05-17 "Improving error conditions for Incoming Webhooks").
+//   More than 50 blocks is a 400 `invalid_blocks`, as a real answer shows ("The slack API returned an
+//   error: invalid_blocks (HTTP Code 400)", slack-notifier's error, zenn.dev 2021). The block limits are
+//   Block Kit's: 50 blocks a message, 3,000 characters of section text, 150 of header text (Block Kit
+//   reference: blocks, section, header). Not sourced: `no_text` for a payload without text or blocks (it
+//   is chat.postMessage's error name), and the body of a 429. A 429 comes with Retry-After (Slack
+//   rate-limits docs), but the body `rate_limited` is a guess.
+// - Discord execute webhook: 204 No Content without `?wait=true` (Discord API, Execute Webhook). Errors are
+//   JSON `{code, message}` (Discord opcodes and status codes, JSON error codes: 50006 "Cannot send an empty
+//   message", 50035 "Invalid Form Body", 10015 "Unknown Webhook"). A 429 has a Retry-After header and the
+//   body `{message: "You are being rate limited.", retry_after, global}` (Discord rate-limits topic). The
+//   embed limits are Discord's "Embed Limits": 10 embeds; title 256; description 4,096; 25 fields;
+//   field name 256 and value 1,024; footer 2,048; 6,000 characters in all.
+// - Teams through Workflows ("When a Teams webhook request is received", a Power Automate / Logic Apps
+//   Request trigger): 202 Accepted. The trigger rejects a body only when schema validation is on (off by
+//   default, Logic Apps Request trigger docs). Otherwise a wrong card fails the run later, and the caller
+//   has already had its 202. The simulator is strict so that a wrong card shows, and answers the way a
+//   validating trigger does: 400 with the Logic Apps error TriggerInputSchemaMismatch ("The input body for
+//   trigger 'manual' of type 'Request' did not match its schema definition. Error details: …", as a real
+//   run printed it, quoted in Sandro Pereira's "Response connector do not perform a schema validation at
+//   runtime", 2024). No Teams limit is checked here: the 28 KB message limit is src/notify/teams.ts's to
+//   respect, and no source for a Workflows limit on card items was found.
+// - The generic webhook is snatguard's own protocol (docs: webhook receiver): 200 `{ok: true}`, 401 on a
+//   bad signature.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { verifyWebhookSignature, webhookHeaders } from '../notify/webhook.js';
@@ -59,7 +87,7 @@ function parseJson(body: string): unknown {
   }
 }
 
-type Verdict = { status: number; body: string; contentType: string };
+export type Verdict = { status: number; body: string; contentType: string };
 const text = (status: number, body: string): Verdict => ({
   status,
   body,
@@ -100,13 +128,23 @@ function teamsVerdict(payload: unknown): Verdict {
   ) {
     return json(400, {
       error: {
-        code: 'InvalidRequestContent',
-        message: 'expected a message with an Adaptive Card attachment',
+        code: 'TriggerInputSchemaMismatch',
+        message:
+          "The input body for trigger 'manual' of type 'Request' did not match its schema definition. Error details: 'expected type message with an attachment of contentType application/vnd.microsoft.card.adaptive'.",
       },
     });
   }
   return text(202, '');
 }
+
+/**
+ * Discord's 50035 answer: `errors` nests the request's fields down to `_errors`, a list of `{code,
+ * message}` (Discord API reference, "Error Messages" example). The inner codes and messages are not from
+ * the docs.
+ */
+const invalidFormBody = (errors: Record<string, unknown>): Verdict =>
+  json(400, { code: 50035, errors, message: 'Invalid Form Body' });
+const fieldError = (code: string, message: string) => ({ _errors: [{ code, message }] });
 
 /** Discord's embed limits. */
 function discordVerdict(payload: unknown): Verdict {
@@ -121,7 +159,7 @@ function discordVerdict(payload: unknown): Verdict {
     footer?: { text?: string };
   }[];
   if (embeds.length > 10)
-    return json(400, { code: 50035, message: 'Invalid Form Body', errors: { embeds: 'max 10' } });
+    return invalidFormBody({ embeds: fieldError('BASE_TYPE_MAX_LENGTH', 'Must be 10 or fewer in length.') });
   let total = 0;
   for (const e of embeds) {
     const fields = e.fields ?? [];
@@ -133,7 +171,10 @@ function discordVerdict(payload: unknown): Verdict {
         (f) => (f.name?.length ?? 0) > 256 || (f.value?.length ?? 0) > 1024 || !f.name || !f.value,
       ) ||
       (e.footer?.text?.length ?? 0) > 2048;
-    if (bad) return json(400, { code: 50035, message: 'Invalid Form Body' });
+    if (bad)
+      return invalidFormBody({
+        embeds: fieldError('BASE_TYPE_MAX_LENGTH', 'Must be within the embed limits.'),
+      });
     total +=
       (e.title?.length ?? 0) +
       (e.description?.length ?? 0) +
@@ -141,7 +182,9 @@ function discordVerdict(payload: unknown): Verdict {
       fields.reduce((n, f) => n + (f.name?.length ?? 0) + (f.value?.length ?? 0), 0);
   }
   if (total > 6000)
-    return json(400, { code: 50035, message: 'Invalid Form Body', errors: { embeds: 'total > 6000' } });
+    return invalidFormBody({
+      embeds: fieldError('MAX_EMBED_SIZE_EXCEEDED', 'Embed size exceeds maximum size of 6000'),
+    });
   return { status: 204, body: '', contentType: 'text/plain' };
 }
 
@@ -159,6 +202,55 @@ function webhookVerdict(headers: Record<string, string>, body: string, options: 
   return json(200, { ok: true });
 }
 
+/**
+ * What a chat service answers with `status`, in its own words where its docs give them (sources above):
+ * Slack's text strings, Discord's JSON `{code, message}`, the Logic Apps `{error: {code, message}}` of a
+ * Teams workflow. For a status the service documents no body for, the body is empty.
+ */
+export function sinkFailure(
+  channel: SinkChannel,
+  status: number,
+  retryAfterSeconds?: number,
+): Verdict & { retryAfterSeconds?: number } {
+  const retry = retryAfterSeconds !== undefined ? { retryAfterSeconds } : {};
+  if (channel === 'slack') {
+    const said = SLACK_ERRORS[status];
+    return { ...text(status, said ?? ''), ...retry };
+  }
+  if (channel === 'discord') {
+    if (status === 429)
+      return {
+        ...json(429, {
+          message: 'You are being rate limited.',
+          retry_after: retryAfterSeconds ?? 1,
+          global: false,
+        }),
+        ...retry,
+      };
+    const said = DISCORD_ERRORS[status];
+    return { ...(said ? json(status, said) : text(status, '')), ...retry };
+  }
+  if (channel === 'teams' && status === 400) return { ...teamsVerdict({}), ...retry };
+  if (channel === 'webhook') return { ...json(status, { ok: false, error: `HTTP ${status}` }), ...retry };
+  return { ...text(status, ''), ...retry };
+}
+
+/** Slack incoming-webhook error strings by status (changelog 2016-05-17); 429's is not documented. */
+const SLACK_ERRORS: Record<number, string> = {
+  400: 'invalid_payload',
+  403: 'action_prohibited',
+  404: 'channel_not_found',
+  410: 'channel_is_archived',
+  429: 'rate_limited',
+  500: 'rollup_error',
+};
+
+/** Discord JSON errors by status (opcodes and status codes, JSON error codes). */
+const DISCORD_ERRORS: Record<number, { code: number; message: string }> = {
+  400: { code: 50035, message: 'Invalid Form Body' },
+  404: { code: 10015, message: 'Unknown Webhook' },
+};
+
 /** Consumes one injected failure for this sink, if any. */
 function injectedFailure(
   faults: SimFaults,
@@ -169,10 +261,7 @@ function injectedFailure(
   if (!f || f.count <= 0) return null;
   f.count--;
   if (f.count <= 0) delete faults.failNext[key];
-  return {
-    ...text(f.status, f.status === 429 ? 'rate_limited' : 'injected failure'),
-    ...(f.retryAfterSeconds !== undefined ? { retryAfterSeconds: f.retryAfterSeconds } : {}),
-  };
+  return sinkFailure(channel, f.status, f.retryAfterSeconds);
 }
 
 /** The sink routes: POST `/sinks/{slack|teams|discord|webhook}/…`. */

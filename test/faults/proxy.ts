@@ -3,7 +3,8 @@
 // answers with a status, resets the connection, or never answers. A status is answered in the shape of the
 // service asked: a Kubernetes Status body for the API (as kube-apiserver writes it); for ARM, Azure Monitor,
 // CloudWatch, EC2, EKS and STS what that service sends for the condition (src/sim/cloud-errors.ts, each
-// with its source: its own status, headers and protocol, e.g. EC2's 503 RequestLimitExceeded XML for 429).
+// with its source: its own status, headers and protocol, e.g. EC2's 503 RequestLimitExceeded XML for 429);
+// for the chat sinks what Slack, Discord and a Teams workflow send (src/sim/sinks.ts `sinkFailure`).
 // The simulator stays untouched: the faults are what a network or an overloaded service does to real clients.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, request as httpsRequest } from 'node:https';
@@ -11,6 +12,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { cloudServiceOf, serviceError } from '../../src/sim/cloud-errors.js';
 import { kubeconfigYaml, type RunningSim } from '../../src/sim/server.js';
+import { type SinkChannel, sinkFailure } from '../../src/sim/sinks.js';
 import { generateTls } from '../../src/sim/tls.js';
 
 export type Fault =
@@ -193,6 +195,18 @@ export async function startFaultProxy(sim: RunningSim): Promise<FaultProxy> {
       answered.push({ line, status: answer.status, code: answer.code, message: answer.message });
       res.writeHead(answer.status, answer.headers);
       return void res.end(answer.body);
+    }
+    const sink = /^\/sinks\/(slack|teams|discord|webhook)\//.exec(req.url ?? '')?.[1] as
+      | SinkChannel
+      | undefined;
+    if (sink !== undefined && f.body === undefined) {
+      // The chat service's own error for the status (src/sim/sinks.ts names the sources).
+      const said = sinkFailure(sink, f.status, f.retryAfter !== undefined ? Number(f.retryAfter) : undefined);
+      res.writeHead(said.status, {
+        'content-type': said.contentType,
+        ...(f.retryAfter !== undefined ? { 'retry-after': f.retryAfter } : {}),
+      });
+      return void res.end(said.body);
     }
     res.writeHead(f.status, {
       'content-type': 'application/json',

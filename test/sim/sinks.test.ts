@@ -47,7 +47,7 @@ describe('chat sinks', () => {
       '/sinks/teams/flow',
       { type: 'message', attachments: [{ contentType: 'text/plain', content: card }] },
       400,
-      'InvalidRequestContent',
+      'TriggerInputSchemaMismatch',
     ],
     ['/sinks/discord/api/webhooks/1/x', { embeds: [{ title: 't', fields: [field(256, 1024)] }] }, 204, ''],
     ['/sinks/discord/api/webhooks/1/x', { embeds: [{ title: 't'.repeat(257) }] }, 400, 'Invalid Form Body'],
@@ -61,7 +61,7 @@ describe('chat sinks', () => {
       '/sinks/discord/api/webhooks/1/x',
       { embeds: [{ description: 'd'.repeat(4000), fields: [field(256, 1024), field(256, 1024)] }] },
       400,
-      'total > 6000',
+      'Embed size exceeds maximum size of 6000',
     ],
     ['/sinks/discord/api/webhooks/1/x', {}, 400, 'empty message'],
   ])('POST %s answers as the real service does (%#)', async (path, body, status, answer) => {
@@ -102,6 +102,42 @@ describe('chat sinks', () => {
     ]);
     expect(sinks.faults.failNext).toEqual({});
   });
+
+  // Failed before: every injected failure answered the text "injected failure" (or "rate_limited"), in no
+  // service's words. Sources in src/sim/sinks.ts.
+  it.each([
+    ['slack', '/sinks/slack/T1/B1/x', 404, 'text/plain', 'channel_not_found'],
+    ['slack', '/sinks/slack/T1/B1/x', 410, 'text/plain', 'channel_is_archived'],
+    ['slack', '/sinks/slack/T1/B1/x', 500, 'text/plain', 'rollup_error'],
+    [
+      'discord',
+      '/sinks/discord/api/webhooks/1/x',
+      404,
+      'application/json',
+      '{"code":10015,"message":"Unknown Webhook"}',
+    ],
+    [
+      'discord',
+      '/sinks/discord/api/webhooks/1/x',
+      429,
+      'application/json',
+      '{"message":"You are being rate limited.","retry_after":3,"global":false}',
+    ],
+    ['teams', '/sinks/teams/flow', 400, 'application/json', 'TriggerInputSchemaMismatch'],
+  ] as const)(
+    'an injected %s failure (%s, %i) is the service’s own error',
+    async (channel, path, status, type, said) => {
+      sinks.failNext(channel, status, 1, 3);
+      const res = await post(path, channel === 'teams' ? teamsOk : { content: 'hi', text: 'hi' });
+      expect(res.status).toBe(status);
+      expect(res.headers.get('content-type')).toContain(type);
+      expect(res.headers.get('retry-after')).toBe('3');
+      const body = await res.text();
+      if (type === 'application/json' && said.startsWith('{'))
+        expect(JSON.parse(body)).toEqual(JSON.parse(said));
+      else expect(body).toContain(said);
+    },
+  );
 
   it('resets the connection of a sink that is down', async () => {
     sinks.faults.down.add('sink:teams');

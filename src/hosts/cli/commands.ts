@@ -4,6 +4,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { freshBundle } from './fresh-bundle.js';
 import type { RunFlags } from './run-commands.js';
+import type { SnapshotFlags } from './snapshot.js';
 
 type RunCommands = typeof import('./run-commands.js');
 
@@ -143,7 +144,5 @@ Examples:
   snatguard snapshot > incident.yaml && snatguard replay incident.yaml
   snatguard snapshot --nodes hot --redact --keep-destinations -o json > share.json`,
     )
-    .action(async (flags: import('./snapshot.js').SnapshotFlags) =>
-      (await import('./snapshot.js')).snapshotAction(flags),
-    );
+    .action(async (flags: SnapshotFlags) => (await runCommands()).snapshotAction(flags));
 }

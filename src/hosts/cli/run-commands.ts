@@ -19,9 +19,14 @@ import { EXIT, handleFailure } from './exit.js';
 import { type OutputFormat, renderReport, styleFor } from './output.js';
 import { progressReporter } from './progress.js';
 import { simPressureTargets } from './sim-targets.js';
+import type { SnapshotFlags } from './snapshot.js';
 
 // demo runs from this module's bundle too (commands.ts): its modules are this one's.
 export { demoAction } from './demo.js';
+
+/** `snatguard snapshot`, from this module's bundle too (commands.ts); its own modules load when it runs. */
+export const snapshotAction = async (flags: SnapshotFlags): Promise<void> =>
+  (await import('./snapshot.js')).snapshotAction(flags);
 
 export interface RunFlags {
   config?: string;

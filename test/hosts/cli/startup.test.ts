@@ -38,18 +38,19 @@ function graph(entry: string): { files: Set<string>; packages: Set<string> } {
 }
 
 describe('the commands that need the scanner load it as the scan bundle', () => {
-  // replay and demo imported run-commands.js (and demo.js) themselves: from a build that is the ~2,000
+  // replay, demo and snapshot imported their modules themselves: from a build that is the ~2,000
   // modules of the scanner one by one (client-node, the Azure SDK, zod …), ~300 ms more on every replay and
   // on `npm start`, where scan took the one-file bundle (commands.ts runCommands()).
   const text = readFileSync(join(root, 'src/hosts/cli/commands.ts'), 'utf8');
   // Dynamic imports (a type's `typeof import(…)` loads nothing).
   const dynamic = [...text.matchAll(/(?<!typeof )import\((['"])([^'"]+)\1\)/g)].map((m) => m[2]);
 
-  it('run-commands.js is imported only by runCommands() (the bundle when fresh), demo.js not at all', () => {
+  it('run-commands.js is imported only by runCommands() (the bundle when fresh), demo.js and snapshot.js not at all', () => {
     expect(dynamic.filter((s) => s === './run-commands.js')).toHaveLength(1);
     expect(text).toMatch(/return bundle \? import\(bundle\) : import\('\.\/run-commands\.js'\);/);
     expect(dynamic).not.toContain('./demo.js');
-    for (const action of ['scanAction', 'replayAction', 'demoAction'])
+    expect(dynamic).not.toContain('./snapshot.js');
+    for (const action of ['scanAction', 'replayAction', 'demoAction', 'snapshotAction'])
       expect(text, action).toContain(`(await runCommands()).${action}(`);
   });
 });
