@@ -360,13 +360,15 @@ export interface LoadOptions {
    * checks 100k pods. Not called when the text does not parse.
    */
   onParsed?: (data: unknown) => void;
+  /** The file's text being read already (loadSnapshot reads it otherwise); its failure is reported alike. */
+  text?: Promise<string>;
 }
 
 /** Reads and validates a snapshot file (YAML or JSON); throws ValidationError listing every problem. */
 export async function loadSnapshot(path: string, options: LoadOptions = {}): Promise<Snapshot> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await (options.text ?? readFile(path, 'utf8'));
   } catch (cause) {
     throw new ValidationError(path, [`cannot read: ${(cause as Error).message}`]);
   }

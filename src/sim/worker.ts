@@ -3,6 +3,7 @@
 // never holds the cluster's objects), serves it with startSim, and answers the few questions the scanner
 // asks over the IPC channel (node metrics for provider none, what the chat sinks received) until told to
 // close, or until the scanner goes away. The scanner's side is off-thread.ts; the messages are below.
+import { readFile } from 'node:fs/promises';
 import { ValidationError } from '../errors.js';
 import { createLogger, logLevel } from '../log.js';
 import {
@@ -30,6 +31,9 @@ function serve(): void {
     if (req.op === 'start') {
       log.level = logLevel(req.logLevel);
       try {
+        // The file is read while the modules that check and serve it load.
+        const text = readFile(req.file, 'utf8');
+        text.catch(() => {});
         const [{ loadSnapshot }, { startSim, prepareSim }, sinks] = await Promise.all([
           import('./snapshot.js'),
           import('./server.js'),
@@ -42,7 +46,7 @@ function serve(): void {
         // Ready once it listens: the cluster is seeded while the scanner starts (requests that read
         // workloads or pods wait for it; a lease, a config map or a node list does not).
         const onParsed = (data: unknown) => post({ type: 'parsed', provider: providerOf(data) });
-        const snapshot = await loadSnapshot(req.file, { onParsed });
+        const snapshot = await loadSnapshot(req.file, { onParsed, text });
         sim = await startSim(snapshot, { log, seedInSteps: true, prepared });
       } catch (e) {
         post(

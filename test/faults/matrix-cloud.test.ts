@@ -9,6 +9,7 @@ import { type FaultHarness, faultHarness } from './harness.js';
 import { assertInvariants } from './matrix.js';
 import type { Fault } from './proxy.js';
 
+// (The AWS services send no Retry-After with a throttle: for them the 429 case is their throttling answer alone.)
 const faults: [string, Fault][] = [
   ['404', { kind: 'status', status: 404 }],
   ['409', { kind: 'status', status: 409 }],

@@ -9,7 +9,7 @@ import { azureEarly } from '../../src/sim/azure.js';
 import { fetchTrusting } from '../../src/sim/fetch.js';
 import { kubeEarly } from '../../src/sim/kube/routes.js';
 import { prepareSim, type RunningSim, startSim } from '../../src/sim/server.js';
-import { checkedPodKeys, parseSnapshot, type Snapshot } from '../../src/sim/snapshot.js';
+import { checkedPodKeys, loadSnapshot, parseSnapshot, type Snapshot } from '../../src/sim/snapshot.js';
 import { World } from '../../src/sim/world.js';
 import { scaleSnapshot } from '../bench/snapshots.js';
 
@@ -340,6 +340,18 @@ describe('every node’s SNAT use, added up as the pods are seeded', () => {
 });
 
 describe('what the simulator makes before it reads the snapshot', () => {
+  it('loads the snapshot from text being read already, and names a failed read as it names its own', async () => {
+    const text = JSON.stringify(scaleSnapshot({ nodes: 2, pods: 4, hotNodes: 1 }));
+    const loaded = await loadSnapshot('/nonexistent/read-elsewhere.json', { text: Promise.resolve(text) });
+    expect(loaded).toEqual(parseSnapshot(text, '/nonexistent/read-elsewhere.json'));
+    const own = await loadSnapshot('/nonexistent/x.json').catch((e: unknown) => e);
+    const given = await loadSnapshot('/nonexistent/x.json', {
+      text: (await import('node:fs/promises')).readFile('/nonexistent/x.json', 'utf8'),
+    }).catch((e: unknown) => e);
+    expect(given).toEqual(own);
+    expect(String((own as Error).message)).toMatch(/cannot read: ENOENT/);
+  });
+
   it('serves with the certificates prepareSim made while the snapshot was loaded', async () => {
     const prepared = prepareSim();
     const sim = await startSim(scale(), { prepared });
