@@ -2,6 +2,7 @@
 // fed chunk by chunk as exec frames arrive, kept as flow groups. On the real table of
 // test/fixtures/conntrack/ (its README says how it was captured) and on hostile text.
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { attributeFlows } from '../../src/analysis/attribution.js';
 import {
@@ -12,6 +13,7 @@ import {
 } from '../../src/analysis/conntrack-table.js';
 import { socketsFromFlows } from '../../src/snapshot/capture.js';
 import { createClassifier } from '../../src/sockets/index.js';
+import { fuzzRuns } from '../faults/fuzz.js';
 
 const REAL = readFileSync(new URL('../fixtures/conntrack/masquerade-v4-v6.txt', import.meta.url), 'utf8');
 const classifier = createClassifier({ clusterCidrs: ['10.244.0.0/16', '10.0.0.0/16', 'fd00:10:244::/64'] });
@@ -190,5 +192,212 @@ describe('createFlowCounter', () => {
       );
       expect(socketsFromFlows(counts.groups, POD_IPS)).toEqual(socketsFromFlows(flows, POD_IPS));
     }
+  });
+});
+
+// The counter reads a line of ASCII bytes in place and looks its group up by the key's bytes; the text path
+// (parseConntrackTable: tokens, regular expressions) is the oracle. Same flows, same groups in the same
+// order, same malformed lines, on the real fixture, on generated lines and on lines mutated every which way.
+describe('createFlowCounter reads as parseConntrackTable does', () => {
+  /** parseConntrackTable's flows grouped as the counter documents (FlowGroup): the oracle. */
+  const oracle = (text: string, limits?: Parameters<typeof parseConntrackTable>[1]): FlowCounts => {
+    const table = parseConntrackTable(text, limits);
+    const groups = new Map<string, FlowCounts['groups'][number]>();
+    for (const f of table.flows) {
+      const key = [
+        f.protocol,
+        f.state ?? '',
+        f.original.src,
+        f.original.dst,
+        f.original.dport ?? '',
+        f.reply.src,
+        f.reply.dst,
+        f.reply.sport ?? '',
+      ].join(' ');
+      let g = groups.get(key);
+      if (g === undefined) {
+        g = {
+          family: f.family,
+          protocol: f.protocol,
+          ...(f.state !== undefined ? { state: f.state } : {}),
+          original: {
+            src: f.original.src,
+            dst: f.original.dst,
+            ...(f.original.dport !== undefined ? { dport: f.original.dport } : {}),
+          },
+          reply: {
+            src: f.reply.src,
+            dst: f.reply.dst,
+            ...(f.reply.sport !== undefined ? { sport: f.reply.sport } : {}),
+          },
+          count: 0,
+        };
+        groups.set(key, g);
+      }
+      g.count = (g.count ?? 0) + 1;
+    }
+    return {
+      groups: [...groups.values()],
+      flows: table.flows.length,
+      malformed: table.malformed,
+      truncated: table.truncated,
+    };
+  };
+
+  const v4 = fc.constantFrom('10.244.0.10', '203.0.113.10', '198.51.100.2', '0.0.0.0', '01.02.03.04');
+  const v6 = fc.constantFrom('fd00:10:244::a', '2001:db8:ff::10', '::1', '::ffff:10.0.0.1', 'FE80::1');
+  const notAnAddress = fc.constantFrom(
+    '1.2.3',
+    '1.2.3.4.5',
+    '1234.1.1.1',
+    'g::1',
+    ':',
+    '2001:db8::1:2:3:4:5:6:7:8:9:a:b:c:d:e:f',
+    '',
+  );
+  const port = fc.oneof(
+    { weight: 8, arbitrary: fc.integer({ min: 0, max: 65535 }).map(String) },
+    { weight: 1, arbitrary: fc.constantFrom('0080', '00000', '65536', '99999', '123456', '', '-1', '1e3') },
+  );
+  const flag = fc.constantFrom('[ASSURED]', '[UNREPLIED]', '[OFFLOAD]', '[', ']', '[src=1.2.3.4]', '[]');
+  const extra = fc.constantFrom(
+    'mark=0',
+    'use=1',
+    'zone=3',
+    'id=12345',
+    'secctx=system_u:object_r:unlabeled_t:s0',
+    '=x',
+    'x=',
+    'sport=',
+    'dst=',
+    'dport=7',
+    'src=',
+  );
+  /** Mostly addresses of the line's family; sometimes the other one, or no address at all. */
+  const addressOf = (family: 'v4' | 'v6') =>
+    fc.oneof(
+      { weight: 8, arbitrary: family === 'v4' ? v4 : v6 },
+      { weight: 1, arbitrary: family === 'v4' ? v6 : v4 },
+      { weight: 1, arbitrary: notAnAddress },
+    );
+  const tupleOf = (family: 'v4' | 'v6') =>
+    fc
+      .tuple(addressOf(family), addressOf(family), port, port, fc.constantFrom('ports', 'shuffled', 'none'))
+      .map(([s, d, sp, dp, how]) =>
+        how === 'ports'
+          ? `src=${s} dst=${d} sport=${sp} dport=${dp}`
+          : how === 'shuffled'
+            ? `dport=${dp} src=${s} sport=${sp} dst=${d}`
+            : `src=${s} dst=${d} type=8 code=0 id=1`,
+      );
+  const line = fc.constantFrom<'v4' | 'v6'>('v4', 'v6').chain((family) =>
+    fc
+      .tuple(
+        fc.constantFrom('ipv4     2 ', 'ipv6     10 ', '', 'ipv4 ', 'IPV4     2 ', 'ipv6'),
+        fc.constantFrom('tcp      6', 'udp      17', 'TCP      6', 'icmp     1', 'sctp 132', 'foo 1', 'tcp'),
+        fc.constantFrom(' 431999', ' 10', ' x1', ''),
+        fc.constantFrom(
+          ' ESTABLISHED',
+          ' TIME_WAIT',
+          ' SYN_SENT',
+          ' A',
+          ' ABCDEFGHIJKLMNOPQ',
+          ' established',
+          '',
+        ),
+        fc.array(
+          fc.oneof(
+            { weight: 4, arbitrary: tupleOf(family) },
+            { weight: 1, arbitrary: flag },
+            { weight: 1, arbitrary: extra },
+          ),
+          {
+            minLength: 0,
+            maxLength: 7,
+          },
+        ),
+      )
+      .map(
+        ([prefix, protocol, timeout, state, rest]) =>
+          `${prefix}${protocol}${timeout}${state} ${rest.join(' ')}`,
+      ),
+  );
+  /** A flow as conntrack prints it, with at most one thing changed: the declared family, a third direction, the state. */
+  const flowLine = fc
+    .tuple(
+      fc.constantFrom<'v4' | 'v6'>('v4', 'v6'),
+      fc.constantFrom('same', 'other', 'none'),
+      fc.constantFrom('ESTABLISHED', 'TIME_WAIT', 'A', 'AB', 'SYN_SENT', ''),
+      fc.nat(2),
+      fc.constantFrom('[ASSURED] ', '', '[UNREPLIED] '),
+    )
+    .chain(([family, declared, state, extraTuples, flags]) =>
+      fc
+        .tuple(fc.array(tupleOf(family), { minLength: 2 + extraTuples, maxLength: 2 + extraTuples }))
+        .map(([tuples]) => {
+          const name =
+            declared === 'none'
+              ? ''
+              : (declared === 'same') === (family === 'v4')
+                ? 'ipv4     2 '
+                : 'ipv6     10 ';
+          return `${name}tcp      6 431999 ${state}${state ? ' ' : ''}${tuples.join(` ${flags}`)} mark=0 use=1`;
+        }),
+    );
+  /** A line bent: whitespace, case, a byte swapped, cut, non-ASCII, the summary phrase. */
+  const bent = fc
+    .tuple(
+      line,
+      fc.nat(1000),
+      fc.constantFrom('tab', 'spaces', 'cr', 'cut', 'nbsp', 'utf8', 'summary', 'none'),
+    )
+    .map(([l, at, how]) => {
+      const i = l.length === 0 ? 0 : at % l.length;
+      switch (how) {
+        case 'tab':
+          return l.replaceAll(' ', '\t');
+        case 'spaces':
+          return `  ${l.replaceAll(' ', '   ')}  `;
+        case 'cr':
+          return `${l}\r`;
+        case 'cut':
+          return l.slice(0, i);
+        case 'nbsp':
+          return `${l.slice(0, i)}\u00a0${l.slice(i)}`;
+        case 'utf8':
+          return `${l} secctx=systéme_u`;
+        case 'summary':
+          return `${l.slice(0, i)} flow entries have been shown ${l.slice(i)}`;
+        default:
+          return l;
+      }
+    });
+
+  it('on the real fixture, and on it repeated past maxFlows', () => {
+    expect(countConntrackFlows(REAL)).toEqual(oracle(REAL));
+    const limits = { maxFlows: 11, maxLineLength: 2048 };
+    expect(countConntrackFlows(`${REAL}${REAL}`, limits)).toEqual(oracle(`${REAL}${REAL}`, limits));
+  });
+
+  it('on generated and bent lines, fed whole and in frames cut anywhere', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(line, flowLine, bent, fc.constantFrom(...REAL.trimEnd().split('\n'))), {
+          maxLength: 40,
+        }),
+        fc.nat(60),
+        (lines, cut) => {
+          const text = `${lines.join('\n')}\n`;
+          const expected = oracle(text);
+          expect(countConntrackFlows(text)).toEqual(expected);
+          const bytes = Buffer.from(text);
+          const size = cut + 1;
+          const chunks: Uint8Array[] = [];
+          for (let at = 0; at < bytes.length; at += size) chunks.push(bytes.subarray(at, at + size));
+          expect(feed(chunks)).toEqual(expected);
+        },
+      ),
+      { numRuns: fuzzRuns(300) },
+    );
   });
 });
