@@ -195,9 +195,9 @@ describe('createFlowCounter', () => {
   });
 });
 
-// The counter reads a line of ASCII bytes in place and looks its group up by the key's bytes; the text path
-// (parseConntrackTable: tokens, regular expressions) is the oracle. Same flows, same groups in the same
-// order, same malformed lines, on the real fixture, on generated lines and on lines mutated every which way.
+// The counter (lines cut out of frames anywhere, flows folded into groups) against parseConntrackTable's flows
+// grouped by the rule FlowGroup documents: same flows, same groups in the same order, same malformed lines, on
+// the real fixture, on generated lines and on lines bent every which way, fed whole and in frames of any size.
 describe('createFlowCounter reads as parseConntrackTable does', () => {
   /** parseConntrackTable's flows grouped as the counter documents (FlowGroup): the oracle. */
   const oracle = (text: string, limits?: Parameters<typeof parseConntrackTable>[1]): FlowCounts => {
