@@ -20,7 +20,6 @@ import {
   rounds,
   type Sample,
   snatguard,
-  snatguard22,
   table,
   verdict,
 } from './proc.js';
@@ -107,7 +106,7 @@ export async function run(): Promise<void> {
     const scans22: Sample[] = [];
     const scanBoth = async (): Promise<Sample> => {
       const s = await scan(hot);
-      if (n22) scans22.push(await snatguard22(n22, scanArgs, scanEnv(hot)));
+      if (n22) scans22.push(await snatguard(scanArgs, scanEnv(hot), n22));
       return s;
     };
     const scans: Sample[] = [await scanBoth()];

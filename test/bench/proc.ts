@@ -94,7 +94,9 @@ export function measure(cmd: string, args: string[], opts: RunOptions = {}): Pro
 
 export const node = (args: string[], opts: RunOptions = {}) =>
   measure(process.execPath, args, { ...opts, node: true });
-export const snatguard = (args: string[], opts: RunOptions = {}) => node([CLI, ...args], opts);
+/** snatguard as a user runs it: node (the machine's, or `bin`: a Node 22, see node22) and the CLI's entry. */
+export const snatguard = (args: string[], opts: RunOptions = {}, bin = process.execPath) =>
+  measure(bin, [CLI, ...args], { ...opts, node: true });
 
 let found22: string | null | undefined;
 /**
@@ -121,10 +123,6 @@ export function node22(): string | undefined {
   }
   return found22 ?? undefined;
 }
-
-/** snatguard on Node 22 (see node22), measured as {@link snatguard} is. */
-export const snatguard22 = (bin: string, args: string[], opts: RunOptions = {}) =>
-  measure(bin, [CLI, ...args], { ...opts, node: true });
 
 /** Runs every variant once per round, `rounds` times, in turn (so load on the machine hits all alike). */
 export async function interleaved(

@@ -14,7 +14,6 @@ import {
   ratio,
   rounds,
   snatguard,
-  snatguard22,
   table,
   verdict,
 } from './proc.js';
@@ -98,7 +97,7 @@ export async function run(): Promise<void> {
         snatguard: () => snatguard(['sockets', '-o', 'json', path]),
         awk: () => awk(path),
         cat: () => measure('sh', ['-c', 'cat "$1" >/dev/null', 'sh', path]),
-        ...(n22 ? { snatguard22: () => snatguard22(n22, ['sockets', '-o', 'json', path]) } : {}),
+        ...(n22 ? { snatguard22: () => snatguard(['sockets', '-o', 'json', path], {}, n22) } : {}),
       },
       ROUNDS,
     );

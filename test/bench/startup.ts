@@ -17,7 +17,6 @@ import {
   rss,
   type Sample,
   snatguard,
-  snatguard22,
   table,
   verdict,
 } from './proc.js';
@@ -44,10 +43,10 @@ export async function run(): Promise<void> {
   };
   if (n22) {
     variants['node -e 0 (Node 22)'] = () => measure(n22, ['-e', '0'], { node: true });
-    variants['snatguard --version (Node 22)'] = () => snatguard22(n22, ['--version']);
-    variants['snatguard --help (Node 22)'] = () => snatguard22(n22, ['--help']);
+    variants['snatguard --version (Node 22)'] = () => snatguard(['--version'], {}, n22);
+    variants['snatguard --help (Node 22)'] = () => snatguard(['--help'], {}, n22);
     variants['snatguard sockets - (9 lines) (Node 22)'] = () =>
-      snatguard22(n22, ['sockets', '-o', 'json', '-'], { input: nine });
+      snatguard(['sockets', '-o', 'json', '-'], { input: nine }, n22);
   }
   if (hasKubectl()) variants['kubectl version --client'] = () => measure('kubectl', ['version', '--client']);
   const r = await interleaved(variants, ROUNDS);
